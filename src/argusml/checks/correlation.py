@@ -1,0 +1,48 @@
+"""Correlation change between numeric features.
+
+A model that learned how features move together breaks when that changes,
+even if each feature's own distribution did not. Pairs are compared with
+Fisher's z test (Holm-corrected over all pairs) and must also change by at
+least the practical threshold in Pearson r.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from argusml.profile import CoMoments
+from argusml.stats import adjust_p_values, correlation_change_p
+
+TOP_PAIRS = 10
+
+
+def correlation_changes(ref: CoMoments | None, cur: CoMoments | None, alpha: float, threshold: float,
+                        correction: str, min_rows: int) -> dict[str, Any]:
+    if ref is None or cur is None or ref.names != cur.names:
+        return {"method": "pearson", "tested": False, "pairs": [], "changed": []}
+    r_ref, r_cur = ref.correlation(), cur.correlation()
+    names = ref.names
+    rows = []
+    for i in range(len(names)):
+        for j in range(i + 1, len(names)):
+            a, b = r_ref[i, j], r_cur[i, j]
+            n_a, n_b = int(ref.n[i, j]), int(cur.n[i, j])
+            if not (np.isfinite(a) and np.isfinite(b)) or min(n_a, n_b) < min_rows:
+                continue
+            rows.append({"columns": [names[i], names[j]], "reference": float(a), "current": float(b),
+                         "delta": float(b - a), "p_value": correlation_change_p(a, n_a, b, n_b)})
+    adjusted = adjust_p_values([r["p_value"] for r in rows], correction)
+    for r, p in zip(rows, adjusted, strict=False):
+        r["p_adjusted"] = float(p)
+        r["changed"] = bool(p < alpha and abs(r["delta"]) >= threshold)
+    rows.sort(key=lambda r: -abs(r["delta"]))
+    return {
+        "method": "pearson",
+        "tested": True,
+        "threshold": threshold,
+        "n_pairs": len(rows),
+        "pairs": rows[:TOP_PAIRS],
+        "changed": [r for r in rows if r["changed"]],
+    }

@@ -1,0 +1,237 @@
+"""Data-quality checks: is the current data well-formed against the reference?
+
+Each check compares the current profile with the reference's and returns
+findings; none reads raw rows. Rates are compared with a significance test
+as well as a practical threshold, so that a random half of a table does not
+raise findings that are only sampling noise.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from scipy import stats as sps
+
+from argusml.profile import ColumnProfile, ColumnSpec, DatasetProfile, Reference
+from argusml.schema import Finding, Kind, QualitySettings, Role, Severity
+
+QUALITY_P = 1e-3
+"""Significance for rate increases in quality checks (missing values, out of
+range, sentinels, new categories): strict, because these run on every column
+and every window."""
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.2f}%" if x < 0.1 else f"{100 * x:.1f}%"
+
+
+def _binom_sf(k: int, n: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p): is k events more than chance?"""
+    if k <= 0:
+        return 1.0
+    p = min(max(p, 1e-12), 1.0)
+    return float(sps.binom.sf(k - 1, n, p))
+
+
+def _rate_increase_p(k_cur: int, n_cur: int, k_ref: int, n_ref: int) -> float:
+    """One-sided two-proportion test (pooled z) that the current rate is higher."""
+    if n_cur == 0 or n_ref == 0:
+        return 1.0
+    p1, p0 = k_cur / n_cur, k_ref / n_ref
+    pooled = (k_cur + k_ref) / (n_cur + n_ref)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n_cur + 1 / n_ref))
+    if se == 0:
+        return 0.0 if p1 > p0 else 1.0
+    return float(sps.norm.sf((p1 - p0) / se))
+
+
+class QualityChecker:
+    def __init__(self, reference: Reference, current: DatasetProfile, settings: QualitySettings,
+                 severity: dict[str, Severity]) -> None:
+        self.ref = reference
+        self.cur = current
+        self.s = settings
+        self.sev = severity
+        self.findings: list[Finding] = []
+
+    def add(self, check: str, column: str | None, message: str, **evidence: Any) -> None:
+        self.findings.append(Finding(check, column, self.sev[check], message, evidence))
+
+    def run(self, columns: list[str]) -> list[Finding]:
+        for name in columns:
+            spec = self.ref.specs[name]
+            rp = self.ref.profile.columns[name]
+            cp = self.cur.columns.get(name)
+            if cp is None:
+                self.add("missing_column", name, f"column {name!r} ({spec.kind.value}, {spec.role.value}) is missing "
+                         "from the current data", kind=spec.kind.value, role=spec.role.value)
+                continue
+            self.column(name, spec, rp, cp)
+        for name in self.cur.extra_columns:
+            self.add("extra_column", name, f"column {name!r} is not in the reference; it is not monitored")
+        return self.findings
+
+    def column(self, name: str, spec: ColumnSpec, rp: ColumnProfile, cp: ColumnProfile) -> None:
+        n = cp.n_rows
+        if n == 0:
+            return
+        if cp.present == 0 and rp.present > 0:
+            self.add("all_null", name, f"column {name!r} has no usable values: {cp.nulls} of {n} missing"
+                     + (f", {cp.type_errors} of the wrong type" if cp.type_errors else ""),
+                     nulls=cp.nulls, type_errors=cp.type_errors, rows=n)
+            return
+        if cp.type_errors and cp.type_error_ratio > max(self.s.type_error_ratio, rp.type_error_ratio):
+            self.add("type_errors", name, f"{_pct(cp.type_error_ratio)} of {name!r} ({cp.type_errors} of {n}) are "
+                     f"not {spec.kind.value} values (reference: {_pct(rp.type_error_ratio)})",
+                     ratio=cp.type_error_ratio, count=cp.type_errors, reference_ratio=rp.type_error_ratio)
+        rise = cp.missing_ratio - rp.missing_ratio
+        if rise >= self.s.missing_increase and _rate_increase_p(cp.nulls, n, rp.nulls, rp.n_rows) < QUALITY_P:
+            self.add("missing_values", name, f"{_pct(cp.missing_ratio)} of {name!r} is missing "
+                     f"(reference: {_pct(rp.missing_ratio)})", ratio=cp.missing_ratio,
+                     reference_ratio=rp.missing_ratio, count=cp.nulls)
+        if spec.role in (Role.ID,):
+            self.ids(name, cp)
+            return
+        if cp.numeric is not None and rp.numeric is not None:
+            self.constant_numeric(name, rp, cp)
+            if spec.kind is Kind.NUMERIC:
+                self.out_of_range(name, rp, cp)
+                self.sentinel(name, rp, cp)
+        elif cp.categories is not None and rp.categories is not None:
+            self.constant_categorical(name, rp, cp)
+            self.categories(name, rp, cp)
+
+    def ids(self, name: str, cp: ColumnProfile) -> None:
+        if cp.distinct is None:
+            return
+        dupes = cp.present - cp.distinct
+        if dupes > 0:
+            how = "" if cp.distinct_exact else " at least"
+            self.add("duplicate_ids", name, f"{name!r} has{how} {dupes} duplicate ids among {cp.present} rows",
+                     duplicates=dupes, rows=cp.present)
+
+    def constant_numeric(self, name: str, rp: ColumnProfile, cp: ColumnProfile) -> None:
+        r, c = rp.numeric, cp.numeric
+        assert r is not None and c is not None
+        if c.n < 2 or r.n < 2:
+            return
+        ref_constant = r.min == r.max
+        if c.min == c.max and not ref_constant:
+            self.add("constant_column", name, f"{name!r} is constant ({c.min:g}) in all {c.n} current values; "
+                     f"the reference ranged from {r.min:g} to {r.max:g}", value=c.min)
+            return
+        top_c = max(c.top.values(), default=1) / c.n
+        top_r = max(r.top.values(), default=1) / r.n
+        if top_c >= self.s.near_constant_share > top_r:
+            value = max(c.top, key=c.top.__getitem__)
+            self.add("near_constant_column", name, f"{_pct(top_c)} of {name!r} is the single value {value:g} "
+                     f"(reference: at most {_pct(top_r)} for any value)", value=value, share=top_c)
+
+    def constant_categorical(self, name: str, rp: ColumnProfile, cp: ColumnProfile) -> None:
+        r, c = rp.categories, cp.categories
+        assert r is not None and c is not None
+        if c.n < 2 or not c.counts:
+            return
+        if len(c.counts) == 1 and len(r.counts) > 1:
+            (value,) = c.counts
+            self.add("constant_column", name, f"{name!r} is constant ({value!r}) in all {c.n} current values; "
+                     f"the reference had {len(r.counts)} categories", value=value)
+            return
+        top_c = max(c.counts.values()) / c.n
+        top_r = max(r.counts.values(), default=0) / max(r.n, 1)
+        if top_c >= self.s.near_constant_share > top_r:
+            value = max(c.counts, key=c.counts.__getitem__)
+            self.add("near_constant_column", name, f"{_pct(top_c)} of {name!r} is {value!r} "
+                     f"(reference: {_pct(top_r)} at most)", value=value, share=top_c)
+
+    def out_of_range(self, name: str, rp: ColumnProfile, cp: ColumnProfile) -> None:
+        r, c = rp.numeric, cp.numeric
+        assert r is not None and c is not None
+        if c.counts is None or r.n == 0:
+            return
+        below, above = int(c.counts[0]), int(c.counts[-1])
+        k = below + above + c.n_inf
+        n = c.n + c.n_inf
+        if n == 0 or k == 0:
+            return
+        share = k / n
+        # exchangeable data: a new value falls outside the min..max of n_ref
+        # values with probability 2 / (n_ref + 1)
+        expected = 2.0 / (r.n + 1)
+        if share >= self.s.out_of_range_ratio and _binom_sf(k, n, expected) < QUALITY_P:
+            parts = []
+            if below:
+                parts.append(f"{below} below the reference minimum {r.min:g} (lowest now {c.min:g})")
+            if above:
+                parts.append(f"{above} above the reference maximum {r.max:g} (highest now {c.max:g})")
+            if c.n_inf:
+                parts.append(f"{c.n_inf} infinite")
+            self.add("out_of_range", name, f"{_pct(share)} of {name!r} is outside the reference range: "
+                     + "; ".join(parts), share=share, below=below, above=above, infinite=c.n_inf,
+                     reference_min=r.min, reference_max=r.max, current_min=c.min, current_max=c.max)
+
+    def sentinel(self, name: str, rp: ColumnProfile, cp: ColumnProfile) -> None:
+        r, c = rp.numeric, cp.numeric
+        assert r is not None and c is not None
+        if c.n == 0 or r.n == 0:
+            return
+        for value, count in c.top.items():
+            share = count / c.n
+            if share < self.s.sentinel_share:
+                continue
+            ref_count = r.top.get(value, r.top_omitted)
+            ref_share = ref_count / r.n
+            if share - ref_share < self.s.sentinel_share or share < 2 * ref_share:
+                continue
+            if _rate_increase_p(count, c.n, ref_count, r.n) >= QUALITY_P:
+                continue
+            self.add("sentinel_value", name, f"the value {value:g} now holds {_pct(share)} of {name!r} "
+                     f"(reference: {'at most ' if value not in r.top else ''}{_pct(ref_share)})",
+                     value=value, share=share, reference_share=ref_share, count=count)
+
+    def categories(self, name: str, rp: ColumnProfile, cp: ColumnProfile) -> None:
+        r, c = rp.categories, cp.categories
+        assert r is not None and c is not None
+        if c.n == 0 or r.n == 0:
+            return
+        new = {k: v for k, v in c.counts.items() if k not in r.counts}
+        if new and r.exact:
+            k_new = sum(new.values())
+            share = k_new / c.n
+            # Good-Turing: the chance that the next value is unseen is about the
+            # share of reference values seen exactly once
+            singletons = sum(1 for v in r.counts.values() if v == 1)
+            expected = max(singletons / r.n, 1.0 / (r.n + 1))
+            if share > self.s.new_category_share and _binom_sf(k_new, c.n, expected) < QUALITY_P:
+                top = sorted(new.items(), key=lambda kv: -kv[1])[:5]
+                shown = ", ".join(f"{k!r} ({_pct(v / c.n)})" for k, v in top)
+                more = f" and {len(new) - len(top)} more" if len(new) > len(top) else ""
+                self.add("new_categories", name, f"{len(new)} categor{'y' if len(new) == 1 else 'ies'} of {name!r} "
+                         f"not in the reference, {_pct(share)} of rows: {shown}{more}",
+                         categories={k: v for k, v in top}, share=share, count=len(new))
+        gone = [k for k, v in r.counts.items() if k not in c.counts and v / r.n * c.n >= 10]
+        if gone and c.exact:
+            shown = ", ".join(f"{k!r} ({_pct(r.counts[k] / r.n)})" for k in gone[:5])
+            self.add("vanished_categories", name, f"{len(gone)} categor{'y' if len(gone) == 1 else 'ies'} of {name!r} "
+                     f"expected at least 10 times no longer occur: {shown}",
+                     categories={k: r.counts[k] / r.n for k in gone[:20]})
+
+
+def numeric_summary(cp: ColumnProfile) -> dict[str, Any]:
+    p = cp.numeric
+    if p is None:
+        return {}
+    out: dict[str, Any] = {
+        "count": p.n,
+        "mean": p.moments.mean if p.n else None,
+        "std": p.moments.std if p.n > 1 else None,
+        "min": p.min if p.n else None,
+        "max": p.max if p.n else None,
+        "quantiles": {f"p{round(q * 100)}": p.quantile(q) for q in (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)}
+        if p.n else {},
+        "quantiles_exact": p.quantiles_exact,
+        "infinite": p.n_inf,
+    }
+    return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in out.items()}

@@ -1,0 +1,155 @@
+"""All checks of one comparison (reference vs current), in one place.
+
+This is the single decision function the report, the CLI gate and (later)
+the service and /metrics share: given the same profiles and settings it
+returns the same statuses and findings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from argusml.checks.correlation import correlation_changes
+from argusml.checks.drift import DriftResult, column_drift, decide
+from argusml.checks.quality import QualityChecker
+from argusml.profile import ColumnProfile, DatasetProfile, Reference
+from argusml.schema import DEFAULT_SEVERITY, DriftStatus, Finding, ReportConfig, Role, Severity
+
+DRIFT_CHECK = {Role.FEATURE: "drift", Role.PREDICTION: "prediction_drift", Role.TARGET: "target_drift"}
+
+
+@dataclass
+class ColumnResult:
+    name: str
+    reference: ColumnProfile
+    current: ColumnProfile | None
+    drift: DriftResult | None = None
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def worst(self) -> int:
+        """Sort key: most severe finding first, then drifted, then the rest."""
+        rank = min((f.severity.rank for f in self.findings), default=9)
+        drifted = self.drift is not None and self.drift.status is DriftStatus.DRIFTED
+        return rank * 2 + (0 if drifted else 1)
+
+
+@dataclass
+class CheckResults:
+    reference: Reference
+    current: DatasetProfile
+    config: ReportConfig
+    columns: dict[str, ColumnResult]
+    findings: list[Finding]
+    correlations: dict[str, Any]
+    verdict: dict[str, Any]
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return "n/a"
+    return f"{x:.3g}"
+
+
+def drift_message(name: str, res: DriftResult) -> str:
+    parts = [f"{name!r} drifted: {res.effect_method} {_fmt(res.effect_value)} >= {_fmt(res.effect_threshold)}"]
+    parts.append(f"({res.method} p_adj {_fmt(res.p_adjusted)})")
+    ms = res.scores.get("mean_shift_sd")
+    if ms is not None and abs(ms) >= 0.01:
+        parts.append(f"mean {ms:+.2f} sd")
+    sr = res.scores.get("std_ratio")
+    if sr is not None and abs(sr - 1) >= 0.05:
+        parts.append(f"spread x{sr:.2f}")
+    tail = res.evidence.get("tail")
+    if res.effect_method == "tail" and tail:
+        parts.append(f"share {tail['side']} {tail['edge']:.4g}: {100 * tail['reference_share']:.2f}% -> "
+                     f"{100 * tail['current_share']:.2f}%")
+    change = res.evidence.get("largest_change")
+    if change:
+        parts.append(f"largest change {change['category']!r}: {100 * change['reference_share']:.1f}% -> "
+                     f"{100 * change['current_share']:.1f}%")
+    return "; ".join([parts[0] + " " + parts[1], *parts[2:]])
+
+
+def run_checks(reference: Reference, current: DatasetProfile, config: ReportConfig | None = None) -> CheckResults:
+    config = config or ReportConfig()
+    severity = {**DEFAULT_SEVERITY, **config.severity}
+    names = [n for n in reference.specs if not config.ignored(n)]
+    current = DatasetProfile(current.n_rows, current.columns, current.correlation,
+                             [n for n in current.extra_columns if not config.ignored(n)])
+
+    quality = QualityChecker(reference, current, config.quality, severity).run(names)
+    columns = {n: ColumnResult(n, reference.profile.columns[n], current.columns.get(n)) for n in names}
+    for f in quality:
+        if f.column in columns:
+            columns[f.column].findings.append(f)
+
+    drift: dict[str, DriftResult] = {}
+    for n in names:
+        cur = current.columns.get(n)
+        if cur is None:
+            continue
+        drift[n] = column_drift(reference.specs[n], reference.profile.columns[n], cur,
+                                config.thresholds_for(n), config.min_rows_for(n))
+    decide(drift, config.drift.alpha, config.drift.correction)
+    findings = list(quality)
+    for n, res in drift.items():
+        columns[n].drift = res
+        if res.status is DriftStatus.DRIFTED:
+            role = reference.specs[n].role
+            check = DRIFT_CHECK.get(role, "drift")
+            f = Finding(check, n, severity[check], drift_message(n, res),
+                        {"method": res.method, "p_adjusted": res.p_adjusted, "effect": res.effect_method,
+                         "value": res.effect_value, "threshold": res.effect_threshold})
+            columns[n].findings.append(f)
+            findings.append(f)
+
+    corr = correlation_changes(reference.profile.correlation, current.correlation, config.drift.alpha,
+                               config.drift.correlation_threshold, config.drift.correction, config.drift.min_rows)
+    corr_names = set()
+    if corr.get("changed"):
+        changed = corr["changed"]
+        shown = "; ".join(f"{a}~{b}: {r['reference']:+.2f} -> {r['current']:+.2f}"
+                          for r in changed[:3] for a, b in [r["columns"]])
+        more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+        findings.append(Finding("correlation_change", None, severity["correlation_change"],
+                                f"{len(changed)} feature pair(s) changed correlation: {shown}{more}",
+                                {"pairs": changed[:20]}))
+        corr_names = {c for r in changed for c in r["columns"]}
+
+    findings.sort(key=lambda f: (f.severity.rank, f.check, f.column or ""))
+    verdict = _verdict(reference, drift, findings, config, corr_names)
+    return CheckResults(reference, current, config, columns, findings, corr, verdict)
+
+
+def _verdict(reference: Reference, drift: dict[str, DriftResult], findings: list[Finding], config: ReportConfig,
+             corr_names: set[str]) -> dict[str, Any]:
+    drifted = [n for n, r in drift.items() if r.status is DriftStatus.DRIFTED]
+    tested = [n for n, r in drift.items() if r.tested]
+    features = [n for n in tested if reference.specs[n].role is Role.FEATURE]
+    drifted_features = [n for n in drifted if reference.specs[n].role is Role.FEATURE]
+    by_sev = {s.value: sum(1 for f in findings if f.severity is s) for s in Severity}
+    if by_sev["P0"]:
+        status = "error"
+    elif drifted:
+        status = "drift"
+    elif by_sev["P1"]:
+        status = "warning"
+    else:
+        status = "ok"
+    return {
+        "status": status,
+        "drifted_columns": drifted,
+        "prediction_drift": any(reference.specs[n].role is Role.PREDICTION for n in drifted),
+        "target_drift": any(reference.specs[n].role is Role.TARGET for n in drifted),
+        "n_columns": len(drift),
+        "n_tested": len(tested),
+        "n_drifted": len(drifted),
+        "share_drifted_features": (len(drifted_features) / len(features)) if features else 0.0,
+        "insufficient_data": [n for n, r in drift.items() if r.status is DriftStatus.INSUFFICIENT_DATA],
+        "alpha": config.drift.alpha,
+        "correction": config.drift.correction,
+        "findings_by_severity": by_sev,
+        "correlation_changed_columns": sorted(corr_names),
+    }

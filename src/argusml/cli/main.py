@@ -1,0 +1,271 @@
+"""The `argus` command.
+
+Exit codes are a contract (DESIGN.md): 0 a report was written (whatever it
+found), 1 `argus check` found a P0/P1 problem, 2 no report could be made
+(unreadable input, a named column that does not exist, a bad config). A
+traceback is never the answer: errors print one line naming the problem.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from argusml.schema import ArgusError, ConfigError, InputError, Kind
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Argus: monitoring for machine-learning models (data quality, drift, reports).")
+config_app = typer.Typer(no_args_is_help=True, help="Validate configuration files.")
+app.add_typer(config_app, name="config")
+
+FORMATS = ("json", "html")
+
+
+def fail(message: str, code: int = 2) -> None:
+    typer.echo(f"argus: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def progress_bar(total: int, label: str):  # type: ignore[no-untyped-def]
+    """A progress bar on an interactive terminal; silence when piped."""
+    if not sys.stderr.isatty() or os.environ.get("ARGUS_NO_PROGRESS"):
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), transient=True, console=None) as p:
+        task = p.add_task(label, total=total)
+        yield lambda: p.advance(task)
+
+
+def _column_count(path: str) -> int:
+    try:
+        from argusml.profile import open_source
+
+        return len(open_source(path).schema.names)
+    except ArgusError:
+        return 0
+
+
+def _build_report(reference: str, current: str, target: str | None, prediction: str | None,
+                  config: Path | None, ignore: list[str] | None) -> Any:
+    from argusml.report import report
+    from argusml.schema import load_report_config
+
+    cfg = load_report_config(config)
+    if ignore:
+        cfg = cfg.model_copy(update={"ignore": [*cfg.ignore, *ignore]})
+    for label, path in (("reference", reference), ("current", current)):
+        if not os.path.exists(path):
+            raise InputError(f"{label} file not found", path=path)
+    total = 2 * max(_column_count(current), 1) + 2
+    with progress_bar(total, "profiling") as tick:
+        return report(reference, current, target=target, prediction=prediction, config=cfg, progress=tick)
+
+
+RefOpt = Annotated[str, typer.Option("--reference", "-r", help="reference data (CSV/Parquet) or a baseline JSON")]
+CurOpt = Annotated[str, typer.Option("--current", "-c", help="current data (CSV/Parquet)")]
+TargetOpt = Annotated[Optional[str], typer.Option("--target", help="target (label) column")]
+PredOpt = Annotated[Optional[str], typer.Option("--prediction", help="prediction (score or class) column")]
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="YAML/JSON with thresholds, severities, ignores")]
+IgnoreOpt = Annotated[Optional[list[str]], typer.Option("--ignore", help="column to leave out (repeatable)")]
+
+
+@app.command("report")
+def report_cmd(
+    reference: RefOpt,
+    current: CurOpt,
+    target: TargetOpt = None,
+    prediction: PredOpt = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="json or html")] = "json",
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="file to write; '-' for stdout")] = None,
+    config: ConfigOpt = None,
+    ignore: IgnoreOpt = None,
+) -> None:
+    """Compare current data with a reference; write a JSON or HTML report.
+
+    Example: argus report -r train.parquet -c today.csv --prediction score -f html -o report.html
+    """
+    if format not in FORMATS:
+        fail(f"--format must be one of {', '.join(FORMATS)}, got {format!r}")
+    rep = _run(lambda: _build_report(reference, current, target, prediction, config, ignore))
+    text = rep.to_html() if format == "html" else rep.to_json()
+    if output == "-":
+        sys.stdout.write(text + ("\n" if not text.endswith("\n") else ""))
+    else:
+        path = output or f"argus-report.{format}"
+        _write(path, text)
+        v = rep.verdict
+        typer.echo(f"{path}: {v['status']}; {v['n_drifted']} of {v['n_tested']} columns drifted; findings "
+                   + ", ".join(f"{k} {n}" for k, n in v["findings_by_severity"].items()))
+
+
+@app.command("check")
+def check_cmd(
+    reference: RefOpt,
+    current: CurOpt,
+    target: TargetOpt = None,
+    prediction: PredOpt = None,
+    config: ConfigOpt = None,
+    ignore: IgnoreOpt = None,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="also write the JSON report here")] = None,
+) -> None:
+    """A CI gate: exit 1 when any P0/P1 finding exists, 0 otherwise.
+
+    Example: argus check -r baseline.json -c candidate_eval.parquet --ignore customer_id
+    """
+    rep = _run(lambda: _build_report(reference, current, target, prediction, config, ignore))
+    if output:
+        _write(output, rep.to_json())
+    _print_findings(rep)
+    raise typer.Exit(1 if rep.has_blocking() else 0)
+
+
+@app.command("baseline")
+def baseline_cmd(
+    data: Annotated[str, typer.Argument(help="training or validation data (CSV/Parquet)")],
+    output: Annotated[str, typer.Option("--output", "-o", help="baseline JSON to write")],
+    target: TargetOpt = None,
+    prediction: PredOpt = None,
+    id: Annotated[Optional[str], typer.Option("--id", help="row identifier column")] = None,
+    timestamp: Annotated[Optional[str], typer.Option("--timestamp", help="event time column")] = None,
+    kind: Annotated[Optional[list[str]], typer.Option("--kind", help="override a kind: COL=numeric|categorical|"
+                                                                    "boolean|datetime|text")] = None,
+    ignore: IgnoreOpt = None,
+) -> None:
+    """Learn a reference baseline from data and save it as JSON.
+
+    Example: argus baseline train.parquet --target churned --prediction score -o baseline.json
+    """
+    kinds: dict[str, Kind] = {}
+    for item in kind or []:
+        col, sep, k = item.partition("=")
+        if not sep or k not in {x.value for x in Kind}:
+            fail(f"--kind expects COL=KIND with KIND one of {', '.join(x.value for x in Kind)}, got {item!r}")
+        kinds[col] = Kind(k)
+
+    def build() -> Any:
+        from argusml.profile import Reference, open_source
+
+        src = open_source(data)
+        with progress_bar(len(src.schema.names) + 1, "profiling") as tick:
+            return Reference.from_source(src, target=target, prediction=prediction, id=id, timestamp=timestamp,
+                                         kinds=kinds, ignore=ignore, progress=tick)
+
+    ref = _run(build)
+    try:
+        ref.save(output)
+    except OSError as exc:
+        fail(f"{output}: cannot write: {exc.strerror or exc}")
+    typer.echo(f"{output}: baseline of {ref.n_rows} rows, {len(ref.specs)} columns")
+
+
+@app.command("demo")
+def demo_cmd(
+    out: Annotated[str, typer.Option("--out", help="directory for the demo's data and reports")] = "argus-demo",
+    once: Annotated[bool, typer.Option("--once", help="run once and exit (the default for now)")] = True,
+) -> None:
+    """Generate example data with planted problems and report on it.
+
+    Example: argus demo --out /tmp/argus-demo
+    """
+    import pyarrow.parquet as pq
+
+    from argusml.demo import PLANTED, make_demo
+    from argusml.report import report
+
+    os.makedirs(out, exist_ok=True)
+    ref, cur = make_demo()
+    ref_path, cur_path = os.path.join(out, "reference.parquet"), os.path.join(out, "current.parquet")
+    pq.write_table(ref, ref_path)
+    pq.write_table(cur, cur_path)
+    rep = _run(lambda: report(ref_path, cur_path, target="defaulted", prediction="score"))
+    html, js = os.path.join(out, "report.html"), os.path.join(out, "report.json")
+    _write(html, rep.to_html())
+    _write(js, rep.to_json())
+    typer.echo("Planted in the current data: " + "; ".join(f"{k}: {v}" for k, v in PLANTED.items()))
+    _print_findings(rep)
+    typer.echo(f"\nHTML report: {os.path.abspath(html)}\nJSON report: {os.path.abspath(js)}")
+
+
+@config_app.command("validate")
+def config_validate(file: Annotated[Path, typer.Argument(help="report config (YAML or JSON)")]) -> None:
+    """Check a config file; explain each error with its path.
+
+    Example: argus config validate argus.yaml
+    """
+    from argusml.schema import load_report_config
+
+    _run(lambda: load_report_config(file))
+    typer.echo(f"{file}: valid")
+
+
+@app.command("version")
+def version_cmd() -> None:
+    """Print Argus's version."""
+    from argusml import __version__
+
+    typer.echo(__version__)
+
+
+def _write(path: str, text: str) -> None:
+    try:
+        d = os.path.dirname(os.path.abspath(path))
+        os.makedirs(d, exist_ok=True)
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        fail(f"{path}: cannot write: {exc.strerror or exc}")
+
+
+def _run(fn: Any) -> Any:
+    try:
+        return fn()
+    except (InputError, ConfigError) as exc:
+        fail(str(exc))
+    except ArgusError as exc:
+        fail(str(exc))
+    except MemoryError:
+        fail("out of memory while reading the data")
+
+
+def _print_findings(rep: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=max(100, Console().width), highlight=False)
+    v = rep.verdict
+    console.print(f"verdict: [bold]{v['status']}[/bold] - {v['n_drifted']} of {v['n_tested']} columns drifted "
+                  f"(family-wise alpha {v['alpha']})")
+    if not rep.findings:
+        console.print("no findings")
+        return
+    table = Table(show_lines=False)
+    for col in ("severity", "check", "column", "message"):
+        table.add_column(col, overflow="fold")
+    for f in rep.findings:
+        table.add_row(f.severity.value, f.check, f.column or "-", f.message)
+    console.print(table)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("argus: interrupted", err=True)
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except BaseException as exc:
+        typer.echo(f"argus: internal error: {type(exc).__name__}: {exc} (please report this)", err=True)
+        sys.exit(3)
+
+
+if __name__ == "__main__":
+    main()

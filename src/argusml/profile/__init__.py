@@ -1,0 +1,30 @@
+"""Mergeable profiles of columns and tables, and the reference (schema +
+expectations + profile) they are compared against."""
+
+from argusml.profile.categorical import CategoryProfile
+from argusml.profile.column import ColumnProfile, ColumnSpec, build_column, profile_column
+from argusml.profile.correlation import CoMoments
+from argusml.profile.dataset import DatasetProfile, profile_source
+from argusml.profile.frame import TableSource, coerce, infer_kind, open_source, to_arrow
+from argusml.profile.numeric import NumericProfile, NumericSpec
+from argusml.profile.reference import Reference, is_baseline_file
+
+__all__ = [
+    "CategoryProfile",
+    "CoMoments",
+    "ColumnProfile",
+    "ColumnSpec",
+    "DatasetProfile",
+    "NumericProfile",
+    "NumericSpec",
+    "Reference",
+    "TableSource",
+    "build_column",
+    "coerce",
+    "infer_kind",
+    "is_baseline_file",
+    "open_source",
+    "profile_column",
+    "profile_source",
+    "to_arrow",
+]

@@ -1,0 +1,100 @@
+"""Category counts: exact up to a cap, heavy hitters past it.
+
+Counts stay exact (and merge exactly) while a column has at most
+``MAX_EXACT`` distinct values. Past that, a DataSketches frequent-items
+sketch keeps the heavy hitters with a guaranteed error bound: a category's
+estimated count is off by at most ``error_bound`` rows, and any category
+more frequent than that is never missed.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from typing import Any
+
+import datasketches as ds
+import pyarrow as pa
+import pyarrow.compute as pc
+
+MAX_EXACT = 1000
+SKETCH_LG_K = 10  # 1024 counters: error bound about 3.5 / 1024 of the rows
+
+
+@dataclass
+class CategoryProfile:
+    n: int = 0  # non-null values
+    counts: dict[str, int] = field(default_factory=dict)
+    sketch_bytes: bytes | None = None  # set once the cap was exceeded
+    error_bound: int = 0
+
+    @property
+    def exact(self) -> bool:
+        return self.sketch_bytes is None
+
+    @classmethod
+    def from_arrow(cls, arr: pa.ChunkedArray | pa.Array) -> CategoryProfile:
+        counts: dict[str, int] = {}
+        chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+        for chunk in chunks:
+            if len(chunk) == 0:
+                continue
+            vc = pc.value_counts(chunk)
+            values = vc.field("values")
+            if pa.types.is_dictionary(values.type):
+                values = values.cast(values.type.value_type)
+            for k, v in zip(values.to_pylist(), vc.field("counts").to_pylist(), strict=False):
+                if k is None:
+                    continue
+                key = k if isinstance(k, str) else str(k)
+                counts[key] = counts.get(key, 0) + v
+        return cls._from_counts(counts)
+
+    @classmethod
+    def _from_counts(cls, counts: dict[str, int]) -> CategoryProfile:
+        n = sum(counts.values())
+        if len(counts) <= MAX_EXACT:
+            return cls(n=n, counts=dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))))
+        sk = ds.frequent_strings_sketch(SKETCH_LG_K)
+        for k, v in counts.items():
+            sk.update(k, v)
+        return cls._from_sketch(sk, n)
+
+    @classmethod
+    def _from_sketch(cls, sk: ds.frequent_strings_sketch, n: int) -> CategoryProfile:
+        items = sk.get_frequent_items(ds.frequent_items_error_type.NO_FALSE_NEGATIVES)
+        counts = {item: int(est) for item, est, _lo, _hi in items}
+        return cls(n=n, counts=dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
+                   sketch_bytes=sk.serialize(), error_bound=int(sk.get_epsilon() * n) + 1)
+
+    def merge(self, other: CategoryProfile) -> CategoryProfile:
+        if self.exact and other.exact:
+            merged = dict(self.counts)
+            for k, v in other.counts.items():
+                merged[k] = merged.get(k, 0) + v
+            return CategoryProfile._from_counts(merged)
+        sk = self._sketch()
+        sk.merge(other._sketch())
+        return CategoryProfile._from_sketch(sk, self.n + other.n)
+
+    def _sketch(self) -> ds.frequent_strings_sketch:
+        if self.sketch_bytes:
+            return ds.frequent_strings_sketch.deserialize(self.sketch_bytes)
+        sk = ds.frequent_strings_sketch(SKETCH_LG_K)
+        for k, v in self.counts.items():
+            sk.update(k, v)
+        return sk
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "counts": self.counts,
+            "sketch": base64.b64encode(self.sketch_bytes).decode("ascii") if self.sketch_bytes else None,
+            "error_bound": self.error_bound,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CategoryProfile:
+        return cls(n=int(d["n"]), counts={str(k): int(v) for k, v in d["counts"].items()},
+                   sketch_bytes=base64.b64decode(d["sketch"]) if d.get("sketch") else None,
+                   error_bound=int(d.get("error_bound", 0)))

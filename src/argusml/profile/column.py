@@ -1,0 +1,151 @@
+"""One column's profile and the reference's expectations for it.
+
+A ``ColumnSpec`` is what the reference fixes once: kind, role, Arrow type,
+bin edges (numeric, datetime, and text lengths) or the category list. A
+``ColumnProfile`` summarises rows against a spec: counts of rows, missing
+and wrongly typed values, plus a numeric or category profile by kind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from argusml.profile.categorical import CategoryProfile
+from argusml.profile.frame import coerce
+from argusml.profile.numeric import NumericProfile, NumericSpec
+from argusml.schema import Kind, Role
+
+NUMERIC_LIKE = (Kind.NUMERIC, Kind.DATETIME, Kind.TEXT)
+
+
+@dataclass
+class ColumnSpec:
+    name: str
+    kind: Kind
+    role: Role
+    dtype: str
+    numeric: NumericSpec | None = None
+    categories: list[str] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"kind": self.kind.value, "role": self.role.value, "dtype": self.dtype}
+        if self.numeric is not None:
+            d["bins"] = self.numeric.to_dict()
+        if self.categories is not None:
+            d["categories"] = self.categories
+        return d
+
+    @classmethod
+    def from_dict(cls, name: str, d: dict[str, Any]) -> ColumnSpec:
+        return cls(name=name, kind=Kind(d["kind"]), role=Role(d["role"]), dtype=d.get("dtype", ""),
+                   numeric=NumericSpec.from_dict(d["bins"]) if d.get("bins") else None,
+                   categories=d.get("categories"))
+
+
+@dataclass
+class ColumnProfile:
+    kind: Kind
+    n_rows: int
+    nulls: int
+    type_errors: int
+    numeric: NumericProfile | None = None
+    categories: CategoryProfile | None = None
+    distinct: int | None = None  # text and id columns
+    distinct_exact: bool = True
+
+    @property
+    def present(self) -> int:
+        """Values that are neither missing nor wrongly typed."""
+        return self.n_rows - self.nulls - self.type_errors
+
+    @property
+    def missing_ratio(self) -> float:
+        return self.nulls / self.n_rows if self.n_rows else 0.0
+
+    @property
+    def type_error_ratio(self) -> float:
+        return self.type_errors / self.n_rows if self.n_rows else 0.0
+
+    def merge(self, other: ColumnProfile) -> ColumnProfile:
+        if self.kind is not other.kind:
+            raise ValueError(f"cannot merge a {self.kind} profile with a {other.kind} profile")
+        out = ColumnProfile(self.kind, self.n_rows + other.n_rows, self.nulls + other.nulls,
+                            self.type_errors + other.type_errors)
+        if self.numeric is not None and other.numeric is not None:
+            out.numeric = self.numeric.merge(other.numeric)
+        if self.categories is not None and other.categories is not None:
+            out.categories = self.categories.merge(other.categories)
+        if self.distinct is not None and other.distinct is not None:
+            # distinct counts of parts bound the union's from both sides only
+            out.distinct = max(self.distinct, other.distinct)
+            out.distinct_exact = False
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "n_rows": self.n_rows,
+            "nulls": self.nulls,
+            "type_errors": self.type_errors,
+            "numeric": None if self.numeric is None else self.numeric.to_dict(),
+            "categories": None if self.categories is None else self.categories.to_dict(),
+            "distinct": self.distinct,
+            "distinct_exact": self.distinct_exact,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ColumnProfile:
+        return cls(
+            kind=Kind(d["kind"]), n_rows=int(d["n_rows"]), nulls=int(d["nulls"]), type_errors=int(d["type_errors"]),
+            numeric=None if d.get("numeric") is None else NumericProfile.from_dict(d["numeric"]),
+            categories=None if d.get("categories") is None else CategoryProfile.from_dict(d["categories"]),
+            distinct=d.get("distinct"), distinct_exact=bool(d.get("distinct_exact", True)),
+        )
+
+
+def _distinct(arr: pa.ChunkedArray) -> int:
+    non_null = arr.drop_null() if arr.null_count else arr
+    return int(pc.count_distinct(non_null).as_py()) if len(non_null) else 0
+
+
+def profile_column(arr: pa.ChunkedArray, spec: ColumnSpec, *, with_sketch: bool = True) -> ColumnProfile:
+    """Profile a column against the reference's spec for it."""
+    c = coerce(arr, spec.kind)
+    prof = ColumnProfile(spec.kind, len(arr), c.nulls, c.type_errors)
+    if spec.kind in NUMERIC_LIKE:
+        prof.numeric = NumericProfile.from_values(c.values, spec.numeric, with_sketch=with_sketch)
+        if spec.kind is Kind.TEXT and c.text is not None:
+            prof.distinct = _distinct(c.text)
+    else:
+        prof.categories = CategoryProfile.from_arrow(c.values)
+    if spec.role is Role.ID:
+        prof.distinct = _distinct(arr)
+    return prof
+
+
+def build_column(arr: pa.ChunkedArray, name: str, kind: Kind, role: Role) -> tuple[ColumnSpec, ColumnProfile]:
+    """Derive a reference column's spec from its own values, then profile it
+    on that spec (one sort serves both)."""
+    spec = ColumnSpec(name, kind, role, str(arr.type))
+    c = coerce(arr, kind)
+    prof = ColumnProfile(kind, len(arr), c.nulls, c.type_errors)
+    if kind in NUMERIC_LIKE:
+        v = c.values[~np.isnan(c.values)]
+        inf = np.isinf(v)
+        n_inf = int(inf.sum())
+        s = np.sort(v[~inf] if n_inf else v)
+        spec.numeric = NumericSpec.from_sorted(s)
+        prof.numeric = NumericProfile.from_sorted(s, spec.numeric, n_inf=n_inf)
+        if kind is Kind.TEXT and c.text is not None:
+            prof.distinct = _distinct(c.text)
+    else:
+        prof.categories = CategoryProfile.from_arrow(c.values)
+        spec.categories = list(prof.categories.counts)
+    if role is Role.ID:
+        prof.distinct = _distinct(arr)
+    return spec, prof

@@ -1,0 +1,123 @@
+"""A table's profile, how to compute one fast, and how to merge two.
+
+Columns are profiled independently, so they are spread over a small thread
+pool: the heavy parts (Parquet decoding, sorting, binning) release the GIL,
+which is what lets a second core pay off. Co-moments for correlations are
+one more task that streams row batches of the numeric columns.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from argusml.profile.column import ColumnProfile, ColumnSpec, profile_column
+from argusml.profile.correlation import CoMoments
+from argusml.profile.frame import TableSource, coerce
+from argusml.schema import Kind
+
+MAX_CORRELATION_COLUMNS = 100
+"""Correlations are kept for at most this many numeric features (the most
+complete ones); the matrix grows with the square."""
+
+
+@dataclass
+class DatasetProfile:
+    n_rows: int
+    columns: dict[str, ColumnProfile]
+    correlation: CoMoments | None = None
+    extra_columns: list[str] = field(default_factory=list)  # present, but unknown to the reference
+
+    def merge(self, other: DatasetProfile) -> DatasetProfile:
+        cols: dict[str, ColumnProfile] = {}
+        for name in dict.fromkeys([*self.columns, *other.columns]):
+            a, b = self.columns.get(name), other.columns.get(name)
+            cols[name] = a.merge(b) if a is not None and b is not None else (a or b)  # type: ignore[assignment]
+        corr = None
+        if self.correlation is not None and other.correlation is not None:
+            corr = self.correlation.merge(other.correlation)
+        else:
+            corr = self.correlation or other.correlation
+        extra = sorted(set(self.extra_columns) | set(other.extra_columns))
+        return DatasetProfile(self.n_rows + other.n_rows, cols, corr, extra)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n_rows": self.n_rows,
+            "columns": {k: v.to_dict() for k, v in self.columns.items()},
+            "correlation": None if self.correlation is None else self.correlation.to_dict(),
+            "extra_columns": self.extra_columns,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DatasetProfile:
+        return cls(int(d["n_rows"]), {k: ColumnProfile.from_dict(v) for k, v in d["columns"].items()},
+                   None if d.get("correlation") is None else CoMoments.from_dict(d["correlation"]),
+                   list(d.get("extra_columns", [])))
+
+
+def workers() -> int:
+    """Threads for profiling: the usable cores, at most 4 (memory grows with it)."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        n = os.cpu_count() or 1
+    return max(1, min(4, n))
+
+
+def run_tasks(tasks: list[Callable[[], Any]], progress: Callable[[], None] | None = None) -> list[Any]:
+    """Run independent tasks on the pool, in order of submission; tiny inputs
+    run inline (a pool costs more than it saves)."""
+    if len(tasks) <= 1 or workers() == 1:
+        out = []
+        for t in tasks:
+            out.append(t())
+            if progress:
+                progress()
+        return out
+    with ThreadPoolExecutor(max_workers=workers()) as pool:
+        futures = [pool.submit(t) for t in tasks]
+        results = []
+        for f in futures:
+            results.append(f.result())
+            if progress:
+                progress()
+        return results
+
+
+def comoments(source: TableSource, names: list[str], shift: np.ndarray, kinds: dict[str, Kind]) -> CoMoments:
+    cm = CoMoments.empty(names, shift)
+    for batch in source.iter_batches(names):
+        cols = [coerce(batch.column(n), kinds[n]).values for n in names]
+        cm.update(np.column_stack(cols) if cols else np.empty((batch.num_rows, 0)))
+    return cm
+
+
+def profile_source(source: TableSource, specs: dict[str, ColumnSpec], correlation: CoMoments | None,
+                   progress: Callable[[], None] | None = None) -> DatasetProfile:
+    """Profile a table against a reference's specs (bins, categories).
+
+    Columns the reference knows but the table lacks are simply absent from
+    the profile (the quality check reports them); columns the table has but
+    the reference lacks are listed as extra.
+    """
+    present = [n for n in specs if n in source.schema.names]
+    tasks: list[Callable[[], Any]] = [
+        (lambda n=n: profile_column(source.column(n), specs[n])) for n in present
+    ]
+    corr_names: list[str] = []
+    if correlation is not None:
+        corr_names = [n for n in correlation.names if n in source.schema.names]
+        if corr_names == correlation.names:
+            kinds = {n: specs[n].kind for n in corr_names}
+            tasks.append(lambda: comoments(source, corr_names, correlation.shift, kinds))
+    results = run_tasks(tasks, progress)
+    cols = dict(zip(present, results[: len(present)], strict=False))
+    corr = results[len(present)] if len(results) > len(present) else None
+    extra = [n for n in source.schema.names if n not in specs]
+    return DatasetProfile(source.n_rows, cols, corr, extra)

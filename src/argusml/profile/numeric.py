@@ -1,0 +1,293 @@
+"""Numeric column profile: moments, bins on the reference's quantiles, a KLL
+sketch, the most frequent values and a bounded exact sample.
+
+One sort of the batch's values gives everything exactly and cheaply: bin
+counts are ``searchsorted`` of the edges into the sorted values, the
+KLL sketch is fed in sorted order (twice as fast for the sketch), and run
+lengths give the frequent values. Every part merges: counts, sums and
+moments exactly; the sketch within its published rank error; the frequent
+values within a stated bound (Misra-Gries style); the sample stays a
+uniform sample of the union.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import datasketches as ds
+import numpy as np
+
+from argusml.stats import EMPTY_MOMENTS, Moments, merge_moments, moments_of
+
+KLL_K = 200
+"""KLL accuracy parameter: about 1.3% normalized rank error (99% confidence)."""
+
+SAMPLE_CAP = 2000
+"""Values kept verbatim. A batch or window with at most this many values
+keeps all of them, so its drift tests are exact (scipy's own KS)."""
+
+TOP_K = 20
+"""Most frequent values kept per column, to find sentinels such as -999."""
+
+BODY_LEVELS = tuple(i / 200 for i in range(1, 200))
+TAIL_LEVELS = (0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.9980, 0.9990, 0.9995, 0.9998, 0.9999)
+COARSE_LEVELS = (0.001, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999)
+TAIL_MEASURE_LEVELS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.95, 0.975, 0.99, 0.995, 0.999)
+MIN_BEYOND = 10
+"""A tail level is used only if the reference has at least this many values
+beyond it; rarer levels would put edges on a handful of outliers."""
+
+REPORT_QUANTILES = (0.0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1.0)
+
+
+@dataclass
+class NumericSpec:
+    """Bin edges taken exactly from the reference, and which quantile level
+    each edge stands for. Bin 0 holds values below the reference minimum,
+    bin i holds ``edges[i-1] < x <= edges[i]``, the last bin values above the
+    reference maximum."""
+
+    edges: np.ndarray
+    level_values: np.ndarray  # quantile levels ...
+    level_edges: np.ndarray  # ... and the index of the edge each maps to
+
+    @property
+    def n_bins(self) -> int:
+        return int(self.edges.size) + 1
+
+    def edge_of(self, level: float) -> int | None:
+        hit = np.flatnonzero(np.isclose(self.level_values, level, rtol=0, atol=1e-12))
+        return int(self.level_edges[hit[0]]) if hit.size else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "edges": [float(e) for e in self.edges],
+            "levels": {f"{lv:g}": int(i) for lv, i in zip(self.level_values, self.level_edges, strict=False)},
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> NumericSpec:
+        levels = d.get("levels", {})
+        return cls(
+            edges=np.asarray(d["edges"], dtype=np.float64),
+            level_values=np.asarray([float(k) for k in levels], dtype=np.float64),
+            level_edges=np.asarray(list(levels.values()), dtype=np.int64),
+        )
+
+    @classmethod
+    def from_sorted(cls, s: np.ndarray) -> NumericSpec:
+        """Edges at exact quantiles of sorted finite values (inverted CDF:
+        each edge is a value that occurs, so ties and integers stay exact)."""
+        n = s.size
+        if n == 0:
+            return cls(np.empty(0), np.empty(0), np.empty(0, dtype=np.int64))
+        levels = [lv for lv in BODY_LEVELS + TAIL_LEVELS if min(lv, 1 - lv) * n >= MIN_BEYOND]
+        levels = sorted(set(levels) | {lv for lv in BODY_LEVELS})
+        lv = np.asarray(levels)
+        idx = np.clip(np.ceil(lv * n).astype(np.int64) - 1, 0, n - 1)
+        values = s[idx]
+        lo = np.nextafter(s[0], -np.inf)
+        edges = np.unique(np.concatenate([[lo], values, [s[-1]]]))
+        return cls(edges, lv, np.searchsorted(edges, values))
+
+
+@dataclass
+class NumericProfile:
+    n: int = 0  # finite values
+    n_inf: int = 0
+    moments: Moments = EMPTY_MOMENTS
+    min: float = math.nan
+    max: float = math.nan
+    counts: np.ndarray | None = None  # per bin of the spec; None without one
+    sums: np.ndarray | None = None
+    top: dict[float, int] = field(default_factory=dict)
+    top_omitted: int = 0  # no value outside ``top`` occurs more often than this
+    sample: np.ndarray = field(default_factory=lambda: np.empty(0))
+    quantiles: dict[float, float] | None = None  # exact, while from one batch
+    kll_bytes: bytes | None = None
+
+    @property
+    def sample_complete(self) -> bool:
+        """True when ``sample`` holds every finite value (exact tests apply)."""
+        return self.sample.size == self.n
+
+    @classmethod
+    def from_values(cls, values: np.ndarray, spec: NumericSpec | None, sample_cap: int = SAMPLE_CAP,
+                    with_sketch: bool = True) -> NumericProfile:
+        v = values[~np.isnan(values)] if values.size else values
+        inf = np.isinf(v)
+        n_inf = int(inf.sum())
+        if n_inf:
+            v = v[~inf]
+        s = np.sort(v)
+        return cls.from_sorted(s, spec, n_inf=n_inf, sample_cap=sample_cap, with_sketch=with_sketch)
+
+    @classmethod
+    def from_sorted(cls, s: np.ndarray, spec: NumericSpec | None, *, n_inf: int = 0, sample_cap: int = SAMPLE_CAP,
+                    with_sketch: bool = True) -> NumericProfile:
+        n = int(s.size)
+        p = cls(n=n, n_inf=n_inf)
+        if n:
+            p.moments = moments_of(s)
+            p.min, p.max = float(s[0]), float(s[-1])
+            q_idx = np.clip(np.ceil(np.asarray(REPORT_QUANTILES) * n).astype(np.int64) - 1, 0, n - 1)
+            p.quantiles = {q: float(s[i]) for q, i in zip(REPORT_QUANTILES, q_idx, strict=False)}
+            p.top, p.top_omitted = _top_values(s)
+            if n <= sample_cap:
+                p.sample = s.copy()
+            else:
+                rng = np.random.default_rng(n)
+                p.sample = np.sort(s[rng.choice(n, size=sample_cap, replace=False)])
+            if with_sketch:
+                sk = ds.kll_doubles_sketch(KLL_K)
+                sk.update(s)
+                p.kll_bytes = sk.serialize()
+        else:
+            p.quantiles = {}
+        if spec is not None:
+            p.counts, p.sums = _bin(s, spec.edges)
+        return p
+
+    def kll(self) -> ds.kll_doubles_sketch | None:
+        return ds.kll_doubles_sketch.deserialize(self.kll_bytes) if self.kll_bytes else None
+
+    def quantile(self, q: float) -> float:
+        if self.n == 0:
+            return math.nan
+        if self.quantiles is not None and q in self.quantiles:
+            return self.quantiles[q]
+        if self.sample_complete:
+            return float(self.sample[max(0, math.ceil(q * self.n) - 1)])
+        sk = self.kll()
+        return float(sk.get_quantile(q)) if sk is not None else math.nan
+
+    @property
+    def quantiles_exact(self) -> bool:
+        return self.quantiles is not None or self.sample_complete
+
+    def merge(self, other: NumericProfile) -> NumericProfile:
+        if (self.counts is None) != (other.counts is None) or (
+            self.counts is not None and other.counts is not None and self.counts.size != other.counts.size
+        ):
+            raise ValueError("cannot merge numeric profiles binned on different reference edges")
+        out = NumericProfile(n=self.n + other.n, n_inf=self.n_inf + other.n_inf)
+        out.moments = merge_moments(self.moments, other.moments)
+        out.min = float(np.nanmin([self.min, other.min])) if out.n else math.nan
+        out.max = float(np.nanmax([self.max, other.max])) if out.n else math.nan
+        if self.counts is not None and other.counts is not None:
+            out.counts = self.counts + other.counts
+            out.sums = self.sums + other.sums  # type: ignore[operator]
+        out.top, out.top_omitted = _merge_top(self.top, self.top_omitted, other.top, other.top_omitted)
+        out.sample = _merge_samples(self.sample, self.n, other.sample, other.n)
+        out.quantiles = None if self.n and other.n else (self.quantiles if self.n else other.quantiles)
+        if self.kll_bytes and other.kll_bytes:
+            sk = self.kll()
+            sk.merge(other.kll())  # type: ignore[union-attr]
+            out.kll_bytes = sk.serialize()  # type: ignore[union-attr]
+        else:
+            out.kll_bytes = self.kll_bytes or other.kll_bytes
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "n_inf": self.n_inf,
+            "moments": self.moments.to_list(),
+            "min": _num(self.min),
+            "max": _num(self.max),
+            "counts": None if self.counts is None else [int(c) for c in self.counts],
+            "sums": None if self.sums is None else [float(x) for x in self.sums],
+            "top": [[_num(k), int(v)] for k, v in self.top.items()],
+            "top_omitted": self.top_omitted,
+            "sample": [float(x) for x in self.sample],
+            "quantiles": None if self.quantiles is None else {f"{q:g}": _num(v) for q, v in self.quantiles.items()},
+            "kll": base64.b64encode(self.kll_bytes).decode("ascii") if self.kll_bytes else None,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> NumericProfile:
+        return cls(
+            n=int(d["n"]),
+            n_inf=int(d.get("n_inf", 0)),
+            moments=Moments.from_list(d["moments"]),
+            min=math.nan if d.get("min") is None else float(d["min"]),
+            max=math.nan if d.get("max") is None else float(d["max"]),
+            counts=None if d.get("counts") is None else np.asarray(d["counts"], dtype=np.int64),
+            sums=None if d.get("sums") is None else np.asarray(d["sums"], dtype=np.float64),
+            top={float(k): int(v) for k, v in d.get("top", [])},
+            top_omitted=int(d.get("top_omitted", 0)),
+            sample=np.asarray(d.get("sample", []), dtype=np.float64),
+            quantiles=None if d.get("quantiles") is None else {float(k): (math.nan if v is None else float(v))
+                                                                for k, v in d["quantiles"].items()},
+            kll_bytes=base64.b64decode(d["kll"]) if d.get("kll") else None,
+        )
+
+
+def _num(x: float) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def _bin(s: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Counts and sums of sorted values per bin (bin i: edges[i-1] < x <= edges[i])."""
+    n = s.size
+    pos = np.concatenate([[0], np.searchsorted(s, edges, side="right"), [n]])
+    counts = np.diff(pos).astype(np.int64)
+    cs = np.concatenate([[0.0], np.cumsum(s)]) if n else np.zeros(1)
+    sums = cs[pos[1:]] - cs[pos[:-1]]
+    return counts, sums
+
+
+def _top_values(s: np.ndarray) -> tuple[dict[float, int], int]:
+    """The TOP_K most frequent values of sorted data, and the largest count
+    among the rest (values occurring once are never listed)."""
+    n = s.size
+    if n == 0:
+        return {}, 0
+    starts = np.concatenate([[0], np.flatnonzero(s[1:] != s[:-1]) + 1])
+    lengths = np.diff(np.append(starts, n))
+    if lengths.size > TOP_K:
+        keep = np.argpartition(lengths, -TOP_K)[-TOP_K:]
+        rest = np.ones(lengths.size, dtype=bool)
+        rest[keep] = False
+        omitted = int(lengths[rest].max())
+    else:
+        keep = np.arange(lengths.size)
+        omitted = 0
+    top = {float(s[starts[i]]): int(lengths[i]) for i in keep if lengths[i] >= 2}
+    if len(top) < keep.size:
+        omitted = max(omitted, 1)
+    return dict(sorted(top.items(), key=lambda kv: -kv[1])), omitted
+
+
+def _merge_top(a: dict[float, int], a_om: int, b: dict[float, int], b_om: int) -> tuple[dict[float, int], int]:
+    """Union of two frequent-value lists. A value absent from one side counts
+    at most that side's omitted bound there; we record the counts we know
+    (a lower bound) and carry the bounds, as the Misra-Gries merge does."""
+    merged: dict[float, int] = dict(a)
+    for k, v in b.items():
+        merged[k] = merged.get(k, 0) + v
+    omitted = a_om + b_om
+    if len(merged) > TOP_K:
+        ordered = sorted(merged.items(), key=lambda kv: -kv[1])
+        omitted = max(omitted, ordered[TOP_K][1] + a_om + b_om)
+        merged = dict(ordered[:TOP_K])
+    return dict(sorted(merged.items(), key=lambda kv: -kv[1])), omitted
+
+
+def _merge_samples(a: np.ndarray, n_a: int, b: np.ndarray, n_b: int, cap: int = SAMPLE_CAP) -> np.ndarray:
+    """A uniform sample of the union from uniform samples of the parts: draw
+    how many come from each part (hypergeometric), then that many from each.
+    Seeded by the sizes, so the same merge gives the same sample."""
+    if a.size + b.size <= cap and a.size == n_a and b.size == n_b:
+        return np.sort(np.concatenate([a, b]))
+    k = min(cap, n_a + n_b)
+    rng = np.random.default_rng([n_a, n_b])
+    k_a = int(rng.hypergeometric(n_a, n_b, k)) if n_a and n_b else (k if n_a else 0)
+    k_a = min(k_a, a.size)
+    k_b = min(k - k_a, b.size)
+    pick_a = a[rng.choice(a.size, size=k_a, replace=False)] if k_a else np.empty(0)
+    pick_b = b[rng.choice(b.size, size=k_b, replace=False)] if k_b else np.empty(0)
+    return np.sort(np.concatenate([pick_a, pick_b]))

@@ -1,0 +1,232 @@
+"""The reference: what "normal" looks like, learned once from training data.
+
+``Reference.from_frame`` is Argus's ``fit``: it infers each column's kind
+(overridable), takes bin edges and categories exactly from the data, and
+profiles the data on them. Saved as versioned, indented JSON so a baseline
+can be read, diffed and reviewed like code.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+
+from argusml.profile.column import ColumnSpec, build_column
+from argusml.profile.correlation import CoMoments
+from argusml.profile.dataset import MAX_CORRELATION_COLUMNS, DatasetProfile, comoments, run_tasks
+from argusml.profile.frame import TableSource, coerce, infer_kind, open_source
+from argusml.schema import InputError, Kind, Role
+
+BASELINE_FORMAT = "argus-baseline"
+BASELINE_VERSION = 1
+
+
+class Reference:
+    """Schema, expectations and profile of the reference data."""
+
+    def __init__(self, specs: dict[str, ColumnSpec], profile: DatasetProfile, *, source: str | None = None,
+                 created_at: str | None = None) -> None:
+        self.specs = specs
+        self.profile = profile
+        self.source = source
+        self.created_at = created_at or datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+    # -- construction -------------------------------------------------------------
+    @classmethod
+    def from_frame(cls, data: Any, target: str | None = None, prediction: str | None = None, id: str | None = None,
+                   timestamp: str | None = None, kinds: dict[str, Kind | str] | None = None,
+                   ignore: list[str] | None = None, progress: Callable[[], None] | None = None) -> Reference:
+        """Learn a reference from a pandas, polars or Arrow frame, or a CSV /
+        Parquet path. ``kinds`` overrides inferred kinds, e.g. ``{"zip":
+        "categorical"}`` for integer codes."""
+        source = open_source(data)
+        return cls.from_source(source, target=target, prediction=prediction, id=id, timestamp=timestamp,
+                               kinds=kinds, ignore=ignore, progress=progress)
+
+    @classmethod
+    def from_source(cls, source: TableSource, *, target: str | None = None, prediction: str | None = None,
+                    id: str | None = None, timestamp: str | None = None,
+                    kinds: dict[str, Kind | str] | None = None, ignore: list[str] | None = None,
+                    progress: Callable[[], None] | None = None) -> Reference:
+        if source.n_rows == 0:
+            raise InputError("no rows: a reference needs data to learn from", path=source.name)
+        roles: dict[str, Role] = {}
+        for role, col in ((Role.TARGET, target), (Role.PREDICTION, prediction), (Role.ID, id),
+                          (Role.TIMESTAMP, timestamp)):
+            if col is None:
+                continue
+            if col not in source.schema.names:
+                raise InputError(f"no such {role.value} column; columns are: {_names(source.schema.names)}",
+                                 path=source.name, column=col)
+            roles[col] = role
+        kinds = {k: Kind(v) for k, v in (kinds or {}).items()}
+        for col in kinds:
+            if col not in source.schema.names:
+                raise InputError(f"kind given for a column that does not exist; columns are: "
+                                 f"{_names(source.schema.names)}", path=source.name, column=col)
+        names = [n for n in source.schema.names if n not in set(ignore or [])]
+
+        def build(name: str) -> tuple[ColumnSpec, Any]:
+            arr = source.column(name)
+            role = roles.get(name, Role.FEATURE)
+            if name in kinds:
+                kind = kinds[name]
+            elif role is Role.TIMESTAMP:
+                kind = Kind.DATETIME
+            elif role is Role.ID:
+                kind = Kind.TEXT
+            else:
+                kind = infer_kind(arr)
+            return build_column(arr, name, kind, role)
+
+        tasks: list[Callable[[], Any]] = [(lambda n=n: build(n)) for n in names]
+        corr_task = _correlation_task(source, names, roles, kinds)
+        if corr_task is not None:
+            tasks.append(corr_task)
+        results = run_tasks(tasks, progress)
+        specs = {n: r[0] for n, r in zip(names, results, strict=False)}
+        cols = {n: r[1] for n, r in zip(names, results, strict=False)}
+        corr = results[len(names)] if corr_task is not None else None
+        if corr is not None:
+            keep = [i for i, n in enumerate(corr.names) if specs[n].kind is Kind.NUMERIC]
+            if len(keep) != len(corr.names):  # inference said a guessed column is not numeric after all
+                corr = None
+        profile = DatasetProfile(source.n_rows, cols, corr)
+        return cls(specs, profile, source=source.name)
+
+    # -- roles --------------------------------------------------------------------
+    def column_with(self, role: Role) -> str | None:
+        return next((n for n, s in self.specs.items() if s.role is role), None)
+
+    @property
+    def target(self) -> str | None:
+        return self.column_with(Role.TARGET)
+
+    @property
+    def prediction(self) -> str | None:
+        return self.column_with(Role.PREDICTION)
+
+    @property
+    def n_rows(self) -> int:
+        return self.profile.n_rows
+
+    # -- persistence --------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": BASELINE_FORMAT,
+            "version": BASELINE_VERSION,
+            "created_at": self.created_at,
+            "source": self.source,
+            "n_rows": self.profile.n_rows,
+            "columns": {n: {"spec": s.to_dict(), "profile": self.profile.columns[n].to_dict()}
+                        for n, s in self.specs.items()},
+            "correlation": None if self.profile.correlation is None else self.profile.correlation.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], where: str = "baseline") -> Reference:
+        if d.get("format") != BASELINE_FORMAT:
+            raise InputError(f"not an Argus baseline (format is {d.get('format')!r}, expected {BASELINE_FORMAT!r})",
+                             path=where)
+        if d.get("version") != BASELINE_VERSION:
+            raise InputError(f"baseline version {d.get('version')!r} is not supported (this Argus reads "
+                             f"version {BASELINE_VERSION}); re-create it with `argus baseline`", path=where)
+        try:
+            from argusml.profile.column import ColumnProfile
+
+            specs = {n: ColumnSpec.from_dict(n, c["spec"]) for n, c in d["columns"].items()}
+            cols = {n: ColumnProfile.from_dict(c["profile"]) for n, c in d["columns"].items()}
+            corr = None if d.get("correlation") is None else CoMoments.from_dict(d["correlation"])
+            profile = DatasetProfile(int(d["n_rows"]), cols, corr)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"malformed baseline: {type(exc).__name__}: {exc}", path=where) from None
+        return cls(specs, profile, source=d.get("source"), created_at=d.get("created_at"))
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        tmp = f"{os.fspath(path)}.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(self.to_dict(), f, indent=1, allow_nan=False, default=_json_default)
+            f.write("\n")
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Reference:
+        p = os.fspath(path)
+        try:
+            with open(p, encoding="utf-8") as f:
+                d = json.load(f)
+        except FileNotFoundError:
+            raise InputError("file not found", path=p) from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InputError(f"cannot read baseline: {exc}", path=p) from None
+        if not isinstance(d, dict):
+            raise InputError("not an Argus baseline (expected a JSON object)", path=p)
+        return cls.from_dict(d, p)
+
+    def __repr__(self) -> str:
+        kinds: dict[str, int] = {}
+        for s in self.specs.values():
+            kinds[s.kind.value] = kinds.get(s.kind.value, 0) + 1
+        return f"Reference({self.n_rows} rows, {len(self.specs)} columns: {kinds})"
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return None if not math.isfinite(o) else float(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(names[:20])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > 20 else "")
+
+
+def is_baseline_file(path: str) -> bool:
+    """A baseline is JSON whose first bytes name our format."""
+    if not path.lower().endswith(".json") or not os.path.isfile(path):
+        return False
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    return BASELINE_FORMAT.encode() in head
+
+
+def _correlation_task(source: TableSource, names: list[str], roles: dict[str, Role],
+                      kinds: dict[str, Kind]) -> Callable[[], CoMoments] | None:
+    """Co-moments of the numeric features, computed beside the columns.
+
+    The kinds are known from Arrow types without reading values (numbers
+    are numeric unless overridden); the shift is the first batch's mean.
+    """
+    import pyarrow as pa
+
+    num = []
+    for n in names:
+        if roles.get(n, Role.FEATURE) is not Role.FEATURE:
+            continue
+        t = source.schema.field(n).type
+        is_num = pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+        if kinds.get(n, Kind.NUMERIC if is_num else None) is Kind.NUMERIC and is_num:
+            num.append(n)
+    num = num[:MAX_CORRELATION_COLUMNS]
+    if len(num) < 2:
+        return None
+
+    def task() -> CoMoments:
+        first = next(iter(source.iter_batches(num, batch_rows=65_536)))
+        shift = np.array([_finite_mean(coerce(first.column(n), Kind.NUMERIC).values) for n in num])
+        return comoments(source, num, shift, {n: Kind.NUMERIC for n in num})
+
+    return task
+
+
+def _finite_mean(v: np.ndarray) -> float:
+    f = v[np.isfinite(v)]
+    return float(f.mean()) if f.size else 0.0

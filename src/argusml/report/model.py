@@ -1,0 +1,265 @@
+"""The report: one comparison's results as JSON (the contract in DESIGN.md),
+self-contained HTML, and a notebook display."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+
+from argusml.checks import CheckResults, ColumnResult, numeric_summary, run_checks
+from argusml.profile import DatasetProfile, Reference, TableSource, is_baseline_file, open_source, profile_source
+from argusml.schema import Finding, InputError, Kind, ReportConfig, Role
+
+SCHEMA_VERSION = 1
+CHART_BINS = 50
+TOP_CATEGORIES = 20
+
+
+def _clean(o: Any) -> Any:
+    """JSON has no NaN or infinity: they become null."""
+    if isinstance(o, float):
+        return o if math.isfinite(o) else None
+    if isinstance(o, dict):
+        return {str(k): _clean(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_clean(v) for v in o]
+    if isinstance(o, np.generic):
+        return _clean(o.item())
+    if isinstance(o, np.ndarray):
+        return _clean(o.tolist())
+    return o
+
+
+class Report:
+    """Results of comparing current data with a reference."""
+
+    def __init__(self, results: CheckResults, *, reference_source: str | None, current_source: str | None,
+                 elapsed_s: float | None = None) -> None:
+        self.results = results
+        self.reference_source = reference_source
+        self.current_source = current_source
+        self.elapsed_s = elapsed_s
+        self.generated_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self._dict: dict[str, Any] | None = None
+
+    @property
+    def findings(self) -> list[Finding]:
+        return self.results.findings
+
+    @property
+    def verdict(self) -> dict[str, Any]:
+        return self.results.verdict
+
+    @property
+    def drifted_columns(self) -> list[str]:
+        return list(self.results.verdict["drifted_columns"])
+
+    def has_blocking(self) -> bool:
+        """True when any P0 or P1 finding exists: what `argus check` fails on."""
+        return any(f.severity.rank <= 1 for f in self.findings)
+
+    def to_dict(self) -> dict[str, Any]:
+        if self._dict is None:
+            self._dict = _clean(_report_dict(self))
+        return self._dict
+
+    def to_json(self, indent: int | None = 1) -> str:
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    def to_html(self) -> str:
+        from argusml.report.html import render_html
+
+        return render_html(self.to_dict())
+
+    def save(self, path: str | os.PathLike[str], format: str | None = None) -> None:
+        fmt = format or ("html" if os.fspath(path).lower().endswith((".html", ".htm")) else "json")
+        text = self.to_html() if fmt == "html" else self.to_json()
+        tmp = f"{os.fspath(path)}.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+
+    def _repr_html_(self) -> str:
+        from argusml.report.html import render_html
+
+        return render_html(self.to_dict(), embedded=True)
+
+    def __repr__(self) -> str:
+        v = self.verdict
+        return (f"Report(status={v['status']!r}, drifted={v['drifted_columns']}, findings="
+                f"{v['findings_by_severity']})")
+
+
+def _chart(spec_kind: Kind, res: ColumnResult, spec: Any) -> dict[str, Any] | None:
+    """Aggregates for the reference-vs-current chart (never raw rows)."""
+    rp, cp = res.reference, res.current
+    if cp is None:
+        return None
+    if rp.numeric is not None and cp.numeric is not None and spec.numeric is not None \
+            and rp.numeric.counts is not None and cp.numeric.counts is not None and spec.numeric.edges.size >= 2:
+        edges = spec.numeric.edges
+        inner = edges[1:]  # edges[0] sits just below the reference minimum
+        step = max(1, math.ceil((inner.size - 1) / CHART_BINS))
+        picks = np.unique(np.append(np.arange(0, inner.size, step), inner.size - 1))
+        r, c = rp.numeric.counts.astype(float), cp.numeric.counts.astype(float)
+        nr, nc = max(r.sum(), 1), max(c.sum(), 1)
+        cr, cc = np.cumsum(r), np.cumsum(c)
+        idx = picks + 1  # position in the fine edges
+        ref_in = np.diff(cr[idx]) / nr
+        cur_in = np.diff(cc[idx]) / nc
+        first_r, first_c = (cr[idx[0]] - r[0]) / nr, (cc[idx[0]] - c[0]) / nc  # mass at the minimum itself
+        ref_in = np.concatenate([[first_r], ref_in]) if ref_in.size else np.array([first_r])
+        cur_in = np.concatenate([[first_c], cur_in]) if cur_in.size else np.array([first_c])
+        return {
+            "type": "numeric",
+            "edges": [float(inner[picks[0]])] + [float(inner[i]) for i in picks],
+            "reference": ref_in.tolist(),
+            "current": cur_in.tolist(),
+            "below": {"reference": r[0] / nr, "current": c[0] / nc},
+            "above": {"reference": r[-1] / nr, "current": c[-1] / nc},
+        }
+    if rp.categories is not None and cp.categories is not None:
+        rc, cc2 = rp.categories.counts, cp.categories.counts
+        nr, nc = max(rp.categories.n, 1), max(cp.categories.n, 1)
+        cats = sorted(set(rc) | set(cc2), key=lambda k: -(rc.get(k, 0) / nr + cc2.get(k, 0) / nc))
+        shown = cats[:TOP_CATEGORIES]
+        out = {
+            "type": "categorical",
+            "categories": shown,
+            "reference": [rc.get(k, 0) / nr for k in shown],
+            "current": [cc2.get(k, 0) / nc for k in shown],
+        }
+        if len(cats) > len(shown):
+            out["other"] = {"reference": 1 - sum(out["reference"]), "current": 1 - sum(out["current"]),
+                            "categories": len(cats) - len(shown)}
+        return out
+    return None
+
+
+def _column_dict(res: ColumnResult, reference: Reference, alpha: float) -> dict[str, Any]:
+    spec = reference.specs[res.name]
+    rp, cp = res.reference, res.current
+    quality: dict[str, Any] = {"present": cp is not None, "reference_missing_ratio": rp.missing_ratio}
+    if cp is not None:
+        quality.update({"rows": cp.n_rows, "missing_ratio": cp.missing_ratio, "nulls": cp.nulls,
+                        "type_error_ratio": cp.type_error_ratio, "type_errors": cp.type_errors})
+        if cp.numeric is not None and cp.numeric.counts is not None and spec.kind is Kind.NUMERIC:
+            n = cp.numeric.n + cp.numeric.n_inf
+            quality["out_of_range_ratio"] = (int(cp.numeric.counts[0] + cp.numeric.counts[-1]) + cp.numeric.n_inf) \
+                / n if n else 0.0
+        if cp.categories is not None and rp.categories is not None:
+            new = [k for k in cp.categories.counts if k not in rp.categories.counts]
+            quality["new_categories"] = len(new)
+            quality["new_category_ratio"] = sum(cp.categories.counts[k] for k in new) / max(cp.categories.n, 1)
+            quality["categories"] = len(cp.categories.counts)
+        if cp.distinct is not None:
+            quality["distinct"] = cp.distinct
+    drift = res.drift.to_json(alpha) if res.drift is not None else {
+        "status": "not_tested", "drifted": False, "test": None, "effect": None, "scores": {},
+        "detectable_effect": None, "reason": "column missing from the current data"}
+    summary: dict[str, Any] = {}
+    if rp.numeric is not None:
+        summary["reference"] = numeric_summary(rp)
+        summary["current"] = numeric_summary(cp) if cp is not None else None
+    elif rp.categories is not None:
+        def cats(p: Any) -> dict[str, Any]:
+            c = p.categories
+            top = list(c.counts.items())[:5]
+            return {"count": c.n, "categories": len(c.counts), "exact": c.exact,
+                    "top": [{"value": k, "share": v / max(c.n, 1)} for k, v in top]}
+        summary["reference"] = cats(rp)
+        summary["current"] = cats(cp) if cp is not None else None
+    return {
+        "kind": spec.kind.value,
+        "role": spec.role.value,
+        "quality": quality,
+        "drift": drift,
+        "summary": summary,
+        "distribution": _chart(spec.kind, res, spec),
+        "findings": [f.to_dict() for f in res.findings],
+    }
+
+
+def _report_dict(report: Report) -> dict[str, Any]:
+    from argusml import __version__
+
+    r = report.results
+    ref = r.reference
+    cfg = r.config
+    order = sorted(r.columns.values(), key=lambda c: (c.worst, c.name))
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generated_at": report.generated_at,
+        "argus_version": __version__,
+        "reference": {"source": report.reference_source, "rows": ref.n_rows, "columns": len(ref.specs),
+                      "created_at": ref.created_at, "target": ref.target, "prediction": ref.prediction},
+        "current": {"source": report.current_source, "rows": r.current.n_rows,
+                    "columns": len(r.current.columns) + len(r.current.extra_columns)},
+        "settings": {"drift": cfg.drift.model_dump(), "quality": cfg.quality.model_dump(),
+                     "ignored": sorted(set(cfg.ignore) | {n for n, c in cfg.columns.items() if c.ignore})},
+        "verdict": r.verdict,
+        "columns": {c.name: _column_dict(c, ref, cfg.drift.alpha) for c in order},
+        "correlations": r.correlations,
+        "findings": [f.to_dict() for f in r.findings],
+        "elapsed_s": None if report.elapsed_s is None else round(report.elapsed_s, 4),
+    }
+
+
+def _apply_roles(reference: Reference, target: str | None, prediction: str | None, where: str) -> None:
+    """Naming a target or prediction for a saved baseline must agree with it."""
+    for col, role in ((target, Role.TARGET), (prediction, Role.PREDICTION)):
+        if col is None:
+            continue
+        if col not in reference.specs:
+            raise InputError(f"no such {role.value} column in the baseline; columns are: "
+                             f"{', '.join(list(reference.specs)[:20])}", path=where, column=col)
+        reference.specs[col].role = role
+
+
+def load_reference(reference: Any, *, target: str | None = None, prediction: str | None = None,
+                   progress: Callable[[], None] | None = None) -> tuple[Reference, str | None]:
+    """A Reference, a baseline JSON path, or data (path or frame) to learn one from."""
+    if isinstance(reference, Reference):
+        _apply_roles(reference, target, prediction, "reference")
+        return reference, reference.source
+    if isinstance(reference, (str, os.PathLike)) and is_baseline_file(os.fspath(reference)):
+        ref = Reference.load(reference)
+        _apply_roles(ref, target, prediction, os.fspath(reference))
+        return ref, os.fspath(reference)
+    src = open_source(reference, "reference")
+    return Reference.from_source(src, target=target, prediction=prediction, progress=progress), src.name
+
+
+def profile_current(reference: Reference, current: Any, progress: Callable[[], None] | None = None) \
+        -> tuple[DatasetProfile, TableSource]:
+    src = open_source(current, "current")
+    if src.n_rows == 0:
+        raise InputError("no rows: nothing to compare with the reference", path=src.name)
+    return profile_source(src, reference.specs, reference.profile.correlation, progress), src
+
+
+def report(reference: Any, current: Any, *, target: str | None = None, prediction: str | None = None,
+           config: ReportConfig | None = None, progress: Callable[[], None] | None = None) -> Report:
+    """Compare current data with a reference and return a ``Report``.
+
+    ``reference`` is a ``Reference``, a baseline file from ``argus baseline``,
+    or data (a CSV/Parquet path or a pandas/polars/Arrow frame); ``current``
+    is data. Problems in the data become findings; only input that cannot be
+    read at all raises ``InputError``.
+    """
+    t0 = time.perf_counter()
+    cur_src = open_source(current, "current")  # fail fast on an unreadable current file
+    ref, ref_name = load_reference(reference, target=target, prediction=prediction, progress=progress)
+    if cur_src.n_rows == 0:
+        raise InputError("no rows: nothing to compare with the reference", path=cur_src.name)
+    cur_profile = profile_source(cur_src, ref.specs, ref.profile.correlation, progress)
+    results = run_checks(ref, cur_profile, config)
+    return Report(results, reference_source=ref_name, current_source=cur_src.name,
+                  elapsed_s=time.perf_counter() - t0)

@@ -1,0 +1,32 @@
+"""The one table of default severities, per check.
+
+Why each default: a schema break (missing column, feature entirely null)
+stops the model from seeing its inputs, so it pages (P0). Changes that make
+predictions untrustworthy but not absent — drift, wrong types, sentinels,
+missing values rising — are for today (P1). Things worth knowing but rarely
+urgent — a new rare category, an extra column, a correlation change — go to
+the backlog (P2). Override per check in the config file (``severity:``).
+"""
+
+from __future__ import annotations
+
+from argusml.schema.kinds import Severity
+
+DEFAULT_SEVERITY: dict[str, Severity] = {
+    "missing_column": Severity.P0,
+    "all_null": Severity.P0,
+    "type_errors": Severity.P1,
+    "missing_values": Severity.P1,
+    "constant_column": Severity.P1,
+    "near_constant_column": Severity.P2,
+    "out_of_range": Severity.P2,
+    "sentinel_value": Severity.P1,
+    "new_categories": Severity.P2,
+    "vanished_categories": Severity.P2,
+    "duplicate_ids": Severity.P1,
+    "extra_column": Severity.P2,
+    "drift": Severity.P1,
+    "prediction_drift": Severity.P1,
+    "target_drift": Severity.P1,
+    "correlation_change": Severity.P2,
+}

@@ -1,0 +1,44 @@
+"""Pure statistics (numpy and scipy only): nothing here knows about data
+frames, files, HTTP or time."""
+
+from argusml.stats.moments import EMPTY as EMPTY_MOMENTS
+from argusml.stats.moments import Moments, merge_moments, moments_of
+from argusml.stats.tests import (
+    TestResult,
+    adjust_p_values,
+    chi2_homogeneity,
+    correlation_change_p,
+    js_distance,
+    ks_detectable,
+    ks_exact,
+    ks_from_counts,
+    ks_p_value,
+    ks_statistic_from_counts,
+    merge_sparse_bins,
+    psi,
+    tail_change,
+    total_variation,
+    wasserstein,
+)
+
+__all__ = [
+    "EMPTY_MOMENTS",
+    "Moments",
+    "TestResult",
+    "adjust_p_values",
+    "chi2_homogeneity",
+    "correlation_change_p",
+    "js_distance",
+    "ks_detectable",
+    "ks_exact",
+    "ks_from_counts",
+    "ks_p_value",
+    "ks_statistic_from_counts",
+    "merge_moments",
+    "merge_sparse_bins",
+    "moments_of",
+    "psi",
+    "tail_change",
+    "total_variation",
+    "wasserstein",
+]

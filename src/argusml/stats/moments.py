@@ -1,0 +1,94 @@
+"""Central moments that merge exactly.
+
+Pébay (2008), "Formulas for robust, one-pass parallel computation of
+covariances and arbitrary-order statistical moments", eq. 2.1-2.3, extending
+Chan, Golub & LeVeque (1979). Merging two summaries gives the moments of the
+concatenated data up to floating-point rounding, in any order.
+
+>>> a = moments_of(np.array([1.0, 2.0, 3.0]))
+>>> b = moments_of(np.array([10.0, 20.0]))
+>>> m = merge_moments(a, b)
+>>> round(m.mean, 6), round(m.variance, 6)
+(7.2, 60.7)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Moments:
+    n: int
+    mean: float
+    m2: float  # sum of squared deviations from the mean
+    m3: float
+    m4: float
+
+    @property
+    def variance(self) -> float:
+        """Sample variance (n - 1 in the denominator), as pandas reports it."""
+        return self.m2 / (self.n - 1) if self.n > 1 else 0.0
+
+    @property
+    def std(self) -> float:
+        return math.sqrt(max(self.variance, 0.0))
+
+    @property
+    def skewness(self) -> float:
+        """Population (biased) skewness, scipy.stats.skew's default."""
+        if self.n < 2 or self.m2 <= 0:
+            return 0.0
+        return math.sqrt(self.n) * self.m3 / self.m2**1.5
+
+    @property
+    def kurtosis(self) -> float:
+        """Excess kurtosis, scipy.stats.kurtosis's default (Fisher, biased)."""
+        if self.n < 2 or self.m2 <= 0:
+            return 0.0
+        return self.n * self.m4 / self.m2**2 - 3.0
+
+    def to_list(self) -> list[float]:
+        return [self.n, self.mean, self.m2, self.m3, self.m4]
+
+    @classmethod
+    def from_list(cls, v: list[float]) -> Moments:
+        return cls(int(v[0]), float(v[1]), float(v[2]), float(v[3]), float(v[4]))
+
+
+EMPTY = Moments(0, 0.0, 0.0, 0.0, 0.0)
+
+
+def moments_of(x: np.ndarray) -> Moments:
+    """Two-pass moments of finite values (the caller removes NaN)."""
+    n = int(x.size)
+    if n == 0:
+        return EMPTY
+    mean = float(x.mean())
+    d = x - mean
+    d2 = d * d
+    return Moments(n, mean, float(d2.sum()), float((d2 * d).sum()), float((d2 * d2).sum()))
+
+
+def merge_moments(a: Moments, b: Moments) -> Moments:
+    if a.n == 0:
+        return b
+    if b.n == 0:
+        return a
+    na, nb = float(a.n), float(b.n)
+    n = na + nb
+    delta = b.mean - a.mean
+    mean = a.mean + delta * nb / n
+    m2 = a.m2 + b.m2 + delta**2 * na * nb / n
+    m3 = a.m3 + b.m3 + delta**3 * na * nb * (na - nb) / n**2 + 3.0 * delta * (na * b.m2 - nb * a.m2) / n
+    m4 = (
+        a.m4
+        + b.m4
+        + delta**4 * na * nb * (na * na - na * nb + nb * nb) / n**3
+        + 6.0 * delta**2 * (na * na * b.m2 + nb * nb * a.m2) / n**2
+        + 4.0 * delta * (na * b.m3 - nb * a.m3) / n
+    )
+    return Moments(a.n + b.n, mean, m2, m3, m4)

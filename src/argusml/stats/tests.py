@@ -1,0 +1,227 @@
+"""Two-sample tests and distances on counts or exact samples.
+
+Pure functions of numbers (numpy and scipy only). Counts are always
+*aligned*: index i of the reference and current arrays is the same bin or
+category. Every function here has a test against scipy or a hand
+computation in tests/test_stats.py.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as sps
+from scipy.spatial import distance as spd
+
+PSI_EPSILON = 1e-4
+"""Share substituted for an empty bin in PSI (the customary value; without
+it PSI is infinite as soon as one side has a bin the other lacks)."""
+
+
+@dataclass(frozen=True)
+class TestResult:
+    method: str
+    statistic: float
+    p_value: float
+    dof: int | None = None
+
+
+def _shares(counts: np.ndarray) -> np.ndarray:
+    total = counts.sum()
+    return counts / total if total > 0 else np.zeros_like(counts, dtype=float)
+
+
+def ks_exact(ref: np.ndarray, cur: np.ndarray) -> TestResult:
+    """Two-sided two-sample KS on raw values: scipy's own computation."""
+    r = sps.ks_2samp(ref, cur, alternative="two-sided", method="auto")
+    return TestResult("ks", float(r.statistic), float(r.pvalue))
+
+
+def ks_statistic_from_counts(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
+    """Largest gap between the two empirical CDFs at the bin edges.
+
+    Bins must be ordered. This is the exact KS statistic when every distinct
+    value has its own bin and a lower bound otherwise, so a p-value from it
+    is conservative (never smaller than the exact test's).
+    """
+    fr = np.cumsum(_shares(np.asarray(ref_counts, dtype=float)))
+    fc = np.cumsum(_shares(np.asarray(cur_counts, dtype=float)))
+    return float(np.max(np.abs(fr - fc))) if fr.size else 0.0
+
+
+def ks_p_value(d: float, n_ref: int, n_cur: int) -> float:
+    """Smirnov's asymptotic two-sided p-value, as scipy's ks_2samp 'asymp'."""
+    m, n = sorted([float(n_ref), float(n_cur)], reverse=True)
+    en = m * n / (m + n)
+    return float(np.clip(sps.kstwo.sf(d, np.round(en)), 0.0, 1.0))
+
+
+def ks_from_counts(ref_counts: np.ndarray, cur_counts: np.ndarray) -> TestResult:
+    d = ks_statistic_from_counts(ref_counts, cur_counts)
+    return TestResult("ks_binned", d, ks_p_value(d, int(np.sum(ref_counts)), int(np.sum(cur_counts))))
+
+
+def ks_detectable(alpha: float, n_ref: int, n_cur: int) -> float:
+    """The smallest KS distance that would reach significance ``alpha`` at
+    these sample sizes: what a report can honestly say it could have seen."""
+    m, n = sorted([float(n_ref), float(n_cur)], reverse=True)
+    en = max(1.0, np.round(m * n / (m + n)))
+    return float(sps.kstwo.isf(alpha, en))
+
+
+def merge_sparse_bins(ref_counts: np.ndarray, cur_counts: np.ndarray, min_expected: float = 5.0,
+                      ordered: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Pool bins until every cell's expected count (under homogeneity) is at
+    least ``min_expected``, the textbook condition for the chi-square
+    approximation. Ordered bins merge with a neighbour; unordered categories
+    pool their rarest members into one cell."""
+    r = np.asarray(ref_counts, dtype=float)
+    c = np.asarray(cur_counts, dtype=float)
+    keep = (r + c) > 0
+    r, c = r[keep], c[keep]
+    n_r, n_c = r.sum(), c.sum()
+    if n_r == 0 or n_c == 0 or r.size < 2:
+        return r, c
+    # expected count of the smaller side in a cell with pooled total t is
+    # t * min(n_r, n_c) / N: require t >= min_expected * N / min(n_r, n_c)
+    need = min_expected * (n_r + n_c) / min(n_r, n_c)
+    if ordered:
+        out_r: list[float] = []
+        out_c: list[float] = []
+        acc_r = acc_c = 0.0
+        for i in range(r.size):
+            acc_r += r[i]
+            acc_c += c[i]
+            if acc_r + acc_c >= need:
+                out_r.append(acc_r)
+                out_c.append(acc_c)
+                acc_r = acc_c = 0.0
+        if acc_r + acc_c > 0:
+            if out_r:
+                out_r[-1] += acc_r
+                out_c[-1] += acc_c
+            else:
+                out_r.append(acc_r)
+                out_c.append(acc_c)
+        return np.array(out_r), np.array(out_c)
+    t = r + c
+    small = t < need
+    if small.sum() <= 1 or (~small).sum() == 0:
+        if (~small).sum() == 0:
+            return np.array([r.sum()]), np.array([c.sum()])
+        return r, c
+    pooled_r, pooled_c = r[small].sum(), c[small].sum()
+    r, c = r[~small], c[~small]
+    if pooled_r + pooled_c >= need or r.size == 0:
+        return np.append(r, pooled_r), np.append(c, pooled_c)
+    # the pooled cell is still too small: fold it into the smallest big cell
+    j = int(np.argmin(r + c))
+    r[j] += pooled_r
+    c[j] += pooled_c
+    return r, c
+
+
+def chi2_homogeneity(ref_counts: np.ndarray, cur_counts: np.ndarray) -> TestResult:
+    """Pearson chi-square test that two samples share one distribution: the
+    2 x K contingency test (scipy.stats.chi2_contingency without Yates'
+    correction). The reference is a sample too, so its noise counts; a
+    one-sample goodness-of-fit against reference shares would not."""
+    r = np.asarray(ref_counts, dtype=float)
+    c = np.asarray(cur_counts, dtype=float)
+    keep = (r + c) > 0
+    r, c = r[keep], c[keep]
+    k = r.size
+    n_r, n_c = r.sum(), c.sum()
+    if k < 2 or n_r == 0 or n_c == 0:
+        return TestResult("chi2", 0.0, 1.0, max(k - 1, 0))
+    n = n_r + n_c
+    t = r + c
+    e_r = t * n_r / n
+    e_c = t * n_c / n
+    stat = float(((r - e_r) ** 2 / e_r).sum() + ((c - e_c) ** 2 / e_c).sum())
+    dof = k - 1
+    return TestResult("chi2", stat, float(sps.chi2.sf(stat, dof)), dof)
+
+
+def psi(ref_counts: np.ndarray, cur_counts: np.ndarray, epsilon: float = PSI_EPSILON) -> float:
+    """Population stability index: sum over bins of (c - r) * ln(c / r) on
+    shares, an empty bin counting as ``epsilon``."""
+    p = np.maximum(_shares(np.asarray(ref_counts, dtype=float)), epsilon)
+    q = np.maximum(_shares(np.asarray(cur_counts, dtype=float)), epsilon)
+    return float(np.sum((q - p) * np.log(q / p)))
+
+
+def js_distance(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
+    """Jensen-Shannon distance in base 2, so it lies in [0, 1]."""
+    p = _shares(np.asarray(ref_counts, dtype=float))
+    q = _shares(np.asarray(cur_counts, dtype=float))
+    if p.sum() == 0 or q.sum() == 0:
+        return 0.0
+    return float(spd.jensenshannon(p, q, base=2.0))
+
+
+def total_variation(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
+    """Half the L1 distance of the shares: the largest change in the share of
+    rows falling into any one set of categories."""
+    return float(0.5 * np.abs(_shares(np.asarray(ref_counts, dtype=float))
+                              - _shares(np.asarray(cur_counts, dtype=float))).sum())
+
+
+def wasserstein(ref_values: np.ndarray, cur_values: np.ndarray,
+                ref_weights: np.ndarray | None = None, cur_weights: np.ndarray | None = None) -> float:
+    """Earth mover's distance (scipy.stats.wasserstein_distance); with weights
+    it is computed between weighted atoms (e.g. bin means with bin counts)."""
+    if len(ref_values) == 0 or len(cur_values) == 0:
+        return 0.0
+    return float(sps.wasserstein_distance(ref_values, cur_values, ref_weights, cur_weights))
+
+
+def tail_change(ref_mass: np.ndarray, cur_mass: np.ndarray) -> tuple[float, int]:
+    """Largest relative change of a tail mass, and its index.
+
+    ``ref_mass[i]`` and ``cur_mass[i]`` are the shares beyond the same
+    extreme reference quantile (below a low one, above a high one). 0.5
+    means that tail became half again as heavy, or lost half its rows.
+    """
+    r = np.asarray(ref_mass, dtype=float)
+    c = np.asarray(cur_mass, dtype=float)
+    ok = r > 0
+    if not ok.any():
+        return 0.0, -1
+    rel = np.zeros_like(r)
+    rel[ok] = np.abs(c[ok] - r[ok]) / r[ok]
+    i = int(np.argmax(rel))
+    return float(rel[i]), i
+
+
+def adjust_p_values(p_values: list[float], method: str = "holm") -> list[float]:
+    """Family-wise adjusted p-values (Holm's step-down or Bonferroni).
+
+    Holm (1979) controls the family-wise error rate under any dependence
+    between the tests and rejects at least what Bonferroni rejects.
+    """
+    p = np.asarray(p_values, dtype=float)
+    m = p.size
+    if m == 0:
+        return []
+    if method == "bonferroni":
+        return list(np.minimum(1.0, p * m))
+    order = np.argsort(p, kind="stable")
+    adj = np.empty(m)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        adj[i] = running
+    return list(adj)
+
+
+def correlation_change_p(r_ref: float, n_ref: int, r_cur: float, n_cur: int) -> float:
+    """Two-sided p-value that two Pearson correlations differ (Fisher's z)."""
+    if n_ref <= 3 or n_cur <= 3 or not (math.isfinite(r_ref) and math.isfinite(r_cur)):
+        return 1.0
+    clip = 1 - 1e-12
+    z = (math.atanh(max(-clip, min(clip, r_ref))) - math.atanh(max(-clip, min(clip, r_cur))))
+    se = math.sqrt(1.0 / (n_ref - 3) + 1.0 / (n_cur - 3))
+    return float(2.0 * sps.norm.sf(abs(z) / se))
