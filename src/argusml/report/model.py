@@ -104,24 +104,17 @@ def _chart(spec_kind: Kind, res: ColumnResult, spec: Any) -> dict[str, Any] | No
         return None
     if rp.numeric is not None and cp.numeric is not None and spec.numeric is not None \
             and rp.numeric.counts is not None and cp.numeric.counts is not None and spec.numeric.edges.size >= 2:
-        edges = spec.numeric.edges
-        inner = edges[1:]  # edges[0] sits just below the reference minimum
-        step = max(1, math.ceil((inner.size - 1) / CHART_BINS))
-        picks = np.unique(np.append(np.arange(0, inner.size, step), inner.size - 1))
+        edges = spec.numeric.edges  # edges[0] sits just below the reference minimum
+        step = max(1, math.ceil((edges.size - 1) / CHART_BINS))
+        picks = np.unique(np.append(np.arange(0, edges.size, step), edges.size - 1))
         r, c = rp.numeric.counts.astype(float), cp.numeric.counts.astype(float)
         nr, nc = max(r.sum(), 1), max(c.sum(), 1)
-        cr, cc = np.cumsum(r), np.cumsum(c)
-        idx = picks + 1  # position in the fine edges
-        ref_in = np.diff(cr[idx]) / nr
-        cur_in = np.diff(cc[idx]) / nc
-        first_r, first_c = (cr[idx[0]] - r[0]) / nr, (cc[idx[0]] - c[0]) / nc  # mass at the minimum itself
-        ref_in = np.concatenate([[first_r], ref_in]) if ref_in.size else np.array([first_r])
-        cur_in = np.concatenate([[first_c], cur_in]) if cur_in.size else np.array([first_c])
+        cr, cc = np.cumsum(r), np.cumsum(c)  # cr[i]: rows in bins 0..i, i.e. at most edges[i]
         return {
             "type": "numeric",
-            "edges": [float(inner[picks[0]])] + [float(inner[i]) for i in picks],
-            "reference": ref_in.tolist(),
-            "current": cur_in.tolist(),
+            "edges": [float(edges[i]) for i in picks],
+            "reference": (np.diff(cr[picks]) / nr).tolist(),
+            "current": (np.diff(cc[picks]) / nc).tolist(),
             "below": {"reference": r[0] / nr, "current": c[0] / nc},
             "above": {"reference": r[-1] / nr, "current": c[-1] / nc},
         }
