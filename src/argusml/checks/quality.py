@@ -65,6 +65,12 @@ class QualityChecker:
             rp = self.ref.profile.columns[name]
             cp = self.cur.columns.get(name)
             if cp is None:
+                if spec.role is Role.TARGET:
+                    # labels often arrive later than the data: worth knowing, not a schema break
+                    self.findings.append(Finding("missing_column", name, Severity.P2,
+                                                 f"target column {name!r} is not in the current data (labels not "
+                                                 "joined yet?); target drift was not checked", {"role": "target"}))
+                    continue
                 self.add("missing_column", name, f"column {name!r} ({spec.kind.value}, {spec.role.value}) is missing "
                          "from the current data", kind=spec.kind.value, role=spec.role.value)
                 continue
@@ -94,11 +100,10 @@ class QualityChecker:
         if spec.role in (Role.ID,):
             self.ids(name, cp)
             return
-        if cp.numeric is not None and rp.numeric is not None:
+        if spec.kind is Kind.NUMERIC and cp.numeric is not None and rp.numeric is not None:
             self.constant_numeric(name, rp, cp)
-            if spec.kind is Kind.NUMERIC:
-                self.out_of_range(name, rp, cp)
-                self.sentinel(name, rp, cp)
+            self.out_of_range(name, rp, cp)
+            self.sentinel(name, rp, cp)
         elif cp.categories is not None and rp.categories is not None:
             self.constant_categorical(name, rp, cp)
             self.categories(name, rp, cp)

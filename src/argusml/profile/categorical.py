@@ -65,7 +65,7 @@ class CategoryProfile:
         items = sk.get_frequent_items(ds.frequent_items_error_type.NO_FALSE_NEGATIVES)
         counts = {item: int(est) for item, est, _lo, _hi in items}
         return cls(n=n, counts=dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
-                   sketch_bytes=sk.serialize(), error_bound=int(sk.get_epsilon() * n) + 1)
+                   sketch_bytes=sk.serialize(), error_bound=int(sk.epsilon * n) + 1)
 
     def merge(self, other: CategoryProfile) -> CategoryProfile:
         if self.exact and other.exact:
