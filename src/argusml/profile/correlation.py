@@ -34,12 +34,24 @@ class CoMoments:
         """Fold rows of a (rows x columns) float matrix, NaN = missing."""
         z = x - self.shift
         m = np.isfinite(z)
-        z = np.where(m, z, 0.0)
-        mf = m.astype(np.float64)
-        self.n += mf.T @ mf
-        self.sx += z.T @ mf
-        self.sxx += (z * z).T @ mf
+        gaps = ~m.all(axis=0)
+        if gaps.any():
+            z[~m] = 0.0
         self.sxy += z.T @ z
+        # a column without gaps pairs with every row where the other is present
+        mf = m.astype(np.float64)
+        z2 = z * z
+        count, s1, s2 = mf.sum(axis=0), z.sum(axis=0), z2.sum(axis=0)
+        self.n += count[:, None]
+        self.sx += s1[:, None]
+        self.sxx += s2[:, None]
+        if gaps.any():
+            # columns with gaps: only rows where they are present count
+            j = np.flatnonzero(gaps)
+            mj = mf[:, j]
+            self.n[:, j] += mf.T @ mj - count[:, None]
+            self.sx[:, j] += z.T @ mj - s1[:, None]
+            self.sxx[:, j] += z2.T @ mj - s2[:, None]
 
     def merge(self, other: CoMoments) -> CoMoments:
         if self.names != other.names or not np.array_equal(self.shift, other.shift):

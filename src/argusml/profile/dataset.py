@@ -93,8 +93,10 @@ def run_tasks(tasks: list[Callable[[], Any]], progress: Callable[[], None] | Non
 def comoments(source: TableSource, names: list[str], shift: np.ndarray, kinds: dict[str, Kind]) -> CoMoments:
     cm = CoMoments.empty(names, shift)
     for batch in source.iter_batches(names):
-        cols = [coerce(batch.column(n), kinds[n]).values for n in names]
-        cm.update(np.column_stack(cols) if cols else np.empty((batch.num_rows, 0)))
+        x = np.empty((batch.num_rows, len(names)))
+        for i, n in enumerate(names):
+            x[:, i] = coerce(batch.column(n), kinds[n]).values
+        cm.update(x)
     return cm
 
 

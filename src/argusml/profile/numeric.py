@@ -246,7 +246,10 @@ def _top_values(s: np.ndarray) -> tuple[dict[float, int], int]:
     n = s.size
     if n == 0:
         return {}, 0
-    starts = np.concatenate([[0], np.flatnonzero(s[1:] != s[:-1]) + 1])
+    changes = s[1:] != s[:-1]
+    if changes.all():  # all values distinct: nothing repeats, nothing to list
+        return {}, 1
+    starts = np.concatenate([[0], np.flatnonzero(changes) + 1])
     lengths = np.diff(np.append(starts, n))
     if lengths.size > TOP_K:
         keep = np.argpartition(lengths, -TOP_K)[-TOP_K:]

@@ -70,7 +70,8 @@ def moments_of(x: np.ndarray) -> Moments:
     mean = float(x.mean())
     d = x - mean
     d2 = d * d
-    return Moments(n, mean, float(d2.sum()), float((d2 * d).sum()), float((d2 * d2).sum()))
+    # dot products avoid two more temporaries the size of x
+    return Moments(n, mean, float(d2.sum()), float(np.dot(d2, d)), float(np.dot(d2, d2)))
 
 
 def merge_moments(a: Moments, b: Moments) -> Moments:
