@@ -186,14 +186,15 @@ class QualityChecker:
             share = count / c.n
             if share < self.s.sentinel_share:
                 continue
-            ref_count = r.top.get(value, r.top_omitted)
+            outside = value < r.min or value > r.max  # never seen in the reference: its count there is 0
+            ref_count = r.top.get(value, 0 if outside else r.top_omitted)
             ref_share = ref_count / r.n
             if share - ref_share < self.s.sentinel_share or share < 2 * ref_share:
                 continue
             if _rate_increase_p(count, c.n, ref_count, r.n) >= QUALITY_P:
                 continue
             self.add("sentinel_value", name, f"the value {value:g} now holds {_pct(share)} of {name!r} "
-                     f"(reference: {'at most ' if value not in r.top else ''}{_pct(ref_share)})",
+                     f"(reference: {'at most ' if value not in r.top and not outside else ''}{_pct(ref_share)})",
                      value=value, share=share, reference_share=ref_share, count=count)
 
     def categories(self, name: str, rp: ColumnProfile, cp: ColumnProfile) -> None:

@@ -52,9 +52,15 @@ def _fmt(x: float | None) -> str:
     return f"{x:.3g}"
 
 
+def _fmt_p(p: float | None) -> str:
+    if p == 0:
+        return "<1e-300"  # below double precision: say so rather than print an impossible 0
+    return _fmt(p)
+
+
 def drift_message(name: str, res: DriftResult) -> str:
     parts = [f"{name!r} drifted: {res.effect_method} {_fmt(res.effect_value)} >= {_fmt(res.effect_threshold)}"]
-    parts.append(f"({res.method} p_adj {_fmt(res.p_adjusted)})")
+    parts.append(f"({res.method} p_adj {_fmt_p(res.p_adjusted)})")
     ms = res.scores.get("mean_shift_sd")
     if ms is not None and abs(ms) >= 0.01:
         parts.append(f"mean {ms:+.2f} sd")

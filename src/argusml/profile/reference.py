@@ -116,6 +116,18 @@ class Reference:
     def n_rows(self) -> int:
         return self.profile.n_rows
 
+    def expectations(self, name: str) -> dict[str, Any]:
+        """What the reference promises about a column, in words a reviewer of
+        the baseline file can check (derived from the profile; not read back)."""
+        spec, p = self.specs[name], self.profile.columns[name]
+        out: dict[str, Any] = {"kind": spec.kind.value, "nullable": p.nulls > 0,
+                               "missing_ratio": round(p.missing_ratio, 6)}
+        if p.numeric is not None and p.numeric.n:
+            out["range"] = [p.numeric.min, p.numeric.max]
+        if spec.categories is not None:
+            out["categories"] = len(spec.categories)
+        return out
+
     # -- persistence --------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -124,7 +136,8 @@ class Reference:
             "created_at": self.created_at,
             "source": self.source,
             "n_rows": self.profile.n_rows,
-            "columns": {n: {"spec": s.to_dict(), "profile": self.profile.columns[n].to_dict()}
+            "columns": {n: {"spec": s.to_dict(), "expectations": self.expectations(n),
+                            "profile": self.profile.columns[n].to_dict()}
                         for n, s in self.specs.items()},
             "correlation": None if self.profile.correlation is None else self.profile.correlation.to_dict(),
         }
