@@ -40,7 +40,7 @@ def test_same_values_as_the_spec(n: int) -> None:
 
 
 def test_clean_pair_has_no_planted_values() -> None:
-    ref, cur = workload.make_pair(20_000, seed=3, clean=True)
+    _, cur = workload.make_pair(20_000, seed=3, clean=True)
     assert (cur["int_0"] >= 18).all()
     assert "cat_10_NEW" not in set(cur["cat_10"])
 

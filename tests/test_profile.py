@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from argusml.profile import (
     CategoryProfile,
-    CoMoments,
     ColumnProfile,
+    CoMoments,
     DatasetProfile,
     NumericProfile,
     NumericSpec,

@@ -19,9 +19,19 @@ TOP_PAIRS = 10
 
 
 def correlation_changes(ref: CoMoments | None, cur: CoMoments | None, alpha: float, threshold: float,
-                        correction: str, min_rows: int) -> dict[str, Any]:
-    if ref is None or cur is None or ref.names != cur.names:
+                        correction: str, min_rows: int, support: dict[str, int] | None = None) -> dict[str, Any]:
+    """``support`` is, per column, the smaller (reference, current) count of
+    values that differ from the column's most frequent value. A correlation
+    of a column that is nearly always one value is decided by a handful of
+    rows, where Fisher's large-sample variance does not hold: such pairs
+    are not tested."""
+    if ref is None or cur is None:
         return {"method": "pearson", "tested": False, "pairs": [], "changed": []}
+    common = [n for n in ref.names if n in cur.names]
+    if len(common) < 2:
+        return {"method": "pearson", "tested": False, "pairs": [], "changed": []}
+    ref, cur = ref.subset(common), cur.subset(common)
+    support = support or {}
     r_ref, r_cur = ref.correlation(), cur.correlation()
     names = ref.names
     rows = []
@@ -30,6 +40,8 @@ def correlation_changes(ref: CoMoments | None, cur: CoMoments | None, alpha: flo
             a, b = r_ref[i, j], r_cur[i, j]
             n_a, n_b = int(ref.n[i, j]), int(cur.n[i, j])
             if not (np.isfinite(a) and np.isfinite(b)) or min(n_a, n_b) < min_rows:
+                continue
+            if min(support.get(names[i], n_a), support.get(names[j], n_a)) < min_rows:
                 continue
             rows.append({"columns": [names[i], names[j]], "reference": float(a), "current": float(b),
                          "delta": float(b - a), "p_value": correlation_change_p(a, n_a, b, n_b)})

@@ -18,9 +18,11 @@ from argusml.profile import ColumnProfile, ColumnSpec, DatasetProfile, Reference
 from argusml.schema import Finding, Kind, QualitySettings, Role, Severity
 
 QUALITY_P = 1e-3
-"""Significance for rate increases in quality checks (missing values, out of
-range, sentinels, new categories): strict, because these run on every column
-and every window."""
+"""Family-wise significance for each quality check over a report: a rate
+comparison on one of m columns must reach QUALITY_P / m (Bonferroni), and a
+sentinel candidate QUALITY_P / (number of values examined). Strict, because
+these checks run on every column of every window, and a random half of a
+real table must not raise findings that are sampling noise."""
 
 
 def _pct(x: float) -> str:
@@ -55,11 +57,15 @@ class QualityChecker:
         self.s = settings
         self.sev = severity
         self.findings: list[Finding] = []
+        self.p_column = QUALITY_P
+        self._sentinels: list[tuple[float, str, float, int, float, float, bool]] = []
+        self._sentinel_tests = 0  # every (column, frequent value) examined, for the correction
 
     def add(self, check: str, column: str | None, message: str, **evidence: Any) -> None:
         self.findings.append(Finding(check, column, self.sev[check], message, evidence))
 
     def run(self, columns: list[str]) -> list[Finding]:
+        self.p_column = QUALITY_P / max(1, len(columns))
         for name in columns:
             spec = self.ref.specs[name]
             rp = self.ref.profile.columns[name]
@@ -77,6 +83,13 @@ class QualityChecker:
             self.column(name, spec, rp, cp)
         for name in self.cur.extra_columns:
             self.add("extra_column", name, f"column {name!r} is not in the reference; it is not monitored")
+        # sentinel candidates are many (every frequent value of every column): correct over all of them
+        m = max(1, self._sentinel_tests)
+        for p, name, value, count, share, ref_share, bounded in self._sentinels:
+            if p < QUALITY_P / m:
+                self.add("sentinel_value", name, f"the value {value:g} now holds {_pct(share)} of {name!r} "
+                         f"(reference: {'at most ' if bounded else ''}{_pct(ref_share)})",
+                         value=value, share=share, reference_share=ref_share, count=count, p_value=p)
         return self.findings
 
     def column(self, name: str, spec: ColumnSpec, rp: ColumnProfile, cp: ColumnProfile) -> None:
@@ -88,12 +101,16 @@ class QualityChecker:
                      + (f", {cp.type_errors} of the wrong type" if cp.type_errors else ""),
                      nulls=cp.nulls, type_errors=cp.type_errors, rows=n)
             return
-        if cp.type_errors and cp.type_error_ratio > max(self.s.type_error_ratio, rp.type_error_ratio):
+        # a reference without wrongly typed values sets the contract: any is a finding; otherwise the
+        # rate must rise significantly
+        if cp.type_errors and cp.type_error_ratio > max(self.s.type_error_ratio, rp.type_error_ratio) and (
+                rp.type_errors == 0
+                or _rate_increase_p(cp.type_errors, n, rp.type_errors, rp.n_rows) < self.p_column):
             self.add("type_errors", name, f"{_pct(cp.type_error_ratio)} of {name!r} ({cp.type_errors} of {n}) are "
                      f"not {spec.kind.value} values (reference: {_pct(rp.type_error_ratio)})",
                      ratio=cp.type_error_ratio, count=cp.type_errors, reference_ratio=rp.type_error_ratio)
         rise = cp.missing_ratio - rp.missing_ratio
-        if rise >= self.s.missing_increase and _rate_increase_p(cp.nulls, n, rp.nulls, rp.n_rows) < QUALITY_P:
+        if rise >= self.s.missing_increase and _rate_increase_p(cp.nulls, n, rp.nulls, rp.n_rows) < self.p_column:
             self.add("missing_values", name, f"{_pct(cp.missing_ratio)} of {name!r} is missing "
                      f"(reference: {_pct(rp.missing_ratio)})", ratio=cp.missing_ratio,
                      reference_ratio=rp.missing_ratio, count=cp.nulls)
@@ -124,12 +141,16 @@ class QualityChecker:
             return
         ref_constant = r.min == r.max
         if c.min == c.max and not ref_constant:
-            self.add("constant_column", name, f"{name!r} is constant ({c.min:g}) in all {c.n} current values; "
-                     f"the reference ranged from {r.min:g} to {r.max:g}", value=c.min)
+            # chance that n values drawn like the reference are all this one value
+            share = r.top.get(c.min, r.top_omitted if r.min <= c.min <= r.max else 0) / r.n
+            if c.n * np.log(max(share, 1e-300)) < np.log(self.p_column):
+                self.add("constant_column", name, f"{name!r} is constant ({c.min:g}) in all {c.n} current values; "
+                         f"the reference ranged from {r.min:g} to {r.max:g}", value=c.min, reference_share=share)
             return
         top_c = max(c.top.values(), default=1) / c.n
         top_r = max(r.top.values(), default=1) / r.n
-        if top_c >= self.s.near_constant_share > top_r:
+        k_c, k_r = round(top_c * c.n), round(top_r * r.n)
+        if top_c >= self.s.near_constant_share > top_r and _rate_increase_p(k_c, c.n, k_r, r.n) < self.p_column:
             value = max(c.top, key=c.top.__getitem__)
             self.add("near_constant_column", name, f"{_pct(top_c)} of {name!r} is the single value {value:g} "
                      f"(reference: at most {_pct(top_r)} for any value)", value=value, share=top_c)
@@ -141,12 +162,15 @@ class QualityChecker:
             return
         if len(c.counts) == 1 and len(r.counts) > 1:
             (value,) = c.counts
-            self.add("constant_column", name, f"{name!r} is constant ({value!r}) in all {c.n} current values; "
-                     f"the reference had {len(r.counts)} categories", value=value)
+            share = r.counts.get(value, 0) / max(r.n, 1)
+            if c.n * np.log(max(share, 1e-300)) < np.log(self.p_column):
+                self.add("constant_column", name, f"{name!r} is constant ({value!r}) in all {c.n} current values; "
+                         f"the reference had {len(r.counts)} categories", value=value, reference_share=share)
             return
         top_c = max(c.counts.values()) / c.n
         top_r = max(r.counts.values(), default=0) / max(r.n, 1)
-        if top_c >= self.s.near_constant_share > top_r:
+        k_c, k_r = max(c.counts.values()), max(r.counts.values(), default=0)
+        if top_c >= self.s.near_constant_share > top_r and _rate_increase_p(k_c, c.n, k_r, r.n) < self.p_column:
             value = max(c.counts, key=c.counts.__getitem__)
             self.add("near_constant_column", name, f"{_pct(top_c)} of {name!r} is {value!r} "
                      f"(reference: {_pct(top_r)} at most)", value=value, share=top_c)
@@ -163,9 +187,9 @@ class QualityChecker:
             return
         share = k / n
         # exchangeable data: a new value falls outside the min..max of n_ref
-        # values with probability 2 / (n_ref + 1)
-        expected = 2.0 / (r.n + 1)
-        if share >= self.s.out_of_range_ratio and _binom_sf(k, n, expected) < QUALITY_P:
+        # values with probability 2 / (n_ref + 1); infinities as often as in the reference
+        expected = 2.0 / (r.n + 1) + r.n_inf / max(r.n + r.n_inf, 1)
+        if share >= self.s.out_of_range_ratio and share > expected and _binom_sf(k, n, expected) < self.p_column:
             parts = []
             if below:
                 parts.append(f"{below} below the reference minimum {r.min:g} (lowest now {c.min:g})")
@@ -186,16 +210,15 @@ class QualityChecker:
             share = count / c.n
             if share < self.s.sentinel_share:
                 continue
+            self._sentinel_tests += 1
             outside = value < r.min or value > r.max  # never seen in the reference: its count there is 0
             ref_count = r.top.get(value, 0 if outside else r.top_omitted)
             ref_share = ref_count / r.n
             if share - ref_share < self.s.sentinel_share or share < 2 * ref_share:
                 continue
-            if _rate_increase_p(count, c.n, ref_count, r.n) >= QUALITY_P:
-                continue
-            self.add("sentinel_value", name, f"the value {value:g} now holds {_pct(share)} of {name!r} "
-                     f"(reference: {'at most ' if value not in r.top and not outside else ''}{_pct(ref_share)})",
-                     value=value, share=share, reference_share=ref_share, count=count)
+            bounded = value not in r.top and not outside
+            self._sentinels.append((_rate_increase_p(count, c.n, ref_count, r.n), name, value, count, share,
+                                    ref_share, bounded))
 
     def categories(self, name: str, rp: ColumnProfile, cp: ColumnProfile) -> None:
         r, c = rp.categories, cp.categories
@@ -210,7 +233,7 @@ class QualityChecker:
             # share of reference values seen exactly once
             singletons = sum(1 for v in r.counts.values() if v == 1)
             expected = max(singletons / r.n, 1.0 / (r.n + 1))
-            if share > self.s.new_category_share and _binom_sf(k_new, c.n, expected) < QUALITY_P:
+            if share > self.s.new_category_share and _binom_sf(k_new, c.n, expected) < self.p_column:
                 top = sorted(new.items(), key=lambda kv: -kv[1])[:5]
                 shown = ", ".join(f"{k!r} ({_pct(v / c.n)})" for k, v in top)
                 more = f" and {len(new) - len(top)} more" if len(new) > len(top) else ""

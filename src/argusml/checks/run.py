@@ -112,7 +112,8 @@ def run_checks(reference: Reference, current: DatasetProfile, config: ReportConf
             findings.append(f)
 
     corr = correlation_changes(reference.profile.correlation, current.correlation, config.drift.alpha,
-                               config.drift.correlation_threshold, config.drift.correction, config.drift.min_rows)
+                               config.drift.correlation_threshold, config.drift.correction, config.drift.min_rows,
+                               _off_mode_support(reference, current))
     corr_names = set()
     if corr.get("changed"):
         changed = corr["changed"]
@@ -127,6 +128,17 @@ def run_checks(reference: Reference, current: DatasetProfile, config: ReportConf
     findings.sort(key=lambda f: (f.severity.rank, f.check, f.column or ""))
     verdict = _verdict(reference, drift, findings, config, corr_names)
     return CheckResults(reference, current, config, columns, findings, corr, verdict)
+
+
+def _off_mode_support(reference: Reference, current: DatasetProfile) -> dict[str, int]:
+    """Per numeric column, the fewest values off its most frequent value on either side."""
+    out: dict[str, int] = {}
+    for name, rp in reference.profile.columns.items():
+        cp = current.columns.get(name)
+        if rp.numeric is None or cp is None or cp.numeric is None:
+            continue
+        out[name] = min(p.n - max(p.top.values(), default=1) for p in (rp.numeric, cp.numeric))
+    return out
 
 
 def _verdict(reference: Reference, drift: dict[str, DriftResult], findings: list[Finding], config: ReportConfig,
@@ -149,7 +161,7 @@ def _verdict(reference: Reference, drift: dict[str, DriftResult], findings: list
         "drifted_columns": drifted,
         "prediction_drift": any(reference.specs[n].role is Role.PREDICTION for n in drifted),
         "target_drift": any(reference.specs[n].role is Role.TARGET for n in drifted),
-        "n_columns": len(drift),
+        "n_columns": len(reference.specs) - len(config.ignore and [n for n in reference.specs if config.ignored(n)]),
         "n_tested": len(tested),
         "n_drifted": len(drifted),
         "share_drifted_features": (len(drifted_features) / len(features)) if features else 0.0,

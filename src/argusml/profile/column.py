@@ -108,7 +108,9 @@ class ColumnProfile:
         )
 
 
-def _distinct(arr: pa.ChunkedArray) -> int:
+def distinct_count(arr: pa.ChunkedArray) -> int:
+    if pa.types.is_dictionary(arr.type):
+        arr = pc.cast(arr, arr.type.value_type)
     non_null = arr.drop_null() if arr.null_count else arr
     return int(pc.count_distinct(non_null).as_py()) if len(non_null) else 0
 
@@ -120,11 +122,11 @@ def profile_column(arr: pa.ChunkedArray, spec: ColumnSpec, *, with_sketch: bool 
     if spec.kind in NUMERIC_LIKE:
         prof.numeric = NumericProfile.from_values(c.values, spec.numeric, with_sketch=with_sketch)
         if spec.kind is Kind.TEXT and c.text is not None:
-            prof.distinct = _distinct(c.text)
+            prof.distinct = distinct_count(c.text)
     else:
         prof.categories = CategoryProfile.from_arrow(c.values)
     if spec.role is Role.ID:
-        prof.distinct = _distinct(arr)
+        prof.distinct = distinct_count(arr)
     return prof
 
 
@@ -142,10 +144,10 @@ def build_column(arr: pa.ChunkedArray, name: str, kind: Kind, role: Role) -> tup
         spec.numeric = NumericSpec.from_sorted(s)
         prof.numeric = NumericProfile.from_sorted(s, spec.numeric, n_inf=n_inf)
         if kind is Kind.TEXT and c.text is not None:
-            prof.distinct = _distinct(c.text)
+            prof.distinct = distinct_count(c.text)
     else:
         prof.categories = CategoryProfile.from_arrow(c.values)
         spec.categories = list(prof.categories.counts)
     if role is Role.ID:
-        prof.distinct = _distinct(arr)
+        prof.distinct = distinct_count(arr)
     return spec, prof

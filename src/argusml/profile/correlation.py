@@ -59,6 +59,12 @@ class CoMoments:
         return CoMoments(self.names, self.shift, self.n + other.n, self.sx + other.sx, self.sxx + other.sxx,
                          self.sxy + other.sxy)
 
+    def subset(self, names: list[str]) -> CoMoments:
+        """The co-moments of some of the columns (sums of pairs do not depend on the others)."""
+        idx = [self.names.index(n) for n in names]
+        ix = np.ix_(idx, idx)
+        return CoMoments(list(names), self.shift[idx], self.n[ix], self.sx[ix], self.sxx[ix], self.sxy[ix])
+
     def correlation(self) -> np.ndarray:
         """Pairwise-complete Pearson r; NaN where undefined (constant or < 2 rows)."""
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -112,12 +112,14 @@ def profile_source(source: TableSource, specs: dict[str, ColumnSpec], correlatio
     tasks: list[Callable[[], Any]] = [
         (lambda n=n: profile_column(source.column(n), specs[n])) for n in present
     ]
-    corr_names: list[str] = []
     if correlation is not None:
-        corr_names = [n for n in correlation.names if n in source.schema.names]
-        if corr_names == correlation.names:
+        # a column missing from the current data leaves the other pairs testable
+        keep = [i for i, n in enumerate(correlation.names) if n in source.schema.names]
+        corr_names = [correlation.names[i] for i in keep]
+        if len(corr_names) >= 2:
             kinds = {n: specs[n].kind for n in corr_names}
-            tasks.append(lambda: comoments(source, corr_names, correlation.shift, kinds))
+            shift = correlation.shift[keep]
+            tasks.append(lambda: comoments(source, corr_names, shift, kinds))
     results = run_tasks(tasks, progress)
     cols = dict(zip(present, results[: len(present)], strict=False))
     corr = results[len(present)] if len(results) > len(present) else None

@@ -70,13 +70,13 @@ class TableSource:
 
     def column(self, name: str) -> pa.ChunkedArray:
         if self.table is not None:
-            return self.table.column(name)
+            return normalize(self.table.column(name))
         import pyarrow.parquet as pq
 
         field = self.schema.field(name)
         as_dict = [name] if pa.types.is_string(field.type) or pa.types.is_large_string(field.type) else None
         t = pq.read_table(self.parquet_path, columns=[name], read_dictionary=as_dict)
-        return t.column(0)
+        return normalize(t.column(0))
 
     def iter_batches(self, columns: list[str], batch_rows: int = 262_144):
         """Row batches of a few columns, for statistics that need rows together."""
@@ -132,6 +132,17 @@ class TableSource:
             raise InputError(f"cannot read file: {msg}", path=p) from None
         _check_columns(t.schema, p)
         return cls(name=p, schema=t.schema, n_rows=t.num_rows, table=t)
+
+
+def normalize(arr: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Newer Arrow layouts of the same logical types (string and binary
+    views) become the classic ones every compute kernel knows."""
+    t = arr.type
+    if hasattr(pa.types, "is_string_view") and pa.types.is_string_view(t):
+        return pc.cast(arr, pa.large_string())
+    if hasattr(pa.types, "is_binary_view") and pa.types.is_binary_view(t):
+        return pc.cast(arr, pa.large_binary())
+    return arr
 
 
 def _check_columns(schema: pa.Schema, where: str) -> None:
@@ -236,7 +247,8 @@ def coerce(arr: pa.ChunkedArray, kind: Kind) -> Coerced:
         return Coerced(np.full(n, np.nan), nulls, n - nulls)
     if kind is Kind.DATETIME:
         if pa.types.is_timestamp(t) or pa.types.is_date(t):
-            ts = pc.cast(arr, pa.timestamp("us", tz=t.tz if pa.types.is_timestamp(t) else None)) \
+            # sub-microsecond digits do not matter for monitoring: truncate rather than fail
+            ts = pc.cast(arr, pa.timestamp("us", tz=t.tz if pa.types.is_timestamp(t) else None), safe=False) \
                 if not pa.types.is_timestamp(t) or t.unit != "us" else arr
             micros = pc.cast(ts, pa.int64()).to_numpy(zero_copy_only=False)
             vals = np.asarray(micros, dtype=np.float64) / 1e6
@@ -247,7 +259,7 @@ def coerce(arr: pa.ChunkedArray, kind: Kind) -> Coerced:
             out = np.full(len(arr), np.nan)
             bad = 0
             try:
-                ts = pc.cast(arr, pa.timestamp("us"))
+                ts = pc.cast(arr, pa.timestamp("us"), safe=False)
                 return coerce(ts, kind)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 pass

@@ -71,6 +71,10 @@ class Reference:
                 raise InputError(f"kind given for a column that does not exist; columns are: "
                                  f"{_names(source.schema.names)}", path=source.name, column=col)
         names = [n for n in source.schema.names if n not in set(ignore or [])]
+        if id is None:
+            guessed = next((n for n in names if n not in roles and n not in kinds and _looks_like_id(source, n)), None)
+            if guessed is not None:
+                roles[guessed] = Role.ID
 
         def build(name: str) -> tuple[ColumnSpec, Any]:
             arr = source.column(name)
@@ -80,7 +84,7 @@ class Reference:
             elif role is Role.TIMESTAMP:
                 kind = Kind.DATETIME
             elif role is Role.ID:
-                kind = Kind.TEXT
+                kind = Kind.TEXT if not _is_number_type(arr.type) else Kind.NUMERIC
             else:
                 kind = infer_kind(arr)
             return build_column(arr, name, kind, role)
@@ -238,6 +242,36 @@ def _correlation_task(source: TableSource, names: list[str], roles: dict[str, Ro
         return comoments(source, num, shift, {n: Kind.NUMERIC for n in num})
 
     return task
+
+
+ID_NAMES = {"id", "index", "uuid", "guid", "row_id", "rowid", "record_id", "unnamed: 0", "unnamed:0", ""}
+
+
+def _is_number_type(t: Any) -> bool:
+    import pyarrow as pa
+
+    return bool(pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t))
+
+
+def _looks_like_id(source: TableSource, name: str) -> bool:
+    """A row identifier that nobody declared: named like one (``id``,
+    ``*_id``, ``customerId``, a pandas index dumped to CSV) and distinct on
+    every row. Monitoring it as a feature would report every new id as drift."""
+    low = name.strip().lower()
+    named = low in ID_NAMES or low.endswith(("_id", " id", "-id", "_uuid")) or (len(name) > 2 and name.endswith("Id"))
+    if not named:
+        return False
+    import pyarrow as pa
+
+    arr = source.column(name)
+    t = arr.type
+    if not (_is_number_type(t) and not pa.types.is_floating(t)) and not (
+            pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_dictionary(t)):
+        return False
+    from argusml.profile.column import distinct_count
+
+    present = len(arr) - arr.null_count
+    return present > 0 and distinct_count(arr) == present
 
 
 def _finite_mean(v: np.ndarray) -> float:

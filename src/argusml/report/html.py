@@ -27,6 +27,7 @@ import math
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
 import jinja2
@@ -183,6 +184,15 @@ def _svg(width: int, height: int, body: str, label: str) -> Markup:
                   f"<title>{escape(label)}</title>{body}</svg>")
 
 
+def _share(x: Any) -> float:
+    """A share from the dict, 0 when absent, null or not a number (the chart must not fail on it)."""
+    return float(x) if _finite([x]) and x > 0 else 0.0
+
+
+def _count(x: Any) -> int:
+    return int(x) if _finite([x]) else 0
+
+
 def _finite(xs: Sequence[Any]) -> bool:
     return all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in xs)
 
@@ -193,7 +203,7 @@ def _finite(xs: Sequence[Any]) -> bool:
 
 W, H = 620, 236
 ML, MR, MT, MB = 58, 14, 30, 46
-SIDE_W = 132  # the "outside the reference range" panel
+SIDE_W = 150  # the "outside the reference range" panel
 
 
 def numeric_chart(dist: dict[str, Any], name: str, kind: str) -> Markup | None:
@@ -204,28 +214,49 @@ def numeric_chart(dist: dict[str, Any], name: str, kind: str) -> Markup | None:
     k = len(edges) - 1
     if k < 1 or len(ref) != k or len(cur) != k or not _finite(edges) or not _finite(ref) or not _finite(cur):
         return None
-    if any(b < a for a, b in zip(edges, edges[1:])):
+    if any(b < a for a, b in pairwise(edges)):
         return None
     below = dist.get("below") or {}
     above = dist.get("above") or {}
-    outside = [(below.get("reference") or 0.0, below.get("current") or 0.0),
-               (above.get("reference") or 0.0, above.get("current") or 0.0)]
+    outside = [(_share(below.get("reference")), _share(below.get("current"))),
+               (_share(above.get("reference")), _share(above.get("current")))]
     has_outside = any(v > 0 for pair in outside for v in pair)
     plot_right = W - MR - (SIDE_W if has_outside else 0)
 
-    span = edges[-1] - edges[0]
-    widths = [b - a for a, b in zip(edges, edges[1:])]
+    draw_edges = _integer_edges(edges) if kind != "datetime" else None
+    integer = draw_edges is not None
+    draw_edges = draw_edges or list(edges)
+    span = draw_edges[-1] - draw_edges[0]
+    widths = [b - a for a, b in pairwise(draw_edges)]
     point = any(w <= max(abs(span), 1e-300) * 1e-9 for w in widths) or span <= 0
-    if point or k < 2:
+    if point:
         body = _share_bars(edges, ref, cur, plot_right, kind)
         mode = "share of rows per bin"
     else:
-        body = _density(edges, ref, cur, plot_right, kind)
+        body = _density(draw_edges, ref, cur, plot_right, kind, integer)
         mode = "density"
     if has_outside:
-        body += _outside_panel(outside, plot_right + 22)
+        body += _outside_panel(outside, plot_right + 18)
     body += _legend(ML, 16)
     return _svg(W, H, body, f"{name}: reference vs current distribution ({mode})")
+
+
+def _integer_edges(edges: Sequence[float]) -> list[float] | None:
+    """Drawing edges for integer-valued data, or None when the data is not integers.
+
+    Bins are ``(a, b]`` and ``edges[0]`` sits just below the reference minimum. When
+    every edge is an integer the data is integer-valued: ``(a, b]`` holds the
+    integers ``a+1..b``, so it is drawn as ``[a+0.5, b+0.5)``, and the first bin as
+    ``[min-0.5, edges[1]+0.5)``. Without this, a first bin holding one value more
+    than its width shows a false spike, and ``(-0.0, 0.0]`` (all the zeros) would
+    be a point mass with no density.
+    """
+    def near_int(v: float) -> bool:
+        return abs(v - round(v)) <= 1e-9 * max(1.0, abs(v))
+
+    if len(edges) < 2 or not all(near_int(e) for e in edges) or max(abs(e) for e in edges) > 2**52:
+        return None
+    return [round(edges[0]) - 0.5] + [round(e) + 0.5 for e in edges[1:]]
 
 
 def _use_log(edges: Sequence[float], ref: Sequence[float]) -> bool:
@@ -243,8 +274,9 @@ def _use_log(edges: Sequence[float], ref: Sequence[float]) -> bool:
     return (med - edges[0]) / (edges[-1] - edges[0]) < 0.1 and edges[-1] / edges[0] > 30
 
 
-def _density(edges: Sequence[float], ref: Sequence[float], cur: Sequence[float], right: float, kind: str) -> str:
-    log = _use_log(edges, ref)
+def _density(edges: Sequence[float], ref: Sequence[float], cur: Sequence[float], right: float, kind: str,
+             integer: bool = False) -> str:
+    log = _use_log(edges, ref) and not integer
     t: Callable[[float], float] = math.log10 if log else (lambda v: v)
     te = [t(e) for e in edges]
     k = len(te) - 1
@@ -258,11 +290,12 @@ def _density(edges: Sequence[float], ref: Sequence[float], cur: Sequence[float],
             lo, cut_lo = te[1] - 0.25 * inner, True
         if inner > 0 and te[-1] - te[-2] > 0.25 * inner:
             hi, cut_hi = te[-2] + 0.25 * inner, True
-    dref = [s / (b - a) for s, a, b in zip(ref, te, te[1:])]
-    dcur = [s / (b - a) for s, a, b in zip(cur, te, te[1:])]
-    ymax = max(max(dref), max(dcur)) or 1.0
-    yticks = _nice_ticks(0.0, ymax * 1.05, 4)
-    ytop = max(yticks[-1], ymax * 1.05)
+    dref = [s / (b - a) for s, (a, b) in zip(ref, pairwise(te), strict=True)]
+    dcur = [s / (b - a) for s, (a, b) in zip(cur, pairwise(te), strict=True)]
+    ymax, clipped = _density_top([max(a, b) for a, b in zip(dref, dcur, strict=True)])
+    scale = _eng_scale(ymax)
+    yticks = _nice_ticks(0.0, ymax * 1.05 / scale, 4)
+    ytop = max(yticks[-1] * scale, ymax * 1.05)
     pw, ph = right - ML, H - MT - MB
     y0 = MT + ph
 
@@ -270,7 +303,7 @@ def _density(edges: Sequence[float], ref: Sequence[float], cur: Sequence[float],
         return ML + (min(max(v, lo), hi) - lo) / (hi - lo) * pw
 
     def y(d: float) -> float:
-        return y0 - d / ytop * ph
+        return y0 - min(d, ytop) / ytop * ph
 
     def step(ds: Sequence[float]) -> str:
         parts = [f"M{_n(x(te[0]))} {_n(y0)}"]
@@ -282,20 +315,36 @@ def _density(edges: Sequence[float], ref: Sequence[float], cur: Sequence[float],
     out = [f'<line x1="{ML}" y1="{_n(y0)}" x2="{_n(right)}" y2="{_n(y0)}" class="ax"/>',
            f'<line x1="{ML}" y1="{MT}" x2="{ML}" y2="{_n(y0)}" class="ax"/>']
     for v in yticks:
-        yy = y(v)
+        yy = y(v * scale)
         out.append(f'<line x1="{ML}" y1="{_n(yy)}" x2="{_n(right)}" y2="{_n(yy)}" class="gr"/>')
         out.append(_text(ML - 5, yy + 4, _tick_label(v), "end"))
     out.append(f'<path d="{step(dref)}Z" class="ra"/>')
     out.append(f'<path d="{step(dref)}" class="rl"/>')
     out.append(f'<path d="{step(dcur)}" class="cl"/>')
+    for i in clipped:  # a spike taller than the axis: say how tall instead of squashing everything else
+        cx = (x(te[i]) + x(te[i + 1])) / 2
+        peak = max(dref[i], dcur[i])
+        out.append(f'<path d="M{_n(cx - 4)} {_n(MT + 7)}l4 -7l4 7Z" class="spk"/>')
+        out.append(_text(cx + 7, MT + 8, f"{_tick_label(peak / scale)} ({fmt_pct(max(ref[i], cur[i]))} of rows)",
+                         "start" if cx < ML + pw * 0.6 else "end", "t ts"))
     # x ticks: round values inside the drawn range, plus the true ends when a tail was cut
-    tick_vals = _log_ticks(lo, hi) if log else [(v, _x_label(v, kind)) for v in _nice_ticks(lo, hi, 5)]
+    if log:
+        tick_vals = _log_ticks(lo, hi)
+    else:
+        if kind == "datetime":
+            tick_vals = _time_ticks(lo, hi)
+        else:
+            vals = _nice_ticks(lo, hi, 5)
+            if integer:  # no tick at 2.5 on an axis of integers
+                vals = [v for v in vals if v == round(v)] or [float(round((lo + hi) / 2))]
+            tick_vals = [(v, _x_label(v, kind)) for v in vals]
     placed: list[float] = []
     ends: list[tuple[float, str]] = []
+    shift = 0.5 if integer else 0.0  # integer bins are drawn half a unit wide of their values
     if cut_lo:
-        ends.append((ML, _x_label(edges[0], kind)))
+        ends.append((ML, _x_label(edges[0] + shift, kind)))
     if cut_hi:
-        ends.append((ML + pw, _x_label(edges[-1], kind)))
+        ends.append((ML + pw, _x_label(edges[-1] - shift, kind)))
     for px, _ in ends:
         placed.append(px)
     for v, lab in tick_vals:
@@ -313,12 +362,48 @@ def _density(edges: Sequence[float], ref: Sequence[float], cur: Sequence[float],
     xl = {"text": "length (characters)", "datetime": "time (UTC)"}.get(kind, "value")
     if log:
         xl += ", log scale"
+    if integer and kind != "text":
+        xl += " (integers)"
     if cut_lo or cut_hi:
-        xl += "; outer bins shortened (⩘)"
+        xl += "; outermost bins drawn shortened"
     out.append(_text(ML + pw / 2, H - 8, xl, "middle", "al"))
     yl = "density per log₁₀ unit" if log else "density"
+    if scale != 1.0:
+        yl += f" (×{_sup_pow10(scale)})"
     out.append(_text(14, MT + ph / 2, yl, "middle", "al", f' transform="rotate(-90 14 {_n(MT + ph / 2)})"'))
     return "".join(out)
+
+
+def _density_top(peaks: Sequence[float]) -> tuple[float, list[int]]:
+    """The y-axis top, and the bins that stick out above it.
+
+    A point mass inside a wider bin (a sentinel, many zeros) makes one bin tens
+    of times denser than the rest, and an axis sized for it flattens the whole
+    shape. When the tallest bin is more than 3x the third tallest, the axis is
+    sized for the others and the spikes are clipped and labelled.
+    """
+    top = max(peaks) if peaks else 0.0
+    if top <= 0:
+        return 1.0, []
+    ranked = sorted(peaks, reverse=True)
+    if len(ranked) >= 8 and ranked[2] > 0 and ranked[0] > 3 * ranked[2]:
+        cap = 3 * ranked[2]
+        rest = max(p for p in peaks if p <= cap)
+        return rest, [i for i, p in enumerate(peaks) if p > rest * 1.05]
+    return top, []
+
+
+def _eng_scale(top: float) -> float:
+    """A power of 1000 that brings the axis values to 0.01-1000, so ticks stay short."""
+    if top <= 0 or 0.01 <= top < 1000:
+        return 1.0
+    return 10.0 ** (3 * math.floor(math.log10(top) / 3))
+
+
+def _sup_pow10(scale: float) -> str:
+    exp = round(math.log10(scale))
+    sup = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+    return "10" + str(exp).translate(sup)
 
 
 def _log_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
@@ -333,6 +418,26 @@ def _log_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
                 out.append((lv, _tick_label(v)))
     if len(out) < 2:
         out = [(lo, _tick_label(10 ** lo)), (hi, _tick_label(10 ** hi))]
+    return out
+
+
+TIME_STEPS = (1, 5, 15, 60, 300, 900, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 2 * 86400, 7 * 86400,
+              14 * 86400, 30 * 86400, 91 * 86400, 365 * 86400)
+
+
+def _time_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
+    """Ticks on round UTC times (midnights, whole hours), labelled as precisely as the step needs."""
+    span = hi - lo
+    step = next((st for st in TIME_STEPS if span / st <= 6), TIME_STEPS[-1] * math.ceil(span / 6 / TIME_STEPS[-1]))
+    fmt = "%Y-%m-%d" if step >= 86400 else "%m-%d %H:%M" if step >= 60 else "%H:%M:%S"
+    out = []
+    v = math.ceil(lo / step) * step
+    while v <= hi and len(out) < 12:
+        try:
+            out.append((float(v), datetime.fromtimestamp(v, tz=timezone.utc).strftime(fmt)))
+        except (OverflowError, OSError, ValueError):
+            break
+        v += step
     return out
 
 
@@ -389,18 +494,20 @@ def _outside_panel(outside: list[tuple[float, float]], left: float) -> str:
     """Shares below the reference minimum and above its maximum, on their own share scale."""
     ph = H - MT - MB
     y0 = MT + ph
-    top = max(max(p) for p in outside) * 1.25 or 1.0
+    # A floor on the scale: 0.01% outside must not look like 3% outside.
+    top = max(max(max(p) for p in outside) * 1.25, 0.02)
     out = [_text(left + (W - MR - left) / 2, MT - 2, "outside ref. range", "middle", "al"),
            f'<line x1="{_n(left)}" y1="{_n(y0)}" x2="{_n(W - MR)}" y2="{_n(y0)}" class="ax"/>']
     gw = (W - MR - left) / 2
-    for j, ((r, c), lab) in enumerate(zip(outside, ("< min", "> max"))):
+    for j, ((r, c), lab) in enumerate(zip(outside, ("< min", "> max"), strict=True)):
         gx = left + gw * (j + 0.5)
-        for s, dx, cls in ((r, -15.0, "rb"), (c, 1.0, "cb")):
-            h = s / top * (ph - 14)
-            out.append(f'<rect x="{_n(gx + dx)}" y="{_n(y0 - h)}" width="14" height="{_n(h)}" class="{cls}">'
+        for s, dx, cls in ((r, -13.0, "rb"), (c, 1.0, "cb")):
+            h = max(s / top * (ph - 34), 1.0 if s > 0 else 0.0)
+            out.append(f'<rect x="{_n(gx + dx)}" y="{_n(y0 - h)}" width="12" height="{_n(h)}" class="{cls}">'
                        f"<title>{escape(lab)}: {escape(fmt_pct(s))}</title></rect>")
-            if s > 0:
-                out.append(_text(gx + dx + 7, y0 - h - 3, fmt_pct(s), "middle", "t ts"))
+        # values stacked above the pair, in the series' colours (two side-by-side labels would collide)
+        out.append(_text(gx, MT + 14, fmt_pct(r), "middle", "t ts rt"))
+        out.append(_text(gx, MT + 27, fmt_pct(c), "middle", "t ts ct"))
         out.append(_text(gx, y0 + 16, lab))
     return "".join(out)
 
@@ -414,6 +521,15 @@ CAT_ROW = 26
 CAT_LABEL_CHARS = 24
 
 
+def _shorten(label: str, limit: int) -> str:
+    """Cut the middle, not the end: category names often share a long prefix and differ at the end."""
+    limit = max(limit, 8)
+    if len(label) <= limit:
+        return label
+    head = (limit - 1) // 2
+    return label[:head] + "…" + label[len(label) - (limit - 1 - head):]
+
+
 def categorical_chart(dist: dict[str, Any], name: str) -> Markup | None:
     """Grouped horizontal bars of shares, one row per category (top ones, then "other")."""
     cats = list(dist.get("categories") or [])
@@ -422,7 +538,7 @@ def categorical_chart(dist: dict[str, Any], name: str) -> Markup | None:
     if not cats or len(ref) != len(cats) or len(cur) != len(cats) or not _finite(ref) or not _finite(cur):
         return None
     rows = []
-    for c, r, s in zip(cats, ref, cur):
+    for c, r, s in zip(cats, ref, cur, strict=True):
         label = "(null)" if c is None else str(c)
         note = " (new)" if r == 0 and s > 0 else " (gone)" if s == 0 and r > 0 else ""
         rows.append((label, note, r, s))
@@ -446,7 +562,7 @@ def categorical_chart(dist: dict[str, Any], name: str) -> Markup | None:
         out.append(_text(px, y_axis + 16, fmt_pct(v) if v else "0"))
     for i, (label, note, r, s) in enumerate(rows):
         yy = top_m + CAT_ROW * i
-        short = label if len(label) <= CAT_LABEL_CHARS else label[: CAT_LABEL_CHARS - 1] + "…"
+        short = _shorten(label, CAT_LABEL_CHARS - (len(note) if note else 0))
         out.append(f'<text x="{x0 - 6}" y="{_n(yy + 16)}" text-anchor="end" class="t">'
                    f"<title>{escape(label)}</title>{escape(short)}"
                    + (f'<tspan class="nt">{escape(note)}</tspan>' if note else "") + "</text>")
@@ -485,8 +601,8 @@ def _worst(findings: Sequence[dict[str, Any]]) -> str | None:
 
 def _summary_rows(summary: dict[str, Any], kind: str) -> dict[str, Any]:
     """Reference and current summary side by side, numeric or categorical."""
-    ref = summary.get("reference") or {}
-    cur = summary.get("current") or {}
+    ref = summary.get("reference") if isinstance(summary.get("reference"), dict) else {}
+    cur = summary.get("current") if isinstance(summary.get("current"), dict) else {}
     if not ref and not cur:
         return {"type": "none", "rows": []}
     if "top" in ref or "top" in cur:
@@ -550,6 +666,17 @@ def _column_view(i: int, name: str, col: dict[str, Any], uid: str) -> dict[str, 
     keys = [s for s in SCORE_ORDER if s in scores] + sorted(s for s in scores if s not in SCORE_ORDER)
     drifted = status == "drifted"
     worst = _worst(findings)
+    p_adj = test.get("p_adjusted") if test else None
+    alpha = test.get("alpha") if test else None
+    significant = _finite([p_adj, alpha]) and p_adj < alpha
+    if status != "stable" or not (test and effect):
+        why = ""
+    elif significant:
+        why = "significant, but the effect is below the practical threshold"
+    elif effect.get("passed"):
+        why = "the effect passes the threshold, but it is not significant at this N"
+    else:
+        why = "neither significant nor large"
     return {
         "anchor": f"{uid}-c{i}",
         "name": name,
@@ -564,6 +691,7 @@ def _column_view(i: int, name: str, col: dict[str, Any], uid: str) -> dict[str, 
         "scores": [(s, fmt_num(scores[s]), effect is not None and s == effect.get("method")) for s in keys],
         "detectable": det if isinstance(det, dict) else None,
         "reason": drift.get("reason"),
+        "why_stable": why,
         "n_reference": drift.get("n_reference"),
         "n_current": drift.get("n_current"),
         "quality": _quality_rows(quality),
@@ -597,7 +725,7 @@ def build_context(report: dict[str, Any], embedded: bool = False) -> dict[str, A
             continue
         col = f.get("column")
         findings.append({"severity": f.get("severity"), "check": f.get("check"), "column": col,
-                         "anchor": anchors.get(col) if col is not None else None, "message": f.get("message")})
+                         "anchor": anchors.get(col) if isinstance(col, str) else None, "message": f.get("message")})
     if not by_sev:
         by_sev = {s: sum(1 for f in findings if f["severity"] == s) for s in SEVERITIES}
     status = verdict.get("status") or "error"
@@ -611,12 +739,11 @@ def build_context(report: dict[str, Any], embedded: bool = False) -> dict[str, A
         "uid": uid,
         "status": status,
         "status_text": STATUS_TEXT.get(status, ""),
-        "sev": {s: int(by_sev.get(s) or 0) for s in SEVERITIES},
-        "drifted": [(n, anchors.get(n)) for n in drifted],
+        "sev": {s: _count(by_sev.get(s)) for s in SEVERITIES},
+        "drifted": [(n, anchors.get(n) if isinstance(n, str) else None) for n in drifted],
         "n_drifted": verdict.get("n_drifted", len(drifted)),
         "n_tested": verdict.get("n_tested"),
-        "n_columns": verdict.get("n_columns", len(columns)),
-        "insufficient": list(verdict.get("insufficient_data") or []),
+        "insufficient": [(n, anchors.get(n) if isinstance(n, str) else None) for n in verdict.get("insufficient_data") or []],
         "prediction_drift": bool(verdict.get("prediction_drift")),
         "target_drift": bool(verdict.get("target_drift")),
         "alpha": verdict.get("alpha", drift_settings.get("alpha")),

@@ -15,9 +15,11 @@ import numpy as np
 
 from argusml.checks import CheckResults, ColumnResult, numeric_summary, run_checks
 from argusml.profile import DatasetProfile, Reference, TableSource, is_baseline_file, open_source, profile_source
+from argusml.profile.numeric import COARSE_LEVELS, TAIL_MEASURE_LEVELS
 from argusml.schema import Finding, InputError, Kind, ReportConfig, Role
 
 SCHEMA_VERSION = 1
+UNITS = {Kind.DATETIME: "seconds since 1970-01-01 UTC", Kind.TEXT: "characters per value"}
 CHART_BINS = 50
 TOP_CATEGORIES = 20
 
@@ -105,10 +107,9 @@ def _chart(spec_kind: Kind, res: ColumnResult, spec: Any) -> dict[str, Any] | No
     if rp.numeric is not None and cp.numeric is not None and spec.numeric is not None \
             and rp.numeric.counts is not None and cp.numeric.counts is not None and spec.numeric.edges.size >= 2:
         edges = spec.numeric.edges  # edges[0] sits just below the reference minimum
-        step = max(1, math.ceil((edges.size - 1) / CHART_BINS))
-        picks = np.unique(np.append(np.arange(0, edges.size, step), edges.size - 1))
         r, c = rp.numeric.counts.astype(float), cp.numeric.counts.astype(float)
         nr, nc = max(r.sum(), 1), max(c.sum(), 1)
+        picks = _chart_edges(spec.numeric, r / nr, c / nc)
         cr, cc = np.cumsum(r), np.cumsum(c)  # cr[i]: rows in bins 0..i, i.e. at most edges[i]
         return {
             "type": "numeric",
@@ -136,10 +137,29 @@ def _chart(spec_kind: Kind, res: ColumnResult, spec: Any) -> dict[str, Any] | No
     return None
 
 
+def _chart_edges(spec: Any, r: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """About CHART_BINS of the reference's fine edges: a regular thinning,
+    plus every edge a decision can rest on (the tail levels, the first and
+    last inner bins) and both edges of any bin holding a large share on
+    either side (a point mass must not be smeared into its neighbours)."""
+    size = spec.edges.size
+    step = max(1, math.ceil((size - 1) / CHART_BINS))
+    keep = set(range(0, size, step)) | {0, 1, max(size - 2, 0), size - 1}
+    for lv in (*TAIL_MEASURE_LEVELS, *COARSE_LEVELS):
+        i = spec.edge_of(lv)
+        if i is not None:
+            keep.add(i)
+    heavy = np.flatnonzero(np.maximum(r[1:-1], c[1:-1]) >= 1.0 / CHART_BINS) + 1  # fine bin i: (e[i-1], e[i]]
+    keep.update(int(i) for i in heavy)
+    keep.update(int(i) - 1 for i in heavy)
+    return np.array(sorted(k for k in keep if 0 <= k < size), dtype=np.int64)
+
+
 def _column_dict(res: ColumnResult, reference: Reference, alpha: float) -> dict[str, Any]:
     spec = reference.specs[res.name]
     rp, cp = res.reference, res.current
-    quality: dict[str, Any] = {"present": cp is not None, "reference_missing_ratio": rp.missing_ratio}
+    quality: dict[str, Any] = {"present": cp is not None, "reference_missing_ratio": rp.missing_ratio,
+                               "missing_ratio": None, "type_error_ratio": None}
     if cp is not None:
         quality.update({"rows": cp.n_rows, "missing_ratio": cp.missing_ratio, "nulls": cp.nulls,
                         "type_error_ratio": cp.type_error_ratio, "type_errors": cp.type_errors})
@@ -156,11 +176,15 @@ def _column_dict(res: ColumnResult, reference: Reference, alpha: float) -> dict[
             quality["distinct"] = cp.distinct
     drift = res.drift.to_json(alpha) if res.drift is not None else {
         "status": "not_tested", "drifted": False, "test": None, "effect": None, "scores": {},
-        "detectable_effect": None, "reason": "column missing from the current data"}
+        "detectable_effect": None, "n_reference": None, "n_current": None,
+        "reason": "column missing from the current data"}
     summary: dict[str, Any] = {}
     if rp.numeric is not None:
         summary["reference"] = numeric_summary(rp)
         summary["current"] = numeric_summary(cp) if cp is not None else None
+        unit = UNITS.get(spec.kind)
+        if unit:
+            summary["unit"] = unit
     elif rp.categories is not None:
         def cats(p: Any) -> dict[str, Any]:
             c = p.categories

@@ -9,7 +9,9 @@ computation in tests/test_stats.py.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy import stats as sps
@@ -34,8 +36,12 @@ def _shares(counts: np.ndarray) -> np.ndarray:
 
 
 def ks_exact(ref: np.ndarray, cur: np.ndarray) -> TestResult:
-    """Two-sided two-sample KS on raw values: scipy's own computation."""
-    r = sps.ks_2samp(ref, cur, alternative="two-sided", method="auto")
+    """Two-sided two-sample KS on raw values: scipy's own computation (it
+    falls back to the asymptotic p-value, with a warning we silence, when
+    the exact one does not converge)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        r = sps.ks_2samp(ref, cur, alternative="two-sided", method="auto")
     return TestResult("ks", float(r.statistic), float(r.pvalue))
 
 
@@ -83,7 +89,12 @@ def ks_detectable(alpha: float, n_ref: int, n_cur: int) -> float:
     """The smallest KS distance that would reach significance ``alpha`` at
     these sample sizes: what a report can honestly say it could have seen."""
     m, n = sorted([float(n_ref), float(n_cur)], reverse=True)
-    en = max(1.0, float(np.round(m * n / (m + n))))
+    return _ks_critical(float(alpha), max(1.0, float(np.round(m * n / (m + n)))))
+
+
+@lru_cache(maxsize=1024)
+def _ks_critical(alpha: float, en: float) -> float:
+    # scipy's inverse takes up to 0.1 s at some n; columns of one report share their n
     if en <= EXACT_KS_DISTRIBUTION_MAX_N:
         return float(sps.kstwo.isf(alpha, en))
     return float(sps.kstwobign.isf(alpha) / _stephens(en))
