@@ -4,13 +4,47 @@
 >>> ref = argusml.Reference.from_frame(train_df, target="label", prediction="score")   # doctest: +SKIP
 >>> rep = argusml.report(ref, todays_df)                                                 # doctest: +SKIP
 >>> rep.findings, rep.to_html()                                                          # doctest: +SKIP
+
+Names are imported on first use (PEP 562), so ``argus --help`` and config
+validation do not pay for importing scipy.
 """
 
-from argusml.profile import Reference
-from argusml.report import Report, report
-from argusml.schema import ArgusError, Finding, InputError, Kind, ReportConfig, Role, Severity
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+_LAZY = {
+    "Reference": "argusml.profile",
+    "Report": "argusml.report",
+    "report": "argusml.report",
+    "ArgusError": "argusml.schema",
+    "Finding": "argusml.schema",
+    "InputError": "argusml.schema",
+    "Kind": "argusml.schema",
+    "ReportConfig": "argusml.schema",
+    "Role": "argusml.schema",
+    "Severity": "argusml.schema",
+}
+
 __all__ = ["ArgusError", "Finding", "InputError", "Kind", "Reference", "Report", "ReportConfig", "Role",
            "Severity", "__version__", "report"]
+
+if TYPE_CHECKING:
+    from argusml.profile import Reference
+    from argusml.report import Report, report
+    from argusml.schema import ArgusError, Finding, InputError, Kind, ReportConfig, Role, Severity
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'argusml' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
