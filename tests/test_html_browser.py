@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 
 import argusml
-from argusml.report.html import render_html
+from argusml.reports.html import render_html
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"

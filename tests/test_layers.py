@@ -24,7 +24,7 @@ def test_import_contracts_hold() -> None:
 
 def test_contract_names_every_layer() -> None:
     text = (ROOT / "pyproject.toml").read_text()
-    for layer in ("argusml.cli", "argusml.report", "argusml.checks", "argusml.profile", "argusml.stats",
+    for layer in ("argusml.cli", "argusml.reports", "argusml.checks", "argusml.profile", "argusml.stats",
                   "argusml.schema"):
         assert f'"{layer}"' in text
 
@@ -34,7 +34,7 @@ def test_contract_catches_an_upward_import(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "src" / "argusml", tmp_path / "src" / "argusml",
                     ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    (tmp_path / "src" / "argusml" / "stats" / "bad.py").write_text("import argusml.report  # noqa: F401\n")
+    (tmp_path / "src" / "argusml" / "stats" / "bad.py").write_text("import argusml.reports  # noqa: F401\n")
     exe = shutil.which("lint-imports", path=str(Path(sys.executable).parent)) or shutil.which("lint-imports")
     env = {"PYTHONPATH": str(tmp_path / "src"), "PATH": str(Path(sys.executable).parent)}
     p = subprocess.run([exe, "--no-cache"], cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env)

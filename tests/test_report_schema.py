@@ -1,7 +1,7 @@
 """The report JSON keeps the contract of DESIGN.md "Report JSON".
 
 Dashboards, CI gates and other tools read this JSON without importing Argus,
-so its shape is published as a JSON Schema (argusml/report/report.schema.json)
+so its shape is published as a JSON Schema (argusml/reports/report.schema.json)
 and every report built here must validate against it. The schema must also
 be strict enough to reject broken reports, or it guarantees nothing: the
 negative cases below are mutations a careless refactor could make.
@@ -31,7 +31,7 @@ N = 5_000
 
 
 def _schema() -> dict[str, Any]:
-    text = resources.files("argusml.report").joinpath("report.schema.json").read_text(encoding="utf-8")
+    text = resources.files("argusml.reports").joinpath("report.schema.json").read_text(encoding="utf-8")
     return json.loads(text)
 
 

@@ -18,8 +18,8 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "Reference": "argusml.profile",
-    "Report": "argusml.report",
-    "report": "argusml.report",
+    "Report": "argusml.reports",
+    "report": "argusml.reports",
     "ArgusError": "argusml.schema",
     "Finding": "argusml.schema",
     "InputError": "argusml.schema",
@@ -34,7 +34,7 @@ __all__ = ["ArgusError", "Finding", "InputError", "Kind", "Reference", "Report",
 
 if TYPE_CHECKING:
     from argusml.profile import Reference
-    from argusml.report import Report, report
+    from argusml.reports import Report, report
     from argusml.schema import ArgusError, Finding, InputError, Kind, ReportConfig, Role, Severity
 
 

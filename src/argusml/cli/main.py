@@ -56,7 +56,7 @@ def _column_count(path: str) -> int:
 
 def _build_report(reference: str, current: str, target: str | None, prediction: str | None,
                   config: Path | None, ignore: list[str] | None) -> Any:
-    from argusml.report import report
+    from argusml.reports import report
     from argusml.schema import load_report_config
 
     cfg = load_report_config(config)
@@ -179,7 +179,7 @@ def demo_cmd(
     import pyarrow.parquet as pq
 
     from argusml.demo import PLANTED, make_demo
-    from argusml.report import report
+    from argusml.reports import report
 
     os.makedirs(out, exist_ok=True)
     ref, cur = make_demo()

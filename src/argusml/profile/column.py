@@ -115,8 +115,11 @@ def distinct_count(arr: pa.ChunkedArray) -> int:
     return int(pc.count_distinct(non_null).as_py()) if len(non_null) else 0
 
 
-def profile_column(arr: pa.ChunkedArray, spec: ColumnSpec, *, with_sketch: bool = True) -> ColumnProfile:
-    """Profile a column against the reference's spec for it."""
+def profile_column(arr: pa.ChunkedArray, spec: ColumnSpec, *, with_sketch: bool = True,
+                   corr_stride: int = 0) -> tuple[ColumnProfile, np.ndarray | None]:
+    """Profile a column against the reference's spec for it. With
+    ``corr_stride`` > 0 also return every corr_stride-th value (as floats,
+    NaN for missing) for the table's co-moments, so they need no second read."""
     c = coerce(arr, spec.kind)
     prof = ColumnProfile(spec.kind, len(arr), c.nulls, c.type_errors)
     if spec.kind in NUMERIC_LIKE:
@@ -127,10 +130,15 @@ def profile_column(arr: pa.ChunkedArray, spec: ColumnSpec, *, with_sketch: bool 
         prof.categories = CategoryProfile.from_arrow(c.values)
     if spec.role is Role.ID:
         prof.distinct = distinct_count(arr)
-    return prof
+    return prof, _every(c.values, corr_stride) if spec.kind is Kind.NUMERIC else None
 
 
-def build_column(arr: pa.ChunkedArray, name: str, kind: Kind, role: Role) -> tuple[ColumnSpec, ColumnProfile]:
+def _every(values: np.ndarray, stride: int) -> np.ndarray | None:
+    return values[::stride].copy() if stride > 0 else None
+
+
+def build_column(arr: pa.ChunkedArray, name: str, kind: Kind, role: Role, *,
+                 corr_stride: int = 0) -> tuple[ColumnSpec, ColumnProfile, np.ndarray | None]:
     """Derive a reference column's spec from its own values, then profile it
     on that spec (one sort serves both)."""
     spec = ColumnSpec(name, kind, role, str(arr.type))
@@ -150,4 +158,4 @@ def build_column(arr: pa.ChunkedArray, name: str, kind: Kind, role: Role) -> tup
         spec.categories = list(prof.categories.counts)
     if role is Role.ID:
         prof.distinct = distinct_count(arr)
-    return spec, prof
+    return spec, prof, _every(c.values, corr_stride) if kind is Kind.NUMERIC else None

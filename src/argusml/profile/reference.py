@@ -19,8 +19,14 @@ import numpy as np
 
 from argusml.profile.column import ColumnSpec, build_column
 from argusml.profile.correlation import CoMoments
-from argusml.profile.dataset import MAX_CORRELATION_COLUMNS, DatasetProfile, comoments, run_tasks
-from argusml.profile.frame import TableSource, coerce, infer_kind, open_source
+from argusml.profile.dataset import (
+    MAX_CORRELATION_COLUMNS,
+    DatasetProfile,
+    comoments_of,
+    correlation_stride,
+    run_tasks,
+)
+from argusml.profile.frame import TableSource, infer_kind, open_source
 from argusml.schema import InputError, Kind, Role
 
 BASELINE_FORMAT = "argus-baseline"
@@ -76,7 +82,10 @@ class Reference:
             if guessed is not None:
                 roles[guessed] = Role.ID
 
-        def build(name: str) -> tuple[ColumnSpec, Any]:
+        corr_candidates = set(_correlation_candidates(source, names, roles, kinds))
+        stride = correlation_stride(source.n_rows)
+
+        def build(name: str) -> tuple[ColumnSpec, Any, Any]:
             arr = source.column(name)
             role = roles.get(name, Role.FEATURE)
             if name in kinds:
@@ -87,20 +96,17 @@ class Reference:
                 kind = Kind.TEXT if not _is_number_type(arr.type) else Kind.NUMERIC
             else:
                 kind = infer_kind(arr)
-            return build_column(arr, name, kind, role)
+            return build_column(arr, name, kind, role, corr_stride=stride if name in corr_candidates else 0)
 
-        tasks: list[Callable[[], Any]] = [(lambda n=n: build(n)) for n in names]
-        corr_task = _correlation_task(source, names, roles, kinds)
-        if corr_task is not None:
-            tasks.append(corr_task)
-        results = run_tasks(tasks, progress)
-        specs = {n: r[0] for n, r in zip(names, results, strict=False)}
-        cols = {n: r[1] for n, r in zip(names, results, strict=False)}
-        corr = results[len(names)] if corr_task is not None else None
-        if corr is not None:
-            keep = [i for i, n in enumerate(corr.names) if specs[n].kind is Kind.NUMERIC]
-            if len(keep) != len(corr.names):  # inference said a guessed column is not numeric after all
-                corr = None
+        results = run_tasks([(lambda n=n: build(n)) for n in names], progress)
+        specs = {n: r[0] for n, r in zip(names, results)}
+        cols = {n: r[1] for n, r in zip(names, results)}
+        corr_names = [n for n, r in zip(names, results) if r[2] is not None][:MAX_CORRELATION_COLUMNS]
+        corr = None
+        if len(corr_names) >= 2:
+            # shift by the exact reference means: sums of small numbers keep their precision
+            shift = np.array([cols[n].numeric.moments.mean for n in corr_names])  # type: ignore[union-attr]
+            corr = comoments_of(corr_names, {n: r[2] for n, r in zip(names, results)}, shift)
         profile = DatasetProfile(source.n_rows, cols, corr)
         return cls(specs, profile, source=source.name)
 
@@ -215,33 +221,20 @@ def is_baseline_file(path: str) -> bool:
     return BASELINE_FORMAT.encode() in head
 
 
-def _correlation_task(source: TableSource, names: list[str], roles: dict[str, Role],
-                      kinds: dict[str, Kind]) -> Callable[[], CoMoments] | None:
-    """Co-moments of the numeric features, computed beside the columns.
-
-    The kinds are known from Arrow types without reading values (numbers
-    are numeric unless overridden); the shift is the first batch's mean.
-    """
+def _correlation_candidates(source: TableSource, names: list[str], roles: dict[str, Role],
+                            kinds: dict[str, Kind]) -> list[str]:
+    """Numeric features, known from Arrow types before any value is read."""
     import pyarrow as pa
 
-    num = []
+    out = []
     for n in names:
         if roles.get(n, Role.FEATURE) is not Role.FEATURE:
             continue
         t = source.schema.field(n).type
-        is_num = pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
-        if kinds.get(n, Kind.NUMERIC if is_num else None) is Kind.NUMERIC and is_num:
-            num.append(n)
-    num = num[:MAX_CORRELATION_COLUMNS]
-    if len(num) < 2:
-        return None
-
-    def task() -> CoMoments:
-        first = next(iter(source.iter_batches(num, batch_rows=65_536)))
-        shift = np.array([_finite_mean(coerce(first.column(n), Kind.NUMERIC).values) for n in num])
-        return comoments(source, num, shift, {n: Kind.NUMERIC for n in num})
-
-    return task
+        is_num = (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t))
+        if is_num and kinds.get(n, Kind.NUMERIC) is Kind.NUMERIC:
+            out.append(n)
+    return out
 
 
 ID_NAMES = {"id", "index", "uuid", "guid", "row_id", "rowid", "record_id", "unnamed: 0", "unnamed:0", ""}
@@ -272,8 +265,3 @@ def _looks_like_id(source: TableSource, name: str) -> bool:
 
     present = len(arr) - arr.null_count
     return present > 0 and distinct_count(arr) == present
-
-
-def _finite_mean(v: np.ndarray) -> float:
-    f = v[np.isfinite(v)]
-    return float(f.mean()) if f.size else 0.0

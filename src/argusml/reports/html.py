@@ -775,7 +775,7 @@ def build_context(report: dict[str, Any], embedded: bool = False) -> dict[str, A
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("argusml.report", "templates"),
+        loader=jinja2.PackageLoader("argusml.reports", "templates"),
         autoescape=True,  # the template is HTML whatever its .j2 suffix says
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

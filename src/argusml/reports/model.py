@@ -76,7 +76,7 @@ class Report:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
 
     def to_html(self) -> str:
-        from argusml.report.html import render_html
+        from argusml.reports.html import render_html
 
         return render_html(self.to_dict())
 
@@ -89,7 +89,7 @@ class Report:
         os.replace(tmp, path)
 
     def _repr_html_(self) -> str:
-        from argusml.report.html import render_html
+        from argusml.reports.html import render_html
 
         return render_html(self.to_dict(), embedded=True)
 
