@@ -137,20 +137,20 @@ def _every(values: np.ndarray, stride: int) -> np.ndarray | None:
     return values[::stride].copy() if stride > 0 else None
 
 
-def build_column(arr: pa.ChunkedArray, name: str, kind: Kind, role: Role, *,
-                 corr_stride: int = 0) -> tuple[ColumnSpec, ColumnProfile, np.ndarray | None]:
+def build_column(arr: pa.ChunkedArray, name: str, kind: Kind, role: Role, *, corr_stride: int = 0,
+                 with_sketch: bool = True) -> tuple[ColumnSpec, ColumnProfile, np.ndarray | None]:
     """Derive a reference column's spec from its own values, then profile it
     on that spec (one sort serves both)."""
     spec = ColumnSpec(name, kind, role, str(arr.type))
     c = coerce(arr, kind)
     prof = ColumnProfile(kind, len(arr), c.nulls, c.type_errors)
     if kind in NUMERIC_LIKE:
-        v = c.values[~np.isnan(c.values)]
-        inf = np.isinf(v)
-        n_inf = int(inf.sum())
-        s = np.sort(v[~inf] if n_inf else v)
+        finite = np.isfinite(c.values)
+        v = c.values if finite.all() else c.values[finite]
+        n_inf = int(np.isinf(c.values).sum()) if v.size != c.values.size else 0
+        s = np.sort(v)
         spec.numeric = NumericSpec.from_sorted(s)
-        prof.numeric = NumericProfile.from_sorted(s, spec.numeric, n_inf=n_inf)
+        prof.numeric = NumericProfile.from_sorted(s, spec.numeric, n_inf=n_inf, with_sketch=with_sketch)
         if kind is Kind.TEXT and c.text is not None:
             prof.distinct = distinct_count(c.text)
     else:

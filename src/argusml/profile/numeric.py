@@ -53,14 +53,16 @@ class NumericSpec:
     edges: np.ndarray
     level_values: np.ndarray  # quantile levels ...
     level_edges: np.ndarray  # ... and the index of the edge each maps to
+    _by_level: dict[float, int] | None = field(default=None, repr=False, compare=False)
 
     @property
     def n_bins(self) -> int:
         return int(self.edges.size) + 1
 
     def edge_of(self, level: float) -> int | None:
-        hit = np.flatnonzero(np.isclose(self.level_values, level, rtol=0, atol=1e-12))
-        return int(self.level_edges[hit[0]]) if hit.size else None
+        if self._by_level is None:
+            self._by_level = {round(float(lv), 9): int(i) for lv, i in zip(self.level_values, self.level_edges)}
+        return self._by_level.get(round(float(level), 9))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -117,11 +119,9 @@ class NumericProfile:
     @classmethod
     def from_values(cls, values: np.ndarray, spec: NumericSpec | None, sample_cap: int = SAMPLE_CAP,
                     with_sketch: bool = True) -> NumericProfile:
-        v = values[~np.isnan(values)] if values.size else values
-        inf = np.isinf(v)
-        n_inf = int(inf.sum())
-        if n_inf:
-            v = v[~inf]
+        finite = np.isfinite(values)
+        v = values if finite.all() else values[finite]
+        n_inf = int(np.isinf(values).sum()) if v.size != values.size else 0
         s = np.sort(v)
         return cls.from_sorted(s, spec, n_inf=n_inf, sample_cap=sample_cap, with_sketch=with_sketch)
 
@@ -235,8 +235,11 @@ def _bin(s: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = s.size
     pos = np.concatenate([[0], np.searchsorted(s, edges, side="right"), [n]])
     counts = np.diff(pos).astype(np.int64)
-    cs = np.concatenate([[0.0], np.cumsum(s)]) if n else np.zeros(1)
-    sums = cs[pos[1:]] - cs[pos[:-1]]
+    sums = np.zeros(counts.size)
+    filled = counts > 0
+    if n:
+        # a bin's sum runs from its first value to the next filled bin's first value
+        sums[filled] = np.add.reduceat(s, pos[:-1][filled])
     return counts, sums
 
 

@@ -47,19 +47,22 @@ class Reference:
     @classmethod
     def from_frame(cls, data: Any, target: str | None = None, prediction: str | None = None, id: str | None = None,
                    timestamp: str | None = None, kinds: dict[str, Kind | str] | None = None,
-                   ignore: list[str] | None = None, progress: Callable[[], None] | None = None) -> Reference:
+                   ignore: list[str] | None = None, progress: Callable[[], None] | None = None,
+                   with_sketch: bool = True) -> Reference:
         """Learn a reference from a pandas, polars or Arrow frame, or a CSV /
         Parquet path. ``kinds`` overrides inferred kinds, e.g. ``{"zip":
         "categorical"}`` for integer codes."""
         source = open_source(data)
         return cls.from_source(source, target=target, prediction=prediction, id=id, timestamp=timestamp,
-                               kinds=kinds, ignore=ignore, progress=progress)
+                               kinds=kinds, ignore=ignore, progress=progress, with_sketch=with_sketch)
 
     @classmethod
     def from_source(cls, source: TableSource, *, target: str | None = None, prediction: str | None = None,
                     id: str | None = None, timestamp: str | None = None,
                     kinds: dict[str, Kind | str] | None = None, ignore: list[str] | None = None,
-                    progress: Callable[[], None] | None = None) -> Reference:
+                    progress: Callable[[], None] | None = None, with_sketch: bool = True) -> Reference:
+        """As ``from_frame``; ``with_sketch=False`` skips the KLL sketches (see
+        ``profile_source``) for a reference that is used once and not saved."""
         if source.n_rows == 0:
             raise InputError("no rows: a reference needs data to learn from", path=source.name)
         roles: dict[str, Role] = {}
@@ -96,7 +99,8 @@ class Reference:
                 kind = Kind.TEXT if not _is_number_type(arr.type) else Kind.NUMERIC
             else:
                 kind = infer_kind(arr)
-            return build_column(arr, name, kind, role, corr_stride=stride if name in corr_candidates else 0)
+            return build_column(arr, name, kind, role, corr_stride=stride if name in corr_candidates else 0,
+                                with_sketch=with_sketch)
 
         results = run_tasks([(lambda n=n: build(n)) for n in names], progress)
         specs = {n: r[0] for n, r in zip(names, results)}

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from argusml.checks import CheckResults, ColumnResult, numeric_summary, run_checks
-from argusml.profile import DatasetProfile, Reference, TableSource, is_baseline_file, open_source, profile_source
+from argusml.profile import Reference, is_baseline_file, open_source, profile_source
 from argusml.profile.numeric import COARSE_LEVELS, TAIL_MEASURE_LEVELS
 from argusml.schema import Finding, InputError, Kind, ReportConfig, Role
 
@@ -251,15 +251,9 @@ def load_reference(reference: Any, *, target: str | None = None, prediction: str
         _apply_roles(ref, target, prediction, os.fspath(reference))
         return ref, os.fspath(reference)
     src = open_source(reference, "reference")
-    return Reference.from_source(src, target=target, prediction=prediction, progress=progress), src.name
-
-
-def profile_current(reference: Reference, current: Any, progress: Callable[[], None] | None = None) \
-        -> tuple[DatasetProfile, TableSource]:
-    src = open_source(current, "current")
-    if src.n_rows == 0:
-        raise InputError("no rows: nothing to compare with the reference", path=src.name)
-    return profile_source(src, reference.specs, reference.profile.correlation, progress), src
+    # learned for this one comparison and not kept: exact quantiles suffice, no sketch needed
+    ref = Reference.from_source(src, target=target, prediction=prediction, progress=progress, with_sketch=False)
+    return ref, src.name
 
 
 def report(reference: Any, current: Any, *, target: str | None = None, prediction: str | None = None,
@@ -276,7 +270,7 @@ def report(reference: Any, current: Any, *, target: str | None = None, predictio
     ref, ref_name = load_reference(reference, target=target, prediction=prediction, progress=progress)
     if cur_src.n_rows == 0:
         raise InputError("no rows: nothing to compare with the reference", path=cur_src.name)
-    cur_profile = profile_source(cur_src, ref.specs, ref.profile.correlation, progress)
+    cur_profile = profile_source(cur_src, ref.specs, ref.profile.correlation, progress, with_sketch=False)
     results = run_checks(ref, cur_profile, config)
     return Report(results, reference_source=ref_name, current_source=cur_src.name,
                   elapsed_s=time.perf_counter() - t0)
