@@ -185,3 +185,14 @@ def test_correlation_break_with_same_marginals() -> None:
     corr = [f for f in rep.findings if f.check == "correlation_change"]
     assert corr and "a~b" in corr[0].message
     assert rep.to_dict()["correlations"]["changed"][0]["reference"] == pytest.approx(0.8, abs=0.02)
+
+
+def test_future_timestamps_are_a_finding_past_dates_are_not() -> None:
+    n = 500
+    ref = pd.DataFrame({"when": pd.date_range("2024-01-01", periods=n, freq="h"), "x": np.arange(n) % 5})
+    later = pd.DataFrame({"when": pd.date_range("2025-06-01", periods=n, freq="h"), "x": np.arange(n) % 5})
+    assert not [f for f in argusml.report(ref, later).findings if f.check == "future_timestamps"]
+    future = later.copy()
+    future.loc[:49, "when"] = pd.Timestamp("2099-01-01")
+    found = [f for f in argusml.report(ref, future).findings if f.check == "future_timestamps"]
+    assert found and "2099-01-01" in found[0].message and found[0].severity.value == "P2"

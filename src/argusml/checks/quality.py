@@ -17,6 +17,9 @@ from scipy import stats as sps
 from argusml.profile import ColumnProfile, ColumnSpec, DatasetProfile, Reference
 from argusml.schema import Finding, Kind, QualitySettings, Role, Severity
 
+FUTURE_SLACK_S = 86_400.0
+"""Timestamps up to a day ahead are tolerated (time zones, clock drift)."""
+
 QUALITY_P = 1e-3
 """Family-wise significance for each quality check over a report: a rate
 comparison on one of m columns must reach QUALITY_P / m (Bonferroni), and a
@@ -117,6 +120,8 @@ class QualityChecker:
         if spec.role in (Role.ID,):
             self.ids(name, cp)
             return
+        if spec.kind is Kind.DATETIME and cp.numeric is not None and cp.numeric.n:
+            self.future(name, cp)
         if spec.kind is Kind.NUMERIC and cp.numeric is not None and rp.numeric is not None:
             self.constant_numeric(name, rp, cp)
             self.out_of_range(name, rp, cp)
@@ -124,6 +129,22 @@ class QualityChecker:
         elif cp.categories is not None and rp.categories is not None:
             self.constant_categorical(name, rp, cp)
             self.categories(name, rp, cp)
+
+    def future(self, name: str, cp: ColumnProfile) -> None:
+        """Timestamps after the check runs: clock skew, or a unit error
+        (milliseconds read as seconds) that a range check cannot see,
+        since production dates always lie after the reference's."""
+        from datetime import datetime, timezone
+
+        c = cp.numeric
+        assert c is not None
+        now = datetime.now(timezone.utc).timestamp()
+        if c.max > now + FUTURE_SLACK_S:
+            latest = datetime.fromtimestamp(min(c.max, 253402300799), timezone.utc).isoformat(timespec="seconds")
+            share = 1.0 - next((q for q, v in sorted((c.quantiles or {}).items()) if v > now + FUTURE_SLACK_S), 1.0)
+            self.add("future_timestamps", name, f"{name!r} has values in the future: the latest is {latest}"
+                     + (f" (about {_pct(share)} of rows or more)" if share > 0 else ""), latest=latest,
+                     checked_at=datetime.fromtimestamp(now, timezone.utc).isoformat(timespec="seconds"))
 
     def ids(self, name: str, cp: ColumnProfile) -> None:
         if cp.distinct is None:

@@ -24,6 +24,7 @@ DEFAULT_SEVERITY: dict[str, Severity] = {
     "new_categories": Severity.P2,
     "vanished_categories": Severity.P2,
     "duplicate_ids": Severity.P1,
+    "future_timestamps": Severity.P2,
     "extra_column": Severity.P2,
     "drift": Severity.P1,
     "prediction_drift": Severity.P1,
