@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import math
 import os
@@ -58,10 +59,13 @@ def machine() -> dict[str, str]:
     except OSError:
         pass
     try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True,
-                               check=False).stdout.strip()
-        rev = rev + (" (working tree has uncommitted changes)" if dirty else "")
+        def git(*args: str) -> str:
+            return subprocess.run(["git", *args], capture_output=True, text=True, check=False).stdout
+
+        rev = git("rev-parse", "--short", "HEAD").strip()
+        diff = git("diff", "HEAD", "--", "src")
+        if diff:
+            rev += f" + uncommitted changes under src/ (diff sha256 {hashlib.sha256(diff.encode()).hexdigest()[:12]})"
     except OSError:
         rev = "?"
     return {"nproc": str(os.cpu_count()), "cpu": cpu, "python": platform.python_version(),
@@ -90,7 +94,7 @@ def analyse(rep: Any, alpha: float) -> dict[str, Any]:
     cols = d["columns"]
     flagged = []
     min_p, min_p_col, min_raw = math.inf, None, math.inf
-    below, raw_sig, raw_ps = [], 0, {}
+    below, raw_sig, raw_ps, passed = [], 0, {}, {}
     for name, c in cols.items():
         dr = c.get("drift") or {}
         test = dr.get("test")
@@ -101,6 +105,8 @@ def analyse(rep: Any, alpha: float) -> dict[str, Any]:
                 min_raw, min_p_col = test["p_value"], name
             if test["p_value"] < alpha:
                 raw_sig += 1
+        if (dr.get("effect") or {}).get("passed"):
+            passed[name] = dr["effect"]["method"]
         if dr.get("reason") == BELOW_THRESHOLD:
             eff = dr.get("effect") or {}
             below.append({"column": name, "p_adjusted": test["p_adjusted"] if test else None,
@@ -126,6 +132,7 @@ def analyse(rep: Any, alpha: float) -> dict[str, Any]:
         "below_threshold": below,
         "raw_significant": raw_sig,
         "raw_p": raw_ps,
+        "effect_passed": passed,
         "n_tested": v["n_tested"],
         "insufficient_data": v["insufficient_data"],
         "quality": quality,
@@ -216,6 +223,18 @@ def summarise(rows: list[dict[str, Any]], ns: list[int], alphas: list[float]) ->
             top = max(cols.items(), key=lambda kv: kv[1])
             out.append(f"| {n:,} | {a} | {len(rs)} | {fmt_p(min(ps))} / {fmt_p(statistics.median(ps))} / {fmt_p(max(ps))} | "
                        f"{nsig} | {len(below)} / {runs_below} | {raw:.2f} | {mean_p:.3f} | {top[0]} ({top[1]}/{len(rs)}) |")
+    first = [r for r in rows if r["alpha"] == alphas[0]]
+    pooled: dict[str, list[float]] = {}
+    for r in first:
+        for c, p in r["raw_p"].items():
+            pooled.setdefault(c, []).append(p)
+    if pooled:
+        share = sorted(((sum(p < 0.05 for p in ps) / len(ps), c, len(ps)) for c, ps in pooled.items()), reverse=True)
+        out.append(f"\nRaw p < 0.05 per column, pooled over every N ({share[0][2]} runs each; a uniform null p-value gives "
+                   "5%, so about " + f"{0.05 * share[0][2]:.0f} per column): highest " + ", ".join(
+                       f"{c} {k * m:.0f}/{m}" for k, c, m in share[:6]) + "; lowest " + ", ".join(
+                       f"{c} {k * m:.0f}/{m}" for k, c, m in share[-3:]) + f"; all columns {sum(k * m for k, _, m in share):.0f}/"
+                   f"{sum(m for _, _, m in share)}.")
     below_all = [(r["n"], r["seed"], r["alpha"], b) for r in rows for b in r["below_threshold"]]
     if below_all:
         out.append("\nColumns that were significant but below every practical threshold (seed, N, alpha: column, p_adj, "
@@ -223,6 +242,24 @@ def summarise(rows: list[dict[str, Any]], ns: list[int], alphas: list[float]) ->
         for n, seed, a, b in below_all:
             out.append(f"- N={n:,} seed={seed} alpha={a}: {b['column']}, p_adj {fmt_p(b['p_adjusted'])}, "
                        f"{b['effect']} = {b['value']:.4g} / {b['threshold']}")
+    out.append("\n### The effect gate on clean data\n")
+    out.append("Columns whose effect size passed its practical threshold although nothing drifted (only the significance "
+               "test stood between them and a false alarm); the count is over runs, out of the number of runs.\n")
+    out.append("| N | runs | column-runs past the effect threshold | columns (runs, deciding measure) |")
+    out.append("|---:|---:|---:|---|")
+    for n in ns:
+        rs = [r for r in rows if r["n"] == n and r["alpha"] == alphas[0]]
+        if not rs:
+            continue
+        cnt: dict[str, int] = {}
+        how: dict[str, set[str]] = {}
+        for r in rs:
+            for c, meas in r["effect_passed"].items():
+                cnt[c] = cnt.get(c, 0) + 1
+                how.setdefault(c, set()).add(meas)
+        cols_txt = ", ".join(f"{c} ({k}/{len(rs)}, {'/'.join(sorted(how[c]))})"
+                             for c, k in sorted(cnt.items(), key=lambda kv: -kv[1])) or "none"
+        out.append(f"| {n:,} | {len(rs)} | {sum(cnt.values())} of {27 * len(rs)} | {cols_txt} |")
     out.append("\n### Quality findings on clean splits\n")
     out.append("| N | alpha | runs | P0/P1 quality findings | runs with any | P2 quality findings (by check) |")
     out.append("|---:|---:|---:|---:|---:|---|")
@@ -296,6 +333,7 @@ def main() -> None:
     command = "python bench/false_alarms.py " + " ".join(sys.argv[1:])
     started = dt.datetime.now().astimezone().isoformat(timespec="seconds")
     load_start = uptime()
+    m = machine()  # before running: the code measured is the code at the start
     t0 = time.perf_counter()
 
     def log(msg: str) -> None:
@@ -305,7 +343,6 @@ def main() -> None:
     rows = run(ns, seeds, alphas, seeds_by_n, log)
     wall = time.perf_counter() - t0
     load_end = uptime()
-    m = machine()
     body, summary = summarise(rows, ns, alphas)
     notes = consistency(rows, alphas)
     lines = [
@@ -340,7 +377,8 @@ def main() -> None:
         f.write("\n".join(lines))
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"command": command, "summary": summary, "runs": rows}, f, indent=1, default=str)
+            json.dump({"meta": {"command": command, "started": started, "load_start": load_start, "load_end": load_end,
+                                "wall_s": wall, "machine": m}, "summary": summary, "runs": rows}, f, indent=1, default=str)
     print("\n".join(lines))
 
 
