@@ -75,21 +75,9 @@ class TableSource:
 
         field = self.schema.field(name)
         as_dict = [name] if pa.types.is_string(field.type) or pa.types.is_large_string(field.type) else None
-        t = pq.read_table(self.parquet_path, columns=[name], read_dictionary=as_dict)
+        # ParquetFile, not read_table: read_table goes through pyarrow.dataset, whose import pulls in pandas
+        t = pq.ParquetFile(self.parquet_path, read_dictionary=as_dict).read(columns=[name])
         return normalize(t.column(0))
-
-    def iter_batches(self, columns: list[str], batch_rows: int = 262_144):
-        """Row batches of a few columns, for statistics that need rows together."""
-        if self.table is not None:
-            sub = self.table.select(columns)
-            for start in range(0, max(self.n_rows, 1), batch_rows):
-                yield sub.slice(start, batch_rows)
-            return
-        import pyarrow.parquet as pq
-
-        pf = pq.ParquetFile(self.parquet_path)
-        for batch in pf.iter_batches(batch_size=batch_rows, columns=columns):
-            yield pa.Table.from_batches([batch])
 
     @classmethod
     def from_frame(cls, frame: Any, name: str = "frame") -> TableSource:
@@ -220,15 +208,33 @@ class Coerced:
     text: pa.ChunkedArray | None = None
 
 
+def float64_values(arr: pa.ChunkedArray) -> np.ndarray:
+    """Values as float64 with NaN for nulls, read straight from the Arrow
+    buffers: pyarrow's own to_numpy imports pandas on first use (0.3 s)."""
+    if not pa.types.is_float64(arr.type):
+        arr = pc.cast(arr, pa.float64())
+    out = np.empty(len(arr), dtype=np.float64)
+    pos = 0
+    for c in arr.chunks:
+        n = len(c)
+        if n == 0:
+            continue
+        bufs = c.buffers()
+        out[pos:pos + n] = np.frombuffer(bufs[1], dtype=np.float64, count=n, offset=c.offset * 8)
+        if c.null_count:
+            bits = np.unpackbits(np.frombuffer(bufs[0], dtype=np.uint8), bitorder="little")[c.offset:c.offset + n]
+            out[pos:pos + n][bits == 0] = np.nan
+        pos += n
+    return out
+
+
 def coerce(arr: pa.ChunkedArray, kind: Kind) -> Coerced:
     arr = _decoded(arr) if kind is not Kind.CATEGORICAL else arr
     t = arr.type
     nulls = arr.null_count
     if kind is Kind.NUMERIC:
         if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t) or pa.types.is_boolean(t):
-            vals = pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False) if not pa.types.is_floating(t) \
-                else arr.to_numpy(zero_copy_only=False)
-            vals = np.asarray(vals, dtype=np.float64)
+            vals = float64_values(arr)
             nulls = int(np.isnan(vals).sum())
             return Coerced(vals, nulls, 0)
         if pa.types.is_null(t):
@@ -237,8 +243,7 @@ def coerce(arr: pa.ChunkedArray, kind: Kind) -> Coerced:
             s = _decoded(arr)
             ok = pc.match_substring_regex(s, _NUMERIC_RE, ignore_case=True)
             good = pc.if_else(ok, s, pa.scalar(None, s.type))
-            vals = pc.cast(pc.utf8_trim_whitespace(good), pa.float64()).to_numpy(zero_copy_only=False)
-            vals = np.asarray(vals, dtype=np.float64)
+            vals = float64_values(pc.cast(pc.utf8_trim_whitespace(good), pa.float64()))
             bad = int(len(s) - s.null_count - (pc.sum(ok).as_py() or 0))
             nan_total = int(np.isnan(vals).sum())
             return Coerced(vals, nan_total - bad, bad)
@@ -250,10 +255,7 @@ def coerce(arr: pa.ChunkedArray, kind: Kind) -> Coerced:
             # sub-microsecond digits do not matter for monitoring: truncate rather than fail
             ts = pc.cast(arr, pa.timestamp("us", tz=t.tz if pa.types.is_timestamp(t) else None), safe=False) \
                 if not pa.types.is_timestamp(t) or t.unit != "us" else arr
-            micros = pc.cast(ts, pa.int64()).to_numpy(zero_copy_only=False)
-            vals = np.asarray(micros, dtype=np.float64) / 1e6
-            if arr.null_count:
-                vals[np.asarray(arr.is_null().to_numpy(zero_copy_only=False))] = np.nan
+            vals = float64_values(pc.cast(pc.cast(ts, pa.int64()), pa.float64())) / 1e6
             return Coerced(vals, nulls, 0)
         if pa.types.is_string(t) or pa.types.is_large_string(t):
             out = np.full(len(arr), np.nan)
@@ -295,7 +297,7 @@ def coerce(arr: pa.ChunkedArray, kind: Kind) -> Coerced:
             return Coerced(arr, nulls, 0)
         if pa.types.is_floating(t):
             # 3.0 and 3 are the same code; keep integral floats integral
-            vals = arr.to_numpy(zero_copy_only=False)
+            vals = float64_values(arr)
             integral = np.isfinite(vals) & (np.mod(vals, 1) == 0)
             if integral[np.isfinite(vals)].all():
                 return Coerced(pc.cast(pc.cast(arr, pa.int64(), safe=False), pa.string()), nulls, 0)
@@ -309,5 +311,4 @@ def coerce(arr: pa.ChunkedArray, kind: Kind) -> Coerced:
         s = pc.cast(_decoded(arr), pa.string())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         s = pa.chunked_array([pa.array([None if v is None else str(v) for v in arr.to_pylist()], pa.string())])
-    lengths = pc.cast(pc.utf8_length(s), pa.float64()).to_numpy(zero_copy_only=False)
-    return Coerced(np.asarray(lengths, dtype=np.float64), nulls, 0, text=s)
+    return Coerced(float64_values(pc.utf8_length(s)), nulls, 0, text=s)
