@@ -28,13 +28,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import json
 import math
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from typing import Any
@@ -43,41 +40,10 @@ import argusml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import workload
+from benchenv import machine, uptime
 
 DRIFT_CHECKS = {"drift", "prediction_drift", "target_drift"}
 BELOW_THRESHOLD = "statistically significant but smaller than every practical threshold"
-
-
-def machine() -> dict[str, str]:
-    cpu = platform.processor() or "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    try:
-        def git(*args: str) -> str:
-            return subprocess.run(["git", *args], capture_output=True, text=True, check=False).stdout
-
-        rev = git("rev-parse", "--short", "HEAD").strip()
-        diff = git("diff", "HEAD", "--", "src")
-        if diff:
-            rev += f" + uncommitted changes under src/ (diff sha256 {hashlib.sha256(diff.encode()).hexdigest()[:12]})"
-    except OSError:
-        rev = "?"
-    return {"nproc": str(os.cpu_count()), "cpu": cpu, "python": platform.python_version(),
-            "argus": argusml.__version__, "git": rev}
-
-
-def uptime() -> str:
-    try:
-        return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
-    except OSError:
-        with open("/proc/loadavg") as f:
-            return "loadavg " + f.read().strip()
 
 
 def clopper_pearson_upper(k: int, n: int, conf: float = 0.95) -> float:
