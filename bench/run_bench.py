@@ -9,8 +9,14 @@ bench/workload.py if it is missing, then runs argus (this venv's python,
 bench/bench_argus.py), the scipy loop, alibi-detect and Evidently (their
 venvs from bench/setup_venvs.sh; scripts in bench/incumbents/, copied
 verbatim from the anchors). Evidently runs only up to --evidently-max-n
-(default 1M; it needs ~28 GB at 10M): above that its row is a projection
-from this run's 100k -> 1M scaling (log-log), marked as such.
+(default 1M; too slow and too big at 10M): above that its row is a
+projection from this run's 100k -> 1M scaling, marked as such: compute s
+and peak RSS extrapolated log-log, whole-process wall = that compute + the
+1M run's non-compute time with its Parquet loading scaled linearly.
+
+argus runs from --argus-ref (default HEAD): that commit's src/ is exported
+into the raw folder and put first on PYTHONPATH, so edits to the working
+tree during a long run cannot change the engine between runs.
 
 Every run is ``/usr/bin/time -v timeout LIMIT python -W ignore SCRIPT --n N
 --data DATA`` with the libraries' telemetry off, exactly as the anchors'
@@ -29,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import math
 import os
@@ -60,6 +67,22 @@ def command(system: str, n: int, a: argparse.Namespace) -> list[str]:
 def loadavg() -> str:
     with open("/proc/loadavg") as f:
         return " ".join(f.read().split()[:3])
+
+
+def cpu_model() -> str:
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+def mem_total_gb() -> float:
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) / 1024**2
+    return float("nan")
 
 
 def mem_available_gb() -> float:
@@ -95,6 +118,56 @@ def process_tree(root: int) -> tuple[list[int], int]:
         order.append(p)
         todo.extend(kids.get(p, []))
     return order[1:], total
+
+
+def other_runnable(exclude: set[int]) -> int:
+    """Threads in state R (running or runnable) outside ``exclude`` and this process: the machine's other load."""
+    me = os.getpid()
+    count = 0
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) in exclude or int(d) == me:
+            continue
+        try:
+            tids = os.listdir(f"/proc/{d}/task")
+        except OSError:
+            continue
+        for t in tids:
+            try:
+                with open(f"/proc/{d}/task/{t}/stat") as f:
+                    stat = f.read()
+                if stat[stat.rindex(")") + 2] == "R":
+                    count += 1
+            except (OSError, ValueError, IndexError):
+                continue
+    return count
+
+
+def wait_quiet(a: argparse.Namespace) -> tuple[float, float]:
+    """Wait (at most --quiet-wait s) until other processes keep, on average over 3 s, fewer than --quiet
+    threads runnable. Returns (seconds waited, the last 3-s average)."""
+    t0 = time.perf_counter()
+    while True:
+        samples = []
+        for _ in range(12):
+            samples.append(other_runnable(set()))
+            time.sleep(0.25)
+        level = statistics.mean(samples)
+        waited = time.perf_counter() - t0
+        if level < a.quiet or waited >= a.quiet_wait:
+            return waited, level
+        time.sleep(2)
+
+
+def git_state() -> dict:
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return ""
+    dirty = git("status", "--short", "--", "src")
+    diff = git("diff", "HEAD", "--", "src")
+    return {"commit": git("rev-parse", "HEAD"), "src_dirty": bool(dirty), "src_status": dirty.splitlines(),
+            "src_diff_sha256": hashlib.sha256(diff.encode()).hexdigest()[:16] if diff else None}
 
 
 def parse_gnu_time(path: str) -> dict:
@@ -147,16 +220,22 @@ def run_one(system: str, n: int, i: int, a: argparse.Namespace, raw: str) -> dic
     paths = {k: os.path.join(raw, f"{tag}.{k}") for k in ("json", "time", "err")}
     cmd = ["/usr/bin/time", "-v", "-o", paths["time"], "timeout", str(a.timeout), *command(system, n, a)]
     env = {**os.environ, **ENV}
+    if system == "argus" and a.argus_src:
+        env["PYTHONPATH"] = a.argus_src  # ahead of the editable install's path entry
+    waited, level = wait_quiet(a) if a.quiet_wait > 0 else (0.0, None)
     rec: dict = {"system": system, "N": n, "run": i, "cmd": cmd, "load_before": loadavg(),
-                 "mem_available_gb_before": round(mem_available_gb(), 2)}
+                 "quiet_wait_s": round(waited, 1), "other_runnable_before": level,
+                 "mem_available_gb_before": round(mem_available_gb(), 2), "git": git_state()}
     killed_mem = False
     watch_peak = 0
+    others: list[int] = []
     with open(paths["json"], "w") as fo, open(paths["err"], "w") as fe:
         p = subprocess.Popen(cmd, stdout=fo, stderr=fe, env=env, cwd=ROOT)
         limit = a.mem_limit_gb * 1024**3
         while p.poll() is None:
             kids, rss = process_tree(p.pid)
             watch_peak = max(watch_peak, rss)
+            others.append(other_runnable({p.pid, *kids}))
             if rss > limit:
                 killed_mem = True
                 for pid in reversed(kids):  # the processes this run started, by id; GNU time itself reports
@@ -167,6 +246,7 @@ def run_one(system: str, n: int, i: int, a: argparse.Namespace, raw: str) -> dic
             time.sleep(0.5)
     rc = p.returncode
     rec.update({"rc": rc, "load_after": loadavg(), "watchdog_peak_tree_rss_mb": round(watch_peak / 1024**2, 1),
+                "other_runnable_during": round(statistics.mean(others), 2) if others else None,
                 **parse_gnu_time(paths["time"])})
     lines = [ln for ln in open(paths["json"]).read().splitlines() if ln.strip().startswith("{")]
     if rc == 0 and lines:
@@ -215,6 +295,7 @@ def combine(runs: list[dict]) -> dict:
         "counts_identical": len({(tuple(x["flagged"])) for x in res}) == 1,
         "compute_all": [x["compute_s"] for x in res],
         "wall_all": [r.get("wall_s") for r in ok],
+        "other_runnable": median([r.get("other_runnable_during") for r in ok]),
     }
     if last["library"] == "argus":
         out["import_baseline_rss_mb"] = median([x["import_baseline_rss_mb"] for x in res])
@@ -244,7 +325,7 @@ def summarize(summary: dict, meta: dict, ns: list[int], a: argparse.Namespace) -
     lines = []
     hdr = ("| system | version | N | compute s | incumbent load s | whole-process wall s | cpu s (user+sys) | peak RSS MiB "
            "| argus peak above import baseline MiB | caught /7 | false flags /18 | compute / argus compute "
-           "| (load + compute) / argus compute | notes |")
+           "| (load + compute) / argus compute | other runnable threads | notes |")
     lines.append(hdr)
     lines.append("|" + "|".join(["---"] * (hdr.count("|") - 1)) + "|")
     for n in ns:
@@ -260,7 +341,7 @@ def summarize(summary: dict, meta: dict, ns: list[int], a: argparse.Namespace) -
             notes = []
             if r.get("status") != "ok" and not proj:
                 lines.append(f"| {LABEL[s]} | | {n:,} | {r['status']} | | {fmt(r.get('wall_s'))} | | "
-                             f"{fmt(r.get('peak_rss_mb'))} | | | | | | did not finish |")
+                             f"{fmt(r.get('peak_rss_mb'))} | | | | | | | did not finish |")
                 continue
             if proj:
                 notes.append(f"PROJECTED, not run (log-log from this run's {proj})")
@@ -283,7 +364,7 @@ def summarize(summary: dict, meta: dict, ns: list[int], a: argparse.Namespace) -
                 f"| {LABEL[s]} | {r.get('version', '')} | {n:,} | {pfx}{fmt(c)} | {fmt(r.get('load_s'))} "
                 f"| {pfx}{fmt(r.get('wall_s'))} | {fmt(r.get('cpu_s'))} | {pfx}{fmt(r.get('peak_rss_mb'))} "
                 f"| {fmt(r.get('peak_above_baseline_mb'))} | {caught} | {ff} | {pfx}{ratio} | {pfx}{ratio2} "
-                f"| {'; '.join(notes)} |")
+                f"| {fmt(r.get('other_runnable'))} | {'; '.join(notes)} |")
     lines.append("")
     lines.append("| N | argus compute s | phases: reference / current / checks s | argus import baseline RSS MiB "
                  "| argus peak above baseline MiB | Arrow bytes of both frames (MiB) | peak above baseline / Arrow size |")
@@ -301,6 +382,18 @@ def summarize(summary: dict, meta: dict, ns: list[int], a: argparse.Namespace) -
     return "\n".join(lines)
 
 
+def argus_source(meta: dict) -> str:
+    src = meta["argus_source"]
+    if src["ref"] != "worktree":
+        return f"argus from commit {src['commit'][:10]} (src/ exported from git, fixed for the whole run)"
+    text = f"argus from the working tree at {src['commit'][:10]}"
+    if src.get("dirty"):
+        text += " + uncommitted changes in src/"
+    if meta.get("src_changed_during_run"):
+        text += " (src/ CHANGED during the run: see results.json)"
+    return text
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ns", default="100000,1000000,10000000", help="comma-separated row counts")
@@ -314,6 +407,12 @@ def main() -> None:
     ap.add_argument("--evidently-max-n", type=int, default=1_000_000, help="above this, project Evidently instead")
     ap.add_argument("--raw", default=os.path.join(HERE, "results", "raw"))
     ap.add_argument("--out", default=os.path.join(HERE, "results", "speed.md"))
+    ap.add_argument("--quiet", type=float, default=0.5,
+                    help="before each run, wait until other processes average fewer runnable threads than this")
+    ap.add_argument("--quiet-wait", type=float, default=120, help="longest wait for --quiet, s (0: do not wait)")
+    ap.add_argument("--argus-ref", default="HEAD",
+                    help="git commit whose src/ argus runs from (exported under the raw folder, so edits to the "
+                         "working tree during the run do not change it); 'worktree' runs the working tree as it is")
     ap.add_argument("--no-generate", action="store_true", help="fail instead of generating missing data")
     a = ap.parse_args()
     a.only = [s.strip() for s in a.only.split(",") if s.strip()]
@@ -329,8 +428,19 @@ def main() -> None:
         "started": dt.datetime.now().isoformat(timespec="seconds"), "uptime_before": loadavg(),
         "nproc": os.cpu_count(), "python": platform.python_version(), "argv": sys.argv,
         "runs": a.runs, "warmup": a.warmup, "timeout_s": a.timeout, "mem_limit_gb": a.mem_limit_gb,
-        "arrow_bytes": {},
+        "arrow_bytes": {}, "git": git_state(), "cpu": cpu_model(), "mem_total_gb": round(mem_total_gb(), 1),
     }
+    a.argus_src = None
+    if a.argus_ref != "worktree" and "argus" in a.only:
+        commit = subprocess.run(["git", "rev-parse", a.argus_ref], cwd=ROOT, capture_output=True, text=True,
+                                check=True).stdout.strip()
+        a.argus_src = os.path.join(raw, "argus-src")
+        os.makedirs(a.argus_src, exist_ok=True)
+        archive = subprocess.run(["git", "archive", commit, "src"], cwd=ROOT, capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "--strip-components=1", "-C", a.argus_src], input=archive, check=True)
+        meta["argus_source"] = {"ref": a.argus_ref, "commit": commit, "exported_to": a.argus_src}
+    else:
+        meta["argus_source"] = {"ref": "worktree", "commit": meta["git"]["commit"], "dirty": meta["git"]["src_dirty"]}
     all_runs: list[dict] = []
     summary: dict[str, dict] = {}
     print(f"raw results: {raw}   load avg {loadavg()}", flush=True)
@@ -350,9 +460,10 @@ def main() -> None:
                 all_runs.append(rec)
                 r = rec.get("result", {})
                 print(f"   {s:9s} N={n:>10,} run{i}{'' if timed else ' (warm-up)'}: {rec['status']}"
-                      f"  compute {r.get('compute_s', '—')} s  wall {rec.get('wall_s', '—')} s"
+                      f"  compute {r.get('compute_s', '—')} s  wall {fmt(rec.get('wall_s'))} s"
                       f"  peak {fmt(rec.get('peak_rss_mb'))} MiB  caught {r.get('caught', '—')}/7"
-                      f"  false {r.get('false_flags', '—')}/18  load {rec['load_before']} -> {rec['load_after']}",
+                      f"  false {r.get('false_flags', '—')}/18  load {rec['load_before']} -> {rec['load_after']}"
+                      f"  other runnable {rec['other_runnable_during']} (waited {rec['quiet_wait_s']} s)",
                       flush=True)
                 if timed:
                     runs.append(rec)
@@ -375,11 +486,16 @@ def main() -> None:
             summary[f"evidently_{n}"] = {
                 "status": "projected", "projected": f"{n_lo:,} -> {n_hi:,}", "version": hi["version"],
                 "compute_s": project(lo, hi, "compute_s", n_lo, n_hi, n),
-                "wall_s": project(lo, hi, "wall_s", n_lo, n_hi, n),
+                # whole process = projected compute + the non-compute part at n_hi (start-up, imports),
+                # with its Parquet loading scaled linearly in N
+                "wall_s": (project(lo, hi, "compute_s", n_lo, n_hi, n) or 0) + hi["wall_s"] - hi["compute_s"]
+                - (hi.get("load_s") or 0) + (hi.get("load_s") or 0) * n / n_hi,
                 "peak_rss_mb": project(lo, hi, "peak_rss_mb", n_lo, n_hi, n),
             }
 
     meta["finished"] = dt.datetime.now().isoformat(timespec="seconds")
+    states = {(r["git"]["commit"], r["git"]["src_diff_sha256"]) for r in all_runs}
+    meta["src_changed_during_run"] = len(states) > 1
     meta["uptime_after"] = loadavg()
     with open(os.path.join(raw, "results.json"), "w") as f:
         json.dump({"meta": meta, "summary": summary, "runs": all_runs}, f, indent=1, default=str)
@@ -387,7 +503,7 @@ def main() -> None:
     table = summarize(summary, meta, ns, a)
     head = (f"Run {meta['started']} -> {meta['finished']}; {a.warmup} warm-up + {a.runs} timed run(s) per combination "
             f"(figures: median of the timed runs); load average (1/5/15 min) {meta['uptime_before']} before, "
-            f"{meta['uptime_after']} after; raw: {raw}\n")
+            f"{meta['uptime_after']} after; {argus_source(meta)}; raw: {raw}\n")
     text = head + "\n" + table + "\n"
     print("\n" + text)
     os.makedirs(os.path.dirname(a.out), exist_ok=True)

@@ -3,7 +3,7 @@
 # (sha256 9472296f874859b4...). Only these header lines were added, so the measurement
 # semantics (and numbers) stay comparable to the anchors' RESULTS.md; bench/run_bench.py
 # runs it with the incumbent's own venv (bench/setup_venvs.sh) and --data DIR.
-# ruff: noqa: I001, B905
+# ruff: noqa: I001
 """alibi-detect: TabularDrift with categories_per_feature, defaults otherwise.
 
 TabularDrift needs one numeric array, so the categorical columns (5 features
