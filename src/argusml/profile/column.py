@@ -134,7 +134,10 @@ def profile_column(arr: pa.ChunkedArray, spec: ColumnSpec, *, with_sketch: bool 
 
 
 def _every(values: np.ndarray, stride: int) -> np.ndarray | None:
-    return values[::stride].copy() if stride > 0 else None
+    """Every stride-th value; a copy when thinned, so the full column can be freed."""
+    if stride <= 0:
+        return None
+    return values if stride == 1 else values[::stride].copy()
 
 
 def build_column(arr: pa.ChunkedArray, name: str, kind: Kind, role: Role, *, corr_stride: int = 0,

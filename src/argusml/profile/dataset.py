@@ -100,13 +100,22 @@ def correlation_stride(n_rows: int) -> int:
     return max(1, math.ceil(n_rows / CORRELATION_ROWS))
 
 
+CORRELATION_BLOCK = 16_384
+"""Rows per block of the co-moment update: its temporaries (several blocks
+of rows x columns) stay a few MB instead of several copies of the table."""
+
+
 def comoments_of(names: list[str], values: dict[str, np.ndarray], shift: np.ndarray) -> CoMoments:
     cm = CoMoments.empty(names, shift)
-    if names:
-        x = np.empty((values[names[0]].size, len(names)))
+    if not names:
+        return cm
+    rows = values[names[0]].size
+    x = np.empty((min(rows, CORRELATION_BLOCK), len(names)))
+    for start in range(0, rows, CORRELATION_BLOCK):
+        k = min(CORRELATION_BLOCK, rows - start)
         for i, n in enumerate(names):
-            x[:, i] = values[n]
-        cm.update(x)
+            x[:k, i] = values[n][start:start + k]
+        cm.update(x[:k])
     return cm
 
 
