@@ -151,7 +151,7 @@ class QualityChecker:
             return
         dupes = cp.present - cp.distinct
         if dupes > 0:
-            how = "" if cp.distinct_exact else " at least"
+            how = "" if cp.distinct_exact else " up to"  # merged distinct counts are lower bounds
             self.add("duplicate_ids", name, f"{name!r} has{how} {dupes} duplicate ids among {cp.present} rows",
                      duplicates=dupes, rows=cp.present)
 
