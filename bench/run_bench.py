@@ -242,7 +242,7 @@ def run_one(system: str, n: int, i: int, a: argparse.Namespace, raw: str) -> dic
                     try:
                         os.kill(pid, signal.SIGKILL)
                     except ProcessLookupError:
-                        pass
+                        pass  # already gone: nothing to kill
             time.sleep(0.5)
     rc = p.returncode
     rec.update({"rc": rc, "load_after": loadavg(), "watchdog_peak_tree_rss_mb": round(watch_peak / 1024**2, 1),

@@ -264,7 +264,7 @@ def coerce(arr: pa.ChunkedArray, kind: Kind) -> Coerced:
                 ts = pc.cast(arr, pa.timestamp("us"), safe=False)
                 return coerce(ts, kind)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                pass
+                pass  # some value is not ISO 8601 as Arrow reads it: parse one by one, counting failures
             from datetime import datetime, timezone
 
             for i, v in enumerate(arr.to_pylist()):
