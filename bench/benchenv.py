@@ -20,7 +20,7 @@ def machine() -> dict[str, str]:
                     cpu = line.split(":", 1)[1].strip()
                     break
     except OSError:
-        pass
+        pass  # no /proc/cpuinfo (not Linux): keep platform.processor()
     try:
         def git(*args: str) -> str:
             return subprocess.run(["git", *args], capture_output=True, text=True, check=False).stdout
