@@ -20,6 +20,7 @@ _LAZY = {
     "Reference": "argusml.profile",
     "Report": "argusml.reports",
     "report": "argusml.reports",
+    "Client": "argusml.sdk",
     "ArgusError": "argusml.schema",
     "Finding": "argusml.schema",
     "InputError": "argusml.schema",
@@ -29,13 +30,14 @@ _LAZY = {
     "Severity": "argusml.schema",
 }
 
-__all__ = ["ArgusError", "Finding", "InputError", "Kind", "Reference", "Report", "ReportConfig", "Role",
+__all__ = ["ArgusError", "Client", "Finding", "InputError", "Kind", "Reference", "Report", "ReportConfig", "Role",
            "Severity", "__version__", "report"]
 
 if TYPE_CHECKING:
     from argusml.profile import Reference
     from argusml.reports import Report, report
     from argusml.schema import ArgusError, Finding, InputError, Kind, ReportConfig, Role, Severity
+    from argusml.sdk import Client
 
 
 def __getattr__(name: str) -> Any:

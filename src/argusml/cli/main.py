@@ -196,15 +196,86 @@ def demo_cmd(
 
 
 @config_app.command("validate")
-def config_validate(file: Annotated[Path, typer.Argument(help="report config (YAML or JSON)")]) -> None:
+def config_validate(file: Annotated[Path, typer.Argument(help="report config, model config or tokens file")]) -> None:
     """Check a config file; explain each error with its path.
 
-    Example: argus config validate argus.yaml
+    A file with a top-level `model:` key is a model config for `argus serve`
+    (its `reference:` baseline must exist, relative to the file); one with
+    `tokens:` is a token list; anything else is a report config.
+
+    Example: argus config validate models/credit.yaml
     """
     from argusml.schema import load_report_config
+    from argusml.schema.config import read_mapping
+    from argusml.schema.model_config import load_auth_config, load_model_config
 
-    _run(lambda: load_report_config(file))
-    typer.echo(f"{file}: valid")
+    data = _run(lambda: read_mapping(file))
+    if "model" in data:
+        _run(lambda: load_model_config(file))
+        kind = "model config"
+    elif "tokens" in data:
+        _run(lambda: load_auth_config(file))
+        kind = "token list"
+    else:
+        _run(lambda: load_report_config(file))
+        kind = "report config"
+    typer.echo(f"{file}: valid {kind}")
+
+
+@app.command("serve")
+def serve_cmd(
+    config: Annotated[Optional[Path], typer.Option("--config", help="directory of model YAMLs (+ tokens.yaml)")] = None,
+    data: Annotated[Path, typer.Option("--data", help="where the store (DuckDB) lives")] = Path("argus-data"),
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8080,
+    tokens: Annotated[Optional[Path], typer.Option("--tokens", help="token list (default: CONFIG/tokens.yaml)")] = None,
+    log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning, error")] = "info",
+    max_body_mb: Annotated[float, typer.Option("--max-body-mb", help="largest request body accepted")] = 16.0,
+) -> None:
+    """Run the collector: HTTP ingest of events and labels, windows, checks, /metrics.
+
+    Example: argus serve --config models/ --data /var/lib/argus --host 0.0.0.0 --port 8080
+    """
+    from argusml.service.server import serve
+
+    if log_level.lower() not in ("debug", "info", "warning", "error"):
+        fail(f"--log-level {log_level!r}: use debug, info, warning or error")
+    _run(lambda: serve(str(config) if config else None, str(data), host, port, log_level=log_level.lower(),
+                       tokens_file=str(tokens) if tokens else None, max_body=int(max_body_mb * 1024 * 1024)))
+
+
+token_app = typer.Typer(no_args_is_help=True, help="Bearer tokens for `argus serve`.")
+app.add_typer(token_app, name="token")
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Argument(help="who or what uses the token, e.g. credit-model-server")],
+    scope: Annotated[list[str] | None, typer.Option("--scope", help="read and/or write (repeatable)")] = None,
+    model: Annotated[Optional[list[str]], typer.Option("--model", help="limit to these models (repeatable)")] = None,
+) -> None:
+    """Print a new token (once) and the entry to add to tokens.yaml (its hash only).
+
+    Example: argus token create model-server --scope write --model credit >> models/tokens.yaml
+    """
+    import yaml
+
+    from argusml.service.auth import digest, new_token
+
+    if scope is None:
+        scope = ["write"]
+    scope = scope or ["write"]
+    for s in scope:
+        if s not in ("read", "write"):
+            fail(f"--scope {s!r}: use read or write")
+    token = new_token()
+    entry: dict[str, Any] = {"name": name, "sha256": digest(token), "scopes": sorted(set(scope))}
+    if model:
+        entry["models"] = model
+    typer.echo(f"# token for {name} (shown once; store it in your secret manager):", err=True)
+    typer.echo(token, err=True)
+    # an item of the `tokens:` list, ready to append to a tokens.yaml that starts with `tokens:`
+    typer.echo("  - " + yaml.safe_dump(entry, sort_keys=False).rstrip().replace("\n", "\n    "))
 
 
 @app.command("version")

@@ -70,10 +70,11 @@ def workers() -> int:
     return max(1, min(4, n))
 
 
-def run_tasks(tasks: list[Callable[[], Any]], progress: Callable[[], None] | None = None) -> list[Any]:
+def run_tasks(tasks: list[Callable[[], Any]], progress: Callable[[], None] | None = None, *,
+              parallel: bool = True) -> list[Any]:
     """Run independent tasks on the pool, in order of submission; tiny inputs
     run inline (a pool costs more than it saves)."""
-    if len(tasks) <= 1 or workers() == 1:
+    if not parallel or len(tasks) <= 1 or workers() == 1:
         out = []
         for t in tasks:
             out.append(t())
@@ -120,12 +121,16 @@ def comoments_of(names: list[str], values: dict[str, np.ndarray], shift: np.ndar
 
 
 def profile_source(source: TableSource, specs: dict[str, ColumnSpec], correlation: CoMoments | None,
-                   progress: Callable[[], None] | None = None, *, with_sketch: bool = True) -> DatasetProfile:
+                   progress: Callable[[], None] | None = None, *, with_sketch: bool = True,
+                   parallel: bool = True) -> DatasetProfile:
     """Profile a table against a reference's specs (bins, categories).
 
     ``with_sketch=False`` leaves out the KLL quantile sketches: a profile
     that is compared once and thrown away (a report on files) has its exact
     quantiles already, and the sketch would cost a third of the time.
+
+    ``parallel=False`` profiles in the calling thread: the service folds
+    small micro-batches, where starting a pool costs more than it saves.
 
     Columns the reference knows but the table lacks are simply absent from
     the profile (the quality check reports them); columns the table has but
@@ -143,7 +148,7 @@ def profile_source(source: TableSource, specs: dict[str, ColumnSpec], correlatio
                                     with_sketch=with_sketch))
         for n in present
     ]
-    results = run_tasks(tasks, progress)
+    results = run_tasks(tasks, progress, parallel=parallel)
     cols = {n: r[0] for n, r in zip(present, results)}
     corr = None
     if correlation is not None and corr_names:

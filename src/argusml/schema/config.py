@@ -141,15 +141,13 @@ def explain_validation_error(exc: ValidationError, model: type[BaseModel], sourc
     return "\n".join(lines)
 
 
-def load_report_config(path: str | Path | None) -> ReportConfig:
-    """Read a YAML or JSON config file; a missing path means the defaults."""
-    if path is None:
-        return ReportConfig()
+def read_mapping(path: str | Path) -> dict[str, Any]:
+    """A YAML or JSON file whose top level is a mapping; a ConfigError naming the file otherwise."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{p}: cannot read config file: {exc.strerror or exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot read config file: {getattr(exc, 'strerror', None) or exc}") from None
     try:
         if p.suffix.lower() == ".json":
             data = json.loads(text)
@@ -163,7 +161,15 @@ def load_report_config(path: str | Path | None) -> ReportConfig:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: expected a mapping at the top level, got {type(data).__name__}")
+    return data
+
+
+def load_report_config(path: str | Path | None) -> ReportConfig:
+    """Read a YAML or JSON config file; a missing path means the defaults."""
+    if path is None:
+        return ReportConfig()
+    data = read_mapping(path)
     try:
         return ReportConfig(**data)
     except ValidationError as exc:
-        raise ConfigError(explain_validation_error(exc, ReportConfig, str(p))) from None
+        raise ConfigError(explain_validation_error(exc, ReportConfig, str(path))) from None

@@ -1,0 +1,796 @@
+"""The monitor: one process that owns every model's live state.
+
+Three parties, one direction of flow:
+
+- the **request thread** (the service's event loop) decodes and validates a
+  batch, redacts it, asks the dedup index which events are new, and queues
+  the new ones for the writer, with a future;
+- the **writer thread** takes everything queued, writes it in one DuckDB
+  transaction (group commit: one fsync for many requests), and only then
+  resolves the futures, so a 200 means durable; it hands the records on;
+- the **fold thread** folds records into window profiles, closes windows
+  whose end plus lateness has passed, runs the core engine's checks on them,
+  rolls windows up (base -> hour -> day) and stores windows and findings.
+
+Open windows live in memory and are snapshotted (with the event sequence
+they cover) every few seconds and whenever windows close, in the same
+transaction as the closed windows. After a crash the service reloads the
+snapshot and replays the stored events past it, so acknowledged events are
+never lost from the store nor from the profiles.
+
+Backpressure: the number of events queued for the writer and the folder
+is bounded; past the bound, ingest answers "busy" (429 at the edge)
+instead of growing memory.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import orjson
+import pyarrow as pa
+
+from argusml.checks import run_checks
+from argusml.monitor.dedup import DedupIndex, key_of
+from argusml.monitor.events import (
+    EventRecord,
+    LabelRecord,
+    Problem,
+    Schema,
+    validate_events,
+    validate_labels,
+)
+from argusml.monitor.metrics import ModelMetrics
+from argusml.monitor.privacy import Redactor
+from argusml.monitor.windows import OVERALL, Folder, Window, load_profile, reference_fingerprint
+from argusml.profile import DatasetProfile, Reference
+from argusml.schema import ArgusError, DriftStatus, Kind, ReportConfig
+from argusml.schema.model_config import ModelConfig
+from argusml.store import EVENT_SCHEMA, LABEL_SCHEMA, PREDICTION_SCHEMA, FindingRow, Store, WindowRow
+
+log = logging.getLogger("argus.monitor")
+
+HOUR = 3600.0
+DAY = 86400.0
+
+
+@dataclass
+class Settings:
+    """Service-wide limits (not per model)."""
+
+    max_pending_events: int = 200_000
+    max_batch_rows: int = 20_000  # per writer transaction
+    snapshot_every: float = 10.0
+    tick_every: float = 1.0
+    retention_every: float = 3600.0
+    memory_limit: str = "512MB"
+
+
+class Busy(ArgusError):
+    """Ingestion is behind; the caller should retry after ``retry_after`` seconds."""
+
+    def __init__(self, pending: int, limit: int) -> None:
+        self.retry_after = 1
+        super().__init__(f"ingestion is behind: {pending} events queued (limit {limit}); retry shortly")
+
+
+class UnknownModel(ArgusError):
+    def __init__(self, model: str) -> None:
+        self.model = model
+        super().__init__(f"unknown model {model!r}: register it with PUT /v1/models/{model} (a config and a "
+                         f"baseline from `argus baseline`), or add {model}.yaml to the --config directory")
+
+
+@dataclass
+class VersionRef:
+    reference: Reference
+    schema: Schema
+    fingerprint: str
+
+
+class ModelState:
+    def __init__(self, config: ModelConfig, reference: Reference, clock: Callable[[], float]) -> None:
+        self.config = config
+        self.name = config.model
+        self.redactor = Redactor(config.privacy, config.model)
+        self.refs: dict[str, VersionRef] = {}
+        self.set_reference("", reference)
+        self.dedup = DedupIndex(config.dedup.horizon, config.dedup.max_keys)
+        self.folder = Folder(config.window, config.lateness, config.segments, config.max_segment_values)
+        self.metrics = ModelMetrics()
+        self.pending: dict[str, float] = {}  # label id -> arrival, while its prediction is unknown
+        self.versions: set[str] = set()
+        self.events_total = 0
+        private = {p.split(".", 1)[1] for rule in ("drop", "mask", "hash") for p in getattr(config.privacy, rule)
+                   if p.startswith("features.")}
+        # redacted features no longer look like the reference: checking them would only report the redaction
+        self.checks: ReportConfig = config.checks.model_copy(
+            update={"ignore": sorted({*config.checks.ignore, *private})}) if private else config.checks
+        granularities = [config.window]
+        for g in (HOUR, DAY):
+            if g > granularities[-1] and g % granularities[-1] == 0:
+                granularities.append(g)
+        self.granularities = granularities
+
+    def set_reference(self, version: str, reference: Reference) -> None:
+        self.refs[version] = VersionRef(reference, Schema(reference.specs, self.config.positive_class),
+                                        reference_fingerprint(reference))
+        self.schemas = {v: r.schema for v, r in self.refs.items()}
+
+    def ref(self, version: str) -> VersionRef:
+        return self.refs.get(version) or self.refs[""]
+
+
+class _Item:
+    __slots__ = ("arrival", "future", "is_labels", "keys", "labels", "model", "records")
+
+    def __init__(self, model: ModelState, records: list[EventRecord] | None, labels: list[LabelRecord] | None,
+                 keys: list[int]) -> None:
+        self.model = model
+        self.records = records or []
+        self.labels = labels or []
+        self.keys = keys
+        self.is_labels = labels is not None
+        self.future: Future[dict[str, Any]] = Future()
+        self.arrival = 0.0
+
+
+@dataclass
+class IngestAnswer:
+    body: dict[str, Any]
+    future: Future[dict[str, Any]] | None
+    all_rejected: bool = False
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+class Monitor:
+    def __init__(self, store: Store, settings: Settings | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.settings = settings or Settings()
+        self.clock = clock
+        self.models: dict[str, ModelState] = {}
+        self._writer_q: queue.Queue[_Item | None] = queue.Queue()
+        self._fold_q: queue.Queue[list[tuple[ModelState, list[EventRecord], float]] | None] = queue.Queue()
+        self._pending_writer = 0
+        self._pending_fold = 0
+        self._seq = 0
+        self._threads: list[threading.Thread] = []
+        self._running = False
+        self.ready = False
+        self._lock = threading.RLock()  # fold-thread state vs. reference replacement from the API
+        self.started_at = clock()
+        self.last_error: str | None = None
+
+    # -- registry ------------------------------------------------------------------
+    def register(self, config: ModelConfig, reference: Reference, *, persist: bool = True) -> ModelState:
+        """Add or replace a model. Replacing keeps its live state (counters,
+        dedup, open windows) and swaps config and reference."""
+        now = self.clock()
+        with self._lock:
+            old = self.models.get(config.model)
+            state = ModelState(config, reference, self.clock)
+            if old is not None:
+                self._close_now(old, [w for v in list(old.folder.open) for w in [old.folder.open[v]]], now)
+                for v, r in old.refs.items():
+                    if v:
+                        state.set_reference(v, r.reference)
+                state.metrics, state.dedup, state.pending = old.metrics, old.dedup, old.pending
+                state.versions, state.events_total = old.versions, old.events_total
+            self.models[config.model] = state
+        if persist:
+            self.store.save_model(config.model, config.model_dump_json(), now)
+            self.store.save_baseline(config.model, "", orjson.dumps(reference.to_dict(),
+                                                                    option=orjson.OPT_SERIALIZE_NUMPY).decode(), now)
+        return state
+
+    def set_version_reference(self, model: str, version: str, reference: Reference) -> None:
+        """Replace one version's reference (a retrain): its open windows close
+        now on the old bins, new events fold on the new ones."""
+        state = self.model(model)
+        now = self.clock()
+        with self._lock:
+            self._close_now(state, state.folder.take_version(version), now)
+            state.set_reference(version, reference)
+        self.store.save_baseline(model, version, orjson.dumps(reference.to_dict(),
+                                                              option=orjson.OPT_SERIALIZE_NUMPY).decode(), now)
+
+    def model(self, name: str) -> ModelState:
+        state = self.models.get(name)
+        if state is None:
+            raise UnknownModel(name)
+        return state
+
+    # -- start and stop ------------------------------------------------------------
+    def load_registered(self) -> list[str]:
+        """Models registered over HTTP in an earlier run (YAML files are loaded by the caller, and win)."""
+        out = []
+        for name, cfg_json in self.store.load_models():
+            if name in self.models:
+                continue
+            try:
+                cfg = ModelConfig.model_validate_json(cfg_json)
+                baselines = dict(self.store.load_baselines(name))
+                if "" not in baselines:
+                    continue
+                state = self.register(cfg, Reference.from_dict(orjson.loads(baselines[""]), f"store:{name}"),
+                                      persist=False)
+                for v, b in baselines.items():
+                    if v:
+                        state.set_reference(v, Reference.from_dict(orjson.loads(b), f"store:{name}:{v}"))
+                out.append(name)
+            except Exception as exc:  # one bad stored model must not keep the others from starting
+                log.error("cannot load stored model %r: %s", name, exc)
+        return out
+
+    def start(self) -> None:
+        """Recover (snapshot + replay), then start the writer and fold threads."""
+        now = self.clock()
+        self._seq = self.store.max_seq()
+        for name, state in self.models.items():
+            cfg = state.config
+            for version, id_ in reversed(self.store.recent_keys(name, now - cfg.dedup.horizon, cfg.dedup.max_keys)):
+                state.dedup.add([key_of(version, id_)], now)
+            state.pending = {i: a for i, a in self.store.pending_labels(name)}
+            counts = self.store.counts(name)
+            state.events_total = counts["events"]
+            m = state.metrics
+            m.labels, m.labels_joined, m.labels_expired = counts["labels"], counts["labels_joined"], counts["labels_expired"]
+            m.labels_pending = len(state.pending)
+            state.versions = set(self.store.versions(name))
+        self._recover()
+        self._running = True
+        for target, name in ((self._writer, "argus-writer"), (self._folder, "argus-folder")):
+            t = threading.Thread(target=target, name=name, daemon=True)
+            t.start()
+            self._threads.append(t)
+        self.ready = True
+
+    def _recover(self) -> None:
+        meta_seq = self.store.get_meta("folded_seq")
+        folded = int(meta_seq) if meta_seq else 0
+        closed_through = float(self.store.get_meta("closed_through") or 0.0)
+        for row in self.store.load_open_windows():
+            state = self.models.get(row.model)
+            if state is None or row.profile is None:
+                continue
+            fp, prof = load_profile(row.profile)
+            win = Window(row.version, row.segment, row.granularity, row.start, fp, prof, row.n_rows, row.late,
+                         set(prof.extra_columns))
+            state.folder.open[(row.version, row.segment, row.start)] = win
+            if row.segment != OVERALL:
+                dim, value = row.segment.split("=", 1)
+                if dim in state.folder.segment_values:
+                    state.folder.segment_values[dim].add(value)
+        for state in self.models.values():
+            state.folder.closed_through = closed_through
+        replayed = 0
+        while True:
+            rows = self.store.events_after(folded, 50_000)
+            if not rows:
+                break
+            by_model: dict[str, list[tuple[EventRecord, float]]] = {}
+            for seq, model, version, id_, ts, arrival, payload in rows:
+                if model in self.models:
+                    by_model.setdefault(model, []).append((EventRecord.from_stored(seq, version, id_, ts, payload),
+                                                           arrival))
+            for model, recs in by_model.items():
+                self._fold_pairs(self.models[model], recs)
+            folded = rows[-1][0]
+            replayed += len(rows)
+        self._folded_seq = folded
+        if replayed:
+            log.info("replayed %d stored events into open windows", replayed)
+
+    def stop(self) -> None:
+        """Drain what is queued, snapshot open windows, close the store."""
+        if not self._running:
+            return
+        self._running = False
+        self._writer_q.put(None)
+        for t in self._threads:
+            t.join(timeout=30)
+        self._threads = []
+        try:
+            self._snapshot([])
+        except Exception as exc:  # pragma: no cover - the store is going away anyway
+            log.error("final snapshot failed: %s", exc)
+
+    def healthy(self) -> bool:
+        """Threads alive (once started) and the last write succeeded."""
+        if not self._running:
+            return not self._threads and not self.ready
+        return all(t.is_alive() for t in self._threads)
+
+    # -- ingest (request thread) -----------------------------------------------------
+    @property
+    def queue_depth(self) -> int:
+        return self._pending_writer + self._pending_fold
+
+    def _check_busy(self) -> None:
+        depth = self.queue_depth
+        if depth >= self.settings.max_pending_events:
+            raise Busy(depth, self.settings.max_pending_events)
+
+    def ingest_events(self, model: str, items: list[Any], first_problems: list[Problem] | None = None) -> IngestAnswer:
+        state = self.model(model)
+        self._check_busy()
+        now = self.clock()
+        cfg = state.config
+        # every version's events are validated against that version's reference schema
+        records, indexes, rejected, warnings = validate_events(
+            items, state.schemas, now=now, future_skew=cfg.future_skew,
+            reject_violations=cfg.on_schema_violation == "reject",
+            redact=state.redactor if state.redactor.active else None, first_problems=first_problems)
+        kept: list[EventRecord] = []
+        for r, i in zip(records, indexes):
+            if r.version not in state.versions and len(state.versions) >= cfg.max_versions:
+                rejected.append(Problem(i, "version", f"model already has {cfg.max_versions} versions "
+                                        "(max_versions); retire one or raise the limit", "too_many_versions"))
+                continue
+            kept.append(r)
+        keys = [key_of(r.version, r.id) for r in kept]
+        seen = state.dedup.check_and_add(keys, now)
+        new = [r for r, s in zip(kept, seen) if not s]
+        new_keys = [k for k, s in zip(keys, seen) if not s]
+        dups = len(kept) - len(new)
+        for r in new:
+            state.versions.add(r.version)
+        m = state.metrics
+        m.duplicates += dups
+        for p in rejected:
+            m.reject(p.reason)
+        rejected.sort(key=lambda p: p.index)
+        body = {"accepted": len(new), "duplicates": dups, "rejected": [p.to_dict() for p in rejected]}
+        if warnings:
+            body["warnings"] = [p.to_dict() for p in warnings[:1000]]
+            if len(warnings) > 1000:
+                body["warnings_omitted"] = len(warnings) - 1000
+        if not kept and rejected:
+            return IngestAnswer(body, None, all_rejected=True)
+        item = _Item(state, new, None, new_keys)
+        self._pending_writer += len(new)
+        self._writer_q.put(item)
+        return IngestAnswer(body, item.future)
+
+    def ingest_labels(self, model: str, items: list[Any], first_problems: list[Problem] | None = None) -> IngestAnswer:
+        state = self.model(model)
+        self._check_busy()
+        now = self.clock()
+        labels, rejected = validate_labels(items, now=now, first_problems=first_problems,
+                                           redact_id=state.redactor.id if state.redactor.hash_id else None)
+        for p in rejected:
+            state.metrics.reject(f"label_{p.reason}")
+        rejected.sort(key=lambda p: p.index)
+        body: dict[str, Any] = {"accepted": len(labels), "rejected": [p.to_dict() for p in rejected]}
+        if not labels:
+            return IngestAnswer(body, None, all_rejected=bool(rejected))
+        item = _Item(state, None, labels, [])
+        self._pending_writer += len(labels)
+        self._writer_q.put(item)
+        return IngestAnswer(body, item.future)
+
+    def report_resources(self, model: str, instance: str, values: dict[str, float]) -> None:
+        state = self.model(model)
+        for k, v in values.items():
+            state.metrics.resources[(instance, k)] = v
+
+    # -- writer thread ------------------------------------------------------------------
+    def _writer(self) -> None:
+        while True:
+            item = self._writer_q.get()
+            if item is None:
+                self._fold_q.put(None)
+                return
+            items = [item]
+            rows = len(item.records) + len(item.labels)
+            stop = False
+            while rows < self.settings.max_batch_rows:
+                try:
+                    nxt = self._writer_q.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stop = True
+                    break
+                items.append(nxt)
+                rows += len(nxt.records) + len(nxt.labels)
+            try:
+                self._write(items)
+            except Exception as exc:  # pragma: no cover - _write resolves futures itself; this keeps the thread alive
+                log.exception("writer error")
+                for i in items:
+                    if not i.future.done():
+                        i.future.set_exception(exc)
+            if stop:
+                self._fold_q.put(None)
+                return
+
+    def _write(self, items: list[_Item]) -> None:
+        now = self.clock()
+        n_rows = sum(len(i.records) + len(i.labels) for i in items)
+        try:
+            ev, pr, lb, joined, label_effects = self._tables(items, now)
+            self.store.write(ev, pr, lb, [(st.name, id_, pts) for st, id_, pts, _ in joined], now)
+        except Exception as exc:
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            log.error("write failed: %s", self.last_error)
+            for i in items:
+                i.model.dedup.forget(i.keys)
+                i.future.set_exception(exc)
+            self._pending_writer -= n_rows
+            return
+        self.last_error = None
+        fold: list[tuple[ModelState, list[EventRecord], float]] = []
+        for st, id_, pts, label_arrival in joined:
+            if st.pending.pop(id_, None) is not None:
+                st.metrics.labels_joined += 1
+                st.metrics.label_lag.observe_many(np.array([max(0.0, label_arrival - pts)]))
+                st.metrics.labels_pending = len(st.pending)
+        for i in items:
+            state = i.model
+            if not i.is_labels:
+                if not i.records:  # all duplicates: durable since their first write, which came before
+                    i.future.set_result({})
+                    continue
+                state.events_total += len(i.records)
+                self._count_events(state, i.records)
+                fold.append((state, i.records, now))
+                i.future.set_result({})
+            else:
+                pending_ids, lags = label_effects[id(i)]
+                m = state.metrics
+                m.labels += len(i.labels)
+                m.labels_joined += len(lags)
+                m.label_lag.observe_many(np.maximum(np.asarray(lags, dtype=np.float64), 0.0))
+                for id_ in pending_ids:
+                    state.pending[id_] = now
+                m.labels_pending = len(state.pending)
+                i.future.set_result({"joined": len(lags), "pending": len(pending_ids)})
+        self._pending_fold += sum(len(r) for _, r, _ in fold)
+        self._pending_writer -= n_rows
+        if fold:
+            self._fold_q.put(fold)
+
+    def _tables(self, items: list[_Item], now: float
+                ) -> tuple[pa.Table | None, pa.Table | None, pa.Table | None,
+                           list[tuple[ModelState, str, float, float]], dict[int, tuple[list[str], list[float]]]]:
+        """Arrow tables for one transaction; pending labels that these
+        predictions resolve; per label item, its pending ids and join lags."""
+        seq, model, version, ids, ts, payload = [], [], [], [], [], []
+        pval, plabel, pseg = [], [], []
+        joined: list[tuple[ModelState, str, float, float]] = []
+        for i in items:
+            name = i.model.name
+            pending = i.model.pending
+            for r in i.records:
+                self._seq += 1
+                r.seq = self._seq
+                seq.append(self._seq)
+                model.append(name)
+                version.append(r.version)
+                ids.append(r.id)
+                ts.append(r.ts)
+                payload.append(r.payload)
+                pval.append(r.pred_value)
+                plabel.append(r.pred_label)
+                pseg.append(orjson.dumps(r.segment).decode() if r.segment else None)
+                if pending and r.id in pending:
+                    joined.append((i.model, r.id, r.ts, pending[r.id]))
+        ev = pr = None
+        if seq:
+            n = len(seq)
+            arrival = pa.array(np.full(n, now))
+            ev = pa.Table.from_arrays([pa.array(seq, pa.int64()), pa.array(model), pa.array(version), pa.array(ids),
+                                       pa.array(ts, pa.float64()), arrival, pa.array(payload, pa.string())],
+                                      schema=EVENT_SCHEMA)
+            pr = pa.Table.from_arrays([pa.array(model), pa.array(version), pa.array(ids), pa.array(ts, pa.float64()),
+                                       arrival, pa.array(pval, pa.float64()), pa.array(plabel, pa.string()),
+                                       pa.array(pseg, pa.string())], schema=PREDICTION_SCHEMA)
+        lb = None
+        effects: dict[int, tuple[list[str], list[float]]] = {}
+        cols: dict[str, list[Any]] = {f.name: [] for f in LABEL_SCHEMA}
+        for i in items:
+            if not i.labels:
+                continue
+            found = self.store.find_predictions(i.model.name, [lr.id for lr in i.labels])
+            # a prediction in this same transaction counts as found too
+            same = {(r.version, r.id): r.ts for j in items if j.model is i.model for r in j.records}
+            by_id: dict[str, float] = {}
+            for (_v, id_), t in [*found.items(), *same.items()]:
+                by_id[id_] = t
+            pending_ids: list[str] = []
+            lags: list[float] = []
+            for lr in i.labels:
+                pts = found.get((lr.version, lr.id)) if lr.version else by_id.get(lr.id)
+                if pts is None and lr.version:
+                    pts = same.get((lr.version, lr.id))
+                state = "joined" if pts is not None else "pending"
+                if pts is None:
+                    pending_ids.append(lr.id)
+                else:
+                    lags.append(now - pts)
+                for k, v in (("model", i.model.name), ("version", lr.version), ("id", lr.id), ("label", lr.label),
+                             ("ts", lr.ts), ("arrival", now), ("state", state), ("prediction_ts", pts),
+                             ("resolved_at", now if pts is not None else None)):
+                    cols[k].append(v)
+            effects[id(i)] = (pending_ids, lags)
+        if cols["id"]:
+            lb = pa.table(cols, schema=LABEL_SCHEMA)
+        return ev, pr, lb, joined, effects
+
+    def _count_events(self, state: ModelState, records: list[EventRecord]) -> None:
+        m = state.metrics
+        by_version: dict[str, list[EventRecord]] = {}
+        for r in records:
+            by_version.setdefault(r.version, []).append(r)
+        for v, recs in by_version.items():
+            vm = m.version(v)
+            vm.events += len(recs)
+            for r in recs:
+                code = "200" if r.status is None else str(r.status)
+                vm.requests[code] = vm.requests.get(code, 0) + 1
+            lat = [r.latency_ms for r in recs if r.latency_ms is not None]
+            if lat:
+                vm.latency.observe_many(np.asarray(lat, dtype=np.float64) / 1000.0)
+        newest = max(r.ts for r in records)
+        if m.last_event_ts is None or newest > m.last_event_ts:
+            m.last_event_ts = newest
+
+    # -- fold thread ------------------------------------------------------------------------
+    def _folder(self) -> None:
+        last_tick = last_snap = last_retention = 0.0
+        while True:
+            try:
+                batch = self._fold_q.get(timeout=self.settings.tick_every)
+            except queue.Empty:
+                batch = []
+            if batch is None:
+                return
+            try:
+                if batch:
+                    self._fold_batch(batch)
+                now = self.clock()
+                if now - last_tick >= self.settings.tick_every:
+                    last_tick = now
+                    closed = self._tick(now)
+                    if closed or now - last_snap >= self.settings.snapshot_every:
+                        last_snap = now
+                        self._snapshot(closed)
+                    self._rollups(now)
+                if now - last_retention >= self.settings.retention_every:
+                    last_retention = now
+                    self.apply_retention(now)
+            except Exception as exc:  # the loop must survive anything one window throws
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("fold loop error")
+
+    def _fold_batch(self, batch: list[tuple[ModelState, list[EventRecord], float]]) -> None:
+        n = 0
+        with self._lock:
+            for state, records, arrival in batch:
+                self._fold_pairs(state, [(r, arrival) for r in records])
+                n += len(records)
+                self._folded_seq = max(self._folded_seq, records[-1].seq)
+        self._pending_fold -= n
+
+    def _fold_pairs(self, state: ModelState, pairs: list[tuple[EventRecord, float]]) -> None:
+        by_version: dict[str, list[tuple[EventRecord, float]]] = {}
+        for p in pairs:
+            by_version.setdefault(p[0].version, []).append(p)
+        for version, vp in by_version.items():
+            vr = state.ref(version)
+            state.metrics.too_late += state.folder.fold(vp, vr.schema, vr.reference, vr.fingerprint)
+
+    def _tick(self, now: float) -> list[tuple[WindowRow, list[FindingRow]]]:
+        closed: list[tuple[WindowRow, list[FindingRow]]] = []
+        with self._lock:
+            for state in self.models.values():
+                due = state.folder.due(now)
+                if due:
+                    closed.extend(self._close(state, due, now))
+        return closed
+
+    def _close_now(self, state: ModelState, windows: list[Window], now: float) -> None:
+        """Close windows outside the fold loop's schedule (reference replaced)."""
+        if windows:
+            self._snapshot(self._close(state, windows, now))
+
+    def _close(self, state: ModelState, windows: list[Window], now: float) -> list[tuple[WindowRow, list[FindingRow]]]:
+        out = []
+        # Bonferroni across the segment windows of one bucket: more segments, more chances of a fluke
+        per_bucket: dict[tuple[str, float], int] = {}
+        for w in windows:
+            if w.segment != OVERALL:
+                per_bucket[(w.version, w.start)] = per_bucket.get((w.version, w.start), 0) + 1
+        for w in windows:
+            if w.profile is None:
+                continue
+            vr = state.ref(w.version)
+            n_seg = per_bucket.get((w.version, w.start), 0) if w.segment != OVERALL else 0
+            prof = w.profile
+            if w.extra:
+                prof = DatasetProfile(prof.n_rows, prof.columns, prof.correlation, sorted(w.extra))
+            if vr.fingerprint != w.reference:
+                summary, findings = {"status": "not_checked", "reason": "the reference was replaced"}, []
+            else:
+                summary, findings = self._check(state, vr.reference, prof, n_seg)
+            if w.segment == OVERALL and w.granularity == state.config.window:
+                self._update_gauges(state, w, summary)
+            out.append(self._rows(state, w, summary, findings, now))
+        return out
+
+    def _check(self, state: ModelState, reference: Reference, profile: DatasetProfile, n_segments: int
+               ) -> tuple[dict[str, Any], list[Any]]:
+        cfg = state.checks
+        if n_segments > 1:
+            cfg = cfg.model_copy(update={"drift": cfg.drift.model_copy(update={"alpha": cfg.drift.alpha / n_segments})})
+        res = run_checks(reference, profile, cfg)
+        return window_summary(res, reference, profile), res.findings
+
+    def _rows(self, state: ModelState, w: Window, summary: dict[str, Any], findings: list[Any], now: float
+              ) -> tuple[WindowRow, list[FindingRow]]:
+        row = WindowRow(state.name, w.version, w.segment, w.granularity, w.start, w.end, True, w.n_rows, w.late,
+                        w.profile_json(), orjson.dumps(summary, option=orjson.OPT_SERIALIZE_NUMPY).decode(), now)
+        frows = [FindingRow(state.name, w.version, w.segment, w.granularity, w.start, w.end, f.check, f.column,
+                            f.severity.value, f.message,
+                            orjson.dumps(f.evidence, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS,
+                                         default=_json_default).decode(), now)
+                 for f in findings]
+        return row, frows
+
+    def _update_gauges(self, state: ModelState, w: Window, summary: dict[str, Any]) -> None:
+        vm = state.metrics.version(w.version)
+        vm.window = {**summary, "start": w.start, "end": w.end, "n_rows": w.n_rows}
+
+    def _snapshot(self, closed: list[tuple[WindowRow, list[FindingRow]]]) -> None:
+        with self._lock:
+            rows = []
+            for state in self.models.values():
+                for w in state.folder.open.values():
+                    if w.profile is not None:
+                        rows.append(WindowRow(state.name, w.version, w.segment, w.granularity, w.start, w.end, False,
+                                              w.n_rows, w.late, w.profile_json()))
+            through = max((s.folder.closed_through for s in self.models.values()), default=0.0)
+            meta = {"folded_seq": str(self._folded_seq), "closed_through": repr(through)}
+            self.store.save_windows(closed, (rows, meta))
+
+    def _rollups(self, now: float) -> None:
+        for state in list(self.models.values()):
+            grans = state.granularities
+            for child, g in itertools.pairwise(grans):
+                due = self.store.pending_rollups(state.name, child, g, now - state.config.lateness)
+                if not due:
+                    continue
+                results = []
+                per_bucket: dict[tuple[str, float], int] = {}
+                for version, segment, start in due:
+                    if segment != OVERALL:
+                        per_bucket[(version, start)] = per_bucket.get((version, start), 0) + 1
+                for version, segment, start in due:
+                    results.append(self._rollup(state, version, segment, child, g, start, now,
+                                                per_bucket.get((version, start), 0) if segment != OVERALL else 0))
+                self.store.save_windows(results)
+
+    def _rollup(self, state: ModelState, version: str, segment: str, child: float, g: float, start: float,
+                now: float, n_segments: int) -> tuple[WindowRow, list[FindingRow]]:
+        vr = state.ref(version)
+        merged: DatasetProfile | None = None
+        n_rows = late = skipped = 0
+        for text, n, lt in self.store.child_profiles(state.name, version, segment, child, start, start + g):
+            fp, prof = load_profile(text)
+            if fp != vr.fingerprint:
+                skipped += 1
+                continue
+            merged = prof if merged is None else merged.merge(prof)
+            n_rows += n
+            late += lt
+        w = Window(version, segment, g, start, vr.fingerprint, merged, n_rows, late)
+        if merged is None:
+            summary: dict[str, Any] = {"status": "not_checked", "reason": "no window on the current reference",
+                                       "skipped_windows": skipped}
+            row = WindowRow(state.name, version, segment, g, start, start + g, True, 0, 0,
+                            None, orjson.dumps(summary).decode(), now)
+            return row, []
+        summary, findings = self._check(state, vr.reference, merged, n_segments)
+        if skipped:
+            summary["skipped_windows"] = skipped
+        return self._rows(state, w, summary, findings, now)
+
+    # -- retention and label expiry ----------------------------------------------------------
+    def apply_retention(self, now: float) -> dict[str, dict[str, int]]:
+        out = {}
+        for state in list(self.models.values()):
+            r = state.config.retention
+            out[state.name] = self.store.delete_older(state.name, raw_events=now - r.raw_events,
+                                                      predictions=now - r.predictions, labels=now - r.labels,
+                                                      profiles=now - r.profiles)
+            expired = self.store.expire_labels(state.name, now - state.config.labels.horizon, now)
+            if expired:
+                cutoff = now - state.config.labels.horizon
+                for k in [k for k, a in state.pending.items() if a < cutoff]:
+                    del state.pending[k]
+                state.metrics.labels_expired += expired
+                state.metrics.labels_pending = len(state.pending)
+                log.info("%d pending labels of %r expired without a prediction", expired, state.name)
+            out[state.name]["labels_expired"] = expired
+        return out
+
+    # -- reads for the API ------------------------------------------------------------------
+    def status(self, model: str) -> dict[str, Any]:
+        state = self.model(model)
+        m = state.metrics
+        latest = self.store.latest_closed(model, state.config.window)
+        overall = [w for w in latest if w["segment"] == OVERALL]
+        findings = []
+        for w in overall:
+            findings.extend(self.store.findings(model, version=w["version"], granularity=state.config.window,
+                                                since=w["end_ts"] - 1e-6, until=w["end_ts"], segment=OVERALL,
+                                                limit=200))
+        return {
+            "model": model,
+            "owner": state.config.owner,
+            "events_total": state.events_total,
+            "labels_total": m.labels,
+            "labels_joined": m.labels_joined,
+            "labels_pending": len(state.pending),
+            "labels_expired": m.labels_expired,
+            "duplicates_total": m.duplicates,
+            "rejected_total": sum(m.rejected.values()),
+            "too_late_total": m.too_late,
+            "versions": sorted(state.versions),
+            "window": state.config.window,
+            "open_windows": len(state.folder.open),
+            "latest_windows": overall,
+            "open_findings": findings,
+            "last_event_timestamp": m.last_event_ts,
+        }
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o) if math.isfinite(o) else None
+    if isinstance(o, (set, frozenset, tuple)):
+        return list(o)
+    return str(o)
+
+
+def window_summary(res: Any, reference: Reference, profile: DatasetProfile) -> dict[str, Any]:
+    """What a closed window says, compactly: verdict, per-column drift and
+    missing ratio, prediction summary. The service's /metrics reads this."""
+    v = res.verdict
+    cols: dict[str, Any] = {}
+    for name, cr in res.columns.items():
+        d = cr.drift
+        c: dict[str, Any] = {"missing_ratio": cr.current.missing_ratio if cr.current is not None else None}
+        if d is not None:
+            c.update({"drift": d.status.value, "drifted": d.status is DriftStatus.DRIFTED, "method": d.method,
+                      "p_adjusted": d.p_adjusted, "effect": d.effect_method, "value": d.effect_value,
+                      "scores": {k: x for k, x in d.scores.items() if x is not None and isinstance(x, (int, float))
+                                 and math.isfinite(x)}})
+        cols[name] = c
+    pred: dict[str, Any] | None = None
+    pname = reference.prediction
+    if pname and pname in profile.columns:
+        cp = profile.columns[pname]
+        if cp.numeric is not None and cp.numeric.n:
+            pred = {"mean": float(cp.numeric.moments.mean)}
+        elif cp.categories is not None and cp.categories.n:
+            n = cp.categories.n
+            pred = {"class_ratio": {k: c / n for k, c in list(cp.categories.counts.items())[:50]}}
+        if pred is not None and reference.specs[pname].kind is Kind.BOOLEAN and cp.categories is not None:
+            pred["mean"] = cp.categories.counts.get("true", 0) / max(cp.categories.n, 1)
+    return {"status": v["status"], "drifted_columns": v["drifted_columns"], "n_tested": v["n_tested"],
+            "n_drifted": v["n_drifted"], "findings_by_severity": v["findings_by_severity"], "alpha": v["alpha"],
+            "n_rows": profile.n_rows, "columns": cols, "prediction": pred}

@@ -1,0 +1,420 @@
+"""Events and labels as they arrive: decoded, checked, redacted.
+
+A batch is judged event by event. Structural problems (no id, a timestamp
+that is not one, features that are not an object, an unknown top-level
+field) reject that event with its index, field and reason; the rest of the
+batch is kept. A feature value of the wrong type is different: it is exactly
+what a monitor exists to notice, so by default the event is kept, the value
+counts as a type error in the window's profile (a finding when the window
+closes) and the answer carries a per-index warning. ``on_schema_violation:
+reject`` turns those into rejections.
+
+This runs for every event in the request's thread, so it is written for
+speed: one pass, type checks by ``type() is``, no pydantic per event.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+
+from argusml.schema import Kind, Role
+
+MAX_ID_CHARS = 256
+MAX_VERSION_CHARS = 64
+MAX_STRING_CHARS = 4096
+MAX_FEATURES = 2000
+MAX_EXTRA_NAMES = 200
+EVENT_FIELDS = ("id", "timestamp", "version", "features", "prediction", "segment", "latency_ms", "status")
+LABEL_FIELDS = ("id", "label", "timestamp", "version")
+UNVERSIONED = "unversioned"
+
+
+class EventRecord:
+    """One accepted event, already redacted; ``payload`` is what is stored raw."""
+
+    __slots__ = ("features", "id", "latency_ms", "payload", "pred_label", "pred_value", "prediction", "segment",
+                 "seq", "status", "ts", "version")
+
+    def __init__(self, id: str, version: str, ts: float, features: dict[str, Any], prediction: Any,
+                 segment: dict[str, Any] | None, latency_ms: float | None, status: int | None) -> None:
+        self.id = id
+        self.version = version
+        self.ts = ts
+        self.features = features
+        self.prediction = prediction
+        self.segment = segment
+        self.latency_ms = latency_ms
+        self.status = status
+        self.pred_value: float | None = None
+        self.pred_label: str | None = None
+        self.payload = ""
+        self.seq = 0
+
+    def dump_payload(self) -> str:
+        d: dict[str, Any] = {"features": self.features}
+        if self.prediction is not None:
+            d["prediction"] = self.prediction
+        if self.segment:
+            d["segment"] = self.segment
+        if self.latency_ms is not None:
+            d["latency_ms"] = self.latency_ms
+        if self.status is not None:
+            d["status"] = self.status
+        return orjson.dumps(d).decode()
+
+    @classmethod
+    def from_stored(cls, seq: int, version: str, id: str, ts: float, payload: str) -> EventRecord:
+        d = orjson.loads(payload)
+        r = cls(id, version, ts, d.get("features", {}), d.get("prediction"), d.get("segment"),
+                d.get("latency_ms"), d.get("status"))
+        r.payload = payload
+        r.seq = seq
+        return r
+
+
+class Problem:
+    """A rejected (or, for warnings, kept) item: index in the batch, field, reason."""
+
+    __slots__ = ("error", "field", "index", "reason")
+
+    def __init__(self, index: int, field: str | None, error: str, reason: str) -> None:
+        self.index, self.field, self.error, self.reason = index, field, error, reason
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "field": self.field, "error": self.error}
+
+
+class BodyError(ValueError):
+    """The body as a whole cannot be read (not JSON, not UTF-8, too deep)."""
+
+
+def decode_body(body: bytes, ndjson: bool) -> tuple[list[Any], list[Problem]]:
+    """A JSON list (or one object) or NDJSON lines. For NDJSON a bad line is a
+    per-index problem and the other lines are kept; for a JSON body an
+    unreadable document is a BodyError (the caller answers 400)."""
+    if not ndjson:
+        try:
+            doc = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise BodyError(_json_error(exc, body)) from None
+        if isinstance(doc, dict):
+            return [doc], []
+        if not isinstance(doc, list):
+            raise BodyError(f"expected a JSON list of objects (or one object), got {_type_name(doc)}")
+        return doc, []
+    items: list[Any] = []
+    problems: list[Problem] = []
+    index = 0
+    for line in body.split(b"\n"):
+        if not line.strip():
+            continue
+        try:
+            items.append(orjson.loads(line))
+        except orjson.JSONDecodeError as exc:
+            problems.append(Problem(index, None, f"line {index + 1}: {_json_error(exc, line)}", "invalid_json"))
+            items.append(_SKIP)
+        index += 1
+    return items, problems
+
+
+_SKIP = object()
+
+
+def _json_error(exc: orjson.JSONDecodeError, doc: bytes) -> str:
+    msg = str(exc)
+    try:
+        doc.decode("utf-8")
+    except UnicodeDecodeError as u:
+        return f"not valid UTF-8 at byte {u.start}"
+    if "NaN" in doc.decode("utf-8", "replace") or "Infinity" in doc.decode("utf-8", "replace"):
+        return f"not valid JSON ({msg}); NaN and Infinity are not JSON: send null for a missing value"
+    return f"not valid JSON: {msg}"
+
+
+def _type_name(v: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number",
+            float: "a number", type(None): "null"}.get(type(v), type(v).__name__)
+
+
+def parse_timestamp(v: Any, now: float) -> float:
+    """RFC 3339 or epoch seconds; no zone means UTC. Raises ValueError saying what is accepted."""
+    if v is None:
+        return now
+    t = type(v)
+    if t is int or t is float:
+        x = float(v)
+        if not math.isfinite(x):
+            raise ValueError("timestamp must be finite")
+        if x > 1e11:
+            raise ValueError(f"timestamp {v} looks like milliseconds; send epoch seconds or RFC 3339")
+        if x < 0:
+            raise ValueError(f"timestamp {v} is before 1970")
+        return x
+    if t is str:
+        if len(v) > 64:
+            raise ValueError("timestamp string is too long for RFC 3339")
+        try:
+            d = datetime.fromisoformat(v)
+        except ValueError:
+            raise ValueError(f"timestamp {v!r} is not RFC 3339 (e.g. 2026-01-31T12:00:00Z) or epoch seconds") from None
+        if d.tzinfo is None:
+            d = d.replace(tzinfo=timezone.utc)
+        return d.timestamp()
+    raise ValueError(f"timestamp must be an RFC 3339 string or epoch seconds, got {_type_name(v)}")
+
+
+def _scalar_ok(kind: Kind, v: Any) -> bool:
+    """Does a JSON value have a type the reference's kind accepts?"""
+    t = type(v)
+    if kind is Kind.NUMERIC:
+        return (t is float and math.isfinite(v)) or t is int
+    if kind is Kind.CATEGORICAL:
+        return t is str or t is int or t is bool
+    if kind is Kind.BOOLEAN:
+        return t is bool or (t is int and v in (0, 1)) or (t is str and v.lower() in ("true", "false"))
+    if kind is Kind.DATETIME:
+        return t is str or t is int or t is float
+    return t is str  # text
+
+
+class Schema:
+    """What one reference expects of an event, precomputed for the hot loop."""
+
+    def __init__(self, specs: dict[str, Any], positive_class: str | None) -> None:
+        self.features: dict[str, Kind] = {n: s.kind for n, s in specs.items() if s.role is Role.FEATURE}
+        self.prediction: str | None = next((n for n, s in specs.items() if s.role is Role.PREDICTION), None)
+        self.prediction_kind: Kind | None = specs[self.prediction].kind if self.prediction else None
+        self.positive_class = positive_class
+        self.columns = [*self.features, *([self.prediction] if self.prediction else [])]
+
+
+def normalize_prediction(rec: EventRecord, schema: Schema) -> str | None:
+    """Set the record's numeric value and class label from its prediction;
+    the error for a prediction the reference cannot read, else None."""
+    p = rec.prediction
+    t = type(p)
+    if p is None:
+        return None
+    if t is dict:
+        if not p:
+            return "a probability map needs at least one class"
+        probs: dict[str, float] = {}
+        for k, v in p.items():
+            if type(v) not in (int, float) or not (0.0 <= v <= 1.0):
+                return f"probability of class {k!r} must be a number in [0, 1], got {v!r}"
+            probs[k] = float(v)
+        label = max(probs, key=probs.__getitem__)
+        rec.pred_label = label
+        if schema.prediction_kind is Kind.NUMERIC or schema.prediction_kind is None:
+            pos = schema.positive_class
+            if pos is None and len(probs) == 2:
+                pos = next((c for c in ("1", "true", "True", "yes", "positive") if c in probs), sorted(probs)[-1])
+            rec.pred_value = probs.get(pos, probs[label]) if pos is not None else probs[label]
+        else:
+            rec.pred_value = probs[label]
+        return None
+    if t is bool:
+        rec.pred_label = "true" if p else "false"
+        rec.pred_value = 1.0 if p else 0.0
+        return None
+    if t is int or t is float:
+        if not math.isfinite(p):
+            return "prediction must be finite"
+        rec.pred_value = float(p)
+        if schema.prediction_kind is not Kind.NUMERIC:
+            rec.pred_label = str(p)
+        return None
+    if t is str:
+        if len(p) > MAX_STRING_CHARS:
+            return f"prediction string of {len(p)} characters is longer than {MAX_STRING_CHARS}"
+        rec.pred_label = p
+        return None
+    return f"prediction must be a number, a class label or an object of class probabilities, got {_type_name(p)}"
+
+
+def validate_events(items: list[Any], schemas: dict[str, Schema], *, now: float, future_skew: float, reject_violations: bool,
+                    redact: Any = None, first_problems: list[Problem] | None = None
+                    ) -> tuple[list[EventRecord], list[int], list[Problem], list[Problem]]:
+    """Records kept, their indexes in the batch, rejections, warnings.
+
+    ``schemas`` maps a version to its reference's schema; '' is the model's
+    own, used by versions without one."""
+    records: list[EventRecord] = []
+    indexes: list[int] = []
+    rejected = list(first_problems or [])
+    warnings: list[Problem] = []
+    schema = schemas[""]
+    per_version = len(schemas) > 1
+    latest = now + future_skew
+    for i, item in enumerate(items):
+        if item is _SKIP:
+            continue
+        if type(item) is not dict:
+            rejected.append(Problem(i, None, f"an event must be an object, got {_type_name(item)}", "not_an_object"))
+            continue
+        if len(item) > len(EVENT_FIELDS) or not item.keys() <= _EVENT_KEYS:
+            bad = next(k for k in item if k not in _EVENT_KEYS)
+            hint = difflib.get_close_matches(str(bad), EVENT_FIELDS, n=1)
+            rejected.append(Problem(i, str(bad)[:100], "unknown field" + (f"; did you mean {hint[0]!r}?" if hint else
+                                    f"; known: {', '.join(EVENT_FIELDS)}"), "unknown_field"))
+            continue
+        eid = item.get("id")
+        te = type(eid)
+        if te is int:
+            eid = str(eid)
+        elif te is not str:
+            rejected.append(Problem(i, "id", "required: a string id (unique per model and version)" if eid is None
+                                    else f"id must be a string, got {_type_name(eid)}", "missing_id"))
+            continue
+        if not eid or len(eid) > MAX_ID_CHARS:
+            rejected.append(Problem(i, "id", f"id must have 1 to {MAX_ID_CHARS} characters", "bad_id"))
+            continue
+        version = item.get("version", UNVERSIONED)
+        if version is None:
+            version = UNVERSIONED
+        elif type(version) is not str or not version or len(version) > MAX_VERSION_CHARS:
+            rejected.append(Problem(i, "version", f"version must be a string of 1 to {MAX_VERSION_CHARS} characters",
+                                    "bad_version"))
+            continue
+        if per_version:
+            schema = schemas.get(version) or schemas[""]
+        features_kind = schema.features
+        try:
+            ts = parse_timestamp(item.get("timestamp"), now)
+        except ValueError as exc:
+            rejected.append(Problem(i, "timestamp", str(exc), "bad_timestamp"))
+            continue
+        if ts > latest:
+            rejected.append(Problem(i, "timestamp", f"timestamp is {ts - now:.0f}s ahead of the server clock "
+                                    f"(allowed: {future_skew:.0f}s)", "future_timestamp"))
+            continue
+        feats = item.get("features")
+        if type(feats) is not dict:
+            rejected.append(Problem(i, "features", "required: an object of feature values" if feats is None
+                                    else f"features must be an object, got {_type_name(feats)}", "bad_features"))
+            continue
+        if len(feats) > MAX_FEATURES:
+            rejected.append(Problem(i, "features", f"{len(feats)} features; at most {MAX_FEATURES}", "bad_features"))
+            continue
+        problem = None
+        violations: list[Problem] = []
+        for name, v in feats.items():
+            if v is None:
+                continue
+            tv = type(v)
+            if tv is dict or tv is list:
+                problem = Problem(i, f"features.{name}"[:200], f"a feature value must be a scalar, got {_type_name(v)}",
+                                  "bad_features")
+                break
+            if tv is str and len(v) > MAX_STRING_CHARS:
+                problem = Problem(i, f"features.{name}"[:200], f"string of {len(v)} characters is longer than "
+                                  f"{MAX_STRING_CHARS}", "too_long")
+                break
+            kind = features_kind.get(name)
+            if kind is not None and not _scalar_ok(kind, v):
+                violations.append(Problem(i, f"features.{name}", f"expected a {kind.value} value, got "
+                                          f"{_type_name(v)} {str(v)[:40]!r}", "type_error"))
+        if problem is not None:
+            rejected.append(problem)
+            continue
+        seg = item.get("segment")
+        if seg is not None:
+            if type(seg) is not dict or any(type(v) not in (str, int, bool) or (type(v) is str and len(v) > 256)
+                                            for v in seg.values()) or len(seg) > 32:
+                rejected.append(Problem(i, "segment", "segment must be an object of at most 32 names to short "
+                                        "strings or integers", "bad_segment"))
+                continue
+        lat = item.get("latency_ms")
+        if lat is not None and (type(lat) not in (int, float) or not (0 <= lat < 1e9)):
+            rejected.append(Problem(i, "latency_ms", "latency_ms must be a non-negative number of milliseconds",
+                                    "bad_latency"))
+            continue
+        status = item.get("status")
+        if status is not None and (type(status) is not int or not (100 <= status <= 599)):
+            rejected.append(Problem(i, "status", "status must be an HTTP-like integer code 100-599 (200 = success)",
+                                    "bad_status"))
+            continue
+        rec = EventRecord(eid, version, ts, feats, item.get("prediction"), seg, lat, status)
+        err = normalize_prediction(rec, schema)
+        if err is not None:
+            rejected.append(Problem(i, "prediction", err, "bad_prediction"))
+            continue
+        if violations:
+            if reject_violations:
+                rejected.append(violations[0])
+                continue
+            warnings.extend(violations)
+        if redact is not None:
+            redact(rec)
+        rec.payload = rec.dump_payload()
+        records.append(rec)
+        indexes.append(i)
+    return records, indexes, rejected, warnings
+
+
+_EVENT_KEYS = frozenset(EVENT_FIELDS)
+_LABEL_KEYS = frozenset(LABEL_FIELDS)
+
+
+class LabelRecord:
+    __slots__ = ("id", "label", "ts", "version")
+
+    def __init__(self, id: str, version: str | None, label: str, ts: float) -> None:
+        self.id, self.version, self.label, self.ts = id, version, label, ts
+
+
+def validate_labels(items: list[Any], *, now: float, first_problems: list[Problem] | None = None,
+                    redact_id: Any = None) -> tuple[list[LabelRecord], list[Problem]]:
+    """Labels: ``id``, ``label`` (number, string, boolean), optional ``timestamp`` and ``version``."""
+    out: list[LabelRecord] = []
+    rejected = list(first_problems or [])
+    for i, item in enumerate(items):
+        if item is _SKIP:
+            continue
+        if type(item) is not dict:
+            rejected.append(Problem(i, None, f"a label must be an object, got {_type_name(item)}", "not_an_object"))
+            continue
+        bad = next((k for k in item if k not in _LABEL_KEYS), None)
+        if bad is not None:
+            hint = difflib.get_close_matches(str(bad), LABEL_FIELDS, n=1)
+            rejected.append(Problem(i, str(bad)[:100], "unknown field" + (f"; did you mean {hint[0]!r}?" if hint else
+                                    f"; known: {', '.join(LABEL_FIELDS)}"), "unknown_field"))
+            continue
+        lid = item.get("id")
+        if type(lid) is int:
+            lid = str(lid)
+        if type(lid) is not str or not lid or len(lid) > MAX_ID_CHARS:
+            rejected.append(Problem(i, "id", f"required: the prediction's id, a string of 1 to {MAX_ID_CHARS} "
+                                    "characters", "missing_id"))
+            continue
+        if "label" not in item:
+            rejected.append(Problem(i, "label", "required: the true value (number, class or boolean)", "missing_label"))
+            continue
+        lab = item["label"]
+        tl = type(lab)
+        if tl is float and not math.isfinite(lab):
+            rejected.append(Problem(i, "label", "label must be finite", "bad_label"))
+            continue
+        if tl not in (int, float, str, bool) or (tl is str and len(lab) > MAX_STRING_CHARS):
+            rejected.append(Problem(i, "label", f"label must be a number, a class label or a boolean, got "
+                                    f"{_type_name(lab)}", "bad_label"))
+            continue
+        version = item.get("version")
+        if version is not None and (type(version) is not str or not version or len(version) > MAX_VERSION_CHARS):
+            rejected.append(Problem(i, "version", f"version must be a string of 1 to {MAX_VERSION_CHARS} characters",
+                                    "bad_version"))
+            continue
+        try:
+            ts = parse_timestamp(item.get("timestamp"), now)
+        except ValueError as exc:
+            rejected.append(Problem(i, "timestamp", str(exc), "bad_timestamp"))
+            continue
+        if redact_id is not None:
+            lid = redact_id(lid)
+        out.append(LabelRecord(lid, version, orjson.dumps(lab).decode(), ts))
+    return out, rejected

@@ -1,0 +1,208 @@
+"""What `argus serve` is told about each model it watches.
+
+One YAML per model (``DIR/<name>.yaml``) or the same document over HTTP
+(``PUT /v1/models/{model}``). Like the report config, unknown keys are
+errors that suggest the nearest known key, and every bound the service
+keeps (dedup horizon, label horizon, segment values, versions) is a setting
+here, so memory and label sets stay bounded by configuration, not by luck.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from argusml.schema.config import ReportConfig, explain_validation_error, read_mapping
+from argusml.schema.errors import ConfigError
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+"""Model names appear in URLs, file names and Prometheus labels: keep them plain."""
+
+
+def parse_duration(value: Any) -> float:
+    """``"5m"`` -> 300.0; plain numbers are seconds. Raises ValueError with the accepted forms."""
+    if isinstance(value, bool):
+        raise ValueError(f"not a duration: {value!r}")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        m = _DURATION.match(str(value))
+        if not m:
+            raise ValueError(f"not a duration: {value!r} (use a number and a unit: 30s, 5m, 1h, 7d, 2w)")
+        seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    if seconds < 0:
+        raise ValueError(f"a duration cannot be negative: {value!r}")
+    return seconds
+
+
+def format_duration(seconds: float) -> str:
+    for unit in ("w", "d", "h", "m"):
+        if seconds >= _UNITS[unit] and seconds % _UNITS[unit] == 0:
+            return f"{int(seconds // _UNITS[unit])}{unit}"
+    return f"{seconds:g}s"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _duration_field(*names: str):  # type: ignore[no-untyped-def]
+    return field_validator(*names, mode="before")(lambda cls, v: parse_duration(v))
+
+
+class PrivacyRules(_Strict):
+    """Applied to every event and label before anything is stored.
+
+    Field paths are ``id``, ``features.<name>`` or ``segment.<name>``.
+    ``hash`` replaces a value by HMAC-SHA256 (hex, first 32 characters) under
+    the key in the environment variable ``hmac_key_env``: the same input
+    gives the same token, so joins and distinct counts still work, but the
+    value cannot be recovered without the key. ``mask`` keeps the type
+    (strings become ``"***"``, numbers null) so the schema stays intact.
+    """
+
+    drop: list[str] = Field(default_factory=list)
+    mask: list[str] = Field(default_factory=list)
+    hash: list[str] = Field(default_factory=list)
+    hmac_key_env: str = "ARGUS_HMAC_KEY"
+
+    @field_validator("drop", "mask", "hash")
+    @classmethod
+    def _paths(cls, v: list[str]) -> list[str]:
+        for p in v:
+            if p != "id" and not re.match(r"^(features|segment)\.[^.]+$", p):
+                raise ValueError(f"field path {p!r} must be 'id', 'features.<name>' or 'segment.<name>'")
+        return v
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> PrivacyRules:
+        seen: dict[str, str] = {}
+        for rule in ("drop", "mask", "hash"):
+            for p in getattr(self, rule):
+                if p in seen:
+                    raise ValueError(f"field {p!r} is in both {seen[p]!r} and {rule!r}: pick one")
+                seen[p] = rule
+        if "id" in self.drop or "id" in self.mask:
+            raise ValueError("'id' can only be hashed: events need an id for idempotency and label joins")
+        return self
+
+
+class Retention(_Strict):
+    """How long rows are kept. Window profiles and findings are small and
+    kept for ``profiles``; raw events are the bulky part."""
+
+    raw_events: float = 7 * 86400
+    predictions: float = 30 * 86400
+    labels: float = 90 * 86400
+    profiles: float = 400 * 86400
+    _d = _duration_field("raw_events", "predictions", "labels", "profiles")
+
+
+class Dedup(_Strict):
+    """Idempotency of events by (model, version, id): a retried batch is not
+    counted twice within ``horizon``; at most ``max_keys`` keys are kept
+    (8 bytes each), the oldest forgotten first."""
+
+    horizon: float = 3600.0
+    max_keys: int = Field(5_000_000, ge=1000)
+    _d = _duration_field("horizon")
+
+
+class Labels(_Strict):
+    """A label whose prediction is not known waits ``horizon``, then it is
+    counted as expired (never dropped silently)."""
+
+    horizon: float = 14 * 86400
+    _d = _duration_field("horizon")
+
+
+class ModelConfig(_Strict):
+    model: str
+    owner: str | None = None
+    description: str | None = None
+    reference: str | None = Field(None, description="baseline JSON from `argus baseline`, relative to this file")
+    window: float = Field(300.0, description="length of the tumbling windows (UTC aligned)")
+    lateness: float = Field(120.0, description="how long after its end a window accepts late events")
+    future_skew: float = Field(300.0, description="events this far ahead of the server clock are rejected")
+    segments: list[str] = Field(default_factory=list, description="segment keys (from `segment`, else `features`)")
+    max_segment_values: int = Field(50, ge=1, le=10_000)
+    max_versions: int = Field(50, ge=1, le=10_000)
+    on_schema_violation: Literal["record", "reject"] = Field(
+        "record", description="record: keep the event, count the value as a type error (a finding); reject it")
+    positive_class: str | None = Field(None, description="class whose probability is the score of a binary model")
+    privacy: PrivacyRules = PrivacyRules()
+    retention: Retention = Retention()
+    dedup: Dedup = Dedup()
+    labels: Labels = Labels()
+    checks: ReportConfig = ReportConfig()
+    _d = _duration_field("window", "lateness", "future_skew")
+
+    @field_validator("model")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not MODEL_NAME.match(v):
+            raise ValueError(f"model name {v!r} must be 1-64 letters, digits, '_', '-' or '.', starting with a letter or digit")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelConfig:
+        if self.window < 1:
+            raise ValueError("window must be at least 1s")
+        if self.window < 86400 and 86400 % self.window:
+            raise ValueError(f"window {format_duration(self.window)} must divide a day evenly (e.g. 1m, 5m, 15m, 1h)")
+        if self.retention.predictions < self.labels.horizon:
+            raise ValueError(f"retention.predictions ({format_duration(self.retention.predictions)}) must be at least "
+                             f"labels.horizon ({format_duration(self.labels.horizon)}), or late labels cannot join")
+        if self.retention.raw_events < self.window + self.lateness:
+            raise ValueError("retention.raw_events must outlast a window and its lateness (events are replayed "
+                             "from it after a crash)")
+        return self
+
+
+def model_config_from_dict(data: dict[str, Any], source: str) -> ModelConfig:
+    try:
+        return ModelConfig(**data)
+    except ValidationError as exc:
+        raise ConfigError(explain_validation_error(exc, ModelConfig, source)) from None
+    except TypeError as exc:  # keys that are not strings
+        raise ConfigError(f"{source}: {exc}") from None
+
+
+def load_model_config(path: str | Path) -> tuple[ModelConfig, Path | None]:
+    """The config and the absolute path of its reference baseline (resolved
+    relative to the YAML, and checked to exist)."""
+    p = Path(path)
+    cfg = model_config_from_dict(read_mapping(p), str(p))
+    ref = None
+    if cfg.reference is not None:
+        ref = (p.parent / cfg.reference).resolve()
+        if not ref.is_file():
+            raise ConfigError(f"{p}: reference: baseline file not found: {ref}")
+    return cfg, ref
+
+
+class TokenEntry(_Strict):
+    """A bearer token, stored as its SHA-256 (tokens are 32 random bytes, so a
+    slow password hash adds nothing; the digest is what is compared)."""
+
+    name: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    scopes: list[Literal["read", "write"]] = Field(min_length=1)
+    models: list[str] | None = Field(None, description="models this token may touch; all when absent")
+
+
+class AuthConfig(_Strict):
+    tokens: list[TokenEntry] = Field(default_factory=list)
+
+
+def load_auth_config(path: str | Path) -> AuthConfig:
+    p = Path(path)
+    try:
+        return AuthConfig(**read_mapping(p))
+    except ValidationError as exc:
+        raise ConfigError(explain_validation_error(exc, AuthConfig, str(p))) from None

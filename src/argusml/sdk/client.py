@@ -1,0 +1,436 @@
+"""``argusml.Client``: log predictions from a model server without slowing it.
+
+``log()`` only appends a tuple to a bounded deque (a few microseconds); a
+background thread turns the buffer into batches, sends them, and retries
+with exponential backoff and jitter (honouring ``Retry-After``) when the
+collector is busy or away. Nothing here raises into the model's code path:
+when the buffer is full the newest events are counted in ``dropped`` and
+the model keeps answering. At exit the buffer is flushed (bounded wait).
+
+This module imports only the standard library, httpx and (when present)
+orjson, so a model server does not pay for Argus's analysis stack.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import inspect
+import logging
+import os
+import random
+import socket
+import threading
+import time
+import uuid
+import weakref
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+try:  # orjson is faster and serialises numpy values; json is the fallback
+    import orjson
+
+    def _dumps(obj: Any) -> bytes:
+        return orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS, default=_default)
+except ImportError:  # pragma: no cover - orjson is a dependency of argusml
+    import json
+
+    def _dumps(obj: Any) -> bytes:
+        return json.dumps(obj, default=_default, allow_nan=False).encode()
+
+
+log = logging.getLogger("argus.sdk")
+
+RETRYABLE = {408, 425, 429, 500, 502, 503, 504}
+
+
+def _default(o: Any) -> Any:
+    if hasattr(o, "item"):  # numpy scalars
+        return o.item()
+    if hasattr(o, "tolist"):
+        return o.tolist()
+    if hasattr(o, "isoformat"):
+        return o.isoformat()
+    return str(o)
+
+
+class Stats:
+    """Counters a model server can export or log: what happened to its events."""
+
+    __slots__ = ("batches", "dropped", "failed", "queued", "rejected", "retries", "sent")
+
+    def __init__(self) -> None:
+        self.queued = self.sent = self.rejected = self.dropped = self.failed = self.retries = self.batches = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {k: getattr(self, k) for k in self.__slots__}
+
+
+class Client:
+    """Send prediction events and labels to an Argus collector.
+
+    >>> client = Client("http://argus:8080", model="credit", token="...")   # doctest: +SKIP
+    >>> client.log(id="req-1", features={"age": 41}, prediction=0.83, latency_ms=12.5)  # doctest: +SKIP
+    """
+
+    def __init__(self, url: str, model: str | None = None, token: str | None = None, *, batch_size: int = 500,
+                 flush_interval: float = 0.5, max_buffer: int = 100_000, timeout: float = 10.0,
+                 max_backoff: float = 30.0, report_resources: float | None = None, instance: str | None = None,
+                 transport: Any = None) -> None:
+        self.url = url.rstrip("/")
+        self.model = model
+        self.batch_size = max(1, batch_size)
+        self.flush_interval = flush_interval
+        self.max_buffer = max_buffer
+        self.max_backoff = max_backoff
+        self.stats = Stats()
+        self.instance = instance or socket.gethostname()
+        self._events: deque[tuple[Any, ...]] = deque()
+        self._labels: deque[tuple[Any, ...]] = deque()
+        self._wake = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._closed = False
+        self._report_every = report_resources
+        headers = {"user-agent": "argusml-sdk"}
+        if token:
+            headers["authorization"] = f"Bearer {token}"
+        import httpx
+
+        self._http = httpx.Client(timeout=timeout, headers=headers, transport=transport)
+        self._thread = threading.Thread(target=self._run, name="argus-sdk", daemon=True)
+        self._thread.start()
+        ref = weakref.ref(self)
+        atexit.register(lambda: (c := ref()) is not None and c.close(timeout=5.0))
+
+    # -- the caller's side: must be cheap and must not raise ---------------------------------
+    def log(self, id: str | None = None, features: dict[str, Any] | None = None, prediction: Any = None,
+            version: str | None = None, latency_ms: float | None = None, segment: dict[str, Any] | None = None,
+            status: int | None = None, timestamp: float | str | None = None, model: str | None = None) -> str | None:
+        """Queue one prediction event; returns its id (generated when not given) or None if dropped."""
+        try:
+            if self._closed or len(self._events) >= self.max_buffer:
+                self.stats.dropped += 1
+                return None
+            if id is None:
+                id = uuid.uuid4().hex
+            self._events.append((model or self.model, id, features, prediction, version, latency_ms, segment, status,
+                                 time.time() if timestamp is None else timestamp))
+            if len(self._events) >= self.batch_size:
+                self._wake.set()
+            return id
+        except Exception:  # never into the model's code path
+            self.stats.dropped += 1
+            return None
+
+    def log_label(self, id: str, label: Any, version: str | None = None, timestamp: float | str | None = None,
+                  model: str | None = None) -> bool:
+        try:
+            if self._closed or len(self._labels) >= self.max_buffer:
+                self.stats.dropped += 1
+                return False
+            self._labels.append((model or self.model, id, label, version, timestamp))
+            if len(self._labels) >= self.batch_size:
+                self._wake.set()
+            return True
+        except Exception:
+            self.stats.dropped += 1
+            return False
+
+    @property
+    def pending(self) -> int:
+        return len(self._events) + len(self._labels)
+
+    def flush(self, timeout: float | None = 10.0) -> bool:
+        """Wait until everything queued so far was sent (or given up on); False on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.pending or not self._idle.is_set():
+            self._wake.set()
+            if deadline is not None and time.monotonic() > deadline:
+                return False
+            time.sleep(0.005)
+        return True
+
+    def close(self, timeout: float = 10.0) -> None:
+        if self._closed:
+            return
+        self.flush(timeout)
+        self._closed = True
+        self._wake.set()
+        self._thread.join(timeout=1.0)
+        try:
+            self._http.close()
+        except Exception:
+            pass
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- the background side ------------------------------------------------------------------
+    def _run(self) -> None:
+        last_resources = 0.0
+        while not self._closed:
+            self._wake.wait(self.flush_interval)
+            self._wake.clear()
+            self._idle.clear()
+            try:
+                while self._events:
+                    self._send_events(self._take(self._events))
+                while self._labels:
+                    self._send_labels(self._take(self._labels))
+                if self._report_every and time.monotonic() - last_resources >= self._report_every:
+                    last_resources = time.monotonic()
+                    self._send_resources()
+            except Exception as exc:  # pragma: no cover - keep the thread alive whatever happens
+                log.warning("argus sdk: unexpected error: %s", exc)
+            finally:
+                self._idle.set()
+
+    def _take(self, buf: deque[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        out = []
+        model = buf[0][0]
+        while buf and len(out) < self.batch_size and buf[0][0] == model:
+            out.append(buf.popleft())
+        return out
+
+    def _send_events(self, batch: list[tuple[Any, ...]]) -> None:
+        model = batch[0][0]
+        docs = []
+        for _m, id_, feats, pred, version, lat, seg, status, ts in batch:
+            d: dict[str, Any] = {"id": str(id_), "timestamp": ts, "features": feats if feats is not None else {}}
+            if pred is not None:
+                d["prediction"] = pred
+            if version is not None:
+                d["version"] = str(version)
+            if lat is not None:
+                d["latency_ms"] = float(lat)
+            if seg:
+                d["segment"] = seg
+            if status is not None:
+                d["status"] = int(status)
+            docs.append(d)
+        self._post(f"/v1/models/{model}/events", docs)
+
+    def _send_labels(self, batch: list[tuple[Any, ...]]) -> None:
+        model = batch[0][0]
+        docs = []
+        for _m, id_, label, version, ts in batch:
+            d: dict[str, Any] = {"id": str(id_), "label": label}
+            if version is not None:
+                d["version"] = str(version)
+            if ts is not None:
+                d["timestamp"] = ts
+            docs.append(d)
+        self._post(f"/v1/models/{model}/labels", docs)
+
+    def _post(self, path: str, docs: list[dict[str, Any]]) -> None:
+        if not docs:
+            return
+        try:
+            body = _dumps(docs)
+        except Exception as exc:
+            self.stats.failed += len(docs)
+            log.warning("argus sdk: %d events not serialisable: %s", len(docs), exc)
+            return
+        attempt = 0
+        while True:
+            wait = None
+            try:
+                r = self._http.post(self.url + path, content=body, headers={"content-type": "application/json"})
+                code = r.status_code
+                if code in (200, 202, 422):
+                    ans = r.json()
+                    self.stats.sent += int(ans.get("accepted", 0))
+                    self.stats.rejected += len(ans.get("rejected", []))
+                    self.stats.batches += 1
+                    if ans.get("rejected"):
+                        first = ans["rejected"][0]
+                        log.warning("argus sdk: %d of %d rejected, e.g. #%s %s: %s", len(ans["rejected"]), len(docs),
+                                    first.get("index"), first.get("field"), first.get("error"))
+                    return
+                if code == 413 and len(docs) > 1:
+                    half = len(docs) // 2
+                    self._post(path, docs[:half])
+                    self._post(path, docs[half:])
+                    return
+                if code not in RETRYABLE:
+                    self.stats.failed += len(docs)
+                    log.error("argus sdk: %s answered %d, %d events not sent: %s", path, code, len(docs), r.text[:300])
+                    return
+                ra = r.headers.get("retry-after")
+                if ra and ra.replace(".", "", 1).isdigit():
+                    wait = float(ra)
+            except Exception as exc:  # connection refused, timeout, ...
+                if self._closed:
+                    self.stats.failed += len(docs)
+                    return
+                log.debug("argus sdk: send failed (%s); retrying", exc)
+            attempt += 1
+            self.stats.retries += 1
+            if self._closed and attempt > 3:
+                self.stats.failed += len(docs)
+                return
+            backoff = min(self.max_backoff, 0.1 * 2 ** min(attempt, 10))
+            time.sleep((wait if wait is not None else backoff) * (0.5 + random.random() / 2))
+
+    def _send_resources(self) -> None:
+        values = resource_usage()
+        if values and self.model:
+            try:
+                self._http.post(f"{self.url}/v1/models/{self.model}/resources",
+                                content=_dumps({"instance": self.instance, "values": values}),
+                                headers={"content-type": "application/json"})
+            except Exception:
+                pass
+
+    # -- wrappers ---------------------------------------------------------------------------------
+    def wrap_model(self, model: Any, *, version: str | None = None, feature_names: list[str] | None = None,
+                   segment: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> MonitoredModel:
+        """A scikit-learn style model whose ``predict`` / ``predict_proba`` log every row."""
+        return MonitoredModel(self, model, version=version, feature_names=feature_names, segment=segment)
+
+    def endpoint(self, *, features: Callable[..., dict[str, Any]] | None = None,
+                 prediction: Callable[[Any], Any] | None = None, id: Callable[..., str] | None = None,
+                 version: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Decorate a model endpoint (FastAPI or any function): time it, log its
+        input, output and errors. ``features(*args, **kwargs)`` defaults to the first
+        pydantic model or dict argument; ``prediction(result)`` to the result itself."""
+
+        def pick_features(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+            if features is not None:
+                return features(*args, **kwargs)
+            for v in (*args, *kwargs.values()):
+                if hasattr(v, "model_dump"):
+                    return v.model_dump()
+                if isinstance(v, dict):
+                    return v
+            return {}
+
+        def record(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any, started: float, status: int) -> None:
+            try:
+                pred = None if status != 200 else (prediction(result) if prediction is not None else result)
+                if hasattr(pred, "model_dump"):
+                    pred = pred.model_dump()
+                rid = id(*args, **kwargs) if id is not None else None
+                self.log(id=rid, features=pick_features(args, kwargs), prediction=pred, version=version,
+                         latency_ms=1000 * (time.perf_counter() - started), status=status)
+            except Exception:
+                self.stats.dropped += 1
+
+        def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+            if inspect.iscoroutinefunction(fn):
+                @functools.wraps(fn)
+                async def awrapper(*args: Any, **kwargs: Any) -> Any:
+                    started = time.perf_counter()
+                    try:
+                        result = await fn(*args, **kwargs)
+                    except Exception:
+                        record(args, kwargs, None, started, 500)
+                        raise
+                    record(args, kwargs, result, started, 200)
+                    return result
+                return awrapper
+
+            @functools.wraps(fn)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                started = time.perf_counter()
+                try:
+                    result = fn(*args, **kwargs)
+                except Exception:
+                    record(args, kwargs, None, started, 500)
+                    raise
+                record(args, kwargs, result, started, 200)
+                return result
+            return wrapper
+
+        return deco
+
+
+class MonitoredModel:
+    """Proxy of a fitted model: every attribute passes through; ``predict``
+    and ``predict_proba`` also log one event per row (ids in ``last_ids``)."""
+
+    def __init__(self, client: Client, model: Any, *, version: str | None, feature_names: list[str] | None,
+                 segment: Callable[[dict[str, Any]], dict[str, Any]] | None) -> None:
+        self._client, self._model, self._version, self._segment = client, model, version, segment
+        self._names = feature_names
+        self.last_ids: list[str | None] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+    def _rows(self, X: Any) -> list[dict[str, Any]]:
+        if hasattr(X, "to_dict") and hasattr(X, "columns"):  # pandas
+            return X.to_dict("records")
+        if hasattr(X, "to_dicts"):  # polars
+            return X.to_dicts()
+        rows = X.tolist() if hasattr(X, "tolist") else [list(r) for r in X]
+        names = self._names or list(getattr(self._model, "feature_names_in_", [])) or \
+            [f"x{i}" for i in range(len(rows[0]) if rows else 0)]
+        return [dict(zip(names, r)) for r in rows]
+
+    def _call(self, method: str, X: Any, *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            out = getattr(self._model, method)(X, *args, **kwargs)
+        except Exception:
+            self._log(X, None, started, 500, method)
+            raise
+        self._log(X, out, started, 200, method)
+        return out
+
+    def _log(self, X: Any, out: Any, started: float, status: int, method: str) -> None:
+        try:
+            rows = self._rows(X)
+            per_row = 1000 * (time.perf_counter() - started) / max(len(rows), 1)
+            preds: list[Any]
+            if out is None:
+                preds = [None] * len(rows)
+            elif method == "predict_proba":
+                classes = [str(c) for c in getattr(self._model, "classes_", range(len(out[0])))]
+                preds = [dict(zip(classes, (float(p) for p in r))) for r in out.tolist()]
+            else:
+                preds = out.tolist() if hasattr(out, "tolist") else list(out)
+            self.last_ids = [self._client.log(features=r, prediction=p, version=self._version, latency_ms=per_row,
+                                              status=status, segment=self._segment(r) if self._segment else None)
+                             for r, p in zip(rows, preds)]
+        except Exception:
+            self._client.stats.dropped += 1
+
+    def predict(self, X: Any, *args: Any, **kwargs: Any) -> Any:
+        return self._call("predict", X, *args, **kwargs)
+
+    def predict_proba(self, X: Any, *args: Any, **kwargs: Any) -> Any:
+        return self._call("predict_proba", X, *args, **kwargs)
+
+
+def resource_usage() -> dict[str, float]:
+    """Host CPU and memory (psutil) and, when NVML is there, GPU utilisation and memory."""
+    out: dict[str, float] = {}
+    try:
+        import psutil
+
+        out["cpu_ratio"] = psutil.cpu_percent(interval=None) / 100.0
+        vm = psutil.virtual_memory()
+        out["memory_used_bytes"] = float(vm.used)
+        out["memory_ratio"] = vm.percent / 100.0
+        out["process_resident_memory_bytes"] = float(psutil.Process(os.getpid()).memory_info().rss)
+    except Exception:
+        pass
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        for i in range(pynvml.nvmlDeviceGetCount()):
+            h = pynvml.nvmlDeviceGetHandleByIndex(i)
+            util = pynvml.nvmlDeviceGetUtilizationRates(h)
+            mem = pynvml.nvmlDeviceGetMemoryInfo(h)
+            out[f"gpu{i}_utilization_ratio"] = util.gpu / 100.0
+            out[f"gpu{i}_memory_used_bytes"] = float(mem.used)
+    except Exception:  # no NVML library or no GPU: host gauges only
+        pass
+    return out

@@ -1,0 +1,1 @@
+"""The HTTP edge: `argus serve` (FastAPI + uvicorn), Prometheus /metrics, auth, JSON logs."""

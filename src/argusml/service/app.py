@@ -1,0 +1,436 @@
+"""The HTTP edge: FastAPI routes over the monitor.
+
+Only this layer knows HTTP. Ingest routes read the raw body themselves
+(JSON list or NDJSON), because a batch must be judged event by event: a
+pydantic model of the whole list would turn one bad event into a 422 for
+all of them. The request schemas are still published in the OpenAPI
+document (``openapi_extra``), which is what the fuzz tests generate from.
+
+Every error is JSON ``{"error": ..., "detail": ...}`` with a 4xx (or 503
+when the store fails), the request id in ``X-Request-ID``; a 500 would be a
+bug, and the tests fuzz the API to find one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from argusml import __version__
+from argusml.monitor import Busy, Monitor, UnknownModel
+from argusml.monitor.events import BodyError, decode_body
+from argusml.profile import Reference
+from argusml.schema import ArgusError, ConfigError, InputError
+from argusml.schema.model_config import MODEL_NAME, model_config_from_dict
+from argusml.service import schemas
+from argusml.service.auth import Authenticator
+from argusml.service.logs import model_name, request_id
+from argusml.service.metrics import registry_for
+
+log = logging.getLogger("argus.http")
+
+NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines")
+MAX_EVENTS_PER_REQUEST = 50_000
+ACK_TIMEOUT = 30.0
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, error: str, detail: Any = None, headers: dict[str, str] | None = None) -> None:
+        self.status, self.error, self.detail, self.headers = status, error, detail, headers or {}
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS, default=str),
+                    status_code=status, media_type="application/json", headers=headers)
+
+
+def rfc3339(t: float | None) -> str | None:
+    if t is None:
+        return None
+    return datetime.fromtimestamp(t, timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def parse_time(value: str | None, name: str) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        d = datetime.fromisoformat(value)
+    except ValueError:
+        raise ApiError(400, "bad_query", f"{name}: {value!r} is neither RFC 3339 nor epoch seconds") from None
+    if d.tzinfo is None:
+        d = d.replace(tzinfo=timezone.utc)
+    return d.timestamp()
+
+
+def _granularity(value: str | None) -> float | None:
+    if value is None or value == "":
+        return None
+    from argusml.schema.model_config import parse_duration
+
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise ApiError(400, "bad_query", f"granularity: {exc}") from None
+
+
+class RequestContext:
+    """Pure ASGI middleware: request id, auth, size limit, access log.
+
+    Pure ASGI (not BaseHTTPMiddleware) because it runs for every ingest
+    request and must cost microseconds."""
+
+    def __init__(self, app: Any, auth: Authenticator, max_body: int) -> None:
+        self.app = app
+        self.auth = auth
+        self.max_body = max_body
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        rid_in = headers.get(b"x-request-id", b"").decode("latin-1")
+        rid = rid_in if rid_in and len(rid_in) <= 128 and rid_in.isprintable() else uuid.uuid4().hex
+        request_id.set(rid)
+        path: str = scope.get("path", "")
+        parts = path.split("/")
+        model = parts[3] if len(parts) > 3 and parts[1] == "v1" and parts[2] == "models" and parts[3] else None
+        model_name.set(model)
+        started = time.perf_counter()
+        status_holder = [0]
+
+        async def send_with_id(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status_holder[0] = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode("latin-1"))]
+            await send(message)
+
+        denial = self._deny(scope, headers, path, model)
+        if denial is not None:
+            await _send_json(send_with_id, *denial)
+        else:
+            cl = headers.get(b"content-length")
+            if cl is not None and cl.isdigit() and int(cl) > self.max_body:
+                await _send_json(send_with_id, 413, {"error": "body_too_large",
+                                                     "detail": f"body of {int(cl)} bytes exceeds the limit of "
+                                                               f"{self.max_body} bytes; send smaller batches"})
+            else:
+                await self.app(scope, receive, send_with_id)
+        if log.isEnabledFor(logging.INFO):
+            log.info("%s %s %d", scope.get("method"), path, status_holder[0],
+                     extra={"method": scope.get("method"), "path": path, "status": status_holder[0],
+                            "duration_ms": round(1000 * (time.perf_counter() - started), 3)})
+
+    def _deny(self, scope: dict[str, Any], headers: dict[bytes, bytes], path: str, model: str | None
+              ) -> tuple[int, dict[str, Any], dict[str, str]] | None:
+        if not self.auth.enabled or path == "/healthz":
+            return None
+        raw = headers.get(b"authorization", b"").decode("latin-1")
+        challenge = {"www-authenticate": 'Bearer realm="argus"'}
+        if not raw.lower().startswith("bearer ") or not raw[7:].strip():
+            return 401, {"error": "unauthorized", "detail": "send Authorization: Bearer <token>"}, challenge
+        entry = self.auth.lookup(raw[7:].strip())
+        if entry is None:
+            return 401, {"error": "unauthorized", "detail": "unknown token"}, challenge
+        scope_needed = "read" if scope.get("method") in ("GET", "HEAD", "OPTIONS") else "write"
+        if scope_needed not in entry.scopes:
+            return 403, {"error": "forbidden", "detail": f"token {entry.name!r} lacks the {scope_needed!r} scope"}, {}
+        if entry.models is not None:
+            if model is None and path != "/v1/models":
+                return 403, {"error": "forbidden", "detail": f"token {entry.name!r} is limited to models "
+                                                             f"{entry.models}; this endpoint is service-wide"}, {}
+            if model is not None and model not in entry.models:
+                return 403, {"error": "forbidden", "detail": f"token {entry.name!r} may not access model {model!r}"}, {}
+        scope.setdefault("state", {})["token_models"] = entry.models
+        return None
+
+
+async def _send_json(send: Any, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+    payload = orjson.dumps({**body, "request_id": request_id.get()})
+    hdrs = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    hdrs += [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": hdrs})
+    await send({"type": "http.response.body", "body": payload})
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, "body_too_large", f"body exceeds the limit of {limit} bytes; send smaller batches")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _is_ndjson(request: Request) -> bool:
+    ctype = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if ctype in NDJSON_TYPES:
+        return True
+    if ctype in ("application/json", "text/json", ""):
+        return False
+    raise ApiError(415, "unsupported_media_type",
+                   f"content type {ctype!r}: send application/json (a list of objects) or application/x-ndjson")
+
+
+def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body: int = 16 * 1024 * 1024,
+               yaml_models: set[str] | None = None) -> FastAPI:
+    app = FastAPI(title="Argus", version=__version__,
+                  description="Monitoring for machine-learning models: events, labels, windows, findings.",
+                  docs_url="/docs", redoc_url=None)
+    registry = registry_for(monitor)
+    app.state.monitor = monitor
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> Response:
+        return _json({"error": exc.error, "detail": exc.detail, "request_id": request_id.get()}, exc.status,
+                     exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        errors = [{"field": ".".join(str(p) for p in e.get("loc", ())), "error": e.get("msg")} for e in exc.errors()]
+        return _json({"error": "invalid_request", "detail": errors, "request_id": request_id.get()}, 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        return _json({"error": "http_error", "detail": exc.detail, "request_id": request_id.get()}, exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:  # pragma: no cover - a bug if reached
+        log.exception("unhandled error")
+        return _json({"error": "internal", "detail": f"{type(exc).__name__}; see the server log for request "
+                                                      f"{request_id.get()}", "request_id": request_id.get()}, 500)
+
+    def state_of(model: str) -> Any:
+        try:
+            return monitor.model(model)
+        except UnknownModel as exc:
+            raise ApiError(404, "unknown_model", str(exc)) from None
+
+    async def acknowledge(answer: Any) -> dict[str, Any]:
+        if answer.future is None:
+            return {}
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(answer.future), ACK_TIMEOUT)
+        except asyncio.TimeoutError:
+            raise ApiError(503, "not_stored", "the store did not confirm the write in time; retry (events are "
+                                              "idempotent by id)", {"retry-after": "1"}) from None
+        except Exception as exc:
+            raise ApiError(503, "not_stored", f"the store failed: {exc}; retry (events are idempotent by id)",
+                           {"retry-after": "1"}) from None
+
+    async def decode(request: Request) -> tuple[list[Any], list[Any]]:
+        ndjson = _is_ndjson(request)
+        body = await read_body(request, max_body)
+        try:
+            items, problems = decode_body(body, ndjson)
+        except BodyError as exc:
+            raise ApiError(400, "invalid_body", str(exc)) from None
+        if len(items) > MAX_EVENTS_PER_REQUEST:
+            raise ApiError(413, "batch_too_large", f"{len(items)} items in one request; at most "
+                                                   f"{MAX_EVENTS_PER_REQUEST}")
+        return items, problems
+
+    def busy(exc: Busy) -> ApiError:
+        return ApiError(429, "busy", str(exc), {"retry-after": str(exc.retry_after)})
+
+    # -- ingest --------------------------------------------------------------------------
+    @app.post("/v1/models/{model}/events", tags=["ingest"], summary="Send prediction events",
+              responses=schemas.INGEST_RESPONSES, openapi_extra=schemas.body_of(schemas.EventIn),
+              response_model=schemas.IngestAnswer)
+    async def post_events(model: str, request: Request) -> Response:
+        state_of(model)
+        items, problems = await decode(request)
+        try:
+            answer = monitor.ingest_events(model, items, problems)
+        except Busy as exc:
+            raise busy(exc) from None
+        if answer.all_rejected:
+            return _json({"error": "all_rejected", **answer.body, "request_id": request_id.get()}, 422)
+        await acknowledge(answer)
+        return _json(answer.body)
+
+    @app.post("/v1/models/{model}/labels", tags=["ingest"], summary="Send labels (ground truth)",
+              responses={**schemas.INGEST_RESPONSES, 202: {"model": schemas.LabelAnswer,
+                                                           "description": "some labels wait for their prediction"}},
+              openapi_extra=schemas.body_of(schemas.LabelIn), response_model=schemas.LabelAnswer)
+    async def post_labels(model: str, request: Request) -> Response:
+        state_of(model)
+        items, problems = await decode(request)
+        try:
+            answer = monitor.ingest_labels(model, items, problems)
+        except Busy as exc:
+            raise busy(exc) from None
+        if answer.all_rejected:
+            return _json({"error": "all_rejected", **answer.body, "request_id": request_id.get()}, 422)
+        result = await acknowledge(answer)
+        body = {**answer.body, "joined": result.get("joined", 0), "pending": result.get("pending", 0)}
+        return _json(body, 202 if body["pending"] else 200)
+
+    @app.post("/v1/models/{model}/resources", tags=["ingest"], summary="Report host/GPU resource usage",
+              status_code=204, responses={204: {"description": "stored"}, 404: {"model": schemas.ErrorBody},
+                                          422: {"model": schemas.ErrorBody}})
+    async def post_resources(model: str, body: schemas.ResourcesIn) -> Response:
+        state_of(model)
+        monitor.report_resources(model, body.instance, body.values)
+        return Response(status_code=204)
+
+    # -- registry ------------------------------------------------------------------------
+    @app.get("/v1/models", tags=["models"], summary="Models being monitored")
+    def list_models(request: Request) -> Response:
+        allowed = request.scope.get("state", {}).get("token_models")
+        out = []
+        for name, st in sorted(monitor.models.items()):
+            if allowed is not None and name not in allowed:
+                continue
+            out.append({"model": name, "owner": st.config.owner, "window": st.config.window,
+                        "versions": sorted(st.versions), "events_total": st.events_total,
+                        "source": "config" if yaml_models and name in yaml_models else "api"})
+        return _json({"models": out})
+
+    @app.get("/v1/models/{model}", tags=["models"], summary="A model's configuration",
+             responses={404: {"model": schemas.ErrorBody}})
+    def get_model(model: str) -> Response:
+        st = state_of(model)
+        return _json({"model": model, "config": st.config.model_dump(mode="json"),
+                      "references": {v or "*": {"created_at": r.reference.created_at, "fingerprint": r.fingerprint,
+                                                "columns": len(r.reference.specs), "rows": r.reference.n_rows}
+                                     for v, r in st.refs.items()}})
+
+    @app.put("/v1/models/{model}", tags=["models"], summary="Register or replace a model (config + baseline)",
+             responses={200: {"description": "registered"}, 422: {"model": schemas.ErrorBody}})
+    def put_model(model: str, body: schemas.RegisterIn) -> Response:
+        if not MODEL_NAME.match(model):
+            raise ApiError(422, "invalid_model_name", "model names are 1-64 letters, digits, '_', '-' or '.'")
+        cfg_in = dict(body.config)
+        if cfg_in.get("model", model) != model:
+            raise ApiError(422, "invalid_config", f"config.model {cfg_in.get('model')!r} differs from the URL's {model!r}")
+        if "reference" in cfg_in:
+            raise ApiError(422, "invalid_config", "config.reference: over HTTP the baseline goes in 'baseline', "
+                                                  "not as a file path")
+        cfg_in["model"] = model
+        try:
+            cfg = model_config_from_dict(cfg_in, "config")
+            ref = Reference.from_dict(body.baseline, "baseline")
+            monitor.register(cfg, ref)
+        except (ConfigError, InputError) as exc:
+            raise ApiError(422, "invalid_config", str(exc).splitlines()) from None
+        return _json({"model": model, "registered": True})
+
+    @app.put("/v1/models/{model}/versions/{version}/reference", tags=["models"],
+             summary="Replace one version's reference (after a retrain)",
+             responses={404: {"model": schemas.ErrorBody}, 422: {"model": schemas.ErrorBody}})
+    def put_reference(model: str, version: str, baseline: dict[str, Any]) -> Response:
+        state_of(model)
+        if not version or len(version) > 64:
+            raise ApiError(422, "invalid_version", "version must have 1 to 64 characters")
+        try:
+            ref = Reference.from_dict(baseline, "baseline")
+        except InputError as exc:
+            raise ApiError(422, "invalid_baseline", str(exc)) from None
+        monitor.set_version_reference(model, version, ref)
+        return _json({"model": model, "version": version, "replaced": True})
+
+    # -- reads ------------------------------------------------------------------------------
+    @app.get("/v1/models/{model}/status", tags=["results"], summary="Counts, latest window verdicts, open findings",
+             responses={404: {"model": schemas.ErrorBody}})
+    def status(model: str) -> Response:
+        state_of(model)
+        s = monitor.status(model)
+        s["latest_windows"] = [_window_out(w) for w in s["latest_windows"]]
+        s["open_findings"] = [_finding_out(f) for f in s["open_findings"]]
+        s["last_event_timestamp"] = rfc3339(s["last_event_timestamp"])
+        return _json(s)
+
+    @app.get("/v1/models/{model}/findings", tags=["results"], summary="Findings of closed windows",
+             responses={404: {"model": schemas.ErrorBody}, 400: {"model": schemas.ErrorBody}})
+    def findings(model: str, since: str | None = None, until: str | None = None, version: str | None = None,
+                 segment: str | None = None, granularity: str | None = None,
+                 severity: schemas.SeverityName | None = None, limit: int = Query(100, ge=1, le=10_000)) -> Response:
+        state_of(model)
+        rows = monitor.store.findings(model, since=parse_time(since, "since"), until=parse_time(until, "until"),
+                                      version=version, segment=segment, granularity=_granularity(granularity),
+                                      severity=severity, limit=limit)
+        return _json({"findings": [_finding_out(f) for f in rows]})
+
+    @app.get("/v1/models/{model}/windows", tags=["results"], summary="Closed (and open) windows with verdicts",
+             responses={404: {"model": schemas.ErrorBody}, 400: {"model": schemas.ErrorBody}})
+    def windows(model: str, since: str | None = None, until: str | None = None, version: str | None = None,
+                segment: str | None = None, granularity: str | None = None, closed: bool | None = None,
+                limit: int = Query(100, ge=1, le=10_000)) -> Response:
+        state_of(model)
+        rows = monitor.store.windows(model, since=parse_time(since, "since"), until=parse_time(until, "until"),
+                                     version=version, segment=segment, granularity=_granularity(granularity),
+                                     closed=closed, limit=limit)
+        return _json({"windows": [_window_out(w) for w in rows]})
+
+    # -- operations ---------------------------------------------------------------------------
+    @app.get("/healthz", tags=["operations"], summary="Liveness (no auth)")
+    def healthz() -> Response:
+        return _json({"status": "ok", "version": __version__})
+
+    @app.get("/readyz", tags=["operations"], summary="Readiness: recovered, threads running, store answering",
+             responses={503: {"model": schemas.ErrorBody}})
+    def readyz() -> Response:
+        if not monitor.ready or not monitor.healthy():
+            return _json({"error": "not_ready", "detail": monitor.last_error or "starting"}, 503)
+        return _json({"status": "ready", "models": len(monitor.models), "queue_depth": monitor.queue_depth})
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_middleware(RequestContext, auth=auth or Authenticator(schemas.NO_AUTH), max_body=max_body)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            comps = doc.setdefault("components", {}).setdefault("schemas", {})
+            for model in (schemas.EventIn, schemas.LabelIn):
+                js = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                comps.update(js.pop("$defs", {}))
+                comps[model.__name__] = js
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def _window_out(w: dict[str, Any]) -> dict[str, Any]:
+    out = dict(w)
+    for k in ("start_ts", "end_ts", "closed_at"):
+        if k in out:
+            out[k.replace("_ts", "").replace("_at", "_at")] = rfc3339(out.pop(k))
+    if isinstance(out.get("verdict"), str):
+        out["verdict"] = orjson.loads(out["verdict"])
+    return out
+
+
+def _finding_out(f: dict[str, Any]) -> dict[str, Any]:
+    return {"check": f["check_name"], "column": f["column_name"], "severity": f["severity"], "message": f["message"],
+            "evidence": orjson.loads(f["evidence"]) if f.get("evidence") else {}, "version": f["version"],
+            "segment": f["segment"], "granularity": f["granularity"], "window_start": rfc3339(f["window_start"]),
+            "window_end": rfc3339(f["window_end"]), "created_at": rfc3339(f["created_at"])}
+
+
+__all__ = ["ApiError", "ArgusError", "create_app"]

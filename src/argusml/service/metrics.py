@@ -1,0 +1,129 @@
+"""/metrics: Prometheus exposition of the monitor's live state.
+
+A custom collector reads the monitor's counters and the latest closed
+window's summary at scrape time, so the hot path never calls into
+prometheus-client per event. One process owns the state (DESIGN.md: the
+ingesting process), so no multiprocess mode is needed; the process's own
+CPU and memory come from prometheus-client's standard process collector.
+Label sets are bounded: versions (max_versions), features (the
+reference's), status codes (100-599), rejection reasons (a fixed list).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, ProcessCollector
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from argusml.monitor import Monitor
+
+DRIFT_METHODS = ("psi", "ks", "js", "wasserstein_norm", "tvd", "tail")
+
+
+class MonitorCollector(Collector):
+    def __init__(self, monitor: Monitor) -> None:
+        self.monitor = monitor
+
+    def collect(self) -> Iterator[Metric]:
+        mon = self.monitor
+        events = CounterMetricFamily("argus_events", "Events ingested (durable, not duplicates).",
+                                     labels=["model", "model_version"])
+        rejected = CounterMetricFamily("argus_events_rejected", "Events and labels rejected, by reason.",
+                                       labels=["model", "reason"])
+        dups = CounterMetricFamily("argus_events_duplicate", "Events dropped as retries of one already stored.",
+                                   labels=["model"])
+        late = CounterMetricFamily("argus_events_too_late", "Events stored but too late for their window.",
+                                   labels=["model"])
+        requests = CounterMetricFamily("argus_model_requests", "Model requests reported by events, by status code.",
+                                       labels=["model", "model_version", "code"])
+        latency = HistogramMetricFamily("argus_model_request_duration_seconds",
+                                        "Model request latency reported by events (latency_ms).",
+                                        labels=["model", "model_version"])
+        rows = GaugeMetricFamily("argus_window_rows", "Rows in the latest closed window.",
+                                 labels=["model", "model_version"])
+        wstart = GaugeMetricFamily("argus_window_end_timestamp_seconds", "End of the latest closed window.",
+                                   labels=["model", "model_version"])
+        drifted_n = GaugeMetricFamily("argus_window_drifted_columns", "Drifted columns in the latest closed window.",
+                                      labels=["model", "model_version"])
+        score = GaugeMetricFamily("argus_feature_drift_score", "Drift measures of each column, latest closed window.",
+                                  labels=["model", "model_version", "feature", "method"])
+        drifted = GaugeMetricFamily("argus_feature_drifted", "1 when the column drifted in the latest closed window.",
+                                    labels=["model", "model_version", "feature"])
+        missing = GaugeMetricFamily("argus_feature_missing_ratio", "Share of missing values, latest closed window.",
+                                    labels=["model", "model_version", "feature"])
+        pmean = GaugeMetricFamily("argus_prediction_mean", "Mean prediction, latest closed window.",
+                                  labels=["model", "model_version"])
+        pclass = GaugeMetricFamily("argus_prediction_class_ratio", "Share of each predicted class, latest closed window.",
+                                   labels=["model", "model_version", "class"])
+        labels_total = CounterMetricFamily("argus_labels", "Labels received.", labels=["model"])
+        labels_pending = GaugeMetricFamily("argus_labels_pending", "Labels waiting for their prediction.",
+                                           labels=["model"])
+        labels_expired = CounterMetricFamily("argus_labels_expired", "Pending labels that never met a prediction.",
+                                             labels=["model"])
+        lag = HistogramMetricFamily("argus_label_lag_seconds", "Time from prediction to its label.", labels=["model"])
+        last = GaugeMetricFamily("argus_last_event_timestamp_seconds", "Event time of the newest event.",
+                                 labels=["model"])
+        resources = GaugeMetricFamily("argus_host_resource", "Host/GPU resources reported by SDK instances.",
+                                      labels=["model", "instance", "resource"])
+        for name, state in list(mon.models.items()):
+            m = state.metrics
+            dups.add_metric([name], m.duplicates)
+            late.add_metric([name], m.too_late)
+            for reason, n in list(m.rejected.items()):
+                rejected.add_metric([name, reason], n)
+            for v, vm in list(m.versions.items()):
+                events.add_metric([name, v], vm.events)
+                for code, n in list(vm.requests.items()):
+                    requests.add_metric([name, v, code], n)
+                if vm.latency.n:
+                    latency.add_metric([name, v], vm.latency.cumulative(), vm.latency.total)
+                _window_gauges(name, v, vm.window, rows, wstart, drifted_n, score, drifted, missing, pmean, pclass)
+            labels_total.add_metric([name], m.labels)
+            labels_pending.add_metric([name], len(state.pending))
+            labels_expired.add_metric([name], m.labels_expired)
+            lag.add_metric([name], m.label_lag.cumulative(), m.label_lag.total)
+            if m.last_event_ts is not None:
+                last.add_metric([name], m.last_event_ts)
+            for (instance, res), val in list(m.resources.items()):
+                resources.add_metric([name, instance, res], val)
+        yield from (events, rejected, dups, late, requests, latency, rows, wstart, drifted_n, score, drifted, missing,
+                    pmean, pclass, labels_total, labels_pending, labels_expired, lag, last, resources)
+        yield GaugeMetricFamily("argus_ingest_queue_depth", "Events accepted but not yet stored and folded.",
+                                value=mon.queue_depth)
+        yield GaugeMetricFamily("argus_up", "1 while the monitor's threads run and the store answers.",
+                                value=1.0 if mon.healthy() else 0.0)
+
+
+def _window_gauges(model: str, version: str, win: dict[str, Any] | None, rows: GaugeMetricFamily,
+                   wend: GaugeMetricFamily, drifted_n: GaugeMetricFamily, score: GaugeMetricFamily,
+                   drifted: GaugeMetricFamily, missing: GaugeMetricFamily, pmean: GaugeMetricFamily,
+                   pclass: GaugeMetricFamily) -> None:
+    if not win:
+        return
+    rows.add_metric([model, version], win.get("n_rows", 0))
+    wend.add_metric([model, version], win.get("end", 0))
+    drifted_n.add_metric([model, version], win.get("n_drifted", 0))
+    for feature, c in (win.get("columns") or {}).items():
+        if c.get("missing_ratio") is not None:
+            missing.add_metric([model, version, feature], c["missing_ratio"])
+        if "drifted" in c:
+            drifted.add_metric([model, version, feature], 1.0 if c["drifted"] else 0.0)
+        for method in DRIFT_METHODS:
+            val = (c.get("scores") or {}).get(method)
+            if val is not None:
+                score.add_metric([model, version, feature, method], val)
+    pred = win.get("prediction") or {}
+    if pred.get("mean") is not None:
+        pmean.add_metric([model, version], pred["mean"])
+    for cls, share in (pred.get("class_ratio") or {}).items():
+        pclass.add_metric([model, version, str(cls)], share)
+
+
+def registry_for(monitor: Monitor) -> CollectorRegistry:
+    reg = CollectorRegistry(auto_describe=False)
+    reg.register(MonitorCollector(monitor))
+    ProcessCollector(registry=reg)
+    return reg

@@ -1,0 +1,85 @@
+"""`argus serve`: load model configs, recover the store, run uvicorn.
+
+One process, one worker: the ingesting process owns every model's live
+state (DESIGN.md's choice for Prometheus correctness too). Scale-out is by
+model (one server per group of models), not by workers of one server.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from argusml.monitor import Monitor, Settings
+from argusml.profile import Reference
+from argusml.schema import ConfigError
+from argusml.schema.model_config import AuthConfig, load_auth_config, load_model_config
+from argusml.service.auth import Authenticator
+from argusml.store import Store
+
+log = logging.getLogger("argus.server")
+
+TOKENS_FILE = "tokens.yaml"
+
+
+def load_config_dir(config_dir: str | os.PathLike[str]) -> tuple[list[tuple[Any, Reference]], AuthConfig | None]:
+    """Every ``*.yaml`` / ``*.yml`` model config (``tokens.yaml`` is the token list)."""
+    d = Path(config_dir)
+    if not d.is_dir():
+        raise ConfigError(f"{d}: --config must be a directory of model YAML files")
+    models: list[tuple[Any, Reference]] = []
+    auth = None
+    names: dict[str, Path] = {}
+    for p in sorted([*d.glob("*.yaml"), *d.glob("*.yml")]):
+        if p.name in (TOKENS_FILE, "tokens.yml"):
+            auth = load_auth_config(p)
+            continue
+        cfg, ref_path = load_model_config(p)
+        if ref_path is None:
+            raise ConfigError(f"{p}: reference: required (the baseline file written by `argus baseline`)")
+        if cfg.model in names:
+            raise ConfigError(f"{p}: model {cfg.model!r} is already defined in {names[cfg.model]}")
+        names[cfg.model] = p
+        models.append((cfg, Reference.load(ref_path)))
+    return models, auth
+
+
+def build(config_dir: str | None, data_dir: str, settings: Settings | None = None,
+          tokens_file: str | None = None) -> tuple[Monitor, Authenticator, set[str]]:
+    models, auth = load_config_dir(config_dir) if config_dir else ([], None)
+    if tokens_file:
+        auth = load_auth_config(tokens_file)
+    settings = settings or Settings()
+    store = Store(data_dir, memory_limit=settings.memory_limit)
+    monitor = Monitor(store, settings)
+    for cfg, ref in models:
+        monitor.register(cfg, ref)
+    loaded = monitor.load_registered()
+    monitor.start()
+    log.info("monitoring %d model(s): %s", len(monitor.models), ", ".join(sorted(monitor.models)) or "none yet",
+             extra={"from_config": [c.model for c, _ in models], "from_store": loaded})
+    return monitor, Authenticator(auth or AuthConfig()), {c.model for c, _ in models}
+
+
+def serve(config_dir: str | None, data_dir: str, host: str, port: int, *, log_level: str = "info",
+          tokens_file: str | None = None, max_body: int = 16 * 1024 * 1024) -> None:
+    import uvicorn
+
+    from argusml.service.app import create_app
+    from argusml.service.logs import configure
+
+    configure(log_level)
+    monitor, auth, yaml_models = build(config_dir, data_dir, tokens_file=tokens_file)
+    app = create_app(monitor, auth=auth, max_body=max_body, yaml_models=yaml_models)
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, workers=1,
+                            timeout_graceful_shutdown=10, server_header=False)
+    server = uvicorn.Server(config)
+    log.info("listening on http://%s:%d (auth %s)", host, port, "on" if auth.enabled else "off")
+    try:
+        server.run()
+    finally:
+        monitor.stop()
+        monitor.store.close()
+        log.info("stopped; open windows saved")

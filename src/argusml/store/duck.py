@@ -1,0 +1,373 @@
+"""Everything the service keeps, in one embedded DuckDB file.
+
+This module is the only place that knows SQL. Times are epoch seconds
+(DOUBLE): every caller already thinks in them, and the HTTP edge formats
+RFC 3339. A commit here is durable: DuckDB writes and fsyncs its WAL before
+``COMMIT`` returns, which is what lets the service acknowledge an event only
+after the transaction that holds it has committed.
+
+DuckDB connections are not to be shared between threads; each thread gets
+its own cursor of the one database (``_cur``). Only one process may open
+the file read-write (DuckDB locks it), which matches DESIGN.md: only the
+server opens its store.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from argusml.schema import InputError
+
+SCHEMA_VERSION = "1"
+
+DDL = """
+CREATE TABLE IF NOT EXISTS meta(key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS models(model VARCHAR PRIMARY KEY, config VARCHAR, updated_at DOUBLE);
+CREATE TABLE IF NOT EXISTS baselines(model VARCHAR, version VARCHAR, baseline VARCHAR, updated_at DOUBLE,
+    PRIMARY KEY (model, version));
+CREATE TABLE IF NOT EXISTS events(seq BIGINT, model VARCHAR, version VARCHAR, id VARCHAR, ts DOUBLE,
+    arrival DOUBLE, payload VARCHAR);
+CREATE TABLE IF NOT EXISTS predictions(model VARCHAR, version VARCHAR, id VARCHAR, ts DOUBLE, arrival DOUBLE,
+    prediction DOUBLE, prediction_label VARCHAR, segment VARCHAR);
+CREATE TABLE IF NOT EXISTS labels(model VARCHAR, version VARCHAR, id VARCHAR, label VARCHAR, ts DOUBLE,
+    arrival DOUBLE, state VARCHAR, prediction_ts DOUBLE, resolved_at DOUBLE);
+CREATE TABLE IF NOT EXISTS windows(model VARCHAR, version VARCHAR, segment VARCHAR, granularity DOUBLE,
+    start_ts DOUBLE, end_ts DOUBLE, closed BOOLEAN, n_rows BIGINT, late BIGINT, profile VARCHAR, verdict VARCHAR,
+    closed_at DOUBLE);
+CREATE TABLE IF NOT EXISTS findings(model VARCHAR, version VARCHAR, segment VARCHAR, granularity DOUBLE,
+    window_start DOUBLE, window_end DOUBLE, check_name VARCHAR, column_name VARCHAR, severity VARCHAR,
+    message VARCHAR, evidence VARCHAR, created_at DOUBLE);
+"""
+
+EVENT_SCHEMA = pa.schema([("seq", pa.int64()), ("model", pa.string()), ("version", pa.string()),
+                          ("id", pa.string()), ("ts", pa.float64()), ("arrival", pa.float64()),
+                          ("payload", pa.string())])
+PREDICTION_SCHEMA = pa.schema([("model", pa.string()), ("version", pa.string()), ("id", pa.string()),
+                               ("ts", pa.float64()), ("arrival", pa.float64()), ("prediction", pa.float64()),
+                               ("prediction_label", pa.string()), ("segment", pa.string())])
+LABEL_SCHEMA = pa.schema([("model", pa.string()), ("version", pa.string()), ("id", pa.string()),
+                          ("label", pa.string()), ("ts", pa.float64()), ("arrival", pa.float64()),
+                          ("state", pa.string()), ("prediction_ts", pa.float64()), ("resolved_at", pa.float64())])
+
+
+@dataclass
+class WindowRow:
+    model: str
+    version: str
+    segment: str
+    granularity: float
+    start: float
+    end: float
+    closed: bool
+    n_rows: int
+    late: int
+    profile: str | None
+    verdict: str | None = None
+    closed_at: float | None = None
+
+    def values(self) -> tuple[Any, ...]:
+        return (self.model, self.version, self.segment, self.granularity, self.start, self.end, self.closed,
+                self.n_rows, self.late, self.profile, self.verdict, self.closed_at)
+
+
+@dataclass
+class FindingRow:
+    model: str
+    version: str
+    segment: str
+    granularity: float
+    window_start: float
+    window_end: float
+    check: str
+    column: str | None
+    severity: str
+    message: str
+    evidence: str
+    created_at: float
+
+    def values(self) -> tuple[Any, ...]:
+        return (self.model, self.version, self.segment, self.granularity, self.window_start, self.window_end,
+                self.check, self.column, self.severity, self.message, self.evidence, self.created_at)
+
+
+class Store:
+    """One DuckDB database file under the service's data directory."""
+
+    def __init__(self, data_dir: str | os.PathLike[str], *, read_only: bool = False, memory_limit: str = "512MB") -> None:
+        import duckdb
+
+        os.makedirs(data_dir, exist_ok=True)
+        self.path = os.path.join(os.fspath(data_dir), "argus.duckdb")
+        try:
+            self._con = duckdb.connect(self.path, read_only=read_only,
+                                       config={"memory_limit": memory_limit, "threads": 2})
+        except duckdb.IOException as exc:
+            msg = str(exc)
+            if "lock" in msg.lower():
+                raise InputError("the store is open in another process (is another `argus serve` running on this "
+                                 "--data directory?)", path=self.path) from None
+            raise InputError(f"cannot open the store: {msg}", path=self.path) from None
+        except duckdb.Error as exc:
+            raise InputError(f"cannot open the store (not a DuckDB file, or from a newer DuckDB?): {exc}",
+                             path=self.path) from None
+        self._local = threading.local()
+        if not read_only:
+            self._con.execute(DDL)
+            self._con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+
+    # -- connections -------------------------------------------------------------
+    def _cur(self) -> Any:
+        cur = getattr(self._local, "cur", None)
+        if cur is None:
+            cur = self._con.cursor()
+            self._local.cur = cur
+        return cur
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        cur = self._cur()
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            yield cur
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        cur.execute("COMMIT")
+
+    def close(self) -> None:
+        try:
+            self._con.execute("CHECKPOINT")
+        except Exception:  # read-only or already closed: nothing to flush
+            pass
+        self._con.close()
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._cur().execute(sql, list(params)).fetchall()
+
+    # -- meta ------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        r = self._rows("SELECT value FROM meta WHERE key = ?", [key])
+        return r[0][0] if r else None
+
+    # -- models and baselines ---------------------------------------------------------
+    def save_model(self, model: str, config_json: str, now: float) -> None:
+        with self.transaction() as cur:
+            cur.execute("INSERT OR REPLACE INTO models VALUES (?, ?, ?)", [model, config_json, now])
+
+    def load_models(self) -> list[tuple[str, str]]:
+        return [(m, c) for m, c in self._rows("SELECT model, config FROM models ORDER BY model")]
+
+    def save_baseline(self, model: str, version: str, baseline_json: str, now: float) -> None:
+        """``version`` '' is the model's own reference, used by versions without one."""
+        with self.transaction() as cur:
+            cur.execute("INSERT OR REPLACE INTO baselines VALUES (?, ?, ?, ?)", [model, version, baseline_json, now])
+
+    def load_baselines(self, model: str) -> list[tuple[str, str]]:
+        return [(v, b) for v, b in self._rows("SELECT version, baseline FROM baselines WHERE model = ?", [model])]
+
+    # -- the ingest transaction -------------------------------------------------------
+    def write(self, events: pa.Table | None, predictions: pa.Table | None, labels: pa.Table | None = None,
+              joined: list[tuple[str, str, float]] | None = None, now: float = 0.0) -> None:
+        """One durable transaction for whatever a writer cycle collected.
+
+        ``joined`` lists (model, id, prediction_ts) of pending labels whose
+        prediction is in ``predictions``: they are resolved in the same
+        transaction, so a crash never leaves one joined but not stored."""
+        with self.transaction() as cur:
+            if events is not None and events.num_rows:
+                cur.register("_ev", events)
+                cur.execute("INSERT INTO events SELECT * FROM _ev")
+                cur.unregister("_ev")
+            if predictions is not None and predictions.num_rows:
+                cur.register("_pr", predictions)
+                cur.execute("INSERT INTO predictions SELECT * FROM _pr")
+                cur.unregister("_pr")
+            if labels is not None and labels.num_rows:
+                cur.register("_lb", labels)
+                cur.execute("INSERT INTO labels SELECT * FROM _lb")
+                cur.unregister("_lb")
+            if joined:
+                jt = pa.table({"model": [j[0] for j in joined], "id": [j[1] for j in joined],
+                               "pts": [j[2] for j in joined]})
+                cur.register("_jn", jt)
+                cur.execute("""UPDATE labels SET state = 'joined', prediction_ts = _jn.pts, resolved_at = ?
+                               FROM _jn WHERE labels.model = _jn.model AND labels.id = _jn.id
+                               AND labels.state = 'pending'""", [now])
+                cur.unregister("_jn")
+
+    def find_predictions(self, model: str, ids: list[str]) -> dict[tuple[str, str], float]:
+        """(version, id) -> prediction time for the ids that have a prediction (latest if repeated)."""
+        if not ids:
+            return {}
+        cur = self._cur()
+        cur.register("_ids", pa.table({"id": pa.array(ids, pa.string())}))
+        try:
+            rows = cur.execute("""SELECT p.version, p.id, max(p.ts) FROM predictions p
+                                  WHERE p.model = ? AND p.id IN (SELECT id FROM _ids) GROUP BY 1, 2""",
+                               [model]).fetchall()
+        finally:
+            cur.unregister("_ids")
+        return {(v, i): ts for v, i, ts in rows}
+
+    def max_seq(self) -> int:
+        r = self._rows("SELECT coalesce(max(seq), 0) FROM events")
+        return int(r[0][0])
+
+    def events_after(self, seq: int, limit: int) -> list[tuple[int, str, str, str, float, float, str]]:
+        """Stored events past ``seq``, in order: the replay after a crash."""
+        return self._rows("SELECT seq, model, version, id, ts, arrival, payload FROM events WHERE seq > ? "
+                          "ORDER BY seq LIMIT ?", [seq, limit])
+
+    def recent_keys(self, model: str, since: float, limit: int) -> list[tuple[str, str]]:
+        """(version, id) of the newest predictions since ``since``: the dedup index after a restart."""
+        return self._rows("SELECT version, id FROM predictions WHERE model = ? AND arrival >= ? "
+                          "ORDER BY arrival DESC LIMIT ?", [model, since, limit])
+
+    def pending_labels(self, model: str) -> list[tuple[str, float]]:
+        return self._rows("SELECT id, arrival FROM labels WHERE model = ? AND state = 'pending'", [model])
+
+    def expire_labels(self, model: str, before: float, now: float) -> int:
+        with self.transaction() as cur:
+            n = cur.execute("SELECT count(*) FROM labels WHERE model = ? AND state = 'pending' AND arrival < ?",
+                            [model, before]).fetchone()[0]
+            if n:
+                cur.execute("UPDATE labels SET state = 'expired', resolved_at = ? WHERE model = ? "
+                            "AND state = 'pending' AND arrival < ?", [now, model, before])
+        return int(n)
+
+    def counts(self, model: str) -> dict[str, int]:
+        ev = self._rows("SELECT count(*) FROM predictions WHERE model = ?", [model])[0][0]
+        lb = self._rows("SELECT state, count(*) FROM labels WHERE model = ? GROUP BY 1", [model])
+        by_state = {s: int(n) for s, n in lb}
+        return {"events": int(ev), "labels": sum(by_state.values()), "labels_pending": by_state.get("pending", 0),
+                "labels_joined": by_state.get("joined", 0), "labels_expired": by_state.get("expired", 0)}
+
+    def count_events(self, model: str | None = None) -> int:
+        if model is None:
+            return int(self._rows("SELECT count(*) FROM events")[0][0])
+        return int(self._rows("SELECT count(*) FROM events WHERE model = ?", [model])[0][0])
+
+    def versions(self, model: str) -> list[str]:
+        return [v for (v,) in self._rows("SELECT DISTINCT version FROM predictions WHERE model = ?", [model])]
+
+    def event_ids(self, model: str) -> list[tuple[str, str]]:
+        return self._rows("SELECT version, id FROM predictions WHERE model = ?", [model])
+
+    # -- windows and findings -------------------------------------------------------
+    def load_open_windows(self) -> list[WindowRow]:
+        return [WindowRow(*r) for r in self._rows("SELECT * FROM windows WHERE NOT closed")]
+
+    def save_windows(self, closed: list[tuple[WindowRow, list[FindingRow]]],
+                     snapshot: tuple[list[WindowRow], dict[str, str]] | None = None) -> None:
+        """Closed windows with their findings and, in the same transaction, the
+        snapshot of the windows still open and the ``meta`` that goes with it
+        (folded sequence, closing clock). One transaction, so a crash can
+        neither lose a closed window nor replay its events into it twice."""
+        with self.transaction() as cur:
+            for row, findings in closed:
+                cur.execute("INSERT INTO windows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row.values())
+                if findings:
+                    cur.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                    [f.values() for f in findings])
+            if snapshot is not None:
+                rows, meta = snapshot
+                cur.execute("DELETE FROM windows WHERE NOT closed")
+                if rows:
+                    cur.executemany("INSERT INTO windows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                    [r.values() for r in rows])
+                for k, v in meta.items():
+                    cur.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [k, v])
+
+    def pending_rollups(self, model: str, child: float, granularity: float, closes_before: float
+                        ) -> list[tuple[str, str, float]]:
+        """(version, segment, start) of ``granularity`` buckets whose children are
+        all due (the bucket ended before ``closes_before``) and that are not rolled up yet."""
+        return self._rows("""
+            SELECT DISTINCT version, segment, floor(start_ts / ?) * ? AS b FROM windows
+            WHERE model = ? AND granularity = ? AND closed AND floor(start_ts / ?) * ? + ? <= ?
+            EXCEPT SELECT version, segment, start_ts FROM windows WHERE model = ? AND granularity = ?
+            ORDER BY 3, 1, 2""",
+            [granularity, granularity, model, child, granularity, granularity, granularity, closes_before,
+             model, granularity])
+
+    def child_profiles(self, model: str, version: str, segment: str, child: float, start: float, end: float
+                       ) -> list[tuple[str, int, int]]:
+        return self._rows("SELECT profile, n_rows, late FROM windows WHERE model = ? AND version = ? AND segment = ? "
+                          "AND granularity = ? AND closed AND start_ts >= ? AND start_ts < ? ORDER BY start_ts",
+                          [model, version, segment, child, start, end])
+
+    def windows(self, model: str, *, since: float | None = None, until: float | None = None,
+                version: str | None = None, segment: str | None = None, granularity: float | None = None,
+                closed: bool | None = None, limit: int = 100, with_profile: bool = False) -> list[dict[str, Any]]:
+        where, params = self._filters(model, "start_ts", "end_ts", since, until, version, segment, granularity)
+        if closed is not None:
+            where.append("closed = ?")
+            params.append(closed)
+        cols = ("version, segment, granularity, start_ts, end_ts, closed, n_rows, late, verdict, closed_at"
+                + (", profile" if with_profile else ""))
+        rows = self._rows(f"SELECT {cols} FROM windows WHERE {' AND '.join(where)} "
+                          f"ORDER BY start_ts DESC, granularity, version, segment LIMIT ?", [*params, limit])
+        names = [c.strip() for c in cols.split(",")]
+        return [dict(zip(names, r)) for r in rows]
+
+    def findings(self, model: str, *, since: float | None = None, until: float | None = None,
+                 version: str | None = None, segment: str | None = None, granularity: float | None = None,
+                 severity: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        where, params = self._filters(model, "window_start", "window_end", since, until, version, segment, granularity)
+        if severity is not None:
+            where.append("severity = ?")
+            params.append(severity)
+        cols = ("version, segment, granularity, window_start, window_end, check_name, column_name, severity, "
+                "message, evidence, created_at")
+        rows = self._rows(f"SELECT {cols} FROM findings WHERE {' AND '.join(where)} "
+                          f"ORDER BY window_start DESC, severity, check_name LIMIT ?", [*params, limit])
+        return [dict(zip([c.strip() for c in cols.split(",")], r)) for r in rows]
+
+    @staticmethod
+    def _filters(model: str, start_col: str, end_col: str, since: float | None, until: float | None,
+                 version: str | None, segment: str | None, granularity: float | None) -> tuple[list[str], list[Any]]:
+        where, params = ["model = ?"], [model]
+        for cond, val in ((f"{end_col} > ?", since), (f"{start_col} < ?", until), ("version = ?", version),
+                          ("segment = ?", segment), ("granularity = ?", granularity)):
+            if val is not None:
+                where.append(cond)
+                params.append(val)
+        return where, params
+
+    def latest_closed(self, model: str, granularity: float) -> list[dict[str, Any]]:
+        """The newest closed window of ``granularity`` per (version, segment)."""
+        rows = self._rows("""SELECT version, segment, start_ts, end_ts, n_rows, verdict FROM windows w
+            WHERE model = ? AND granularity = ? AND closed AND start_ts = (SELECT max(start_ts) FROM windows
+                WHERE model = w.model AND version = w.version AND segment = w.segment AND granularity = w.granularity
+                AND closed) ORDER BY version, segment""", [model, granularity])
+        return [dict(zip(("version", "segment", "start_ts", "end_ts", "n_rows", "verdict"), r)) for r in rows]
+
+    # -- retention ----------------------------------------------------------------------
+    def delete_older(self, model: str, *, raw_events: float, predictions: float, labels: float,
+                     profiles: float) -> dict[str, int]:
+        """Delete rows older than the given epoch times; counts per table."""
+        out = {}
+        with self.transaction() as cur:
+            for table, col, before in (("events", "arrival", raw_events), ("predictions", "arrival", predictions),
+                                       ("labels", "arrival", labels), ("findings", "window_end", profiles)):
+                n = cur.execute(f"SELECT count(*) FROM {table} WHERE model = ? AND {col} < ?",
+                                [model, before]).fetchone()[0]
+                if n:
+                    cur.execute(f"DELETE FROM {table} WHERE model = ? AND {col} < ?", [model, before])
+                out[table] = int(n)
+            n = cur.execute("SELECT count(*) FROM windows WHERE model = ? AND closed AND end_ts < ?",
+                            [model, profiles]).fetchone()[0]
+            if n:
+                cur.execute("DELETE FROM windows WHERE model = ? AND closed AND end_ts < ?", [model, profiles])
+            out["windows"] = int(n)
+        return out
+
+    def checkpoint(self) -> None:
+        self._cur().execute("CHECKPOINT")
