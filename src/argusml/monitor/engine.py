@@ -170,6 +170,9 @@ class Monitor:
         self._lock = threading.RLock()  # fold-thread state vs. reference replacement from the API
         self.started_at = clock()
         self.last_error: str | None = None
+        self._inflight: float | None = None  # clock of the write in progress
+        self._folded_seq = 0
+        self.ticks = 0  # completed fold-loop ticks (closing, rollups): lets callers wait for one
 
     # -- registry ------------------------------------------------------------------
     def register(self, config: ModelConfig, reference: Reference, *, persist: bool = True) -> ModelState:
@@ -305,6 +308,17 @@ class Monitor:
         except Exception as exc:  # pragma: no cover - the store is going away anyway
             log.error("final snapshot failed: %s", exc)
 
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Block until everything accepted is written and folded and two
+        ticks (window closing, rollups) ran after that; for tests and demos."""
+        deadline = time.monotonic() + timeout
+        while self.queue_depth and time.monotonic() < deadline:
+            time.sleep(0.01)
+        target = self.ticks + 2
+        while self.ticks < target and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.queue_depth == 0 and self.ticks >= target
+
     def healthy(self) -> bool:
         """Threads alive (once started) and the last write succeeded."""
         if not self._running:
@@ -416,7 +430,7 @@ class Monitor:
                 return
 
     def _write(self, items: list[_Item]) -> None:
-        now = self.clock()
+        self._inflight = now = self.clock()  # see _tick: windows do not close past a write in flight
         n_rows = sum(len(i.records) + len(i.labels) for i in items)
         try:
             ev, pr, lb, joined, label_effects = self._tables(items, now)
@@ -428,6 +442,7 @@ class Monitor:
                 i.model.dedup.forget(i.keys)
                 i.future.set_exception(exc)
             self._pending_writer -= n_rows
+            self._inflight = None
             return
         self.last_error = None
         fold: list[tuple[ModelState, list[EventRecord], float]] = []
@@ -460,6 +475,7 @@ class Monitor:
         self._pending_writer -= n_rows
         if fold:
             self._fold_q.put(fold)
+        self._inflight = None
 
     def _tables(self, items: list[_Item], now: float
                 ) -> tuple[pa.Table | None, pa.Table | None, pa.Table | None,
@@ -548,7 +564,8 @@ class Monitor:
 
     # -- fold thread ------------------------------------------------------------------------
     def _folder(self) -> None:
-        last_tick = last_snap = last_retention = 0.0
+        # cadences run on the monotonic clock; what is due is decided on the monitor's clock
+        last_tick = last_snap = last_retention = -math.inf
         while True:
             try:
                 batch = self._fold_q.get(timeout=self.settings.tick_every)
@@ -559,16 +576,17 @@ class Monitor:
             try:
                 if batch:
                     self._fold_batch(batch)
-                now = self.clock()
-                if now - last_tick >= self.settings.tick_every:
-                    last_tick = now
+                mono, now = time.monotonic(), self.clock()
+                if mono - last_tick >= self.settings.tick_every:
+                    last_tick = mono
                     closed = self._tick(now)
-                    if closed or now - last_snap >= self.settings.snapshot_every:
-                        last_snap = now
+                    if closed or mono - last_snap >= self.settings.snapshot_every:
+                        last_snap = mono
                         self._snapshot(closed)
                     self._rollups(now)
-                if now - last_retention >= self.settings.retention_every:
-                    last_retention = now
+                    self.ticks += 1
+                if mono - last_retention >= self.settings.retention_every:
+                    last_retention = mono
                     self.apply_retention(now)
             except Exception as exc:  # the loop must survive anything one window throws
                 self.last_error = f"{type(exc).__name__}: {exc}"
@@ -592,6 +610,22 @@ class Monitor:
             state.metrics.too_late += state.folder.fold(vp, vr.schema, vr.reference, vr.fingerprint)
 
     def _tick(self, now: float) -> list[tuple[WindowRow, list[FindingRow]]]:
+        """Close due windows. An event acknowledged before a window's close
+        time must be in it: so first fold whatever the writer has handed
+        over, and never close past the clock of a write still in flight
+        (its events arrived at that time and may belong to the window)."""
+        inflight = self._inflight
+        while True:
+            try:
+                batch = self._fold_q.get_nowait()
+            except queue.Empty:
+                break
+            if batch is None:
+                self._fold_q.put(None)
+                break
+            self._fold_batch(batch)
+        if inflight is not None:
+            now = min(now, inflight)
         closed: list[tuple[WindowRow, list[FindingRow]]] = []
         with self._lock:
             for state in self.models.values():
@@ -623,15 +657,20 @@ class Monitor:
             if vr.fingerprint != w.reference:
                 summary, findings = {"status": "not_checked", "reason": "the reference was replaced"}, []
             else:
-                summary, findings = self._check(state, vr.reference, prof, n_seg)
+                summary, findings = self._check(state, vr.reference, prof, n_seg, w.segment)
             if w.segment == OVERALL and w.granularity == state.config.window:
                 self._update_gauges(state, w, summary)
             out.append(self._rows(state, w, summary, findings, now))
         return out
 
-    def _check(self, state: ModelState, reference: Reference, profile: DatasetProfile, n_segments: int
-               ) -> tuple[dict[str, Any], list[Any]]:
+    def _check(self, state: ModelState, reference: Reference, profile: DatasetProfile, n_segments: int,
+               segment: str = OVERALL) -> tuple[dict[str, Any], list[Any]]:
         cfg = state.checks
+        if segment != OVERALL:
+            # within "cat=a" the column cat is constant by construction: not a finding
+            dim = segment.split("=", 1)[0]
+            if dim in reference.specs:
+                cfg = cfg.model_copy(update={"ignore": [*cfg.ignore, dim]})
         if n_segments > 1:
             cfg = cfg.model_copy(update={"drift": cfg.drift.model_copy(update={"alpha": cfg.drift.alpha / n_segments})})
         res = run_checks(reference, profile, cfg)
@@ -701,7 +740,7 @@ class Monitor:
             row = WindowRow(state.name, version, segment, g, start, start + g, True, 0, 0,
                             None, orjson.dumps(summary).decode(), now)
             return row, []
-        summary, findings = self._check(state, vr.reference, merged, n_segments)
+        summary, findings = self._check(state, vr.reference, merged, n_segments, segment)
         if skipped:
             summary["skipped_windows"] = skipped
         return self._rows(state, w, summary, findings, now)
@@ -750,6 +789,7 @@ class Monitor:
             "versions": sorted(state.versions),
             "window": state.config.window,
             "open_windows": len(state.folder.open),
+            "open_window_rows": sum(w.n_rows for w in list(state.folder.open.values()) if w.segment == OVERALL),
             "latest_windows": overall,
             "open_findings": findings,
             "last_event_timestamp": m.last_event_ts,

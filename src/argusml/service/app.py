@@ -191,10 +191,20 @@ def _is_ndjson(request: Request) -> bool:
 
 
 def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body: int = 16 * 1024 * 1024,
-               yaml_models: set[str] | None = None) -> FastAPI:
+               yaml_models: set[str] | None = None, on_shutdown: list[Any] | None = None) -> FastAPI:
+    """``on_shutdown`` runs when the server stops (uvicorn's lifespan), before
+    the process exits on the signal: the monitor drains and snapshots there."""
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> Any:
+        yield
+        for fn in on_shutdown or []:
+            await asyncio.to_thread(fn)
+
     app = FastAPI(title="Argus", version=__version__,
                   description="Monitoring for machine-learning models: events, labels, windows, findings.",
-                  docs_url="/docs", redoc_url=None)
+                  docs_url="/docs", redoc_url=None, lifespan=lifespan)
     registry = registry_for(monitor)
     app.state.monitor = monitor
 

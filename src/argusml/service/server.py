@@ -72,14 +72,21 @@ def serve(config_dir: str | None, data_dir: str, host: str, port: int, *, log_le
 
     configure(log_level)
     monitor, auth, yaml_models = build(config_dir, data_dir, tokens_file=tokens_file)
-    app = create_app(monitor, auth=auth, max_body=max_body, yaml_models=yaml_models)
+    stopped = []
+
+    def shutdown() -> None:
+        if not stopped:
+            stopped.append(True)
+            monitor.stop()
+            monitor.store.close()
+            log.info("stopped; queued events written, open windows saved")
+
+    app = create_app(monitor, auth=auth, max_body=max_body, yaml_models=yaml_models, on_shutdown=[shutdown])
     config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, workers=1,
                             timeout_graceful_shutdown=10, server_header=False)
     server = uvicorn.Server(config)
     log.info("listening on http://%s:%d (auth %s)", host, port, "on" if auth.enabled else "off")
     try:
-        server.run()
+        server.run()  # on SIGTERM/SIGINT: graceful stop, lifespan shutdown, then uvicorn re-raises the signal
     finally:
-        monitor.stop()
-        monitor.store.close()
-        log.info("stopped; open windows saved")
+        shutdown()

@@ -1,0 +1,102 @@
+"""Helpers shared by the service tests: a reference, a model config dir, a real server process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+
+from argusml.profile import Reference
+
+N_FEATURES = 6
+
+
+def reference_frame(n: int = 4000, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({f"x{i}": rng.normal(size=n) for i in range(N_FEATURES)})
+    df["cat"] = rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2])
+    df["score"] = rng.random(n)
+    return df
+
+
+def make_reference(n: int = 4000, seed: int = 0) -> Reference:
+    return Reference.from_frame(reference_frame(n, seed), prediction="score")
+
+
+def event(i: int | str, rng: np.random.Generator, *, shift: float = 0.0, **extra: Any) -> dict[str, Any]:
+    feats: dict[str, Any] = {f"x{j}": float(rng.normal(shift)) for j in range(N_FEATURES)}
+    feats["cat"] = str(rng.choice(["a", "b", "c"], p=[0.5, 0.3, 0.2]))
+    return {"id": str(i), "features": feats, "prediction": float(rng.random()), **extra}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_config(d: Path, ref: Reference, **cfg: Any) -> Path:
+    d.mkdir(parents=True, exist_ok=True)
+    ref.save(d / "base.json")
+    lines = [f"model: {cfg.pop('model', 'm')}", "reference: base.json"]
+    import yaml
+
+    if cfg:
+        lines.append(yaml.safe_dump(cfg, sort_keys=False).rstrip())
+    (d / "m.yaml").write_text("\n".join(lines) + "\n")
+    return d
+
+
+class Server:
+    """`argus serve` in a child process, on a free port."""
+
+    def __init__(self, config: Path | None, data: Path, *, log: Path | None = None, env: dict[str, str] | None = None,
+                 args: list[str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        cmd = [sys.executable, "-m", "argusml.cli.main", "serve", "--data", str(data), "--port", str(self.port),
+               "--log-level", "info", *(args or [])]
+        if config is not None:
+            cmd += ["--config", str(config)]
+        self.log_path = log or data.parent / f"server-{self.port}.log"
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT,
+                                     env={**os.environ, **(env or {})})
+
+    def wait_ready(self, timeout: float = 60.0, headers: dict[str, str] | None = None) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited {self.proc.returncode}: {self.log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(self.url + "/readyz", headers=headers, timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"server not ready: {self.log_path.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+        self._log.close()
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self._log.close()
+        return self.proc.returncode
