@@ -58,10 +58,10 @@ def _default(o: Any) -> Any:
 class Stats:
     """Counters a model server can export or log: what happened to its events."""
 
-    __slots__ = ("batches", "dropped", "failed", "queued", "rejected", "retries", "sent")
+    __slots__ = ("batches", "dropped", "failed", "labels_sent", "rejected", "retries", "sent")
 
     def __init__(self) -> None:
-        self.queued = self.sent = self.rejected = self.dropped = self.failed = self.retries = self.batches = 0
+        self.sent = self.labels_sent = self.rejected = self.dropped = self.failed = self.retries = self.batches = 0
 
     def as_dict(self) -> dict[str, int]:
         return {k: getattr(self, k) for k in self.__slots__}
@@ -244,7 +244,10 @@ class Client:
                 code = r.status_code
                 if code in (200, 202, 422):
                     ans = r.json()
-                    self.stats.sent += int(ans.get("accepted", 0))
+                    if path.endswith("/labels"):
+                        self.stats.labels_sent += int(ans.get("accepted", 0))
+                    else:
+                        self.stats.sent += int(ans.get("accepted", 0))
                     self.stats.rejected += len(ans.get("rejected", []))
                     self.stats.batches += 1
                     if ans.get("rejected"):
