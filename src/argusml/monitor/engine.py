@@ -43,10 +43,13 @@ import pyarrow as pa
 from argusml.checks import run_checks
 from argusml.monitor.dedup import DedupIndex, key_of
 from argusml.monitor.events import (
+    EventBatch,
     EventRecord,
     LabelRecord,
     Problem,
     Schema,
+    columns_of,
+    normalize_prediction,
     validate_events,
     validate_labels,
 )
@@ -132,12 +135,13 @@ class ModelState:
 
 
 class _Item:
-    __slots__ = ("arrival", "future", "is_labels", "keys", "labels", "model", "records")
+    __slots__ = ("arrival", "batch", "future", "is_labels", "keys", "labels", "model", "records")
 
-    def __init__(self, model: ModelState, records: list[EventRecord] | None, labels: list[LabelRecord] | None,
+    def __init__(self, model: ModelState, batch: EventBatch | None, labels: list[LabelRecord] | None,
                  keys: list[int]) -> None:
         self.model = model
-        self.records = records or []
+        self.batch = batch
+        self.records = batch.records if batch is not None else []
         self.labels = labels or []
         self.keys = keys
         self.is_labels = labels is not None
@@ -160,7 +164,7 @@ class Monitor:
         self.clock = clock
         self.models: dict[str, ModelState] = {}
         self._writer_q: queue.Queue[_Item | None] = queue.Queue()
-        self._fold_q: queue.Queue[list[tuple[ModelState, list[EventRecord], float]] | None] = queue.Queue()
+        self._fold_q: queue.Queue[list[tuple[ModelState, EventBatch, float]] | None] = queue.Queue()
         self._pending_writer = 0
         self._pending_fold = 0
         self._seq = 0
@@ -281,13 +285,15 @@ class Monitor:
             rows = self.store.events_after(folded, 50_000)
             if not rows:
                 break
-            by_model: dict[str, list[tuple[EventRecord, float]]] = {}
+            by_model: dict[str, tuple[list[EventRecord], list[float]]] = {}
             for seq, model, version, id_, ts, arrival, payload in rows:
                 if model in self.models:
-                    by_model.setdefault(model, []).append((EventRecord.from_stored(seq, version, id_, ts, payload),
-                                                           arrival))
-            for model, recs in by_model.items():
-                self._fold_pairs(self.models[model], recs)
+                    recs, arrivals = by_model.setdefault(model, ([], []))
+                    recs.append(EventRecord.from_stored(seq, version, id_, ts, payload))
+                    arrivals.append(arrival)
+            for model, (recs, arrivals) in by_model.items():
+                # schema None: _fold reads each prediction and builds the columns by the version's reference
+                self._fold(self.models[model], EventBatch(recs, {}, set(), None), np.asarray(arrivals))
             folded = rows[-1][0]
             replayed += len(rows)
         self._folded_seq = folded
@@ -341,38 +347,43 @@ class Monitor:
         now = self.clock()
         cfg = state.config
         # every version's events are validated against that version's reference schema
-        records, indexes, rejected, warnings = validate_events(
+        batch, indexes, rejected, warnings = validate_events(
             items, state.schemas, now=now, future_skew=cfg.future_skew,
             reject_violations=cfg.on_schema_violation == "reject",
             redact=state.redactor if state.redactor.active else None, first_problems=first_problems)
-        kept: list[EventRecord] = []
-        for r, i in zip(records, indexes):
-            if r.version not in state.versions and len(state.versions) >= cfg.max_versions:
-                rejected.append(Problem(i, "version", f"model already has {cfg.max_versions} versions "
-                                        "(max_versions); retire one or raise the limit", "too_many_versions"))
-                continue
-            kept.append(r)
-        keys = [key_of(r.version, r.id) for r in kept]
+        records = batch.records
+        versions = {r.version for r in records}
+        if not versions <= state.versions and len(state.versions | versions) > cfg.max_versions:
+            room = cfg.max_versions - len(state.versions)
+            allowed = set(state.versions) | set(sorted(versions - state.versions)[:max(room, 0)])
+            keep = [r.version in allowed for r in records]
+            for i, k in zip(indexes, keep):
+                if not k:
+                    rejected.append(Problem(i, "version", f"model already has {cfg.max_versions} versions "
+                                            "(max_versions); retire one or raise the limit", "too_many_versions"))
+            batch = batch.select(keep)
+            records = batch.records
+        n_valid = len(records)
+        keys = [key_of(r.version, r.id) for r in records]
         seen = state.dedup.check_and_add(keys, now)
-        new = [r for r, s in zip(kept, seen) if not s]
         new_keys = [k for k, s in zip(keys, seen) if not s]
-        dups = len(kept) - len(new)
-        for r in new:
-            state.versions.add(r.version)
+        batch = batch.select([not x for x in seen])
+        dups = n_valid - len(batch)
+        state.versions.update(r.version for r in batch.records)
         m = state.metrics
         m.duplicates += dups
         for p in rejected:
             m.reject(p.reason)
         rejected.sort(key=lambda p: p.index)
-        body = {"accepted": len(new), "duplicates": dups, "rejected": [p.to_dict() for p in rejected]}
+        body = {"accepted": len(batch), "duplicates": dups, "rejected": [p.to_dict() for p in rejected]}
         if warnings:
             body["warnings"] = [p.to_dict() for p in warnings[:1000]]
             if len(warnings) > 1000:
                 body["warnings_omitted"] = len(warnings) - 1000
-        if not kept and rejected:
+        if not n_valid and rejected:
             return IngestAnswer(body, None, all_rejected=True)
-        item = _Item(state, new, None, new_keys)
-        self._pending_writer += len(new)
+        item = _Item(state, batch, None, new_keys)
+        self._pending_writer += len(batch)
         self._writer_q.put(item)
         return IngestAnswer(body, item.future)
 
@@ -445,7 +456,7 @@ class Monitor:
             self._inflight = None
             return
         self.last_error = None
-        fold: list[tuple[ModelState, list[EventRecord], float]] = []
+        fold: list[tuple[ModelState, EventBatch, float]] = []
         for st, id_, pts, label_arrival in joined:
             if st.pending.pop(id_, None) is not None:
                 st.metrics.labels_joined += 1
@@ -459,7 +470,8 @@ class Monitor:
                     continue
                 state.events_total += len(i.records)
                 self._count_events(state, i.records)
-                fold.append((state, i.records, now))
+                assert i.batch is not None
+                fold.append((state, i.batch, now))
                 i.future.set_result({})
             else:
                 pending_ids, lags = label_effects[id(i)]
@@ -592,22 +604,38 @@ class Monitor:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("fold loop error")
 
-    def _fold_batch(self, batch: list[tuple[ModelState, list[EventRecord], float]]) -> None:
+    def _fold_batch(self, batch: list[tuple[ModelState, EventBatch, float]]) -> None:
         n = 0
         with self._lock:
-            for state, records, arrival in batch:
-                self._fold_pairs(state, [(r, arrival) for r in records])
-                n += len(records)
-                self._folded_seq = max(self._folded_seq, records[-1].seq)
+            for state, eb, arrival in batch:
+                self._fold(state, eb, arrival)
+                n += len(eb)
+                self._folded_seq = max(self._folded_seq, eb.records[-1].seq)
         self._pending_fold -= n
 
-    def _fold_pairs(self, state: ModelState, pairs: list[tuple[EventRecord, float]]) -> None:
-        by_version: dict[str, list[tuple[EventRecord, float]]] = {}
-        for p in pairs:
-            by_version.setdefault(p[0].version, []).append(p)
-        for version, vp in by_version.items():
+    def _fold(self, state: ModelState, batch: EventBatch, arrival: float | np.ndarray) -> None:
+        """Fold a batch version by version; the batch's own columns serve when
+        its schema is the version's (the common case), else they are rebuilt."""
+        records = batch.records
+        versions = {r.version for r in records}
+        for version in sorted(versions):
             vr = state.ref(version)
-            state.metrics.too_late += state.folder.fold(vp, vr.schema, vr.reference, vr.fingerprint)
+            if len(versions) == 1:
+                recs, arr, cols = records, arrival, batch.columns
+            else:
+                idx = [j for j, r in enumerate(records) if r.version == version]
+                recs = [records[j] for j in idx]
+                arr = arrival if np.ndim(arrival) == 0 else np.asarray(arrival)[idx]
+                cols = {n: [c[j] for j in idx] for n, c in batch.columns.items()}
+            dirty = batch.dirty
+            if batch.schema is not vr.schema:
+                for r in recs:  # the prediction is read by the version's own reference
+                    r.pred_value = r.pred_label = None
+                    normalize_prediction(r, vr.schema)
+                cols = columns_of(recs, vr.schema)
+                dirty = set(cols)
+            state.metrics.too_late += state.folder.fold(recs, cols, arr, vr.reference, vr.fingerprint, batch.extra,
+                                                        dirty)
 
     def _tick(self, now: float) -> list[tuple[WindowRow, list[FindingRow]]]:
         """Close due windows. An event acknowledged before a window's close
@@ -647,6 +675,7 @@ class Monitor:
             if w.segment != OVERALL:
                 per_bucket[(w.version, w.start)] = per_bucket.get((w.version, w.start), 0) + 1
         for w in windows:
+            w.flush()
             if w.profile is None:
                 continue
             vr = state.ref(w.version)
@@ -696,6 +725,7 @@ class Monitor:
             rows = []
             for state in self.models.values():
                 for w in state.folder.open.values():
+                    w.flush()
                     if w.profile is not None:
                         rows.append(WindowRow(state.name, w.version, w.segment, w.granularity, w.start, w.end, False,
                                               w.n_rows, w.late, w.profile_json()))

@@ -237,18 +237,68 @@ def normalize_prediction(rec: EventRecord, schema: Schema) -> str | None:
     return f"prediction must be a number, a class label or an object of class probabilities, got {_type_name(p)}"
 
 
-def validate_events(items: list[Any], schemas: dict[str, Schema], *, now: float, future_skew: float, reject_violations: bool,
-                    redact: Any = None, first_problems: list[Problem] | None = None
-                    ) -> tuple[list[EventRecord], list[int], list[Problem], list[Problem]]:
-    """Records kept, their indexes in the batch, rejections, warnings.
+class EventBatch:
+    """Accepted events and their feature values column by column.
 
+    The columns are built once, in the request thread, where the values are
+    validated anyway; the fold thread turns each into one Arrow array, so no
+    per-event work is left for it."""
+
+    __slots__ = ("columns", "dirty", "extra", "records", "schema")
+
+    def __init__(self, records: list[EventRecord], columns: dict[str, list[Any]], extra: set[str],
+                 schema: Schema | None, dirty: set[str] | None = None) -> None:
+        self.records, self.columns, self.extra, self.schema = records, columns, extra, schema
+        # columns holding a value of a type their kind does not take (checked value by value)
+        self.dirty = dirty if dirty is not None else set(columns)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def select(self, keep: list[bool]) -> EventBatch:
+        if all(keep):
+            return self
+        return EventBatch([r for r, k in zip(self.records, keep) if k],
+                          {n: [v for v, k in zip(col, keep) if k] for n, col in self.columns.items()},
+                          self.extra, self.schema, self.dirty)
+
+
+def _longest(vals: list[Any], types: set[type]) -> int:
+    if types == {str}:
+        return max(map(len, vals), default=0)
+    return max((len(v) for v in vals if type(v) is str), default=0)
+
+
+def columns_of(records: list[EventRecord], schema: Schema) -> dict[str, list[Any]]:
+    """Schema columns of records (the replay path; ingest builds them while validating)."""
+    cols = {name: [r.features.get(name) for r in records] for name in schema.features}
+    if schema.prediction is not None:
+        numeric = schema.prediction_kind is Kind.NUMERIC
+        cols[schema.prediction] = [r.pred_value if numeric else r.pred_label for r in records]
+    return cols
+
+
+_NONE = type(None)
+_OK_TYPES = {Kind.NUMERIC: {float, int, _NONE}, Kind.CATEGORICAL: {str, int, bool, _NONE},
+             Kind.BOOLEAN: {bool, _NONE}, Kind.DATETIME: {str, int, float, _NONE}, Kind.TEXT: {str, _NONE}}
+
+
+def validate_events(items: list[Any], schemas: dict[str, Schema], *, now: float, future_skew: float,
+                    reject_violations: bool, redact: Any = None, first_problems: list[Problem] | None = None
+                    ) -> tuple[EventBatch, list[int], list[Problem], list[Problem]]:
+    """The accepted events (as a batch), their indexes in the request,
+    rejections and warnings, each sorted by index.
+
+    Two passes: the envelope of each event (id, time, version, prediction,
+    ...) one event at a time, then the feature values one column at a time,
+    where a set of the value types answers "all fine?" for the whole column
+    at C speed and only a column with a problem is walked value by value.
     ``schemas`` maps a version to its reference's schema; '' is the model's
     own, used by versions without one."""
     records: list[EventRecord] = []
     indexes: list[int] = []
     rejected = list(first_problems or [])
-    warnings: list[Problem] = []
-    schema = schemas[""]
+    default = schemas[""]
     per_version = len(schemas) > 1
     latest = now + future_skew
     for i, item in enumerate(items):
@@ -281,14 +331,13 @@ def validate_events(items: list[Any], schemas: dict[str, Schema], *, now: float,
             rejected.append(Problem(i, "version", f"version must be a string of 1 to {MAX_VERSION_CHARS} characters",
                                     "bad_version"))
             continue
-        if per_version:
-            schema = schemas.get(version) or schemas[""]
-        features_kind = schema.features
-        try:
-            ts = parse_timestamp(item.get("timestamp"), now)
-        except ValueError as exc:
-            rejected.append(Problem(i, "timestamp", str(exc), "bad_timestamp"))
-            continue
+        ts = item.get("timestamp")
+        if type(ts) is not float or not (0.0 <= ts <= 1e11):  # the common case (epoch float) needs no parsing
+            try:
+                ts = parse_timestamp(ts, now)
+            except ValueError as exc:
+                rejected.append(Problem(i, "timestamp", str(exc), "bad_timestamp"))
+                continue
         if ts > latest:
             rejected.append(Problem(i, "timestamp", f"timestamp is {ts - now:.0f}s ahead of the server clock "
                                     f"(allowed: {future_skew:.0f}s)", "future_timestamp"))
@@ -301,31 +350,10 @@ def validate_events(items: list[Any], schemas: dict[str, Schema], *, now: float,
         if len(feats) > MAX_FEATURES:
             rejected.append(Problem(i, "features", f"{len(feats)} features; at most {MAX_FEATURES}", "bad_features"))
             continue
-        problem = None
-        violations: list[Problem] = []
-        for name, v in feats.items():
-            if v is None:
-                continue
-            tv = type(v)
-            if tv is dict or tv is list:
-                problem = Problem(i, f"features.{name}"[:200], f"a feature value must be a scalar, got {_type_name(v)}",
-                                  "bad_features")
-                break
-            if tv is str and len(v) > MAX_STRING_CHARS:
-                problem = Problem(i, f"features.{name}"[:200], f"string of {len(v)} characters is longer than "
-                                  f"{MAX_STRING_CHARS}", "too_long")
-                break
-            kind = features_kind.get(name)
-            if kind is not None and not _scalar_ok(kind, v):
-                violations.append(Problem(i, f"features.{name}", f"expected a {kind.value} value, got "
-                                          f"{_type_name(v)} {str(v)[:40]!r}", "type_error"))
-        if problem is not None:
-            rejected.append(problem)
-            continue
         seg = item.get("segment")
         if seg is not None:
-            if type(seg) is not dict or any(type(v) not in (str, int, bool) or (type(v) is str and len(v) > 256)
-                                            for v in seg.values()) or len(seg) > 32:
+            if type(seg) is not dict or len(seg) > 32 or any(
+                    type(v) not in (str, int, bool) or (type(v) is str and len(v) > 256) for v in seg.values()):
                 rejected.append(Problem(i, "segment", "segment must be an object of at most 32 names to short "
                                         "strings or integers", "bad_segment"))
                 continue
@@ -340,21 +368,95 @@ def validate_events(items: list[Any], schemas: dict[str, Schema], *, now: float,
                                     "bad_status"))
             continue
         rec = EventRecord(eid, version, ts, feats, item.get("prediction"), seg, lat, status)
-        err = normalize_prediction(rec, schema)
+        err = normalize_prediction(rec, schemas.get(version, default) if per_version else default)
         if err is not None:
             rejected.append(Problem(i, "prediction", err, "bad_prediction"))
             continue
-        if violations:
-            if reject_violations:
-                rejected.append(violations[0])
-                continue
-            warnings.extend(violations)
-        if redact is not None:
-            redact(rec)
-        rec.payload = rec.dump_payload()
         records.append(rec)
         indexes.append(i)
-    return records, indexes, rejected, warnings
+
+    # -- feature values, column by column ----------------------------------------------------
+    bad: dict[int, Problem] = {}  # position in records -> why the event is rejected
+    violations: dict[int, list[Problem]] = {}
+    feats_list = [r.features for r in records]
+    columns: dict[str, list[Any]] = {}
+
+    def check_one(j: int, name: str, v: Any, kind: Kind | None = None) -> None:
+        if v is None:
+            return
+        tv = type(v)
+        if tv is dict or tv is list:
+            bad.setdefault(j, Problem(indexes[j], f"features.{name}"[:200],
+                                      f"a feature value must be a scalar, got {_type_name(v)}", "bad_features"))
+        elif tv is str and len(v) > MAX_STRING_CHARS:
+            bad.setdefault(j, Problem(indexes[j], f"features.{name}"[:200], f"string of {len(v)} characters is "
+                                      f"longer than {MAX_STRING_CHARS}", "too_long"))
+        elif kind is not None and not _scalar_ok(kind, v):
+            violations.setdefault(j, []).append(Problem(indexes[j], f"features.{name}", f"expected a {kind.value} "
+                                                        f"value, got {_type_name(v)} {str(v)[:40]!r}", "type_error"))
+
+    def walk(name: str, kind: Kind | None, vals: list[Any]) -> None:
+        for j, v in enumerate(vals):
+            check_one(j, name, v, kind)
+
+    dirty: set[str] = set()
+    for name, kind in default.features.items():
+        vals = [f.get(name) for f in feats_list]
+        types = set(map(type, vals))
+        # (no finiteness check: strict JSON cannot carry NaN or Infinity, and profiles count them anyway)
+        if not types <= _OK_TYPES[kind] or (str in types and _longest(vals, types) > MAX_STRING_CHARS):
+            walk(name, kind, vals)
+            dirty.add(name)
+        columns[name] = vals
+    known = default.features
+    extra: set[str] = set()
+    for j, f in enumerate(feats_list):
+        if len(f) > len(known) or not f.keys() <= known.keys():
+            for k, v in f.items():
+                if k in known:
+                    continue
+                if len(extra) < MAX_EXTRA_NAMES:
+                    extra.add(k)
+                check_one(j, k, v)
+    if per_version:  # versions with a reference of their own: their kinds decide their warnings
+        for j, r in enumerate(records):
+            own = schemas.get(r.version)
+            if own is None or own is default:
+                continue
+            violations.pop(j, None)
+            for name, v in r.features.items():
+                kind = own.features.get(name)
+                if v is not None and kind is not None and type(v) not in (dict, list) and not _scalar_ok(kind, v):
+                    violations.setdefault(j, []).append(Problem(indexes[j], f"features.{name}", f"expected a "
+                                                                f"{kind.value} value, got {_type_name(v)}", "type_error"))
+    warnings: list[Problem] = []
+    if reject_violations:
+        for j, probs in violations.items():
+            bad.setdefault(j, probs[0])
+    else:
+        for probs in violations.values():
+            warnings.extend(probs)
+    batch = EventBatch(records, columns, extra, default, dirty)
+    if bad:
+        rejected.extend(bad.values())
+        keep = [j not in bad for j in range(len(records))]
+        batch = batch.select(keep)
+        indexes = [i for i, k in zip(indexes, keep) if k]
+    if redact is not None:
+        for r in batch.records:
+            redact(r)
+        for name in redact.feature_names:
+            if name in batch.columns:
+                batch.columns[name] = [r.features.get(name) for r in batch.records]
+                batch.dirty.add(name)
+    if default.prediction is not None:
+        numeric = default.prediction_kind is Kind.NUMERIC
+        batch.columns[default.prediction] = [r.pred_value if numeric else r.pred_label for r in batch.records]
+    for r in batch.records:
+        r.payload = r.dump_payload()
+    rejected.sort(key=lambda p: p.index)
+    warnings.sort(key=lambda p: p.index)
+    return batch, indexes, rejected, warnings
 
 
 _EVENT_KEYS = frozenset(EVENT_FIELDS)

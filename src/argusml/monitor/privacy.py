@@ -40,6 +40,7 @@ class Redactor:
                 where, name = path.split(".", 1)
                 self._plan[where].append((name, action))
         self.active = bool(self.hash_id or self._plan["features"] or self._plan["segment"])
+        self.feature_names = [name for name, _ in self._plan["features"]]
 
     def token(self, value: str) -> str:
         assert self._key is not None

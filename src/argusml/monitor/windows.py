@@ -15,14 +15,14 @@ sets) stay bounded whatever the traffic sends.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import orjson
 import pyarrow as pa
 
-from argusml.monitor.events import MAX_EXTRA_NAMES, EventRecord, Schema
+from argusml.monitor.events import MAX_EXTRA_NAMES, EventRecord
 from argusml.profile import DatasetProfile, Reference
 from argusml.profile.dataset import profile_source
 from argusml.profile.frame import TableSource
@@ -39,6 +39,13 @@ def reference_fingerprint(ref: Reference) -> str:
     return hashlib.sha256(spec).hexdigest()[:16]
 
 
+FOLD_ROWS = 20_000
+"""Rows a window buffers (as Arrow tables) before profiling them in one go:
+profiling has a fixed cost per call, so folding 100-event requests one by
+one would spend most of the time on it. The buffer is also flushed before
+every snapshot and close, so what is saved is always complete."""
+
+
 @dataclass
 class Window:
     version: str
@@ -47,21 +54,41 @@ class Window:
     start: float
     reference: str  # fingerprint of the reference its bins come from
     profile: DatasetProfile | None = None
-    n_rows: int = 0
+    n_rows: int = 0  # rows folded, buffered ones included
     late: int = 0  # rows that arrived after the bucket's end (but within the lateness)
     extra: set[str] = field(default_factory=set)
+    pending: list[pa.Table] = field(default_factory=list)
+    pending_rows: int = 0
+    bins: Reference | None = None  # the reference the buffered rows are profiled on
+
 
     @property
     def end(self) -> float:
         return self.start + self.granularity
 
-    def add(self, prof: DatasetProfile, late: int) -> None:
-        self.profile = prof if self.profile is None else self.profile.merge(prof)
-        self.n_rows += prof.n_rows
+    def append(self, table: pa.Table, late: int, reference: Reference) -> None:
+        if self.pending and table.schema != self.pending[0].schema:
+            self.flush()  # a column changed type between batches (e.g. ints, then floats)
+        self.bins = reference
+        self.pending.append(table)
+        self.pending_rows += table.num_rows
+        self.n_rows += table.num_rows
         self.late += late
+        if self.pending_rows >= FOLD_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending or self.bins is None:
+            return
+        reference = self.bins
+        table = self.pending[0] if len(self.pending) == 1 else pa.concat_tables(self.pending)
+        self.pending, self.pending_rows = [], 0
+        prof = profile_source(TableSource.from_frame(table), reference.specs, reference.profile.correlation,
+                              parallel=False)
+        self.profile = prof if self.profile is None else self.profile.merge(prof)
 
     def profile_json(self) -> str:
-        assert self.profile is not None
+        assert self.profile is not None and not self.pending
         prof = self.profile
         if self.extra:
             prof = DatasetProfile(prof.n_rows, prof.columns, prof.correlation, sorted(self.extra)[:MAX_EXTRA_NAMES])
@@ -83,22 +110,24 @@ def _array(values: list[Any]) -> pa.Array:
         return pa.array([None if v is None else str(v) for v in values], pa.string())
 
 
-def records_table(records: list[EventRecord], schema: Schema) -> tuple[pa.Table, set[str]]:
-    """The rows of a micro-batch as columns, plus feature names the reference does not know."""
-    cols: dict[str, pa.Array] = {}
-    for name in schema.features:
-        cols[name] = _array([r.features.get(name) for r in records])
-    if schema.prediction is not None:
-        numeric = schema.prediction_kind is Kind.NUMERIC
-        cols[schema.prediction] = _array([r.pred_value if numeric else r.pred_label for r in records])
-    known = schema.features
-    extra: set[str] = set()
-    for r in records:
-        if len(r.features) != len(known) or not r.features.keys() <= known.keys():
-            extra.update(k for k in r.features if k not in known)
-            if len(extra) > MAX_EXTRA_NAMES:
-                break
-    return pa.table(cols) if cols else pa.table({"_": pa.nulls(len(records))}), extra
+def columns_table(columns: dict[str, list[Any]], n: int, reference: Reference, dirty: set[str]) -> pa.Table:
+    """Arrow columns of a batch. A numeric column whose values all are
+    numbers or null goes through numpy (None becomes NaN, which profiles
+    count as missing), several times faster than Arrow's conversion of a
+    Python list; anything else keeps its values for the profile to judge."""
+    if not columns:
+        return pa.table({"_": pa.nulls(n)})
+    out = {}
+    for name, vals in columns.items():
+        spec = reference.specs.get(name)
+        if spec is not None and spec.kind is Kind.NUMERIC and name not in dirty:
+            try:
+                out[name] = pa.array(np.array(vals, dtype=np.float64))
+                continue
+            except (TypeError, ValueError):
+                pass
+        out[name] = _array(vals)
+    return pa.table(out)
 
 
 class Folder:
@@ -129,46 +158,55 @@ class Folder:
             seen.add(s)
         return f"{dim}={s}"
 
-    def fold(self, records: Iterable[tuple[EventRecord, float]], schema: Schema, reference: Reference,
-             fingerprint: str) -> int:
-        """Fold (record, arrival) pairs of one version into their windows; the number too late to fold."""
+    def fold(self, records: list[EventRecord], columns: dict[str, list[Any]], arrival: float | np.ndarray,
+             reference: Reference, fingerprint: str, extra: set[str] | None = None, dirty: set[str] | None = None
+             ) -> int:
+        """Fold records of one version (with their schema columns, aligned) into
+        their windows; returns how many were too late to fold."""
+        n = len(records)
+        if n == 0:
+            return 0
         w = self.window
-        groups: dict[tuple[str, str, float], list[EventRecord]] = {}
-        late_counts: dict[tuple[str, str, float], int] = {}
-        too_late = 0
-        for rec, arrival in records:
-            start = (rec.ts // w) * w
-            if start + w + self.lateness <= max(arrival, self.closed_through):
-                too_late += 1
-                continue
-            late = arrival > start + w
-            keys = [(rec.version, OVERALL, start)]
+        ts = np.fromiter((r.ts for r in records), dtype=np.float64, count=n)
+        starts = np.floor(ts / w) * w
+        arr = np.broadcast_to(np.asarray(arrival, dtype=np.float64), (n,))
+        too_late = starts + w + self.lateness <= np.maximum(arr, self.closed_through)
+        late = arr > starts + w
+        n_too_late = int(too_late.sum())
+        table = columns_table(columns, n, reference, dirty if dirty is not None else set(columns))
+        version = records[0].version
+        for start in np.unique(starts[~too_late]) if n_too_late else np.unique(starts):
+            in_bucket = (starts == start) & ~too_late
+            idx = np.flatnonzero(in_bucket)
+            whole = idx.size == n
+            sub = table if whole else table.take(pa.array(idx))
+            self._add((version, OVERALL, float(start)), sub, int(late[idx].sum()), reference, fingerprint, extra)
             for dim in self.segments:
-                seg = self.segment_of(rec, dim)
-                if seg is not None:
-                    keys.append((rec.version, seg, start))
-            for k in keys:
-                groups.setdefault(k, []).append(rec)
-                if late:
-                    late_counts[k] = late_counts.get(k, 0) + 1
-        for key, recs in groups.items():
-            win = self.open.get(key)
-            if win is not None and win.reference != fingerprint:
-                # the version's reference changed under an open window: its bins differ, so the old
-                # part is closed early (by the next tick) and the rest starts afresh
-                self.evicted.append(win)
-                win = None
-            if win is None:
-                win = Window(key[0], key[1], w, key[2], fingerprint)
-                self.open[key] = win
-            table, extra = records_table(recs, schema)
-            prof = profile_source(TableSource.from_frame(table), reference.specs, reference.profile.correlation,
-                                  parallel=False)
-            win.add(prof, late_counts.get(key, 0))
-            if extra and len(win.extra) < MAX_EXTRA_NAMES:
-                win.extra.update(extra)
-        self.too_late += too_late
-        return too_late
+                groups: dict[str, list[int]] = {}
+                for j in idx.tolist():
+                    seg = self.segment_of(records[j], dim)
+                    if seg is not None:
+                        groups.setdefault(seg, []).append(j)
+                for seg, js in groups.items():
+                    part = sub if whole and len(js) == n else table.take(pa.array(js, pa.int64()))
+                    self._add((version, seg, float(start)), part, int(late[js].sum()), reference, fingerprint, extra)
+        self.too_late += n_too_late
+        return n_too_late
+
+    def _add(self, key: tuple[str, str, float], table: pa.Table, late: int, reference: Reference, fingerprint: str,
+             extra: set[str] | None) -> None:
+        win = self.open.get(key)
+        if win is not None and win.reference != fingerprint:
+            # the version's reference changed under an open window: its bins differ, so the old
+            # part is closed early (by the next tick) and the rest starts afresh
+            self.evicted.append(win)
+            win = None
+        if win is None:
+            win = Window(key[0], key[1], self.window, key[2], fingerprint)
+            self.open[key] = win
+        win.append(table, late, reference)
+        if extra and len(win.extra) < MAX_EXTRA_NAMES:
+            win.extra.update(extra)
 
     def due(self, now: float) -> list[Window]:
         """Windows whose end plus lateness has passed; removed from the open set."""

@@ -66,8 +66,9 @@ class MonitorCollector(Collector):
         lag = HistogramMetricFamily("argus_label_lag_seconds", "Time from prediction to its label.", labels=["model"])
         last = GaugeMetricFamily("argus_last_event_timestamp_seconds", "Event time of the newest event.",
                                  labels=["model"])
+        # label `host`, not `instance`: Prometheus owns `instance` (the target) and would rename ours
         resources = GaugeMetricFamily("argus_host_resource", "Host/GPU resources reported by SDK instances.",
-                                      labels=["model", "instance", "resource"])
+                                      labels=["model", "host", "resource"])
         for name, state in list(mon.models.items()):
             m = state.metrics
             dups.add_metric([name], m.duplicates)
