@@ -1,14 +1,23 @@
 #!/usr/bin/env bash
-# Install the system packages the browser test (tests/test_html_browser.py) needs:
-# Chromium and its matching chromedriver, from Debian's own archive.
+# Install the system packages the integration tests need, from Debian's own archive:
+#   - Chromium and its matching chromedriver, for the browser test (tests/test_html_browser.py);
+#   - Prometheus (with promtool), for the scrape test (tests/test_prometheus.py).
 #
 # Why a script: CI images are bare Debian 12; the HTML report must be checked in a
-# real browser (rendering, escaping, no network), and that browser is too large to
-# ship in the repository. Idempotent: when /usr/bin/chromium (and the driver) are
-# already there it exits 0 at once, without touching apt. Needs root (or sudo).
+# real browser (rendering, escaping, no network), and /metrics must be scraped by a
+# real Prometheus and linted by promtool. Both are too large to ship in the
+# repository. Idempotent: when /usr/bin/chromium, /usr/bin/chromedriver,
+# /usr/bin/prometheus and /usr/bin/promtool are all there it exits 0 at once,
+# without touching apt. Needs root (or sudo).
 set -euo pipefail
 
-if [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]]; then
+REQUIRED=(/usr/bin/chromium /usr/bin/chromedriver /usr/bin/prometheus /usr/bin/promtool)
+
+missing=()
+for f in "${REQUIRED[@]}"; do
+    [[ -x $f ]] || missing+=("$f")
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
     exit 0
 fi
 
@@ -16,16 +25,30 @@ if [[ ${EUID:-$(id -u)} -ne 0 ]]; then
     if command -v sudo >/dev/null 2>&1; then
         exec sudo -n "$0" "$@"
     fi
-    echo "install-test-deps: need root to apt-get install chromium chromium-driver" >&2
+    echo "install-test-deps: need root to apt-get install (missing: ${missing[*]})" >&2
     exit 1
 fi
 
-export DEBIAN_FRONTEND=noninteractive
-echo "install-test-deps: installing chromium and chromium-driver (about 500 MB)..." >&2
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
-
+packages=()
 if [[ ! -x /usr/bin/chromium || ! -x /usr/bin/chromedriver ]]; then
-    echo "install-test-deps: chromium or chromedriver still missing after apt-get install" >&2
+    packages+=(chromium chromium-driver)
+fi
+if [[ ! -x /usr/bin/prometheus || ! -x /usr/bin/promtool ]]; then
+    packages+=(prometheus)
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+echo "install-test-deps: installing ${packages[*]} (chromium is about 500 MB)..." >&2
+apt-get update -qq
+# Debian's prometheus package tries to start its service; without systemd that
+# start is refused, which is harmless here (the test runs its own Prometheus).
+apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+
+still=()
+for f in "${REQUIRED[@]}"; do
+    [[ -x $f ]] || still+=("$f")
+done
+if [[ ${#still[@]} -ne 0 ]]; then
+    echo "install-test-deps: still missing after apt-get install: ${still[*]}" >&2
     exit 1
 fi
