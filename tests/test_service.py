@@ -402,7 +402,7 @@ def test_json_logs_carry_request_id_and_model(svc):
     buf = io.StringIO()
     configure("info", stream=buf)
     try:
-        r = client.post("/v1/models/m/events", json=[event(1, np.random.default_rng(0))],
+        r = client.post("/v1/models/m/events", json=[event(1, np.random.default_rng(0), version="v7")],
                         headers={"x-request-id": "req-42"})
         assert r.headers["x-request-id"] == "req-42"
     finally:
@@ -411,6 +411,7 @@ def test_json_logs_carry_request_id_and_model(svc):
     lines = [json.loads(x) for x in buf.getvalue().splitlines()]
     line = next(x for x in lines if x.get("path") == "/v1/models/m/events")
     assert line["request_id"] == "req-42" and line["model"] == "m" and line["status"] == 200
+    assert line["model_version"] == "v7"
     assert {"time", "level", "message", "model_version"} <= set(line)
 
 

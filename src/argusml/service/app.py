@@ -35,7 +35,7 @@ from argusml.schema import ArgusError, ConfigError, InputError
 from argusml.schema.model_config import MODEL_NAME, model_config_from_dict
 from argusml.service import schemas
 from argusml.service.auth import Authenticator
-from argusml.service.logs import model_name, request_id
+from argusml.service.logs import model_name, model_version, request_id
 from argusml.service.metrics import registry_for
 
 log = logging.getLogger("argus.http")
@@ -111,6 +111,7 @@ class RequestContext:
         parts = path.split("/")
         model = parts[3] if len(parts) > 3 and parts[1] == "v1" and parts[2] == "models" and parts[3] else None
         model_name.set(model)
+        model_version.set(None)
         started = time.perf_counter()
         status_holder = [0]
 
@@ -268,6 +269,9 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
     async def post_events(model: str, request: Request) -> Response:
         state_of(model)
         items, problems = await decode(request)
+        versions = {str(it.get("version") or "unversioned")[:64] for it in items if isinstance(it, dict)}
+        if len(versions) == 1:
+            model_version.set(versions.pop())  # the request's log line carries the version it was about
         try:
             answer = monitor.ingest_events(model, items, problems)
         except Busy as exc:

@@ -17,6 +17,7 @@ import orjson
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 model_name: contextvars.ContextVar[str | None] = contextvars.ContextVar("model", default=None)
+model_version: contextvars.ContextVar[str | None] = contextvars.ContextVar("model_version", default=None)
 
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
@@ -30,7 +31,7 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             "request_id": request_id.get(),
             "model": model_name.get(),
-            "model_version": None,
+            "model_version": model_version.get(),
         }
         for k, v in record.__dict__.items():
             if k not in _RESERVED and not k.startswith("_"):
