@@ -171,11 +171,20 @@ def baseline_cmd(
 def demo_cmd(
     out: Annotated[str, typer.Option("--out", help="directory for the demo's data and reports")] = "argus-demo",
     once: Annotated[bool, typer.Option("--once", help="run once and exit (the default for now)")] = True,
+    live: Annotated[bool, typer.Option("--live", help="run the collector on localhost and stream traffic to it")] = False,
+    port: Annotated[int, typer.Option("--port", help="port for --live")] = 8765,
+    windows: Annotated[int, typer.Option("--windows", help="windows to stream with --live (half clean, half drifted)")] = 6,
 ) -> None:
-    """Generate example data with planted problems and report on it.
+    """Generate example data with planted problems and report on it; with
+    --live, watch the collector find them in a stream instead.
 
-    Example: argus demo --out /tmp/argus-demo
+    Example: argus demo --out /tmp/argus-demo ; argus demo --live
     """
+    if live:
+        from argusml.service.live_demo import run_live_demo
+
+        _run(lambda: run_live_demo(port, windows=max(2, windows), echo=typer.echo))
+        return
     import pyarrow.parquet as pq
 
     from argusml.demo import PLANTED, make_demo

@@ -57,7 +57,7 @@ from argusml.monitor.metrics import ModelMetrics
 from argusml.monitor.privacy import Redactor
 from argusml.monitor.windows import OVERALL, Folder, Window, load_profile, reference_fingerprint
 from argusml.profile import DatasetProfile, Reference
-from argusml.schema import ArgusError, DriftStatus, Kind, ReportConfig
+from argusml.schema import ArgusError, DriftStatus, Kind, ReportConfig, Role
 from argusml.schema.model_config import ModelConfig
 from argusml.store import EVENT_SCHEMA, LABEL_SCHEMA, PREDICTION_SCHEMA, FindingRow, Store, WindowRow
 
@@ -695,6 +695,10 @@ class Monitor:
     def _check(self, state: ModelState, reference: Reference, profile: DatasetProfile, n_segments: int,
                segment: str = OVERALL) -> tuple[dict[str, Any], list[Any]]:
         cfg = state.checks
+        # events carry features and the prediction; ids, timestamps and targets (labels) are not in them
+        absent = [n for n, sp in reference.specs.items() if sp.role not in (Role.FEATURE, Role.PREDICTION)]
+        if absent:
+            cfg = cfg.model_copy(update={"ignore": [*cfg.ignore, *absent]})
         if segment != OVERALL:
             # within "cat=a" the column cat is constant by construction: not a finding
             dim = segment.split("=", 1)[0]
