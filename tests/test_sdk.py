@@ -136,7 +136,7 @@ def test_wrap_scikit_learn_model_logs_rows_probabilities_and_errors(monitor):
             wrapped.predict(np.ones((2, 3)))  # the model's own error reaches the caller...
         assert client.flush(10)
         client.close()
-    rows = monitor.store._rows("SELECT version, prediction, prediction_label FROM predictions ORDER BY arrival")
+    rows = monitor.store._rows("SELECT version, prediction, prediction_label FROM events ORDER BY seq")
     assert len(rows) == 22  # ... and is logged too (status 500)
     assert rows[0][0] == "v3" and rows[0][1] == pytest.approx(proba[0, 1]) and rows[0][2] in ("0", "1")
     assert monitor.models["m"].metrics.versions["v3"].requests == {"200": 20, "500": 2}

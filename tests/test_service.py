@@ -310,7 +310,7 @@ def test_privacy_drops_masks_and_hashes_before_storage(tmp_path, ref, monkeypatc
     payload = json.loads(stored[0][1])
     assert "x1" not in payload["features"] and payload["features"]["cat"] == "***"
     assert payload["segment"]["user"] == hmac.new(b"k" * 32, b"u-17", hashlib.sha256).hexdigest()[:32]
-    assert "alice" not in str(store._rows("SELECT * FROM predictions"))
+    assert "alice" not in str(store._rows("SELECT id, prediction, prediction_label, segment FROM events"))
     lab = client.post("/v1/models/p/labels", json=[{"id": "alice@example.com", "label": 1}]).json()
     assert lab["joined"] == 1  # the label's id is hashed the same way, so it joins
     mon.stop()

@@ -59,7 +59,7 @@ from argusml.monitor.windows import OVERALL, Folder, Window, load_profile, refer
 from argusml.profile import DatasetProfile, Reference
 from argusml.schema import ArgusError, DriftStatus, Kind, ReportConfig, Role
 from argusml.schema.model_config import ModelConfig
-from argusml.store import EVENT_SCHEMA, LABEL_SCHEMA, PREDICTION_SCHEMA, FindingRow, Store, WindowRow
+from argusml.store import EVENT_SCHEMA, LABEL_SCHEMA, FindingRow, Store, WindowRow
 
 log = logging.getLogger("argus.monitor")
 
@@ -76,6 +76,7 @@ class Settings:
     snapshot_every: float = 10.0
     tick_every: float = 1.0
     retention_every: float = 3600.0
+    checkpoint_every: float = 60.0  # the store's WAL is folded into its file on this cadence (and past 128 MB)
     memory_limit: str = "512MB"
 
 
@@ -167,6 +168,7 @@ class Monitor:
         self._fold_q: queue.Queue[list[tuple[ModelState, EventBatch, float]] | None] = queue.Queue()
         self._pending_writer = 0
         self._pending_fold = 0
+        self._count_lock = threading.Lock()  # the two counters are updated from three threads
         self._seq = 0
         self._threads: list[threading.Thread] = []
         self._running = False
@@ -332,6 +334,11 @@ class Monitor:
         return all(t.is_alive() for t in self._threads)
 
     # -- ingest (request thread) -----------------------------------------------------
+    def _count(self, writer: int = 0, fold: int = 0) -> None:
+        with self._count_lock:
+            self._pending_writer += writer
+            self._pending_fold += fold
+
     @property
     def queue_depth(self) -> int:
         return self._pending_writer + self._pending_fold
@@ -383,7 +390,7 @@ class Monitor:
         if not n_valid and rejected:
             return IngestAnswer(body, None, all_rejected=True)
         item = _Item(state, batch, None, new_keys)
-        self._pending_writer += len(batch)
+        self._count(writer=len(batch))
         self._writer_q.put(item)
         return IngestAnswer(body, item.future)
 
@@ -400,7 +407,7 @@ class Monitor:
         if not labels:
             return IngestAnswer(body, None, all_rejected=bool(rejected))
         item = _Item(state, None, labels, [])
-        self._pending_writer += len(labels)
+        self._count(writer=len(labels))
         self._writer_q.put(item)
         return IngestAnswer(body, item.future)
 
@@ -444,15 +451,15 @@ class Monitor:
         self._inflight = now = self.clock()  # see _tick: windows do not close past a write in flight
         n_rows = sum(len(i.records) + len(i.labels) for i in items)
         try:
-            ev, pr, lb, joined, label_effects = self._tables(items, now)
-            self.store.write(ev, pr, lb, [(st.name, id_, pts) for st, id_, pts, _ in joined], now)
+            ev, lb, joined, label_effects = self._tables(items, now)
+            self.store.write(ev, lb, [(st.name, id_, pts) for st, id_, pts, _ in joined], now)
         except Exception as exc:
             self.last_error = f"{type(exc).__name__}: {exc}"
             log.error("write failed: %s", self.last_error)
             for i in items:
                 i.model.dedup.forget(i.keys)
                 i.future.set_exception(exc)
-            self._pending_writer -= n_rows
+            self._count(writer=-n_rows)
             self._inflight = None
             return
         self.last_error = None
@@ -483,14 +490,13 @@ class Monitor:
                     state.pending[id_] = now
                 m.labels_pending = len(state.pending)
                 i.future.set_result({"joined": len(lags), "pending": len(pending_ids)})
-        self._pending_fold += sum(len(r) for _, r, _ in fold)
-        self._pending_writer -= n_rows
+        self._count(writer=-n_rows, fold=sum(len(r) for _, r, _ in fold))
         if fold:
             self._fold_q.put(fold)
         self._inflight = None
 
     def _tables(self, items: list[_Item], now: float
-                ) -> tuple[pa.Table | None, pa.Table | None, pa.Table | None,
+                ) -> tuple[pa.Table | None, pa.Table | None,
                            list[tuple[ModelState, str, float, float]], dict[int, tuple[list[str], list[float]]]]:
         """Arrow tables for one transaction; pending labels that these
         predictions resolve; per label item, its pending ids and join lags."""
@@ -514,16 +520,15 @@ class Monitor:
                 pseg.append(orjson.dumps(r.segment).decode() if r.segment else None)
                 if pending and r.id in pending:
                     joined.append((i.model, r.id, r.ts, pending[r.id]))
-        ev = pr = None
+        ev = None
         if seq:
             n = len(seq)
-            arrival = pa.array(np.full(n, now))
-            ev = pa.Table.from_arrays([pa.array(seq, pa.int64()), pa.array(model), pa.array(version), pa.array(ids),
-                                       pa.array(ts, pa.float64()), arrival, pa.array(payload, pa.string())],
+            ev = pa.Table.from_arrays([pa.array(seq, pa.int64()), pa.array(model, pa.string()),
+                                       pa.array(version, pa.string()), pa.array(ids, pa.string()),
+                                       pa.array(ts, pa.float64()), pa.array(np.full(n, now)),
+                                       pa.array(pval, pa.float64()), pa.array(plabel, pa.string()),
+                                       pa.array(pseg, pa.string()), pa.array(payload, pa.string())],
                                       schema=EVENT_SCHEMA)
-            pr = pa.Table.from_arrays([pa.array(model), pa.array(version), pa.array(ids), pa.array(ts, pa.float64()),
-                                       arrival, pa.array(pval, pa.float64()), pa.array(plabel, pa.string()),
-                                       pa.array(pseg, pa.string())], schema=PREDICTION_SCHEMA)
         lb = None
         effects: dict[int, tuple[list[str], list[float]]] = {}
         cols: dict[str, list[Any]] = {f.name: [] for f in LABEL_SCHEMA}
@@ -554,7 +559,7 @@ class Monitor:
             effects[id(i)] = (pending_ids, lags)
         if cols["id"]:
             lb = pa.table(cols, schema=LABEL_SCHEMA)
-        return ev, pr, lb, joined, effects
+        return ev, lb, joined, effects
 
     def _count_events(self, state: ModelState, records: list[EventRecord]) -> None:
         m = state.metrics
@@ -578,6 +583,7 @@ class Monitor:
     def _folder(self) -> None:
         # cadences run on the monotonic clock; what is due is decided on the monitor's clock
         last_tick = last_snap = last_retention = -math.inf
+        last_checkpoint = time.monotonic()
         while True:
             try:
                 batch = self._fold_q.get(timeout=self.settings.tick_every)
@@ -600,6 +606,9 @@ class Monitor:
                 if mono - last_retention >= self.settings.retention_every:
                     last_retention = mono
                     self.apply_retention(now)
+                if mono - last_checkpoint >= self.settings.checkpoint_every:
+                    last_checkpoint = mono
+                    self.store.checkpoint()
             except Exception as exc:  # the loop must survive anything one window throws
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("fold loop error")
@@ -611,7 +620,7 @@ class Monitor:
                 self._fold(state, eb, arrival)
                 n += len(eb)
                 self._folded_seq = max(self._folded_seq, eb.records[-1].seq)
-        self._pending_fold -= n
+        self._count(fold=-n)
 
     def _fold(self, state: ModelState, batch: EventBatch, arrival: float | np.ndarray) -> None:
         """Fold a batch version by version; the batch's own columns serve when

@@ -33,9 +33,7 @@ CREATE TABLE IF NOT EXISTS models(model VARCHAR PRIMARY KEY, config VARCHAR, upd
 CREATE TABLE IF NOT EXISTS baselines(model VARCHAR, version VARCHAR, baseline VARCHAR, updated_at DOUBLE,
     PRIMARY KEY (model, version));
 CREATE TABLE IF NOT EXISTS events(seq BIGINT, model VARCHAR, version VARCHAR, id VARCHAR, ts DOUBLE,
-    arrival DOUBLE, payload VARCHAR);
-CREATE TABLE IF NOT EXISTS predictions(model VARCHAR, version VARCHAR, id VARCHAR, ts DOUBLE, arrival DOUBLE,
-    prediction DOUBLE, prediction_label VARCHAR, segment VARCHAR);
+    arrival DOUBLE, prediction DOUBLE, prediction_label VARCHAR, segment VARCHAR, payload VARCHAR);
 CREATE TABLE IF NOT EXISTS labels(model VARCHAR, version VARCHAR, id VARCHAR, label VARCHAR, ts DOUBLE,
     arrival DOUBLE, state VARCHAR, prediction_ts DOUBLE, resolved_at DOUBLE);
 CREATE TABLE IF NOT EXISTS windows(model VARCHAR, version VARCHAR, segment VARCHAR, granularity DOUBLE,
@@ -48,10 +46,13 @@ CREATE TABLE IF NOT EXISTS findings(model VARCHAR, version VARCHAR, segment VARC
 
 EVENT_SCHEMA = pa.schema([("seq", pa.int64()), ("model", pa.string()), ("version", pa.string()),
                           ("id", pa.string()), ("ts", pa.float64()), ("arrival", pa.float64()),
+                          ("prediction", pa.float64()), ("prediction_label", pa.string()), ("segment", pa.string()),
                           ("payload", pa.string())])
-PREDICTION_SCHEMA = pa.schema([("model", pa.string()), ("version", pa.string()), ("id", pa.string()),
-                               ("ts", pa.float64()), ("arrival", pa.float64()), ("prediction", pa.float64()),
-                               ("prediction_label", pa.string()), ("segment", pa.string())])
+"""One row per event. The first nine columns are the compact prediction index
+(kept ``retention.predictions``, so late labels join); ``payload`` is the raw,
+redacted event (set to NULL after ``retention.raw_events``). One table, so
+a write is one insert: DuckDB's fixed cost per insert and commit (about
+2 ms of CPU each) is what limits small transactions."""
 LABEL_SCHEMA = pa.schema([("model", pa.string()), ("version", pa.string()), ("id", pa.string()),
                           ("label", pa.string()), ("ts", pa.float64()), ("arrival", pa.float64()),
                           ("state", pa.string()), ("prediction_ts", pa.float64()), ("resolved_at", pa.float64())])
@@ -106,8 +107,12 @@ class Store:
         os.makedirs(data_dir, exist_ok=True)
         self.path = os.path.join(os.fspath(data_dir), "argus.duckdb")
         try:
+            # DuckDB checkpoints inside the commit that crosses its WAL threshold (16 MB by default),
+            # stalling that writer for 0.1-0.5 s every few seconds under load; the monitor checkpoints
+            # on its own cadence instead, and 128 MB bounds the WAL (and the replay after a crash)
             self._con = duckdb.connect(self.path, read_only=read_only,
-                                       config={"memory_limit": memory_limit, "threads": 2})
+                                       config={"memory_limit": memory_limit, "threads": 2,
+                                               **({} if read_only else {"checkpoint_threshold": "128MB"})})
         except duckdb.IOException as exc:
             msg = str(exc)
             if "lock" in msg.lower():
@@ -173,26 +178,18 @@ class Store:
         return [(v, b) for v, b in self._rows("SELECT version, baseline FROM baselines WHERE model = ?", [model])]
 
     # -- the ingest transaction -------------------------------------------------------
-    def write(self, events: pa.Table | None, predictions: pa.Table | None, labels: pa.Table | None = None,
+    def write(self, events: pa.Table | None, labels: pa.Table | None = None,
               joined: list[tuple[str, str, float]] | None = None, now: float = 0.0) -> None:
         """One durable transaction for whatever a writer cycle collected.
 
         ``joined`` lists (model, id, prediction_ts) of pending labels whose
-        prediction is in ``predictions``: they are resolved in the same
+        prediction is in ``events``: they are resolved in the same
         transaction, so a crash never leaves one joined but not stored."""
         with self.transaction() as cur:
             if events is not None and events.num_rows:
-                cur.register("_ev", events)
-                cur.execute("INSERT INTO events SELECT * FROM _ev")
-                cur.unregister("_ev")
-            if predictions is not None and predictions.num_rows:
-                cur.register("_pr", predictions)
-                cur.execute("INSERT INTO predictions SELECT * FROM _pr")
-                cur.unregister("_pr")
+                cur.from_arrow(events).insert_into("events")
             if labels is not None and labels.num_rows:
-                cur.register("_lb", labels)
-                cur.execute("INSERT INTO labels SELECT * FROM _lb")
-                cur.unregister("_lb")
+                cur.from_arrow(labels).insert_into("labels")
             if joined:
                 jt = pa.table({"model": [j[0] for j in joined], "id": [j[1] for j in joined],
                                "pts": [j[2] for j in joined]})
@@ -209,7 +206,7 @@ class Store:
         cur = self._cur()
         cur.register("_ids", pa.table({"id": pa.array(ids, pa.string())}))
         try:
-            rows = cur.execute("""SELECT p.version, p.id, max(p.ts) FROM predictions p
+            rows = cur.execute("""SELECT p.version, p.id, max(p.ts) FROM events p
                                   WHERE p.model = ? AND p.id IN (SELECT id FROM _ids) GROUP BY 1, 2""",
                                [model]).fetchall()
         finally:
@@ -223,11 +220,11 @@ class Store:
     def events_after(self, seq: int, limit: int) -> list[tuple[int, str, str, str, float, float, str]]:
         """Stored events past ``seq``, in order: the replay after a crash."""
         return self._rows("SELECT seq, model, version, id, ts, arrival, payload FROM events WHERE seq > ? "
-                          "ORDER BY seq LIMIT ?", [seq, limit])
+                          "AND payload IS NOT NULL ORDER BY seq LIMIT ?", [seq, limit])
 
     def recent_keys(self, model: str, since: float, limit: int) -> list[tuple[str, str]]:
         """(version, id) of the newest predictions since ``since``: the dedup index after a restart."""
-        return self._rows("SELECT version, id FROM predictions WHERE model = ? AND arrival >= ? "
+        return self._rows("SELECT version, id FROM events WHERE model = ? AND arrival >= ? "
                           "ORDER BY arrival DESC LIMIT ?", [model, since, limit])
 
     def pending_labels(self, model: str) -> list[tuple[str, float]]:
@@ -243,22 +240,23 @@ class Store:
         return int(n)
 
     def counts(self, model: str) -> dict[str, int]:
-        ev = self._rows("SELECT count(*) FROM predictions WHERE model = ?", [model])[0][0]
+        ev = self._rows("SELECT count(*) FROM events WHERE model = ?", [model])[0][0]
         lb = self._rows("SELECT state, count(*) FROM labels WHERE model = ? GROUP BY 1", [model])
         by_state = {s: int(n) for s, n in lb}
         return {"events": int(ev), "labels": sum(by_state.values()), "labels_pending": by_state.get("pending", 0),
                 "labels_joined": by_state.get("joined", 0), "labels_expired": by_state.get("expired", 0)}
 
     def count_events(self, model: str | None = None) -> int:
+        """Events whose raw payload is still held (``counts`` has the index's count)."""
         if model is None:
-            return int(self._rows("SELECT count(*) FROM events")[0][0])
-        return int(self._rows("SELECT count(*) FROM events WHERE model = ?", [model])[0][0])
+            return int(self._rows("SELECT count(*) FROM events WHERE payload IS NOT NULL")[0][0])
+        return int(self._rows("SELECT count(*) FROM events WHERE model = ? AND payload IS NOT NULL", [model])[0][0])
 
     def versions(self, model: str) -> list[str]:
-        return [v for (v,) in self._rows("SELECT DISTINCT version FROM predictions WHERE model = ?", [model])]
+        return [v for (v,) in self._rows("SELECT DISTINCT version FROM events WHERE model = ?", [model])]
 
     def event_ids(self, model: str) -> list[tuple[str, str]]:
-        return self._rows("SELECT version, id FROM predictions WHERE model = ?", [model])
+        return self._rows("SELECT version, id FROM events WHERE model = ?", [model])
 
     # -- windows and findings -------------------------------------------------------
     def load_open_windows(self) -> list[WindowRow]:
@@ -352,21 +350,27 @@ class Store:
     # -- retention ----------------------------------------------------------------------
     def delete_older(self, model: str, *, raw_events: float, predictions: float, labels: float,
                      profiles: float) -> dict[str, int]:
-        """Delete rows older than the given epoch times; counts per table."""
+        """Retention, given the epoch times before which rows go: raw payloads
+        are cleared (the index row stays), index rows, labels, findings and
+        closed windows are deleted. Counts per kind."""
         out = {}
         with self.transaction() as cur:
-            for table, col, before in (("events", "arrival", raw_events), ("predictions", "arrival", predictions),
-                                       ("labels", "arrival", labels), ("findings", "window_end", profiles)):
-                n = cur.execute(f"SELECT count(*) FROM {table} WHERE model = ? AND {col} < ?",
-                                [model, before]).fetchone()[0]
-                if n:
-                    cur.execute(f"DELETE FROM {table} WHERE model = ? AND {col} < ?", [model, before])
-                out[table] = int(n)
-            n = cur.execute("SELECT count(*) FROM windows WHERE model = ? AND closed AND end_ts < ?",
-                            [model, profiles]).fetchone()[0]
+            def count(sql: str, params: list[Any]) -> int:
+                return int(cur.execute(f"SELECT count(*) FROM {sql}", params).fetchone()[0])
+
+            where = "events WHERE model = ? AND arrival < ? AND payload IS NOT NULL"
+            out["events"] = n = count(where, [model, raw_events])
             if n:
-                cur.execute("DELETE FROM windows WHERE model = ? AND closed AND end_ts < ?", [model, profiles])
-            out["windows"] = int(n)
+                cur.execute("UPDATE events SET payload = NULL WHERE model = ? AND arrival < ? AND payload IS NOT NULL",
+                            [model, raw_events])
+            for key, table, col, before, extra in (
+                    ("predictions", "events", "arrival", predictions, ""),
+                    ("labels", "labels", "arrival", labels, ""),
+                    ("findings", "findings", "window_end", profiles, ""),
+                    ("windows", "windows", "end_ts", profiles, " AND closed")):
+                out[key] = n = count(f"{table} WHERE model = ? AND {col} < ?{extra}", [model, before])
+                if n:
+                    cur.execute(f"DELETE FROM {table} WHERE model = ? AND {col} < ?{extra}", [model, before])
         return out
 
     def checkpoint(self) -> None:
