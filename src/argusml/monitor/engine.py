@@ -76,6 +76,8 @@ class Settings:
     snapshot_every: float = 10.0
     tick_every: float = 1.0
     retention_every: float = 3600.0
+    fold_gather: float = 0.25  # the fold thread waits this long for more rows ...
+    fold_min_rows: int = 5_000  # ... unless it has this many
     checkpoint_every: float = 60.0  # the store's WAL is folded into its file on this cadence (and past 128 MB)
     memory_limit: str = "512MB"
 
@@ -169,6 +171,7 @@ class Monitor:
         self._pending_writer = 0
         self._pending_fold = 0
         self._count_lock = threading.Lock()  # the two counters are updated from three threads
+        self.writer_stats = {"transactions": 0, "rows": 0, "seconds": 0.0, "store_seconds": 0.0, "requests": 0}
         self._seq = 0
         self._threads: list[threading.Thread] = []
         self._running = False
@@ -448,11 +451,24 @@ class Monitor:
                 return
 
     def _write(self, items: list[_Item]) -> None:
+        started = time.perf_counter()
+        try:
+            self._write_items(items)
+        finally:
+            ws = self.writer_stats
+            ws["transactions"] += 1
+            ws["requests"] += len(items)
+            ws["rows"] += sum(len(i.records) + len(i.labels) for i in items)
+            ws["seconds"] += time.perf_counter() - started
+
+    def _write_items(self, items: list[_Item]) -> None:
         self._inflight = now = self.clock()  # see _tick: windows do not close past a write in flight
         n_rows = sum(len(i.records) + len(i.labels) for i in items)
         try:
             ev, lb, joined, label_effects = self._tables(items, now)
+            t0 = time.perf_counter()
             self.store.write(ev, lb, [(st.name, id_, pts) for st, id_, pts, _ in joined], now)
+            self.writer_stats["store_seconds"] += time.perf_counter() - t0
         except Exception as exc:
             self.last_error = f"{type(exc).__name__}: {exc}"
             log.error("write failed: %s", self.last_error)
@@ -591,6 +607,23 @@ class Monitor:
                 batch = []
             if batch is None:
                 return
+            stop = False
+            if batch:  # gather what else is coming: one fold of many small writes costs far less
+                deadline = time.monotonic() + self.settings.fold_gather
+                rows = sum(len(b) for _, b, _ in batch)
+                while rows < self.settings.fold_min_rows:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    try:
+                        more = self._fold_q.get(timeout=left)
+                    except queue.Empty:
+                        break
+                    if more is None:
+                        stop = True
+                        break
+                    batch.extend(more)
+                    rows += sum(len(b) for _, b, _ in more)
             try:
                 if batch:
                     self._fold_batch(batch)
@@ -612,11 +645,13 @@ class Monitor:
             except Exception as exc:  # the loop must survive anything one window throws
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("fold loop error")
+            if stop:
+                return
 
     def _fold_batch(self, batch: list[tuple[ModelState, EventBatch, float]]) -> None:
         n = 0
         with self._lock:
-            for state, eb, arrival in batch:
+            for state, eb, arrival in _coalesce(batch):
                 self._fold(state, eb, arrival)
                 n += len(eb)
                 self._folded_seq = max(self._folded_seq, eb.records[-1].seq)
@@ -695,7 +730,11 @@ class Monitor:
             if vr.fingerprint != w.reference:
                 summary, findings = {"status": "not_checked", "reason": "the reference was replaced"}, []
             else:
-                summary, findings = self._check(state, vr.reference, prof, n_seg, w.segment)
+                try:
+                    summary, findings = self._check(state, vr.reference, prof, n_seg, w.segment)
+                except Exception as exc:  # one window's failure must not stop the others from closing
+                    log.exception("checks failed on window %s %s %s", state.name, w.version, w.segment)
+                    summary, findings = {"status": "not_checked", "reason": f"checks failed: {exc}"}, []
             if w.segment == OVERALL and w.granularity == state.config.window:
                 self._update_gauges(state, w, summary)
             out.append(self._rows(state, w, summary, findings, now))
@@ -759,8 +798,14 @@ class Monitor:
                     if segment != OVERALL:
                         per_bucket[(version, start)] = per_bucket.get((version, start), 0) + 1
                 for version, segment, start in due:
-                    results.append(self._rollup(state, version, segment, child, g, start, now,
-                                                per_bucket.get((version, start), 0) if segment != OVERALL else 0))
+                    try:
+                        results.append(self._rollup(state, version, segment, child, g, start, now,
+                                                    per_bucket.get((version, start), 0) if segment != OVERALL else 0))
+                    except Exception as exc:  # stored as not checked, so it is not retried on every tick
+                        log.exception("roll-up failed: %s %s %s %s", state.name, version, segment, start)
+                        summary = {"status": "not_checked", "reason": f"roll-up failed: {exc}"}
+                        results.append((WindowRow(state.name, version, segment, g, start, start + g, True, 0, 0, None,
+                                                  orjson.dumps(summary).decode(), now), []))
                 self.store.save_windows(results)
 
     def _rollup(self, state: ModelState, version: str, segment: str, child: float, g: float, start: float,
@@ -837,6 +882,38 @@ class Monitor:
             "open_findings": findings,
             "last_event_timestamp": m.last_event_ts,
         }
+
+
+def _coalesce(batch: list[tuple[ModelState, EventBatch, float]]
+              ) -> list[tuple[ModelState, EventBatch, float | np.ndarray]]:
+    """Join consecutive batches of one model with the same schema and columns
+    into one (with per-row arrival times), so the fold's fixed cost is paid once."""
+    out: list[tuple[ModelState, EventBatch, float | np.ndarray]] = []
+    run: list[tuple[ModelState, EventBatch, float]] = []
+
+    def flush() -> None:
+        if not run:
+            return
+        if len(run) == 1:
+            out.append(run[0])
+        else:
+            state, first, _ = run[0]
+            records = [r for _, b, _ in run for r in b.records]
+            columns = {name: [v for _, b, _ in run for v in b.columns[name]] for name in first.columns}
+            arrival = np.concatenate([np.full(len(b), a) for _, b, a in run])
+            merged = EventBatch(records, columns, set().union(*(b.extra for _, b, _ in run)), first.schema,
+                                set().union(*(b.dirty for _, b, _ in run)))
+            out.append((state, merged, arrival))
+        run.clear()
+
+    for item in batch:
+        state, eb, _ = item
+        if run and (run[0][0] is not state or run[0][1].schema is not eb.schema
+                    or run[0][1].columns.keys() != eb.columns.keys()):
+            flush()
+        run.append(item)
+    flush()
+    return out
 
 
 def _json_default(o: Any) -> Any:

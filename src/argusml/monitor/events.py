@@ -164,7 +164,10 @@ def parse_timestamp(v: Any, now: float) -> float:
             raise ValueError(f"timestamp {v!r} is not RFC 3339 (e.g. 2026-01-31T12:00:00Z) or epoch seconds") from None
         if d.tzinfo is None:
             d = d.replace(tzinfo=timezone.utc)
-        return d.timestamp()
+        x = d.timestamp()
+        if x < 0:  # as for epoch seconds; "0001-01-01T00:00:00+23:59" is in year 0 UTC, which datetime cannot show
+            raise ValueError(f"timestamp {v!r} is before 1970")
+        return x
     raise ValueError(f"timestamp must be an RFC 3339 string or epoch seconds, got {_type_name(v)}")
 
 

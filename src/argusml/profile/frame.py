@@ -212,7 +212,7 @@ def float64_values(arr: pa.ChunkedArray) -> np.ndarray:
     """Values as float64 with NaN for nulls, read straight from the Arrow
     buffers: pyarrow's own to_numpy imports pandas on first use (0.3 s)."""
     if not pa.types.is_float64(arr.type):
-        arr = pc.cast(arr, pa.float64())
+        arr = pc.cast(arr, pa.float64(), safe=False)  # ints beyond 2**53 round, as in numpy
     out = np.empty(len(arr), dtype=np.float64)
     pos = 0
     for c in arr.chunks:

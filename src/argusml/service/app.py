@@ -205,7 +205,9 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
 
     app = FastAPI(title="Argus", version=__version__,
                   description="Monitoring for machine-learning models: events, labels, windows, findings.",
-                  docs_url="/docs", redoc_url=None, lifespan=lifespan)
+                  docs_url="/docs", redoc_url=None, lifespan=lifespan,
+                  # the RequestValidationError handler answers ErrorBody, not FastAPI's HTTPValidationError
+                  responses={422: {"model": schemas.ErrorBody, "description": "invalid request"}})
     registry = registry_for(monitor)
     app.state.monitor = monitor
 
@@ -282,7 +284,8 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
         return _json(answer.body)
 
     @app.post("/v1/models/{model}/labels", tags=["ingest"], summary="Send labels (ground truth)",
-              responses={**schemas.INGEST_RESPONSES, 202: {"model": schemas.LabelAnswer,
+              responses={**schemas.INGEST_RESPONSES, 200: {"model": schemas.LabelAnswer, "description": "all labels joined"},
+                         202: {"model": schemas.LabelAnswer,
                                                            "description": "some labels wait for their prediction"}},
               openapi_extra=schemas.body_of(schemas.LabelIn), response_model=schemas.LabelAnswer)
     async def post_labels(model: str, request: Request) -> Response:
@@ -405,9 +408,11 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
     def readyz() -> Response:
         if not monitor.ready or not monitor.healthy():
             return _json({"error": "not_ready", "detail": monitor.last_error or "starting"}, 503)
-        return _json({"status": "ready", "models": len(monitor.models), "queue_depth": monitor.queue_depth})
+        return _json({"status": "ready", "models": len(monitor.models), "queue_depth": monitor.queue_depth,
+                      "writer": monitor.writer_stats})
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics",
+             responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "OpenMetrics text"}})
     def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 

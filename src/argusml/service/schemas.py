@@ -51,6 +51,7 @@ class IngestAnswer(_Doc):
     duplicates: int = 0
     rejected: list[Rejection]
     warnings: list[Rejection] | None = None
+    warnings_omitted: int | None = None
 
 
 class LabelAnswer(_Doc):
@@ -64,6 +65,16 @@ class ErrorBody(_Doc):
     error: str
     detail: Any = None
     request_id: str | None = None
+
+
+class AllRejected(ErrorBody):
+    """422 from an ingest route: every item of the batch was rejected, each with its index and reason."""
+
+    accepted: int
+    duplicates: int = 0
+    rejected: list[Rejection]
+    warnings: list[Rejection] | None = None
+    warnings_omitted: int | None = None
 
 
 class RegisterIn(_Doc):
@@ -97,7 +108,7 @@ INGEST_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "unknown model; register it first"},
     413: {"model": ErrorBody, "description": "body or batch too large"},
     415: {"model": ErrorBody, "description": "unsupported content type"},
-    422: {"model": ErrorBody, "description": "every item was rejected"},
+    422: {"model": AllRejected, "description": "every item was rejected"},
     429: {"model": ErrorBody, "description": "ingestion is behind; retry after Retry-After seconds"},
     503: {"model": ErrorBody, "description": "the store failed; retry"},
 }

