@@ -160,11 +160,37 @@ def test_fastapi_endpoint_decorator(monitor):
         assert api.post("/predict", json={"x0": "oops"}).status_code == 422  # FastAPI still validates: signature kept
         assert client.flush(10)
         client.close()
-    rows = monitor.store._rows("SELECT e.payload FROM events e ORDER BY seq")
-    import json
-
-    docs = [json.loads(r[0]) for r in rows]
+    docs = [row[5] for chunk in monitor.store.raw_after("m", 0) for row in chunk]
     assert len(docs) == 2
     assert docs[0]["features"] == {"x0": 1.0, "cat": "b"} and docs[0]["prediction"] == 0.35 and docs[0]["status"] == 200
     assert docs[1]["status"] == 500 and "prediction" not in docs[1]
     assert docs[0]["latency_ms"] >= 0
+
+
+def test_buffer_is_flushed_when_the_process_exits(monitor, tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "model_server.py"
+    script.write_text(
+        "import sys, argusml\n"
+        "c = argusml.Client(sys.argv[1], model='m', flush_interval=60)\n"  # nothing is sent before exit
+        "for i in range(120):\n"
+        "    c.log(id=f'exit-{i}', features={'x0': float(i), 'cat': 'a'}, prediction=0.5)\n")
+    with LiveServer(monitor) as srv:
+        r = subprocess.run([sys.executable, str(script), srv.url], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        monitor.wait_idle()
+    assert monitor.store.count_events("m") == 120
+
+
+def test_resource_reports_reach_the_metrics(monitor):
+    with LiveServer(monitor) as srv:
+        client = argusml.Client(srv.url, model="m", report_resources=0.05, instance="replica-1", flush_interval=0.02)
+        deadline = time.monotonic() + 10
+        while not monitor.models["m"].metrics.resources and time.monotonic() < deadline:
+            time.sleep(0.05)
+        client.close()
+    res = monitor.models["m"].metrics.resources
+    assert 0.0 <= res[("replica-1", "cpu_ratio")] <= 1.0
+    assert res[("replica-1", "memory_used_bytes")] > 0 and res[("replica-1", "process_resident_memory_bytes")] > 1e6

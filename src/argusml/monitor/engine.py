@@ -286,21 +286,17 @@ class Monitor:
         for state in self.models.values():
             state.folder.closed_through = closed_through
         replayed = 0
-        while True:
-            rows = self.store.events_after(folded, 50_000)
-            if not rows:
-                break
-            by_model: dict[str, tuple[list[EventRecord], list[float]]] = {}
-            for seq, model, version, id_, ts, arrival, payload in rows:
-                if model in self.models:
-                    recs, arrivals = by_model.setdefault(model, ([], []))
-                    recs.append(EventRecord.from_stored(seq, version, id_, ts, payload))
-                    arrivals.append(arrival)
-            for model, (recs, arrivals) in by_model.items():
+        newest = folded
+        for name, state in self.models.items():
+            for rows in self.store.raw_after(name, folded):
+                recs = [EventRecord.from_stored(seq, version, id_, ts, payload)
+                        for seq, version, id_, ts, _arrival, payload in rows]
+                arrivals = np.fromiter((r[4] for r in rows), dtype=np.float64, count=len(rows))
                 # schema None: _fold reads each prediction and builds the columns by the version's reference
-                self._fold(self.models[model], EventBatch(recs, {}, set(), None), np.asarray(arrivals))
-            folded = rows[-1][0]
-            replayed += len(rows)
+                self._fold(state, EventBatch(recs, {}, set(), None), arrivals)
+                newest = max(newest, rows[-1][0])
+                replayed += len(rows)
+        folded = newest
         self._folded_seq = folded
         if replayed:
             log.info("replayed %d stored events into open windows", replayed)
@@ -465,9 +461,9 @@ class Monitor:
         self._inflight = now = self.clock()  # see _tick: windows do not close past a write in flight
         n_rows = sum(len(i.records) + len(i.labels) for i in items)
         try:
-            ev, lb, joined, label_effects = self._tables(items, now)
+            ev, lb, joined, label_effects, raw = self._tables(items, now)
             t0 = time.perf_counter()
-            self.store.write(ev, lb, [(st.name, id_, pts) for st, id_, pts, _ in joined], now)
+            self.store.write(ev, lb, [(st.name, id_, pts) for st, id_, pts, _ in joined], now, raw=raw)
             self.writer_stats["store_seconds"] += time.perf_counter() - t0
         except Exception as exc:
             self.last_error = f"{type(exc).__name__}: {exc}"
@@ -512,16 +508,20 @@ class Monitor:
         self._inflight = None
 
     def _tables(self, items: list[_Item], now: float
-                ) -> tuple[pa.Table | None, pa.Table | None,
-                           list[tuple[ModelState, str, float, float]], dict[int, tuple[list[str], list[float]]]]:
+                ) -> tuple[pa.Table | None, pa.Table | None, list[tuple[ModelState, str, float, float]],
+                           dict[int, tuple[list[str], list[float]]], list[tuple[str, int, list[bytes]]]]:
         """Arrow tables for one transaction; pending labels that these
         predictions resolve; per label item, its pending ids and join lags."""
-        seq, model, version, ids, ts, payload = [], [], [], [], [], []
+        seq, model, version, ids, ts = [], [], [], [], []
+        raw: dict[str, tuple[int, list[bytes]]] = {}  # model -> (first seq, raw log lines)
+        tail = b"," + orjson.dumps(now)
         pval, plabel, pseg = [], [], []
         joined: list[tuple[ModelState, str, float, float]] = []
         for i in items:
             name = i.model.name
             pending = i.model.pending
+            if i.records:
+                lines = raw.setdefault(name, (self._seq + 1, []))[1]
             for r in i.records:
                 self._seq += 1
                 r.seq = self._seq
@@ -530,7 +530,8 @@ class Monitor:
                 version.append(r.version)
                 ids.append(r.id)
                 ts.append(r.ts)
-                payload.append(r.payload)
+                # [seq, version, id, ts, arrival, payload]: the payload is already JSON
+                lines.append(orjson.dumps((self._seq, r.version, r.id, r.ts))[:-1] + tail + b"," + r.payload + b"]\n")
                 pval.append(r.pred_value)
                 plabel.append(r.pred_label)
                 pseg.append(orjson.dumps(r.segment).decode() if r.segment else None)
@@ -543,7 +544,7 @@ class Monitor:
                                        pa.array(version, pa.string()), pa.array(ids, pa.string()),
                                        pa.array(ts, pa.float64()), pa.array(np.full(n, now)),
                                        pa.array(pval, pa.float64()), pa.array(plabel, pa.string()),
-                                       pa.array(pseg, pa.string()), pa.array(payload, pa.string())],
+                                       pa.array(pseg, pa.string())],
                                       schema=EVENT_SCHEMA)
         lb = None
         effects: dict[int, tuple[list[str], list[float]]] = {}
@@ -575,7 +576,7 @@ class Monitor:
             effects[id(i)] = (pending_ids, lags)
         if cols["id"]:
             lb = pa.table(cols, schema=LABEL_SCHEMA)
-        return ev, lb, joined, effects
+        return ev, lb, joined, effects, [(m, first, lines) for m, (first, lines) in raw.items()]
 
     def _count_events(self, state: ModelState, records: list[EventRecord]) -> None:
         m = state.metrics

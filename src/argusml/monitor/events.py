@@ -52,10 +52,10 @@ class EventRecord:
         self.status = status
         self.pred_value: float | None = None
         self.pred_label: str | None = None
-        self.payload = ""
+        self.payload = b""
         self.seq = 0
 
-    def dump_payload(self) -> str:
+    def dump_payload(self) -> bytes:
         d: dict[str, Any] = {"features": self.features}
         if self.prediction is not None:
             d["prediction"] = self.prediction
@@ -65,14 +65,13 @@ class EventRecord:
             d["latency_ms"] = self.latency_ms
         if self.status is not None:
             d["status"] = self.status
-        return orjson.dumps(d).decode()
+        return orjson.dumps(d)
 
     @classmethod
-    def from_stored(cls, seq: int, version: str, id: str, ts: float, payload: str) -> EventRecord:
-        d = orjson.loads(payload)
+    def from_stored(cls, seq: int, version: str, id: str, ts: float, d: dict[str, Any]) -> EventRecord:
         r = cls(id, version, ts, d.get("features", {}), d.get("prediction"), d.get("segment"),
                 d.get("latency_ms"), d.get("status"))
-        r.payload = payload
+        r.payload = orjson.dumps(d)
         r.seq = seq
         return r
 

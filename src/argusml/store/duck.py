@@ -14,6 +14,7 @@ server opens its store.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Iterator, Sequence
@@ -24,6 +25,9 @@ from typing import Any
 import pyarrow as pa
 
 from argusml.schema import InputError
+from argusml.store.rawlog import RawLog
+
+log = logging.getLogger("argus.store")
 
 SCHEMA_VERSION = "1"
 
@@ -33,7 +37,7 @@ CREATE TABLE IF NOT EXISTS models(model VARCHAR PRIMARY KEY, config VARCHAR, upd
 CREATE TABLE IF NOT EXISTS baselines(model VARCHAR, version VARCHAR, baseline VARCHAR, updated_at DOUBLE,
     PRIMARY KEY (model, version));
 CREATE TABLE IF NOT EXISTS events(seq BIGINT, model VARCHAR, version VARCHAR, id VARCHAR, ts DOUBLE,
-    arrival DOUBLE, prediction DOUBLE, prediction_label VARCHAR, segment VARCHAR, payload VARCHAR);
+    arrival DOUBLE, prediction DOUBLE, prediction_label VARCHAR, segment VARCHAR);
 CREATE TABLE IF NOT EXISTS labels(model VARCHAR, version VARCHAR, id VARCHAR, label VARCHAR, ts DOUBLE,
     arrival DOUBLE, state VARCHAR, prediction_ts DOUBLE, resolved_at DOUBLE);
 CREATE TABLE IF NOT EXISTS windows(model VARCHAR, version VARCHAR, segment VARCHAR, granularity DOUBLE,
@@ -46,13 +50,10 @@ CREATE TABLE IF NOT EXISTS findings(model VARCHAR, version VARCHAR, segment VARC
 
 EVENT_SCHEMA = pa.schema([("seq", pa.int64()), ("model", pa.string()), ("version", pa.string()),
                           ("id", pa.string()), ("ts", pa.float64()), ("arrival", pa.float64()),
-                          ("prediction", pa.float64()), ("prediction_label", pa.string()), ("segment", pa.string()),
-                          ("payload", pa.string())])
-"""One row per event. The first nine columns are the compact prediction index
-(kept ``retention.predictions``, so late labels join); ``payload`` is the raw,
-redacted event (set to NULL after ``retention.raw_events``). One table, so
-a write is one insert: DuckDB's fixed cost per insert and commit (about
-2 ms of CPU each) is what limits small transactions."""
+                          ("prediction", pa.float64()), ("prediction_label", pa.string()), ("segment", pa.string())])
+"""One row per event: the compact prediction index (kept
+``retention.predictions``, so late labels join). The raw, redacted events
+live in the append-only ``RawLog`` beside the database (``rawlog.py``)."""
 LABEL_SCHEMA = pa.schema([("model", pa.string()), ("version", pa.string()), ("id", pa.string()),
                           ("label", pa.string()), ("ts", pa.float64()), ("arrival", pa.float64()),
                           ("state", pa.string()), ("prediction_ts", pa.float64()), ("resolved_at", pa.float64())])
@@ -123,9 +124,15 @@ class Store:
             raise InputError(f"cannot open the store (not a DuckDB file, or from a newer DuckDB?): {exc}",
                              path=self.path) from None
         self._local = threading.local()
+        self.raw = RawLog(os.path.join(os.fspath(data_dir), "events"))
         if not read_only:
             self._con.execute(DDL)
             self._con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+            # a crash between the raw log's fsync and the index's commit leaves a tail nobody acknowledged
+            for model in self.raw.models():
+                cut = self.raw.truncate_after(model, self.max_seq(model))
+                if cut:
+                    log.info("raw log of %r: cut %d events written but never acknowledged", model, cut)
 
     # -- connections -------------------------------------------------------------
     def _cur(self) -> Any:
@@ -147,6 +154,7 @@ class Store:
         cur.execute("COMMIT")
 
     def close(self) -> None:
+        self.raw.close()
         try:
             self._con.execute("CHECKPOINT")
         except Exception:  # read-only or already closed: nothing to flush
@@ -179,12 +187,17 @@ class Store:
 
     # -- the ingest transaction -------------------------------------------------------
     def write(self, events: pa.Table | None, labels: pa.Table | None = None,
-              joined: list[tuple[str, str, float]] | None = None, now: float = 0.0) -> None:
-        """One durable transaction for whatever a writer cycle collected.
+              joined: list[tuple[str, str, float]] | None = None, now: float = 0.0,
+              raw: list[tuple[str, int, list[bytes]]] | None = None) -> None:
+        """Make what a writer cycle collected durable: the raw events first
+        (appended and fsynced per model), then one DuckDB transaction with
+        the index rows, labels and label joins.
 
         ``joined`` lists (model, id, prediction_ts) of pending labels whose
         prediction is in ``events``: they are resolved in the same
         transaction, so a crash never leaves one joined but not stored."""
+        for model, first_seq, lines in raw or []:
+            self.raw.append(model, first_seq, lines)
         if not labels and not joined:
             if events is not None and events.num_rows:
                 # one statement in auto-commit mode is one transaction: one call into DuckDB instead of
@@ -220,14 +233,15 @@ class Store:
             cur.unregister("_ids")
         return {(v, i): ts for v, i, ts in rows}
 
-    def max_seq(self) -> int:
-        r = self._rows("SELECT coalesce(max(seq), 0) FROM events")
-        return int(r[0][0])
+    def max_seq(self, model: str | None = None) -> int:
+        if model is None:
+            return int(self._rows("SELECT coalesce(max(seq), 0) FROM events")[0][0])
+        return int(self._rows("SELECT coalesce(max(seq), 0) FROM events WHERE model = ?", [model])[0][0])
 
-    def events_after(self, seq: int, limit: int) -> list[tuple[int, str, str, str, float, float, str]]:
-        """Stored events past ``seq``, in order: the replay after a crash."""
-        return self._rows("SELECT seq, model, version, id, ts, arrival, payload FROM events WHERE seq > ? "
-                          "AND payload IS NOT NULL ORDER BY seq LIMIT ?", [seq, limit])
+    def raw_after(self, model: str, seq: int, chunk: int = 50_000
+                  ) -> Iterator[list[tuple[int, str, str, float, float, dict[str, Any]]]]:
+        """Raw events of a model past ``seq``, in order: the replay after a crash."""
+        return self.raw.read_after(model, seq, chunk)
 
     def recent_keys(self, model: str, since: float, limit: int) -> list[tuple[str, str]]:
         """(version, id) of the newest predictions since ``since``: the dedup index after a restart."""
@@ -253,11 +267,12 @@ class Store:
         return {"events": int(ev), "labels": sum(by_state.values()), "labels_pending": by_state.get("pending", 0),
                 "labels_joined": by_state.get("joined", 0), "labels_expired": by_state.get("expired", 0)}
 
-    def count_events(self, model: str | None = None) -> int:
-        """Events whose raw payload is still held (``counts`` has the index's count)."""
-        if model is None:
-            return int(self._rows("SELECT count(*) FROM events WHERE payload IS NOT NULL")[0][0])
-        return int(self._rows("SELECT count(*) FROM events WHERE model = ? AND payload IS NOT NULL", [model])[0][0])
+    def count_events(self, model: str) -> int:
+        return int(self._rows("SELECT count(*) FROM events WHERE model = ?", [model])[0][0])
+
+    def raw_events(self, model: str) -> int:
+        """Raw events still held (reads the whole log: for tests and small stores)."""
+        return self.raw.count(model)
 
     def versions(self, model: str) -> list[str]:
         return [v for (v,) in self._rows("SELECT DISTINCT version FROM events WHERE model = ?", [model])]
@@ -357,19 +372,19 @@ class Store:
     # -- retention ----------------------------------------------------------------------
     def delete_older(self, model: str, *, raw_events: float, predictions: float, labels: float,
                      profiles: float) -> dict[str, int]:
-        """Retention, given the epoch times before which rows go: raw payloads
-        are cleared (the index row stays), index rows, labels, findings and
-        closed windows are deleted. Counts per kind."""
+        """Retention, given the epoch times before which rows go: raw log
+        segments holding only older events are deleted (their index rows
+        stay), index rows, labels, findings and closed windows are deleted.
+        Counts per kind (bytes for the raw log)."""
         out = {}
         with self.transaction() as cur:
             def count(sql: str, params: list[Any]) -> int:
                 return int(cur.execute(f"SELECT count(*) FROM {sql}", params).fetchone()[0])
 
-            where = "events WHERE model = ? AND arrival < ? AND payload IS NOT NULL"
-            out["events"] = n = count(where, [model, raw_events])
-            if n:
-                cur.execute("UPDATE events SET payload = NULL WHERE model = ? AND arrival < ? AND payload IS NOT NULL",
-                            [model, raw_events])
+            through = cur.execute("SELECT coalesce(max(seq), 0) FROM events WHERE model = ? AND arrival < ?",
+                                  [model, raw_events]).fetchone()[0]
+            newest = cur.execute("SELECT coalesce(max(seq), 0) FROM events WHERE model = ?", [model]).fetchone()[0]
+            out["raw_bytes"] = self.raw.drop(model, int(through), int(newest)) if through else 0
             for key, table, col, before, extra in (
                     ("predictions", "events", "arrival", predictions, ""),
                     ("labels", "labels", "arrival", labels, ""),

@@ -1,0 +1,160 @@
+"""Raw events: append-only segment files, one directory per model.
+
+The raw event is the bulk of what the service writes (a 25-feature event
+is ~700 bytes of JSON; its index row in DuckDB ~100). Writing it through
+DuckDB costs twice: once into DuckDB's WAL at commit, once more when DuckDB
+checkpoints that WAL into its file, and the checkpoint stalls the writer.
+An append-only file costs one sequential write and one fsync per writer
+transaction, and retention deletes whole files instead of updating rows.
+
+Layout: ``<dir>/<model>/<first_seq:020d>.ndjson``; each line is
+``[seq, version, id, ts, arrival, payload]`` with the payload being the
+stored (redacted) event object. Sequence numbers grow across the files of a
+model. A segment is closed once it passes ``segment_bytes``.
+
+Crash consistency: the writer appends and fsyncs here first, then commits
+the index rows in DuckDB, then acknowledges. So after a crash the log may
+hold a tail the index lacks (never acknowledged); ``truncate_after`` cuts
+it, including a torn last line.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+SEGMENT_BYTES = 64 * 1024 * 1024
+
+
+class RawLog:
+    def __init__(self, directory: str | os.PathLike[str], segment_bytes: int = SEGMENT_BYTES) -> None:
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.segment_bytes = segment_bytes
+        self._open: dict[str, tuple[Path, int, object]] = {}  # model -> (path, size, file)
+
+    def _model_dir(self, model: str) -> Path:
+        return self.dir / model
+
+    def segments(self, model: str) -> list[Path]:
+        d = self._model_dir(model)
+        if not d.is_dir():
+            return []
+        return sorted(d.glob("*.ndjson"))
+
+    def models(self) -> list[str]:
+        return sorted(p.name for p in self.dir.iterdir() if p.is_dir())
+
+    def append(self, model: str, first_seq: int, lines: list[bytes]) -> None:
+        """Append lines (each ending in a newline) and fsync before returning."""
+        cur = self._open.get(model)
+        if cur is None or cur[1] >= self.segment_bytes:
+            if cur is not None:
+                cur[2].close()  # type: ignore[attr-defined]
+            d = self._model_dir(model)
+            d.mkdir(parents=True, exist_ok=True)
+            path = d / f"{first_seq:020d}.ndjson"
+            f = open(path, "ab")
+            cur = (path, f.tell(), f)
+            _fsync_dir(d)
+        path, size, f = cur
+        data = b"".join(lines)
+        f.write(data)  # type: ignore[attr-defined]
+        f.flush()  # type: ignore[attr-defined]
+        os.fsync(f.fileno())  # type: ignore[attr-defined]
+        self._open[model] = (path, size + len(data), f)
+
+    def close(self) -> None:
+        for _path, _size, f in self._open.values():
+            f.close()  # type: ignore[attr-defined]
+        self._open = {}
+
+    def read_after(self, model: str, seq: int, chunk: int = 50_000
+                   ) -> Iterator[list[tuple[int, str, str, float, float, dict[str, Any]]]]:
+        """(seq, version, id, ts, arrival, payload) of lines past ``seq``, in chunks."""
+        segs = self.segments(model)
+        firsts = [int(p.stem) for p in segs]
+        out: list[tuple[int, str, str, float, float, dict[str, Any]]] = []
+        for i, p in enumerate(segs):
+            if i + 1 < len(segs) and firsts[i + 1] <= seq + 1:
+                continue  # every line of this segment is at or before seq
+            with open(p, "rb") as f:
+                for line in f:
+                    if not line.endswith(b"\n"):
+                        break  # a torn tail (crash mid-write): never acknowledged
+                    s_, version, id_, ts, arrival, payload = orjson.loads(line)
+                    if s_ <= seq:
+                        continue
+                    out.append((s_, version, id_, ts, arrival, payload))
+                    if len(out) >= chunk:
+                        yield out
+                        out = []
+        if out:
+            yield out
+
+    def truncate_after(self, model: str, seq: int) -> int:
+        """Cut every line past ``seq`` (and a torn last line); the number of whole lines cut."""
+        cut = 0
+        for p in reversed(self.segments(model)):
+            keep = 0
+            tail = 0
+            with open(p, "rb") as f:
+                for line in f:
+                    if line.endswith(b"\n") and orjson.loads(line)[0] <= seq:
+                        keep += len(line)
+                    else:
+                        tail += line.endswith(b"\n")
+                        break
+                tail += sum(1 for line in f if line.endswith(b"\n"))
+            cut += tail
+            if keep == 0 and int(p.stem) > seq:
+                p.unlink()  # the whole segment is past seq
+                continue
+            if keep < p.stat().st_size:
+                with open(p, "r+b") as f:
+                    f.truncate(keep)
+                    os.fsync(f.fileno())
+            break
+        return cut
+
+    def drop(self, model: str, through_seq: int, newest_seq: int) -> int:
+        """Delete segments whose lines all have seq <= ``through_seq`` (retention); bytes freed.
+        The newest segment goes too once ``through_seq`` reaches ``newest_seq``."""
+        segs = self.segments(model)
+        freed = 0
+        for i, p in enumerate(segs):
+            last = int(segs[i + 1].stem) - 1 if i + 1 < len(segs) else newest_seq
+            if last > through_seq:
+                break
+            cur = self._open.get(model)
+            if cur is not None and cur[0] == p:
+                cur[2].close()  # type: ignore[attr-defined]
+                del self._open[model]
+            freed += p.stat().st_size
+            p.unlink()
+        return freed
+
+    def count(self, model: str) -> int:
+        """Whole lines held (for tests and the status of small stores: it reads every file)."""
+        n = 0
+        for p in self.segments(model):
+            with open(p, "rb") as f:
+                n += sum(1 for line in f if line.endswith(b"\n"))
+        return n
+
+    def bytes(self, model: str | None = None) -> int:
+        models = [model] if model else self.models()
+        return sum(p.stat().st_size for m in models for p in self.segments(m))
+
+
+def _fsync_dir(d: Path) -> None:
+    """A new file's directory entry must be durable too."""
+    fd = os.open(d, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
