@@ -94,10 +94,11 @@ class RequestContext:
     Pure ASGI (not BaseHTTPMiddleware) because it runs for every ingest
     request and must cost microseconds."""
 
-    def __init__(self, app: Any, auth: Authenticator, max_body: int) -> None:
+    def __init__(self, app: Any, auth: Authenticator, max_body: int, ingest: Ingest | None = None) -> None:
         self.app = app
         self.auth = auth
         self.max_body = max_body
+        self.ingest = ingest
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -131,6 +132,11 @@ class RequestContext:
                 await _send_json(send_with_id, 413, {"error": "body_too_large",
                                                      "detail": f"body of {int(cl)} bytes exceeds the limit of "
                                                                f"{self.max_body} bytes; send smaller batches"})
+            elif (self.ingest is not None and scope.get("method") == "POST" and model is not None and len(parts) == 5
+                  and parts[4] in ("events", "labels")):
+                status, body, extra = await self.ingest(parts[4], model, headers.get(b"content-type", b"").decode(
+                    "latin-1") or None, _body_chunks(receive))
+                await _send_json(send_with_id, status, body, extra)
             else:
                 await self.app(scope, receive, send_with_id)
         if log.isEnabledFor(logging.INFO):
@@ -162,33 +168,104 @@ class RequestContext:
         return None
 
 
+async def _body_chunks(receive: Any) -> Any:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        yield message.get("body", b"")
+        if not message.get("more_body", False):
+            return
+
+
 async def _send_json(send: Any, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-    payload = orjson.dumps({**body, "request_id": request_id.get()})
+    payload = orjson.dumps(body if status < 400 else {**body, "request_id": request_id.get()},
+                           option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS, default=str)
     hdrs = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
     hdrs += [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": hdrs})
     await send({"type": "http.response.body", "body": payload})
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    chunks = []
+async def read_stream(chunks: Any, limit: int) -> bytes:
+    parts = []
     size = 0
-    async for chunk in request.stream():
+    async for chunk in chunks:
         size += len(chunk)
         if size > limit:
             raise ApiError(413, "body_too_large", f"body exceeds the limit of {limit} bytes; send smaller batches")
-        chunks.append(chunk)
-    return b"".join(chunks)
+        parts.append(chunk)
+    return b"".join(parts)
 
 
-def _is_ndjson(request: Request) -> bool:
-    ctype = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+def is_ndjson(content_type: str | None) -> bool:
+    ctype = (content_type or "application/json").split(";")[0].strip().lower()
     if ctype in NDJSON_TYPES:
         return True
     if ctype in ("application/json", "text/json", ""):
         return False
     raise ApiError(415, "unsupported_media_type",
                    f"content type {ctype!r}: send application/json (a list of objects) or application/x-ndjson")
+
+
+class Ingest:
+    """POST events / labels, shared by the documented FastAPI routes and the
+    middleware's fast path (which skips Starlette's routing and request
+    objects: on small requests they cost more than the ingest itself)."""
+
+    def __init__(self, monitor: Monitor, max_body: int) -> None:
+        self.monitor = monitor
+        self.max_body = max_body
+
+    async def __call__(self, kind: str, model: str, content_type: str | None, chunks: Any
+                       ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        try:
+            return await self._handle(kind, model, content_type, chunks)
+        except ApiError as exc:
+            return exc.status, {"error": exc.error, "detail": exc.detail, "request_id": request_id.get()}, exc.headers
+
+    async def _handle(self, kind: str, model: str, content_type: str | None, chunks: Any
+                      ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        monitor = self.monitor
+        if model not in monitor.models:
+            raise ApiError(404, "unknown_model", str(UnknownModel(model)))
+        ndjson = is_ndjson(content_type)
+        body = await read_stream(chunks, self.max_body)
+        try:
+            items, problems = decode_body(body, ndjson)
+        except BodyError as exc:
+            raise ApiError(400, "invalid_body", str(exc)) from None
+        if len(items) > MAX_EVENTS_PER_REQUEST:
+            raise ApiError(413, "batch_too_large", f"{len(items)} items in one request; at most "
+                                                   f"{MAX_EVENTS_PER_REQUEST}")
+        try:
+            if kind == "events":
+                versions = {str(it.get("version") or "unversioned")[:64] for it in items if isinstance(it, dict)}
+                if len(versions) == 1:
+                    model_version.set(versions.pop())  # the request's log line carries the version it was about
+                answer = monitor.ingest_events(model, items, problems)
+            else:
+                answer = monitor.ingest_labels(model, items, problems)
+        except Busy as exc:
+            raise ApiError(429, "busy", str(exc), {"retry-after": str(exc.retry_after)}) from None
+        except UnknownModel as exc:
+            raise ApiError(404, "unknown_model", str(exc)) from None
+        if answer.all_rejected:
+            return 422, {"error": "all_rejected", **answer.body, "request_id": request_id.get()}, {}
+        result: dict[str, Any] = {}
+        if answer.future is not None:
+            try:
+                result = await asyncio.wait_for(asyncio.wrap_future(answer.future), ACK_TIMEOUT)
+            except asyncio.TimeoutError:
+                raise ApiError(503, "not_stored", "the store did not confirm the write in time; retry (events are "
+                                                  "idempotent by id)", {"retry-after": "1"}) from None
+            except Exception as exc:
+                raise ApiError(503, "not_stored", f"the store failed: {exc}; retry (events are idempotent by id)",
+                               {"retry-after": "1"}) from None
+        if kind == "events":
+            return 200, answer.body, {}
+        body_out = {**answer.body, "joined": result.get("joined", 0), "pending": result.get("pending", 0)}
+        return (202 if body_out["pending"] else 200), body_out, {}
 
 
 def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body: int = 16 * 1024 * 1024,
@@ -210,6 +287,7 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
                   responses={422: {"model": schemas.ErrorBody, "description": "invalid request"}})
     registry = registry_for(monitor)
     app.state.monitor = monitor
+    ingest = Ingest(monitor, max_body)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Response:
@@ -237,69 +315,22 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
         except UnknownModel as exc:
             raise ApiError(404, "unknown_model", str(exc)) from None
 
-    async def acknowledge(answer: Any) -> dict[str, Any]:
-        if answer.future is None:
-            return {}
-        try:
-            return await asyncio.wait_for(asyncio.wrap_future(answer.future), ACK_TIMEOUT)
-        except asyncio.TimeoutError:
-            raise ApiError(503, "not_stored", "the store did not confirm the write in time; retry (events are "
-                                              "idempotent by id)", {"retry-after": "1"}) from None
-        except Exception as exc:
-            raise ApiError(503, "not_stored", f"the store failed: {exc}; retry (events are idempotent by id)",
-                           {"retry-after": "1"}) from None
-
-    async def decode(request: Request) -> tuple[list[Any], list[Any]]:
-        ndjson = _is_ndjson(request)
-        body = await read_body(request, max_body)
-        try:
-            items, problems = decode_body(body, ndjson)
-        except BodyError as exc:
-            raise ApiError(400, "invalid_body", str(exc)) from None
-        if len(items) > MAX_EVENTS_PER_REQUEST:
-            raise ApiError(413, "batch_too_large", f"{len(items)} items in one request; at most "
-                                                   f"{MAX_EVENTS_PER_REQUEST}")
-        return items, problems
-
-    def busy(exc: Busy) -> ApiError:
-        return ApiError(429, "busy", str(exc), {"retry-after": str(exc.retry_after)})
-
     # -- ingest --------------------------------------------------------------------------
     @app.post("/v1/models/{model}/events", tags=["ingest"], summary="Send prediction events",
               responses=schemas.INGEST_RESPONSES, openapi_extra=schemas.body_of(schemas.EventIn),
               response_model=schemas.IngestAnswer)
     async def post_events(model: str, request: Request) -> Response:
-        state_of(model)
-        items, problems = await decode(request)
-        versions = {str(it.get("version") or "unversioned")[:64] for it in items if isinstance(it, dict)}
-        if len(versions) == 1:
-            model_version.set(versions.pop())  # the request's log line carries the version it was about
-        try:
-            answer = monitor.ingest_events(model, items, problems)
-        except Busy as exc:
-            raise busy(exc) from None
-        if answer.all_rejected:
-            return _json({"error": "all_rejected", **answer.body, "request_id": request_id.get()}, 422)
-        await acknowledge(answer)
-        return _json(answer.body)
+        status, body, headers = await ingest("events", model, request.headers.get("content-type"), request.stream())
+        return _json(body, status, headers)
 
     @app.post("/v1/models/{model}/labels", tags=["ingest"], summary="Send labels (ground truth)",
               responses={**schemas.INGEST_RESPONSES, 200: {"model": schemas.LabelAnswer, "description": "all labels joined"},
                          202: {"model": schemas.LabelAnswer,
-                                                           "description": "some labels wait for their prediction"}},
+                               "description": "some labels wait for their prediction"}},
               openapi_extra=schemas.body_of(schemas.LabelIn), response_model=schemas.LabelAnswer)
     async def post_labels(model: str, request: Request) -> Response:
-        state_of(model)
-        items, problems = await decode(request)
-        try:
-            answer = monitor.ingest_labels(model, items, problems)
-        except Busy as exc:
-            raise busy(exc) from None
-        if answer.all_rejected:
-            return _json({"error": "all_rejected", **answer.body, "request_id": request_id.get()}, 422)
-        result = await acknowledge(answer)
-        body = {**answer.body, "joined": result.get("joined", 0), "pending": result.get("pending", 0)}
-        return _json(body, 202 if body["pending"] else 200)
+        status, body, headers = await ingest("labels", model, request.headers.get("content-type"), request.stream())
+        return _json(body, status, headers)
 
     @app.post("/v1/models/{model}/resources", tags=["ingest"], summary="Report host/GPU resource usage",
               status_code=204, responses={204: {"description": "stored"}, 404: {"model": schemas.ErrorBody},
@@ -416,7 +447,7 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
     def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    app.add_middleware(RequestContext, auth=auth or Authenticator(schemas.NO_AUTH), max_body=max_body)
+    app.add_middleware(RequestContext, auth=auth or Authenticator(schemas.NO_AUTH), max_body=max_body, ingest=ingest)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
