@@ -464,3 +464,17 @@ def test_restart_restores_open_windows_without_double_counting(tmp_path, ref):
     assert orjson.loads(orjson.dumps(mon.status("m")["events_total"])) == 800
     mon.stop()
     store.close()
+
+
+def test_dedup_remembers_every_key_within_the_horizon_across_merges():
+    """Size-tiered merging keeps lookups O(log n) without forgetting a key early."""
+    d = DedupIndex(horizon=100, max_keys=10**7, generation_seconds=1)
+    rng = np.random.default_rng(0)
+    seen: list[int] = []
+    for t in range(60):  # 60 s of traffic, a new generation every second
+        keys = [key_of("v", f"{t}-{i}") for i in range(int(rng.integers(1000, 20000)))]
+        assert not any(d.check_and_add(keys, now=float(t)))
+        seen.extend(keys)
+    assert len(d._frozen) <= 12  # log2 of the generations, not 60 arrays
+    assert all(d.check_and_add(seen, now=61.0))
+    assert len(d) == len(seen)

@@ -7,6 +7,11 @@ small set for the current generation and frozen into sorted numpy arrays
 the horizon are dropped whole, and the oldest go first when ``max_keys`` is
 reached, so memory is bounded by configuration.
 
+Generations are merged size-tiered (LSM style), so a lookup searches
+O(log n) sorted arrays; a merged array is kept until its newest key leaves
+the horizon, so a key is remembered at least ``horizon`` (and at most until
+``max_keys`` pushes the oldest array out).
+
 A 64-bit hash can collide: with a million keys the chance that some new key
 is mistaken for a duplicate is about n/2^64 per lookup (1e-13), far below
 any other loss in a monitoring pipeline.
@@ -95,6 +100,14 @@ class DedupIndex:
             self._frozen_keys += arr.size
             self._current = set()
             self._current_started = None
+            # size-tiered merging: a lookup costs one binary search per frozen array, so keep
+            # O(log n) of them by merging the newest two while they are of similar size
+            while len(self._frozen) >= 2 and self._frozen[-2][1].size <= 2 * self._frozen[-1][1].size:
+                t_new, newer = self._frozen.pop()
+                _, older = self._frozen.pop()
+                merged = np.concatenate((older, newer))
+                merged.sort(kind="stable")
+                self._frozen.append((t_new, merged))
         while self._frozen and (now - self._frozen[0][0] > self.horizon or self._frozen_keys + len(self._current)
                                 > self.max_keys):
             _, old = self._frozen.popleft()

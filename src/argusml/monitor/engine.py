@@ -79,7 +79,7 @@ class Settings:
     fold_gather: float = 0.25  # the fold thread waits this long for more rows ...
     fold_min_rows: int = 5_000  # ... unless it has this many
     checkpoint_every: float = 60.0  # the store's WAL is folded into its file on this cadence (and past 128 MB)
-    memory_limit: str = "512MB"
+    memory_limit: str = "256MB"  # DuckDB caches blocks up to this; ingest needs little of it
 
 
 class Busy(ArgusError):
