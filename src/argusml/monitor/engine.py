@@ -78,8 +78,8 @@ class Settings:
     retention_every: float = 3600.0
     fold_gather: float = 0.25  # the fold thread waits this long for more rows ...
     fold_min_rows: int = 5_000  # ... unless it has this many
-    checkpoint_every: float = 60.0  # the store's WAL is folded into its file on this cadence (and past 128 MB)
-    memory_limit: str = "256MB"  # DuckDB caches blocks up to this; ingest needs little of it
+    checkpoint_every: float = 10.0  # DuckDB holds appended rows in memory until a checkpoint writes them out
+    memory_limit: str = "128MB"  # DuckDB caches blocks up to this (and spills past it); ingest needs little
 
 
 class Busy(ArgusError):
