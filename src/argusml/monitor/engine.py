@@ -599,7 +599,7 @@ class Monitor:
     # -- fold thread ------------------------------------------------------------------------
     def _folder(self) -> None:
         # cadences run on the monotonic clock; what is due is decided on the monitor's clock
-        last_tick = last_snap = last_retention = -math.inf
+        last_tick = last_snap = last_retention = last_rollup = -math.inf
         last_checkpoint = time.monotonic()
         while True:
             try:
@@ -635,7 +635,11 @@ class Monitor:
                     if closed or mono - last_snap >= self.settings.snapshot_every:
                         last_snap = mono
                         self._snapshot(closed)
-                    self._rollups(now)
+                    # a roll-up is due only after windows close (or, after a restart, at once): no need to
+                    # ask the store every tick while events stream in
+                    if closed or self.ticks < 3 or mono - last_rollup >= self.settings.snapshot_every:
+                        last_rollup = mono
+                        self._rollups(now)
                     self.ticks += 1
                 if mono - last_retention >= self.settings.retention_every:
                     last_retention = mono

@@ -302,6 +302,7 @@ def validate_events(items: list[Any], schemas: dict[str, Schema], *, now: float,
     rejected = list(first_problems or [])
     default = schemas[""]
     per_version = len(schemas) > 1
+    numeric_prediction = not per_version and default.prediction_kind is Kind.NUMERIC
     latest = now + future_skew
     for i, item in enumerate(items):
         if item is _SKIP:
@@ -369,11 +370,15 @@ def validate_events(items: list[Any], schemas: dict[str, Schema], *, now: float,
             rejected.append(Problem(i, "status", "status must be an HTTP-like integer code 100-599 (200 = success)",
                                     "bad_status"))
             continue
-        rec = EventRecord(eid, version, ts, feats, item.get("prediction"), seg, lat, status)
-        err = normalize_prediction(rec, schemas.get(version, default) if per_version else default)
-        if err is not None:
-            rejected.append(Problem(i, "prediction", err, "bad_prediction"))
-            continue
+        pred = item.get("prediction")
+        rec = EventRecord(eid, version, ts, feats, pred, seg, lat, status)
+        if type(pred) is float and numeric_prediction:
+            rec.pred_value = pred  # the common case, without the call (strict JSON has no NaN/Infinity)
+        else:
+            err = normalize_prediction(rec, schemas.get(version, default) if per_version else default)
+            if err is not None:
+                rejected.append(Problem(i, "prediction", err, "bad_prediction"))
+                continue
         records.append(rec)
         indexes.append(i)
 
