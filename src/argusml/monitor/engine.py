@@ -33,7 +33,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -105,7 +105,7 @@ class VersionRef:
 
 
 class ModelState:
-    def __init__(self, config: ModelConfig, reference: Reference, clock: Callable[[], float]) -> None:
+    def __init__(self, config: ModelConfig, reference: Reference) -> None:
         self.config = config
         self.name = config.model
         self.redactor = Redactor(config.privacy, config.model)
@@ -138,7 +138,7 @@ class ModelState:
 
 
 class _Item:
-    __slots__ = ("arrival", "batch", "future", "is_labels", "keys", "labels", "model", "records")
+    __slots__ = ("batch", "future", "is_labels", "keys", "labels", "model", "records")
 
     def __init__(self, model: ModelState, batch: EventBatch | None, labels: list[LabelRecord] | None,
                  keys: list[int]) -> None:
@@ -149,7 +149,6 @@ class _Item:
         self.keys = keys
         self.is_labels = labels is not None
         self.future: Future[dict[str, Any]] = Future()
-        self.arrival = 0.0
 
 
 @dataclass
@@ -157,7 +156,6 @@ class IngestAnswer:
     body: dict[str, Any]
     future: Future[dict[str, Any]] | None
     all_rejected: bool = False
-    counts: dict[str, int] = field(default_factory=dict)
 
 
 class Monitor:
@@ -177,7 +175,6 @@ class Monitor:
         self._running = False
         self.ready = False
         self._lock = threading.RLock()  # fold-thread state vs. reference replacement from the API
-        self.started_at = clock()
         self.last_error: str | None = None
         self._inflight: float | None = None  # clock of the write in progress
         self._folded_seq = 0
@@ -190,7 +187,7 @@ class Monitor:
         now = self.clock()
         with self._lock:
             old = self.models.get(config.model)
-            state = ModelState(config, reference, self.clock)
+            state = ModelState(config, reference)
             if old is not None:
                 self._close_now(old, [w for v in list(old.folder.open) for w in [old.folder.open[v]]], now)
                 for v, r in old.refs.items():

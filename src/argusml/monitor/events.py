@@ -285,6 +285,16 @@ _OK_TYPES = {Kind.NUMERIC: {float, int, _NONE}, Kind.CATEGORICAL: {str, int, boo
              Kind.BOOLEAN: {bool, _NONE}, Kind.DATETIME: {str, int, float, _NONE}, Kind.TEXT: {str, _NONE}}
 
 
+def _not_an_item(i: int, item: Any, what: str, fields: tuple[str, ...]) -> Problem:
+    """Why an item is not an event (label): not an object, or a field we do not know (with the nearest one)."""
+    if type(item) is not dict:
+        return Problem(i, None, f"{what} must be an object, got {_type_name(item)}", "not_an_object")
+    bad = next(k for k in item if k not in fields)
+    hint = difflib.get_close_matches(str(bad), fields, n=1)
+    return Problem(i, str(bad)[:100], "unknown field" + (f"; did you mean {hint[0]!r}?" if hint else
+                   f"; known: {', '.join(fields)}"), "unknown_field")
+
+
 def validate_events(items: list[Any], schemas: dict[str, Schema], *, now: float, future_skew: float,
                     reject_violations: bool, redact: Any = None, first_problems: list[Problem] | None = None
                     ) -> tuple[EventBatch, list[int], list[Problem], list[Problem]]:
@@ -307,14 +317,8 @@ def validate_events(items: list[Any], schemas: dict[str, Schema], *, now: float,
     for i, item in enumerate(items):
         if item is _SKIP:
             continue
-        if type(item) is not dict:
-            rejected.append(Problem(i, None, f"an event must be an object, got {_type_name(item)}", "not_an_object"))
-            continue
-        if len(item) > len(EVENT_FIELDS) or not item.keys() <= _EVENT_KEYS:
-            bad = next(k for k in item if k not in _EVENT_KEYS)
-            hint = difflib.get_close_matches(str(bad), EVENT_FIELDS, n=1)
-            rejected.append(Problem(i, str(bad)[:100], "unknown field" + (f"; did you mean {hint[0]!r}?" if hint else
-                                    f"; known: {', '.join(EVENT_FIELDS)}"), "unknown_field"))
+        if type(item) is not dict or len(item) > len(EVENT_FIELDS) or not item.keys() <= _EVENT_KEYS:
+            rejected.append(_not_an_item(i, item, "an event", EVENT_FIELDS))
             continue
         eid = item.get("id")
         te = type(eid)
@@ -485,14 +489,8 @@ def validate_labels(items: list[Any], *, now: float, first_problems: list[Proble
     for i, item in enumerate(items):
         if item is _SKIP:
             continue
-        if type(item) is not dict:
-            rejected.append(Problem(i, None, f"a label must be an object, got {_type_name(item)}", "not_an_object"))
-            continue
-        bad = next((k for k in item if k not in _LABEL_KEYS), None)
-        if bad is not None:
-            hint = difflib.get_close_matches(str(bad), LABEL_FIELDS, n=1)
-            rejected.append(Problem(i, str(bad)[:100], "unknown field" + (f"; did you mean {hint[0]!r}?" if hint else
-                                    f"; known: {', '.join(LABEL_FIELDS)}"), "unknown_field"))
+        if type(item) is not dict or not item.keys() <= _LABEL_KEYS:
+            rejected.append(_not_an_item(i, item, "a label", LABEL_FIELDS))
             continue
         lid = item.get("id")
         if type(lid) is int:

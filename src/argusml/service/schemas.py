@@ -67,14 +67,8 @@ class ErrorBody(_Doc):
     request_id: str | None = None
 
 
-class AllRejected(ErrorBody):
+class AllRejected(ErrorBody, IngestAnswer):
     """422 from an ingest route: every item of the batch was rejected, each with its index and reason."""
-
-    accepted: int
-    duplicates: int = 0
-    rejected: list[Rejection]
-    warnings: list[Rejection] | None = None
-    warnings_omitted: int | None = None
 
 
 class RegisterIn(_Doc):

@@ -146,10 +146,6 @@ class RawLog:
                 n += sum(1 for line in f if line.endswith(b"\n"))
         return n
 
-    def bytes(self, model: str | None = None) -> int:
-        models = [model] if model else self.models()
-        return sum(p.stat().st_size for m in models for p in self.segments(m))
-
 
 def _fsync_dir(d: Path) -> None:
     """A new file's directory entry must be durable too."""
