@@ -79,7 +79,7 @@ class Settings:
     fold_gather: float = 0.25  # the fold thread waits this long for more rows ...
     fold_min_rows: int = 5_000  # ... unless it has this many
     checkpoint_every: float = 10.0  # DuckDB holds appended rows in memory until a checkpoint writes them out
-    memory_limit: str = "128MB"  # DuckDB caches blocks up to this (and spills past it); ingest needs little
+    memory_limit: str = "64MB"  # DuckDB caches blocks up to this (and spills past it); ingest needs little
 
 
 class Busy(ArgusError):
