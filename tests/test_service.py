@@ -478,3 +478,24 @@ def test_dedup_remembers_every_key_within_the_horizon_across_merges():
     assert len(d._frozen) <= 12  # log2 of the generations, not 60 arrays
     assert all(d.check_and_add(seen, now=61.0))
     assert len(d) == len(seen)
+
+
+def test_registering_again_closes_open_windows_once(tmp_path, ref):
+    clock = Clock()
+    store = Store(tmp_path / "again")
+    mon = Monitor(store, Settings(tick_every=0.02, snapshot_every=3600), clock=clock)  # no periodic snapshot
+    mon.register(ModelConfig(model="m"), ref)
+    mon.start()
+    client = TestClient(create_app(mon))
+    rng = np.random.default_rng(15)
+    post(client, [event(i, rng, timestamp=T0 - 30) for i in range(100)])
+    assert mon.wait_idle()
+    r = client.put("/v1/models/m", json={"config": {"window": "5m", "owner": "new-owner"}, "baseline": ref.to_dict()})
+    assert r.status_code == 200
+    closed = store.windows("m", segment="*", closed=True)
+    assert [w["n_rows"] for w in closed] == [100]
+    assert store.load_open_windows() == []  # not also saved as open (a restart would count them twice)
+    s = client.get("/v1/models/m/status").json()
+    assert s["owner"] == "new-owner" and s["events_total"] == 100 and s["open_windows"] == 0
+    mon.stop()
+    store.close()

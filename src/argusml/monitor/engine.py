@@ -189,7 +189,9 @@ class Monitor:
             old = self.models.get(config.model)
             state = ModelState(config, reference)
             if old is not None:
-                self._close_now(old, [w for v in list(old.folder.open) for w in [old.folder.open[v]]], now)
+                windows = list(old.folder.open.values())
+                old.folder.open.clear()  # closed now, so the snapshot below must not save them as open
+                self._close_now(old, windows, now)
                 for v, r in old.refs.items():
                     if v:
                         state.set_reference(v, r.reference)
