@@ -81,7 +81,7 @@ class Server:
                 if httpx.get(self.url + "/readyz", headers=headers, timeout=2).status_code == 200:
                     return
             except httpx.HTTPError:
-                pass
+                pass  # not listening yet: poll again
             time.sleep(0.1)
         raise TimeoutError(f"server not ready: {self.log_path.read_text()[-3000:]}")
 

@@ -176,7 +176,7 @@ def test_prometheus_scrapes_argus(tmp_path: Path) -> None:
                 if _http("GET", f"{base}/healthz", timeout=2)[0] == 200:
                     break
             except OSError:
-                pass
+                pass  # not listening yet: poll again
             assert time.monotonic() < deadline, f"argus serve not healthy after 60 s:\n{_tail(server_log)}"
             time.sleep(0.2)
 

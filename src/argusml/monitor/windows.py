@@ -125,7 +125,7 @@ def columns_table(columns: dict[str, list[Any]], n: int, reference: Reference, d
                 out[name] = pa.array(np.array(vals, dtype=np.float64))
                 continue
             except (TypeError, ValueError):
-                pass
+                pass  # a value numpy cannot take as a float: Arrow's conversion below keeps it for the profile
         out[name] = _array(vals)
     return pa.table(out)
 

@@ -165,7 +165,7 @@ class Client:
         try:
             self._http.close()
         except Exception:
-            pass
+            pass  # closing at exit: a half-closed connection is no reason to raise into the caller
 
     def __enter__(self) -> Client:
         return self
@@ -291,7 +291,7 @@ class Client:
                                 content=_dumps({"instance": self.instance, "values": values}),
                                 headers={"content-type": "application/json"})
             except Exception:
-                pass
+                pass  # resource gauges are best effort: the next report comes in report_resources seconds
 
     # -- wrappers ---------------------------------------------------------------------------------
     def wrap_model(self, model: Any, *, version: str | None = None, feature_names: list[str] | None = None,
@@ -425,7 +425,7 @@ def resource_usage() -> dict[str, float]:
         out["memory_used_bytes"] = float(vm.used)
         out["memory_ratio"] = vm.percent / 100.0
         out["process_resident_memory_bytes"] = float(psutil.Process(os.getpid()).memory_info().rss)
-    except Exception:
+    except Exception:  # psutil missing or not allowed to read /proc: GPU gauges only
         pass
     try:
         import pynvml

@@ -67,7 +67,7 @@ def parse_time(value: str | None, name: str) -> float | None:
     try:
         return float(value)
     except ValueError:
-        pass
+        pass  # not epoch seconds: try RFC 3339 next
     try:
         d = datetime.fromisoformat(value)
     except ValueError:
