@@ -22,7 +22,7 @@ def test_append_read_after_across_segments(tmp_path):
     assert log.count("m") == 60 and log.read_after("other", 0) is not None
 
 
-def test_torn_tail_and_unacknowledged_lines_are_cut(tmp_path):
+def test_torn_tail_is_cut_and_whole_lines_kept(tmp_path):
     log = RawLog(tmp_path, segment_bytes=400)
     for first in range(1, 31, 3):
         log.append("m", first, [line(s) for s in range(first, first + 3)])
@@ -32,10 +32,21 @@ def test_torn_tail_and_unacknowledged_lines_are_cut(tmp_path):
         f.write(line(31)[:20])  # a crash mid-write
     assert [r[0] for c in RawLog(tmp_path).read_after("m", 28) for r in c] == [29, 30]  # the torn line is never read
     log = RawLog(tmp_path, segment_bytes=400)
-    assert log.truncate_after("m", 24) == 6  # 25..30 were written but their index never committed
-    assert [r[0] for c in log.read_after("m", 0) for r in c] == list(range(1, 25))
-    log.append("m", 25, [line(25)])
-    assert [r[0] for c in log.read_after("m", 23) for r in c] == [24, 25]
+    assert log.last_seq("m") == 30
+    assert log.repair("m") is True and log.repair("m") is False
+    assert newest.read_bytes().endswith(line(30))
+    assert [r[0] for c in log.read_after("m", 0) for r in c] == list(range(1, 31))
+    log.append("m", 31, [line(31)])
+    assert [r[0] for c in log.read_after("m", 29) for r in c] == [30, 31] and log.last_seq("m") == 31
+    assert log.truncate_after("m", 24) == 7  # (retention's and tests' cut: every line past 24)
+    assert log.last_seq("m") == 24 and log.last_seq("nobody") == 0
+
+
+def test_last_seq_reads_back_past_long_lines(tmp_path):
+    log = RawLog(tmp_path)
+    big = orjson.dumps([7, "v1", "id7", 1.8e9, 1.8e9, {"features": {"x": "y" * 20_000}}]) + b"\n"
+    log.append("m", 6, [line(6), big])
+    assert log.last_seq("m") == 7
 
 
 def test_drop_removes_only_whole_old_segments(tmp_path):
@@ -50,10 +61,13 @@ def test_drop_removes_only_whole_old_segments(tmp_path):
     assert log.drop("m", through_seq=30, newest_seq=30) > 0 and log.segments("m") == []
 
 
-def test_store_cuts_a_raw_tail_whose_index_never_committed(tmp_path):
+def test_store_keeps_a_raw_tail_ahead_of_its_index_and_cuts_a_torn_line(tmp_path):
     store = Store(tmp_path)
-    store.raw.append("m", 1, [line(1), line(2)])  # as if the process died before the DuckDB commit
+    store.raw.append("m", 1, [line(1), line(2)])  # acknowledged; the process died before the index commit
     store.close()
+    with open(RawLog(tmp_path / "events").segments("m")[-1], "ab") as f:
+        f.write(line(3)[:10])
     store = Store(tmp_path)
-    assert store.raw_events("m") == 0
+    assert store.raw_events("m") == 2 and store.count_events("m") == 0
+    assert store.last_seq() == 2  # new events must not reuse 1 and 2 (the monitor re-indexes them)
     store.close()

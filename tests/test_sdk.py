@@ -75,7 +75,7 @@ def test_log_batches_and_delivers_everything(monitor):
         client.close()
     assert client.stats.sent == 2000 and client.stats.dropped == 0 and client.stats.failed == 0
     assert client.stats.batches >= 8  # batched, not one request per event
-    assert monitor.store.count_events("m") == 2000
+    assert monitor.store.raw_events("m") == 2000  # durable once acknowledged
     assert monitor.status("m")["labels_joined"] == 1
     assert len(set(ids)) == 2000  # generated ids are unique
 
@@ -92,7 +92,7 @@ def test_retries_until_the_collector_comes_back(monitor):
         assert client.flush(20)
         client.close()
     assert client.stats.sent == 300 and client.stats.failed == 0
-    assert monitor.store.count_events("m") == 300
+    assert monitor.store.raw_events("m") == 300  # durable once acknowledged
 
 
 def test_bounded_buffer_counts_drops_and_never_raises(monitor):
@@ -136,6 +136,7 @@ def test_wrap_scikit_learn_model_logs_rows_probabilities_and_errors(monitor):
             wrapped.predict(np.ones((2, 3)))  # the model's own error reaches the caller...
         assert client.flush(10)
         client.close()
+    monitor.flush_index()
     rows = monitor.store._rows("SELECT version, prediction, prediction_label FROM events ORDER BY seq")
     assert len(rows) == 22  # ... and is logged too (status 500)
     assert rows[0][0] == "v3" and rows[0][1] == pytest.approx(proba[0, 1]) and rows[0][2] in ("0", "1")
@@ -181,7 +182,7 @@ def test_buffer_is_flushed_when_the_process_exits(monitor, tmp_path):
         r = subprocess.run([sys.executable, str(script), srv.url], capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, r.stderr
         monitor.wait_idle()
-    assert monitor.store.count_events("m") == 120
+    assert monitor.store.raw_events("m") == 120  # durable once acknowledged
 
 
 def test_resource_reports_reach_the_metrics(monitor):

@@ -5,9 +5,12 @@ Three parties, one direction of flow:
 - the **request thread** (the service's event loop) decodes and validates a
   batch, redacts it, asks the dedup index which events are new, and queues
   the new ones for the writer, with a future;
-- the **writer thread** takes everything queued, writes it in one DuckDB
-  transaction (group commit: one fsync for many requests), and only then
-  resolves the futures, so a 200 means durable; it hands the records on;
+- the **writer thread** takes everything queued, appends the raw events to
+  the raw log with one fsync (group commit: one fsync for many requests),
+  and only then resolves the futures, so a 200 means durable; their index
+  rows reach DuckDB in larger, less frequent transactions (labels, which
+  are matched against that index, are committed before they are answered);
+  it hands the records on;
 - the **fold thread** folds records into window profiles, closes windows
   whose end plus lateness has passed, runs the core engine's checks on them,
   rolls windows up (base -> hour -> day) and stores windows and findings.
@@ -78,6 +81,8 @@ class Settings:
     retention_every: float = 3600.0
     fold_gather: float = 0.25  # the fold thread waits this long for more rows ...
     fold_min_rows: int = 5_000  # ... unless it has this many
+    index_rows: int = 20_000  # index rows buffered before a DuckDB commit ...
+    index_every: float = 0.5  # ... or after this many seconds (see Monitor._writer)
     checkpoint_every: float = 10.0  # DuckDB holds appended rows in memory until a checkpoint writes them out
     memory_limit: str = "64MB"  # DuckDB caches blocks up to this (and spills past it); ingest needs little
 
@@ -138,16 +143,19 @@ class ModelState:
 
 
 class _Item:
-    __slots__ = ("batch", "future", "is_labels", "keys", "labels", "model", "records")
+    """A request's accepted events or labels on their way to the writer (``model`` None: a flush request)."""
 
-    def __init__(self, model: ModelState, batch: EventBatch | None, labels: list[LabelRecord] | None,
+    __slots__ = ("batch", "future", "is_labels", "keys", "labels", "model", "records", "rows")
+
+    def __init__(self, model: ModelState | None, batch: EventBatch | None, labels: list[LabelRecord] | None,
                  keys: list[int]) -> None:
-        self.model = model
+        self.model = model  # type: ignore[assignment]
         self.batch = batch
         self.records = batch.records if batch is not None else []
         self.labels = labels or []
         self.keys = keys
         self.is_labels = labels is not None
+        self.rows = len(self.records) + len(self.labels)
         self.future: Future[dict[str, Any]] = Future()
 
 
@@ -169,7 +177,13 @@ class Monitor:
         self._pending_writer = 0
         self._pending_fold = 0
         self._count_lock = threading.Lock()  # the two counters are updated from three threads
-        self.writer_stats = {"transactions": 0, "rows": 0, "seconds": 0.0, "store_seconds": 0.0, "requests": 0}
+        self.writer_stats = {"transactions": 0, "rows": 0, "seconds": 0.0, "store_seconds": 0.0, "requests": 0,
+                             "index_flushes": 0}
+        self._ibuf: dict[str, list[Any]] = {f.name: [] for f in EVENT_SCHEMA}  # acknowledged, not yet indexed
+        self._ibuf_rows = 0
+        self._ibuf_since = 0.0
+        self._ibuf_joined: list[tuple[ModelState, str, float, float]] = []
+        self._index_error: str | None = None
         self._seq = 0
         self._threads: list[threading.Thread] = []
         self._running = False
@@ -246,7 +260,9 @@ class Monitor:
     def start(self) -> None:
         """Recover (snapshot + replay), then start the writer and fold threads."""
         now = self.clock()
-        self._seq = self.store.max_seq()
+        for state in self.models.values():
+            self._reindex(state)
+        self._seq = self.store.last_seq()
         for name, state in self.models.items():
             cfg = state.config
             for version, id_ in reversed(self.store.recent_keys(name, now - cfg.dedup.horizon, cfg.dedup.max_keys)):
@@ -265,6 +281,24 @@ class Monitor:
             t.start()
             self._threads.append(t)
         self.ready = True
+
+    def _reindex(self, state: ModelState) -> None:
+        """Index rows for the raw events past the index (acknowledged before a crash, never indexed)."""
+        done = 0
+        for rows in self.store.raw_after(state.name, self.store.max_seq(state.name)):
+            cols: dict[str, list[Any]] = {f.name: [] for f in EVENT_SCHEMA}
+            for seq, version, id_, ts, arrival, payload in rows:
+                rec = EventRecord.from_stored(seq, version, id_, ts, payload)
+                normalize_prediction(rec, state.ref(version).schema)
+                for k, v in (("seq", seq), ("model", state.name), ("version", version), ("id", id_), ("ts", ts),
+                             ("arrival", arrival), ("prediction", rec.pred_value), ("prediction_label", rec.pred_label),
+                             ("segment", orjson.dumps(rec.segment).decode() if rec.segment else None)):
+                    cols[k].append(v)
+            self.store.index(pa.Table.from_pydict(cols, schema=EVENT_SCHEMA))
+            done += len(rows)
+        if done:
+            log.info("model %r: indexed %d acknowledged events the index lacked (the raw log is ahead after a "
+                     "crash)", state.name, done)
 
     def _recover(self) -> None:
         meta_seq = self.store.get_meta("folded_seq")
@@ -315,11 +349,12 @@ class Monitor:
             log.error("final snapshot failed: %s", exc)
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
-        """Block until everything accepted is written and folded and two
-        ticks (window closing, rollups) ran after that; for tests and demos."""
+        """Block until everything accepted is written, indexed and folded and
+        two ticks (window closing, rollups) ran after that; for tests and demos."""
         deadline = time.monotonic() + timeout
         while self.queue_depth and time.monotonic() < deadline:
             time.sleep(0.01)
+        self.flush_index(max(0.1, deadline - time.monotonic()))
         target = self.ticks + 2
         while self.ticks < target and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -342,7 +377,7 @@ class Monitor:
         return self._pending_writer + self._pending_fold
 
     def _check_busy(self) -> None:
-        depth = self.queue_depth
+        depth = self.queue_depth + self._ibuf_rows  # index rows pile up only while DuckDB fails
         if depth >= self.settings.max_pending_events:
             raise Busy(depth, self.settings.max_pending_events)
 
@@ -415,14 +450,29 @@ class Monitor:
             state.metrics.resources[(instance, k)] = v
 
     # -- writer thread ------------------------------------------------------------------
+    # An event is durable once its raw line is fsynced (rawlog.py): that is when it is acknowledged.
+    # Its index row (the compact prediction row in DuckDB) waits in ``_ibuf`` and goes in with
+    # others: a DuckDB commit costs ~2 ms of CPU whatever its size, which at one commit per
+    # request group was the writer's largest cost. The buffer is flushed when it holds
+    # ``index_rows`` rows or is ``index_every`` seconds old, before any label is matched against
+    # the index, when an event resolves a pending label, on ``flush_index`` and at stop. After a
+    # crash ``start`` re-indexes the raw tail the index lacks.
     def _writer(self) -> None:
         while True:
-            item = self._writer_q.get()
+            timeout = None
+            if self._ibuf_rows:
+                timeout = max(0.0, self._ibuf_since + self.settings.index_every - time.monotonic())
+            try:
+                item = self._writer_q.get(timeout=timeout)
+            except queue.Empty:
+                self._try_flush_index()
+                continue
             if item is None:
+                self._try_flush_index()
                 self._fold_q.put(None)
                 return
             items = [item]
-            rows = len(item.records) + len(item.labels)
+            rows = item.rows
             stop = False
             while rows < self.settings.max_batch_rows:
                 try:
@@ -433,7 +483,7 @@ class Monitor:
                     stop = True
                     break
                 items.append(nxt)
-                rows += len(nxt.records) + len(nxt.labels)
+                rows += nxt.rows
             try:
                 self._write(items)
             except Exception as exc:  # pragma: no cover - _write resolves futures itself; this keeps the thread alive
@@ -442,75 +492,147 @@ class Monitor:
                     if not i.future.done():
                         i.future.set_exception(exc)
             if stop:
+                self._try_flush_index()
                 self._fold_q.put(None)
                 return
 
     def _write(self, items: list[_Item]) -> None:
         started = time.perf_counter()
         try:
-            self._write_items(items)
+            self._write_items([i for i in items if i.model is not None])
         finally:
+            for i in items:
+                if i.model is None:  # a flush request (flush_index)
+                    try:
+                        self._flush_index()
+                        i.future.set_result({})
+                    except Exception as exc:
+                        i.future.set_exception(exc)
             ws = self.writer_stats
             ws["transactions"] += 1
             ws["requests"] += len(items)
-            ws["rows"] += sum(len(i.records) + len(i.labels) for i in items)
+            ws["rows"] += sum(i.rows for i in items)
             ws["seconds"] += time.perf_counter() - started
 
-    def _write_items(self, items: list[_Item]) -> None:
-        self._inflight = now = self.clock()  # see _tick: windows do not close past a write in flight
-        n_rows = sum(len(i.records) + len(i.labels) for i in items)
-        try:
-            ev, lb, joined, label_effects, raw = self._tables(items, now)
-            t0 = time.perf_counter()
-            self.store.write(ev, lb, [(st.name, id_, pts) for st, id_, pts, _ in joined], now, raw=raw)
-            self.writer_stats["store_seconds"] += time.perf_counter() - t0
-        except Exception as exc:
-            self.last_error = f"{type(exc).__name__}: {exc}"
-            log.error("write failed: %s", self.last_error)
-            for i in items:
-                i.model.dedup.forget(i.keys)
-                i.future.set_exception(exc)
-            self._count(writer=-n_rows)
-            self._inflight = None
+    def flush_index(self, timeout: float = 30.0) -> None:
+        """Wait until every acknowledged event has its index row in DuckDB (tests, demos, reads that count)."""
+        if not self._running:
+            self._try_flush_index()
             return
-        self.last_error = None
-        fold: list[tuple[ModelState, EventBatch, float]] = []
+        item = _Item(None, None, None, [])
+        self._writer_q.put(item)
+        item.future.result(timeout)
+
+    def _try_flush_index(self) -> None:
+        try:
+            self._flush_index()
+        except Exception as exc:  # kept in the buffer: the next flush retries; the events are durable already
+            self.last_error = self._index_error = f"index write failed: {type(exc).__name__}: {exc}"
+            log.error("%s (retried at the next flush)", self._index_error)
+
+    def _flush_index(self, labels: pa.Table | None = None, now: float | None = None) -> None:
+        """The buffered index rows (and ``labels``, and the label joins the
+        buffered events resolve) in one DuckDB transaction. On failure the
+        buffer stays for the next try and the exception propagates."""
+        if not self._ibuf_rows and labels is None:
+            return
+        now = self.clock() if now is None else now
+        ev = pa.Table.from_pydict(self._ibuf, schema=EVENT_SCHEMA) if self._ibuf_rows else None
+        joined = self._ibuf_joined
+        t0 = time.perf_counter()
+        self.store.index(ev, labels, [(st.name, id_, pts) for st, id_, pts, _ in joined], now)
+        self.writer_stats["store_seconds"] += time.perf_counter() - t0
+        self.writer_stats["index_flushes"] += 1
+        self._ibuf = {f.name: [] for f in EVENT_SCHEMA}
+        self._ibuf_rows = 0
+        self._ibuf_joined = []
         for st, id_, pts, label_arrival in joined:
             if st.pending.pop(id_, None) is not None:
                 st.metrics.labels_joined += 1
                 st.metrics.label_lag.observe_many(np.array([max(0.0, label_arrival - pts)]))
                 st.metrics.labels_pending = len(st.pending)
+        if self._index_error is not None:
+            self.last_error = self._index_error = None
+
+    def _fail(self, items: list[_Item], exc: Exception) -> None:
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        log.error("write failed: %s", self.last_error)
         for i in items:
-            state = i.model
-            if not i.is_labels:
-                if not i.records:  # all duplicates: durable since their first write, which came before
+            i.model.dedup.forget(i.keys)
+            i.future.set_exception(exc)
+        self._count(writer=-sum(i.rows for i in items))
+
+    def _write_items(self, items: list[_Item]) -> None:
+        if not items:
+            return
+        self._inflight = now = self.clock()  # see _tick: windows do not close past a write in flight
+        try:
+            label_items = [i for i in items if i.is_labels]
+            if label_items and self._ibuf_rows:
+                try:  # labels are matched against the index: it must hold every acknowledged prediction
+                    self._flush_index(now=now)
+                except Exception as exc:
+                    self._fail(label_items, exc)
+                    items = [i for i in items if not i.is_labels]
+                    label_items = []
+            ev, lb, joined, label_effects, raw = self._tables(items, now)
+            try:
+                self.store.append_raw(raw)
+            except Exception as exc:
+                self._fail(items, exc)
+                return
+            n = len(ev["seq"])
+            if n:
+                if not self._ibuf_rows:
+                    self._ibuf_since = time.monotonic()
+                for k, col in ev.items():
+                    self._ibuf[k].extend(col)
+                self._ibuf_rows += n
+                self._ibuf_joined.extend(joined)
+            if lb is not None or self._ibuf_joined or self._ibuf_rows >= self.settings.index_rows:
+                try:
+                    self._flush_index(lb, now)
+                except Exception as exc:
+                    if lb is None:
+                        self._try_flush_index()  # only index rows: logged and retried, the events are durable
+                    else:
+                        self._fail(label_items, exc)
+                        items = [i for i in items if not i.is_labels]
+            self.last_error = self._index_error  # the raw log took the events; the index may still be failing
+            fold: list[tuple[ModelState, EventBatch, float]] = []
+            for i in items:
+                state = i.model
+                if not i.is_labels:
+                    if not i.records:  # all duplicates: durable since their first write, which came before
+                        i.future.set_result({})
+                        continue
+                    state.events_total += len(i.records)
+                    self._count_events(state, i.records)
+                    assert i.batch is not None
+                    fold.append((state, i.batch, now))
                     i.future.set_result({})
-                    continue
-                state.events_total += len(i.records)
-                self._count_events(state, i.records)
-                assert i.batch is not None
-                fold.append((state, i.batch, now))
-                i.future.set_result({})
-            else:
-                pending_ids, lags = label_effects[id(i)]
-                m = state.metrics
-                m.labels += len(i.labels)
-                m.labels_joined += len(lags)
-                m.label_lag.observe_many(np.maximum(np.asarray(lags, dtype=np.float64), 0.0))
-                for id_ in pending_ids:
-                    state.pending[id_] = now
-                m.labels_pending = len(state.pending)
-                i.future.set_result({"joined": len(lags), "pending": len(pending_ids)})
-        self._count(writer=-n_rows, fold=sum(len(r) for _, r, _ in fold))
-        if fold:
-            self._fold_q.put(fold)
-        self._inflight = None
+                else:
+                    pending_ids, lags = label_effects[id(i)]
+                    m = state.metrics
+                    m.labels += len(i.labels)
+                    m.labels_joined += len(lags)
+                    m.label_lag.observe_many(np.maximum(np.asarray(lags, dtype=np.float64), 0.0))
+                    for id_ in pending_ids:
+                        state.pending[id_] = now
+                    m.labels_pending = len(state.pending)
+                    i.future.set_result({"joined": len(lags), "pending": len(pending_ids)})
+            self._count(writer=-sum(i.rows for i in items), fold=sum(len(r) for _, r, _ in fold))
+            if fold:
+                self._fold_q.put(fold)
+        finally:
+            self._inflight = None
 
     def _tables(self, items: list[_Item], now: float
-                ) -> tuple[pa.Table | None, pa.Table | None, list[tuple[ModelState, str, float, float]],
+                ) -> tuple[dict[str, list[Any]], pa.Table | None, list[tuple[ModelState, str, float, float]],
                            dict[int, tuple[list[str], list[float]]], list[tuple[str, int, list[bytes]]]]:
-        """Arrow tables for one transaction; pending labels that these
-        predictions resolve; per label item, its pending ids and join lags."""
+        """The index rows (column lists) and label table of one writer cycle;
+        pending labels that these predictions resolve; per label item, its
+        pending ids and join lags; the raw lines per model."""
         seq, model, version, ids, ts = [], [], [], [], []
         raw: dict[str, tuple[int, list[bytes]]] = {}  # model -> (first seq, raw log lines)
         tail = b"," + orjson.dumps(now)
@@ -536,15 +658,8 @@ class Monitor:
                 pseg.append(orjson.dumps(r.segment).decode() if r.segment else None)
                 if pending and r.id in pending:
                     joined.append((i.model, r.id, r.ts, pending[r.id]))
-        ev = None
-        if seq:
-            n = len(seq)
-            ev = pa.Table.from_arrays([pa.array(seq, pa.int64()), pa.array(model, pa.string()),
-                                       pa.array(version, pa.string()), pa.array(ids, pa.string()),
-                                       pa.array(ts, pa.float64()), pa.array(np.full(n, now)),
-                                       pa.array(pval, pa.float64()), pa.array(plabel, pa.string()),
-                                       pa.array(pseg, pa.string())],
-                                      schema=EVENT_SCHEMA)
+        ev = {"seq": seq, "model": model, "version": version, "id": ids, "ts": ts, "arrival": [now] * len(seq),
+              "prediction": pval, "prediction_label": plabel, "segment": pseg}
         lb = None
         effects: dict[int, tuple[list[str], list[float]]] = {}
         cols: dict[str, list[Any]] = {f.name: [] for f in LABEL_SCHEMA}

@@ -128,11 +128,9 @@ class Store:
         if not read_only:
             self._con.execute(DDL)
             self._con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
-            # a crash between the raw log's fsync and the index's commit leaves a tail nobody acknowledged
-            for model in self.raw.models():
-                cut = self.raw.truncate_after(model, self.max_seq(model))
-                if cut:
-                    log.info("raw log of %r: cut %d events written but never acknowledged", model, cut)
+            for model in self.raw.models():  # a crash mid-append leaves a torn last line: never acknowledged
+                if self.raw.repair(model):
+                    log.info("raw log of %r: cut a torn last line (a crash during its write)", model)
 
     # -- connections -------------------------------------------------------------
     def _cur(self) -> Any:
@@ -186,23 +184,22 @@ class Store:
         return [(v, b) for v, b in self._rows("SELECT version, baseline FROM baselines WHERE model = ?", [model])]
 
     # -- the ingest transaction -------------------------------------------------------
-    def write(self, events: pa.Table | None, labels: pa.Table | None = None,
-              joined: list[tuple[str, str, float]] | None = None, now: float = 0.0,
-              raw: list[tuple[str, int, list[bytes]]] | None = None) -> None:
-        """Make what a writer cycle collected durable: the raw events first
-        (appended and fsynced per model), then one DuckDB transaction with
-        the index rows, labels and label joins.
+    def append_raw(self, raw: list[tuple[str, int, list[bytes]]]) -> None:
+        """Append raw event lines per model, fsynced: once this returns the events are durable."""
+        for model, first_seq, lines in raw:
+            self.raw.append(model, first_seq, lines)
+
+    def index(self, events: pa.Table | None, labels: pa.Table | None = None,
+              joined: list[tuple[str, str, float]] | None = None, now: float = 0.0) -> None:
+        """One DuckDB transaction with index rows (whose raw lines are already
+        durable), labels and label joins.
 
         ``joined`` lists (model, id, prediction_ts) of pending labels whose
         prediction is in ``events``: they are resolved in the same
         transaction, so a crash never leaves one joined but not stored."""
-        for model, first_seq, lines in raw or []:
-            self.raw.append(model, first_seq, lines)
         if not labels and not joined:
             if events is not None and events.num_rows:
-                # one statement in auto-commit mode is one transaction: one call into DuckDB instead of
-                # three. Each call releases and re-takes the GIL several times, and each re-take can wait
-                # for the request thread; this halves the writer's latency under load
+                # one statement in auto-commit mode is one transaction: one call into DuckDB instead of three
                 self._cur().from_arrow(events).insert_into("events")
             return
         with self.transaction() as cur:
@@ -218,6 +215,17 @@ class Store:
                                FROM _jn WHERE labels.model = _jn.model AND labels.id = _jn.id
                                AND labels.state = 'pending'""", [now])
                 cur.unregister("_jn")
+
+    def write(self, events: pa.Table | None, labels: pa.Table | None = None,
+              joined: list[tuple[str, str, float]] | None = None, now: float = 0.0,
+              raw: list[tuple[str, int, list[bytes]]] | None = None) -> None:
+        """The raw lines, then their index rows: what the service's writer does, in one call."""
+        self.append_raw(raw or [])
+        self.index(events, labels, joined, now)
+
+    def last_seq(self) -> int:
+        """The highest sequence number stored anywhere: in the index or in a raw log ahead of it."""
+        return max([self.max_seq(), *(self.raw.last_seq(m) for m in self.raw.models())])
 
     def find_predictions(self, model: str, ids: list[str]) -> dict[tuple[str, str], float]:
         """(version, id) -> prediction time for the ids that have a prediction (latest if repeated)."""

@@ -12,10 +12,12 @@ Layout: ``<dir>/<model>/<first_seq:020d>.ndjson``; each line is
 stored (redacted) event object. Sequence numbers grow across the files of a
 model. A segment is closed once it passes ``segment_bytes``.
 
-Crash consistency: the writer appends and fsyncs here first, then commits
-the index rows in DuckDB, then acknowledges. So after a crash the log may
-hold a tail the index lacks (never acknowledged); ``truncate_after`` cuts
-it, including a torn last line.
+Crash consistency: the writer appends and fsyncs here, then acknowledges;
+the index rows reach DuckDB later, in larger transactions. This log is
+therefore the record of what was acknowledged: after a crash the index may
+lack its tail, which the monitor re-indexes from here at start-up. A crash
+in the middle of an append leaves a torn last line, never acknowledged,
+which ``repair`` cuts.
 """
 
 from __future__ import annotations
@@ -95,6 +97,40 @@ class RawLog:
                         out = []
         if out:
             yield out
+
+    def repair(self, model: str) -> bool:
+        """Cut a torn last line (a crash during an append); whether there was one."""
+        segs = self.segments(model)
+        if not segs:
+            return False
+        p = segs[-1]
+        size = p.stat().st_size
+        if not size:
+            return False
+        with open(p, "rb") as f:
+            f.seek(max(0, size - 1))
+            if f.read(1) == b"\n":
+                return False
+        self.truncate_after(model, 2**62)
+        return True
+
+    def last_seq(self, model: str) -> int:
+        """The sequence number of the last whole line (0 without one)."""
+        for p in reversed(self.segments(model)):
+            size = p.stat().st_size
+            with open(p, "rb") as f:
+                back = 4096
+                while True:  # read back from the end until a whole line is in view
+                    start = max(0, size - back)
+                    f.seek(start)
+                    lines = f.read(size - start).split(b"\n")
+                    whole = lines[:-1] if start == 0 else lines[1:-1]  # the first piece may be cut, the last torn
+                    if whole:
+                        return int(orjson.loads(whole[-1])[0])
+                    if start == 0:
+                        break
+                    back *= 4
+        return 0
 
     def truncate_after(self, model: str, seq: int) -> int:
         """Cut every line past ``seq`` (and a torn last line); the number of whole lines cut."""
