@@ -18,6 +18,7 @@ from __future__ import annotations
 import difflib
 import math
 from datetime import datetime, timezone
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -411,8 +412,15 @@ def validate_events(items: list[Any], schemas: dict[str, Schema], *, now: float,
             check_one(j, name, v, kind)
 
     dirty: set[str] = set()
-    for name, kind in default.features.items():
-        vals = [f.get(name) for f in feats_list]
+    names = list(default.features)
+    try:  # every feature present (the common case): one C-level pass per event, then a transpose
+        if len(names) > 1 and feats_list:
+            by_column = [list(c) for c in zip(*map(itemgetter(*names), feats_list))]
+        else:
+            raise KeyError
+    except KeyError:
+        by_column = [[f.get(name) for f in feats_list] for name in names]
+    for (name, kind), vals in zip(default.features.items(), by_column):
         types = set(map(type, vals))
         # (no finiteness check: strict JSON cannot carry NaN or Infinity, and profiles count them anyway)
         if not types <= _OK_TYPES[kind] or (str in types and _longest(vals, types) > MAX_STRING_CHARS):
@@ -420,14 +428,13 @@ def validate_events(items: list[Any], schemas: dict[str, Schema], *, now: float,
             dirty.add(name)
         columns[name] = vals
     known = default.features
-    extra: set[str] = set()
+    extra_of: dict[int, list[str]] = {}  # event -> names the reference does not know
     for j, f in enumerate(feats_list):
         if len(f) > len(known) or not f.keys() <= known.keys():
             for k, v in f.items():
                 if k in known:
                     continue
-                if len(extra) < MAX_EXTRA_NAMES:
-                    extra.add(k)
+                extra_of.setdefault(j, []).append(k)
                 check_one(j, k, v)
     if per_version:  # versions with a reference of their own: their kinds decide their warnings
         for j, r in enumerate(records):
@@ -445,8 +452,15 @@ def validate_events(items: list[Any], schemas: dict[str, Schema], *, now: float,
         for j, probs in violations.items():
             bad.setdefault(j, probs[0])
     else:
-        for probs in violations.values():
-            warnings.extend(probs)
+        for j, probs in violations.items():
+            if j not in bad:  # a rejected event is answered with its rejection, not warned about too
+                warnings.extend(probs)
+    extra: set[str] = set()
+    for j, names_j in extra_of.items():
+        if j not in bad:  # only events that are kept bring names into the window
+            extra.update(names_j[:MAX_EXTRA_NAMES - len(extra)])
+            if len(extra) >= MAX_EXTRA_NAMES:
+                break
     batch = EventBatch(records, columns, extra, default, dirty)
     if bad:
         rejected.extend(bad.values())

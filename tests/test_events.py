@@ -1,0 +1,51 @@
+"""Event validation: the columns built for the fold are exactly the accepted events' values."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from argusml.monitor.events import Schema, validate_events
+from argusml.schema import Kind, Role
+
+KINDS = {"a": Kind.NUMERIC, "b": Kind.NUMERIC, "c": Kind.CATEGORICAL, "d": Kind.BOOLEAN}
+SCHEMA = Schema({n: SimpleNamespace(role=Role.FEATURE, kind=k) for n, k in KINDS.items()} |
+                {"p": SimpleNamespace(role=Role.PREDICTION, kind=Kind.NUMERIC)}, None)
+scalars = st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False), st.integers(-10**6, 10**6),
+                    st.text(max_size=5), st.booleans(), st.lists(st.integers(), max_size=2))
+features = st.dictionaries(st.sampled_from([*KINDS, "extra"]), scalars, max_size=5)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(features, min_size=0, max_size=12), st.booleans())
+def test_columns_are_the_accepted_events_values_whatever_is_missing(feats, reject):
+    items = [{"id": str(i), "timestamp": 1.8e9, "features": f, "prediction": 0.5} for i, f in enumerate(feats)]
+    batch, indexes, rejected, warnings = validate_events(items, {"": SCHEMA}, now=1.8e9, future_skew=60,
+                                                         reject_violations=reject)
+    kept = [feats[i] for i in indexes]
+    assert [r.id for r in batch.records] == [str(i) for i in indexes]
+    assert {n: list(c) for n, c in batch.columns.items()} == {
+        **{n: [f.get(n) for f in kept] for n in KINDS}, "p": [0.5] * len(kept)}
+    # a list value is never a feature value: that event is rejected, whatever the configuration
+    assert all(not any(type(v) is list for v in f.values()) for f in kept)
+    assert sorted(indexes + [p.index for p in rejected]) == list(range(len(items)))
+    assert batch.extra == ({"extra"} if any("extra" in f for f in kept) else set())
+    # a value its column's kind cannot read: a warning for a kept event, or (reject) the event's rejection
+    wrong = {(i, f"features.{n}") for i, f in enumerate(feats) for n, v in f.items()
+             if n in KINDS and v is not None and type(v) is not list and not readable(KINDS[n], v)
+             and not any(type(x) is list for x in f.values())}
+    if reject:
+        assert not warnings and not {i for i, _ in wrong} & set(indexes)
+    else:
+        assert {(w.index, w.field) for w in warnings} == wrong and all(w.reason == "type_error" for w in warnings)
+
+
+def readable(kind: Kind, v: object) -> bool:
+    t = type(v)
+    if kind is Kind.NUMERIC:
+        return t in (int, float)
+    if kind is Kind.CATEGORICAL:
+        return t in (str, int, bool)
+    return t is bool or (t is int and v in (0, 1)) or (t is str and v.lower() in ("true", "false"))
