@@ -689,7 +689,8 @@ def render(res: dict[str, Any], a: argparse.Namespace, meta: dict[str, Any]) -> 
         ok = r["events_per_s"] >= 0.99 * a.rate and r["p99_ms"] < 50
         rows += [
             ("1b batched HTTP, fixed rate", c, "events/s offered / acknowledged (durable)",
-             f"{fmt(a.rate)} / {fmt(r['events_per_s'])}", f">= 20,000: {verdict(r['events_per_s'] >= 20_000)}"),
+             f"{fmt(a.rate)} / {fmt(r['events_per_s'])}",
+             f"all offered acknowledged (>= 99%: the window's edges): {verdict(r['events_per_s'] >= 0.99 * a.rate)}"),
             ("1b batched HTTP, fixed rate", c, "ack latency from the due time p50 / p99 / max ms",
              f"{fmt(r['p50_ms'], 1)} / {fmt(r['p99_ms'], 1)} / {fmt(r['max_ms'], 1)}",
              f"p99 < 50 at >= 20,000 events/s: {verdict(ok)}"),

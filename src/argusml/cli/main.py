@@ -240,6 +240,9 @@ def serve_cmd(
     tokens: Annotated[Optional[Path], typer.Option("--tokens", help="token list (default: CONFIG/tokens.yaml)")] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning, error")] = "info",
     max_body_mb: Annotated[float, typer.Option("--max-body-mb", help="largest request body accepted")] = 16.0,
+    validate_workers: Annotated[int, typer.Option(
+        "--validate-workers", help="processes that decode and validate event batches (-1: 1 with 2+ cores, else 0; "
+                                   "0: all in the server process)")] = -1,
 ) -> None:
     """Run the collector: HTTP ingest of events and labels, windows, checks, /metrics.
 
@@ -249,8 +252,11 @@ def serve_cmd(
 
     if log_level.lower() not in ("debug", "info", "warning", "error"):
         fail(f"--log-level {log_level!r}: use debug, info, warning or error")
+    if validate_workers < -1 or validate_workers > 64:
+        fail(f"--validate-workers {validate_workers}: use -1 (automatic), 0, or up to 64")
     _run(lambda: serve(str(config) if config else None, str(data), host, port, log_level=log_level.lower(),
-                       tokens_file=str(tokens) if tokens else None, max_body=int(max_body_mb * 1024 * 1024)))
+                       tokens_file=str(tokens) if tokens else None, max_body=int(max_body_mb * 1024 * 1024),
+                       validate_workers=validate_workers))
 
 
 token_app = typer.Typer(no_args_is_help=True, help="Bearer tokens for `argus serve`.")

@@ -1,16 +1,17 @@
 """The monitor: one process that owns every model's live state.
 
-Three parties, one direction of flow:
+Four parties, one direction of flow:
 
 - the **request thread** (the service's event loop) decodes and validates a
   batch, redacts it, asks the dedup index which events are new, and queues
   the new ones for the writer, with a future;
 - the **writer thread** takes everything queued, appends the raw events to
   the raw log with one fsync (group commit: one fsync for many requests),
-  and only then resolves the futures, so a 200 means durable; their index
-  rows reach DuckDB in larger, less frequent transactions (labels, which
-  are matched against that index, are committed before they are answered);
-  it hands the records on;
+  and only then resolves the futures, so a 200 means durable; it hands the
+  records on to the folder and their index rows to
+- the **indexer thread**, which commits index rows to DuckDB in bulk (labels,
+  matched against that index, wait for it and are committed with it before
+  they are answered);
 - the **fold thread** folds records into window profiles, closes windows
   whose end plus lateness has passed, runs the core engine's checks on them,
   rolls windows up (base -> hour -> day) and stores windows and findings.
@@ -137,9 +138,45 @@ class ModelState:
         self.refs[version] = VersionRef(reference, Schema(reference.specs, self.config.positive_class),
                                         reference_fingerprint(reference))
         self.schemas = {v: r.schema for v, r in self.refs.items()}
+        self.generation = next(_GENERATIONS)  # what events are validated against changed
+
+    def validation_plan(self) -> ValidationPlan:
+        """Everything ``validate_events`` needs for this model, picklable (validation may run in a worker)."""
+        cfg = self.config
+        return ValidationPlan(self.generation, self.schemas, cfg.future_skew, cfg.on_schema_violation == "reject",
+                              self.redactor if self.redactor.active else None, tuple(cfg.segments))
 
     def ref(self, version: str) -> VersionRef:
         return self.refs.get(version) or self.refs[""]
+
+
+_GENERATIONS = itertools.count(1)
+
+
+@dataclass
+class ValidationPlan:
+    generation: int
+    schemas: dict[str, Schema]
+    future_skew: float
+    reject_violations: bool
+    redact: Redactor | None
+    segments: tuple[str, ...] = ()  # the features windows are segmented by (all of them a worker must hand back)
+
+    def validate(self, items: list[Any], now: float, first_problems: list[Problem] | None = None) -> Validated:
+        return Validated(self.generation, *validate_events(
+            items, self.schemas, now=now, future_skew=self.future_skew, reject_violations=self.reject_violations,
+            redact=self.redact, first_problems=first_problems))
+
+
+@dataclass
+class Validated:
+    """A request's events after validation: what ``Monitor.accept_events`` takes."""
+
+    generation: int  # of the plan they were validated with
+    batch: EventBatch
+    indexes: list[int]
+    rejected: list[Problem]
+    warnings: list[Problem]
 
 
 class _Item:
@@ -184,6 +221,8 @@ class Monitor:
         self._ibuf_since = 0.0
         self._ibuf_joined: list[tuple[ModelState, str, float, float]] = []
         self._index_error: str | None = None
+        self._index_q: queue.Queue[Any] = queue.Queue()  # writer -> indexer: ("rows", ...), ("barrier", ...), None
+        self._unindexed = 0  # acknowledged events whose index rows are not committed yet
         self._seq = 0
         self._threads: list[threading.Thread] = []
         self._running = False
@@ -276,7 +315,8 @@ class Monitor:
             state.versions = set(self.store.versions(name))
         self._recover()
         self._running = True
-        for target, name in ((self._writer, "argus-writer"), (self._folder, "argus-folder")):
+        for target, name in ((self._writer, "argus-writer"), (self._indexer, "argus-indexer"),
+                             (self._folder, "argus-folder")):
             t = threading.Thread(target=target, name=name, daemon=True)
             t.start()
             self._threads.append(t)
@@ -377,20 +417,32 @@ class Monitor:
         return self._pending_writer + self._pending_fold
 
     def _check_busy(self) -> None:
-        depth = self.queue_depth + self._ibuf_rows  # index rows pile up only while DuckDB fails
+        depth = self.queue_depth + self._unindexed  # index rows pile up only while DuckDB fails
         if depth >= self.settings.max_pending_events:
             raise Busy(depth, self.settings.max_pending_events)
 
     def ingest_events(self, model: str, items: list[Any], first_problems: list[Problem] | None = None) -> IngestAnswer:
         state = self.model(model)
         self._check_busy()
-        now = self.clock()
-        cfg = state.config
         # every version's events are validated against that version's reference schema
-        batch, indexes, rejected, warnings = validate_events(
-            items, state.schemas, now=now, future_skew=cfg.future_skew,
-            reject_violations=cfg.on_schema_violation == "reject",
-            redact=state.redactor if state.redactor.active else None, first_problems=first_problems)
+        return self.accept_events(model, state.validation_plan().validate(items, self.clock(), first_problems))
+
+    def check_busy(self, model: str) -> ModelState:
+        """Raise UnknownModel or Busy before a request's events are validated elsewhere."""
+        state = self.model(model)
+        self._check_busy()
+        return state
+
+    def accept_events(self, model: str, v: Validated) -> IngestAnswer:
+        """Dedup validated events and queue them for the writer; the answer's body and the future of
+        their write. ``v`` must come from the model's current plan (``validation_plan().generation``)."""
+        state = self.model(model)
+        if v.generation != state.generation:
+            raise ValueError("events validated against a replaced reference")
+        cfg = state.config
+        batch, indexes, rejected, warnings = v.batch, v.indexes, v.rejected, v.warnings
+        # validated in a worker: the same schema (same generation), and folding needs this process's object
+        batch.schema = state.schemas[""]
         records = batch.records
         versions = {r.version for r in records}
         if not versions <= state.versions and len(state.versions | versions) > cfg.max_versions:
@@ -405,7 +457,7 @@ class Monitor:
             records = batch.records
         n_valid = len(records)
         keys = [key_of(r.version, r.id) for r in records]
-        seen = state.dedup.check_and_add(keys, now)
+        seen = state.dedup.check_and_add(keys, self.clock())
         new_keys = [k for k, s in zip(keys, seen) if not s]
         batch = batch.select([not x for x in seen])
         dups = n_valid - len(batch)
@@ -451,26 +503,18 @@ class Monitor:
 
     # -- writer thread ------------------------------------------------------------------
     # An event is durable once its raw line is fsynced (rawlog.py): that is when it is acknowledged.
-    # Its index row (the compact prediction row in DuckDB) waits in ``_ibuf`` and goes in with
-    # others: a DuckDB commit costs ~2 ms of CPU whatever its size, which at one commit per
-    # request group was the writer's largest cost. The buffer is flushed when it holds
-    # ``index_rows`` rows or is ``index_every`` seconds old, before any label is matched against
-    # the index, when an event resolves a pending label, on ``flush_index`` and at stop. After a
-    # crash ``start`` re-indexes the raw tail the index lacks.
+    # Its index row (the compact prediction row in DuckDB) goes to the indexer thread, which
+    # commits rows in bulk: a DuckDB commit costs ~2 ms of CPU whatever its size, and an insert of
+    # 10k rows takes tens of ms, so neither may sit between an event and its acknowledgement. The
+    # indexer commits when it holds ``index_rows`` rows or its oldest is ``index_every`` seconds
+    # old, when an event resolves a pending label, and on a barrier: before labels are matched
+    # against the index, with the labels themselves, on ``flush_index`` and at stop. After a crash
+    # ``start`` re-indexes the raw tail the index lacks.
     def _writer(self) -> None:
         while True:
-            timeout = None
-            if self._ibuf_rows:
-                timeout = max(0.0, self._ibuf_since + self.settings.index_every - time.monotonic())
-            try:
-                item = self._writer_q.get(timeout=timeout)
-            except queue.Empty:
-                self._try_flush_index()
-                continue
+            item = self._writer_q.get()
             if item is None:
-                self._try_flush_index()
-                self._fold_q.put(None)
-                return
+                break
             items = [item]
             rows = item.rows
             stop = False
@@ -492,9 +536,9 @@ class Monitor:
                     if not i.future.done():
                         i.future.set_exception(exc)
             if stop:
-                self._try_flush_index()
-                self._fold_q.put(None)
-                return
+                break
+        self._index_q.put(None)
+        self._fold_q.put(None)
 
     def _write(self, items: list[_Item]) -> None:
         started = time.perf_counter()
@@ -502,12 +546,8 @@ class Monitor:
             self._write_items([i for i in items if i.model is not None])
         finally:
             for i in items:
-                if i.model is None:  # a flush request (flush_index)
-                    try:
-                        self._flush_index()
-                        i.future.set_result({})
-                    except Exception as exc:
-                        i.future.set_exception(exc)
+                if i.model is None:  # a flush request (flush_index): answered by the indexer
+                    self._index_q.put(("barrier", i.future, None, None))
             ws = self.writer_stats
             ws["transactions"] += 1
             ws["requests"] += len(items)
@@ -520,8 +560,46 @@ class Monitor:
             self._try_flush_index()
             return
         item = _Item(None, None, None, [])
-        self._writer_q.put(item)
+        self._writer_q.put(item)  # through the writer: everything acknowledged before is handed on first
         item.future.result(timeout)
+
+    def _barrier(self, labels: pa.Table | None = None, now: float | None = None) -> None:
+        """From the writer: wait until the indexer committed everything handed to it (and ``labels``)."""
+        fut: Future[dict[str, Any]] = Future()
+        self._index_q.put(("barrier", fut, labels, now))
+        fut.result()
+
+    # -- indexer thread -----------------------------------------------------------------
+    def _indexer(self) -> None:
+        while True:
+            timeout = None
+            if self._ibuf_rows:
+                timeout = max(0.0, self._ibuf_since + self.settings.index_every - time.monotonic())
+            try:
+                msg = self._index_q.get(timeout=timeout)
+            except queue.Empty:
+                self._try_flush_index()
+                continue
+            if msg is None:
+                self._try_flush_index()
+                return
+            if msg[0] == "rows":
+                _, cols, joined = msg
+                if not self._ibuf_rows:
+                    self._ibuf_since = time.monotonic()
+                for k, col in cols.items():
+                    self._ibuf[k].extend(col)
+                self._ibuf_rows += len(cols["seq"])
+                self._ibuf_joined.extend(joined)
+                if self._ibuf_joined or self._ibuf_rows >= self.settings.index_rows:
+                    self._try_flush_index()
+            else:
+                _, fut, labels, now = msg
+                try:
+                    self._flush_index(labels, now)
+                    fut.set_result({})
+                except Exception as exc:
+                    fut.set_exception(exc)
 
     def _try_flush_index(self) -> None:
         try:
@@ -537,7 +615,8 @@ class Monitor:
         if not self._ibuf_rows and labels is None:
             return
         now = self.clock() if now is None else now
-        ev = pa.Table.from_pydict(self._ibuf, schema=EVENT_SCHEMA) if self._ibuf_rows else None
+        n = self._ibuf_rows
+        ev = pa.Table.from_pydict(self._ibuf, schema=EVENT_SCHEMA) if n else None
         joined = self._ibuf_joined
         t0 = time.perf_counter()
         self.store.index(ev, labels, [(st.name, id_, pts) for st, id_, pts, _ in joined], now)
@@ -546,6 +625,8 @@ class Monitor:
         self._ibuf = {f.name: [] for f in EVENT_SCHEMA}
         self._ibuf_rows = 0
         self._ibuf_joined = []
+        with self._count_lock:
+            self._unindexed -= n
         for st, id_, pts, label_arrival in joined:
             if st.pending.pop(id_, None) is not None:
                 st.metrics.labels_joined += 1
@@ -568,9 +649,9 @@ class Monitor:
         self._inflight = now = self.clock()  # see _tick: windows do not close past a write in flight
         try:
             label_items = [i for i in items if i.is_labels]
-            if label_items and self._ibuf_rows:
+            if label_items:
                 try:  # labels are matched against the index: it must hold every acknowledged prediction
-                    self._flush_index(now=now)
+                    self._barrier()
                 except Exception as exc:
                     self._fail(label_items, exc)
                     items = [i for i in items if not i.is_labels]
@@ -581,23 +662,16 @@ class Monitor:
             except Exception as exc:
                 self._fail(items, exc)
                 return
-            n = len(ev["seq"])
-            if n:
-                if not self._ibuf_rows:
-                    self._ibuf_since = time.monotonic()
-                for k, col in ev.items():
-                    self._ibuf[k].extend(col)
-                self._ibuf_rows += n
-                self._ibuf_joined.extend(joined)
-            if lb is not None or self._ibuf_joined or self._ibuf_rows >= self.settings.index_rows:
+            if ev["seq"] or joined:
+                with self._count_lock:
+                    self._unindexed += len(ev["seq"])
+                self._index_q.put(("rows", ev, joined))
+            if lb is not None:
                 try:
-                    self._flush_index(lb, now)
+                    self._barrier(lb, now)
                 except Exception as exc:
-                    if lb is None:
-                        self._try_flush_index()  # only index rows: logged and retried, the events are durable
-                    else:
-                        self._fail(label_items, exc)
-                        items = [i for i in items if not i.is_labels]
+                    self._fail(label_items, exc)
+                    items = [i for i in items if not i.is_labels]
             self.last_error = self._index_error  # the raw log took the events; the index may still be failing
             fold: list[tuple[ModelState, EventBatch, float]] = []
             for i in items:

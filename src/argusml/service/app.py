@@ -28,7 +28,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from argusml import __version__
-from argusml.monitor import Busy, Monitor, UnknownModel
+from argusml.monitor import Busy, IngestAnswer, Monitor, UnknownModel
 from argusml.monitor.events import BodyError, decode_body
 from argusml.profile import Reference
 from argusml.schema import ArgusError, ConfigError, InputError
@@ -37,11 +37,11 @@ from argusml.service import schemas
 from argusml.service.auth import Authenticator
 from argusml.service.logs import model_name, model_version, request_id
 from argusml.service.metrics import registry_for
+from argusml.service.offload import MAX_EVENTS_PER_REQUEST, TooManyEvents, ValidatorPool, WorkerGone
 
 log = logging.getLogger("argus.http")
 
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines")
-MAX_EVENTS_PER_REQUEST = 50_000
 ACK_TIMEOUT = 30.0
 
 
@@ -213,9 +213,10 @@ class Ingest:
     middleware's fast path (which skips Starlette's routing and request
     objects: on small requests they cost more than the ingest itself)."""
 
-    def __init__(self, monitor: Monitor, max_body: int) -> None:
+    def __init__(self, monitor: Monitor, max_body: int, pool: ValidatorPool | None = None) -> None:
         self.monitor = monitor
         self.max_body = max_body
+        self.pool = pool
 
     async def __call__(self, kind: str, model: str, content_type: str | None, chunks: Any
                        ) -> tuple[int, dict[str, Any], dict[str, str]]:
@@ -224,6 +225,28 @@ class Ingest:
         except ApiError as exc:
             return exc.status, {"error": exc.error, "detail": exc.detail, "request_id": request_id.get()}, exc.headers
 
+    async def _offloaded(self, model: str, body: bytes, ndjson: bool) -> IngestAnswer | None:
+        """Events decoded and validated by a worker process, then accepted here; None: do it here instead."""
+        assert self.pool is not None
+        monitor = self.monitor
+        state = monitor.check_busy(model)
+        plan = state.validation_plan()
+        try:
+            v = await self.pool.validate(model, plan, body, ndjson, monitor.clock())
+        except BodyError as exc:
+            raise ApiError(400, "invalid_body", str(exc)) from None
+        except TooManyEvents as exc:
+            raise ApiError(413, "batch_too_large", str(exc)) from None
+        except WorkerGone:
+            self.pool.fallbacks += 1
+            return None
+        if v.generation != monitor.model(model).generation:
+            return None  # the reference was replaced meanwhile: validate again against the new one
+        versions = {r.version for r in v.batch.records}
+        if len(versions) == 1:
+            model_version.set(versions.pop())
+        return monitor.accept_events(model, v)
+
     async def _handle(self, kind: str, model: str, content_type: str | None, chunks: Any
                       ) -> tuple[int, dict[str, Any], dict[str, str]]:
         monitor = self.monitor
@@ -231,21 +254,25 @@ class Ingest:
             raise ApiError(404, "unknown_model", str(UnknownModel(model)))
         ndjson = is_ndjson(content_type)
         body = await read_stream(chunks, self.max_body)
+        answer: IngestAnswer | None = None
         try:
-            items, problems = decode_body(body, ndjson)
-        except BodyError as exc:
-            raise ApiError(400, "invalid_body", str(exc)) from None
-        if len(items) > MAX_EVENTS_PER_REQUEST:
-            raise ApiError(413, "batch_too_large", f"{len(items)} items in one request; at most "
-                                                   f"{MAX_EVENTS_PER_REQUEST}")
-        try:
-            if kind == "events":
-                versions = {str(it.get("version") or "unversioned")[:64] for it in items if isinstance(it, dict)}
-                if len(versions) == 1:
-                    model_version.set(versions.pop())  # the request's log line carries the version it was about
-                answer = monitor.ingest_events(model, items, problems)
-            else:
-                answer = monitor.ingest_labels(model, items, problems)
+            if kind == "events" and self.pool is not None and self.pool.alive:
+                answer = await self._offloaded(model, body, ndjson)
+            if answer is None:
+                try:
+                    items, problems = decode_body(body, ndjson)
+                except BodyError as exc:
+                    raise ApiError(400, "invalid_body", str(exc)) from None
+                if len(items) > MAX_EVENTS_PER_REQUEST:
+                    raise ApiError(413, "batch_too_large", f"{len(items)} items in one request; at most "
+                                                           f"{MAX_EVENTS_PER_REQUEST}")
+                if kind == "events":
+                    versions = {str(it.get("version") or "unversioned")[:64] for it in items if isinstance(it, dict)}
+                    if len(versions) == 1:
+                        model_version.set(versions.pop())  # the request's log line carries the version it was about
+                    answer = monitor.ingest_events(model, items, problems)
+                else:
+                    answer = monitor.ingest_labels(model, items, problems)
         except Busy as exc:
             raise ApiError(429, "busy", str(exc), {"retry-after": str(exc.retry_after)}) from None
         except UnknownModel as exc:
@@ -288,9 +315,11 @@ class _ArgusAPI(FastAPI):
 
 
 def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body: int = 16 * 1024 * 1024,
-               yaml_models: set[str] | None = None, on_shutdown: list[Any] | None = None) -> FastAPI:
+               yaml_models: set[str] | None = None, on_shutdown: list[Any] | None = None,
+               pool: ValidatorPool | None = None) -> FastAPI:
     """``on_shutdown`` runs when the server stops (uvicorn's lifespan), before
-    the process exits on the signal: the monitor drains and snapshots there."""
+    the process exits on the signal: the monitor drains and snapshots there.
+    ``pool``: worker processes that decode and validate event batches."""
     from contextlib import asynccontextmanager
 
     @asynccontextmanager
@@ -306,7 +335,7 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
                   responses={422: {"model": schemas.ErrorBody, "description": "invalid request"}})
     registry = registry_for(monitor)
     app.state.monitor = monitor
-    ingest = Ingest(monitor, max_body)
+    ingest = Ingest(monitor, max_body, pool)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Response:

@@ -65,14 +65,24 @@ def build(config_dir: str | None, data_dir: str, settings: Settings | None = Non
     return monitor, Authenticator(auth or AuthConfig()), {c.model for c, _ in models}
 
 
+def default_validate_workers() -> int:
+    """One worker process once there is a second core: it takes decoding and validation (half of
+    the request thread's work) off the owner's GIL; one worker keeps up with what one owner can
+    dedup, write and fold (docs/BENCHMARKS.md)."""
+    return 1 if (os.cpu_count() or 1) >= 2 else 0
+
+
 def serve(config_dir: str | None, data_dir: str, host: str, port: int, *, log_level: str = "info",
-          tokens_file: str | None = None, max_body: int = 16 * 1024 * 1024) -> None:
+          tokens_file: str | None = None, max_body: int = 16 * 1024 * 1024, validate_workers: int = -1) -> None:
     import uvicorn
 
     from argusml.service.app import create_app
     from argusml.service.logs import configure
+    from argusml.service.offload import ValidatorPool
 
     configure(log_level)
+    n_workers = default_validate_workers() if validate_workers < 0 else validate_workers
+    pool = ValidatorPool(n_workers) if n_workers else None  # started first: they import while the store opens
     # The request thread, the writer and the folder share the GIL. With the default 5 ms switch
     # interval a writer coming back from DuckDB (GIL released) waits up to 5 ms per re-acquire
     # while the event loop parses JSON, several times per commit: acknowledgements queue behind it.
@@ -91,13 +101,17 @@ def serve(config_dir: str | None, data_dir: str, host: str, port: int, *, log_le
             stopped.append(True)
             monitor.stop()
             monitor.store.close()
+            if pool is not None:
+                pool.close()
             log.info("stopped; queued events written, open windows saved")
 
-    app = create_app(monitor, auth=auth, max_body=max_body, yaml_models=yaml_models, on_shutdown=[shutdown])
+    app = create_app(monitor, auth=auth, max_body=max_body, yaml_models=yaml_models, on_shutdown=[shutdown],
+                     pool=pool)
     config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, workers=1,
                             timeout_graceful_shutdown=10, server_header=False)
     server = uvicorn.Server(config)
-    log.info("listening on http://%s:%d (auth %s)", host, port, "on" if auth.enabled else "off")
+    log.info("listening on http://%s:%d (auth %s, %d validation worker process(es))", host, port,
+             "on" if auth.enabled else "off", n_workers)
     try:
         server.run()  # on SIGTERM/SIGINT: graceful stop, lifespan shutdown, then uvicorn re-raises the signal
     finally:
