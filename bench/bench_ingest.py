@@ -161,8 +161,22 @@ class ArgusServer:
         raise TimeoutError(f"queue not drained after {timeout}s")
 
     def cpu_s(self) -> float:
+        """The server process and its validation workers (child processes): what the service costs."""
         t = self.ps.cpu_times()
-        return t.user + t.system
+        total = t.user + t.system
+        for child in self.ps.children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                c = child.cpu_times()
+                total += c.user + c.system
+        return total
+
+    def worker_cpu_s(self) -> float:
+        total = 0.0
+        for child in self.ps.children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                c = child.cpu_times()
+                total += c.user + c.system
+        return total
 
     def thread_cpu_s(self) -> dict[int, float]:
         return {t.id: t.user_time + t.system_time for t in self.ps.threads()}
@@ -348,8 +362,10 @@ def run_load(server: ArgusServer, *, procs: int, batch: int, warmup: float, dura
     if count is None:
         time.sleep(max(0.0, m_from - time.monotonic()))
         s0, c0, t0, w0 = server.cpu_s(), client_cpu(), server.thread_cpu_s(), time.monotonic()
+        v0 = server.worker_cpu_s()
         time.sleep(max(0.0, m_to - time.monotonic()))
         s1, c1, t1, w1 = server.cpu_s(), client_cpu(), server.thread_cpu_s(), time.monotonic()
+        out["worker_cpu_pct"] = 100 * (server.worker_cpu_s() - v0) / (w1 - w0)
         out["server_cpu_pct"] = 100 * (s1 - s0) / (w1 - w0)
         out["thread_cpu_pct"] = {tid: 100 * (v - t0.get(tid, 0.0)) / (w1 - w0) for tid, v in t1.items()}
         out["server_pid"] = server.proc.pid
@@ -631,7 +647,9 @@ def thread_cpu_line(r: dict[str, Any]) -> str:
         elif pct >= 0.5:
             parts.append(f"{name} {pct:.0f}%")
     parts.append(f"threads without a Python name (DuckDB's, ...) {other:.0f}%")
-    return ("Server CPU by thread over the measured window (psutil, 100% = one core): " + ", ".join(parts) + ".")
+    parts.append(f"validation worker processes {r.get('worker_cpu_pct', 0.0):.0f}%")
+    return ("Server CPU by thread over the measured window (psutil, 100% = one core; server CPU % above includes "
+            "the worker processes): " + ", ".join(parts) + ".")
 
 
 def profile_table(prof: dict[str, Any], title: str) -> list[str]:
