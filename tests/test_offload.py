@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from argusml.monitor import Monitor, Settings
 from argusml.schema.model_config import ModelConfig
-from argusml.service.app import create_app
+from argusml.service.app import OFFLOAD_MIN_BYTES, create_app
 from argusml.service.offload import ValidatorPool, decode_and_validate
 from argusml.store import Store
 from service_util import event, make_reference
@@ -46,7 +46,7 @@ def bodies(now: float) -> list[tuple[bytes, str]]:
     evs[7]["features"]["x1"] = [1, 2]  # not a scalar: rejected
     evs[8]["prediction"] = {"0": 0.2, "1": 0.8}
     evs[9]["status"] = 503
-    nd = b"\n".join([orjson.dumps(e) for e in evs[:5]] + [b"{not json", orjson.dumps(evs[10])])
+    nd = b"\n".join([orjson.dumps(e) for e in evs[:5]] + [b"{not json"] + [orjson.dumps(e) for e in evs[10:]])
     return [(orjson.dumps(evs), "application/json"), (nd, "application/x-ndjson"),
             (b"[1, {", "application/json"), (orjson.dumps([{"id": None}] * 3), "application/json")]
 
@@ -71,11 +71,12 @@ def test_worker_validation_equals_server_validation(tmp_path, ref, pool):
         assert got_pool == got_local
         assert [s for s, _ in got_pool] == [200, 200, 400, 422]
         assert got_pool[0][1]["accepted"] == 37 and len(got_pool[0][1]["warnings"]) == 1
-        assert pool.fallbacks == 0 and pool.alive == 1
+        assert (pool.validated, pool.fallbacks, pool.alive) == (2, 0, 1)
         raw = [[(r[1], r[2], r[3], r[5]) for c in m.store.raw_after("m", 0) for r in c] for m in (local, offloaded)]
         assert raw[0] == raw[1] and len(raw[0]) == 37
         nd = got_pool[1][1]  # the NDJSON body repeats ids already stored, has an id-less event and a broken line
-        assert (nd["accepted"], nd["duplicates"], [p["index"] for p in nd["rejected"]]) == (0, 5, [4, 5])
+        assert (nd["accepted"], nd["duplicates"], [p["index"] for p in nd["rejected"]]) == (0, 34, [4, 5])
+        assert min(len(b) for b, _ in sent[:2]) >= OFFLOAD_MIN_BYTES  # both went to the worker
         wins = []
         for m in (local, offloaded):
             for w in m.models["m"].folder.open.values():
@@ -94,14 +95,14 @@ def test_a_dead_worker_fails_over_to_the_server_process(tmp_path, ref):
     try:
         with TestClient(create_app(mon, pool=p)) as client:
             rng = np.random.default_rng(6)
-            ok = client.post("/v1/models/m/events", json=[event(f"a{i}", rng) for i in range(10)])
+            ok = client.post("/v1/models/m/events", json=[event(f"a{i}", rng) for i in range(60)])
             assert ok.status_code == 200 and p.alive == 1
             p.workers[0].proc.kill()
             p.workers[0].proc.join(5)
-            r = client.post("/v1/models/m/events", json=[event(f"b{i}", rng) for i in range(10)])
-            assert r.status_code == 200 and r.json()["accepted"] == 10
+            r = client.post("/v1/models/m/events", json=[event(f"b{i}", rng) for i in range(60)])
+            assert r.status_code == 200 and r.json()["accepted"] == 60
             assert p.alive == 0
-        assert mon.store.raw_events("m") == 20
+        assert mon.store.raw_events("m") == 120
     finally:
         p.close()
         mon.stop()

@@ -223,6 +223,9 @@ class Monitor:
         self._index_error: str | None = None
         self._index_q: queue.Queue[Any] = queue.Queue()  # writer -> indexer: ("rows", ...), ("barrier", ...), None
         self._unindexed = 0  # acknowledged events whose index rows are not committed yet
+        self._wbuf: dict[str, list[Any]] = {f.name: [] for f in EVENT_SCHEMA}  # the writer's, not handed over yet
+        self._wbuf_joined: list[tuple[ModelState, str, float, float]] = []
+        self._wbuf_since = 0.0
         self._seq = 0
         self._threads: list[threading.Thread] = []
         self._running = False
@@ -512,7 +515,14 @@ class Monitor:
     # ``start`` re-indexes the raw tail the index lacks.
     def _writer(self) -> None:
         while True:
-            item = self._writer_q.get()
+            timeout = None
+            if self._wbuf_joined or self._wbuf["seq"]:
+                timeout = max(0.0, self._wbuf_since + self.settings.index_every / 2 - time.monotonic())
+            try:
+                item = self._writer_q.get(timeout=timeout)
+            except queue.Empty:
+                self._hand_over()
+                continue
             if item is None:
                 break
             items = [item]
@@ -537,8 +547,17 @@ class Monitor:
                         i.future.set_exception(exc)
             if stop:
                 break
+        self._hand_over()
         self._index_q.put(None)
         self._fold_q.put(None)
+
+    def _hand_over(self) -> None:
+        """Pass the index rows gathered over writer cycles to the indexer (one wake-up for many cycles:
+        with single-event requests a hand-over per cycle cost 10-15% of the throughput)."""
+        if self._wbuf["seq"] or self._wbuf_joined:
+            self._index_q.put(("rows", self._wbuf, self._wbuf_joined))
+            self._wbuf = {f.name: [] for f in EVENT_SCHEMA}
+            self._wbuf_joined = []
 
     def _write(self, items: list[_Item]) -> None:
         started = time.perf_counter()
@@ -547,6 +566,7 @@ class Monitor:
         finally:
             for i in items:
                 if i.model is None:  # a flush request (flush_index): answered by the indexer
+                    self._hand_over()
                     self._index_q.put(("barrier", i.future, None, None))
             ws = self.writer_stats
             ws["transactions"] += 1
@@ -566,6 +586,7 @@ class Monitor:
     def _barrier(self, labels: pa.Table | None = None, now: float | None = None) -> None:
         """From the writer: wait until the indexer committed everything handed to it (and ``labels``)."""
         fut: Future[dict[str, Any]] = Future()
+        self._hand_over()
         self._index_q.put(("barrier", fut, labels, now))
         fut.result()
 
@@ -665,7 +686,13 @@ class Monitor:
             if ev["seq"] or joined:
                 with self._count_lock:
                     self._unindexed += len(ev["seq"])
-                self._index_q.put(("rows", ev, joined))
+                if not self._wbuf["seq"] and not self._wbuf_joined:
+                    self._wbuf_since = time.monotonic()
+                for k, col in ev.items():
+                    self._wbuf[k].extend(col)
+                self._wbuf_joined.extend(joined)
+                if joined or len(self._wbuf["seq"]) >= 1000:  # batched traffic: about every cycle
+                    self._hand_over()
             if lb is not None:
                 try:
                     self._barrier(lb, now)

@@ -43,6 +43,8 @@ log = logging.getLogger("argus.http")
 
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines")
 ACK_TIMEOUT = 30.0
+OFFLOAD_MIN_BYTES = 8192
+"""Smaller bodies (a few events) are validated in place: the trip to a worker costs more than it saves."""
 
 
 class ApiError(Exception):
@@ -256,7 +258,7 @@ class Ingest:
         body = await read_stream(chunks, self.max_body)
         answer: IngestAnswer | None = None
         try:
-            if kind == "events" and self.pool is not None and self.pool.alive:
+            if kind == "events" and self.pool is not None and self.pool.alive and len(body) >= OFFLOAD_MIN_BYTES:
                 answer = await self._offloaded(model, body, ndjson)
             if answer is None:
                 try:

@@ -137,6 +137,7 @@ class ValidatorPool:
             self.workers.append(_Worker(proc, parent))
         self._next_id = 0
         self.fallbacks = 0  # requests validated in the owner because a worker failed them
+        self.validated = 0  # requests a worker validated
 
     @property
     def alive(self) -> int:
@@ -196,6 +197,7 @@ class ValidatorPool:
         w.sent[model] = plan.generation
         kind, payload = await fut
         if kind == "ok":
+            self.validated += 1
             return _unpack(payload)
         if kind == "body_error":
             raise BodyError(payload)
