@@ -107,6 +107,48 @@ def report_cmd(
                    + ", ".join(f"{k} {n}" for k, n in v["findings_by_severity"].items()))
 
 
+@app.command("performance")
+def performance_cmd(
+    reference: RefOpt,
+    current: CurOpt,
+    target: Annotated[str, typer.Option("--target", help="target (label) column")],
+    prediction: Annotated[str, typer.Option("--prediction", help="prediction column: score, probability or class")],
+    segment: Annotated[Optional[list[str]], typer.Option("--segment", help="column to break down by (repeatable)")] = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="json or html")] = "json",
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="file to write; '-' for stdout")] = None,
+    threshold: Annotated[float, typer.Option("--threshold", help="binary decision threshold on the score")] = 0.5,
+    positive_class: Annotated[Optional[str], typer.Option("--positive-class", help="binary: the positive label")] = None,
+    tolerance: Annotated[float, typer.Option("--tolerance", help="relative drop that matters (0.05 = 5%)")] = 0.05,
+    min_labels: Annotated[int, typer.Option("--min-labels", help="fewer labels: insufficient data")] = 100,
+) -> None:
+    """Model quality on labelled data: metrics with intervals against the reference, and the weakest segments.
+
+    Example: argus performance -r valid.parquet -c last_week.csv --target label --prediction score --segment region
+    """
+    if format not in FORMATS:
+        fail(f"--format must be one of {', '.join(FORMATS)}, got {format!r}")
+    if not 0.0 <= threshold <= 1.0:
+        fail(f"--threshold must be between 0 and 1, got {threshold}")
+    if not 0.0 <= tolerance < 1.0:
+        fail(f"--tolerance must be in [0, 1), got {tolerance}")
+    from argusml.reports.performance import performance_report_files, to_html, to_json
+
+    for label, path in (("reference", reference), ("current", current)):
+        if not os.path.exists(path):
+            fail(f"{path}: {label} file not found")
+    rep = _run(lambda: performance_report_files(reference, current, target, prediction, segment or [],
+                                                threshold=threshold, positive_class=positive_class,
+                                                tolerance=tolerance, min_labels=min_labels))
+    text = to_html(rep) if format == "html" else to_json(rep)
+    if output == "-":
+        sys.stdout.write(text + ("\n" if not text.endswith("\n") else ""))
+    else:
+        path = output or f"argus-performance.{format}"
+        _write(path, text)
+        typer.echo(f"{path}: {rep['verdict']['status']}; {rep['current']['labelled']} labelled rows; "
+                   f"{len(rep['findings'])} finding(s)")
+
+
 @app.command("check")
 def check_cmd(
     reference: RefOpt,
