@@ -35,11 +35,11 @@ MAX_EVENTS_PER_REQUEST = 50_000
 
 
 class TooManyEvents(ValueError):
-    pass
+    """More items in one request than MAX_EVENTS_PER_REQUEST (the edge answers 413)."""
 
 
 class WorkerGone(RuntimeError):
-    pass
+    """No worker could validate this request; the owner validates it itself."""
 
 
 def decode_and_validate(plan: ValidationPlan, body: bytes, ndjson: bool, now: float) -> Validated:
