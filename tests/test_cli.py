@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import roc_auc_score
 
 ARGUS = [sys.executable, "-m", "argusml.cli.main"]
 
@@ -80,6 +81,11 @@ def test_baseline_then_report_from_baseline(files, tmp_path) -> None:
     base = tmp_path / "baseline.json"
     p = run("baseline", str(files["ref"]), "--prediction", "score", "--target", "label", "-o", str(base))
     assert p.returncode == 0, p.stderr
+    # the baseline carries the model's own performance on it: what the service measures drops against
+    perf = json.loads(base.read_text())["performance"]
+    ref = pd.read_parquet(files["ref"])
+    assert perf["task"] == "binary" and perf["positive_class"] == "1" and perf["labelled"] == len(ref)
+    assert perf["metrics"]["roc_auc"]["value"] == pytest.approx(roc_auc_score(ref["label"], ref["score"]), abs=1e-12)
     a, b = tmp_path / "a.json", tmp_path / "b.json"
     assert run("report", "-r", str(base), "-c", str(files["shifted"]), "-o", str(a)).returncode == 0
     assert run("report", "-r", str(files["ref"]), "-c", str(files["shifted"]), "--prediction", "score",

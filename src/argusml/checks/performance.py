@@ -15,17 +15,19 @@ past ``min_support`` rows; the ranking is by the gap.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 from scipy import stats as sps
 
 from argusml.profile.frame import TableSource
+from argusml.profile.labelled import Labelled, PerformanceConfig, metrics_of, read_labelled, strings
 from argusml.schema import Finding, InputError, Severity
-from argusml.stats.performance import Estimate, binary_metrics, multiclass_metrics, regression_metrics
+from argusml.stats.performance import Estimate
 from argusml.stats.tests import adjust_p_values
+
+__all__ = ["HIGHER_IS_BETTER", "LOWER_IS_BETTER", "WATCHED", "Labelled", "PerformanceConfig", "compare",
+           "metrics_of", "performance_report", "read_labelled", "segment_findings", "weak_segments"]
 
 HIGHER_IS_BETTER = {"accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "r2", "precision_macro",
                     "recall_macro", "f1_macro", "precision_weighted", "recall_weighted", "f1_weighted",
@@ -35,93 +37,6 @@ WATCHED = {"binary": ("roc_auc", "accuracy", "f1"), "multiclass": ("accuracy", "
            "regression": ("mae", "rmse", "r2")}
 """The metrics whose drop is a finding (the others are reported): correlated metrics all flagging the
 same drop would be one problem told three times."""
-_POSITIVE_NAMES = ("1", "true", "yes", "positive")
-
-
-@dataclass
-class PerformanceConfig:
-    threshold: float = 0.5
-    positive_class: str | None = None
-    tolerance: float = 0.05  # relative
-    min_labels: int = 100
-    min_support: int = 50
-    alpha: float = 0.05
-    ece_bins: int = 10
-    resamples: int = 500
-    watched: tuple[str, ...] | None = None
-
-
-@dataclass
-class Labelled:
-    """Target and prediction of the labelled rows, read for one task."""
-
-    task: str  # binary | multiclass | regression
-    y: np.ndarray
-    score: np.ndarray  # binary: positive probability; regression: prediction; multiclass: predicted label
-    classes: list[str] = field(default_factory=list)
-    positive: str | None = None
-    unlabelled: int = 0
-    keep: np.ndarray | None = None  # which rows of the source these are
-
-
-def _strings(arr: pa.ChunkedArray) -> np.ndarray:
-    return np.array([None if v is None else str(v) for v in arr.to_pylist()], dtype=object)
-
-
-def _is_numeric(arr: pa.ChunkedArray) -> bool:
-    t = arr.type
-    return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
-
-
-def read_labelled(src: TableSource, target: str, prediction: str, cfg: PerformanceConfig,
-                  task: str | None = None, positive: str | None = None) -> Labelled:
-    """The rows with a target, as the task needs them. ``task``/``positive`` pin what the reference decided."""
-    for col, what in ((target, "target"), (prediction, "prediction")):
-        if col not in src.columns:
-            raise InputError(f"{what} column {col!r} not found; columns: {', '.join(src.columns[:20])}",
-                             path=src.name)
-    t, p = src.column(target), src.column(prediction)
-    t_null = np.asarray(t.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-    p_null = np.asarray(p.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-    keep = ~t_null & ~p_null
-    t_str = _strings(t)
-    distinct = sorted({v for v in t_str[keep].tolist()})
-    if task is None:
-        if _is_numeric(t) and not pa.types.is_boolean(t.type) and len(distinct) > 2 and _is_numeric(p):
-            task = "regression" if len(distinct) > 20 or pa.types.is_floating(t.type) else "multiclass"
-        else:
-            task = "binary" if len(distinct) <= 2 else "multiclass"
-    n_unlabelled = int((~keep).sum())
-    if task == "regression":
-        y = np.asarray(t.to_numpy(zero_copy_only=False), dtype=np.float64)[keep]
-        score = np.asarray(p.to_numpy(zero_copy_only=False), dtype=np.float64)[keep]
-        return Labelled(task, y, score, unlabelled=n_unlabelled, keep=keep)
-    if task == "binary":
-        pos = positive or cfg.positive_class
-        if pos is None:
-            pos = next((c for c in distinct if c.lower() in _POSITIVE_NAMES), distinct[-1] if distinct else "1")
-        y = (t_str[keep] == pos).astype(np.int64)
-        if _is_numeric(p) and not pa.types.is_boolean(p.type):
-            score = np.asarray(p.to_numpy(zero_copy_only=False), dtype=np.float64)[keep]
-        else:  # a predicted label: the score is 1 for the positive class, 0 otherwise
-            score = (_strings(p)[keep] == pos).astype(np.float64)
-        return Labelled(task, y, score, classes=distinct, positive=pos, unlabelled=n_unlabelled, keep=keep)
-    return Labelled("multiclass", t_str[keep], _strings(p)[keep], classes=distinct, unlabelled=n_unlabelled,
-                    keep=keep)
-
-
-def metrics_of(lab: Labelled, cfg: PerformanceConfig, seed: int = 0) -> dict[str, Estimate]:
-    if lab.task == "regression":
-        return regression_metrics(lab.y, lab.score, resamples=cfg.resamples, seed=seed)
-    if lab.task == "binary":
-        return binary_metrics(lab.y, lab.score, threshold=cfg.threshold, ece_bins=cfg.ece_bins,
-                              resamples=cfg.resamples, seed=seed)
-    classes = sorted(set(lab.classes) | set(lab.score.tolist()))
-    onehot = (lab.score[:, None] == np.array(classes, dtype=object)[None, :]).astype(np.float64)
-    m = multiclass_metrics(lab.y, onehot, classes, ece_bins=cfg.ece_bins, resamples=cfg.resamples, seed=seed)
-    # predicted labels carry no probabilities: the metrics that need them would only describe the one-hot
-    return {k: v for k, v in m.items() if k not in ("log_loss", "brier", "calibration_error", "roc_auc_macro",
-                                                     "roc_auc_weighted")}
 
 
 def _errors(lab: Labelled, cfg: PerformanceConfig) -> np.ndarray:
@@ -189,6 +104,24 @@ def weak_segments(lab: Labelled, segments: dict[str, np.ndarray], cfg: Performan
     return rows
 
 
+def segment_findings(lab: Labelled, seg_cols: dict[str, np.ndarray], cfg: PerformanceConfig, seed: int = 2
+                     ) -> tuple[list[dict[str, Any]], list[Finding]]:
+    """The ranked segment rows (``weak_segments``) and a ``weak_segment`` finding (P2) for each segment
+    significantly worse than the rest, with its own metrics."""
+    rows = weak_segments(lab, seg_cols, cfg) if seg_cols else []
+    findings = []
+    for r in rows:
+        if r["significant"] and r["gap"] > 0:
+            vals = seg_cols[r["column"]]
+            inside = (vals if lab.keep is None else vals[lab.keep]) == r["value"]
+            r["metrics"] = {k: v.to_dict() for k, v in metrics_of(lab.subset(inside), cfg, seed=seed).items()}
+            findings.append(Finding(
+                "weak_segment", r["column"], Severity.P2,
+                f"{r['column']}={r['value']}: error {r['error']:.4g} vs {r['error_rest']:.4g} elsewhere "
+                f"({r['n']} labels, Holm-adjusted p {r['p_adjusted']:.2g})", dict(r)))
+    return rows, findings
+
+
 def performance_report(reference: TableSource, current: TableSource, target: str, prediction: str,
                        segments: list[str] | None = None, cfg: PerformanceConfig | None = None) -> dict[str, Any]:
     """The performance report: reference and current metrics, drops, segments (JSON-ready)."""
@@ -203,17 +136,9 @@ def performance_report(reference: TableSource, current: TableSource, target: str
     for col in segments or []:
         if col not in current.columns:
             raise InputError(f"segment column {col!r} not found", path=current.name)
-        seg_cols[col] = _strings(current.column(col))
-    seg_rows = weak_segments(cur, seg_cols, cfg) if seg_cols else []
-    for r in seg_rows:
-        if r["significant"] and r["gap"] > 0:
-            inside = (seg_cols[r["column"]][cur.keep] == r["value"])
-            sub = Labelled(cur.task, cur.y[inside], cur.score[inside], cur.classes, cur.positive)
-            r["metrics"] = {k: v.to_dict() for k, v in metrics_of(sub, cfg, seed=2).items()}
-            findings.append(Finding(
-                "weak_segment", r["column"], Severity.P2,
-                f"{r['column']}={r['value']}: error {r['error']:.4g} vs {r['error_rest']:.4g} elsewhere "
-                f"({r['n']} labels, Holm-adjusted p {r['p_adjusted']:.2g})", dict(r)))
+        seg_cols[col] = strings(current.column(col))
+    seg_rows, seg_findings = segment_findings(cur, seg_cols, cfg, seed=2)
+    findings.extend(seg_findings)
     if cur.y.size < cfg.min_labels:
         status = "insufficient_data"
     else:

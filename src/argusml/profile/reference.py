@@ -9,6 +9,7 @@ can be read, diffed and reviewed like code.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 from collections.abc import Callable
@@ -27,7 +28,10 @@ from argusml.profile.dataset import (
     run_tasks,
 )
 from argusml.profile.frame import TableSource, infer_kind, open_source
+from argusml.profile.labelled import reference_performance
 from argusml.schema import InputError, Kind, Role
+
+log = logging.getLogger("argus.profile")
 
 BASELINE_FORMAT = "argus-baseline"
 BASELINE_VERSION = 1
@@ -37,10 +41,13 @@ class Reference:
     """Schema, expectations and profile of the reference data."""
 
     def __init__(self, specs: dict[str, ColumnSpec], profile: DatasetProfile, *, source: str | None = None,
-                 created_at: str | None = None) -> None:
+                 created_at: str | None = None, performance: dict[str, Any] | None = None) -> None:
         self.specs = specs
         self.profile = profile
         self.source = source
+        # the model's own performance on the reference (``labelled.reference_performance``): the baseline a
+        # drop is measured against. Present when the reference has both a target and a prediction.
+        self.performance = performance
         self.created_at = created_at or datetime.now(timezone.utc).isoformat(timespec="seconds")
 
     # -- construction -------------------------------------------------------------
@@ -112,7 +119,13 @@ class Reference:
             shift = np.array([cols[n].numeric.moments.mean for n in corr_names])  # type: ignore[union-attr]
             corr = comoments_of(corr_names, {n: r[2] for n, r in zip(names, results)}, shift)
         profile = DatasetProfile(source.n_rows, cols, corr)
-        return cls(specs, profile, source=source.name)
+        performance = None
+        if target is not None and prediction is not None:
+            try:
+                performance = reference_performance(source, target, prediction)
+            except (InputError, ValueError, TypeError) as exc:  # e.g. a text prediction for a numeric target
+                log.warning("no reference performance for %s: %s", source.name, exc)
+        return cls(specs, profile, source=source.name, performance=performance)
 
     # -- roles --------------------------------------------------------------------
     def column_with(self, role: Role) -> str | None:
@@ -154,6 +167,7 @@ class Reference:
                             "profile": self.profile.columns[n].to_dict()}
                         for n, s in self.specs.items()},
             "correlation": None if self.profile.correlation is None else self.profile.correlation.to_dict(),
+            **({"performance": self.performance} if self.performance is not None else {}),
         }
 
     @classmethod
@@ -173,7 +187,11 @@ class Reference:
             profile = DatasetProfile(int(d["n_rows"]), cols, corr)
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"malformed baseline: {type(exc).__name__}: {exc}", path=where) from None
-        return cls(specs, profile, source=d.get("source"), created_at=d.get("created_at"))
+        perf = d.get("performance")
+        if perf is not None and not (isinstance(perf, dict) and isinstance(perf.get("metrics"), dict)
+                                     and perf.get("task") in ("binary", "multiclass", "regression")):
+            raise InputError("malformed baseline: 'performance' needs a task and metrics", path=where)
+        return cls(specs, profile, source=d.get("source"), created_at=d.get("created_at"), performance=perf)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         tmp = f"{os.fspath(path)}.tmp"

@@ -1,0 +1,155 @@
+"""Labelled rows read for one task, and their metrics.
+
+Below ``checks`` because a reference's own performance is part of the
+reference (DESIGN.md: "reference performance"), computed when the baseline
+is made, and because the service reads (prediction, label) pairs from its
+store into the same ``Labelled`` form. One reading of "what is the positive
+class, which rows count, which task is this" serves the batch report, the
+baseline and the service.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from argusml.profile.frame import TableSource
+from argusml.schema import InputError
+from argusml.stats.performance import Estimate, binary_metrics, multiclass_metrics, regression_metrics
+
+POSITIVE_NAMES = ("1", "true", "yes", "positive")
+"""A binary target's positive class when none is configured: the first of these present, else the last class."""
+
+
+@dataclass
+class PerformanceConfig:
+    threshold: float = 0.5
+    positive_class: str | None = None
+    tolerance: float = 0.05  # relative
+    min_labels: int = 100
+    min_support: int = 50
+    alpha: float = 0.05
+    ece_bins: int = 10
+    resamples: int = 500
+    watched: tuple[str, ...] | None = None
+
+
+@dataclass
+class Labelled:
+    """Target and prediction of the labelled rows, read for one task."""
+
+    task: str  # binary | multiclass | regression
+    y: np.ndarray
+    score: np.ndarray  # binary: positive probability; regression: prediction; multiclass: predicted label
+    classes: list[str] = field(default_factory=list)
+    positive: str | None = None
+    unlabelled: int = 0
+    keep: np.ndarray | None = None  # which rows of the source these are
+
+    def subset(self, rows: np.ndarray) -> Labelled:
+        return Labelled(self.task, self.y[rows], self.score[rows], self.classes, self.positive)
+
+
+def strings(arr: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    return np.array([None if v is None else str(v) for v in arr.to_pylist()], dtype=object)
+
+
+def _is_numeric(arr: pa.ChunkedArray) -> bool:
+    t = arr.type
+    return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
+
+
+def positive_of(classes: list[str], configured: str | None) -> str:
+    if configured is not None:
+        return configured
+    return next((c for c in classes if c.lower() in POSITIVE_NAMES), classes[-1] if classes else "1")
+
+
+def read_labelled(src: TableSource, target: str, prediction: str, cfg: PerformanceConfig,
+                  task: str | None = None, positive: str | None = None) -> Labelled:
+    """The rows with a target, as the task needs them. ``task``/``positive`` pin what the reference decided."""
+    for col, what in ((target, "target"), (prediction, "prediction")):
+        if col not in src.columns:
+            raise InputError(f"{what} column {col!r} not found; columns: {', '.join(src.columns[:20])}",
+                             path=src.name)
+    t, p = src.column(target), src.column(prediction)
+    t_null = np.asarray(t.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    p_null = np.asarray(p.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    keep = ~t_null & ~p_null
+    t_str = class_text(t)
+    distinct = sorted({v for v in t_str[keep].tolist()})
+    if task is None:
+        if _is_numeric(t) and not pa.types.is_boolean(t.type) and len(distinct) > 2 and _is_numeric(p):
+            task = "regression" if len(distinct) > 20 or pa.types.is_floating(t.type) else "multiclass"
+        else:
+            task = "binary" if len(distinct) <= 2 else "multiclass"
+    n_unlabelled = int((~keep).sum())
+    if task == "regression":
+        y = np.asarray(t.to_numpy(zero_copy_only=False), dtype=np.float64)[keep]
+        score = np.asarray(p.to_numpy(zero_copy_only=False), dtype=np.float64)[keep]
+        return Labelled(task, y, score, unlabelled=n_unlabelled, keep=keep)
+    if task == "binary":
+        pos = positive or positive_of(distinct, cfg.positive_class)
+        y = (t_str[keep] == pos).astype(np.int64)
+        if _is_numeric(p) and not pa.types.is_boolean(p.type):
+            score = np.asarray(p.to_numpy(zero_copy_only=False), dtype=np.float64)[keep]
+        else:  # a predicted label: the score is 1 for the positive class, 0 otherwise
+            score = (class_text(p)[keep] == pos).astype(np.float64)
+        return Labelled(task, y, score, classes=distinct, positive=pos, unlabelled=n_unlabelled, keep=keep)
+    return Labelled("multiclass", t_str[keep], class_text(p)[keep], classes=distinct, unlabelled=n_unlabelled,
+                    keep=keep)
+
+
+def class_text(arr: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Class labels as the service stores them: booleans ``true``/``false``, integral numbers without ``.0``."""
+    if pa.types.is_boolean(arr.type):
+        return np.array([None if v is None else ("true" if v else "false") for v in arr.to_pylist()], dtype=object)
+    if pa.types.is_floating(arr.type):
+        return np.array([None if v is None else number_text(v) for v in arr.to_pylist()], dtype=object)
+    return strings(arr)
+
+
+def number_text(v: float) -> str:
+    """``1.0`` -> ``"1"``, ``0.25`` -> ``"0.25"``: one spelling of a number used as a class label."""
+    f = float(v)
+    return str(int(f)) if f.is_integer() and abs(f) < 2**53 else repr(f)
+
+
+def metrics_of(lab: Labelled, cfg: PerformanceConfig, seed: int = 0) -> dict[str, Estimate]:
+    if lab.task == "regression":
+        return regression_metrics(lab.y, lab.score, resamples=cfg.resamples, seed=seed)
+    if lab.task == "binary":
+        return binary_metrics(lab.y, lab.score, threshold=cfg.threshold, ece_bins=cfg.ece_bins,
+                              resamples=cfg.resamples, seed=seed)
+    classes = sorted(set(lab.classes) | set(lab.score.tolist()))
+    onehot = (lab.score[:, None] == np.array(classes, dtype=object)[None, :]).astype(np.float64)
+    m = multiclass_metrics(lab.y, onehot, classes, ece_bins=cfg.ece_bins, resamples=cfg.resamples, seed=seed)
+    # predicted labels carry no probabilities: the metrics that need them would only describe the one-hot
+    return {k: v for k, v in m.items() if k not in ("log_loss", "brier", "calibration_error", "roc_auc_macro",
+                                                     "roc_auc_weighted")}
+
+
+def reference_performance(src: TableSource, target: str, prediction: str,
+                          cfg: PerformanceConfig | None = None) -> dict[str, Any] | None:
+    """What a baseline stores of its own performance: the task, its conventions and every metric
+    with its interval; None when no row has both a target and a prediction."""
+    cfg = cfg or PerformanceConfig()
+    lab = read_labelled(src, target, prediction, cfg)
+    if not lab.y.size:
+        return None
+    return {"task": lab.task, "positive_class": lab.positive,
+            "threshold": cfg.threshold if lab.task == "binary" else None, "classes": lab.classes[:1000],
+            "labelled": int(lab.y.size), "metrics": {k: v.to_dict() for k, v in metrics_of(lab, cfg).items()}}
+
+
+def estimates_of(metrics: dict[str, dict[str, Any]]) -> dict[str, Estimate]:
+    """Metrics read back from JSON (``Estimate.to_dict``); JSON's null stands for NaN."""
+    nan = float("nan")
+    return {k: Estimate(nan if d.get("value") is None else float(d["value"]),
+                        nan if d.get("low") is None else float(d["low"]),
+                        nan if d.get("high") is None else float(d["high"]), int(d.get("n") or 0),
+                        str(d.get("interval") or "none"))
+            for k, d in metrics.items()}
