@@ -29,7 +29,10 @@ def reference_frame(n: int = 4000, seed: int = 0) -> pd.DataFrame:
 
 
 def make_reference(n: int = 4000, seed: int = 0) -> Reference:
-    return Reference.from_frame(reference_frame(n, seed), prediction="score")
+    """A binary model: ``score`` is the probability of ``label`` = 1 (and calibrated: label ~ Bernoulli(score))."""
+    df = reference_frame(n, seed)
+    df["label"] = (np.random.default_rng(seed + 1).random(n) < df["score"]).astype(int)
+    return Reference.from_frame(df, prediction="score", target="label")
 
 
 def event(i: int | str, rng: np.random.Generator, *, shift: float = 0.0, **extra: Any) -> dict[str, Any]:

@@ -81,7 +81,10 @@ def reference_frame(n: int = 600, seed: int = 7) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def reference() -> Reference:
-    return Reference.from_frame(reference_frame(), prediction="score")
+    """A regression model (a numeric target with many values): any finite number is a valid label."""
+    df = reference_frame()
+    df["y"] = df["score"] * 100 + np.random.default_rng(9).normal(size=len(df))
+    return Reference.from_frame(df, prediction="score", target="y")
 
 
 class ErrorLog(logging.Handler):
@@ -169,6 +172,7 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 OPERATIONS = [
     ("POST", "/v1/models/{model}/events"),
     ("POST", "/v1/models/{model}/labels"),
+    ("POST", "/v1/models/{model}/outcomes"),
     ("POST", "/v1/models/{model}/resources"),
     ("GET", "/v1/models"),
     ("GET", "/v1/models/{model}"),
@@ -177,6 +181,7 @@ OPERATIONS = [
     ("GET", "/v1/models/{model}/status"),
     ("GET", "/v1/models/{model}/findings"),
     ("GET", "/v1/models/{model}/windows"),
+    ("GET", "/v1/models/{model}/performance"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),
@@ -277,7 +282,7 @@ def test_known_model_survives_the_fuzzing(client: TestClient, errors: ErrorLog) 
     assert client.get("/readyz").status_code == 200
     r = client.get(f"/v1/models/{MODEL}")
     assert r.status_code == 200
-    assert r.json()["references"]["*"]["columns"] == 5
+    assert r.json()["references"]["*"]["columns"] == 6  # four features, the score and the target
 
 
 # -- hand-written bad input --------------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ N_DUPLICATES = 10
 WINDOW = 5.0
 # every label an argus_* series may carry (bounded sets), plus the ones Prometheus adds
 ALLOWED_LABELS = {"__name__", "job", "instance", "model", "model_version", "code", "le", "feature", "method", "reason",
+                  "metric", "bound",
                   "class", "resource", "host"}
 
 
@@ -104,7 +105,9 @@ def _reference(n: int, seed: int) -> pd.DataFrame:
     x = r.normal(size=(n, 3))
     cat = r.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2])
     score = 1 / (1 + np.exp(-(x[:, 0] + 0.5 * x[:, 1])))
-    return pd.DataFrame({"x0": x[:, 0], "x1": x[:, 1] * 2 + 1, "x2": np.abs(x[:, 2]), "cat": cat, "score": score})
+    label = (r.random(n) < score).astype(int)  # calibrated: the score is the probability of label 1
+    return pd.DataFrame({"x0": x[:, 0], "x1": x[:, 1] * 2 + 1, "x2": np.abs(x[:, 2]), "cat": cat, "score": score,
+                         "label": label})
 
 
 def _events(tag: str) -> tuple[list[dict[str, Any]], list[float], int]:
@@ -120,7 +123,8 @@ def _events(tag: str) -> tuple[list[dict[str, Any]], list[float], int]:
     for i, row in enumerate(df.itertuples(index=False)):
         events.append({"id": f"{tag}-{i:05d}",
                        "features": {"x0": float(row.x0), "x1": float(row.x1), "x2": float(row.x2), "cat": row.cat},
-                       "prediction": float(row.score), "latency_ms": lat[i], "status": 500 if i in errors else 200})
+                       "prediction": float(row.score), "latency_ms": lat[i], "status": 500 if i in errors else 200,
+                       "_label": int(row.label)})
     return events, lat, len(errors)
 
 
@@ -146,7 +150,8 @@ def test_prometheus_scrapes_argus(tmp_path: Path) -> None:
     _reference(2000, seed=0).to_parquet(tmp_path / "ref.parquet")
     cfg = tmp_path / "models"
     cfg.mkdir()
-    p = subprocess.run([ARGUS, "baseline", str(tmp_path / "ref.parquet"), "--prediction", "score", "-o",
+    p = subprocess.run([ARGUS, "baseline", str(tmp_path / "ref.parquet"), "--prediction", "score", "--target", "label",
+                        "-o",
                         str(cfg / "base.json")], capture_output=True, text=True, env=env, timeout=120)
     assert p.returncode == 0, p.stderr
     (cfg / "m.yaml").write_text("model: m\nreference: base.json\nwindow: 5s\nlateness: 0s\n")
@@ -156,6 +161,7 @@ def test_prometheus_scrapes_argus(tmp_path: Path) -> None:
                                      "    scopes: [read, write]\n")
     tag = "evt-" + secrets.token_hex(6)
     events, lat, n_errors = _events(tag)
+    truth = [{"id": e["id"], "label": e.pop("_label")} for e in events]
     ids = {e["id"] for e in events}
 
     server: subprocess.Popen[bytes] | None = None
@@ -211,6 +217,8 @@ def test_prometheus_scrapes_argus(tmp_path: Path) -> None:
         status, _, body = _http("POST", f"{base}/v1/models/m/resources", token=token,
                                 body={"instance": "gpu-host-1", "values": {"gpu_utilization_ratio": 0.5}})
         assert status == 204, body[:2000]
+        status, _, body = _http("POST", f"{base}/v1/models/m/labels", token=token, body=truth, timeout=60)
+        assert status == 200 and json.loads(body)["joined"] == N_EVENTS, body[:2000]
 
         deadline = time.monotonic() + 25
         while True:
@@ -222,6 +230,13 @@ def test_prometheus_scrapes_argus(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, f"no window closed in 25 s: {st}\n{_tail(server_log)}"
             time.sleep(0.3)
         assert st["events_total"] == N_EVENTS and st["too_late_total"] == 0, st
+        deadline = time.monotonic() + 30  # the performance job looks for new labels every 10 s
+        while "judged" not in st["performance"].get("unversioned", {}):
+            assert time.monotonic() < deadline, f"no performance window in 30 s: {st}\n{_tail(server_log)}"
+            time.sleep(0.5)
+            st = json.loads(_http("GET", f"{base}/v1/models/m/status", token=token)[2])
+        judged = st["performance"]["unversioned"]["judged"]
+        assert judged["labels"] == N_EVENTS and judged["status"] == "ok", judged
         assert st["duplicates_total"] == N_DUPLICATES and st["rejected_total"] == 1, st
 
         # 3. /metrics: token required, and promtool's linter finds nothing
@@ -242,7 +257,8 @@ def test_prometheus_scrapes_argus(tmp_path: Path) -> None:
         while True:
             assert prom_proc.poll() is None, f"prometheus exited {prom_proc.returncode}:\n{_tail(prom_log)}"
             try:
-                ready = bool(_query(prom, 'argus_feature_drift_score{model="m"}'))
+                ready = bool(_query(prom, 'argus_feature_drift_score{model="m"}')) and bool(
+                    _query(prom, 'argus_model_performance{model="m"}'))
             except (OSError, AssertionError):
                 ready = False
             if ready:
@@ -286,6 +302,17 @@ def test_prometheus_scrapes_argus(tmp_path: Path) -> None:
             float(np.mean([e["prediction"] for e in events])), rel=1e-6)
         assert _value(prom, 'argus_last_event_timestamp_seconds{model="m"}') == pytest.approx(time.time(), abs=120)
         assert _value(prom, "argus_ingest_queue_depth") == 0
+        # model quality from the joined labels: the same numbers as /status, one decision
+        for metric in ("roc_auc", "accuracy", "log_loss"):
+            q = f'argus_model_performance{{model="m",model_version="unversioned",metric="{metric}"}}'
+            assert _value(prom, q) == pytest.approx(judged["metrics"][metric]["value"], rel=1e-12)
+        low = _value(prom, 'argus_model_performance_bound{model="m",metric="roc_auc",bound="low"}')
+        assert low == pytest.approx(judged["metrics"]["roc_auc"]["low"], rel=1e-12) and low < judged["metrics"]["roc_auc"]["value"]
+        assert _value(prom, 'argus_model_performance_labels{model="m"}') == N_EVENTS
+        assert _value(prom, 'argus_model_performance_degraded{model="m"}') == 0
+        assert _value(prom, 'argus_label_coverage_ratio{model="m"}') == 1.0
+        assert _value(prom, 'argus_labels_total{model="m"}') == N_EVENTS
+        assert _value(prom, 'argus_label_lag_p90_seconds{model="m"}') >= _value(prom, 'argus_label_lag_p50_seconds{model="m"}') >= 0
         # a label of our own named `instance` would be renamed exported_instance by Prometheus: it is `host`
         assert _value(prom, 'argus_host_resource{model="m",host="gpu-host-1",resource="gpu_utilization_ratio"}') == 0.5
 

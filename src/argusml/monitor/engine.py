@@ -37,7 +37,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -56,8 +56,10 @@ from argusml.monitor.events import (
     normalize_prediction,
     validate_events,
     validate_labels,
+    validate_outcomes,
 )
 from argusml.monitor.metrics import ModelMetrics
+from argusml.monitor.performance import PerformanceJob
 from argusml.monitor.privacy import Redactor
 from argusml.monitor.windows import OVERALL, Folder, Window, load_profile, reference_fingerprint
 from argusml.profile import DatasetProfile, Reference
@@ -69,6 +71,7 @@ log = logging.getLogger("argus.monitor")
 
 HOUR = 3600.0
 DAY = 86400.0
+MAX_OUTCOME_NAMES = 32
 
 
 @dataclass
@@ -84,6 +87,7 @@ class Settings:
     fold_min_rows: int = 5_000  # ... unless it has this many
     index_rows: int = 20_000  # index rows buffered before a DuckDB commit ...
     index_every: float = 0.5  # ... or after this many seconds (see Monitor._writer)
+    performance_every: float = 10.0  # how often the performance job looks for changed windows
     checkpoint_every: float = 10.0  # DuckDB holds appended rows in memory until a checkpoint writes them out
     memory_limit: str = "64MB"  # DuckDB caches blocks up to this (and spills past it); ingest needs little
 
@@ -121,7 +125,9 @@ class ModelState:
         self.folder = Folder(config.window, config.lateness, config.segments, config.max_segment_values)
         self.metrics = ModelMetrics()
         self.pending: dict[str, float] = {}  # label id -> arrival, while its prediction is unknown
+        self.pending_outcomes: dict[str, float] = {}  # the same for outcomes
         self.versions: set[str] = set()
+        self.outcome_names: set[str] = set()
         self.events_total = 0
         private = {p.split(".", 1)[1] for rule in ("drop", "mask", "hash") for p in getattr(config.privacy, rule)
                    if p.startswith("features.")}
@@ -138,6 +144,9 @@ class ModelState:
         self.refs[version] = VersionRef(reference, Schema(reference.specs, self.config.positive_class),
                                         reference_fingerprint(reference))
         self.schemas = {v: r.schema for v, r in self.refs.items()}
+        # what a label must be, per version: the target's (name, kind), or None without a target
+        self.targets = {v: (lambda t: (t, r.reference.specs[t].kind) if t else None)(r.reference.target)
+                        for v, r in self.refs.items()}
         self.generation = next(_GENERATIONS)  # what events are validated against changed
 
     def validation_plan(self) -> ValidationPlan:
@@ -182,18 +191,48 @@ class Validated:
 class _Item:
     """A request's accepted events or labels on their way to the writer (``model`` None: a flush request)."""
 
-    __slots__ = ("batch", "future", "is_labels", "keys", "labels", "model", "records", "rows")
+    __slots__ = ("batch", "future", "is_labels", "keys", "labels", "model", "outcomes", "records", "rows")
 
     def __init__(self, model: ModelState | None, batch: EventBatch | None, labels: list[LabelRecord] | None,
-                 keys: list[int]) -> None:
+                 keys: list[int], outcomes: bool = False) -> None:
         self.model = model  # type: ignore[assignment]
         self.batch = batch
         self.records = batch.records if batch is not None else []
         self.labels = labels or []
         self.keys = keys
-        self.is_labels = labels is not None
+        self.is_labels = labels is not None  # labels or outcomes: matched against the index by the writer
+        self.outcomes = outcomes
         self.rows = len(self.records) + len(self.labels)
         self.future: Future[dict[str, Any]] = Future()
+
+
+@dataclass
+class _Effect:
+    """What the writer did with one request's labels or outcomes."""
+
+    pending: list[str] = field(default_factory=list)  # ids whose prediction is not known yet
+    lags: list[float] = field(default_factory=list)  # label lag of first labels joined now
+    joined_again: int = 0  # corrections of labels already joined
+    duplicates: int = 0  # the same label (or outcome) as stored: not stored again
+    corrected: int = 0  # a different label for an id that had one: stored, and it counts from now on
+
+
+def segment_json(rec: EventRecord, dims: list[str]) -> str | None:
+    """The index's segment column: the event's ``segment`` object, plus the configured segment dimensions
+    read from its features (as windows read them, ``Folder.segment_of``), spelled as text. Performance per
+    segment is computed from this column long after the features are gone (raw events are kept less long)."""
+    seg = rec.segment
+    if dims:
+        found = {}
+        for d in dims:
+            v = seg.get(d) if seg else None
+            if v is None:
+                v = rec.features.get(d)
+            if v is not None and type(v) not in (dict, list):
+                found[d] = str(v)[:100]
+        if found:
+            seg = {**seg, **found} if seg else found
+    return orjson.dumps(seg).decode() if seg else None
 
 
 @dataclass
@@ -227,6 +266,7 @@ class Monitor:
         self._wbuf_joined: list[tuple[ModelState, str, float, float]] = []
         self._wbuf_since = 0.0
         self._seq = 0
+        self._lseq = 0  # the order labels were stored in: the latest for an id is the one that counts
         self._threads: list[threading.Thread] = []
         self._running = False
         self.ready = False
@@ -235,6 +275,9 @@ class Monitor:
         self._inflight: float | None = None  # clock of the write in progress
         self._folded_seq = 0
         self.ticks = 0  # completed fold-loop ticks (closing, rollups): lets callers wait for one
+        self.performance = PerformanceJob(store, self.settings.performance_every)
+        self._perf_wake = threading.Event()
+        self._perf_lock = threading.Lock()  # one performance pass at a time (the thread, or a caller)
 
     # -- registry ------------------------------------------------------------------
     def register(self, config: ModelConfig, reference: Reference, *, persist: bool = True) -> ModelState:
@@ -252,6 +295,7 @@ class Monitor:
                     if v:
                         state.set_reference(v, r.reference)
                 state.metrics, state.dedup, state.pending = old.metrics, old.dedup, old.pending
+                state.pending_outcomes, state.outcome_names = old.pending_outcomes, old.outcome_names
                 state.versions, state.events_total = old.versions, old.events_total
             self.models[config.model] = state
         if persist:
@@ -305,21 +349,27 @@ class Monitor:
         for state in self.models.values():
             self._reindex(state)
         self._seq = self.store.last_seq()
+        self._lseq = self.store.max_lseq()
         for name, state in self.models.items():
             cfg = state.config
             for version, id_ in reversed(self.store.recent_keys(name, now - cfg.dedup.horizon, cfg.dedup.max_keys)):
                 state.dedup.add([key_of(version, id_)], now)
-            state.pending = {i: a for i, a in self.store.pending_labels(name)}
+            state.pending = dict(self.store.pending_labels(name))
+            state.pending_outcomes = dict(self.store.pending_labels(name, outcomes=True))
+            state.outcome_names = set(self.store.outcome_names(name))
             counts = self.store.counts(name)
             state.events_total = counts["events"]
             m = state.metrics
             m.labels, m.labels_joined, m.labels_expired = counts["labels"], counts["labels_joined"], counts["labels_expired"]
+            m.outcomes, m.outcomes_joined = counts["outcomes"], counts["outcomes_joined"]
             m.labels_pending = len(state.pending)
             state.versions = set(self.store.versions(name))
         self._recover()
         self._running = True
+        for state in self.models.values():
+            self._load_performance(state)
         for target, name in ((self._writer, "argus-writer"), (self._indexer, "argus-indexer"),
-                             (self._folder, "argus-folder")):
+                             (self._folder, "argus-folder"), (self._performer, "argus-performance")):
             t = threading.Thread(target=target, name=name, daemon=True)
             t.start()
             self._threads.append(t)
@@ -335,7 +385,7 @@ class Monitor:
                 normalize_prediction(rec, state.ref(version).schema)
                 for k, v in (("seq", seq), ("model", state.name), ("version", version), ("id", id_), ("ts", ts),
                              ("arrival", arrival), ("prediction", rec.pred_value), ("prediction_label", rec.pred_label),
-                             ("segment", orjson.dumps(rec.segment).decode() if rec.segment else None)):
+                             ("segment", segment_json(rec, state.config.segments))):
                     cols[k].append(v)
             self.store.index(pa.Table.from_pydict(cols, schema=EVENT_SCHEMA))
             done += len(rows)
@@ -382,6 +432,7 @@ class Monitor:
         if not self._running:
             return
         self._running = False
+        self._perf_wake.set()
         self._writer_q.put(None)
         for t in self._threads:
             t.join(timeout=30)
@@ -485,17 +536,30 @@ class Monitor:
     def ingest_labels(self, model: str, items: list[Any], first_problems: list[Problem] | None = None) -> IngestAnswer:
         state = self.model(model)
         self._check_busy()
-        now = self.clock()
-        labels, rejected = validate_labels(items, now=now, first_problems=first_problems,
+        labels, rejected = validate_labels(items, state.targets, now=self.clock(), first_problems=first_problems,
                                            redact_id=state.redactor.id if state.redactor.hash_id else None)
+        return self._queue_ground_truth(state, labels, rejected, "label", outcomes=False)
+
+    def ingest_outcomes(self, model: str, items: list[Any], first_problems: list[Problem] | None = None
+                        ) -> IngestAnswer:
+        state = self.model(model)
+        self._check_busy()
+        outcomes, rejected = validate_outcomes(items, now=self.clock(), first_problems=first_problems,
+                                               redact_id=state.redactor.id if state.redactor.hash_id else None,
+                                               names=state.outcome_names, max_names=MAX_OUTCOME_NAMES)
+        state.outcome_names.update(o.name for o in outcomes if o.name is not None)
+        return self._queue_ground_truth(state, outcomes, rejected, "outcome", outcomes=True)
+
+    def _queue_ground_truth(self, state: ModelState, records: list[LabelRecord], rejected: list[Problem],
+                            what: str, outcomes: bool) -> IngestAnswer:
         for p in rejected:
-            state.metrics.reject(f"label_{p.reason}")
+            state.metrics.reject(f"{what}_{p.reason}")
         rejected.sort(key=lambda p: p.index)
-        body: dict[str, Any] = {"accepted": len(labels), "rejected": [p.to_dict() for p in rejected]}
-        if not labels:
+        body: dict[str, Any] = {"accepted": len(records), "rejected": [p.to_dict() for p in rejected]}
+        if not records:
             return IngestAnswer(body, None, all_rejected=bool(rejected))
-        item = _Item(state, None, labels, [])
-        self._count(writer=len(labels))
+        item = _Item(state, None, records, [], outcomes=outcomes)
+        self._count(writer=len(records))
         self._writer_q.put(item)
         return IngestAnswer(body, item.future)
 
@@ -649,7 +713,10 @@ class Monitor:
         with self._count_lock:
             self._unindexed -= n
         for st, id_, pts, label_arrival in joined:
-            if st.pending.pop(id_, None) is not None:
+            if label_arrival < 0:  # an outcome
+                if st.pending_outcomes.pop(id_, None) is not None:
+                    st.metrics.outcomes_joined += 1
+            elif st.pending.pop(id_, None) is not None:
                 st.metrics.labels_joined += 1
                 st.metrics.label_lag.observe_many(np.array([max(0.0, label_arrival - pts)]))
                 st.metrics.labels_pending = len(st.pending)
@@ -713,15 +780,28 @@ class Monitor:
                     fold.append((state, i.batch, now))
                     i.future.set_result({})
                 else:
-                    pending_ids, lags = label_effects[id(i)]
+                    eff = label_effects[id(i)]
                     m = state.metrics
-                    m.labels += len(i.labels)
-                    m.labels_joined += len(lags)
-                    m.label_lag.observe_many(np.maximum(np.asarray(lags, dtype=np.float64), 0.0))
-                    for id_ in pending_ids:
-                        state.pending[id_] = now
+                    stored = len(i.labels) - eff.duplicates
+                    joined_now = len(eff.lags) + eff.joined_again
+                    if i.outcomes:
+                        m.outcomes += stored
+                        m.outcomes_joined += joined_now
+                        m.outcome_duplicates += eff.duplicates
+                        pend = state.pending_outcomes
+                    else:
+                        m.labels += stored
+                        m.labels_joined += len(eff.lags)
+                        m.label_duplicates += eff.duplicates
+                        m.label_corrections += eff.corrected
+                        m.label_lag.observe_many(np.maximum(np.asarray(eff.lags, dtype=np.float64), 0.0))
+                        pend = state.pending
+                    for id_ in eff.pending:
+                        pend[id_] = now
                     m.labels_pending = len(state.pending)
-                    i.future.set_result({"joined": len(lags), "pending": len(pending_ids)})
+                    i.future.set_result({"accepted": stored, "duplicates": eff.duplicates, "joined": joined_now,
+                                         "pending": len(eff.pending),
+                                         **({} if i.outcomes else {"corrected": eff.corrected})})
             self._count(writer=-sum(i.rows for i in items), fold=sum(len(r) for _, r, _ in fold))
             if fold:
                 self._fold_q.put(fold)
@@ -730,10 +810,10 @@ class Monitor:
 
     def _tables(self, items: list[_Item], now: float
                 ) -> tuple[dict[str, list[Any]], pa.Table | None, list[tuple[ModelState, str, float, float]],
-                           dict[int, tuple[list[str], list[float]]], list[tuple[str, int, list[bytes]]]]:
+                           dict[int, _Effect], list[tuple[str, int, list[bytes]]]]:
         """The index rows (column lists) and label table of one writer cycle;
-        pending labels that these predictions resolve; per label item, its
-        pending ids and join lags; the raw lines per model."""
+        pending labels and outcomes that these predictions resolve; per label
+        or outcome item, what happened to it (``_Effect``); the raw lines per model."""
         seq, model, version, ids, ts = [], [], [], [], []
         raw: dict[str, tuple[int, list[bytes]]] = {}  # model -> (first seq, raw log lines)
         tail = b"," + orjson.dumps(now)
@@ -741,7 +821,8 @@ class Monitor:
         joined: list[tuple[ModelState, str, float, float]] = []
         for i in items:
             name = i.model.name
-            pending = i.model.pending
+            pending, pending_o = i.model.pending, i.model.pending_outcomes
+            dims = i.model.config.segments
             if i.records:
                 lines = raw.setdefault(name, (self._seq + 1, []))[1]
             for r in i.records:
@@ -756,39 +837,64 @@ class Monitor:
                 lines.append(orjson.dumps((self._seq, r.version, r.id, r.ts))[:-1] + tail + b"," + r.payload + b"]\n")
                 pval.append(r.pred_value)
                 plabel.append(r.pred_label)
-                pseg.append(orjson.dumps(r.segment).decode() if r.segment else None)
+                pseg.append(segment_json(r, dims) if dims or r.segment else None)
                 if pending and r.id in pending:
                     joined.append((i.model, r.id, r.ts, pending[r.id]))
+                if pending_o and r.id in pending_o:
+                    joined.append((i.model, r.id, r.ts, -1.0))  # an outcome: no label lag
         ev = {"seq": seq, "model": model, "version": version, "id": ids, "ts": ts, "arrival": [now] * len(seq),
               "prediction": pval, "prediction_label": plabel, "segment": pseg}
         lb = None
-        effects: dict[int, tuple[list[str], list[float]]] = {}
+        effects: dict[int, _Effect] = {}
         cols: dict[str, list[Any]] = {f.name: [] for f in LABEL_SCHEMA}
         for i in items:
             if not i.labels:
                 continue
-            found = self.store.find_predictions(i.model.name, [lr.id for lr in i.labels])
+            ids = [lr.id for lr in i.labels]
+            found = self.store.find_predictions(i.model.name, ids)
             # a prediction in this same transaction counts as found too
             same = {(r.version, r.id): r.ts for j in items if j.model is i.model for r in j.records}
             by_id: dict[str, float] = {}
             for (_v, id_), t in [*found.items(), *same.items()]:
                 by_id[id_] = t
-            pending_ids: list[str] = []
-            lags: list[float] = []
+            eff = effects[id(i)] = _Effect()
+            if i.outcomes:
+                seen_o = self.store.outcome_keys(i.model.name, ids)
+            else:
+                latest = self.store.latest_labels(i.model.name, ids)
             for lr in i.labels:
+                key = (lr.version or "", lr.id)
+                first = True
+                if i.outcomes:
+                    okey = (*key, lr.name, lr.label, lr.ts)
+                    if okey in seen_o:  # a retried post: the same outcome, already stored
+                        eff.duplicates += 1
+                        continue
+                    seen_o.add(okey)
+                else:
+                    before = latest.get(key)
+                    if before == lr.label:  # the same label again: nothing changes
+                        eff.duplicates += 1
+                        continue
+                    if before is not None:  # a correction: stored beside the earlier one, and from now on it counts
+                        eff.corrected += 1
+                        first = False
+                    latest[key] = lr.label
                 pts = found.get((lr.version, lr.id)) if lr.version else by_id.get(lr.id)
                 if pts is None and lr.version:
                     pts = same.get((lr.version, lr.id))
-                state = "joined" if pts is not None else "pending"
                 if pts is None:
-                    pending_ids.append(lr.id)
+                    eff.pending.append(lr.id)
+                elif first:
+                    eff.lags.append(now - pts)
                 else:
-                    lags.append(now - pts)
+                    eff.joined_again += 1
+                self._lseq += 1
                 for k, v in (("model", i.model.name), ("version", lr.version), ("id", lr.id), ("label", lr.label),
-                             ("ts", lr.ts), ("arrival", now), ("state", state), ("prediction_ts", pts),
-                             ("resolved_at", now if pts is not None else None)):
+                             ("ts", lr.ts), ("arrival", now), ("state", "pending" if pts is None else "joined"),
+                             ("prediction_ts", pts), ("resolved_at", now if pts is not None else None),
+                             ("lseq", self._lseq), ("name", lr.name)):
                     cols[k].append(v)
-            effects[id(i)] = (pending_ids, lags)
         if cols["id"]:
             lb = pa.table(cols, schema=LABEL_SCHEMA)
         return ev, lb, joined, effects, [(m, first, lines) for m, (first, lines) in raw.items()]
@@ -1053,6 +1159,51 @@ class Monitor:
             summary["skipped_windows"] = skipped
         return self._rows(state, w, summary, findings, now)
 
+    # -- performance thread ------------------------------------------------------------------------
+    def _performer(self) -> None:
+        """Recompute the performance windows whose labels or predictions changed (``performance.py``).
+        Its own thread: a day of pairs takes seconds, which must hold up neither folding nor ingest."""
+        while self._running:
+            self._perf_wake.wait(self.settings.performance_every)
+            self._perf_wake.clear()
+            if not self._running:
+                return
+            try:
+                self.update_performance()
+            except Exception as exc:  # the loop must survive anything one model's data throws
+                self.last_error = f"performance: {type(exc).__name__}: {exc}"
+                log.exception("performance loop error")
+
+    def update_performance(self, force: bool = False) -> int:
+        """One pass over every model; ``force`` recomputes changed windows even if computed recently
+        (tests and demos: after ``wait_idle``). Returns the windows computed."""
+        if force:
+            self.flush_index()
+        n = 0
+        with self._perf_lock:
+            now = self.clock()
+            for state in list(self.models.values()):
+                done = self.performance.run(state, now, force=force)
+                if done:
+                    self._load_performance(state)
+                n += done
+        return n
+
+    def _load_performance(self, state: ModelState) -> None:
+        """Per version, what /status and /metrics show: the latest window of the report length, and the
+        latest one with enough labels to judge (labels lag, so the two are often different windows)."""
+        cfg = state.config
+        g = cfg.performance.report or (HOUR if HOUR in state.granularities else cfg.window)
+        latest = self.store.performance(state.name, granularity=g, segment=OVERALL, limit=10 * max(len(state.versions), 1))
+        judged = self.store.performance(state.name, granularity=g, segment=OVERALL, min_labels=cfg.performance.min_labels,
+                                        limit=10 * max(len(state.versions), 1))
+        out: dict[str, dict[str, Any]] = {}
+        for row in latest:
+            out.setdefault(row["version"], {"latest": row})
+        for row in judged:
+            out.setdefault(row["version"], {}).setdefault("judged", row)
+        state.metrics.performance = out
+
     # -- retention and label expiry ----------------------------------------------------------
     def apply_retention(self, now: float) -> dict[str, dict[str, int]]:
         out = {}
@@ -1061,12 +1212,14 @@ class Monitor:
             out[state.name] = self.store.delete_older(state.name, raw_events=now - r.raw_events,
                                                       predictions=now - r.predictions, labels=now - r.labels,
                                                       profiles=now - r.profiles)
-            expired = self.store.expire_labels(state.name, now - state.config.labels.horizon, now)
-            if expired:
+            expired, expired_outcomes = self.store.expire_labels(state.name, now - state.config.labels.horizon, now)
+            if expired or expired_outcomes:
                 cutoff = now - state.config.labels.horizon
-                for k in [k for k, a in state.pending.items() if a < cutoff]:
-                    del state.pending[k]
+                for pend in (state.pending, state.pending_outcomes):
+                    for k in [k for k, a in pend.items() if a < cutoff]:
+                        del pend[k]
                 state.metrics.labels_expired += expired
+                state.metrics.outcomes_expired += expired_outcomes
                 state.metrics.labels_pending = len(state.pending)
                 log.info("%d pending labels of %r expired without a prediction", expired, state.name)
             out[state.name]["labels_expired"] = expired
@@ -1091,6 +1244,12 @@ class Monitor:
             "labels_joined": m.labels_joined,
             "labels_pending": len(state.pending),
             "labels_expired": m.labels_expired,
+            "label_duplicates": m.label_duplicates,
+            "label_corrections": m.label_corrections,
+            "outcomes_total": m.outcomes,
+            "outcomes_joined": m.outcomes_joined,
+            "outcomes_pending": len(state.pending_outcomes),
+            "outcomes_expired": m.outcomes_expired,
             "duplicates_total": m.duplicates,
             "rejected_total": sum(m.rejected.values()),
             "too_late_total": m.too_late,
@@ -1101,7 +1260,31 @@ class Monitor:
             "latest_windows": overall,
             "open_findings": findings,
             "last_event_timestamp": m.last_event_ts,
+            "performance": performance_summary(state),
         }
+
+
+def performance_summary(state: ModelState) -> dict[str, Any]:
+    """Per version: the latest performance window (its coverage and label lag) and the latest one with
+    enough labels to judge (its status and metrics with intervals)."""
+    out: dict[str, Any] = {}
+    for version, rows in sorted(state.metrics.performance.items()):
+        entry: dict[str, Any] = {}
+        latest = rows.get("latest")
+        if latest is not None:
+            entry["latest"] = {"start": latest["start_ts"], "end": latest["end_ts"],
+                               "predictions": latest["predictions"], "labels": latest["labels"],
+                               "label_coverage": latest["labels"] / latest["predictions"] if latest["predictions"]
+                               else None,
+                               "label_lag_p50_seconds": latest["lag_p50"], "label_lag_p90_seconds": latest["lag_p90"],
+                               "status": latest["status"]}
+        judged = rows.get("judged")
+        if judged is not None:
+            entry["judged"] = {"start": judged["start_ts"], "end": judged["end_ts"], "labels": judged["labels"],
+                               "predictions": judged["predictions"], "status": judged["status"],
+                               "metrics": orjson.loads(judged["metrics"])}
+        out[version] = entry
+    return out
 
 
 def _coalesce(batch: list[tuple[ModelState, EventBatch, float]]

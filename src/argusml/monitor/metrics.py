@@ -66,6 +66,14 @@ class ModelMetrics:
     labels_joined: int = 0
     labels_expired: int = 0
     labels_pending: int = 0
+    label_duplicates: int = 0
+    label_corrections: int = 0
+    outcomes: int = 0
+    outcomes_joined: int = 0
+    outcome_duplicates: int = 0
+    outcomes_expired: int = 0
+    # per version: the latest performance window the performance job computed (``performance.py``)
+    performance: dict[str, dict[str, Any]] = field(default_factory=dict)
     label_lag: Histogram = field(default_factory=lambda: Histogram(LABEL_LAG_BUCKETS))
     last_event_ts: float | None = None
     resources: dict[tuple[str, str], float] = field(default_factory=dict)  # (instance, resource) -> value

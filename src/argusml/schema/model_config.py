@@ -52,7 +52,7 @@ class _Strict(BaseModel):
 
 
 def _duration_field(*names: str):  # type: ignore[no-untyped-def]
-    return field_validator(*names, mode="before")(lambda cls, v: parse_duration(v))
+    return field_validator(*names, mode="before")(lambda cls, v: None if v is None else parse_duration(v))
 
 
 class PrivacyRules(_Strict):
@@ -123,6 +123,29 @@ class Labels(_Strict):
     _d = _duration_field("horizon")
 
 
+class PerformanceSettings(_Strict):
+    """How model quality is judged once labels arrive (docs/PERFORMANCE.md).
+
+    A window's drop is a finding only when its whole 95% interval lies
+    beyond the baseline moved by ``tolerance`` (relative) and it has at
+    least ``min_labels`` labels. The baseline is the reference's own
+    performance (stored in the baseline file) or the ``trailing`` period
+    before the window's UTC day."""
+
+    threshold: float | None = Field(None, gt=0, lt=1, description="decision threshold of a binary model "
+                                                                  "(default: the baseline's, else 0.5)")
+    tolerance: float = Field(0.05, ge=0, le=1)
+    min_labels: int = Field(100, ge=1)
+    min_support: int = Field(50, ge=1, description="segments with fewer labels are not ranked")
+    alpha: float = Field(0.05, gt=0, lt=1)
+    baseline: Literal["reference", "trailing"] = "reference"
+    trailing: float = Field(30 * 86400, description="length of the trailing baseline period")
+    report: float | None = Field(None, description="window length /status and /metrics show (default: 1h when "
+                                                   "the model has hourly windows, else its window)")
+    watched: list[str] | None = Field(None, description="metrics whose drop is a finding (default per task)")
+    _d = _duration_field("trailing", "report")
+
+
 class ModelConfig(_Strict):
     model: str
     owner: str | None = None
@@ -141,6 +164,7 @@ class ModelConfig(_Strict):
     retention: Retention = Retention()
     dedup: Dedup = Dedup()
     labels: Labels = Labels()
+    performance: PerformanceSettings = PerformanceSettings()
     checks: ReportConfig = ReportConfig()
     _d = _duration_field("window", "lateness", "future_skew")
 
@@ -160,6 +184,11 @@ class ModelConfig(_Strict):
         if self.retention.predictions < self.labels.horizon:
             raise ValueError(f"retention.predictions ({format_duration(self.retention.predictions)}) must be at least "
                              f"labels.horizon ({format_duration(self.labels.horizon)}), or late labels cannot join")
+        rep = self.performance.report
+        if rep is not None and not (rep == self.window or (rep in (3600.0, 86400.0) and rep > self.window
+                                                           and rep % self.window == 0)):
+            raise ValueError(f"performance.report ({format_duration(rep)}) must be the window "
+                             f"({format_duration(self.window)}), 1h or 1d")
         if self.retention.raw_events < self.window + self.lateness:
             raise ValueError("retention.raw_events must outlast a window and its lateness (events are replayed "
                              "from it after a crash)")

@@ -135,7 +135,7 @@ class RequestContext:
                                                      "detail": f"body of {int(cl)} bytes exceeds the limit of "
                                                                f"{self.max_body} bytes; send smaller batches"})
             elif (self.ingest is not None and scope.get("method") == "POST" and model is not None and len(parts) == 5
-                  and parts[4] in ("events", "labels")):
+                  and parts[4] in ("events", "labels", "outcomes")):
                 status, body, extra = await self.ingest(parts[4], model, headers.get(b"content-type", b"").decode(
                     "latin-1") or None, _body_chunks(receive))
                 await _send_json(send_with_id, status, body, extra)
@@ -273,8 +273,10 @@ class Ingest:
                     if len(versions) == 1:
                         model_version.set(versions.pop())  # the request's log line carries the version it was about
                     answer = monitor.ingest_events(model, items, problems)
-                else:
+                elif kind == "labels":
                     answer = monitor.ingest_labels(model, items, problems)
+                else:
+                    answer = monitor.ingest_outcomes(model, items, problems)
         except Busy as exc:
             raise ApiError(429, "busy", str(exc), {"retry-after": str(exc.retry_after)}) from None
         except UnknownModel as exc:
@@ -293,8 +295,10 @@ class Ingest:
                                {"retry-after": "1"}) from None
         if kind == "events":
             return 200, answer.body, {}
-        body_out = {**answer.body, "joined": result.get("joined", 0), "pending": result.get("pending", 0)}
-        return (202 if body_out["pending"] else 200), body_out, {}
+        # labels and outcomes: the writer decides what is a duplicate (of what is stored) and what joined
+        body_out = {**answer.body, "duplicates": 0, **({"corrected": 0} if kind == "labels" else {}), "joined": 0,
+                    "pending": 0, **result}
+        return (202 if body_out.get("pending") else 200), body_out, {}
 
 
 class _ArgusAPI(FastAPI):
@@ -380,6 +384,17 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
               openapi_extra=schemas.body_of(schemas.LabelIn), response_model=schemas.LabelAnswer)
     async def post_labels(model: str, request: Request) -> Response:
         status, body, headers = await ingest("labels", model, request.headers.get("content-type"), request.stream())
+        return _json(body, status, headers)
+
+    @app.post("/v1/models/{model}/outcomes", tags=["ingest"], summary="Send business outcomes (conversion, revenue)",
+              responses={**schemas.INGEST_RESPONSES,
+                         200: {"model": schemas.OutcomeAnswer, "description": "all outcomes joined"},
+                         202: {"model": schemas.OutcomeAnswer,
+                               "description": "some outcomes wait for their prediction"}},
+              openapi_extra=schemas.body_of(schemas.OutcomeIn), response_model=schemas.OutcomeAnswer)
+    async def post_outcomes(model: str, request: Request) -> Response:
+        status, body, headers = await ingest("outcomes", model, request.headers.get("content-type"),
+                                             request.stream())
         return _json(body, status, headers)
 
     @app.post("/v1/models/{model}/resources", tags=["ingest"], summary="Report host/GPU resource usage",
@@ -479,6 +494,19 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
                                      closed=closed, limit=limit)
         return _json({"windows": [_window_out(w) for w in rows]})
 
+    @app.get("/v1/models/{model}/performance", tags=["results"],
+             summary="Model quality per window, version and segment (keyed by prediction time, revised as "
+                     "labels arrive)",
+             responses={404: {"model": schemas.ErrorBody}, 400: {"model": schemas.ErrorBody}})
+    def performance(model: str, since: str | None = None, until: str | None = None, version: str | None = None,
+                    segment: str | None = None, granularity: str | None = None,
+                    min_labels: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=10_000)) -> Response:
+        state_of(model)
+        rows = monitor.store.performance(model, since=parse_time(since, "since"), until=parse_time(until, "until"),
+                                         version=version, segment=segment, granularity=_granularity(granularity),
+                                         min_labels=min_labels, limit=limit)
+        return _json({"performance": [_performance_out(r) for r in rows]})
+
     # -- operations ---------------------------------------------------------------------------
     @app.get("/healthz", tags=["operations"], summary="Liveness (no auth)")
     def healthz() -> Response:
@@ -523,6 +551,15 @@ def _window_out(w: dict[str, Any]) -> dict[str, Any]:
             out[k.replace("_ts", "").replace("_at", "_at")] = rfc3339(out.pop(k))
     if isinstance(out.get("verdict"), str):
         out["verdict"] = orjson.loads(out["verdict"])
+    return out
+
+
+def _performance_out(r: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in r.items() if k not in ("start_ts", "end_ts", "updated_at", "metrics", "outcomes")}
+    out.update({"start": rfc3339(r["start_ts"]), "end": rfc3339(r["end_ts"]), "updated_at": rfc3339(r["updated_at"]),
+                "label_coverage": r["labels"] / r["predictions"] if r["predictions"] else None,
+                "metrics": orjson.loads(r["metrics"]) if r["metrics"] else {},
+                "outcomes": orjson.loads(r["outcomes"]) if r["outcomes"] else None})
     return out
 
 

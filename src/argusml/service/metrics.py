@@ -19,6 +19,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 from argusml.monitor import Monitor
+from argusml.monitor.engine import performance_summary
 
 DRIFT_METHODS = ("psi", "ks", "js", "wasserstein_norm", "tvd", "tail")
 
@@ -64,6 +65,25 @@ class MonitorCollector(Collector):
         labels_expired = CounterMetricFamily("argus_labels_expired", "Pending labels that never met a prediction.",
                                              labels=["model"])
         lag = HistogramMetricFamily("argus_label_lag_seconds", "Time from prediction to its label.", labels=["model"])
+        perf = GaugeMetricFamily("argus_model_performance",
+                                 "Model quality in the latest performance window with enough labels to judge "
+                                 "(window length: performance.report).", labels=["model", "model_version", "metric"])
+        perf_bound = GaugeMetricFamily("argus_model_performance_bound", "Ends of that value's 95% interval.",
+                                       labels=["model", "model_version", "metric", "bound"])
+        perf_labels = GaugeMetricFamily("argus_model_performance_labels", "Labels behind argus_model_performance.",
+                                        labels=["model", "model_version"])
+        perf_ok = GaugeMetricFamily("argus_model_performance_degraded",
+                                    "1 when that window's performance dropped beyond tolerance, else 0.",
+                                    labels=["model", "model_version"])
+        coverage = GaugeMetricFamily("argus_label_coverage_ratio",
+                                     "Share of the latest performance window's predictions that have a label.",
+                                     labels=["model", "model_version"])
+        # two gauges, not one with a `quantile` label: that label belongs to summaries (promtool says so)
+        lag50 = GaugeMetricFamily("argus_label_lag_p50_seconds", "Median label lag (first label's arrival minus "
+                                  "prediction time) in the latest performance window.", labels=["model", "model_version"])
+        lag90 = GaugeMetricFamily("argus_label_lag_p90_seconds", "90th percentile of the label lag in the latest "
+                                  "performance window.", labels=["model", "model_version"])
+        outcomes_total = CounterMetricFamily("argus_outcomes", "Business outcomes received.", labels=["model"])
         last = GaugeMetricFamily("argus_last_event_timestamp_seconds", "Event time of the newest event.",
                                  labels=["model"])
         # label `host`, not `instance`: Prometheus owns `instance` (the target) and would rename ours
@@ -86,12 +106,31 @@ class MonitorCollector(Collector):
             labels_pending.add_metric([name], len(state.pending))
             labels_expired.add_metric([name], m.labels_expired)
             lag.add_metric([name], m.label_lag.cumulative(), m.label_lag.total)
+            outcomes_total.add_metric([name], m.outcomes)
+            for v, summary in performance_summary(state).items():
+                latest, judged = summary.get("latest"), summary.get("judged")
+                if latest is not None:
+                    if latest["label_coverage"] is not None:
+                        coverage.add_metric([name, v], latest["label_coverage"])
+                    for fam, key in ((lag50, "label_lag_p50_seconds"), (lag90, "label_lag_p90_seconds")):
+                        if latest[key] is not None:
+                            fam.add_metric([name, v], latest[key])
+                if judged is not None:
+                    perf_labels.add_metric([name, v], judged["labels"])
+                    perf_ok.add_metric([name, v], 1.0 if judged["status"] == "degraded" else 0.0)
+                    for metric, est in judged["metrics"].items():
+                        if est.get("value") is not None:
+                            perf.add_metric([name, v, metric], est["value"])
+                        for bound in ("low", "high"):
+                            if est.get(bound) is not None:
+                                perf_bound.add_metric([name, v, metric, bound], est[bound])
             if m.last_event_ts is not None:
                 last.add_metric([name], m.last_event_ts)
             for (instance, res), val in list(m.resources.items()):
                 resources.add_metric([name, instance, res], val)
         yield from (events, rejected, dups, late, requests, latency, rows, wstart, drifted_n, score, drifted, missing,
-                    pmean, pclass, labels_total, labels_pending, labels_expired, lag, last, resources)
+                    pmean, pclass, labels_total, labels_pending, labels_expired, lag, perf, perf_bound, perf_labels,
+                    perf_ok, coverage, lag50, lag90, outcomes_total, last, resources)
         yield GaugeMetricFamily("argus_ingest_queue_depth", "Events accepted but not yet stored and folded.",
                                 value=mon.queue_depth)
         yield GaugeMetricFamily("argus_up", "1 while the monitor's threads run and the store answers.",

@@ -54,8 +54,28 @@ class IngestAnswer(_Doc):
     warnings_omitted: int | None = None
 
 
+class OutcomeIn(_Doc):
+    """A business outcome of a prediction: ``value`` is summed per prediction and name (absent: 1)."""
+
+    id: str = Field(min_length=1, max_length=256)
+    name: str = Field(min_length=1, max_length=64, description="e.g. conversion, revenue")
+    value: Union[float, int, bool] = 1
+    timestamp: Union[str, float, None] = None
+    version: str | None = Field(None, min_length=1, max_length=64)
+
+
 class LabelAnswer(_Doc):
+    accepted: int = Field(description="labels stored (a correction counts; a repeat of the stored label does not)")
+    duplicates: int = Field(0, description="labels equal to the one already stored for that id: not stored again")
+    corrected: int = Field(0, description="labels that replace an earlier, different label of the same id")
+    joined: int
+    pending: int
+    rejected: list[Rejection]
+
+
+class OutcomeAnswer(_Doc):
     accepted: int
+    duplicates: int = Field(0, description="outcomes identical to a stored one (id, version, name, value, time)")
     joined: int
     pending: int
     rejected: list[Rejection]

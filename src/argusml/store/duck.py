@@ -40,6 +40,11 @@ CREATE TABLE IF NOT EXISTS events(seq BIGINT, model VARCHAR, version VARCHAR, id
     arrival DOUBLE, prediction DOUBLE, prediction_label VARCHAR, segment VARCHAR);
 CREATE TABLE IF NOT EXISTS labels(model VARCHAR, version VARCHAR, id VARCHAR, label VARCHAR, ts DOUBLE,
     arrival DOUBLE, state VARCHAR, prediction_ts DOUBLE, resolved_at DOUBLE);
+ALTER TABLE labels ADD COLUMN IF NOT EXISTS lseq BIGINT;
+ALTER TABLE labels ADD COLUMN IF NOT EXISTS name VARCHAR;
+CREATE TABLE IF NOT EXISTS performance(model VARCHAR, version VARCHAR, segment VARCHAR, granularity DOUBLE,
+    start_ts DOUBLE, end_ts DOUBLE, predictions BIGINT, labels BIGINT, lag_p50 DOUBLE, lag_p90 DOUBLE,
+    status VARCHAR, metrics VARCHAR, outcomes VARCHAR, updated_at DOUBLE);
 CREATE TABLE IF NOT EXISTS windows(model VARCHAR, version VARCHAR, segment VARCHAR, granularity DOUBLE,
     start_ts DOUBLE, end_ts DOUBLE, closed BOOLEAN, n_rows BIGINT, late BIGINT, profile VARCHAR, verdict VARCHAR,
     closed_at DOUBLE);
@@ -56,7 +61,50 @@ EVENT_SCHEMA = pa.schema([("seq", pa.int64()), ("model", pa.string()), ("version
 live in the append-only ``RawLog`` beside the database (``rawlog.py``)."""
 LABEL_SCHEMA = pa.schema([("model", pa.string()), ("version", pa.string()), ("id", pa.string()),
                           ("label", pa.string()), ("ts", pa.float64()), ("arrival", pa.float64()),
-                          ("state", pa.string()), ("prediction_ts", pa.float64()), ("resolved_at", pa.float64())])
+                          ("state", pa.string()), ("prediction_ts", pa.float64()), ("resolved_at", pa.float64()),
+                          ("lseq", pa.int64()), ("name", pa.string())])
+"""Labels and business outcomes, one row each as they arrived (``name`` null: a label; else the outcome's
+name). A correction is a later row for the same (version, id): the one with the highest ``lseq`` counts,
+the earlier ones stay for audit."""
+PERF_CHECKS = ("performance_drop", "weak_segment")
+PERFORMANCE_COLUMNS = pa.schema([("model", pa.string()), ("version", pa.string()), ("segment", pa.string()),
+                                 ("granularity", pa.float64()), ("start_ts", pa.float64()), ("end_ts", pa.float64()),
+                                 ("predictions", pa.int64()), ("labels", pa.int64()), ("lag_p50", pa.float64()),
+                                 ("lag_p90", pa.float64()), ("status", pa.string()), ("metrics", pa.string()),
+                                 ("outcomes", pa.string()), ("updated_at", pa.float64())])
+FINDING_COLUMNS = pa.schema([("model", pa.string()), ("version", pa.string()), ("segment", pa.string()),
+                             ("granularity", pa.float64()), ("window_start", pa.float64()),
+                             ("window_end", pa.float64()), ("check_name", pa.string()), ("column_name", pa.string()),
+                             ("severity", pa.string()), ("message", pa.string()), ("evidence", pa.string()),
+                             ("created_at", pa.float64())])
+
+
+def _rows_table(rows: Sequence[Any], schema: pa.Schema) -> pa.Table:
+    cols = list(zip(*(r.values() for r in rows)))
+    return pa.table({f.name: pa.array(c, f.type) for f, c in zip(schema, cols)}, schema=schema)
+"""Findings the performance job writes; it replaces them whenever it revises a window."""
+
+
+@dataclass
+class PerformanceRow:
+    model: str
+    version: str
+    segment: str
+    granularity: float
+    start: float
+    end: float
+    predictions: int
+    labels: int
+    lag_p50: float | None
+    lag_p90: float | None
+    status: str
+    metrics: str  # JSON: name -> Estimate.to_dict()
+    outcomes: str | None  # JSON: name -> summary
+    updated_at: float
+
+    def values(self) -> tuple[Any, ...]:
+        return (self.model, self.version, self.segment, self.granularity, self.start, self.end, self.predictions,
+                self.labels, self.lag_p50, self.lag_p90, self.status, self.metrics, self.outcomes, self.updated_at)
 
 
 @dataclass
@@ -167,6 +215,9 @@ class Store:
         r = self._rows("SELECT value FROM meta WHERE key = ?", [key])
         return r[0][0] if r else None
 
+    def set_meta(self, key: str, value: str) -> None:
+        self._cur().execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+
     # -- models and baselines ---------------------------------------------------------
     def save_model(self, model: str, config_json: str, now: float) -> None:
         with self.transaction() as cur:
@@ -227,19 +278,128 @@ class Store:
         """The highest sequence number stored anywhere: in the index or in a raw log ahead of it."""
         return max([self.max_seq(), *(self.raw.last_seq(m) for m in self.raw.models())])
 
-    def find_predictions(self, model: str, ids: list[str]) -> dict[tuple[str, str], float]:
-        """(version, id) -> prediction time for the ids that have a prediction (latest if repeated)."""
+    def _for_ids(self, sql: str, model: str, ids: list[str]) -> list[tuple[Any, ...]]:
+        """Rows of ``sql`` (with ``?`` the model, and ``_ids`` a table of ``ids``)."""
         if not ids:
-            return {}
+            return []
         cur = self._cur()
         cur.register("_ids", pa.table({"id": pa.array(ids, pa.string())}))
         try:
-            rows = cur.execute("""SELECT p.version, p.id, max(p.ts) FROM events p
-                                  WHERE p.model = ? AND p.id IN (SELECT id FROM _ids) GROUP BY 1, 2""",
-                               [model]).fetchall()
+            return cur.execute(sql, [model]).fetchall()
         finally:
             cur.unregister("_ids")
+
+    def find_predictions(self, model: str, ids: list[str]) -> dict[tuple[str, str], float]:
+        """(version, id) -> prediction time for the ids that have a prediction (latest if repeated)."""
+        rows = self._for_ids("""SELECT p.version, p.id, max(p.ts) FROM events p
+                                WHERE p.model = ? AND p.id IN (SELECT id FROM _ids) GROUP BY 1, 2""", model, ids)
         return {(v, i): ts for v, i, ts in rows}
+
+    def latest_labels(self, model: str, ids: list[str]) -> dict[tuple[str, str], str]:
+        """(version or '', id) -> the label that counts now (the latest) for the labels of ``ids``."""
+        rows = self._for_ids("""SELECT coalesce(version, ''), id, arg_max(label, lseq) FROM labels
+                                WHERE model = ? AND name IS NULL AND id IN (SELECT id FROM _ids) GROUP BY 1, 2""",
+                             model, ids)
+        return {(v, i): lab for v, i, lab in rows}
+
+    def outcome_keys(self, model: str, ids: list[str]) -> set[tuple[str, str, str, str, float]]:
+        """(version or '', id, name, value, timestamp) of the stored outcomes of ``ids``: a retried post is
+        recognised by all five."""
+        return set(self._for_ids("""SELECT coalesce(version, ''), id, name, label, ts FROM labels
+                                    WHERE model = ? AND name IS NOT NULL AND id IN (SELECT id FROM _ids)""",
+                                 model, ids))
+
+    def max_lseq(self) -> int:
+        return int(self._rows("SELECT coalesce(max(lseq), 0) FROM labels")[0][0])
+
+    # -- performance: (prediction, label) pairs and what the performance job stores --------------------
+    @staticmethod
+    def _dim_sql(dims: Sequence[str], alias: str = "e") -> tuple[str, list[str]]:
+        """Select-list items extracting each segment dimension from the index's segment JSON (as s0, s1, ...)."""
+        if not dims:
+            return "", []
+        paths = ['$."' + d.replace("\\", "\\\\").replace('"', '\\"') + '"' for d in dims]
+        return "".join(f", json_extract_string({alias}.segment, ?) AS s{k}" for k in range(len(dims))), paths
+
+    def changed_buckets(self, model: str, since: float, granularity: float) -> list[float]:
+        """Starts of the ``granularity`` buckets (by prediction time) whose labels, outcomes or predictions
+        changed after ``since`` (label resolution or event arrival time)."""
+        g = granularity
+        rows = self._rows("""SELECT DISTINCT floor(prediction_ts / ?) * ? FROM labels
+                             WHERE model = ? AND state = 'joined' AND resolved_at > ?
+                             UNION SELECT DISTINCT floor(ts / ?) * ? FROM events WHERE model = ? AND arrival > ?""",
+                          [g, g, model, since, g, g, model, since])
+        return sorted(float(b) for (b,) in rows if b is not None)
+
+    def labelled_pairs(self, model: str, start: float, end: float, dims: Sequence[str] = (),
+                       version: str | None = None, sample: int | None = None) -> pa.Table:
+        """Predictions made in [start, end) that have a label, with the label that counts (the latest) and
+        when the first label arrived: version, ts, prediction, prediction_label, label, first_arrival, s0...
+        ``sample`` keeps a uniform random sample of that many pairs (seeded: the same rows every time)."""
+        sel, paths = self._dim_sql(dims)
+        vfilter = " AND e.version = ?" if version is not None else ""
+        sql = f"""SELECT e.version, e.ts, e.prediction, e.prediction_label, arg_max(l.label, l.lseq) AS label,
+                         min(l.arrival) AS first_arrival{sel}
+                  FROM events e JOIN labels l ON l.model = e.model AND l.id = e.id
+                       AND (l.version IS NULL OR l.version = e.version)
+                  WHERE e.model = ? AND e.ts >= ? AND e.ts < ?{vfilter} AND l.name IS NULL AND l.state = 'joined'
+                  GROUP BY e.seq, e.version, e.ts, e.prediction, e.prediction_label, e.segment"""
+        if sample is not None:
+            sql = f"SELECT * FROM ({sql}) USING SAMPLE reservoir({int(sample)} ROWS) REPEATABLE (7)"
+        params = [*paths, model, start, end, *([version] if version is not None else [])]
+        return self._cur().sql(sql, params=params).to_arrow_table()
+
+    def outcome_sums(self, model: str, start: float, end: float, dims: Sequence[str] = ()) -> pa.Table:
+        """Per prediction made in [start, end) and outcome name, the sum of its outcomes' values:
+        version, ts, name, value, s0..."""
+        sel, paths = self._dim_sql(dims)
+        sql = f"""SELECT e.version, e.ts, l.name, sum(CAST(l.label AS DOUBLE)) AS value{sel}
+                  FROM events e JOIN labels l ON l.model = e.model AND l.id = e.id
+                       AND (l.version IS NULL OR l.version = e.version)
+                  WHERE e.model = ? AND e.ts >= ? AND e.ts < ? AND l.name IS NOT NULL AND l.state = 'joined'
+                  GROUP BY e.seq, e.version, e.ts, e.segment, l.name"""
+        return self._cur().sql(sql, params=[*paths, model, start, end]).to_arrow_table()
+
+    def prediction_counts(self, model: str, start: float, end: float, window: float, dims: Sequence[str] = ()
+                          ) -> pa.Table:
+        """Predictions per version, ``window`` bucket (column b) and segment values in [start, end): n."""
+        sel, paths = self._dim_sql(dims)
+        return self._cur().sql(f"""SELECT version, floor(ts / ?) * ? AS b{sel}, count(*) AS n FROM events e
+                                   WHERE model = ? AND ts >= ? AND ts < ? GROUP BY ALL""",
+                               params=[window, window, *paths, model, start, end]).to_arrow_table()
+
+    def save_performance(self, model: str, keys: list[tuple[float, float]], rows: list[PerformanceRow],
+                         findings: list[FindingRow]) -> None:
+        """Replace the performance rows and performance findings of the windows ``keys`` (granularity, start),
+        in one transaction: a revised window never shows half its old and half its new numbers."""
+        with self.transaction() as cur:
+            if keys:
+                cur.register("_k", pa.table({"g": [k[0] for k in keys], "s": [k[1] for k in keys]}))
+                cur.execute("DELETE FROM performance WHERE model = ? AND EXISTS (SELECT 1 FROM _k WHERE _k.g = "
+                            "performance.granularity AND _k.s = performance.start_ts)", [model])
+                cur.execute(f"""DELETE FROM findings WHERE model = ? AND check_name IN
+                                ({', '.join('?' * len(PERF_CHECKS))}) AND EXISTS (SELECT 1 FROM _k
+                                WHERE _k.g = findings.granularity AND _k.s = findings.window_start)""",
+                            [model, *PERF_CHECKS])
+                cur.unregister("_k")
+            # from Arrow, not executemany: thousands of windows with their JSON took seconds row by row
+            if rows:
+                cur.from_arrow(_rows_table(rows, PERFORMANCE_COLUMNS)).insert_into("performance")
+            if findings:
+                cur.from_arrow(_rows_table(findings, FINDING_COLUMNS)).insert_into("findings")
+
+    def performance(self, model: str, *, since: float | None = None, until: float | None = None,
+                    version: str | None = None, segment: str | None = None, granularity: float | None = None,
+                    min_labels: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+        where, params = self._filters(model, "start_ts", "end_ts", since, until, version, segment, granularity)
+        if min_labels:
+            where.append("labels >= ?")
+            params.append(min_labels)
+        cols = ("version, segment, granularity, start_ts, end_ts, predictions, labels, lag_p50, lag_p90, status, "
+                "metrics, outcomes, updated_at")
+        rows = self._rows(f"SELECT {cols} FROM performance WHERE {' AND '.join(where)} "
+                          f"ORDER BY start_ts DESC, granularity, version, segment LIMIT ?", [*params, limit])
+        return [dict(zip([c.strip() for c in cols.split(",")], r)) for r in rows]
 
     def max_seq(self, model: str | None = None) -> int:
         if model is None:
@@ -256,24 +416,34 @@ class Store:
         return self._rows("SELECT version, id FROM events WHERE model = ? AND arrival >= ? "
                           "ORDER BY arrival DESC LIMIT ?", [model, since, limit])
 
-    def pending_labels(self, model: str) -> list[tuple[str, float]]:
-        return self._rows("SELECT id, arrival FROM labels WHERE model = ? AND state = 'pending'", [model])
+    def pending_labels(self, model: str, outcomes: bool = False) -> list[tuple[str, float]]:
+        """(id, arrival) of the labels (or outcomes) still waiting for their prediction."""
+        return self._rows(f"SELECT id, max(arrival) FROM labels WHERE model = ? AND state = 'pending' AND name IS "
+                          f"{'NOT ' if outcomes else ''}NULL GROUP BY id", [model])
 
-    def expire_labels(self, model: str, before: float, now: float) -> int:
+    def outcome_names(self, model: str) -> list[str]:
+        return [n for (n,) in self._rows("SELECT DISTINCT name FROM labels WHERE model = ? AND name IS NOT NULL",
+                                         [model])]
+
+    def expire_labels(self, model: str, before: float, now: float) -> tuple[int, int]:
+        """Pending labels and outcomes that arrived before ``before`` expire: (labels, outcomes) expired."""
         with self.transaction() as cur:
-            n = cur.execute("SELECT count(*) FROM labels WHERE model = ? AND state = 'pending' AND arrival < ?",
-                            [model, before]).fetchone()[0]
-            if n:
+            n_lab, n_out = cur.execute("SELECT count(*) FILTER (WHERE name IS NULL), count(*) FILTER (WHERE name IS "
+                                       "NOT NULL) FROM labels WHERE model = ? AND state = 'pending' AND arrival < ?",
+                                       [model, before]).fetchone()
+            if n_lab or n_out:
                 cur.execute("UPDATE labels SET state = 'expired', resolved_at = ? WHERE model = ? "
                             "AND state = 'pending' AND arrival < ?", [now, model, before])
-        return int(n)
+        return int(n_lab), int(n_out)
 
     def counts(self, model: str) -> dict[str, int]:
         ev = self._rows("SELECT count(*) FROM events WHERE model = ?", [model])[0][0]
-        lb = self._rows("SELECT state, count(*) FROM labels WHERE model = ? GROUP BY 1", [model])
-        by_state = {s: int(n) for s, n in lb}
+        lb = self._rows("SELECT name IS NULL, state, count(*) FROM labels WHERE model = ? GROUP BY 1, 2", [model])
+        by_state = {s: int(n) for is_label, s, n in lb if is_label}
+        out = {s: int(n) for is_label, s, n in lb if not is_label}
         return {"events": int(ev), "labels": sum(by_state.values()), "labels_pending": by_state.get("pending", 0),
-                "labels_joined": by_state.get("joined", 0), "labels_expired": by_state.get("expired", 0)}
+                "labels_joined": by_state.get("joined", 0), "labels_expired": by_state.get("expired", 0),
+                "outcomes": sum(out.values()), "outcomes_joined": out.get("joined", 0)}
 
     def count_events(self, model: str) -> int:
         return int(self._rows("SELECT count(*) FROM events WHERE model = ?", [model])[0][0])
@@ -397,6 +567,7 @@ class Store:
                     ("predictions", "events", "arrival", predictions, ""),
                     ("labels", "labels", "arrival", labels, ""),
                     ("findings", "findings", "window_end", profiles, ""),
+                    ("performance", "performance", "end_ts", profiles, ""),
                     ("windows", "windows", "end_ts", profiles, " AND closed")):
                 out[key] = n = count(f"{table} WHERE model = ? AND {col} < ?{extra}", [model, before])
                 if n:

@@ -1,0 +1,425 @@
+"""Model quality per window, version and segment, from the labels joined in the store.
+
+Performance windows are keyed by prediction time (DESIGN.md) and revised
+as labels arrive: a label for yesterday's prediction changes yesterday's
+windows. The job asks the store which buckets changed since it last looked
+(labels resolved, predictions arrived: one query on the base window, the
+hour and day buckets derived from it), and recomputes those windows from
+the (prediction, label) pairs: exact metrics, not merged approximations,
+because ROC AUC and its interval are not mergeable.
+
+Recomputing a day window whenever one of its labels arrives would re-read
+the day every few seconds under a steady label stream, so a window of
+length ``g`` is recomputed at most every ``g / 24`` (a day hourly, an hour
+every 2.5 minutes, a base window every ``performance_every`` seconds); a
+changed window that is not due stays marked and is computed when it is.
+
+Speed: the pairs of a day are sorted by score once; every window and
+segment is then a stable regrouping of that order, so its rows are already
+sorted and its metrics are linear passes (``binary_metrics(presorted=True)``).
+
+What the job writes per window: the number of predictions and labels
+(coverage), the label lag (median, p90: first label's arrival minus the
+prediction time), every metric with its interval, business outcomes, a
+status (``ok``, ``degraded``, ``insufficient_data``, ``no_baseline``,
+``no_target``) and findings: ``performance_drop`` (P1) against the baseline,
+``weak_segment`` (P2).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from argusml.checks.performance import compare, segment_findings
+from argusml.monitor.windows import OTHER, OVERALL
+from argusml.profile import Reference
+from argusml.profile.labelled import Labelled, PerformanceConfig, estimates_of, metrics_of, positive_of
+from argusml.schema import Finding, Kind
+from argusml.schema.model_config import ModelConfig
+from argusml.stats.performance import Estimate, proportion
+from argusml.store import FindingRow, PerformanceRow, Store
+
+log = logging.getLogger("argus.performance")
+
+OVERLAP = 5.0
+"""Seconds the change query reaches back past the last run: a label row carries the time its write
+began (``resolved_at``) but becomes visible at its commit, a few milliseconds later."""
+TRAILING_SAMPLE = 200_000
+"""Pairs a trailing baseline is computed from (a seeded uniform sample of the period): its interval is
+then far narrower than any window's, and a 30-day period of millions of labels is not read whole."""
+
+
+@dataclass
+class TaskSpec:
+    """How one version's labels are scored: decided by the reference (its stored performance, else its
+    target column), so every window of the version is scored alike."""
+
+    task: str  # binary | multiclass | regression
+    positive: str | None
+    threshold: float
+    classes: list[str]
+    baseline: dict[str, Estimate] | None  # the reference's own metrics, when comparable
+
+
+def task_of(reference: Reference, config: ModelConfig) -> TaskSpec | None:
+    target = reference.target
+    if target is None:
+        return None
+    perf = reference.performance
+    ps = config.performance
+    if perf is not None:
+        task = perf["task"]
+        positive = config.positive_class or perf.get("positive_class")
+        threshold = ps.threshold if ps.threshold is not None else float(perf.get("threshold") or 0.5)
+        # the reference's metrics are a baseline only when they were computed by the same conventions
+        same = (positive == perf.get("positive_class")
+                and (task != "binary" or threshold == float(perf.get("threshold") or 0.5)))
+        return TaskSpec(task, positive if task == "binary" else None, threshold, list(perf.get("classes") or []),
+                        estimates_of(perf["metrics"]) if same else None)
+    spec = reference.specs[target]
+    prof = reference.profile.columns[target]
+    threshold = ps.threshold if ps.threshold is not None else 0.5
+    if spec.kind is Kind.BOOLEAN:
+        return TaskSpec("binary", config.positive_class or "true", threshold, ["false", "true"], None)
+    if spec.kind is Kind.NUMERIC:
+        num = prof.numeric
+        if num is not None and num.n and num.min == 0 and num.max == 1 and num.moments.mean not in (0.0, 1.0):
+            # 0/1 targets profiled as numbers: a binary model (a regression target would take other values)
+            return TaskSpec("binary", config.positive_class or "1", threshold, ["0", "1"], None)
+        return TaskSpec("regression", None, threshold, [], None)
+    classes = sorted(str(c) for c in (spec.categories or []))
+    if len(classes) <= 2:
+        return TaskSpec("binary", positive_of(classes, config.positive_class), threshold, classes, None)
+    return TaskSpec("multiclass", None, threshold, classes, None)
+
+
+def pcfg_of(config: ModelConfig, spec: TaskSpec) -> PerformanceConfig:
+    ps = config.performance
+    return PerformanceConfig(threshold=spec.threshold, positive_class=spec.positive, tolerance=ps.tolerance,
+                             min_labels=ps.min_labels, min_support=ps.min_support, alpha=ps.alpha, resamples=200,
+                             watched=tuple(ps.watched) if ps.watched else None)
+
+
+class _Version:
+    """One version's labelled pairs of a loaded period, as its task reads them, in ascending score order
+    for a binary task (so every subset taken in order is sorted), with each segment dimension coded as
+    integers (-1: no value) over the values that get a segment of their own, the rest one ``__other__``."""
+
+    def __init__(self, pairs: pa.Table, spec: TaskSpec, dims: list[str], top: list[set[str]]) -> None:
+        self.spec = spec
+        label = pairs.column("label")
+        if spec.task == "regression":
+            y = pc.cast(label, pa.float64(), safe=False).to_numpy(zero_copy_only=False)
+            score = pairs.column("prediction").to_numpy(zero_copy_only=False).astype(np.float64)
+            keep = np.isfinite(y) & np.isfinite(score)
+        elif spec.task == "binary":
+            pos = spec.positive or "1"
+            y = pc.fill_null(pc.equal(label, pos), False).to_numpy(zero_copy_only=False).astype(np.int8)
+            score = pairs.column("prediction").to_numpy(zero_copy_only=False).astype(np.float64)
+            hard = pc.fill_null(pc.equal(pairs.column("prediction_label"), pos), False)
+            score = np.where(np.isnan(score), hard.to_numpy(zero_copy_only=False).astype(np.float64), score)
+            keep = np.ones(len(y), dtype=bool)
+        else:
+            y = np.asarray(label.to_pylist(), dtype=object)
+            score = np.asarray(pairs.column("prediction_label").to_pylist(), dtype=object)
+            keep = np.array([v is not None for v in score], dtype=bool)
+        ts = pairs.column("ts").to_numpy()
+        lag = np.maximum(pairs.column("first_arrival").to_numpy() - ts, 0.0)
+        if spec.task == "binary":
+            order = np.argsort(score, kind="stable")
+            rows = order[keep[order]]
+        else:
+            rows = np.flatnonzero(keep)
+        self.y, self.score, self.ts, self.lag = y[rows], score[rows], ts[rows], lag[rows]
+        self.codes: list[np.ndarray] = []
+        self.names: list[np.ndarray] = []  # per dimension: code -> value (the last entry, None, for -1)
+        take = pa.array(rows)
+        for k in range(len(dims)):
+            col = pairs.column(f"s{k}").take(take)
+            values = [*sorted(top[k]), OTHER]
+            code = pc.index_in(col, value_set=pa.array(values[:-1], pa.string())).to_numpy(zero_copy_only=False)
+            code = np.where(np.isnan(code.astype(np.float64)), len(values) - 1, code).astype(np.int64)
+            code[np.asarray(col.is_null().to_numpy(zero_copy_only=False), dtype=bool)] = -1
+            self.codes.append(code)
+            self.names.append(np.array([*values, None], dtype=object))
+        self._windows: dict[float, dict[float, np.ndarray]] = {}
+
+    def rows_in(self, g: float, start: float) -> np.ndarray:
+        """Indices of the rows predicted in [start, start + g), in the loaded order."""
+        by_start = self._windows.get(g)
+        if by_start is None:
+            by_start = self._windows[g] = {float(b) * g: idx for b, idx in _groups(np.floor(self.ts / g))}
+        return by_start.get(start, np.zeros(0, dtype=np.int64))
+
+    def labelled(self, idx: np.ndarray) -> Labelled:
+        return Labelled(self.spec.task, self.y[idx], self.score[idx], self.spec.classes, self.spec.positive)
+
+
+def _groups(keys: np.ndarray) -> list[tuple[Any, np.ndarray]]:
+    """(key, row indices) per distinct key; a stable sort keeps each group's rows in their given order."""
+    if not keys.size:
+        return []
+    order = np.argsort(keys, kind="stable")
+    k = keys[order]
+    cuts = np.flatnonzero(k[1:] != k[:-1]) + 1
+    return [(k[a], order[a:b]) for a, b in zip(np.r_[0, cuts], np.r_[cuts, k.size])]
+
+
+def _estimate_dict(e: Estimate) -> dict[str, Any]:
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in e.to_dict().items()}
+
+
+class PerformanceJob:
+    """Finds the performance windows whose labels, outcomes or predictions changed and recomputes them."""
+
+    def __init__(self, store: Store, every: float = 10.0) -> None:
+        self.store = store
+        self.every = every
+        self.through: dict[str, float] = {}  # model -> the clock up to which changes were looked for
+        self.dirty: dict[str, dict[tuple[float, float], float]] = {}  # model -> (g, start) -> found at
+        self.done: dict[tuple[str, float, float], float] = {}  # (model, g, start) -> monotonic time computed
+        self.computed = 0  # windows computed, for tests and logs
+        self._trailing: dict[tuple[str, str, str, float], dict[str, Estimate] | None] = {}
+
+    def _interval(self, g: float) -> float:
+        return max(self.every, g / 24)
+
+    def run(self, state: Any, now: float, force: bool = False) -> int:
+        """One pass for one model (``ModelState``); returns the windows computed."""
+        model = state.name
+        since = self.through.get(model)
+        if since is None:
+            stored = self.store.get_meta(f"performance_through:{model}")
+            since = float(stored) if stored else 0.0
+        grans = state.granularities
+        dirty = self.dirty.setdefault(model, {})
+        for b in self.store.changed_buckets(model, since - OVERLAP, grans[0]):
+            for g in grans:
+                dirty.setdefault((g, math.floor(b / g) * g), since)
+        self.through[model] = now
+        mono = time.monotonic()
+        due = [k for k in dirty if force or mono - self.done.get((model, *k), -math.inf) >= self._interval(k[0])]
+        if not due:
+            return 0
+        self._trailing.clear()
+        top = grans[-1]
+        by_top: dict[float, list[tuple[float, float]]] = {}
+        for g, start in due:
+            by_top.setdefault(math.floor(start / top) * top, []).append((g, start))
+        n = 0
+        for keys in by_top.values():
+            try:
+                rows, findings = self._compute(state, keys, now)
+                self.store.save_performance(model, keys, rows, findings)
+            except Exception:  # one bad period must not stop the others; it stays dirty and is retried
+                log.exception("performance of %r for %s failed", model, keys[:3])
+                continue
+            for k in keys:
+                dirty.pop(k, None)
+                self.done[(model, *k)] = mono
+            n += len(keys)
+        # what is still marked was found at or after its "found at": a restart looks again from there
+        mark = min([now, *dirty.values()])
+        self.store.set_meta(f"performance_through:{model}", repr(mark))
+        self.computed += n
+        return n
+
+    # -- one period ------------------------------------------------------------------------------
+    def _compute(self, state: Any, keys: list[tuple[float, float]], now: float
+                 ) -> tuple[list[PerformanceRow], list[FindingRow]]:
+        cfg: ModelConfig = state.config
+        dims = list(cfg.segments)
+        lo = min(s for _, s in keys)
+        hi = max(s + g for g, s in keys)
+        pairs = self.store.labelled_pairs(state.name, lo, hi, dims)
+        counts = self.store.prediction_counts(state.name, lo, hi, state.granularities[0], dims)
+        outcomes = self.store.outcome_sums(state.name, lo, hi, dims) if state.outcome_names else None
+        versions = sorted(set(counts.column("version").to_pylist()) | set(pairs.column("version").to_pylist()))
+        rows: list[PerformanceRow] = []
+        findings: list[FindingRow] = []
+        for version in versions:
+            spec = task_of(state.ref(version).reference, cfg)
+            vp = pairs.filter(pc.equal(pairs.column("version"), version))
+            vc = counts.filter(pc.equal(counts.column("version"), version))
+            vo = outcomes.filter(pc.equal(outcomes.column("version"), version)) if outcomes is not None else None
+            top_values = self._top_values(vc, dims, cfg.max_segment_values)
+            data = _Version(vp, spec, dims, top_values) if spec is not None and vp.num_rows else None
+            for g, start in keys:
+                rows_v, f_v = self._window(state, version, spec, data, vc, vo, dims, top_values, g, start, now)
+                rows.extend(rows_v)
+                findings.extend(f_v)
+        return rows, findings
+
+    @staticmethod
+    def _top_values(counts: pa.Table, dims: list[str], limit: int) -> list[set[str]]:
+        """Per dimension, the values that get a segment of their own (the most frequent ``limit``; the rest
+        are one ``__other__`` segment, as windows do)."""
+        out = []
+        for k in range(len(dims)):
+            col = f"s{k}"
+            tot: dict[str, int] = {}
+            for v, c in zip(counts.column(col).to_pylist(), counts.column("n").to_pylist()):
+                if v is not None:
+                    tot[v] = tot.get(v, 0) + c
+            out.append(set(sorted(tot, key=lambda v: (-tot[v], v))[:limit]))
+        return out
+
+    def _window(self, state: Any, version: str, spec: TaskSpec | None, data: _Version | None, counts: pa.Table,
+                outcomes: pa.Table | None, dims: list[str], top: list[set[str]], g: float, start: float, now: float
+                ) -> tuple[list[PerformanceRow], list[FindingRow]]:
+        cfg: ModelConfig = state.config
+        end = start + g
+        # predictions per segment of this window
+        b = counts.column("b").to_numpy()
+        inside = (b >= start) & (b < end)
+        n_all = counts.column("n").to_numpy()
+        predictions: dict[str, int] = {OVERALL: int(n_all[inside].sum())}
+        for k, dim in enumerate(dims):
+            vals = counts.column(f"s{k}").to_pylist()
+            for v, c, ok in zip(vals, n_all.tolist(), inside.tolist()):
+                if ok and v is not None:
+                    seg = f"{dim}={v if v in top[k] else OTHER}"
+                    predictions[seg] = predictions.get(seg, 0) + c
+        # labelled rows of this window, per segment (indices in score order)
+        members: dict[str, np.ndarray] = {}
+        if data is not None:
+            idx = data.rows_in(g, start)
+            members[OVERALL] = idx
+            for k, dim in enumerate(dims):
+                for code, rows in _groups(data.codes[k][idx]):
+                    if code >= 0:
+                        members[f"{dim}={data.names[k][int(code)]}"] = idx[rows]
+        out_sums = self._outcomes(outcomes, dims, top, start, end) if outcomes is not None else {}
+        pcfg = pcfg_of(cfg, spec) if spec is not None else None
+        rows, findings = [], []
+        for seg in sorted(set(predictions) | set(members)):
+            n_pred = predictions.get(seg, 0)
+            idx = members.get(seg)
+            n_lab = 0 if idx is None else int(idx.size)
+            metrics: dict[str, Estimate] = {}
+            lag50 = lag90 = None
+            seg_findings: list[Finding] = []
+            if spec is None:
+                status = "no_target"
+            elif n_lab == 0:
+                status = "insufficient_data"
+            else:
+                assert data is not None and idx is not None and pcfg is not None
+                lab = data.labelled(idx)
+                metrics = self._metrics(lab, pcfg)
+                lag50, lag90 = (float(x) for x in np.quantile(data.lag[idx], [0.5, 0.9]))
+                base = self._baseline(state, version, seg, spec, pcfg, start)
+                if n_lab < pcfg.min_labels:
+                    status = "insufficient_data"
+                elif base is None:
+                    status = "no_baseline"
+                else:
+                    where = "" if seg == OVERALL else f" in {seg}"
+                    seg_findings = compare(metrics, base, spec.task, pcfg, where)
+                    status = "degraded" if seg_findings else "ok"
+                if seg == OVERALL and dims and n_lab >= 2 * pcfg.min_support:
+                    seg_cols = {dim: data.names[k][data.codes[k][idx]] for k, dim in enumerate(dims)}
+                    _, weak = segment_findings(lab, seg_cols, pcfg, seed=3)
+                    seg_findings.extend(weak)
+            outcome_json = None
+            if out_sums:
+                outcome_json = orjson.dumps({name: self._outcome_summary(per.get(seg), n_pred)
+                                             for name, per in out_sums.items()}).decode()
+            rows.append(PerformanceRow(
+                state.name, version, seg, g, start, end, n_pred, n_lab, lag50, lag90, status,
+                orjson.dumps({k: _estimate_dict(v) for k, v in metrics.items()}).decode(), outcome_json, now))
+            for f in seg_findings:
+                findings.append(FindingRow(state.name, version, seg, g, start, end, f.check, f.column,
+                                           f.severity.value, f.message,
+                                           orjson.dumps(f.evidence, default=_default,
+                                                        option=orjson.OPT_SERIALIZE_NUMPY).decode(), now))
+        return rows, findings
+
+    @staticmethod
+    def _metrics(lab: Labelled, pcfg: PerformanceConfig) -> dict[str, Estimate]:
+        if lab.task == "binary":
+            from argusml.stats.performance import binary_metrics
+
+            return binary_metrics(lab.y, lab.score, threshold=pcfg.threshold, ece_bins=pcfg.ece_bins,
+                                  resamples=pcfg.resamples, presorted=True)
+        return metrics_of(lab, pcfg)
+
+    def _baseline(self, state: Any, version: str, seg: str, spec: TaskSpec, pcfg: PerformanceConfig,
+                  start: float) -> dict[str, Estimate] | None:
+        cfg: ModelConfig = state.config
+        if cfg.performance.baseline == "reference":
+            return spec.baseline if seg == OVERALL else None  # segments: ranked against the rest instead
+        day = math.floor(start / 86400) * 86400
+        key = (state.name, version, seg, day)
+        if key not in self._trailing:
+            self._trailing[key] = self._trailing_metrics(state, version, seg, spec, pcfg, day)
+        return self._trailing[key]
+
+    def _trailing_metrics(self, state: Any, version: str, seg: str, spec: TaskSpec, pcfg: PerformanceConfig,
+                          day: float) -> dict[str, Estimate] | None:
+        cfg: ModelConfig = state.config
+        dims = list(cfg.segments)
+        pairs = self.store.labelled_pairs(state.name, day - cfg.performance.trailing, day, dims, version=version,
+                                          sample=TRAILING_SAMPLE)
+        if seg != OVERALL:
+            dim, value = seg.split("=", 1)
+            pairs = pairs.filter(pc.equal(pairs.column(f"s{dims.index(dim)}"), value)) if value != OTHER else \
+                pairs.slice(0, 0)
+        if pairs.num_rows < pcfg.min_labels:
+            return None
+        data = _Version(pairs, spec, dims, [set() for _ in dims])
+        return self._metrics(data.labelled(np.arange(data.y.size)), pcfg)
+
+    @staticmethod
+    def _outcomes(outcomes: pa.Table, dims: list[str], top: list[set[str]], start: float, end: float
+                  ) -> dict[str, dict[str, list[float]]]:
+        """name -> segment -> per-prediction sums of the predictions of [start, end) with that outcome."""
+        ts = outcomes.column("ts").to_numpy()
+        sel = np.flatnonzero((ts >= start) & (ts < end))
+        names = outcomes.column("name").to_pylist()
+        values = outcomes.column("value").to_pylist()
+        seg_vals = [outcomes.column(f"s{k}").to_pylist() for k in range(len(dims))]
+        out: dict[str, dict[str, list[float]]] = {}
+        for i in sel.tolist():
+            per = out.setdefault(names[i], {})
+            per.setdefault(OVERALL, []).append(values[i])
+            for k, dim in enumerate(dims):
+                v = seg_vals[k][i]
+                if v is not None:
+                    per.setdefault(f"{dim}={v if v in top[k] else OTHER}", []).append(values[i])
+        return out
+
+    @staticmethod
+    def _outcome_summary(values: list[float] | None, predictions: int) -> dict[str, Any]:
+        """Per prediction of the window (those without the outcome count as 0): the rate of predictions
+        with a non-zero outcome (Wilson) and the mean value per prediction (normal interval), the total."""
+        v = np.asarray(values or [], dtype=np.float64)
+        n = max(predictions, int(v.size))
+        total = float(v.sum())
+        hits = int((v != 0).sum())
+        mean = total / n if n else float("nan")
+        if n >= 2:
+            ss = float((v * v).sum()) - n * mean * mean  # the zeros add (0 - mean)^2 each: folded in here
+            half = 1.959963984540054 * math.sqrt(max(ss, 0.0) / (n - 1) / n)
+            per = Estimate(mean, mean - half, mean + half, n, "normal")
+        else:
+            per = Estimate(mean, float("nan"), float("nan"), n, "normal")
+        return {"predictions": n, "with_outcome": hits, "total": total,
+                "rate": _estimate_dict(proportion(hits, n)), "per_prediction": _estimate_dict(per)}
+
+
+def _default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, float) and not math.isfinite(o):
+        return None
+    return str(o)

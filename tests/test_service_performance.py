@@ -1,0 +1,215 @@
+"""Model quality in the service: per window, version and segment from the labels joined in the store,
+equal to scikit-learn on the same pairs, revised as labels arrive, judged against the reference's own
+performance or a trailing period, and kept across a restart. A real DuckDB store and the real app;
+only the clock is ours."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from sklearn import metrics as skm
+
+from argusml.monitor import Monitor, Settings
+from argusml.profile import Reference
+from argusml.schema.model_config import ModelConfig
+from argusml.service.app import create_app
+from argusml.store import Store
+from service_util import event, make_reference
+from test_service import T0, Clock
+
+HOUR = 3600.0
+DAY_START = 1_799_971_200.0  # the UTC day T0 is in
+
+
+@pytest.fixture(scope="module")
+def ref() -> Reference:
+    return make_reference(n=20_000)
+
+
+def start(tmp_path, ref: Reference, clock: Clock, **perf) -> tuple[Monitor, Store, TestClient]:
+    store = Store(tmp_path / "data")
+    mon = Monitor(store, Settings(tick_every=0.02, snapshot_every=0.05, performance_every=3600), clock=clock)
+    mon.register(ModelConfig(model="m", window="5m", lateness="1m", segments=["cat"],
+                             performance=perf or {}), ref)
+    mon.start()
+    return mon, store, TestClient(create_app(mon))
+
+
+def traffic(rng: np.random.Generator, n: int, t0: float, span: float, *, signal: bool = True, prefix: str = "e",
+            weak: str | None = None) -> tuple[list[dict], list[dict]]:
+    """Events over [t0, t0 + span) and their labels. The label is drawn from the score (a calibrated
+    model) or, without signal, independently of it; ``weak``: that cat's labels carry no signal."""
+    events, labels = [], []
+    for i in range(n):
+        e = event(f"{prefix}{i}", rng, timestamp=t0 + span * i / n)
+        p = e["prediction"]
+        noise = not signal or e["features"]["cat"] == weak
+        y = int(rng.random() < (0.5 if noise else p))
+        events.append(e)
+        labels.append({"id": e["id"], "label": y})
+    return events, labels
+
+
+def post_all(client: TestClient, path: str, items: list, chunk: int = 2000) -> None:
+    for k in range(0, len(items), chunk):
+        r = client.post(f"/v1/models/m/{path}", json=items[k:k + chunk])
+        assert r.status_code in (200, 202), r.text
+
+
+def perf_rows(client: TestClient, **params) -> list[dict]:
+    r = client.get("/v1/models/m/performance", params={"limit": 1000, **params})
+    assert r.status_code == 200, r.text
+    return r.json()["performance"]
+
+
+def test_window_metrics_equal_scikit_learn_per_window_and_segment_with_coverage_and_lag(tmp_path, ref):
+    clock = Clock()
+    mon, store, client = start(tmp_path, ref, clock)
+    try:
+        rng = np.random.default_rng(1)
+        events, labels = traffic(rng, 6000, T0 - HOUR, HOUR)
+        post_all(client, "events", events)
+        clock.advance(600)  # labels arrive 10 min after T0: lag = T0 + 600 - prediction time
+        post_all(client, "labels", labels[:4500])  # 75% coverage
+        assert mon.wait_idle()
+        assert mon.update_performance(force=True) > 0
+        hour = perf_rows(client, granularity="1h", segment="*")
+        assert len(hour) == 1 and hour[0]["predictions"] == 6000 and hour[0]["labels"] == 4500
+        assert hour[0]["label_coverage"] == 0.75
+        lag = np.array([T0 + 600 - e["timestamp"] for e in events[:4500]])
+        assert hour[0]["lag_p50"] == pytest.approx(np.quantile(lag, 0.5), abs=1e-6)
+        assert hour[0]["lag_p90"] == pytest.approx(np.quantile(lag, 0.9), abs=1e-6)
+        y = np.array([lb["label"] for lb in labels[:4500]])
+        s = np.array([e["prediction"] for e in events[:4500]])
+        m = hour[0]["metrics"]
+        assert m["roc_auc"]["value"] == pytest.approx(skm.roc_auc_score(y, s), abs=1e-12)
+        assert m["pr_auc"]["value"] == pytest.approx(skm.average_precision_score(y, s), abs=1e-12)
+        assert m["accuracy"]["value"] == pytest.approx(skm.accuracy_score(y, s >= 0.5), abs=1e-12)
+        assert m["log_loss"]["value"] == pytest.approx(skm.log_loss(y, s), abs=1e-12)
+        assert m["roc_auc"]["low"] < m["roc_auc"]["value"] < m["roc_auc"]["high"] and m["roc_auc"]["n"] == 4500
+        assert hour[0]["status"] == "ok"  # the same model as the reference's: no drop
+        # per segment, and per 5-minute window
+        cats = np.array([e["features"]["cat"] for e in events[:4500]])
+        for seg in perf_rows(client, granularity="1h"):
+            if seg["segment"] == "*":
+                continue
+            inside = cats == seg["segment"].split("=")[1]
+            assert seg["labels"] == inside.sum()
+            assert seg["metrics"]["roc_auc"]["value"] == pytest.approx(skm.roc_auc_score(y[inside], s[inside]),
+                                                                       abs=1e-12)
+        five = perf_rows(client, granularity="5m", segment="*")
+        assert len(five) == 12 and sum(w["predictions"] for w in five) == 6000
+        ts = np.array([e["timestamp"] for e in events[:4500]])
+        w0 = min(five, key=lambda w: w["start"])
+        first = ts < T0 - HOUR + 300
+        assert w0["labels"] == first.sum()
+        assert w0["metrics"]["brier"]["value"] == pytest.approx(skm.brier_score_loss(y[first], s[first]), abs=1e-12)
+        # the status endpoint shows the hourly window: coverage, lag and the judged metrics
+        st = client.get("/v1/models/m/status").json()["performance"]["unversioned"]
+        assert st["latest"]["label_coverage"] == 0.75 and st["judged"]["labels"] == 4500
+        assert st["judged"]["metrics"]["roc_auc"]["value"] == m["roc_auc"]["value"]
+
+        # labels arriving later revise the same windows (keyed by prediction time), corrections included
+        post_all(client, "labels", labels[4500:])
+        flipped = [{"id": lb["id"], "label": 1 - lb["label"]} for lb in labels[:100]]
+        assert client.post("/v1/models/m/labels", json=flipped).json()["corrected"] == 100
+        assert mon.wait_idle()
+        mon.update_performance(force=True)
+        hour = perf_rows(client, granularity="1h", segment="*")
+        assert len(hour) == 1 and hour[0]["labels"] == 6000 and hour[0]["label_coverage"] == 1.0
+        y_all = np.array([lb["label"] for lb in labels])
+        y_all[:100] = 1 - y_all[:100]
+        s_all = np.array([e["prediction"] for e in events])
+        assert hour[0]["metrics"]["roc_auc"]["value"] == pytest.approx(skm.roc_auc_score(y_all, s_all), abs=1e-12)
+    finally:
+        mon.stop()
+        store.close()
+
+
+def test_a_real_drop_is_a_finding_a_random_split_is_not_and_the_weak_segment_is_named(tmp_path, ref):
+    clock = Clock()
+    mon, store, client = start(tmp_path, ref, clock)
+    try:
+        rng = np.random.default_rng(2)
+        good_ev, good_lab = traffic(rng, 5000, T0 - 3 * HOUR, HOUR, prefix="g")
+        bad_ev, bad_lab = traffic(rng, 5000, T0 - 2 * HOUR, HOUR, prefix="b", weak="a")
+        post_all(client, "events", good_ev + bad_ev)
+        post_all(client, "labels", good_lab + bad_lab)
+        assert mon.wait_idle()
+        mon.update_performance(force=True)
+        hours = {w["start"]: w for w in perf_rows(client, granularity="1h", segment="*")}
+        assert len(hours) == 2
+        good, bad = (hours[k] for k in sorted(hours))
+        assert good["status"] == "ok" and bad["status"] == "degraded"
+        findings = client.get("/v1/models/m/findings", params={"granularity": "1h", "limit": 1000}).json()["findings"]
+        drops = [f for f in findings if f["check"] == "performance_drop" and f["segment"] == "*"]
+        assert drops and {f["window_start"] for f in drops} == {bad["start"]}
+        assert all(f["severity"] == "P1" for f in drops)
+        roc = next(f for f in drops if f["evidence"]["metric"] == "roc_auc")
+        assert roc["evidence"]["current"]["high"] < roc["evidence"]["limit"]
+        weak = [f for f in findings if f["check"] == "weak_segment"]
+        assert weak and {(f["column"], f["evidence"]["value"], f["window_start"]) for f in weak} == \
+            {("cat", "a", bad["start"])}
+        assert client.get("/v1/models/m/status").json()["performance"]["unversioned"]["judged"]["status"] == "degraded"
+        assert 'argus_model_performance_degraded{model="m",model_version="unversioned"} 1.0' in \
+            client.get("/metrics").text
+    finally:
+        mon.stop()
+        store.close()
+
+
+def test_trailing_baseline_flags_a_day_worse_than_the_days_before(tmp_path, ref):
+    clock = Clock(DAY_START + 3 * 86400 + 3600)
+    mon, store, client = start(tmp_path, ref, clock, baseline="trailing", trailing="2d")
+    try:
+        rng = np.random.default_rng(3)
+        for d, signal in ((0, True), (1, True), (2, True), (3, False)):
+            ev, lab = traffic(rng, 1500, DAY_START + d * 86400 + 600, 1800, signal=signal, prefix=f"d{d}-")
+            post_all(client, "events", ev)
+            post_all(client, "labels", lab)
+        assert mon.wait_idle()
+        mon.update_performance(force=True)
+        days = {w["start"]: w["status"] for w in perf_rows(client, granularity="1d", segment="*")}
+        # day 0 has nothing before it; days 1-2 match their trailing two days; day 3 lost the signal
+        assert [days[k] for k in sorted(days)] == ["no_baseline", "ok", "ok", "degraded"]
+    finally:
+        mon.stop()
+        store.close()
+
+
+def test_outcomes_are_summarised_per_window_and_performance_survives_a_restart(tmp_path, ref):
+    clock = Clock()
+    mon, store, client = start(tmp_path, ref, clock)
+    rng = np.random.default_rng(4)
+    events, labels = traffic(rng, 1000, T0 - HOUR, HOUR)
+    post_all(client, "events", events)
+    post_all(client, "labels", labels)
+    converted = [e["id"] for e in events[:1000:4]]  # 250 of 1000 convert, each for 10.0 (twice 5.0)
+    post_all(client, "outcomes", [{"id": i, "name": "revenue", "value": 5.0, "timestamp": T0 - 10 + k}
+                                  for i in converted for k in range(2)])
+    assert mon.wait_idle()
+    mon.update_performance(force=True)
+    row = perf_rows(client, granularity="1h", segment="*")[0]
+    rev = row["outcomes"]["revenue"]
+    assert (rev["predictions"], rev["with_outcome"], rev["total"]) == (1000, 250, 2500.0)
+    assert rev["rate"]["value"] == 0.25 and rev["rate"]["low"] < 0.25 < rev["rate"]["high"]
+    assert rev["per_prediction"]["value"] == 2.5
+    sd = np.std(np.r_[np.full(250, 10.0), np.zeros(750)], ddof=1)
+    assert rev["per_prediction"]["high"] - 2.5 == pytest.approx(1.959963984540054 * sd / np.sqrt(1000), rel=1e-9)
+    mon.stop()
+    store.close()
+
+    # a restart keeps what was computed, and finds labels that arrive after it
+    mon, store, client = start(tmp_path, ref, clock)
+    try:
+        assert client.get("/v1/models/m/status").json()["performance"]["unversioned"]["judged"]["labels"] == 1000
+        more_ev, more_lab = traffic(rng, 500, T0 - HOUR, HOUR, prefix="late")
+        post_all(client, "events", more_ev)
+        post_all(client, "labels", more_lab)
+        assert mon.wait_idle()
+        mon.update_performance(force=True)
+        assert perf_rows(client, granularity="1h", segment="*")[0]["labels"] == 1500
+    finally:
+        mon.stop()
+        store.close()
