@@ -110,3 +110,40 @@ def test_cli_json_html_and_errors(tmp_path):
     assert r.returncode == 2 and "reference file not found" in r.stderr
     r = run_cli(*base, "--threshold", "2")
     assert r.returncode == 2 and "--threshold" in r.stderr
+
+
+@pytest.mark.parametrize("task", ["binary", "regression"])
+def test_segment_tests_equal_scipy_on_the_rows(task):
+    """The per-value sums behind weak_segments give scipy's Welch t test and the pooled z test exactly."""
+    from scipy import stats as sps
+
+    from argusml.checks.performance import weak_segments
+    from argusml.profile.labelled import Labelled
+
+    rng = np.random.default_rng(11)
+    n = 3000
+    seg = rng.choice(np.array(["n", "s", "e", "w", None], dtype=object), n)
+    if task == "regression":
+        y = rng.normal(size=n)
+        lab = Labelled("regression", y, y + rng.normal(size=n) * np.where(seg == "s", 2.0, 1.0))
+        err = np.abs(lab.score - lab.y)
+    else:
+        y = rng.integers(0, 2, n)
+        lab = Labelled("binary", y, np.where(seg == "e", rng.random(n), np.clip(y * 0.6 + rng.random(n) * 0.4, 0, 1)))
+        err = ((lab.score >= 0.5).astype(int) != y).astype(float)
+    cfg = PerformanceConfig()
+    rows = weak_segments(lab, {"region": seg}, cfg)
+    assert {r["value"] for r in rows} == {"n", "s", "e", "w"}
+    for r in rows:
+        inside = seg == r["value"]
+        a, b = err[inside], err[~inside]
+        if task == "regression":
+            expected = sps.ttest_ind(a, b, equal_var=False).pvalue
+        else:
+            pooled = err.mean()
+            z = (a.mean() - b.mean()) / np.sqrt(pooled * (1 - pooled) * (1 / a.size + 1 / b.size))
+            expected = 2 * sps.norm.sf(abs(z))
+        assert r["p_value"] == pytest.approx(expected, rel=1e-9, abs=1e-300)
+        assert (r["n"], r["error"]) == (a.size, pytest.approx(a.mean(), rel=1e-12))
+    worst = rows[0]["value"]
+    assert worst == ("s" if task == "regression" else "e") and rows[0]["significant"]

@@ -213,3 +213,32 @@ def test_outcomes_are_summarised_per_window_and_performance_survives_a_restart(t
     finally:
         mon.stop()
         store.close()
+
+
+def test_each_version_is_scored_on_its_own_and_an_unversioned_label_scores_both(tmp_path, ref):
+    """Shadow traffic: the same ids scored by two versions. One label per id, without a version, joins both;
+    the challenger whose scores carry no signal is worse, the champion is not."""
+    clock = Clock()
+    mon, store, client = start(tmp_path, ref, clock)
+    try:
+        rng = np.random.default_rng(5)
+        champion, labels = traffic(rng, 3000, T0 - HOUR, HOUR, prefix="s")
+        challenger = [{**e, "version": "v2", "prediction": float(rng.random())} for e in champion]
+        champion = [{**e, "version": "v1"} for e in champion]
+        post_all(client, "events", champion + challenger)
+        r = client.post("/v1/models/m/labels", json=labels)
+        assert r.json()["joined"] == 3000
+        assert mon.wait_idle()
+        mon.update_performance(force=True)
+        rows = {w["version"]: w for w in perf_rows(client, granularity="1h", segment="*")}
+        assert set(rows) == {"v1", "v2"} and rows["v1"]["labels"] == rows["v2"]["labels"] == 3000
+        y = np.array([lb["label"] for lb in labels])
+        for v, evs in (("v1", champion), ("v2", challenger)):
+            s = np.array([e["prediction"] for e in evs])
+            assert rows[v]["metrics"]["roc_auc"]["value"] == pytest.approx(skm.roc_auc_score(y, s), abs=1e-12)
+        assert rows["v1"]["status"] == "ok" and rows["v2"]["status"] == "degraded"
+        st = client.get("/v1/models/m/status").json()["performance"]
+        assert st["v1"]["judged"]["status"] == "ok" and st["v2"]["judged"]["status"] == "degraded"
+    finally:
+        mon.stop()
+        store.close()

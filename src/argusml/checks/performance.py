@@ -18,6 +18,7 @@ import math
 from typing import Any
 
 import numpy as np
+from scipy import special
 from scipy import stats as sps
 
 from argusml.profile.frame import TableSource
@@ -74,28 +75,54 @@ def compare(current: dict[str, Estimate], baseline: dict[str, Estimate], task: s
     return out
 
 
-def weak_segments(lab: Labelled, segments: dict[str, np.ndarray], cfg: PerformanceConfig) -> list[dict[str, Any]]:
-    """Segment values whose error differs from the rest's, ranked worst first (Holm across all of them)."""
+Segments = dict[str, "np.ndarray | tuple[np.ndarray, np.ndarray]"]
+"""Per segment column: its values per row (objects, None for none), or already coded: (codes per row,
+-1 for none; the value of each code)."""
+
+
+def _coded(values: np.ndarray | tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(values, tuple):
+        return values
+    names = sorted({str(v) for v in values.tolist() if v is not None})
+    index = {v: i for i, v in enumerate(names)}
+    codes = np.fromiter((-1 if v is None else index[str(v)] for v in values.tolist()), np.int64, len(values))
+    return codes, np.array(names, dtype=object)
+
+
+def weak_segments(lab: Labelled, segments: Segments, cfg: PerformanceConfig) -> list[dict[str, Any]]:
+    """Segment values whose error differs from the rest's, ranked worst first (Holm across all of them).
+    Per value, only sums are needed (count, error sum, and for regression the sum of squares), so every
+    value of a column costs one ``bincount`` together."""
     err = _errors(lab, cfg)
     n = err.size
+    total, total_sq = float(err.sum()), float((err * err).sum())
     rows: list[dict[str, Any]] = []
     for col, values in segments.items():
-        vals = values if lab.keep is None else values[lab.keep]
-        for v in sorted({x for x in vals.tolist() if x is not None}, key=str):
-            inside = vals == v
-            k = int(inside.sum())
+        codes, names = _coded(values)
+        if lab.keep is not None:
+            codes = codes[lab.keep]
+        valid = codes >= 0
+        size = len(names)
+        cnt = np.bincount(codes[valid], minlength=size)
+        sm = np.bincount(codes[valid], weights=err[valid], minlength=size)
+        sq = np.bincount(codes[valid], weights=err[valid] ** 2, minlength=size) if lab.task == "regression" else None
+        for c in sorted(range(size), key=lambda c: str(names[c])):
+            k = int(cnt[c])
             if k < cfg.min_support or n - k < cfg.min_support:
                 continue
-            a, b = err[inside], err[~inside]
-            if lab.task == "regression":
-                p = float(sps.ttest_ind(a, b, equal_var=False).pvalue)
+            mean_in, mean_out = sm[c] / k, (total - sm[c]) / (n - k)
+            if sq is not None:  # Welch's t test from the two groups' moments
+                var_in = max(float(sq[c]) - k * mean_in ** 2, 0.0) / (k - 1)
+                var_out = max(total_sq - float(sq[c]) - (n - k) * mean_out ** 2, 0.0) / (n - k - 1)
+                p = float(sps.ttest_ind_from_stats(mean_in, math.sqrt(var_in), k, mean_out, math.sqrt(var_out),
+                                                   n - k, equal_var=False).pvalue)
             else:  # two proportions: the pooled z test
-                pooled = err.mean()
+                pooled = total / n
                 se = math.sqrt(pooled * (1 - pooled) * (1 / k + 1 / (n - k)))
-                z = (a.mean() - b.mean()) / se if se > 0 else 0.0
-                p = float(2 * sps.norm.sf(abs(z)))
-            rows.append({"column": col, "value": str(v), "n": k, "error": float(a.mean()),
-                         "error_rest": float(b.mean()), "gap": float(a.mean() - b.mean()),
+                z = (mean_in - mean_out) / se if se > 0 else 0.0
+                p = float(2 * special.ndtr(-abs(z)))
+            rows.append({"column": col, "value": str(names[c]), "n": k, "error": float(mean_in),
+                         "error_rest": float(mean_out), "gap": float(mean_in - mean_out),
                          "p_value": p if math.isfinite(p) else 1.0})
     for r, adj in zip(rows, adjust_p_values([r["p_value"] for r in rows])):
         r["p_adjusted"] = float(adj)
@@ -104,16 +131,18 @@ def weak_segments(lab: Labelled, segments: dict[str, np.ndarray], cfg: Performan
     return rows
 
 
-def segment_findings(lab: Labelled, seg_cols: dict[str, np.ndarray], cfg: PerformanceConfig, seed: int = 2
+def segment_findings(lab: Labelled, seg_cols: Segments, cfg: PerformanceConfig, seed: int = 2
                      ) -> tuple[list[dict[str, Any]], list[Finding]]:
     """The ranked segment rows (``weak_segments``) and a ``weak_segment`` finding (P2) for each segment
     significantly worse than the rest, with its own metrics."""
-    rows = weak_segments(lab, seg_cols, cfg) if seg_cols else []
+    coded = {col: _coded(v) for col, v in seg_cols.items()}
+    rows = weak_segments(lab, coded, cfg) if coded else []
     findings = []
     for r in rows:
         if r["significant"] and r["gap"] > 0:
-            vals = seg_cols[r["column"]]
-            inside = (vals if lab.keep is None else vals[lab.keep]) == r["value"]
+            codes, names = coded[r["column"]]
+            code = next(c for c, v in enumerate(names) if str(v) == r["value"])
+            inside = (codes if lab.keep is None else codes[lab.keep]) == code
             r["metrics"] = {k: v.to_dict() for k, v in metrics_of(lab.subset(inside), cfg, seed=seed).items()}
             findings.append(Finding(
                 "weak_segment", r["column"], Severity.P2,

@@ -90,6 +90,9 @@ class Settings:
     performance_every: float = 10.0  # how often the performance job looks for changed windows
     checkpoint_every: float = 10.0  # DuckDB holds appended rows in memory until a checkpoint writes them out
     memory_limit: str = "64MB"  # DuckDB caches blocks up to this (and spills past it); ingest needs little
+    # ... while the performance job joins a period's labels to its predictions, DuckDB may use this much
+    # (a day of 10M pairs: 4.4 s at 1GB, 7.7 s at 256MB spilling, out of memory at 64MB)
+    performance_memory_limit: str = "1GB"
 
 
 class Busy(ArgusError):
@@ -275,7 +278,8 @@ class Monitor:
         self._inflight: float | None = None  # clock of the write in progress
         self._folded_seq = 0
         self.ticks = 0  # completed fold-loop ticks (closing, rollups): lets callers wait for one
-        self.performance = PerformanceJob(store, self.settings.performance_every)
+        self.performance = PerformanceJob(store, self.settings.performance_every,
+                                          (self.settings.performance_memory_limit, self.settings.memory_limit))
         self._perf_wake = threading.Event()
         self._perf_lock = threading.Lock()  # one performance pass at a time (the thread, or a caller)
 

@@ -39,7 +39,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from argusml.checks.performance import compare, segment_findings
+from argusml.checks.performance import Segments, compare, segment_findings
 from argusml.monitor.windows import OTHER, OVERALL
 from argusml.profile import Reference
 from argusml.profile.labelled import Labelled, PerformanceConfig, estimates_of, metrics_of, positive_of
@@ -157,7 +157,10 @@ class _Version:
         """Indices of the rows predicted in [start, start + g), in the loaded order."""
         by_start = self._windows.get(g)
         if by_start is None:
-            by_start = self._windows[g] = {float(b) * g: idx for b, idx in _groups(np.floor(self.ts / g))}
+            bucket = np.floor(self.ts / g)
+            first = float(bucket.min()) if bucket.size else 0.0
+            rel = (bucket - first).astype(np.int64)  # small integers: grouped by a linear radix sort
+            by_start = self._windows[g] = {(first + int(b)) * g: idx for b, idx in _groups(rel)}
         return by_start.get(start, np.zeros(0, dtype=np.int64))
 
     def labelled(self, idx: np.ndarray) -> Labelled:
@@ -168,6 +171,8 @@ def _groups(keys: np.ndarray) -> list[tuple[Any, np.ndarray]]:
     """(key, row indices) per distinct key; a stable sort keeps each group's rows in their given order."""
     if not keys.size:
         return []
+    if keys.dtype.kind in "iu" and -32768 <= int(keys.min()) and int(keys.max()) < 32767:
+        keys = keys.astype(np.int16)  # numpy's stable sort of 16-bit integers is a radix sort: linear
     order = np.argsort(keys, kind="stable")
     k = keys[order]
     cuts = np.flatnonzero(k[1:] != k[:-1]) + 1
@@ -181,9 +186,10 @@ def _estimate_dict(e: Estimate) -> dict[str, Any]:
 class PerformanceJob:
     """Finds the performance windows whose labels, outcomes or predictions changed and recomputes them."""
 
-    def __init__(self, store: Store, every: float = 10.0) -> None:
+    def __init__(self, store: Store, every: float = 10.0, memory: tuple[str, str] | None = None) -> None:
         self.store = store
         self.every = every
+        self.memory = memory  # DuckDB's memory limit while a period is computed, and the one to restore
         self.through: dict[str, float] = {}  # model -> the clock up to which changes were looked for
         self.dirty: dict[str, dict[tuple[float, float], float]] = {}  # model -> (g, start) -> found at
         self.done: dict[tuple[str, float, float], float] = {}  # (model, g, start) -> monotonic time computed
@@ -218,7 +224,13 @@ class PerformanceJob:
         n = 0
         for keys in by_top.values():
             try:
-                rows, findings = self._compute(state, keys, now)
+                if self.memory is not None:
+                    self.store.set_memory_limit(self.memory[0])
+                try:
+                    rows, findings = self._compute(state, keys, now)
+                finally:
+                    if self.memory is not None:
+                        self.store.set_memory_limit(self.memory[1])
                 self.store.save_performance(model, keys, rows, findings)
             except Exception:  # one bad period must not stop the others; it stays dirty and is retried
                 log.exception("performance of %r for %s failed", model, keys[:3])
@@ -327,7 +339,7 @@ class PerformanceJob:
                     seg_findings = compare(metrics, base, spec.task, pcfg, where)
                     status = "degraded" if seg_findings else "ok"
                 if seg == OVERALL and dims and n_lab >= 2 * pcfg.min_support:
-                    seg_cols = {dim: data.names[k][data.codes[k][idx]] for k, dim in enumerate(dims)}
+                    seg_cols: Segments = {dim: (data.codes[k][idx], data.names[k][:-1]) for k, dim in enumerate(dims)}
                     _, weak = segment_findings(lab, seg_cols, pcfg, seed=3)
                     seg_findings.extend(weak)
             outcome_json = None
