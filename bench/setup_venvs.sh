@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Creates the incumbents' benchmark venvs under $VENVS (default /tmp/venvs):
-# scipy, alibi, evidently. These are NEVER project dependencies: they exist
-# only so bench/run_bench.py can run the incumbents' scripts next to argus.
+# scipy, alibi, evidently (the default set) and, on request, nannyml. These
+# are NEVER project dependencies: they exist only so bench/run_bench.py (and
+# bench/incumbents/bench_nannyml_cbpe.py) can run the incumbents' scripts next
+# to argus.
 #
-#   bench/setup_venvs.sh [scipy alibi evidently]
+#   bench/setup_venvs.sh [scipy alibi evidently nannyml]
+#   bench/setup_venvs.sh nannyml    # NannyML CBPE, for bench_nannyml_cbpe.py
 #
 # Each venv is installed from the exact pins measured in the anchors
 # (/work/shared/anchors/requirements/<name>.txt); if a pin fails, it falls
@@ -21,6 +24,7 @@ import_of() {
     scipy) echo "import numpy, scipy, pandas, pyarrow" ;;
     alibi) echo "import alibi_detect, pandas, pyarrow; from alibi_detect.cd import TabularDrift" ;;
     evidently) echo "import evidently, pandas, pyarrow; from evidently import Report; from evidently.presets import DataDriftPreset" ;;
+    nannyml) echo "import nannyml, pandas, pyarrow, sklearn; from nannyml.performance_estimation.confidence_based import CBPE" ;;
     *) echo "unknown venv $1" >&2; return 1 ;;
   esac
 }
@@ -30,6 +34,8 @@ fallback_of() {  # the anchors README's install commands
     scipy) echo "numpy scipy pandas pyarrow" ;;
     alibi) echo "alibi-detect pyarrow==22.0.0" ;;
     evidently) echo "evidently pyarrow pandas<3" ;;
+    # nannyml 0.13.1 imports statsmodels without declaring it (anchors README)
+    nannyml) echo "nannyml pandas pyarrow statsmodels" ;;
   esac
 }
 

@@ -311,6 +311,9 @@ def test_prometheus_scrapes_argus(tmp_path: Path) -> None:
         assert _value(prom, 'argus_model_performance_labels{model="m"}') == N_EVENTS
         assert _value(prom, 'argus_model_performance_degraded{model="m"}') == 0
         assert _value(prom, 'argus_label_coverage_ratio{model="m"}') == 1.0
+        # the label-free estimate of the same window (calibrated model): near what the labels say
+        est = _value(prom, 'argus_model_performance_estimated{model="m",metric="accuracy"}')
+        assert abs(est - judged["metrics"]["accuracy"]["value"]) < 0.05
         assert _value(prom, 'argus_labels_total{model="m"}') == N_EVENTS
         assert _value(prom, 'argus_label_lag_p90_seconds{model="m"}') >= _value(prom, 'argus_label_lag_p50_seconds{model="m"}') >= 0
         # a label of our own named `instance` would be renamed exported_instance by Prometheus: it is `host`

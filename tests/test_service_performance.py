@@ -242,3 +242,52 @@ def test_each_version_is_scored_on_its_own_and_an_unversioned_label_scores_both(
     finally:
         mon.stop()
         store.close()
+
+
+def test_label_free_estimates_before_labels_come_and_the_realised_value_falls_in_their_interval(tmp_path, ref):
+    """Hour 1: confident scores. Hour 2: the inputs moved to where the model is unsure (scores near 0.5),
+    with no labels: the estimated accuracy falls, which is a P2 finding; realised metrics wait. When the
+    labels come (drawn from the calibrated scores), the realised accuracy is where the estimate said."""
+    clock = Clock()
+    mon, store, client = start(tmp_path, ref, clock)
+    try:
+        rng = np.random.default_rng(6)
+        sure = [event(f"a{i}", rng, timestamp=T0 - 2 * HOUR + i * 0.9) for i in range(3000)]
+        unsure = [event(f"b{i}", rng, timestamp=T0 - HOUR + i * 0.9) for i in range(3000)]
+        for e in sure:
+            e["prediction"] = float(rng.choice([0.05, 0.95]) + rng.normal(0, 0.02))
+        for e in unsure:
+            e["prediction"] = float(np.clip(0.5 + rng.normal(0, 0.08), 0, 1))
+        post_all(client, "events", sure + unsure)
+        assert mon.wait_idle()
+        mon.update_performance(force=True)
+        hours = sorted(perf_rows(client, granularity="1h", segment="*"), key=lambda w: w["start"])
+        assert [w["labels"] for w in hours] == [0, 0] and all(w["status"] == "insufficient_data" for w in hours)
+        est = [w["estimated"] for w in hours]
+        assert est[0]["method"] == "cbpe" and est[0]["predictions"] == 3000 and "assumes" in est[0]
+        p_sure = np.clip([e["prediction"] for e in sure], 0, 1)
+        expected = np.mean(np.where(p_sure >= 0.5, p_sure, 1 - p_sure))  # the calibrated model's hit rate
+        assert est[0]["metrics"]["accuracy"]["value"] == pytest.approx(expected, abs=1e-12)
+        assert est[1]["metrics"]["accuracy"]["value"] < 0.6 < est[0]["metrics"]["accuracy"]["value"]
+        drops = [f for f in client.get("/v1/models/m/findings", params={"granularity": "1h"}).json()["findings"]
+                 if f["check"] == "estimated_performance_drop"]
+        assert drops and all(f["severity"] == "P2" and f["window_start"] == hours[1]["start"] for f in drops)
+        text = client.get("/metrics").text
+        assert 'argus_model_performance_estimated{metric="accuracy",model="m",model_version="unversioned"}' in text
+
+        truth = [{"id": e["id"], "label": int(rng.random() < min(max(e["prediction"], 0), 1))} for e in unsure]
+        post_all(client, "labels", truth)
+        assert mon.wait_idle()
+        mon.update_performance(force=True)
+        now = next(w for w in perf_rows(client, granularity="1h", segment="*") if w["start"] == hours[1]["start"])
+        realised, estimate = now["metrics"]["accuracy"]["value"], now["estimated"]["metrics"]["accuracy"]
+        # within three standard errors (a 95% interval misses one window in twenty: its coverage over 1,000
+        # windows is tested in test_cbpe.py; here one window, so the plumbing is checked at 99.7%)
+        assert abs(realised - estimate["value"]) <= 1.5 * (estimate["high"] - estimate["low"]) / 2
+        # with labels the window is judged on them; the estimate's finding is gone
+        findings = client.get("/v1/models/m/findings", params={"granularity": "1h"}).json()["findings"]
+        assert not [f for f in findings if f["check"] == "estimated_performance_drop"
+                    and f["window_start"] == hours[1]["start"]]
+    finally:
+        mon.stop()
+        store.close()

@@ -23,7 +23,8 @@ from scipy import stats as sps
 
 from argusml.profile.frame import TableSource
 from argusml.profile.labelled import Labelled, PerformanceConfig, metrics_of, read_labelled, strings
-from argusml.schema import Finding, InputError, Severity
+from argusml.schema import Finding, InputError
+from argusml.schema.severity import DEFAULT_SEVERITY
 from argusml.stats.performance import Estimate
 from argusml.stats.tests import adjust_p_values
 
@@ -67,7 +68,7 @@ def compare(current: dict[str, Estimate], baseline: dict[str, Estimate], task: s
             worse = cur.low > limit
         if worse:
             out.append(Finding(
-                "performance_drop", None, Severity.P1,
+                "performance_drop", None, DEFAULT_SEVERITY["performance_drop"],
                 f"{name} {cur.value:.4g} (95% interval {cur.low:.4g} - {cur.high:.4g}, {cur.n} labels){where} is "
                 f"worse than the baseline's {base.value:.4g} by more than the {cfg.tolerance:.0%} tolerance",
                 {"metric": name, "current": cur.to_dict(), "baseline": base.to_dict(), "tolerance": cfg.tolerance,
@@ -145,7 +146,7 @@ def segment_findings(lab: Labelled, seg_cols: Segments, cfg: PerformanceConfig, 
             inside = (codes if lab.keep is None else codes[lab.keep]) == code
             r["metrics"] = {k: v.to_dict() for k, v in metrics_of(lab.subset(inside), cfg, seed=seed).items()}
             findings.append(Finding(
-                "weak_segment", r["column"], Severity.P2,
+                "weak_segment", r["column"], DEFAULT_SEVERITY["weak_segment"],
                 f"{r['column']}={r['value']}: error {r['error']:.4g} vs {r['error_rest']:.4g} elsewhere "
                 f"({r['n']} labels, Holm-adjusted p {r['p_adjusted']:.2g})", dict(r)))
     return rows, findings

@@ -1281,7 +1281,8 @@ def performance_summary(state: ModelState) -> dict[str, Any]:
                                "label_coverage": latest["labels"] / latest["predictions"] if latest["predictions"]
                                else None,
                                "label_lag_p50_seconds": latest["lag_p50"], "label_lag_p90_seconds": latest["lag_p90"],
-                               "status": latest["status"]}
+                               "status": latest["status"],
+                               "estimated": orjson.loads(latest["estimated"]) if latest.get("estimated") else None}
         judged = rows.get("judged")
         if judged is not None:
             entry["judged"] = {"start": judged["start_ts"], "end": judged["end_ts"], "labels": judged["labels"],

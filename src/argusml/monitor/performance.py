@@ -45,6 +45,8 @@ from argusml.profile import Reference
 from argusml.profile.labelled import Labelled, PerformanceConfig, estimates_of, metrics_of, positive_of
 from argusml.schema import Finding, Kind
 from argusml.schema.model_config import ModelConfig
+from argusml.schema.severity import DEFAULT_SEVERITY
+from argusml.stats.cbpe import Calibration, estimate_binary
 from argusml.stats.performance import Estimate, proportion
 from argusml.store import FindingRow, PerformanceRow, Store
 
@@ -68,6 +70,8 @@ class TaskSpec:
     threshold: float
     classes: list[str]
     baseline: dict[str, Estimate] | None  # the reference's own metrics, when comparable
+    calibration: Calibration | None = None  # scores -> probabilities: label-free estimates (CBPE) need it
+    recalibrated: bool = False
 
 
 def task_of(reference: Reference, config: ModelConfig) -> TaskSpec | None:
@@ -83,8 +87,12 @@ def task_of(reference: Reference, config: ModelConfig) -> TaskSpec | None:
         # the reference's metrics are a baseline only when they were computed by the same conventions
         same = (positive == perf.get("positive_class")
                 and (task != "binary" or threshold == float(perf.get("threshold") or 0.5)))
+        cal = perf.get("calibration")
+        usable = task == "binary" and cal is not None and positive == perf.get("positive_class")
         return TaskSpec(task, positive if task == "binary" else None, threshold, list(perf.get("classes") or []),
-                        estimates_of(perf["metrics"]) if same else None)
+                        estimates_of(perf["metrics"]) if same else None,
+                        Calibration.from_dict(cal.get("map")) if usable else None,
+                        bool(cal.get("recalibrated")) if usable else False)
     spec = reference.specs[target]
     prof = reference.profile.columns[target]
     threshold = ps.threshold if ps.threshold is not None else 0.5
@@ -117,6 +125,7 @@ class _Version:
     def __init__(self, pairs: pa.Table, spec: TaskSpec, dims: list[str], top: list[set[str]]) -> None:
         self.spec = spec
         label = pairs.column("label")
+        has_label = np.asarray(label.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
         if spec.task == "regression":
             y = pc.cast(label, pa.float64(), safe=False).to_numpy(zero_copy_only=False)
             score = pairs.column("prediction").to_numpy(zero_copy_only=False).astype(np.float64)
@@ -127,19 +136,23 @@ class _Version:
             score = pairs.column("prediction").to_numpy(zero_copy_only=False).astype(np.float64)
             hard = pc.fill_null(pc.equal(pairs.column("prediction_label"), pos), False)
             score = np.where(np.isnan(score), hard.to_numpy(zero_copy_only=False).astype(np.float64), score)
-            keep = np.ones(len(y), dtype=bool)
+            # unlabelled predictions stay when they can be estimated (CBPE); otherwise only labelled rows count
+            keep = has_label if spec.calibration is None else np.ones(len(y), dtype=bool)
         else:
             y = np.asarray(label.to_pylist(), dtype=object)
             score = np.asarray(pairs.column("prediction_label").to_pylist(), dtype=object)
-            keep = np.array([v is not None for v in score], dtype=bool)
+            keep = has_label & np.array([v is not None for v in score], dtype=bool)
         ts = pairs.column("ts").to_numpy()
-        lag = np.maximum(pairs.column("first_arrival").to_numpy() - ts, 0.0)
+        first = pairs.column("first_arrival").to_numpy(zero_copy_only=False).astype(np.float64)
+        lag = np.maximum(first - ts, 0.0)
         if spec.task == "binary":
             order = np.argsort(score, kind="stable")
             rows = order[keep[order]]
         else:
             rows = np.flatnonzero(keep)
         self.y, self.score, self.ts, self.lag = y[rows], score[rows], ts[rows], lag[rows]
+        self.has_label = has_label[rows]
+        self.p = spec.calibration(self.score) if spec.calibration is not None else None
         self.codes: list[np.ndarray] = []
         self.names: list[np.ndarray] = []  # per dimension: code -> value (the last entry, None, for -1)
         take = pa.array(rows)
@@ -252,7 +265,7 @@ class PerformanceJob:
         dims = list(cfg.segments)
         lo = min(s for _, s in keys)
         hi = max(s + g for g, s in keys)
-        pairs = self.store.labelled_pairs(state.name, lo, hi, dims)
+        pairs = self.store.labelled_pairs(state.name, lo, hi, dims, labelled_only=False)
         counts = self.store.prediction_counts(state.name, lo, hi, state.granularities[0], dims)
         outcomes = self.store.outcome_sums(state.name, lo, hi, dims) if state.outcome_names else None
         versions = sorted(set(counts.column("version").to_pylist()) | set(pairs.column("version").to_pylist()))
@@ -301,15 +314,18 @@ class PerformanceJob:
                 if ok and v is not None:
                     seg = f"{dim}={v if v in top[k] else OTHER}"
                     predictions[seg] = predictions.get(seg, 0) + c
-        # labelled rows of this window, per segment (indices in score order)
+        # rows of this window, per segment (indices in score order): all loaded, and the labelled ones
+        every: dict[str, np.ndarray] = {}
         members: dict[str, np.ndarray] = {}
         if data is not None:
             idx = data.rows_in(g, start)
-            members[OVERALL] = idx
+            every[OVERALL] = idx
             for k, dim in enumerate(dims):
                 for code, rows in _groups(data.codes[k][idx]):
                     if code >= 0:
-                        members[f"{dim}={data.names[k][int(code)]}"] = idx[rows]
+                        every[f"{dim}={data.names[k][int(code)]}"] = idx[rows]
+            members = {seg: m[data.has_label[m]] for seg, m in every.items()}
+            members = {seg: m for seg, m in members.items() if m.size}
         out_sums = self._outcomes(outcomes, dims, top, start, end) if outcomes is not None else {}
         pcfg = pcfg_of(cfg, spec) if spec is not None else None
         rows, findings = [], []
@@ -342,13 +358,28 @@ class PerformanceJob:
                     seg_cols: Segments = {dim: (data.codes[k][idx], data.names[k][:-1]) for k, dim in enumerate(dims)}
                     _, weak = segment_findings(lab, seg_cols, pcfg, seed=3)
                     seg_findings.extend(weak)
+            estimated_json = None
+            if spec is not None and data is not None and data.p is not None and seg in every:
+                rows_all = every[seg]
+                est = estimate_binary(data.p[rows_all], data.score[rows_all], threshold=spec.threshold,
+                                      presorted=True, seed=7)
+                estimated_json = orjson.dumps({
+                    "method": "cbpe", "predictions": int(rows_all.size), "recalibrated": spec.recalibrated,
+                    "assumes": ASSUMPTION,
+                    "metrics": {k: _estimate_dict(v) for k, v in est.items()}}).decode()
+                if pcfg is not None and n_lab < pcfg.min_labels and rows_all.size >= pcfg.min_labels:
+                    base = self._baseline(state, version, seg, spec, pcfg, start)
+                    if base is not None:
+                        seg_findings.extend(_estimated(compare(est, base, "binary", pcfg,
+                                                               "" if seg == OVERALL else f" in {seg}")))
             outcome_json = None
             if out_sums:
                 outcome_json = orjson.dumps({name: self._outcome_summary(per.get(seg), n_pred)
                                              for name, per in out_sums.items()}).decode()
             rows.append(PerformanceRow(
                 state.name, version, seg, g, start, end, n_pred, n_lab, lag50, lag90, status,
-                orjson.dumps({k: _estimate_dict(v) for k, v in metrics.items()}).decode(), outcome_json, now))
+                orjson.dumps({k: _estimate_dict(v) for k, v in metrics.items()}).decode(), outcome_json, now,
+                estimated_json))
             for f in seg_findings:
                 findings.append(FindingRow(state.name, version, seg, g, start, end, f.check, f.column,
                                            f.severity.value, f.message,
@@ -427,6 +458,18 @@ class PerformanceJob:
             per = Estimate(mean, float("nan"), float("nan"), n, "normal")
         return {"predictions": n, "with_outcome": hits, "total": total,
                 "rate": _estimate_dict(proportion(hits, n)), "per_prediction": _estimate_dict(per)}
+
+
+ASSUMPTION = ("the model's probabilities, calibrated on the reference, still hold: the inputs may shift, the "
+              "relation between inputs and outcome may not (only labels reveal that)")
+
+
+def _estimated(findings: list[Finding]) -> list[Finding]:
+    """A drop in the label-free estimate: weaker evidence than labels (it rests on ``ASSUMPTION``), so P2,
+    and only where too few labels exist to judge the window itself."""
+    return [Finding("estimated_performance_drop", f.column, DEFAULT_SEVERITY["estimated_performance_drop"],
+                    f"estimated (no labels yet) {f.message}", {**f.evidence, "assumes": ASSUMPTION})
+            for f in findings]
 
 
 def _default(o: Any) -> Any:

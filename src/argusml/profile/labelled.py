@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from argusml.profile.frame import TableSource
 from argusml.schema import InputError
+from argusml.stats.cbpe import Calibration, calibration_test, isotonic
 from argusml.stats.performance import Estimate, binary_metrics, multiclass_metrics, regression_metrics
 
 POSITIVE_NAMES = ("1", "true", "yes", "positive")
@@ -140,9 +141,24 @@ def reference_performance(src: TableSource, target: str, prediction: str,
     lab = read_labelled(src, target, prediction, cfg)
     if not lab.y.size:
         return None
-    return {"task": lab.task, "positive_class": lab.positive,
-            "threshold": cfg.threshold if lab.task == "binary" else None, "classes": lab.classes[:1000],
-            "labelled": int(lab.y.size), "metrics": {k: v.to_dict() for k, v in metrics_of(lab, cfg).items()}}
+    out = {"task": lab.task, "positive_class": lab.positive,
+           "threshold": cfg.threshold if lab.task == "binary" else None, "classes": lab.classes[:1000],
+           "labelled": int(lab.y.size), "metrics": {k: v.to_dict() for k, v in metrics_of(lab, cfg).items()}}
+    if lab.task == "binary" and np.isfinite(lab.score).all():
+        out["calibration"] = calibration_of(lab.y, lab.score)
+    return out
+
+
+def calibration_of(y: np.ndarray, score: np.ndarray) -> dict[str, Any]:
+    """Are the reference's scores probabilities? CBPE (label-free estimates) needs them to be. The
+    Hosmer-Lemeshow test decides; when it rejects (p < 0.01), or the scores are not in [0, 1] at all, an
+    isotonic map fitted on the reference turns scores into probabilities, and is stored with the baseline."""
+    probabilities = bool(score.size) and float(score.min()) >= 0.0 and float(score.max()) <= 1.0
+    test = calibration_test(np.clip(score, 0.0, 1.0), y)
+    recalibrate = not probabilities or test["p_value"] < 0.01
+    cal = isotonic(score, y) if recalibrate else Calibration()
+    return {"test": "hosmer_lemeshow", "statistic": test["statistic"], "df": test["df"], "p_value": test["p_value"],
+            "probabilities": probabilities, "recalibrated": recalibrate, "map": cal.to_dict()}
 
 
 def estimates_of(metrics: dict[str, dict[str, Any]]) -> dict[str, Estimate]:

@@ -30,4 +30,9 @@ DEFAULT_SEVERITY: dict[str, Severity] = {
     "prediction_drift": Severity.P1,
     "target_drift": Severity.P1,
     "correlation_change": Severity.P2,
+    # model quality (docs/PERFORMANCE.md): a credible drop beyond tolerance is for today; a weak segment
+    # and a drop seen only in the label-free estimate are worth knowing, not yet worth acting on
+    "performance_drop": Severity.P1,
+    "weak_segment": Severity.P2,
+    "estimated_performance_drop": Severity.P2,
 }

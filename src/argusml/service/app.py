@@ -555,11 +555,13 @@ def _window_out(w: dict[str, Any]) -> dict[str, Any]:
 
 
 def _performance_out(r: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in r.items() if k not in ("start_ts", "end_ts", "updated_at", "metrics", "outcomes")}
+    out = {k: v for k, v in r.items() if k not in ("start_ts", "end_ts", "updated_at", "metrics", "outcomes",
+                                                   "estimated")}
     out.update({"start": rfc3339(r["start_ts"]), "end": rfc3339(r["end_ts"]), "updated_at": rfc3339(r["updated_at"]),
                 "label_coverage": r["labels"] / r["predictions"] if r["predictions"] else None,
                 "metrics": orjson.loads(r["metrics"]) if r["metrics"] else {},
-                "outcomes": orjson.loads(r["outcomes"]) if r["outcomes"] else None})
+                "outcomes": orjson.loads(r["outcomes"]) if r["outcomes"] else None,
+                "estimated": orjson.loads(r["estimated"]) if r.get("estimated") else None})
     return out
 
 

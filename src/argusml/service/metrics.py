@@ -75,6 +75,10 @@ class MonitorCollector(Collector):
         perf_ok = GaugeMetricFamily("argus_model_performance_degraded",
                                     "1 when that window's performance dropped beyond tolerance, else 0.",
                                     labels=["model", "model_version"])
+        perf_est = GaugeMetricFamily("argus_model_performance_estimated",
+                                     "Label-free estimate (CBPE) of model quality in the latest performance window, "
+                                     "from every prediction; assumes the reference's calibration still holds.",
+                                     labels=["model", "model_version", "metric"])
         coverage = GaugeMetricFamily("argus_label_coverage_ratio",
                                      "Share of the latest performance window's predictions that have a label.",
                                      labels=["model", "model_version"])
@@ -112,6 +116,9 @@ class MonitorCollector(Collector):
                 if latest is not None:
                     if latest["label_coverage"] is not None:
                         coverage.add_metric([name, v], latest["label_coverage"])
+                    for metric, est in ((latest.get("estimated") or {}).get("metrics") or {}).items():
+                        if est.get("value") is not None:
+                            perf_est.add_metric([name, v, metric], est["value"])
                     for fam, key in ((lag50, "label_lag_p50_seconds"), (lag90, "label_lag_p90_seconds")):
                         if latest[key] is not None:
                             fam.add_metric([name, v], latest[key])
@@ -130,7 +137,7 @@ class MonitorCollector(Collector):
                 resources.add_metric([name, instance, res], val)
         yield from (events, rejected, dups, late, requests, latency, rows, wstart, drifted_n, score, drifted, missing,
                     pmean, pclass, labels_total, labels_pending, labels_expired, lag, perf, perf_bound, perf_labels,
-                    perf_ok, coverage, lag50, lag90, outcomes_total, last, resources)
+                    perf_ok, perf_est, coverage, lag50, lag90, outcomes_total, last, resources)
         yield GaugeMetricFamily("argus_ingest_queue_depth", "Events accepted but not yet stored and folded.",
                                 value=mon.queue_depth)
         yield GaugeMetricFamily("argus_up", "1 while the monitor's threads run and the store answers.",

@@ -46,6 +46,7 @@ ALTER TABLE labels ADD COLUMN IF NOT EXISTS name VARCHAR;
 CREATE TABLE IF NOT EXISTS performance(model VARCHAR, version VARCHAR, segment VARCHAR, granularity DOUBLE,
     start_ts DOUBLE, end_ts DOUBLE, predictions BIGINT, labels BIGINT, lag_p50 DOUBLE, lag_p90 DOUBLE,
     status VARCHAR, metrics VARCHAR, outcomes VARCHAR, updated_at DOUBLE);
+ALTER TABLE performance ADD COLUMN IF NOT EXISTS estimated VARCHAR;
 CREATE TABLE IF NOT EXISTS windows(model VARCHAR, version VARCHAR, segment VARCHAR, granularity DOUBLE,
     start_ts DOUBLE, end_ts DOUBLE, closed BOOLEAN, n_rows BIGINT, late BIGINT, profile VARCHAR, verdict VARCHAR,
     closed_at DOUBLE);
@@ -67,12 +68,12 @@ LABEL_SCHEMA = pa.schema([("model", pa.string()), ("version", pa.string()), ("id
 """Labels and business outcomes, one row each as they arrived (``name`` null: a label; else the outcome's
 name). A correction is a later row for the same (version, id): the one with the highest ``lseq`` counts,
 the earlier ones stay for audit."""
-PERF_CHECKS = ("performance_drop", "weak_segment")
+PERF_CHECKS = ("performance_drop", "weak_segment", "estimated_performance_drop")
 PERFORMANCE_COLUMNS = pa.schema([("model", pa.string()), ("version", pa.string()), ("segment", pa.string()),
                                  ("granularity", pa.float64()), ("start_ts", pa.float64()), ("end_ts", pa.float64()),
                                  ("predictions", pa.int64()), ("labels", pa.int64()), ("lag_p50", pa.float64()),
                                  ("lag_p90", pa.float64()), ("status", pa.string()), ("metrics", pa.string()),
-                                 ("outcomes", pa.string()), ("updated_at", pa.float64())])
+                                 ("outcomes", pa.string()), ("updated_at", pa.float64()), ("estimated", pa.string())])
 FINDING_COLUMNS = pa.schema([("model", pa.string()), ("version", pa.string()), ("segment", pa.string()),
                              ("granularity", pa.float64()), ("window_start", pa.float64()),
                              ("window_end", pa.float64()), ("check_name", pa.string()), ("column_name", pa.string()),
@@ -108,10 +109,12 @@ class PerformanceRow:
     metrics: str  # JSON: name -> Estimate.to_dict()
     outcomes: str | None  # JSON: name -> summary
     updated_at: float
+    estimated: str | None = None  # JSON: label-free estimates (CBPE) from every prediction of the window
 
     def values(self) -> tuple[Any, ...]:
         return (self.model, self.version, self.segment, self.granularity, self.start, self.end, self.predictions,
-                self.labels, self.lag_p50, self.lag_p90, self.status, self.metrics, self.outcomes, self.updated_at)
+                self.labels, self.lag_p50, self.lag_p90, self.status, self.metrics, self.outcomes, self.updated_at,
+                self.estimated)
 
 
 @dataclass
@@ -344,12 +347,15 @@ class Store:
         return sorted(float(b) for (b,) in rows if b is not None)
 
     def labelled_pairs(self, model: str, start: float, end: float, dims: Sequence[str] = (),
-                       version: str | None = None, sample: int | None = None) -> pa.Table:
+                       version: str | None = None, sample: int | None = None, labelled_only: bool = True
+                       ) -> pa.Table:
         """Predictions made in [start, end) that have a label, with the label that counts (the latest) and
         when the first label arrived: version, ts, prediction, prediction_label, label, first_arrival, s0...
+        ``labelled_only=False``: every prediction, the label null where none arrived (label-free estimates).
         ``sample`` keeps a uniform random sample of that many pairs (seeded: the same rows every time)."""
         sel, paths = self._dim_sql(dims)
         vfilter = " AND e.version = ?" if version is not None else ""
+        labelled = " AND (lv.id IS NOT NULL OR lu.id IS NOT NULL)" if labelled_only else ""
         # labels collapse to the latest per (id, version) first; a prediction then takes its version's label or
         # the unversioned one, whichever came later (two joins on the collapsed rows beat one join and a
         # GROUP BY over the prediction: 3.7 s against 4.4 s for 10M pairs on 2 cores)
@@ -361,7 +367,7 @@ class Store:
                          least(lv.first_arrival, lu.first_arrival) AS first_arrival{sel}
                   FROM events e LEFT JOIN l lv ON lv.id = e.id AND lv.version = e.version
                        LEFT JOIN l lu ON lu.id = e.id AND lu.version IS NULL
-                  WHERE e.model = ? AND e.ts >= ? AND e.ts < ?{vfilter} AND (lv.id IS NOT NULL OR lu.id IS NOT NULL)"""
+                  WHERE e.model = ? AND e.ts >= ? AND e.ts < ?{vfilter}{labelled}"""
         if sample is not None:
             sql = f"SELECT * FROM ({sql}) USING SAMPLE reservoir({int(sample)} ROWS) REPEATABLE (7)"
         params = [model, *paths, model, start, end, *([version] if version is not None else [])]
@@ -414,7 +420,7 @@ class Store:
             where.append("labels >= ?")
             params.append(min_labels)
         cols = ("version, segment, granularity, start_ts, end_ts, predictions, labels, lag_p50, lag_p90, status, "
-                "metrics, outcomes, updated_at")
+                "metrics, outcomes, updated_at, estimated")
         rows = self._rows(f"SELECT {cols} FROM performance WHERE {' AND '.join(where)} "
                           f"ORDER BY start_ts DESC, granularity, version, segment LIMIT ?", [*params, limit])
         return [dict(zip([c.strip() for c in cols.split(",")], r)) for r in rows]
