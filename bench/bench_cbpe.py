@@ -65,7 +65,7 @@ def argus(ref: pd.DataFrame, ana: pd.DataFrame) -> tuple[list[dict], float]:
     out = []
     for c, part in ana.groupby("chunk", sort=True):
         s = part["y_pred_proba"].to_numpy()
-        est = estimate_binary(cal(s), s, seed=int(c))
+        est = estimate_binary(cal(s), s)
         real = binary_metrics(part["y_true"].to_numpy(), s, resamples=0)
         out.append({"chunk": int(c), **{m: {"estimated": est[m].value, "lower": est[m].low, "upper": est[m].high,
                                             "realized": real[m].value} for m in METRICS}})

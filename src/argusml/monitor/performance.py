@@ -152,6 +152,7 @@ class _Version:
             rows = np.flatnonzero(keep)
         self.y, self.score, self.ts, self.lag = y[rows], score[rows], ts[rows], lag[rows]
         self.has_label = has_label[rows]
+        self.all_labelled = bool(self.has_label.all())
         self.p = spec.calibration(self.score) if spec.calibration is not None else None
         self.codes: list[np.ndarray] = []
         self.names: list[np.ndarray] = []  # per dimension: code -> value (the last entry, None, for -1)
@@ -268,7 +269,8 @@ class PerformanceJob:
         pairs = self.store.labelled_pairs(state.name, lo, hi, dims, labelled_only=False)
         counts = self.store.prediction_counts(state.name, lo, hi, state.granularities[0], dims)
         outcomes = self.store.outcome_sums(state.name, lo, hi, dims) if state.outcome_names else None
-        versions = sorted(set(counts.column("version").to_pylist()) | set(pairs.column("version").to_pylist()))
+        versions = sorted(set(pc.unique(counts.column("version")).to_pylist())
+                          | set(pc.unique(pairs.column("version")).to_pylist()))
         rows: list[PerformanceRow] = []
         findings: list[FindingRow] = []
         for version in versions:
@@ -324,8 +326,11 @@ class PerformanceJob:
                 for code, rows in _groups(data.codes[k][idx]):
                     if code >= 0:
                         every[f"{dim}={data.names[k][int(code)]}"] = idx[rows]
-            members = {seg: m[data.has_label[m]] for seg, m in every.items()}
-            members = {seg: m for seg, m in members.items() if m.size}
+            if data.all_labelled:
+                members = every
+            else:
+                members = {seg: m[data.has_label[m]] for seg, m in every.items()}
+                members = {seg: m for seg, m in members.items() if m.size}
         out_sums = self._outcomes(outcomes, dims, top, start, end) if outcomes is not None else {}
         pcfg = pcfg_of(cfg, spec) if spec is not None else None
         rows, findings = [], []
@@ -362,7 +367,7 @@ class PerformanceJob:
             if spec is not None and data is not None and data.p is not None and seg in every:
                 rows_all = every[seg]
                 est = estimate_binary(data.p[rows_all], data.score[rows_all], threshold=spec.threshold,
-                                      presorted=True, seed=7)
+                                      presorted=True)
                 estimated_json = orjson.dumps({
                     "method": "cbpe", "predictions": int(rows_all.size), "recalibrated": spec.recalibrated,
                     "assumes": ASSUMPTION,

@@ -217,12 +217,13 @@ def calibration_interval(y_correct: np.ndarray, confidence: np.ndarray, bins: in
     c = np.asarray(confidence, dtype=np.float64)
     d = np.asarray(y_correct, dtype=np.float64) - c
     n = c.size
-    value = calibration_error(y_correct, c, bins)
     if n < 2:
-        return Estimate(value, float("nan"), float("nan"), n, "bound")
+        return Estimate(calibration_error(y_correct, c, bins), float("nan"), float("nan"), n, "bound")
     idx = np.minimum((c * bins).astype(np.int64), bins - 1)
     nb = np.bincount(idx, minlength=bins).astype(np.float64)
-    gap = np.divide(np.bincount(idx, weights=d, minlength=bins), nb, out=np.zeros(bins), where=nb > 0)
+    sums = np.bincount(idx, weights=d, minlength=bins)
+    value = float(np.abs(sums).sum() / n)  # calibration_error's value, from the same bin sums
+    gap = np.divide(sums, nb, out=np.zeros(bins), where=nb > 0)
     ss = np.bincount(idx, weights=d * d, minlength=bins) - nb * gap * gap  # sum of squared deviations
     se = np.sqrt(np.divide(np.maximum(ss, 0.0), (nb - 1) * nb, out=np.zeros(bins), where=nb > 1))
     half = _z(level) * se
