@@ -76,3 +76,25 @@ def test_expected_auc_is_the_mean_auc_of_labels_drawn_from_the_probabilities():
         if 0 < y.sum() < 300:
             draws.append(roc_auc(y, p))  # equal to scikit-learn's (test_performance_metrics)
     assert est == pytest.approx(np.mean(draws), abs=0.002)
+
+
+def test_proxies_by_hand_and_shifts_only_when_credible_and_material():
+    from argusml.stats.cbpe import proxies, proxy_shifts
+
+    p = np.array([0.95, 0.05, 0.6, 0.5])
+    got = proxies(p, p, 0.5)
+    # confident: 0.95 (predicted positive) and 0.05 (predicted negative, right with 0.95); positive: 0.95, 0.6, 0.5
+    assert (got["high_confidence_rate"], got["positive_rate"]) == (0.5, 0.75)
+    h = [-(x * np.log2(x) + (1 - x) * np.log2(1 - x)) for x in p]
+    assert got["entropy_mean"] == pytest.approx(np.mean(h), abs=1e-12)
+    rng = np.random.default_rng(4)
+    flagged = 0
+    for _ in range(200):  # two samples of one population: no proxy moves
+        a, b = rng.beta(2, 2, 3000), rng.beta(2, 2, 3000)
+        flagged += bool(proxy_shifts(proxies(a, a), proxies(b, b)))
+    assert flagged <= 2
+    unsure = np.clip(rng.normal(0.5, 0.08, 3000), 0, 1)
+    ref = rng.beta(0.5, 0.5, 3000)  # mostly confident
+    moved = {s["proxy"]: s for s in proxy_shifts(proxies(unsure, unsure), proxies(ref, ref))}
+    assert moved["high_confidence_rate"]["change"] < -0.3 and moved["entropy_mean"]["change"] > 0.3
+    assert "positive_rate" not in moved

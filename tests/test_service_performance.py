@@ -272,6 +272,12 @@ def test_label_free_estimates_before_labels_come_and_the_realised_value_falls_in
         drops = [f for f in client.get("/v1/models/m/findings", params={"granularity": "1h"}).json()["findings"]
                  if f["check"] == "estimated_performance_drop"]
         assert drops and all(f["severity"] == "P2" and f["window_start"] == hours[1]["start"] for f in drops)
+        # the proxies say why: far fewer confident predictions than on the reference, higher entropy
+        proxy = {(f["window_start"], f["evidence"]["proxy"]): f for f in client.get(
+            "/v1/models/m/findings", params={"granularity": "1h"}).json()["findings"] if f["check"] == "proxy_shift"}
+        assert proxy[(hours[1]["start"], "high_confidence_rate")]["evidence"]["change"] < -0.15
+        assert proxy[(hours[1]["start"], "entropy_mean")]["evidence"]["change"] > 0
+        assert est[1]["proxies"]["high_confidence_rate"] < 0.01
         text = client.get("/metrics").text
         assert 'argus_model_performance_estimated{metric="accuracy",model="m",model_version="unversioned"}' in text
 

@@ -46,7 +46,7 @@ from argusml.profile.labelled import Labelled, PerformanceConfig, estimates_of, 
 from argusml.schema import Finding, Kind
 from argusml.schema.model_config import ModelConfig
 from argusml.schema.severity import DEFAULT_SEVERITY
-from argusml.stats.cbpe import Calibration, estimate_binary
+from argusml.stats.cbpe import Calibration, estimate_binary, proxies, proxy_shifts
 from argusml.stats.performance import Estimate, proportion
 from argusml.store import FindingRow, PerformanceRow, Store
 
@@ -72,6 +72,7 @@ class TaskSpec:
     baseline: dict[str, Estimate] | None  # the reference's own metrics, when comparable
     calibration: Calibration | None = None  # scores -> probabilities: label-free estimates (CBPE) need it
     recalibrated: bool = False
+    proxies: dict[str, float] | None = None  # the reference's label-free proxies, at this threshold
 
 
 def task_of(reference: Reference, config: ModelConfig) -> TaskSpec | None:
@@ -92,7 +93,8 @@ def task_of(reference: Reference, config: ModelConfig) -> TaskSpec | None:
         return TaskSpec(task, positive if task == "binary" else None, threshold, list(perf.get("classes") or []),
                         estimates_of(perf["metrics"]) if same else None,
                         Calibration.from_dict(cal.get("map")) if usable else None,
-                        bool(cal.get("recalibrated")) if usable else False)
+                        bool(cal.get("recalibrated")) if usable else False,
+                        cal.get("proxies") if usable and cal.get("threshold") == threshold else None)
     spec = reference.specs[target]
     prof = reference.profile.columns[target]
     threshold = ps.threshold if ps.threshold is not None else 0.5
@@ -366,12 +368,15 @@ class PerformanceJob:
             estimated_json = None
             if spec is not None and data is not None and data.p is not None and seg in every:
                 rows_all = every[seg]
-                est = estimate_binary(data.p[rows_all], data.score[rows_all], threshold=spec.threshold,
-                                      presorted=True)
+                p_w, s_w = data.p[rows_all], data.score[rows_all]
+                est = estimate_binary(p_w, s_w, threshold=spec.threshold, presorted=True)
+                prox = proxies(p_w, s_w, spec.threshold)
                 estimated_json = orjson.dumps({
                     "method": "cbpe", "predictions": int(rows_all.size), "recalibrated": spec.recalibrated,
-                    "assumes": ASSUMPTION,
-                    "metrics": {k: _estimate_dict(v) for k, v in est.items()}}).decode()
+                    "assumes": ASSUMPTION, "metrics": {k: _estimate_dict(v) for k, v in est.items()},
+                    "proxies": {k: v for k, v in prox.items() if k != "n"}}).decode()
+                if seg == OVERALL and spec.proxies and pcfg is not None and rows_all.size >= pcfg.min_labels:
+                    seg_findings.extend(_proxy_findings(proxy_shifts(prox, spec.proxies, alpha=pcfg.alpha)))
                 if pcfg is not None and n_lab < pcfg.min_labels and rows_all.size >= pcfg.min_labels:
                     base = self._baseline(state, version, seg, spec, pcfg, start)
                     if base is not None:
@@ -467,6 +472,15 @@ class PerformanceJob:
 
 ASSUMPTION = ("the model's probabilities, calibrated on the reference, still hold: the inputs may shift, the "
               "relation between inputs and outcome may not (only labels reveal that)")
+
+
+def _proxy_findings(shifts: list[dict[str, Any]]) -> list[Finding]:
+    words = {"high_confidence_rate": "share of confident predictions", "positive_rate": "share predicted positive",
+             "entropy_mean": "mean prediction entropy (bits)"}
+    return [Finding("proxy_shift", None, DEFAULT_SEVERITY["proxy_shift"],
+                    f"{words[s['proxy']]} {s['current']:.3g} against {s['reference']:.3g} on the reference "
+                    f"(change {s['change']:+.3g}, beyond {s['threshold']:g}; p {s['p_value']:.2g})", s)
+            for s in shifts]
 
 
 def _estimated(findings: list[Finding]) -> list[Finding]:

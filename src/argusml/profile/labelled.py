@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from argusml.profile.frame import TableSource
 from argusml.schema import InputError
-from argusml.stats.cbpe import Calibration, calibration_test, isotonic
+from argusml.stats.cbpe import Calibration, calibration_test, isotonic, proxies
 from argusml.stats.performance import Estimate, binary_metrics, multiclass_metrics, regression_metrics
 
 POSITIVE_NAMES = ("1", "true", "yes", "positive")
@@ -145,11 +145,11 @@ def reference_performance(src: TableSource, target: str, prediction: str,
            "threshold": cfg.threshold if lab.task == "binary" else None, "classes": lab.classes[:1000],
            "labelled": int(lab.y.size), "metrics": {k: v.to_dict() for k, v in metrics_of(lab, cfg).items()}}
     if lab.task == "binary" and np.isfinite(lab.score).all():
-        out["calibration"] = calibration_of(lab.y, lab.score)
+        out["calibration"] = calibration_of(lab.y, lab.score, cfg.threshold)
     return out
 
 
-def calibration_of(y: np.ndarray, score: np.ndarray) -> dict[str, Any]:
+def calibration_of(y: np.ndarray, score: np.ndarray, threshold: float = 0.5) -> dict[str, Any]:
     """Are the reference's scores probabilities? CBPE (label-free estimates) needs them to be. The
     Hosmer-Lemeshow test decides; when it rejects (p < 0.01), or the scores are not in [0, 1] at all, an
     isotonic map fitted on the reference turns scores into probabilities, and is stored with the baseline."""
@@ -158,7 +158,9 @@ def calibration_of(y: np.ndarray, score: np.ndarray) -> dict[str, Any]:
     recalibrate = not probabilities or test["p_value"] < 0.01
     cal = isotonic(score, y) if recalibrate else Calibration()
     return {"test": "hosmer_lemeshow", "statistic": test["statistic"], "df": test["df"], "p_value": test["p_value"],
-            "probabilities": probabilities, "recalibrated": recalibrate, "map": cal.to_dict()}
+            "probabilities": probabilities, "recalibrated": recalibrate, "map": cal.to_dict(),
+            # what windows' label-free proxies are compared with (``stats.cbpe.proxy_shifts``)
+            "threshold": threshold, "proxies": proxies(cal(score), score, threshold)}
 
 
 def estimates_of(metrics: dict[str, dict[str, Any]]) -> dict[str, Estimate]:

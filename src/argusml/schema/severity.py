@@ -35,4 +35,5 @@ DEFAULT_SEVERITY: dict[str, Severity] = {
     "performance_drop": Severity.P1,
     "weak_segment": Severity.P2,
     "estimated_performance_drop": Severity.P2,
+    "proxy_shift": Severity.P2,
 }

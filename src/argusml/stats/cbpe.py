@@ -188,3 +188,52 @@ def estimate_binary(p: np.ndarray, score: np.ndarray, *, threshold: float = 0.5,
         out[name] = _normal(value, sd[name], n, confidence, "cbpe") if math.isfinite(value) and \
             math.isfinite(sd[name]) else Estimate(value, float("nan"), float("nan"), n, "cbpe")
     return out
+
+
+HIGH_CONFIDENCE = 0.9
+"""A prediction is confident when its calibrated probability of the predicted class is at least this."""
+
+
+def proxies(p: np.ndarray, score: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
+    """Label-free signals of a window, from calibrated probabilities ``p`` and raw scores: the share of
+    confident predictions, the share predicted positive, and the mean and spread of the binary entropy (bits)
+    of ``p``. When they move against the reference, the model sees inputs it is less (or over) sure of."""
+    p = np.clip(np.asarray(p, dtype=np.float64), 0.0, 1.0)
+    s = np.asarray(score, dtype=np.float64)
+    n = p.size
+    if n == 0:
+        return {"n": 0.0, "high_confidence_rate": float("nan"), "positive_rate": float("nan"),
+                "entropy_mean": float("nan"), "entropy_sd": float("nan")}
+    q = np.where(s >= threshold, p, 1 - p)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = -(special.xlogy(p, p) + special.xlogy(1 - p, 1 - p)) / math.log(2)
+    return {"n": float(n), "high_confidence_rate": float((q >= HIGH_CONFIDENCE).mean()),
+            "positive_rate": float((s >= threshold).mean()), "entropy_mean": float(h.mean()),
+            "entropy_sd": float(h.std(ddof=1)) if n > 1 else 0.0}
+
+
+def proxy_shifts(current: dict[str, float], reference: dict[str, float], *, alpha: float = 0.05,
+                 min_rate_change: float = 0.05, min_entropy_change: float = 0.05) -> list[dict[str, Any]]:
+    """The proxies that moved, credibly and materially: a rate by at least ``min_rate_change`` (absolute)
+    with a two-proportion z test, the mean entropy by at least ``min_entropy_change`` bits with a two-sample
+    z test; Bonferroni over the three."""
+    n1, n0 = current.get("n", 0.0), reference.get("n", 0.0)
+    out: list[dict[str, Any]] = []
+    if n1 < 2 or n0 < 2:
+        return out
+    level = alpha / 3
+    for name in ("high_confidence_rate", "positive_rate"):
+        a, b = current[name], reference[name]
+        pooled = (a * n1 + b * n0) / (n1 + n0)
+        se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n0))
+        pv = float(2 * special.ndtr(-abs(a - b) / se)) if se > 0 else (0.0 if a != b else 1.0)
+        if abs(a - b) >= min_rate_change and pv < level:
+            out.append({"proxy": name, "current": a, "reference": b, "change": a - b, "p_value": pv,
+                        "threshold": min_rate_change})
+    a, b = current["entropy_mean"], reference["entropy_mean"]
+    se = math.sqrt(current["entropy_sd"] ** 2 / n1 + reference["entropy_sd"] ** 2 / n0)
+    pv = float(2 * special.ndtr(-abs(a - b) / se)) if se > 0 else (0.0 if a != b else 1.0)
+    if abs(a - b) >= min_entropy_change and pv < level:
+        out.append({"proxy": "entropy_mean", "current": a, "reference": b, "change": a - b, "p_value": pv,
+                    "threshold": min_entropy_change})
+    return out

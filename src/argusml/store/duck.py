@@ -68,7 +68,7 @@ LABEL_SCHEMA = pa.schema([("model", pa.string()), ("version", pa.string()), ("id
 """Labels and business outcomes, one row each as they arrived (``name`` null: a label; else the outcome's
 name). A correction is a later row for the same (version, id): the one with the highest ``lseq`` counts,
 the earlier ones stay for audit."""
-PERF_CHECKS = ("performance_drop", "weak_segment", "estimated_performance_drop")
+PERF_CHECKS = ("performance_drop", "weak_segment", "estimated_performance_drop", "proxy_shift")
 PERFORMANCE_COLUMNS = pa.schema([("model", pa.string()), ("version", pa.string()), ("segment", pa.string()),
                                  ("granularity", pa.float64()), ("start_ts", pa.float64()), ("end_ts", pa.float64()),
                                  ("predictions", pa.int64()), ("labels", pa.int64()), ("lag_p50", pa.float64()),
