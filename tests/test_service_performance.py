@@ -297,3 +297,47 @@ def test_label_free_estimates_before_labels_come_and_the_realised_value_falls_in
     finally:
         mon.stop()
         store.close()
+
+
+def test_a_regression_model_gets_label_free_error_estimates(tmp_path):
+    """The baseline of a regressor stores its error by prediction; a window whose inputs moved to where the
+    model errs more gets a higher estimated MAE, a P2 finding, and the realised MAE, once labels come,
+    where the estimate said."""
+    from service_util import reference_frame
+
+    rng = np.random.default_rng(9)
+    df = reference_frame(20_000, seed=3)
+    df["score"] = 2 * df["x0"]
+    df["y"] = df["score"] + rng.normal(0, 1, len(df)) * (0.5 + np.abs(df["x0"]))
+    reg = Reference.from_frame(df, prediction="score", target="y")
+    assert reg.performance["task"] == "regression" and "loss_model" in reg.performance
+    clock = Clock()
+    mon, store, client = start(tmp_path, reg, clock)
+    try:
+        evs = []
+        for h, shift in ((2, 0.0), (1, 1.5)):
+            for i in range(2000):
+                e = event(f"r{h}-{i}", rng, timestamp=T0 - h * HOUR + i * 1.5, shift=shift)
+                e["prediction"] = 2 * e["features"]["x0"]
+                evs.append(e)
+        post_all(client, "events", evs)
+        assert mon.wait_idle()
+        mon.update_performance(force=True)
+        hours = sorted(perf_rows(client, granularity="1h", segment="*"), key=lambda w: w["start"])
+        calm, moved = (w["estimated"] for w in hours)
+        assert calm["method"] == "loss_model" and "assumes" in calm
+        assert moved["metrics"]["mae"]["value"] > 1.3 * calm["metrics"]["mae"]["value"]
+        drops = [f for f in client.get("/v1/models/m/findings", params={"granularity": "1h"}).json()["findings"]
+                 if f["check"] == "estimated_performance_drop"]
+        assert drops and {f["window_start"] for f in drops} == {hours[1]["start"]}
+        truth = [{"id": e["id"], "label": e["prediction"] + float(rng.normal()) * (0.5 + abs(e["features"]["x0"]))}
+                 for e in evs]
+        post_all(client, "labels", truth)
+        assert mon.wait_idle()
+        mon.update_performance(force=True)
+        for w in perf_rows(client, granularity="1h", segment="*"):
+            realised, est = w["metrics"]["mae"]["value"], w["estimated"]["metrics"]["mae"]
+            assert abs(realised - est["value"]) <= 1.5 * (est["high"] - est["low"]) / 2
+    finally:
+        mon.stop()
+        store.close()

@@ -47,6 +47,8 @@ from argusml.schema import Finding, Kind
 from argusml.schema.model_config import ModelConfig
 from argusml.schema.severity import DEFAULT_SEVERITY
 from argusml.stats.cbpe import Calibration, estimate_binary, proxies, proxy_shifts
+from argusml.stats.loss_estimate import ASSUMPTION as LOSS_ASSUMPTION
+from argusml.stats.loss_estimate import LossModel
 from argusml.stats.performance import Estimate, proportion
 from argusml.store import FindingRow, PerformanceRow, Store
 
@@ -73,6 +75,7 @@ class TaskSpec:
     calibration: Calibration | None = None  # scores -> probabilities: label-free estimates (CBPE) need it
     recalibrated: bool = False
     proxies: dict[str, float] | None = None  # the reference's label-free proxies, at this threshold
+    loss_model: LossModel | None = None  # regression: the reference's error by prediction (label-free MAE, RMSE)
 
 
 def task_of(reference: Reference, config: ModelConfig) -> TaskSpec | None:
@@ -88,6 +91,10 @@ def task_of(reference: Reference, config: ModelConfig) -> TaskSpec | None:
         # the reference's metrics are a baseline only when they were computed by the same conventions
         same = (positive == perf.get("positive_class")
                 and (task != "binary" or threshold == float(perf.get("threshold") or 0.5)))
+        if task == "regression":
+            lm = perf.get("loss_model")
+            return TaskSpec(task, None, threshold, [], estimates_of(perf["metrics"]),
+                            loss_model=LossModel.from_dict(lm) if lm else None)
         cal = perf.get("calibration")
         usable = task == "binary" and cal is not None and positive == perf.get("positive_class")
         return TaskSpec(task, positive if task == "binary" else None, threshold, list(perf.get("classes") or []),
@@ -129,9 +136,11 @@ class _Version:
         label = pairs.column("label")
         has_label = np.asarray(label.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
         if spec.task == "regression":
-            y = pc.cast(label, pa.float64(), safe=False).to_numpy(zero_copy_only=False)
+            y = pc.cast(label, pa.float64(), safe=False).to_numpy(zero_copy_only=False).astype(np.float64)
             score = pairs.column("prediction").to_numpy(zero_copy_only=False).astype(np.float64)
-            keep = np.isfinite(y) & np.isfinite(score)
+            has_label = has_label & np.isfinite(y)
+            # unlabelled predictions stay when the loss model can estimate them
+            keep = np.isfinite(score) & (has_label | (spec.loss_model is not None))
         elif spec.task == "binary":
             pos = spec.positive or "1"
             y = pc.fill_null(pc.equal(label, pos), False).to_numpy(zero_copy_only=False).astype(np.int8)
@@ -366,22 +375,31 @@ class PerformanceJob:
                     _, weak = segment_findings(lab, seg_cols, pcfg, seed=3)
                     seg_findings.extend(weak)
             estimated_json = None
-            if spec is not None and data is not None and data.p is not None and seg in every:
+            est: dict[str, Estimate] | None = None
+            if spec is not None and data is not None and seg in every and (data.p is not None
+                                                                           or spec.loss_model is not None):
                 rows_all = every[seg]
-                p_w, s_w = data.p[rows_all], data.score[rows_all]
-                est = estimate_binary(p_w, s_w, threshold=spec.threshold, presorted=True)
-                prox = proxies(p_w, s_w, spec.threshold)
-                estimated_json = orjson.dumps({
-                    "method": "cbpe", "predictions": int(rows_all.size), "recalibrated": spec.recalibrated,
-                    "assumes": ASSUMPTION, "metrics": {k: _estimate_dict(v) for k, v in est.items()},
-                    "proxies": {k: v for k, v in prox.items() if k != "n"}}).decode()
-                if seg == OVERALL and spec.proxies and pcfg is not None and rows_all.size >= pcfg.min_labels:
-                    seg_findings.extend(_proxy_findings(proxy_shifts(prox, spec.proxies, alpha=pcfg.alpha)))
+                doc: dict[str, Any] = {"predictions": int(rows_all.size)}
+                if data.p is not None:
+                    p_w, s_w = data.p[rows_all], data.score[rows_all]
+                    est = estimate_binary(p_w, s_w, threshold=spec.threshold, presorted=True)
+                    prox = proxies(p_w, s_w, spec.threshold)
+                    doc.update({"method": "cbpe", "recalibrated": spec.recalibrated, "assumes": ASSUMPTION,
+                                "proxies": {k: v for k, v in prox.items() if k != "n"}})
+                    if seg == OVERALL and spec.proxies and pcfg is not None and rows_all.size >= pcfg.min_labels:
+                        seg_findings.extend(_proxy_findings(proxy_shifts(prox, spec.proxies, alpha=pcfg.alpha)))
+                else:
+                    assert spec.loss_model is not None
+                    est = spec.loss_model.estimate(data.score[rows_all])
+                    doc.update({"method": "loss_model", "assumes": LOSS_ASSUMPTION})
+                doc["metrics"] = {k: _estimate_dict(v) for k, v in est.items()}
+                estimated_json = orjson.dumps(doc).decode()
                 if pcfg is not None and n_lab < pcfg.min_labels and rows_all.size >= pcfg.min_labels:
                     base = self._baseline(state, version, seg, spec, pcfg, start)
                     if base is not None:
-                        seg_findings.extend(_estimated(compare(est, base, "binary", pcfg,
-                                                               "" if seg == OVERALL else f" in {seg}")))
+                        seg_findings.extend(_estimated(compare(est, base, spec.task, pcfg,
+                                                               "" if seg == OVERALL else f" in {seg}"),
+                                                       str(doc["assumes"])))
             outcome_json = None
             if out_sums:
                 outcome_json = orjson.dumps({name: self._outcome_summary(per.get(seg), n_pred)
@@ -483,11 +501,11 @@ def _proxy_findings(shifts: list[dict[str, Any]]) -> list[Finding]:
             for s in shifts]
 
 
-def _estimated(findings: list[Finding]) -> list[Finding]:
-    """A drop in the label-free estimate: weaker evidence than labels (it rests on ``ASSUMPTION``), so P2,
+def _estimated(findings: list[Finding], assumes: str) -> list[Finding]:
+    """A drop in the label-free estimate: weaker evidence than labels (it rests on ``assumes``), so P2,
     and only where too few labels exist to judge the window itself."""
     return [Finding("estimated_performance_drop", f.column, DEFAULT_SEVERITY["estimated_performance_drop"],
-                    f"estimated (no labels yet) {f.message}", {**f.evidence, "assumes": ASSUMPTION})
+                    f"estimated (no labels yet) {f.message}", {**f.evidence, "assumes": assumes})
             for f in findings]
 
 

@@ -19,6 +19,7 @@ import pyarrow as pa
 from argusml.profile.frame import TableSource
 from argusml.schema import InputError
 from argusml.stats.cbpe import Calibration, calibration_test, isotonic, proxies
+from argusml.stats.loss_estimate import LossModel
 from argusml.stats.performance import Estimate, binary_metrics, multiclass_metrics, regression_metrics
 
 POSITIVE_NAMES = ("1", "true", "yes", "positive")
@@ -146,6 +147,8 @@ def reference_performance(src: TableSource, target: str, prediction: str,
            "labelled": int(lab.y.size), "metrics": {k: v.to_dict() for k, v in metrics_of(lab, cfg).items()}}
     if lab.task == "binary" and np.isfinite(lab.score).all():
         out["calibration"] = calibration_of(lab.y, lab.score, cfg.threshold)
+    if lab.task == "regression":
+        out["loss_model"] = LossModel.fit(lab.y, lab.score).to_dict()  # label-free MAE and RMSE later
     return out
 
 
