@@ -419,11 +419,9 @@ class Store:
         if min_labels:
             where.append("labels >= ?")
             params.append(min_labels)
-        cols = ("version, segment, granularity, start_ts, end_ts, predictions, labels, lag_p50, lag_p90, status, "
-                "metrics, outcomes, updated_at, estimated")
-        rows = self._rows(f"SELECT {cols} FROM performance WHERE {' AND '.join(where)} "
-                          f"ORDER BY start_ts DESC, granularity, version, segment LIMIT ?", [*params, limit])
-        return [dict(zip([c.strip() for c in cols.split(",")], r)) for r in rows]
+        return self._select("performance", "version, segment, granularity, start_ts, end_ts, predictions, labels, "
+                            "lag_p50, lag_p90, status, metrics, outcomes, updated_at, estimated", where, params,
+                            "start_ts DESC, granularity, version, segment", limit)
 
     def max_seq(self, model: str | None = None) -> int:
         if model is None:
@@ -534,10 +532,7 @@ class Store:
             params.append(closed)
         cols = ("version, segment, granularity, start_ts, end_ts, closed, n_rows, late, verdict, closed_at"
                 + (", profile" if with_profile else ""))
-        rows = self._rows(f"SELECT {cols} FROM windows WHERE {' AND '.join(where)} "
-                          f"ORDER BY start_ts DESC, granularity, version, segment LIMIT ?", [*params, limit])
-        names = [c.strip() for c in cols.split(",")]
-        return [dict(zip(names, r)) for r in rows]
+        return self._select("windows", cols, where, params, "start_ts DESC, granularity, version, segment", limit)
 
     def findings(self, model: str, *, since: float | None = None, until: float | None = None,
                  version: str | None = None, segment: str | None = None, granularity: float | None = None,
@@ -546,11 +541,17 @@ class Store:
         if severity is not None:
             where.append("severity = ?")
             params.append(severity)
-        cols = ("version, segment, granularity, window_start, window_end, check_name, column_name, severity, "
-                "message, evidence, created_at")
-        rows = self._rows(f"SELECT {cols} FROM findings WHERE {' AND '.join(where)} "
-                          f"ORDER BY window_start DESC, severity, check_name LIMIT ?", [*params, limit])
-        return [dict(zip([c.strip() for c in cols.split(",")], r)) for r in rows]
+        return self._select("findings", "version, segment, granularity, window_start, window_end, check_name, "
+                            "column_name, severity, message, evidence, created_at", where, params,
+                            "window_start DESC, severity, check_name", limit)
+
+    def _select(self, table: str, cols: str, where: list[str], params: list[Any], order: str, limit: int
+                ) -> list[dict[str, Any]]:
+        """Rows of ``table`` as dicts keyed by ``cols`` (the reads behind the API's lists)."""
+        rows = self._rows(f"SELECT {cols} FROM {table} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?",
+                          [*params, limit])
+        names = [c.strip() for c in cols.split(",")]
+        return [dict(zip(names, r)) for r in rows]
 
     @staticmethod
     def _filters(model: str, start_col: str, end_col: str, since: float | None, until: float | None,
