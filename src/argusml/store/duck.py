@@ -20,7 +20,7 @@ import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import pyarrow as pa
@@ -69,6 +69,7 @@ LABEL_SCHEMA = pa.schema([("model", pa.string()), ("version", pa.string()), ("id
 name). A correction is a later row for the same (version, id): the one with the highest ``lseq`` counts,
 the earlier ones stay for audit."""
 PERF_CHECKS = ("performance_drop", "weak_segment", "estimated_performance_drop", "proxy_shift")
+"""Findings the performance job writes; it replaces them whenever it revises a window."""
 PERFORMANCE_COLUMNS = pa.schema([("model", pa.string()), ("version", pa.string()), ("segment", pa.string()),
                                  ("granularity", pa.float64()), ("start_ts", pa.float64()), ("end_ts", pa.float64()),
                                  ("predictions", pa.int64()), ("labels", pa.int64()), ("lag_p50", pa.float64()),
@@ -90,11 +91,17 @@ def _memory_size(limit: str) -> str:
 def _rows_table(rows: Sequence[Any], schema: pa.Schema) -> pa.Table:
     cols = list(zip(*(r.values() for r in rows)))
     return pa.table({f.name: pa.array(c, f.type) for f, c in zip(schema, cols)}, schema=schema)
-"""Findings the performance job writes; it replaces them whenever it revises a window."""
+
+
+class _Row:
+    """A row of one table: its fields are the table's columns, in order."""
+
+    def values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, f.name) for f in fields(self))  # type: ignore[arg-type]
 
 
 @dataclass
-class PerformanceRow:
+class PerformanceRow(_Row):
     model: str
     version: str
     segment: str
@@ -111,14 +118,9 @@ class PerformanceRow:
     updated_at: float
     estimated: str | None = None  # JSON: label-free estimates (CBPE) from every prediction of the window
 
-    def values(self) -> tuple[Any, ...]:
-        return (self.model, self.version, self.segment, self.granularity, self.start, self.end, self.predictions,
-                self.labels, self.lag_p50, self.lag_p90, self.status, self.metrics, self.outcomes, self.updated_at,
-                self.estimated)
-
 
 @dataclass
-class WindowRow:
+class WindowRow(_Row):
     model: str
     version: str
     segment: str
@@ -132,13 +134,9 @@ class WindowRow:
     verdict: str | None = None
     closed_at: float | None = None
 
-    def values(self) -> tuple[Any, ...]:
-        return (self.model, self.version, self.segment, self.granularity, self.start, self.end, self.closed,
-                self.n_rows, self.late, self.profile, self.verdict, self.closed_at)
-
 
 @dataclass
-class FindingRow:
+class FindingRow(_Row):
     model: str
     version: str
     segment: str
@@ -151,10 +149,6 @@ class FindingRow:
     message: str
     evidence: str
     created_at: float
-
-    def values(self) -> tuple[Any, ...]:
-        return (self.model, self.version, self.segment, self.granularity, self.window_start, self.window_end,
-                self.check, self.column, self.severity, self.message, self.evidence, self.created_at)
 
 
 class Store:
