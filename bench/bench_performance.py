@@ -82,7 +82,9 @@ def build_store(rows: int, segments: int, data: Path, out: Path) -> None:
         store.index(pa.table({"seq": np.arange(a + 1, b + 1), "model": pa.array(["m"] * n),
                               "version": pa.array(["unversioned"] * n), "id": w["id"][a:b], "ts": w["ts"][a:b],
                               "arrival": w["ts"][a:b], "prediction": w["score"][a:b],
-                              "prediction_label": pa.nulls(n, pa.string()), "segment": segjson[a:b]},
+                              "prediction_label": pa.nulls(n, pa.string()), "segment": segjson[a:b],
+                              "probabilities": pa.nulls(n, pa.string()), "latency_ms": pa.nulls(n, pa.float64()),
+                              "status": pa.nulls(n, pa.int32())},
                              schema=EVENT_SCHEMA))
     order = w["order"]
     for a in range(0, rows, chunk):

@@ -59,6 +59,41 @@ def write_config(d: Path, ref: Reference, **cfg: Any) -> Path:
     return d
 
 
+class LiveServer:
+    """The real app under uvicorn in a thread (a real socket, a real HTTP stack), without the seconds a
+    child process spends importing; ``with LiveServer(monitor) as srv`` or ``start()`` / ``stop()``."""
+
+    def __init__(self, monitor: Any, port: int | None = None) -> None:
+        import threading
+
+        import uvicorn
+
+        from argusml.service.app import create_app
+
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(create_app(monitor), host="127.0.0.1", port=self.port,
+                                                    log_config=None, access_log=False))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+    def __enter__(self) -> LiveServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
 class Server:
     """`argus serve` in a child process, on a free port."""
 

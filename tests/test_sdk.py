@@ -4,12 +4,10 @@ FastAPI endpoints. The client must never raise into the model's code."""
 
 from __future__ import annotations
 
-import threading
 import time
 
 import numpy as np
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
@@ -17,31 +15,8 @@ from pydantic import BaseModel
 import argusml
 from argusml.monitor import Monitor, Settings
 from argusml.schema.model_config import ModelConfig
-from argusml.service.app import create_app
 from argusml.store import Store
-from service_util import free_port, make_reference
-
-
-class LiveServer:
-    """The real app under uvicorn in a thread (a real socket, a real HTTP stack)."""
-
-    def __init__(self, monitor: Monitor, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(create_app(monitor), host="127.0.0.1", port=self.port,
-                                                    log_config=None, access_log=False))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
+from service_util import LiveServer, free_port, make_reference
 
 
 @pytest.fixture

@@ -10,11 +10,15 @@ script runs with that venv's python:
 
     bench/setup_venvs.sh nannyml
     /tmp/venvs/nannyml/bin/python bench/incumbents/bench_nannyml_cbpe.py \\
-        --reference REF.parquet --analysis ANA.parquet --out OUT.json [--chunk-size N] [--calibration none]
+        --reference REF.parquet --analysis ANA.parquet --out OUT.json [--chunk-size N] [--calibration none] \\
+        [--classes a,b,c]
 
 Input (both Parquet files): ``y_pred_proba`` (P(class 1), float in [0, 1]),
 ``y_pred`` (0/1), ``y_true`` (0/1), ``chunk`` (int id; the rows of one chunk are
-contiguous).  Every analysis chunk must hold exactly ``chunk_size`` rows
+contiguous). With ``--classes`` the model is multiclass: ``y_pred_proba_<class>``
+per class instead of ``y_pred_proba``, and ``y_pred``/``y_true`` are class
+labels; NannyML then runs ``problem_type="classification_multiclass"``, whose
+``f1`` and ``roc_auc`` are the macro F1 and the one-vs-rest macro ROC AUC.  Every analysis chunk must hold exactly ``chunk_size`` rows
 (default: the first analysis chunk's size), because NannyML's chunker is
 size-based: ``CBPE(chunk_size=N)`` splits the rows, in file order, into
 ``[0:N-1], [N:2N-1], ...``.  The script asserts that these boundaries are the
@@ -70,6 +74,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--analysis", required=True, help="analysis Parquet (y_true used only for the realized metrics)")
     ap.add_argument("--out", required=True, help="output JSON path")
     ap.add_argument("--chunk-size", type=int, default=None, help="rows per chunk (default: the first analysis chunk's size)")
+    ap.add_argument("--classes", default=None,
+                    help="comma-separated class labels: a multiclass model (columns y_pred_proba_<class>)")
     ap.add_argument(
         "--calibration",
         choices=["auto", "none"],
@@ -79,16 +85,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
-def load(path: str) -> pd.DataFrame:
+def proba_columns(classes: list[str] | None) -> list[str]:
+    return [f"y_pred_proba_{c}" for c in classes] if classes else ["y_pred_proba"]
+
+
+def load(path: str, classes: list[str] | None = None) -> pd.DataFrame:
+    cols = [*proba_columns(classes), *COLUMNS[1:]]
     df = pd.read_parquet(path)
-    missing = [c for c in COLUMNS if c not in df.columns]
+    missing = [c for c in cols if c not in df.columns]
     if missing:
         raise SystemExit(f"{path}: missing columns {missing}")
-    df = df[list(COLUMNS)].reset_index(drop=True)  # NannyML reports chunk boundaries as index labels
-    if df[["y_pred_proba", "y_pred", "y_true"]].isna().any().any():
-        raise SystemExit(f"{path}: NaN in y_pred_proba / y_pred / y_true")
-    df["y_pred"] = df["y_pred"].astype(np.int64)
-    df["y_true"] = df["y_true"].astype(np.int64)
+    df = df[cols].reset_index(drop=True)  # NannyML reports chunk boundaries as index labels
+    if df[cols[:-1]].isna().any().any():
+        raise SystemExit(f"{path}: NaN in {' / '.join(cols[:-1])}")
+    kind = str if classes else np.int64
+    df["y_pred"] = df["y_pred"].astype(kind)
+    df["y_true"] = df["y_true"].astype(kind)
     return df
 
 
@@ -103,13 +115,18 @@ def chunk_runs(df: pd.DataFrame, path: str) -> list[tuple[int, int, int]]:
     return runs
 
 
-def realized(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray) -> dict[str, float]:
-    auc = float(roc_auc_score(y_true, proba)) if len(np.unique(y_true)) == 2 else math.nan
-    return {
-        "roc_auc": auc,
-        "accuracy": float(accuracy_score(y_true, y_pred)),
-        "f1": float(f1_score(y_true, y_pred, zero_division=0)),
-    }
+def realized(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray, classes: list[str] | None = None
+             ) -> dict[str, float]:
+    """Binary: ROC AUC, accuracy, F1 of class 1. Multiclass: one-vs-rest macro ROC AUC (NaN unless every
+    class occurs), accuracy, macro F1: NannyML's multiclass definitions."""
+    if classes:
+        auc = float(roc_auc_score(y_true, proba, multi_class="ovr", average="macro", labels=classes)) \
+            if set(np.unique(y_true)) == set(classes) else math.nan
+        f1 = float(f1_score(y_true, y_pred, average="macro", labels=classes, zero_division=0))
+    else:
+        auc = float(roc_auc_score(y_true, proba)) if len(np.unique(y_true)) == 2 else math.nan
+        f1 = float(f1_score(y_true, y_pred, zero_division=0))
+    return {"roc_auc": auc, "accuracy": float(accuracy_score(y_true, y_pred)), "f1": f1}
 
 
 def num(x: Any) -> float | None:
@@ -126,8 +143,9 @@ def main(argv: list[str] | None = None) -> None:
     from nannyml.calibration import NoopCalibrator
     from nannyml.performance_estimation.confidence_based import CBPE
 
-    ref = load(a.reference)
-    ana = load(a.analysis)
+    classes = a.classes.split(",") if a.classes else None
+    ref = load(a.reference, classes)
+    ana = load(a.analysis, classes)
     ana_runs = chunk_runs(ana, a.analysis)
     ref_runs = chunk_runs(ref, a.reference)
     chunk_size = a.chunk_size or (ana_runs[0][2] - ana_runs[0][1] + 1)
@@ -143,8 +161,8 @@ def main(argv: list[str] | None = None) -> None:
 
     t0 = time.perf_counter()
     est = CBPE(
-        problem_type="classification_binary",
-        y_pred_proba="y_pred_proba",
+        problem_type="classification_multiclass" if classes else "classification_binary",
+        y_pred_proba={c: f"y_pred_proba_{c}" for c in classes} if classes else "y_pred_proba",
         y_pred="y_pred",
         y_true="y_true",
         metrics=list(METRICS),
@@ -165,11 +183,13 @@ def main(argv: list[str] | None = None) -> None:
 
     y_true = ana["y_true"].to_numpy()
     y_pred = ana["y_pred"].to_numpy()
-    proba = ana["y_pred_proba"].to_numpy()
+    proba = ana[proba_columns(classes)].to_numpy()
+    if not classes:
+        proba = proba[:, 0]
     chunks: list[dict[str, Any]] = []
     for i, (cid, s, e) in enumerate(ana_runs):
         row = df.iloc[i]
-        real = realized(y_true[s : e + 1], y_pred[s : e + 1], proba[s : e + 1])
+        real = realized(y_true[s : e + 1], y_pred[s : e + 1], proba[s : e + 1], classes)
         rec: dict[str, Any] = {"chunk": cid, "n": e - s + 1, "nannyml_key": str(row[("chunk", "key")])}
         for m in METRICS:
             rec[m] = {out: num(row[(m, col)]) for col, out in FIELDS.items()}
@@ -185,8 +205,11 @@ def main(argv: list[str] | None = None) -> None:
         "n_analysis": len(ana),
         "chunk_size": chunk_size,
         "metrics": list(METRICS),
+        "problem_type": "classification_multiclass" if classes else "classification_binary",
         "calibration": a.calibration,
-        "calibrated": bool(est.needs_calibration) and a.calibration == "auto",
+        # multiclass: one calibrator per class, a NoopCalibrator where NannyML's test said none was needed
+        "calibrated": (sorted(c for c, k in est._calibrators.items() if not isinstance(k, NoopCalibrator))
+                       if classes else bool(est.needs_calibration) and a.calibration == "auto"),
         "band": "estimated -/+ 3 * sampling_error, clipped to [0, 1] (NannyML confidence boundaries)",
         "chunks": chunks,
     }

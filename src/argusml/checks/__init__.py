@@ -2,7 +2,7 @@
 
 from argusml.checks.drift import DriftResult, column_drift, decide
 from argusml.checks.quality import QualityChecker, numeric_summary
-from argusml.checks.run import CheckResults, ColumnResult, run_checks
+from argusml.checks.run import CheckResults, ColumnResult, ignored_features, multivariate_rows, run_checks
 
 __all__ = ["CheckResults", "ColumnResult", "DriftResult", "QualityChecker", "column_drift", "decide",
-           "numeric_summary", "run_checks"]
+           "ignored_features", "multivariate_rows", "numeric_summary", "run_checks"]

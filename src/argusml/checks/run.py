@@ -12,6 +12,7 @@ from typing import Any
 
 from argusml.checks.correlation import correlation_changes
 from argusml.checks.drift import DriftResult, column_drift, decide
+from argusml.checks.multivariate import multivariate_drift
 from argusml.checks.quality import QualityChecker
 from argusml.profile import ColumnProfile, DatasetProfile, Reference
 from argusml.schema import DEFAULT_SEVERITY, DriftStatus, Finding, ReportConfig, Role, Severity
@@ -44,6 +45,7 @@ class CheckResults:
     findings: list[Finding]
     correlations: dict[str, Any]
     verdict: dict[str, Any]
+    multivariate: dict[str, Any] = field(default_factory=dict)
 
 
 def _fmt(x: float | None) -> str:
@@ -83,7 +85,7 @@ def run_checks(reference: Reference, current: DatasetProfile, config: ReportConf
     severity = {**DEFAULT_SEVERITY, **config.severity}
     names = [n for n in reference.specs if not config.ignored(n)]
     current = DatasetProfile(current.n_rows, current.columns, current.correlation,
-                             [n for n in current.extra_columns if not config.ignored(n)])
+                             [n for n in current.extra_columns if not config.ignored(n)], current.multivariate)
 
     quality = QualityChecker(reference, current, config.quality, severity).run(names)
     columns = {n: ColumnResult(n, reference.profile.columns[n], current.columns.get(n)) for n in names}
@@ -125,9 +127,24 @@ def run_checks(reference: Reference, current: DatasetProfile, config: ReportConf
                                 {"pairs": changed[:20]}))
         corr_names = {c for r in changed for c in r["columns"]}
 
+    multivariate, mv_finding = multivariate_drift(reference, current, config.multivariate, config.drift.alpha,
+                                                  severity["multivariate_drift"], ignored_features(reference, config))
+    if mv_finding is not None:
+        findings.append(mv_finding)
+
     findings.sort(key=lambda f: (f.severity.rank, f.check, f.column or ""))
-    verdict = _verdict(reference, drift, findings, config, corr_names)
-    return CheckResults(reference, current, config, columns, findings, corr, verdict)
+    verdict = _verdict(reference, drift, findings, config, corr_names, multivariate["drifted"])
+    return CheckResults(reference, current, config, columns, findings, corr, verdict, multivariate)
+
+
+def ignored_features(reference: Reference, config: ReportConfig) -> list[str]:
+    """Features the config leaves out; profiles for the multivariate tests need them before the checks run."""
+    return [n for n, sp in reference.specs.items() if sp.role is Role.FEATURE and config.ignored(n)]
+
+
+def multivariate_rows(config: ReportConfig) -> int:
+    """Rows of current data a profile samples for the domain classifier (0 when the tests are off)."""
+    return config.multivariate.sample_rows if config.multivariate.enabled else 0
 
 
 def _off_mode_support(reference: Reference, current: DatasetProfile) -> dict[str, int]:
@@ -142,7 +159,7 @@ def _off_mode_support(reference: Reference, current: DatasetProfile) -> dict[str
 
 
 def _verdict(reference: Reference, drift: dict[str, DriftResult], findings: list[Finding], config: ReportConfig,
-             corr_names: set[str]) -> dict[str, Any]:
+             corr_names: set[str], multivariate: bool) -> dict[str, Any]:
     drifted = [n for n, r in drift.items() if r.status is DriftStatus.DRIFTED]
     tested = [n for n, r in drift.items() if r.tested]
     features = [n for n in tested if reference.specs[n].role is Role.FEATURE]
@@ -150,7 +167,7 @@ def _verdict(reference: Reference, drift: dict[str, DriftResult], findings: list
     by_sev = {s.value: sum(1 for f in findings if f.severity is s) for s in Severity}
     if by_sev["P0"]:
         status = "error"
-    elif drifted:
+    elif drifted or multivariate:
         status = "drift"
     elif by_sev["P1"]:
         status = "warning"
@@ -170,4 +187,5 @@ def _verdict(reference: Reference, drift: dict[str, DriftResult], findings: list
         "correction": config.drift.correction,
         "findings_by_severity": by_sev,
         "correlation_changed_columns": sorted(corr_names),
+        "multivariate_drift": multivariate,
     }

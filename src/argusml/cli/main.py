@@ -16,6 +16,9 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from argusml.cli.decisions import advise_cmd, compare_cmd
+from argusml.cli.remote import fail
+from argusml.cli.review import labels_app, sample_cmd
 from argusml.schema import ArgusError, ConfigError, InputError, Kind
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -24,11 +27,6 @@ config_app = typer.Typer(no_args_is_help=True, help="Validate configuration file
 app.add_typer(config_app, name="config")
 
 FORMATS = ("json", "html")
-
-
-def fail(message: str, code: int = 2) -> None:
-    typer.echo(f"argus: error: {message}", err=True)
-    raise typer.Exit(code)
 
 
 @contextmanager
@@ -341,6 +339,14 @@ def version_cmd() -> None:
     from argusml import __version__
 
     typer.echo(__version__)
+
+
+# sampled ground truth (cli/review.py): draw predictions for review, send the reviewed labels back
+app.command("sample")(sample_cmd)
+# what to do (cli/decisions.py): champion against challenger, and retraining advice
+app.command("compare")(compare_cmd)
+app.command("advise")(advise_cmd)
+app.add_typer(labels_app, name="labels")
 
 
 def _write(path: str, text: str) -> None:

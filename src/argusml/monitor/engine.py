@@ -44,7 +44,7 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
-from argusml.checks import run_checks
+from argusml.checks import multivariate_rows, run_checks
 from argusml.monitor.dedup import DedupIndex, key_of
 from argusml.monitor.events import (
     EventBatch,
@@ -88,6 +88,7 @@ class Settings:
     index_rows: int = 20_000  # index rows buffered before a DuckDB commit ...
     index_every: float = 0.5  # ... or after this many seconds (see Monitor._writer)
     performance_every: float = 10.0  # how often the performance job looks for changed windows
+    advice_every: float = 60.0  # how old the advice /status shows may be (GET .../advice is always fresh)
     checkpoint_every: float = 10.0  # DuckDB holds appended rows in memory until a checkpoint writes them out
     memory_limit: str = "64MB"  # DuckDB caches blocks up to this (and spills past it); ingest needs little
     # ... while the performance job joins a period's labels to its predictions, DuckDB may use this much
@@ -125,7 +126,6 @@ class ModelState:
         self.refs: dict[str, VersionRef] = {}
         self.set_reference("", reference)
         self.dedup = DedupIndex(config.dedup.horizon, config.dedup.max_keys)
-        self.folder = Folder(config.window, config.lateness, config.segments, config.max_segment_values)
         self.metrics = ModelMetrics()
         self.pending: dict[str, float] = {}  # label id -> arrival, while its prediction is unknown
         self.pending_outcomes: dict[str, float] = {}  # the same for outcomes
@@ -137,6 +137,8 @@ class ModelState:
         # redacted features no longer look like the reference: checking them would only report the redaction
         self.checks: ReportConfig = config.checks.model_copy(
             update={"ignore": sorted({*config.checks.ignore, *private})}) if private else config.checks
+        self.folder = Folder(config.window, config.lateness, config.segments, config.max_segment_values,
+                             sample_rows=multivariate_rows(self.checks))
         granularities = [config.window]
         for g in (HOUR, DAY):
             if g > granularities[-1] and g % granularities[-1] == 0:
@@ -238,6 +240,12 @@ def segment_json(rec: EventRecord, dims: list[str]) -> str | None:
     return orjson.dumps(seg).decode() if seg else None
 
 
+def probabilities_json(rec: EventRecord) -> str | None:
+    """The index's probabilities column: a ``{class: probability}`` prediction as sent, which a multiclass
+    model's label-free estimates (CBPE) read whole; null for any other prediction."""
+    return orjson.dumps(rec.prediction).decode() if type(rec.prediction) is dict else None
+
+
 @dataclass
 class IngestAnswer:
     body: dict[str, Any]
@@ -250,6 +258,7 @@ class Monitor:
         self.store = store
         self.settings = settings or Settings()
         self.clock = clock
+        self._advice_cache: dict[str, tuple[float, dict[str, Any]]] = {}
         self.models: dict[str, ModelState] = {}
         self._writer_q: queue.Queue[_Item | None] = queue.Queue()
         self._fold_q: queue.Queue[list[tuple[ModelState, EventBatch, float]] | None] = queue.Queue()
@@ -389,7 +398,9 @@ class Monitor:
                 normalize_prediction(rec, state.ref(version).schema)
                 for k, v in (("seq", seq), ("model", state.name), ("version", version), ("id", id_), ("ts", ts),
                              ("arrival", arrival), ("prediction", rec.pred_value), ("prediction_label", rec.pred_label),
-                             ("segment", segment_json(rec, state.config.segments))):
+                             ("segment", segment_json(rec, state.config.segments)),
+                             ("probabilities", probabilities_json(rec)), ("latency_ms", rec.latency_ms),
+                             ("status", rec.status)):
                     cols[k].append(v)
             self.store.index(pa.Table.from_pydict(cols, schema=EVENT_SCHEMA))
             done += len(rows)
@@ -821,7 +832,9 @@ class Monitor:
         seq, model, version, ids, ts = [], [], [], [], []
         raw: dict[str, tuple[int, list[bytes]]] = {}  # model -> (first seq, raw log lines)
         tail = b"," + orjson.dumps(now)
-        pval, plabel, pseg = [], [], []
+        pval, plabel, pseg, pprob = [], [], [], []
+        plat: list[float | None] = []  # latency and status per event: champion/challenger comparisons read them
+        pstatus: list[int | None] = []
         joined: list[tuple[ModelState, str, float, float]] = []
         for i in items:
             name = i.model.name
@@ -842,12 +855,16 @@ class Monitor:
                 pval.append(r.pred_value)
                 plabel.append(r.pred_label)
                 pseg.append(segment_json(r, dims) if dims or r.segment else None)
+                pprob.append(probabilities_json(r))
+                plat.append(r.latency_ms)
+                pstatus.append(r.status)
                 if pending and r.id in pending:
                     joined.append((i.model, r.id, r.ts, pending[r.id]))
                 if pending_o and r.id in pending_o:
                     joined.append((i.model, r.id, r.ts, -1.0))  # an outcome: no label lag
         ev = {"seq": seq, "model": model, "version": version, "id": ids, "ts": ts, "arrival": [now] * len(seq),
-              "prediction": pval, "prediction_label": plabel, "segment": pseg}
+              "prediction": pval, "prediction_label": plabel, "segment": pseg, "probabilities": pprob,
+              "latency_ms": plat, "status": pstatus}
         lb = None
         effects: dict[int, _Effect] = {}
         cols: dict[str, list[Any]] = {f.name: [] for f in LABEL_SCHEMA}
@@ -1193,6 +1210,38 @@ class Monitor:
                 n += done
         return n
 
+    def compare(self, model: str, champion: str, challenger: str, since: float | None = None,
+                until: float | None = None, *, wait: bool = True) -> dict[str, Any] | None:
+        """Champion against challenger (``monitor.compare``). It joins a period's labels as a performance
+        pass does, so it runs as one: under the same lock (one heavy join at a time) and with the same raised
+        DuckDB memory limit (the ingest's 64 MB would spill a million shadow pairs to disk for minutes).
+        ``wait=False``: None instead of waiting for a performance pass to finish."""
+        from argusml.monitor.compare import compare_versions
+
+        state = self.model(model)
+        if not self._perf_lock.acquire(blocking=wait):
+            return None
+        try:
+            self.store.set_memory_limit(self.settings.performance_memory_limit)
+            try:
+                return compare_versions(self.store, state, champion, challenger, since, until)
+            finally:
+                self.store.set_memory_limit(self.settings.memory_limit)
+        finally:
+            self._perf_lock.release()
+
+    def advice(self, model: str, *, wait: bool = True) -> dict[str, Any]:
+        """What to do about the model now (``monitor/advice.py``): read from its windows, performance and
+        findings, with the newest version compared to the one before it (``wait=False``: that comparison
+        is skipped, and said, while a performance pass holds the store)."""
+        from argusml.monitor.advice import model_advice
+
+        state = self.model(model)
+        since = self.clock() - state.config.advice.lookback
+        return model_advice(self.store, state, self.clock(),
+                            lambda champion, challenger: self.compare(model, champion, challenger, since=since,
+                                                                      wait=wait))
+
     def _load_performance(self, state: ModelState) -> None:
         """Per version, what /status and /metrics show: the latest window of the report length, and the
         latest one with enough labels to judge (labels lag, so the two are often different windows)."""
@@ -1265,7 +1314,25 @@ class Monitor:
             "open_findings": findings,
             "last_event_timestamp": m.last_event_ts,
             "performance": performance_summary(state),
+            "advice": self._status_advice(model),
         }
+
+    def _status_advice(self, model: str) -> dict[str, Any]:
+        """The decision and its summary for /status (the whole advice is `GET .../advice`), at most
+        ``Settings.advice_every`` old: a comparison of two versions joins their labels, too heavy for
+        every poll of /status. A failure to advise must not take /status down with it."""
+        now = self.clock()
+        hit = self._advice_cache.get(model)
+        if hit is not None and now - hit[0] < self.settings.advice_every:
+            return hit[1]
+        try:
+            a = self.advice(model, wait=False)  # /status must answer while a performance pass runs
+            out = {"decision": a["decision"], "version": a.get("version"), "summary": a["summary"], "at": now}
+        except Exception as exc:
+            log.exception("advice failed for %s", model)
+            out = {"decision": None, "error": f"advice failed: {exc}", "at": now}
+        self._advice_cache[model] = (now, out)
+        return out
 
 
 def performance_summary(state: ModelState) -> dict[str, Any]:
@@ -1361,4 +1428,18 @@ def window_summary(res: Any, reference: Reference, profile: DatasetProfile) -> d
             pred["mean"] = cp.categories.counts.get("true", 0) / max(cp.categories.n, 1)
     return {"status": v["status"], "drifted_columns": v["drifted_columns"], "n_tested": v["n_tested"],
             "n_drifted": v["n_drifted"], "findings_by_severity": v["findings_by_severity"], "alpha": v["alpha"],
-            "n_rows": profile.n_rows, "columns": cols, "prediction": pred}
+            "n_rows": profile.n_rows, "columns": cols, "prediction": pred,
+            "multivariate": _multivariate_summary(res.multivariate)}
+
+
+def _multivariate_summary(mv: dict[str, Any]) -> dict[str, Any]:
+    """The window's multivariate verdict and the two tests' effect sizes (the rest is in its finding)."""
+    out: dict[str, Any] = {"status": mv.get("status"), "drifted": bool(mv.get("drifted"))}
+    rec, clf = mv.get("reconstruction") or {}, mv.get("classifier") or {}
+    if "relative_increase" in rec:
+        out["error_increase"] = rec["relative_increase"]
+        out["error_p_adjusted"] = rec["p_adjusted"]
+    if "auc" in clf:
+        out["classifier_auc"] = clf["auc"]
+        out["classifier_p_adjusted"] = clf["p_adjusted"]
+    return out

@@ -28,6 +28,7 @@ status (``ok``, ``degraded``, ``insufficient_data``, ``no_baseline``,
 
 from __future__ import annotations
 
+import io
 import logging
 import math
 import time
@@ -38,6 +39,7 @@ import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+from pyarrow import json as pa_json
 
 from argusml.checks.performance import Segments, compare, segment_findings
 from argusml.monitor.windows import OTHER, OVERALL
@@ -46,7 +48,15 @@ from argusml.profile.labelled import Labelled, PerformanceConfig, estimates_of, 
 from argusml.schema import Finding, Kind
 from argusml.schema.model_config import ModelConfig
 from argusml.schema.severity import DEFAULT_SEVERITY
-from argusml.stats.cbpe import Calibration, estimate_binary, proxies, proxy_shifts
+from argusml.stats.cbpe import (
+    Calibration,
+    MulticlassCalibration,
+    estimate_binary,
+    estimate_multiclass,
+    multiclass_proxies,
+    proxies,
+    proxy_shifts,
+)
 from argusml.stats.loss_estimate import ASSUMPTION as LOSS_ASSUMPTION
 from argusml.stats.loss_estimate import LossModel
 from argusml.stats.performance import Estimate, proportion
@@ -72,9 +82,10 @@ class TaskSpec:
     threshold: float
     classes: list[str]
     baseline: dict[str, Estimate] | None  # the reference's own metrics, when comparable
-    calibration: Calibration | None = None  # scores -> probabilities: label-free estimates (CBPE) need it
+    # scores (multiclass: class-probability vectors) -> probabilities: label-free estimates (CBPE) need it
+    calibration: Calibration | MulticlassCalibration | None = None
     recalibrated: bool = False
-    proxies: dict[str, float] | None = None  # the reference's label-free proxies, at this threshold
+    proxies: dict[str, Any] | None = None  # the reference's label-free proxies, at this threshold
     loss_model: LossModel | None = None  # regression: the reference's error by prediction (label-free MAE, RMSE)
 
 
@@ -96,12 +107,16 @@ def task_of(reference: Reference, config: ModelConfig) -> TaskSpec | None:
             return TaskSpec(task, None, threshold, [], estimates_of(perf["metrics"]),
                             loss_model=LossModel.from_dict(lm) if lm else None)
         cal = perf.get("calibration")
-        usable = task == "binary" and cal is not None and positive == perf.get("positive_class")
-        return TaskSpec(task, positive if task == "binary" else None, threshold, list(perf.get("classes") or []),
+        binary = task == "binary"
+        usable = cal is not None and (positive == perf.get("positive_class") if binary else True)
+        # a multiclass calibration reads class-probability vectors and stores no threshold
+        kind = Calibration if binary else MulticlassCalibration
+        return TaskSpec(task, positive if binary else None, threshold, list(perf.get("classes") or []),
                         estimates_of(perf["metrics"]) if same else None,
-                        Calibration.from_dict(cal.get("map")) if usable else None,
+                        kind.from_dict(cal.get("map")) if usable else None,
                         bool(cal.get("recalibrated")) if usable else False,
-                        cal.get("proxies") if usable and cal.get("threshold") == threshold else None)
+                        cal.get("proxies") if usable and cal.get("threshold") == (threshold if binary else None)
+                        else None)
     spec = reference.specs[target]
     prof = reference.profile.columns[target]
     threshold = ps.threshold if ps.threshold is not None else 0.5
@@ -135,6 +150,7 @@ class _Version:
         self.spec = spec
         label = pairs.column("label")
         has_label = np.asarray(label.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        raw: np.ndarray | None = None  # multiclass: the class probabilities as sent, in the calibration's order
         if spec.task == "regression":
             y = pc.cast(label, pa.float64(), safe=False).to_numpy(zero_copy_only=False).astype(np.float64)
             score = pairs.column("prediction").to_numpy(zero_copy_only=False).astype(np.float64)
@@ -153,6 +169,11 @@ class _Version:
             y = np.asarray(label.to_pylist(), dtype=object)
             score = np.asarray(pairs.column("prediction_label").to_pylist(), dtype=object)
             keep = has_label & np.array([v is not None for v in score], dtype=bool)
+            if isinstance(spec.calibration, MulticlassCalibration):
+                raw = _probability_matrix(pairs.column("probabilities"), spec.calibration.classes)
+                keep = keep | ~np.isnan(raw[:, 0])  # unlabelled predictions with probabilities: estimated
+                if np.isnan(raw[:, 0]).all():
+                    raw = None  # no prediction carried its probabilities: nothing to estimate
         ts = pairs.column("ts").to_numpy()
         first = pairs.column("first_arrival").to_numpy(zero_copy_only=False).astype(np.float64)
         lag = np.maximum(first - ts, 0.0)
@@ -164,7 +185,12 @@ class _Version:
         self.y, self.score, self.ts, self.lag = y[rows], score[rows], ts[rows], lag[rows]
         self.has_label = has_label[rows]
         self.all_labelled = bool(self.has_label.all())
-        self.p = spec.calibration(self.score) if spec.calibration is not None else None
+        self.raw = None if raw is None else raw[rows]
+        if self.raw is not None:
+            assert spec.calibration is not None
+            self.p: np.ndarray | None = spec.calibration(self.raw)
+        else:
+            self.p = spec.calibration(self.score) if isinstance(spec.calibration, Calibration) else None
         self.codes: list[np.ndarray] = []
         self.names: list[np.ndarray] = []  # per dimension: code -> value (the last entry, None, for -1)
         take = pa.array(rows)
@@ -190,6 +216,38 @@ class _Version:
 
     def labelled(self, idx: np.ndarray) -> Labelled:
         return Labelled(self.spec.task, self.y[idx], self.score[idx], self.spec.classes, self.spec.positive)
+
+    def estimable(self, idx: np.ndarray) -> np.ndarray:
+        """The rows of ``idx`` that label-free estimates can read: multiclass ones need their probabilities."""
+        return idx if self.raw is None else idx[~np.isnan(self.raw[idx, 0])]
+
+    def cbpe(self, idx: np.ndarray) -> tuple[dict[str, Estimate], dict[str, Any]]:
+        """Label-free estimates (CBPE) and proxies of rows ``idx`` (``estimable`` ones, in the loaded order)."""
+        assert self.p is not None
+        if self.raw is None:
+            p, s = self.p[idx], self.score[idx]
+            return estimate_binary(p, s, threshold=self.spec.threshold, presorted=True), \
+                proxies(p, s, self.spec.threshold)
+        assert isinstance(self.spec.calibration, MulticlassCalibration)
+        P, raw = self.p[idx], self.raw[idx]
+        pred = raw.argmax(axis=1)  # the predicted class: the most probable as sent, as the event's label is
+        return estimate_multiclass(P, pred, raw), multiclass_proxies(P, pred, self.spec.calibration.classes)
+
+
+def _probability_matrix(texts: pa.ChunkedArray, classes: tuple[str, ...]) -> np.ndarray:
+    """Rows x ``classes`` from the index's probabilities JSON (parsed by Arrow's JSON reader, not row by row
+    in Python): a class an event left out is 0, an event without probabilities a row of NaN."""
+    out = np.full((len(texts), len(classes)), np.nan)
+    valid = np.asarray(texts.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    if not valid.any() or not classes:
+        return out
+    body = "\n".join(pc.fill_null(texts, "{}").to_pylist()).encode()
+    opts = pa_json.ParseOptions(explicit_schema=pa.schema([(c, pa.float64()) for c in classes]),
+                                unexpected_field_behavior="ignore")
+    table = pa_json.read_json(io.BytesIO(body), parse_options=opts)
+    for k in range(len(classes)):
+        out[valid, k] = pc.fill_null(table.column(k), 0.0).to_numpy(zero_copy_only=False)[valid]
+    return out
 
 
 def _groups(keys: np.ndarray) -> list[tuple[Any, np.ndarray]]:
@@ -378,12 +436,10 @@ class PerformanceJob:
             est: dict[str, Estimate] | None = None
             if spec is not None and data is not None and seg in every and (data.p is not None
                                                                            or spec.loss_model is not None):
-                rows_all = every[seg]
+                rows_all = every[seg] if data.p is None else data.estimable(every[seg])
                 doc: dict[str, Any] = {"predictions": int(rows_all.size)}
                 if data.p is not None:
-                    p_w, s_w = data.p[rows_all], data.score[rows_all]
-                    est = estimate_binary(p_w, s_w, threshold=spec.threshold, presorted=True)
-                    prox = proxies(p_w, s_w, spec.threshold)
+                    est, prox = data.cbpe(rows_all)
                     doc.update({"method": "cbpe", "recalibrated": spec.recalibrated, "assumes": ASSUMPTION,
                                 "proxies": {k: v for k, v in prox.items() if k != "n"}})
                     if seg == OVERALL and spec.proxies and pcfg is not None and rows_all.size >= pcfg.min_labels:
@@ -494,11 +550,14 @@ ASSUMPTION = ("the model's probabilities, calibrated on the reference, still hol
 
 def _proxy_findings(shifts: list[dict[str, Any]]) -> list[Finding]:
     words = {"high_confidence_rate": "share of confident predictions", "positive_rate": "share predicted positive",
-             "entropy_mean": "mean prediction entropy (bits)"}
-    return [Finding("proxy_shift", None, DEFAULT_SEVERITY["proxy_shift"],
-                    f"{words[s['proxy']]} {s['current']:.3g} against {s['reference']:.3g} on the reference "
-                    f"(change {s['change']:+.3g}, beyond {s['threshold']:g}; p {s['p_value']:.2g})", s)
-            for s in shifts]
+             "entropy_mean": "mean prediction entropy (over its maximum; bits for two classes)"}
+    out = []
+    for s in shifts:
+        what = words.get(s["proxy"]) or f"share predicted {s['class']!r}"  # class_ratio: the class that moved most
+        out.append(Finding("proxy_shift", None, DEFAULT_SEVERITY["proxy_shift"],
+                           f"{what} {s['current']:.3g} against {s['reference']:.3g} on the reference "
+                           f"(change {s['change']:+.3g}, beyond {s['threshold']:g}; p {s['p_value']:.2g})", s))
+    return out
 
 
 def _estimated(findings: list[Finding], assumes: str) -> list[Finding]:

@@ -60,6 +60,7 @@ class Window:
     pending: list[pa.Table] = field(default_factory=list)
     pending_rows: int = 0
     bins: Reference | None = None  # the reference the buffered rows are profiled on
+    sample_rows: int | None = None  # rows sampled for the multivariate tests; None: not tested (segments)
 
 
     @property
@@ -83,8 +84,11 @@ class Window:
         reference = self.bins
         table = self.pending[0] if len(self.pending) == 1 else pa.concat_tables(self.pending)
         self.pending, self.pending_rows = [], 0
+        mv = reference.multivariate if self.sample_rows is not None else None
+        # every batch draws its own sample keys, deterministically (window start, rows before it)
+        seed = (int(self.start) * 1_000_003 + self.n_rows - table.num_rows) % (1 << 63)
         prof = profile_source(TableSource.from_frame(table), reference.specs, reference.profile.correlation,
-                              parallel=False)
+                              parallel=False, multivariate=mv, sample_rows=self.sample_rows or 0, seed=seed)
         self.profile = prof if self.profile is None else self.profile.merge(prof)
 
     def profile_json(self) -> str:
@@ -133,8 +137,12 @@ def columns_table(columns: dict[str, list[Any]], n: int, reference: Reference, d
 class Folder:
     """Open windows of one model; owned by the monitor's fold thread."""
 
-    def __init__(self, window: float, lateness: float, segments: list[str], max_segment_values: int) -> None:
+    def __init__(self, window: float, lateness: float, segments: list[str], max_segment_values: int, *,
+                 sample_rows: int = 0) -> None:
         self.window = window
+        # multivariate tests run on whole-traffic windows only: a segment is a sub-population whose joint
+        # distribution differs from the reference's by construction
+        self.sample_rows = sample_rows
         self.lateness = lateness
         self.segments = segments
         self.max_segment_values = max_segment_values
@@ -203,6 +211,8 @@ class Folder:
             win = None
         if win is None:
             win = Window(key[0], key[1], self.window, key[2], fingerprint)
+            if key[1] == OVERALL:
+                win.sample_rows = self.sample_rows
             self.open[key] = win
         win.append(table, late, reference)
         if extra and len(win.extra) < MAX_EXTRA_NAMES:

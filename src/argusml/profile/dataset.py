@@ -19,7 +19,9 @@ import numpy as np
 
 from argusml.profile.column import ColumnProfile, ColumnSpec, profile_column
 from argusml.profile.correlation import CoMoments
-from argusml.profile.frame import TableSource
+from argusml.profile.frame import TableSource, most_probable
+from argusml.profile.multivariate import MultivariateModel, MultivariateProfile, score_rows
+from argusml.schema import Role
 
 MAX_CORRELATION_COLUMNS = 100
 """Correlations are kept for at most this many numeric features (the most
@@ -32,6 +34,7 @@ class DatasetProfile:
     columns: dict[str, ColumnProfile]
     correlation: CoMoments | None = None
     extra_columns: list[str] = field(default_factory=list)  # present, but unknown to the reference
+    multivariate: MultivariateProfile | None = None  # reconstruction errors and a row sample (current data only)
 
     def merge(self, other: DatasetProfile) -> DatasetProfile:
         cols: dict[str, ColumnProfile] = {}
@@ -44,7 +47,9 @@ class DatasetProfile:
         else:
             corr = self.correlation or other.correlation
         extra = sorted(set(self.extra_columns) | set(other.extra_columns))
-        return DatasetProfile(self.n_rows + other.n_rows, cols, corr, extra)
+        a, b = self.multivariate, other.multivariate
+        mv = a.merge(b) if a is not None and b is not None else (a or b)
+        return DatasetProfile(self.n_rows + other.n_rows, cols, corr, extra, mv)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -52,13 +57,15 @@ class DatasetProfile:
             "columns": {k: v.to_dict() for k, v in self.columns.items()},
             "correlation": None if self.correlation is None else self.correlation.to_dict(),
             "extra_columns": self.extra_columns,
+            **({"multivariate": self.multivariate.to_dict()} if self.multivariate is not None else {}),
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DatasetProfile:
         return cls(int(d["n_rows"]), {k: ColumnProfile.from_dict(v) for k, v in d["columns"].items()},
                    None if d.get("correlation") is None else CoMoments.from_dict(d["correlation"]),
-                   list(d.get("extra_columns", [])))
+                   list(d.get("extra_columns", [])),
+                   None if d.get("multivariate") is None else MultivariateProfile.from_dict(d["multivariate"]))
 
 
 def workers() -> int:
@@ -120,9 +127,16 @@ def comoments_of(names: list[str], values: dict[str, np.ndarray], shift: np.ndar
     return cm
 
 
+def _read(source: TableSource, spec: ColumnSpec) -> Any:
+    """A column as its reference read it: class probabilities in the prediction column as their top class."""
+    arr = source.column(spec.name)
+    return most_probable(arr) if spec.role is Role.PREDICTION else arr
+
+
 def profile_source(source: TableSource, specs: dict[str, ColumnSpec], correlation: CoMoments | None,
                    progress: Callable[[], None] | None = None, *, with_sketch: bool = True,
-                   parallel: bool = True) -> DatasetProfile:
+                   parallel: bool = True, multivariate: MultivariateModel | None = None, sample_rows: int = 0,
+                   seed: int = 0) -> DatasetProfile:
     """Profile a table against a reference's specs (bins, categories).
 
     ``with_sketch=False`` leaves out the KLL quantile sketches: a profile
@@ -135,6 +149,11 @@ def profile_source(source: TableSource, specs: dict[str, ColumnSpec], correlatio
     Columns the reference knows but the table lacks are simply absent from
     the profile (the quality check reports them); columns the table has but
     the reference lacks are listed as extra.
+
+    With the reference's ``multivariate`` model, the rows are also scored for
+    the multivariate drift tests, keeping a uniform sample of ``sample_rows``
+    encoded rows (``seed`` draws its keys: give each batch of a window its
+    own, so that the keys of different batches are independent).
     """
     present = [n for n in specs if n in source.schema.names]
     # a column missing from the current data leaves the other pairs testable
@@ -143,16 +162,23 @@ def profile_source(source: TableSource, specs: dict[str, ColumnSpec], correlatio
         corr_names = []
     stride = correlation_stride(source.n_rows)
     corr_set = set(corr_names)
-    tasks: list[Callable[[], Any]] = [
-        (lambda n=n: profile_column(source.column(n), specs[n], corr_stride=stride if n in corr_set else 0,
-                                    with_sketch=with_sketch))
-        for n in present
-    ]
-    results = run_tasks(tasks, progress, parallel=parallel)
+    enc = multivariate.encoder if multivariate is not None else None
+    mv_rows = score_rows(source.n_rows)
+    z = None if enc is None else np.zeros((source.n_rows if mv_rows is None else mv_rows.size, len(enc.columns)))
+
+    def task(n: str) -> tuple[ColumnProfile, np.ndarray | None]:
+        arr = _read(source, specs[n])
+        out = profile_column(arr, specs[n], corr_stride=stride if n in corr_set else 0, with_sketch=with_sketch)
+        if enc is not None and z is not None and n in enc.names:
+            enc.encode_column(n, arr, mv_rows, z)  # each task fills its own columns of z
+        return out
+
+    results = run_tasks([(lambda n=n: task(n)) for n in present], progress, parallel=parallel)
     cols = {n: r[0] for n, r in zip(present, results)}
     corr = None
     if correlation is not None and corr_names:
         shift = correlation.shift[[correlation.names.index(n) for n in corr_names]]
         corr = comoments_of(corr_names, {n: r[1] for n, r in zip(present, results) if n in corr_set}, shift)
     extra = [n for n in source.schema.names if n not in specs]
-    return DatasetProfile(source.n_rows, cols, corr, extra)
+    mv = None if multivariate is None or z is None else multivariate.score_encoded(z, sample_rows, seed)
+    return DatasetProfile(source.n_rows, cols, corr, extra, mv)

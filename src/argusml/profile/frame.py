@@ -133,6 +133,34 @@ def normalize(arr: pa.ChunkedArray) -> pa.ChunkedArray:
     return arr
 
 
+def class_probabilities(arr: pa.ChunkedArray) -> tuple[list[str], np.ndarray] | None:
+    """A prediction column of class probabilities - an event's ``{class: probability}``, which pandas and
+    polars frames hold as an Arrow struct - as (classes, rows x classes matrix): a missing class is 0, a
+    missing prediction a row of NaN. None when the column is not one (a struct of at least two numbers)."""
+    t = arr.type
+    if not (pa.types.is_struct(t) and t.num_fields >= 2
+            and all(pa.types.is_integer(f.type) or pa.types.is_floating(f.type) for f in t)):
+        return None
+    whole = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    P = np.column_stack([np.nan_to_num(pc.fill_null(whole.field(k), 0).to_numpy(zero_copy_only=False)
+                                       .astype(np.float64)) for k in range(t.num_fields)])
+    P[~np.asarray(whole.is_valid().to_numpy(zero_copy_only=False), dtype=bool)] = np.nan
+    return [t.field(k).name for k in range(t.num_fields)], P
+
+
+def most_probable(arr: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A prediction column of class probabilities read as its most probable class, as the service reads an
+    event's probability map (so a reference's predictions are profiled like the events' labels); any other
+    column as it is."""
+    got = class_probabilities(arr)
+    if got is None:
+        return arr
+    classes, P = got
+    labels = np.array(classes, dtype=object)[np.nan_to_num(P, nan=-1.0).argmax(axis=1)]
+    labels[np.isnan(P[:, 0])] = None
+    return pa.chunked_array([pa.array(labels, pa.string())])
+
+
 def _check_columns(schema: pa.Schema, where: str) -> None:
     if len(schema.names) == 0:
         raise InputError("no columns", path=where)

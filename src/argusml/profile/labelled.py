@@ -16,9 +16,18 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from argusml.profile.frame import TableSource
+from argusml.profile.frame import TableSource, class_probabilities, most_probable
 from argusml.schema import InputError
-from argusml.stats.cbpe import Calibration, calibration_test, isotonic, proxies
+from argusml.stats.cbpe import (
+    Calibration,
+    MulticlassCalibration,
+    calibration_test,
+    calibration_test_multiclass,
+    isotonic,
+    isotonic_multiclass,
+    multiclass_proxies,
+    proxies,
+)
 from argusml.stats.loss_estimate import LossModel
 from argusml.stats.performance import Estimate, binary_metrics, multiclass_metrics, regression_metrics
 
@@ -50,9 +59,12 @@ class Labelled:
     positive: str | None = None
     unlabelled: int = 0
     keep: np.ndarray | None = None  # which rows of the source these are
+    proba: np.ndarray | None = None  # multiclass, when the prediction carried them: rows x ``proba_classes``
+    proba_classes: list[str] = field(default_factory=list)
 
     def subset(self, rows: np.ndarray) -> Labelled:
-        return Labelled(self.task, self.y[rows], self.score[rows], self.classes, self.positive)
+        return Labelled(self.task, self.y[rows], self.score[rows], self.classes, self.positive,
+                        proba=None if self.proba is None else self.proba[rows], proba_classes=self.proba_classes)
 
 
 def strings(arr: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -78,6 +90,8 @@ def read_labelled(src: TableSource, target: str, prediction: str, cfg: Performan
             raise InputError(f"{what} column {col!r} not found; columns: {', '.join(src.columns[:20])}",
                              path=src.name)
     t, p = src.column(target), src.column(prediction)
+    probs = class_probabilities(p)  # {class: probability} predictions: read as their most probable class
+    p = most_probable(p)
     t_null = np.asarray(t.is_null().to_numpy(zero_copy_only=False), dtype=bool)
     p_null = np.asarray(p.is_null().to_numpy(zero_copy_only=False), dtype=bool)
     keep = ~t_null & ~p_null
@@ -102,7 +116,8 @@ def read_labelled(src: TableSource, target: str, prediction: str, cfg: Performan
             score = (class_text(p)[keep] == pos).astype(np.float64)
         return Labelled(task, y, score, classes=distinct, positive=pos, unlabelled=n_unlabelled, keep=keep)
     return Labelled("multiclass", t_str[keep], class_text(p)[keep], classes=distinct, unlabelled=n_unlabelled,
-                    keep=keep)
+                    keep=keep, proba=None if probs is None else probs[1][keep],
+                    proba_classes=[] if probs is None else probs[0])
 
 
 def class_text(arr: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -128,10 +143,9 @@ def metrics_of(lab: Labelled, cfg: PerformanceConfig, seed: int = 0) -> dict[str
                               resamples=cfg.resamples, seed=seed)
     classes = sorted(set(lab.classes) | set(lab.score.tolist()))
     onehot = (lab.score[:, None] == np.array(classes, dtype=object)[None, :]).astype(np.float64)
-    m = multiclass_metrics(lab.y, onehot, classes, ece_bins=cfg.ece_bins, resamples=cfg.resamples, seed=seed)
     # predicted labels carry no probabilities: the metrics that need them would only describe the one-hot
-    return {k: v for k, v in m.items() if k not in ("log_loss", "brier", "calibration_error", "roc_auc_macro",
-                                                     "roc_auc_weighted")}
+    return multiclass_metrics(lab.y, onehot, classes, ece_bins=cfg.ece_bins, resamples=cfg.resamples, seed=seed,
+                              probabilities=False)
 
 
 def reference_performance(src: TableSource, target: str, prediction: str,
@@ -147,6 +161,8 @@ def reference_performance(src: TableSource, target: str, prediction: str,
            "labelled": int(lab.y.size), "metrics": {k: v.to_dict() for k, v in metrics_of(lab, cfg).items()}}
     if lab.task == "binary" and np.isfinite(lab.score).all():
         out["calibration"] = calibration_of(lab.y, lab.score, cfg.threshold)
+    if lab.task == "multiclass" and lab.proba is not None:
+        out["calibration"] = multiclass_calibration_of(lab.y, lab.proba, lab.proba_classes)
     if lab.task == "regression":
         out["loss_model"] = LossModel.fit(lab.y, lab.score).to_dict()  # label-free MAE and RMSE later
     return out
@@ -164,6 +180,21 @@ def calibration_of(y: np.ndarray, score: np.ndarray, threshold: float = 0.5) -> 
             "probabilities": probabilities, "recalibrated": recalibrate, "map": cal.to_dict(),
             # what windows' label-free proxies are compared with (``stats.cbpe.proxy_shifts``)
             "threshold": threshold, "proxies": proxies(cal(score), score, threshold)}
+
+
+def multiclass_calibration_of(y: np.ndarray, proba: np.ndarray, classes: list[str]) -> dict[str, Any]:
+    """``calibration_of`` for class probabilities (rows x ``classes``): a one-vs-rest Hosmer-Lemeshow test per
+    class, Holm-adjusted; when the smallest adjusted p is below 0.01, an isotonic map per class (then rows
+    renormalised) is stored. Labels outside ``classes`` count as none of them."""
+    index = {c: k for k, c in enumerate(classes)}
+    yi = np.array([index.get(v, -1) for v in np.asarray(y).tolist()], dtype=np.int64)
+    test = calibration_test_multiclass(proba, yi)
+    recalibrate = test["p_value"] < 0.01
+    cal = isotonic_multiclass(proba, yi, classes) if recalibrate else MulticlassCalibration(tuple(classes))
+    return {"test": "hosmer_lemeshow_one_vs_rest", "correction": "holm", "p_value": test["p_value"],
+            "per_class": {c: t for c, t in zip(classes, test["per_class"])}, "recalibrated": recalibrate,
+            "map": cal.to_dict(), "threshold": None,
+            "proxies": multiclass_proxies(cal(proba), np.asarray(proba).argmax(axis=1), classes)}
 
 
 def estimates_of(metrics: dict[str, dict[str, Any]]) -> dict[str, Estimate]:

@@ -12,11 +12,12 @@ import json
 import logging
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from argusml.profile.column import ColumnSpec, build_column
 from argusml.profile.correlation import CoMoments
@@ -27,8 +28,9 @@ from argusml.profile.dataset import (
     correlation_stride,
     run_tasks,
 )
-from argusml.profile.frame import TableSource, infer_kind, open_source
+from argusml.profile.frame import TableSource, infer_kind, most_probable, open_source
 from argusml.profile.labelled import reference_performance
+from argusml.profile.multivariate import MultivariateModel, fit_rows
 from argusml.schema import InputError, Kind, Role
 
 log = logging.getLogger("argus.profile")
@@ -41,13 +43,16 @@ class Reference:
     """Schema, expectations and profile of the reference data."""
 
     def __init__(self, specs: dict[str, ColumnSpec], profile: DatasetProfile, *, source: str | None = None,
-                 created_at: str | None = None, performance: dict[str, Any] | None = None) -> None:
+                 created_at: str | None = None, performance: dict[str, Any] | None = None,
+                 multivariate: MultivariateModel | None = None) -> None:
         self.specs = specs
         self.profile = profile
         self.source = source
         # the model's own performance on the reference (``labelled.reference_performance``): the baseline a
         # drop is measured against. Present when the reference has both a target and a prediction.
         self.performance = performance
+        # the joint structure of the features (``multivariate.py``): None for fewer than two usable features
+        self.multivariate = multivariate
         self.created_at = created_at or datetime.now(timezone.utc).isoformat(timespec="seconds")
 
     # -- construction -------------------------------------------------------------
@@ -67,9 +72,12 @@ class Reference:
     def from_source(cls, source: TableSource, *, target: str | None = None, prediction: str | None = None,
                     id: str | None = None, timestamp: str | None = None,
                     kinds: dict[str, Kind | str] | None = None, ignore: list[str] | None = None,
-                    progress: Callable[[], None] | None = None, with_sketch: bool = True) -> Reference:
+                    progress: Callable[[], None] | None = None, with_sketch: bool = True,
+                    multivariate_exclude: Collection[str] | None = ()) -> Reference:
         """As ``from_frame``; ``with_sketch=False`` skips the KLL sketches (see
-        ``profile_source``) for a reference that is used once and not saved."""
+        ``profile_source``) for a reference that is used once and not saved;
+        ``multivariate_exclude`` keeps features out of the multivariate model
+        (None: no model at all, for a comparison that will not use it)."""
         if source.n_rows == 0:
             raise InputError("no rows: a reference needs data to learn from", path=source.name)
         roles: dict[str, Role] = {}
@@ -95,9 +103,13 @@ class Reference:
         corr_candidates = set(_correlation_candidates(source, names, roles, kinds))
         stride = correlation_stride(source.n_rows)
 
+        taken: dict[str, Any] = {}
+        fit_idx = pa.array(fit_rows(source.n_rows))
+
         def build(name: str) -> tuple[ColumnSpec, Any, Any]:
-            arr = source.column(name)
             role = roles.get(name, Role.FEATURE)
+            # class probabilities ({class: probability}) are profiled as the class they predict, as events are
+            arr = most_probable(source.column(name)) if role is Role.PREDICTION else source.column(name)
             if name in kinds:
                 kind = kinds[name]
             elif role is Role.TIMESTAMP:
@@ -106,6 +118,8 @@ class Reference:
                 kind = Kind.TEXT if not _is_number_type(arr.type) else Kind.NUMERIC
             else:
                 kind = infer_kind(arr)
+            if role is Role.FEATURE and multivariate_exclude is not None and name not in multivariate_exclude:
+                taken[name] = arr.take(fit_idx)  # the multivariate model's rows, while the column is in hand
             return build_column(arr, name, kind, role, corr_stride=stride if name in corr_candidates else 0,
                                 with_sketch=with_sketch)
 
@@ -125,7 +139,9 @@ class Reference:
                 performance = reference_performance(source, target, prediction)
             except (InputError, ValueError, TypeError) as exc:  # e.g. a text prediction for a numeric target
                 log.warning("no reference performance for %s: %s", source.name, exc)
-        return cls(specs, profile, source=source.name, performance=performance)
+        multivariate = None if multivariate_exclude is None else \
+            MultivariateModel.fit(source, specs, exclude=multivariate_exclude, taken=taken)
+        return cls(specs, profile, source=source.name, performance=performance, multivariate=multivariate)
 
     # -- roles --------------------------------------------------------------------
     def column_with(self, role: Role) -> str | None:
@@ -168,6 +184,7 @@ class Reference:
                         for n, s in self.specs.items()},
             "correlation": None if self.profile.correlation is None else self.profile.correlation.to_dict(),
             **({"performance": self.performance} if self.performance is not None else {}),
+            **({"multivariate": self.multivariate.to_dict()} if self.multivariate is not None else {}),
         }
 
     @classmethod
@@ -185,13 +202,15 @@ class Reference:
             cols = {n: ColumnProfile.from_dict(c["profile"]) for n, c in d["columns"].items()}
             corr = None if d.get("correlation") is None else CoMoments.from_dict(d["correlation"])
             profile = DatasetProfile(int(d["n_rows"]), cols, corr)
+            mv = None if d.get("multivariate") is None else MultivariateModel.from_dict(d["multivariate"])
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"malformed baseline: {type(exc).__name__}: {exc}", path=where) from None
         perf = d.get("performance")
         if perf is not None and not (isinstance(perf, dict) and isinstance(perf.get("metrics"), dict)
                                      and perf.get("task") in ("binary", "multiclass", "regression")):
             raise InputError("malformed baseline: 'performance' needs a task and metrics", path=where)
-        return cls(specs, profile, source=d.get("source"), created_at=d.get("created_at"), performance=perf)
+        return cls(specs, profile, source=d.get("source"), created_at=d.get("created_at"), performance=perf,
+                   multivariate=mv)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         tmp = f"{os.fspath(path)}.tmp"

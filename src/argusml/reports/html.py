@@ -756,6 +756,7 @@ def build_context(report: dict[str, Any], embedded: bool = False) -> dict[str, A
         "elapsed_s": report.get("elapsed_s"),
         "findings": findings,
         "columns": columns,
+        "mv": _multivariate_view(report.get("multivariate")),
         "corr": {
             "tested": bool(corr.get("tested")),
             "method": corr.get("method"),
@@ -798,3 +799,21 @@ def render_html(report: dict[str, Any], embedded: bool = False) -> str:
 __all__ = ["build_context", "categorical_chart", "distribution_chart", "fmt_num", "fmt_p", "fmt_pct",
            "numeric_chart", "render_html"]
 
+
+
+def _multivariate_view(mv: Any) -> dict[str, Any] | None:
+    """The two joint-distribution tests as table rows; None when the report has no such section
+    (older reports) so the template leaves it out."""
+    if not isinstance(mv, dict):
+        return None
+    rows = []
+    for key, name, effect in (("reconstruction", "PCA reconstruction error", "relative_increase"),
+                              ("classifier", "domain classifier AUC", "auc")):
+        t = mv.get(key)
+        if isinstance(t, dict):
+            rows.append({"name": name, "status": t.get("status"), "effect": t.get(effect),
+                         "threshold": t.get("threshold"), "p_adjusted": t.get("p_adjusted"),
+                         "reason": t.get("reason"),
+                         "where": [c.get("feature") for c in t.get("columns") or [] if isinstance(c, dict)][:3]})
+    return {"status": mv.get("status"), "drifted": bool(mv.get("drifted")), "reason": mv.get("reason"),
+            "features": len(mv.get("features") or []), "components": mv.get("components"), "rows": rows}

@@ -7,13 +7,13 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
 
-from argusml.checks import CheckResults, ColumnResult, numeric_summary, run_checks
+from argusml.checks import CheckResults, ColumnResult, multivariate_rows, numeric_summary, run_checks
 from argusml.profile import Reference, is_baseline_file, open_source, profile_source
 from argusml.profile.numeric import COARSE_LEVELS, TAIL_MEASURE_LEVELS
 from argusml.schema import Finding, InputError, Kind, ReportConfig, Role
@@ -220,10 +220,12 @@ def _report_dict(report: Report) -> dict[str, Any]:
         "current": {"source": report.current_source, "rows": r.current.n_rows,
                     "columns": len(r.current.columns) + len(r.current.extra_columns)},
         "settings": {"drift": cfg.drift.model_dump(), "quality": cfg.quality.model_dump(),
+                     "multivariate": cfg.multivariate.model_dump(),
                      "ignored": sorted(set(cfg.ignore) | {n for n, c in cfg.columns.items() if c.ignore})},
         "verdict": r.verdict,
         "columns": {c.name: _column_dict(c, ref, cfg.drift.alpha) for c in order},
         "correlations": r.correlations,
+        "multivariate": r.multivariate,
         "findings": [f.to_dict() for f in r.findings],
         "elapsed_s": None if report.elapsed_s is None else round(report.elapsed_s, 4),
     }
@@ -241,8 +243,11 @@ def _apply_roles(reference: Reference, target: str | None, prediction: str | Non
 
 
 def load_reference(reference: Any, *, target: str | None = None, prediction: str | None = None,
-                   progress: Callable[[], None] | None = None) -> tuple[Reference, str | None]:
-    """A Reference, a baseline JSON path, or data (path or frame) to learn one from."""
+                   progress: Callable[[], None] | None = None, ignore: Collection[str] | None = ()
+                   ) -> tuple[Reference, str | None]:
+    """A Reference, a baseline JSON path, or data (path or frame) to learn one from; ``ignore``d
+    columns stay out of a learned reference's multivariate model (a saved one has its own); None
+    learns no such model."""
     if isinstance(reference, Reference):
         _apply_roles(reference, target, prediction, "reference")
         return reference, reference.source
@@ -252,7 +257,8 @@ def load_reference(reference: Any, *, target: str | None = None, prediction: str
         return ref, os.fspath(reference)
     src = open_source(reference, "reference")
     # learned for this one comparison and not kept: exact quantiles suffice, no sketch needed
-    ref = Reference.from_source(src, target=target, prediction=prediction, progress=progress, with_sketch=False)
+    ref = Reference.from_source(src, target=target, prediction=prediction, progress=progress, with_sketch=False,
+                                multivariate_exclude=ignore)
     return ref, src.name
 
 
@@ -267,10 +273,14 @@ def report(reference: Any, current: Any, *, target: str | None = None, predictio
     """
     t0 = time.perf_counter()
     cur_src = open_source(current, "current")  # fail fast on an unreadable current file
-    ref, ref_name = load_reference(reference, target=target, prediction=prediction, progress=progress)
+    config = config or ReportConfig()
+    ignored = [*config.ignore, *(n for n, c in config.columns.items() if c.ignore)]
+    ref, ref_name = load_reference(reference, target=target, prediction=prediction, progress=progress,
+                                   ignore=ignored if config.multivariate.enabled else None)
     if cur_src.n_rows == 0:
         raise InputError("no rows: nothing to compare with the reference", path=cur_src.name)
-    cur_profile = profile_source(cur_src, ref.specs, ref.profile.correlation, progress, with_sketch=False)
+    cur_profile = profile_source(cur_src, ref.specs, ref.profile.correlation, progress, with_sketch=False,
+                                 multivariate=ref.multivariate, sample_rows=multivariate_rows(config))
     results = run_checks(ref, cur_profile, config)
     return Report(results, reference_source=ref_name, current_source=cur_src.name,
                   elapsed_s=time.perf_counter() - t0)

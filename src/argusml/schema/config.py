@@ -69,11 +69,29 @@ class QualitySettings(_Strict):
     near_constant_share: float = Field(0.99, gt=0, le=1, description="share of the most frequent value that makes a column near-constant")
 
 
+class MultivariateSettings(_Strict):
+    """The joint-distribution tests (docs/CHECKS.md, "Multivariate drift").
+
+    Each is decided like a column's drift: significant at ``drift.alpha``
+    (Bonferroni over the two tests) and larger than a practical effect.
+    ``min_error_increase`` is the relative rise of the mean PCA
+    reconstruction error; ``min_auc`` the held-out AUC of the classifier that
+    tells current rows from reference rows (0.5 = indistinguishable).
+    """
+
+    enabled: bool = True
+    min_rows: int = Field(100, ge=10, description="rows below which the reconstruction test says insufficient_data")
+    min_error_increase: float = Field(0.1, ge=0, description="relative rise of the mean reconstruction error that matters")
+    min_auc: float = Field(0.55, ge=0.5, le=1, description="held-out AUC of the domain classifier that matters")
+    sample_rows: int = Field(1000, ge=0, le=20_000, description="current rows the classifier samples (0 turns it off)")
+
+
 class ReportConfig(_Strict):
     """Everything `argus report` / `argus check` can be told in a config file."""
 
     drift: DriftSettings = DriftSettings()
     quality: QualitySettings = QualitySettings()
+    multivariate: MultivariateSettings = MultivariateSettings()
     columns: dict[str, ColumnSettings] = Field(default_factory=dict)
     severity: dict[str, Severity] = Field(default_factory=dict, description="check name -> severity override")
     ignore: list[str] = Field(default_factory=list)

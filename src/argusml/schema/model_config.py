@@ -146,6 +146,54 @@ class PerformanceSettings(_Strict):
     _d = _duration_field("trailing", "report")
 
 
+class CompareSettings(_Strict):
+    """How a champion and a challenger version are judged (``GET /v1/models/{model}/compare``;
+    docs/PERFORMANCE.md, "Champion / challenger").
+
+    ``min_difference`` and ``margin`` are relative to the champion's value of
+    ``metric``, as ``performance.tolerance`` is: one setting then fits ROC AUC
+    and an MAE in dollars alike. The challenger is promoted when it is shown
+    better, or not worse by more than ``margin`` (non-inferiority); rolled
+    back when it is shown worse by more than ``margin``, or its error rate
+    or p95 latency is shown above the limits; otherwise the verdict waits,
+    and says how many labels a difference of ``min_difference`` needs at
+    ``alpha`` and ``power``."""
+
+    metric: Literal["roc_auc", "accuracy", "mae", "rmse"] | None = Field(
+        None, description="the metric the verdict watches (default: roc_auc binary, accuracy multiclass, mae "
+                          "regression)")
+    min_difference: float = Field(0.02, gt=0, lt=1, description="smallest difference worth detecting, relative "
+                                                                 "to the champion's value (sizes the labels needed)")
+    margin: float = Field(0.01, ge=0, lt=1, description="non-inferiority margin, relative to the champion's value")
+    alpha: float = Field(0.05, gt=0, lt=1, description="two-sided; intervals are 1 - alpha")
+    power: float = Field(0.8, gt=0, lt=1)
+    min_labels: int = Field(100, ge=1, description="labels (pairs, in shadow mode) per version before a metric "
+                                                   "verdict")
+    max_latency_increase: float = Field(0.2, ge=0, description="allowed rise of the p95 latency, relative "
+                                                               "(0.2: the challenger's may be 1.2x the champion's)")
+    max_error_rate_increase: float = Field(0.01, ge=0, le=1, description="allowed rise of the error rate (share "
+                                                                          "of events with a status outside 2xx), "
+                                                                          "absolute")
+
+
+class AdviceSettings(_Strict):
+    """What `argus advise` and ``/status`` weigh (docs/PERFORMANCE.md, "Retraining advice").
+
+    Without costs a credible drop with enough labels to retrain on says
+    "retrain". With ``error_cost`` (the cost of one more wrong prediction, or
+    of one unit more MAE per prediction) and ``retrain_cost`` (same currency),
+    it says so only when keeping the model over ``horizon`` costs more."""
+
+    lookback: float = Field(7 * 86400, description="how far back drift, drops and findings are read")
+    min_retrain_labels: int = Field(1000, ge=1, description="labelled predictions a retrain window needs")
+    retrain_cost: float | None = Field(None, ge=0, description="cost of one retrain")
+    error_cost: float | None = Field(None, ge=0, description="cost of one more wrong prediction (accuracy) or one "
+                                                            "unit of absolute error (MAE), same currency")
+    horizon: float = Field(30 * 86400, gt=0, description="how long a model kept as it is would serve")
+
+    _d = _duration_field("lookback", "horizon")
+
+
 class ModelConfig(_Strict):
     model: str
     owner: str | None = None
@@ -165,6 +213,8 @@ class ModelConfig(_Strict):
     dedup: Dedup = Dedup()
     labels: Labels = Labels()
     performance: PerformanceSettings = PerformanceSettings()
+    compare: CompareSettings = CompareSettings()
+    advice: AdviceSettings = AdviceSettings()
     checks: ReportConfig = ReportConfig()
     _d = _duration_field("window", "lateness", "future_skew")
 

@@ -30,6 +30,10 @@ DEFAULT_SEVERITY: dict[str, Severity] = {
     "prediction_drift": Severity.P1,
     "target_drift": Severity.P1,
     "correlation_change": Severity.P2,
+    # the joint distribution changed beyond a practical effect. Like a correlation change it is for the backlog:
+    # when features drifted too it repeats them (their findings carry the severity), and alone it says
+    # "investigate", not which input broke
+    "multivariate_drift": Severity.P2,
     # model quality (docs/PERFORMANCE.md): a credible drop beyond tolerance is for today; a weak segment
     # and a drop seen only in the label-free estimate are worth knowing, not yet worth acting on
     "performance_drop": Severity.P1,

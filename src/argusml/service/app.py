@@ -30,6 +30,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from argusml import __version__
 from argusml.monitor import Busy, IngestAnswer, Monitor, UnknownModel
 from argusml.monitor.events import BodyError, decode_body
+from argusml.monitor.review import MAX_SIZE as MAX_REVIEW_SIZE
+from argusml.monitor.review import MAX_STRATA, ReviewRequestError, draw_review_sample
 from argusml.profile import Reference
 from argusml.schema import ArgusError, ConfigError, InputError
 from argusml.schema.model_config import MODEL_NAME, model_config_from_dict
@@ -506,6 +508,72 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
                                          version=version, segment=segment, granularity=_granularity(granularity),
                                          min_labels=min_labels, limit=limit)
         return _json({"performance": [_performance_out(r) for r in rows]})
+
+    @app.get("/v1/models/{model}/compare", tags=["results"],
+             summary="Champion against challenger: metric differences with intervals, the paired test, latency "
+                     "and error differences, and a verdict (promote, wait, roll back) with its reasons",
+             responses={404: {"model": schemas.ErrorBody}, 400: {"model": schemas.ErrorBody},
+                        422: {"model": schemas.ErrorBody}})
+    def compare(model: str, champion: str, challenger: str, since: str | None = None,
+                until: str | None = None) -> Response:
+        st = state_of(model)
+        if champion == challenger:
+            raise ApiError(422, "same_version", f"champion and challenger are both {champion!r}: name two "
+                                                f"different versions of model {model!r}")
+        known = sorted(st.versions)
+        for role, version in (("champion", champion), ("challenger", challenger)):
+            if version not in st.versions:
+                raise ApiError(422, "unknown_version", f"{role} {version!r}: model {model!r} has no events of that "
+                                                       f"version; its versions: {', '.join(known) or 'none yet'}")
+        start, end = parse_time(since, "since"), parse_time(until, "until")
+        try:
+            out = monitor.compare(model, champion, challenger, start, end)
+        except InputError as exc:
+            raise ApiError(422, "not_comparable", str(exc)) from None
+        out["since"], out["until"] = since, until  # as given: epoch "nan" or 1e300 has no RFC 3339 spelling
+        return _json(out)
+
+    @app.get("/v1/models/{model}/advice", tags=["results"],
+             summary="What to do about the model now: no action, investigate, retrain (on which window) or roll "
+                     "back, in plain words, per version, with the evidence",
+             responses={404: {"model": schemas.ErrorBody}})
+    def advice(model: str) -> Response:
+        state_of(model)
+        out = monitor.advice(model)
+        return _json(out)
+
+    @app.get("/v1/models/{model}/sample", tags=["results"],
+             summary="Draw predictions for human review: uncertainty-stratified, each with its inclusion "
+                     "probability, so accuracy can be estimated from the reviewed labels",
+             responses={404: {"model": schemas.ErrorBody}, 422: {"model": schemas.ErrorBody},
+                        503: {"model": schemas.ErrorBody}})
+    def review_sample(model: str, size: int = Query(200, ge=1, le=MAX_REVIEW_SIZE), since: str | None = None,
+                      until: str | None = None, version: str | None = None,
+                      random_share: float = Query(0.3, ge=0.0, le=1.0, allow_inf_nan=False),
+                      strata: int = Query(5, ge=1, le=MAX_STRATA), seed: int = Query(0, ge=0, le=2**63 - 1),
+                      unlabelled_only: bool = True) -> Response:
+        st = state_of(model)
+        bounds = []
+        for name, value in (("since", since), ("until", until)):
+            try:
+                bounds.append(parse_time(value, name))
+            except ApiError as exc:  # here a bad bound is a validation error like the others: 422
+                raise ApiError(422, "invalid_request", [{"field": f"query.{name}", "error": exc.detail}]) from None
+        try:  # the population is every acknowledged prediction: their index rows must be in the store first
+            monitor.flush_index(timeout=ACK_TIMEOUT)
+        except Exception as exc:
+            raise ApiError(503, "not_ready", f"the store did not take the latest events in time ({exc}); retry",
+                           {"retry-after": "1"}) from None
+        try:
+            out = draw_review_sample(monitor.store, st, size=size, since=bounds[0], until=bounds[1], version=version,
+                                     strata=strata, random_share=random_share, seed=seed,
+                                     unlabelled_only=unlabelled_only)
+        except ReviewRequestError as exc:
+            raise ApiError(422, "invalid_request", [{"field": exc.field, "error": str(exc)}]) from None
+        out["since"], out["until"] = rfc3339(out["since"]), rfc3339(out["until"])
+        for r in out["rows"]:
+            r["timestamp"] = rfc3339(r["timestamp"])
+        return _json(out)
 
     # -- operations ---------------------------------------------------------------------------
     @app.get("/healthz", tags=["operations"], summary="Liveness (no auth)")

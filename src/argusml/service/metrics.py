@@ -59,6 +59,13 @@ class MonitorCollector(Collector):
                                   labels=["model", "model_version"])
         pclass = GaugeMetricFamily("argus_prediction_class_ratio", "Share of each predicted class, latest closed window.",
                                    labels=["model", "model_version", "class"])
+        mv_drifted = GaugeMetricFamily("argus_multivariate_drifted", "1 when the joint distribution of the features "
+                                       "changed in the latest closed window (multivariate_drift).",
+                                       labels=["model", "model_version"])
+        mv_score = GaugeMetricFamily("argus_multivariate_score", "Multivariate drift measures, latest closed window: "
+                                     "error_increase (relative rise of the PCA reconstruction error) and "
+                                     "classifier_auc (held-out AUC of reference vs current rows).",
+                                     labels=["model", "model_version", "method"])
         labels_total = CounterMetricFamily("argus_labels", "Labels received.", labels=["model"])
         labels_pending = GaugeMetricFamily("argus_labels_pending", "Labels waiting for their prediction.",
                                            labels=["model"])
@@ -106,6 +113,7 @@ class MonitorCollector(Collector):
                 if vm.latency.n:
                     latency.add_metric([name, v], vm.latency.cumulative(), vm.latency.total)
                 _window_gauges(name, v, vm.window, rows, wstart, drifted_n, score, drifted, missing, pmean, pclass)
+                _multivariate_gauges(name, v, vm.window, mv_drifted, mv_score)
             labels_total.add_metric([name], m.labels)
             labels_pending.add_metric([name], len(state.pending))
             labels_expired.add_metric([name], m.labels_expired)
@@ -136,7 +144,7 @@ class MonitorCollector(Collector):
             for (instance, res), val in list(m.resources.items()):
                 resources.add_metric([name, instance, res], val)
         yield from (events, rejected, dups, late, requests, latency, rows, wstart, drifted_n, score, drifted, missing,
-                    pmean, pclass, labels_total, labels_pending, labels_expired, lag, perf, perf_bound, perf_labels,
+                    pmean, pclass, mv_drifted, mv_score, labels_total, labels_pending, labels_expired, lag, perf, perf_bound, perf_labels,
                     perf_ok, perf_est, coverage, lag50, lag90, outcomes_total, last, resources)
         yield GaugeMetricFamily("argus_ingest_queue_depth", "Events accepted but not yet stored and folded.",
                                 value=mon.queue_depth)
@@ -167,6 +175,17 @@ def _window_gauges(model: str, version: str, win: dict[str, Any] | None, rows: G
         pmean.add_metric([model, version], pred["mean"])
     for cls, share in (pred.get("class_ratio") or {}).items():
         pclass.add_metric([model, version, str(cls)], share)
+
+
+def _multivariate_gauges(model: str, version: str, win: dict[str, Any] | None, drifted: GaugeMetricFamily,
+                         score: GaugeMetricFamily) -> None:
+    mv = (win or {}).get("multivariate") or {}
+    if mv.get("status") in (None, "not_tested"):
+        return
+    drifted.add_metric([model, version], 1.0 if mv.get("drifted") else 0.0)
+    for method, key in (("error_increase", "error_increase"), ("classifier_auc", "classifier_auc")):
+        if mv.get(key) is not None:
+            score.add_metric([model, version, method], mv[key])
 
 
 def registry_for(monitor: Monitor) -> CollectorRegistry:

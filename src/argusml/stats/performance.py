@@ -354,8 +354,12 @@ def binary_metrics(y: np.ndarray, score: np.ndarray, *, threshold: float = 0.5, 
 
 
 def multiclass_metrics(y: np.ndarray, proba: np.ndarray, classes: list[Any], *, confidence: float = 0.95,
-                       ece_bins: int = 10, resamples: int = 500, seed: int = 0) -> dict[str, Estimate]:
-    """``proba[:, k]`` is the probability of ``classes[k]``; rows of ``y`` not in ``classes`` count as wrong."""
+                       ece_bins: int = 10, resamples: int = 500, seed: int = 0,
+                       probabilities: bool = True) -> dict[str, Estimate]:
+    """``proba[:, k]`` is the probability of ``classes[k]``; rows of ``y`` not in ``classes`` count as wrong.
+    ``probabilities=False``: ``proba`` is a one-hot of predicted labels, so the metrics that need
+    probabilities (ROC AUC, log loss, Brier, calibration error) are left out; their bootstraps would cost
+    most of the time and describe only the one-hot."""
     y = np.asarray(y)
     P = np.asarray(proba, dtype=np.float64)
     k = len(classes)
@@ -405,6 +409,8 @@ def multiclass_metrics(y: np.ndarray, proba: np.ndarray, classes: list[Any], *, 
             return float("nan")
         return float(np.average(vals, weights=ws)) if weighted else float(np.mean(vals))
 
+    if not probabilities:
+        return out
     every = np.arange(n)
     for name, weighted in (("roc_auc_macro", False), ("roc_auc_weighted", True)):
         out[name] = bootstrap(lambda i, w=weighted: ovr_auc(i, w), n, ovr_auc(every, weighted),

@@ -1,0 +1,190 @@
+"""Gather what the monitor knows about a model for ``checks/advice.py``.
+
+Everything comes from the store's closed windows, performance windows and
+findings over the lookback (``advice.lookback``, 7 days by default), per
+version, plus the champion/challenger comparison of the newest version with
+the one before it. Reading, not computing: the checks already ran when the
+windows closed, so advice is cheap enough for every ``/status``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from argusml.checks.advice import DECISIONS, AdviceInputs, DriftRun, Drop, advise
+from argusml.schema import InputError, Role
+from argusml.store import Store
+
+log = logging.getLogger("argusml.advice")
+
+OVERALL = "*"
+MAX_ROWS = 100_000
+PER_PREDICTION = ("accuracy", "mae", "error_rate")
+"""Metrics whose drop prices per prediction: preferred when several dropped, so costs can be compared."""
+
+
+def _drifted(verdict: dict[str, Any]) -> bool:
+    return bool(verdict.get("drifted_columns")) or bool((verdict.get("multivariate") or {}).get("drifted"))
+
+
+def _checked(verdict: dict[str, Any]) -> bool:
+    """A window whose checks said something either way (not skipped, not too small to test)."""
+    if verdict.get("status") in (None, "not_checked"):
+        return False
+    mv = (verdict.get("multivariate") or {}).get("status")
+    return bool(verdict.get("n_tested")) or mv in ("stable", "drifted")
+
+
+def _drift_run(store: Store, state: Any, version: str, since: float, findings: list[dict[str, Any]]
+               ) -> tuple[DriftRun | None, float | None]:
+    rows = store.windows(state.name, since=since, version=version, segment=OVERALL, granularity=state.config.window,
+                         closed=True, limit=MAX_ROWS)
+    verdicts = [(r, orjson.loads(r["verdict"])) for r in rows if r.get("verdict")]
+    verdicts = [(r, v) for r, v in verdicts if _checked(v)]
+    verdicts.sort(key=lambda t: -t[0]["start_ts"])
+    run = []
+    for r, v in verdicts:
+        if not _drifted(v):
+            break
+        run.append((r, v))
+    if not run:
+        ended = next((r["end_ts"] for r, v in verdicts if _drifted(v)), None)
+        return None, ended
+    specs = state.ref(version).reference.specs
+    counts: Counter[str] = Counter()
+    prediction = False
+    for _, v in run:
+        for c in v.get("drifted_columns") or []:
+            sp = specs.get(c)
+            if sp is not None and sp.role is Role.PREDICTION:
+                prediction = True
+            elif sp is None or sp.role is Role.FEATURE:
+                counts[c] += 1
+    onset = run[-1][0]["start_ts"]
+    residual: Counter[str] = Counter()
+    for f in findings:
+        if f["check_name"] == "multivariate_drift" and f["window_start"] >= onset and f["segment"] == OVERALL:
+            ev = orjson.loads(f["evidence"]) if f.get("evidence") else {}
+            for c in ((ev.get("reconstruction") or {}).get("columns") or [])[:3]:
+                residual[c["feature"].split("=", 1)[0]] += 1
+    return DriftRun(onset=onset, windows=len(run), features=[c for c, _ in counts.most_common()],
+                    multivariate=any((v.get("multivariate") or {}).get("drifted") for _, v in run),
+                    residual_features=[c for c, _ in residual.most_common()], prediction=prediction), None
+
+
+def _drop_of(findings: list[dict[str, Any]], check: str, start: float, since: float) -> Drop | None:
+    """The drop a window's findings of ``check`` describe (the per-prediction metric when there is one)."""
+    mine = [f for f in findings if f["check_name"] == check and f["window_start"] == start
+            and f["segment"] == OVERALL]
+    if not mine:
+        return None
+    mine.sort(key=lambda f: (PER_PREDICTION.index(f["column_name"]) if f["column_name"] in PER_PREDICTION
+                             else len(PER_PREDICTION), f["column_name"] or ""))
+    ev = orjson.loads(mine[0]["evidence"]) if mine[0].get("evidence") else {}
+    cur, base = ev.get("current") or {}, ev.get("baseline") or {}
+    if cur.get("value") is None or base.get("value") is None:
+        return None
+    return Drop(metric=ev.get("metric") or mine[0]["column_name"], current=float(cur["value"]),
+                baseline=float(base["value"]), since=since, labels=int(cur.get("n") or 0))
+
+
+def gather(store: Store, state: Any, version: str, now: float,
+           compare: Callable[[str, str], dict[str, Any] | None] | None = None) -> AdviceInputs:
+    cfg = state.config
+    adv = cfg.advice
+    since = now - adv.lookback
+    findings = store.findings(state.name, since=since, version=version, limit=MAX_ROWS)
+    drift, ended = _drift_run(store, state, version, since, findings)
+
+    g = cfg.performance.report or (3600.0 if 3600.0 in state.granularities else cfg.window)
+    perf = store.performance(state.name, since=since, version=version, segment=OVERALL, granularity=g, limit=MAX_ROWS)
+    perf.sort(key=lambda r: -r["start_ts"])
+    judged = [r for r in perf if r["labels"] >= cfg.performance.min_labels
+              and r["status"] in ("ok", "degraded")]
+    realised = None
+    judged_ok = None
+    if judged:
+        newest = judged[0]
+        if newest["status"] == "degraded":
+            first = newest
+            for r in judged[1:]:
+                if r["status"] != "degraded":
+                    break
+                first = r
+            realised = _drop_of(findings, "performance_drop", newest["start_ts"], first["start_ts"])
+        else:
+            judged_ok = {"end": newest["end_ts"], "labels": newest["labels"],
+                         "metrics": orjson.loads(newest["metrics"]) if newest.get("metrics") else {}}
+    estimated = None
+    if perf:
+        newest_any = perf[0]
+        est_rows = [f for f in findings if f["check_name"] == "estimated_performance_drop"]
+        if est_rows:
+            first = min((f["window_start"] for f in est_rows if f["granularity"] == g), default=newest_any["start_ts"])
+            estimated = _drop_of(findings, "estimated_performance_drop", newest_any["start_ts"], first)
+    newest_start = perf[0]["start_ts"] if perf else None
+    latest_judged = judged[0]["start_ts"] if judged else None
+    weak = sorted({f"{f['column_name']}={(orjson.loads(f['evidence']) or {}).get('value')}" for f in findings
+                   if f["check_name"] == "weak_segment" and f["window_start"] == latest_judged})
+    proxies = sorted({(orjson.loads(f["evidence"]) or {}).get("proxy", "proxy") for f in findings
+                      if f["check_name"] == "proxy_shift" and f["window_start"] == newest_start
+                      and f["segment"] == OVERALL})
+
+    starts = [s for s in (drift.onset if drift else None, realised.since if realised else None) if s is not None]
+    labels_since = {s: int(sum(r["labels"] for r in perf if r["start_ts"] >= s)) for s in starts}
+    span = max((now - min(r["start_ts"] for r in perf)) / 86400.0, 1 / 24) if perf else 1.0
+    per_day = sum(r["predictions"] for r in perf) / span if perf else 0.0
+
+    rollback = None
+    skipped = None
+    previous = _previous_version(store, state, version, since)
+    if compare is not None and previous is not None:
+        try:
+            res = compare(previous, version)
+        except InputError as exc:  # e.g. no target: nothing to compare, and no reason to roll back
+            log.info("no comparison of %s with %s: %s", version, previous, exc)
+            res = None
+        if res is None and compare is not None:
+            skipped = previous  # the store was busy: say so rather than imply the versions compare well
+        verdict = (res or {}).get("verdict") or {}
+        if verdict.get("decision") == "rollback":
+            rollback = {"previous": previous, "reasons": list(verdict.get("reasons") or []),
+                        "comparison": {k: res.get(k) for k in ("mode", "metric", "labels") if res and k in res}}
+    return AdviceInputs(
+        model=state.name, version=version, now=now, lookback=adv.lookback, drift=drift, drift_ended=ended,
+        realised_drop=realised, estimated_drop=estimated, judged_ok=judged_ok, weak_segments=weak,
+        proxy_shifts=proxies, labels_since=labels_since, predictions_per_day=per_day, rollback=rollback,
+        min_retrain_labels=adv.min_retrain_labels, retrain_cost=adv.retrain_cost, error_cost=adv.error_cost,
+        horizon_days=adv.horizon / 86400.0, compare_skipped=skipped)
+
+
+def _previous_version(store: Store, state: Any, version: str, since: float) -> str | None:
+    """The version that served before ``version`` started (by their first windows in the lookback)."""
+    firsts: dict[str, float] = {}
+    for r in store.windows(state.name, since=since, segment=OVERALL, granularity=state.config.window, closed=True,
+                           limit=MAX_ROWS):
+        firsts[r["version"]] = min(firsts.get(r["version"], r["start_ts"]), r["start_ts"])
+    if version not in firsts:
+        return None
+    earlier = [(t, v) for v, t in firsts.items() if v != version and t < firsts[version]]
+    return max(earlier)[1] if earlier else None
+
+
+def model_advice(store: Store, state: Any, now: float,
+                 compare: Callable[[str, str], dict[str, Any] | None] | None = None) -> dict[str, Any]:
+    """Advice per version with traffic in the lookback, and the model's: the most pressing of them."""
+    versions = sorted({r["version"] for r in store.windows(state.name, since=now - state.config.advice.lookback,
+                                                           segment=OVERALL, granularity=state.config.window,
+                                                           limit=MAX_ROWS)})
+    per = {v: advise(gather(store, state, v, now, compare)) for v in versions}
+    if not per:
+        return {"model": state.name, "decision": "no_action", "summary": "No action needed. No traffic in the "
+                f"last {state.config.advice.lookback / 86400:g} days to judge.", "versions": {}}
+    worst = max(per.values(), key=lambda a: DECISIONS.index(a["decision"]))
+    return {"model": state.name, "decision": worst["decision"], "version": worst["version"],
+            "summary": worst["summary"], "versions": per}
