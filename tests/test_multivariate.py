@@ -253,3 +253,16 @@ def test_service_windows_report_multivariate_drift(tmp_path, ref):
     finally:
         mon.stop()
         store.close()
+
+
+def test_a_missing_feature_is_a_quality_finding_not_multivariate_drift(ref):
+    cur = frame(5000, 2).drop(columns=["c"])
+    rep = argusml.report(ref, cur)
+    mv = rep.to_dict()["multivariate"]
+    assert {f.check for f in rep.findings if f.column == "c"} == {"missing_column"}
+    assert mv["drifted"] is False
+    assert mv["reconstruction"]["status"] == "not_tested" and "(c)" in mv["reconstruction"]["reason"]
+    assert mv["classifier"]["status"] == "stable"  # c zeroed on both sides
+    nulls = frame(5000, 2).assign(c=np.nan)
+    mv = argusml.report(ref, nulls).to_dict()["multivariate"]
+    assert mv["drifted"] is False and mv["reconstruction"]["status"] == "not_tested"

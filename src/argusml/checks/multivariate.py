@@ -41,11 +41,17 @@ def multivariate_drift(reference: Reference, current: DatasetProfile, settings: 
                            "explained": round(model.pca.total_explained, 4)}
 
     rec: dict[str, Any] = {"method": "pca_reconstruction", "n": cur.n, "threshold": settings.min_error_increase}
-    off = model.ignored(ignore)
+    # a feature absent from the data (or without one usable value) is the quality checks' finding
+    # (missing_column, all_null); here it would only pass for a change of structure
+    gone = {n for n in model.encoder.names
+            if n not in current.columns or current.columns[n].present == 0}
+    off = model.ignored({*ignore, *gone})
     if off.size:
         # the components were fitted with these features: without them the errors are not comparable
-        rec.update(status="not_tested", reason=f"the baseline's model includes ignored features "
-                   f"({', '.join(sorted({model.encoder.columns[j].name for j in off}))}); re-create it without them")
+        names = ", ".join(sorted({model.encoder.columns[j].name for j in off}))
+        rec.update(status="not_tested", reason=(
+            f"the baseline's model includes ignored features ({names}); re-create it without them"
+            if not gone else f"features of the model have no values here ({names})"))
     elif cur.n >= settings.min_rows:
         t = error_increase(model.error_n, model.error_mean, model.error_var, cur.n, cur.error_sum, cur.error_sum2)
         p_adj = min(1.0, t.p_value * TESTS)
