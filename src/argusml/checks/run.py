@@ -142,9 +142,10 @@ def ignored_features(reference: Reference, config: ReportConfig) -> list[str]:
     return [n for n, sp in reference.specs.items() if sp.role is Role.FEATURE and config.ignored(n)]
 
 
-def multivariate_rows(config: ReportConfig) -> int:
-    """Rows of current data a profile samples for the domain classifier (0 when the tests are off)."""
-    return config.multivariate.sample_rows if config.multivariate.enabled else 0
+def multivariate_rows(config: ReportConfig) -> int | None:
+    """Rows of current data a profile samples for the domain classifier; None when the tests are off
+    (the profile then scores nothing for them)."""
+    return config.multivariate.sample_rows if config.multivariate.enabled else None
 
 
 def _off_mode_support(reference: Reference, current: DatasetProfile) -> dict[str, int]:

@@ -138,7 +138,7 @@ class Folder:
     """Open windows of one model; owned by the monitor's fold thread."""
 
     def __init__(self, window: float, lateness: float, segments: list[str], max_segment_values: int, *,
-                 sample_rows: int = 0) -> None:
+                 sample_rows: int | None = None) -> None:
         self.window = window
         # multivariate tests run on whole-traffic windows only: a segment is a sub-population whose joint
         # distribution differs from the reference's by construction
@@ -211,7 +211,7 @@ class Folder:
             win = None
         if win is None:
             win = Window(key[0], key[1], self.window, key[2], fingerprint)
-            if key[1] == OVERALL:
+            if key[1] == OVERALL and self.sample_rows is not None:
                 win.sample_rows = self.sample_rows
             self.open[key] = win
         win.append(table, late, reference)

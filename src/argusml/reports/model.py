@@ -280,7 +280,8 @@ def report(reference: Any, current: Any, *, target: str | None = None, predictio
     if cur_src.n_rows == 0:
         raise InputError("no rows: nothing to compare with the reference", path=cur_src.name)
     cur_profile = profile_source(cur_src, ref.specs, ref.profile.correlation, progress, with_sketch=False,
-                                 multivariate=ref.multivariate, sample_rows=multivariate_rows(config))
+                                 multivariate=ref.multivariate if config.multivariate.enabled else None,
+                                 sample_rows=multivariate_rows(config) or 0)
     results = run_checks(ref, cur_profile, config)
     return Report(results, reference_source=ref_name, current_source=cur_src.name,
                   elapsed_s=time.perf_counter() - t0)
