@@ -230,3 +230,30 @@ def test_float64_values_matches_arrow_with_nulls_offsets_and_chunks() -> None:
     np.testing.assert_array_equal(float64_values(chunked), want)
     ints = pa.chunked_array([pa.array([1, None, 3], pa.int32()).slice(1)])
     np.testing.assert_array_equal(float64_values(ints), [np.nan, 3.0])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(
+    st.lists(st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)), max_size=30),
+    st.lists(st.one_of(st.none(), st.integers(-2**62, 2**62)), max_size=30),
+    st.lists(st.one_of(st.none(), st.booleans()), max_size=30),
+    st.lists(st.one_of(st.none(), st.sampled_from([-3.0, 0.0, 1.0, 2.0, 1e15, -0.0])), max_size=30),
+    st.lists(st.one_of(st.none(), st.text(max_size=5)), max_size=30)))
+def test_class_text_by_arrow_casts_spells_every_label_as_the_per_value_rule(values):
+    """Labels are joined by their text: the vectorised spelling must equal the one-value-at-a-time rule."""
+    import pyarrow as pa
+
+    from argusml.profile.labelled import class_text, number_text
+
+    arr = pa.chunked_array([pa.array(values)]) if values else pa.chunked_array([], pa.float64())
+
+    def one(v):
+        if v is None:
+            return None
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, float):
+            return number_text(v)
+        return str(v)
+
+    assert class_text(arr).tolist() == [one(v) for v in arr.to_pylist()]

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from argusml.profile.frame import TableSource, class_probabilities, most_probable
 from argusml.schema import InputError
@@ -121,12 +122,27 @@ def read_labelled(src: TableSource, target: str, prediction: str, cfg: Performan
 
 
 def class_text(arr: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """Class labels as the service stores them: booleans ``true``/``false``, integral numbers without ``.0``."""
-    if pa.types.is_boolean(arr.type):
-        return np.array([None if v is None else ("true" if v else "false") for v in arr.to_pylist()], dtype=object)
-    if pa.types.is_floating(arr.type):
-        return np.array([None if v is None else number_text(v) for v in arr.to_pylist()], dtype=object)
-    return strings(arr)
+    """Class labels as the service stores them: booleans ``true``/``false``, integral numbers without ``.0``.
+
+    By Arrow casts where the spelling is the cast's (booleans, integers, integral floats, text): a
+    million labels then take milliseconds, not the half second of a Python loop."""
+    t = arr.type
+    if pa.types.is_dictionary(t):
+        arr, t = arr.cast(t.value_type), t.value_type
+    if pa.types.is_boolean(t):
+        text = pc.if_else(arr, "true", "false")
+    elif pa.types.is_integer(t) or pa.types.is_string(t) or pa.types.is_large_string(t):
+        text = arr.cast(pa.string())
+    elif pa.types.is_floating(t):
+        v = np.asarray(arr.to_numpy(zero_copy_only=False), dtype=np.float64)
+        ok = ~np.isnan(v)
+        if int((~ok).sum()) != arr.null_count or not (np.all(np.isfinite(v[ok])) and np.all(v[ok] == np.round(v[ok]))
+                                                       and np.all(np.abs(v[ok]) < 2**53)):
+            return np.array([None if x is None else number_text(x) for x in arr.to_pylist()], dtype=object)
+        text = pc.cast(pc.cast(arr, pa.int64()), pa.string())  # every value integral: "1", not "1.0"
+    else:
+        return strings(arr)
+    return np.asarray(text.to_numpy(zero_copy_only=False), dtype=object)
 
 
 def number_text(v: float) -> str:

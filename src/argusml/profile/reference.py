@@ -73,11 +73,13 @@ class Reference:
                     id: str | None = None, timestamp: str | None = None,
                     kinds: dict[str, Kind | str] | None = None, ignore: list[str] | None = None,
                     progress: Callable[[], None] | None = None, with_sketch: bool = True,
-                    multivariate_exclude: Collection[str] | None = ()) -> Reference:
+                    multivariate_exclude: Collection[str] | None = (), with_performance: bool = True) -> Reference:
         """As ``from_frame``; ``with_sketch=False`` skips the KLL sketches (see
         ``profile_source``) for a reference that is used once and not saved;
         ``multivariate_exclude`` keeps features out of the multivariate model
-        (None: no model at all, for a comparison that will not use it)."""
+        (None: no model at all, for a comparison that will not use it); ``with_performance=False``
+        skips the model's own performance on the reference (a drift report does not read it, and at a
+        million rows it costs as much as profiling the reference)."""
         if source.n_rows == 0:
             raise InputError("no rows: a reference needs data to learn from", path=source.name)
         roles: dict[str, Role] = {}
@@ -134,7 +136,7 @@ class Reference:
             corr = comoments_of(corr_names, {n: r[2] for n, r in zip(names, results)}, shift)
         profile = DatasetProfile(source.n_rows, cols, corr)
         performance = None
-        if target is not None and prediction is not None:
+        if target is not None and prediction is not None and with_performance:
             try:
                 performance = reference_performance(source, target, prediction)
             except (InputError, ValueError, TypeError) as exc:  # e.g. a text prediction for a numeric target

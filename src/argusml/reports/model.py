@@ -258,7 +258,7 @@ def load_reference(reference: Any, *, target: str | None = None, prediction: str
     src = open_source(reference, "reference")
     # learned for this one comparison and not kept: exact quantiles suffice, no sketch needed
     ref = Reference.from_source(src, target=target, prediction=prediction, progress=progress, with_sketch=False,
-                                multivariate_exclude=ignore)
+                                multivariate_exclude=ignore, with_performance=False)
     return ref, src.name
 
 
