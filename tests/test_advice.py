@@ -130,16 +130,18 @@ def reference() -> Reference:
     return Reference.from_frame(_frame(20_000, 0), target="label", prediction="score")
 
 
-def _run(tmp_path, reference: Reference, *, shift: float, flip: bool, label: bool, cli: bool = False) -> dict:
+def _run(tmp_path, reference: Reference, *, shift: float, flip: bool, label: bool, cli: bool = False,
+         by_region: bool = False) -> dict:
     """One hour of normal traffic, then two hours of ``shift``ed inputs; labels for all of it
     (``flip``: the shifted hours' labels no longer follow the score). ``cli``: also run `argus advise`
-    against the app on a real socket."""
+    against the app on a real socket. ``by_region``: events carry a region segment, and only region b's
+    rows shift."""
     day0 = (NOW // DAY) * DAY + 8 * 3600
     clock = Clock(day0)
     store = Store(tmp_path / "data")
     mon = Monitor(store, Settings(tick_every=0.02, snapshot_every=0.05, performance_every=3600), clock=clock)
     mon.register(ModelConfig(model="m", window="1h", lateness="1m", performance={"min_labels": 200},
-                             advice={"min_retrain_labels": 1000}), reference)
+                             advice={"min_retrain_labels": 1000}, segments=["region"] if by_region else []), reference)
     mon.start()
     try:
         client = TestClient(create_app(mon))
@@ -147,9 +149,14 @@ def _run(tmp_path, reference: Reference, *, shift: float, flip: bool, label: boo
             t0 = day0 + h * 3600
             clock.t = t0 + 3500  # the hour's events are all in the past (none beyond the future skew)
             df = _frame(2000, 10 + h, sh)
+            region = np.where(np.arange(len(df)) % 2 == 0, "a", "b")
+            if by_region:  # region a keeps the reference's inputs
+                same = _frame(2000, 10 + h)
+                df[region == "a"] = same[region == "a"]
             rng = np.random.default_rng(20 + h)
-            ev = [{"id": f"{h}-{i}", "timestamp": t0 + 5 + 1.5 * i, "features": {"x": r.x, "z": r.z}, "prediction": r.score}
-                  for i, r in enumerate(df.itertuples())]
+            ev = [{"id": f"{h}-{i}", "timestamp": t0 + 5 + 1.5 * i, "features": {"x": r.x, "z": r.z}, "prediction": r.score,
+                   **({"segment": {"region": str(g)}} if by_region else {})}
+                  for i, (r, g) in enumerate(zip(df.itertuples(), region))]
             assert client.post("/v1/models/m/events", json=ev).status_code == 200
             if label:
                 y = df["label"].to_numpy()
@@ -254,3 +261,10 @@ def test_service_a_worse_new_version_says_roll_back(tmp_path, reference):
     finally:
         mon.stop()
         store.close()
+
+
+def test_service_advice_names_the_segments_that_drifted(tmp_path, reference):
+    a = _run(tmp_path, reference, shift=2.0, flip=False, label=False, by_region=True)
+    drift = a["versions"]["unversioned"]["evidence"]["drift"]
+    assert drift["segments"] == ["region=b"] and "x" in drift["features"]
+    assert "Drifted most in segment(s) region=b." in a["summary"]

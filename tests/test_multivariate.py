@@ -121,6 +121,12 @@ def test_a_correlation_break_is_found_by_these_and_by_no_column_test(ref):
     assert len(f) == 1 and f[0].column is None and f[0].severity.value == "P2"
     assert "joint distribution" in f[0].message and "AUC" in f[0].message
     assert d["verdict"]["status"] == "drift" and d["verdict"]["multivariate_drift"] is True
+    # the HTML report has the section, with both tests' verdicts and where the residual grew
+    html = rep.to_html()
+    section = html[html.index('<section aria-label="multivariate">'):]
+    section = section[:section.index("</section>")]
+    assert "Status: <b>drifted</b>" in section and section.count("<td>drifted</td>") == 2
+    assert "PCA reconstruction error" in section and "domain classifier AUC" in section
     # the same draw unbroken: quiet
     ok = argusml.report(ref, frame(5000, 2)).to_dict()["multivariate"]
     assert ok["status"] == "stable" and ok["drifted"] is False

@@ -37,6 +37,7 @@ class DriftRun:
     multivariate: bool  # the joint distribution changed in some window of the run
     residual_features: list[str] = field(default_factory=list)  # where the reconstruction error grew most
     prediction: bool = False  # the prediction's distribution drifted
+    segments: list[str] = field(default_factory=list)  # segments whose windows drifted, most often first
 
 
 @dataclass
@@ -111,9 +112,11 @@ def advise(inp: AdviceInputs) -> dict[str, Any]:
                         + (f" (most in {_list(d.residual_features, 3)})" if d.residual_features else ""))
         if d.prediction:
             what.append("the predictions")
-        reasons.append(f"Drift since {_when(d.onset)} ({d.windows} window(s) in a row): {'; '.join(what) or 'inputs'}.")
+        where = f" Drifted most in segment(s) {_list(d.segments, 3)}." if d.segments else ""
+        reasons.append(f"Drift since {_when(d.onset)} ({d.windows} window(s) in a row): {'; '.join(what) or 'inputs'}."
+                       + where)
         evidence["drift"] = {"onset": d.onset, "windows": d.windows, "features": d.features,
-                             "multivariate": d.multivariate, "prediction": d.prediction}
+                             "multivariate": d.multivariate, "prediction": d.prediction, "segments": d.segments}
     elif inp.drift_ended is not None:
         evidence["drift"] = {"ended": inp.drift_ended}
 

@@ -72,9 +72,19 @@ def _drift_run(store: Store, state: Any, version: str, since: float, findings: l
             ev = orjson.loads(f["evidence"]) if f.get("evidence") else {}
             for c in ((ev.get("reconstruction") or {}).get("columns") or [])[:3]:
                 residual[c["feature"].split("=", 1)[0]] += 1
+    segments: Counter[str] = Counter()
+    if state.config.segments:
+        # which sub-populations carry the drift: segment windows of the run with a drifted feature
+        for r in store.windows(state.name, since=onset, version=version, granularity=state.config.window,
+                               closed=True, limit=MAX_ROWS):
+            if r["segment"] != OVERALL and r.get("verdict"):
+                v = orjson.loads(r["verdict"])
+                if any(c in counts for c in v.get("drifted_columns") or []):
+                    segments[r["segment"]] += 1
     return DriftRun(onset=onset, windows=len(run), features=[c for c, _ in counts.most_common()],
                     multivariate=any((v.get("multivariate") or {}).get("drifted") for _, v in run),
-                    residual_features=[c for c, _ in residual.most_common()], prediction=prediction), None
+                    residual_features=[c for c, _ in residual.most_common()], prediction=prediction,
+                    segments=[s for s, _ in segments.most_common()]), None
 
 
 def _drop_of(findings: list[dict[str, Any]], check: str, start: float, since: float) -> Drop | None:
