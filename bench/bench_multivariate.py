@@ -70,7 +70,7 @@ from scipy.special import ndtr
 import argusml
 from argusml.profile.frame import open_source
 from benchenv import machine, uptime
-from run_bench import other_runnable, process_tree
+from run_bench import other_runnable, process_tree, wait_quiet
 
 NANNYML_PY = Path(os.environ.get("VENVS", "/tmp/venvs")) / "nannyml" / "bin" / "python"
 GAUSS_COLS = [f"x{i}" for i in range(8)]
@@ -166,20 +166,6 @@ def make_data(sc: Scenario, chunks: int, size: int, ref_rows: int, seed: int
 def load1() -> float:
     with open("/proc/loadavg") as f:
         return float(f.read().split()[0])
-
-
-def wait_quiet(limit: float, level: float = 0.5) -> tuple[float, float]:
-    """Wait (at most ``limit`` s) until other processes average fewer than ``level`` runnable threads over 3 s."""
-    t0 = time.perf_counter()
-    while True:
-        samples = []
-        for _ in range(12):
-            samples.append(other_runnable(set()))
-            time.sleep(0.25)
-        avg = statistics.mean(samples)
-        if avg < level or time.perf_counter() - t0 >= limit:
-            return time.perf_counter() - t0, avg
-        time.sleep(2)
 
 
 def argus_side(ref: pd.DataFrame, chunks: list[pd.DataFrame]) -> dict[str, Any]:
@@ -334,7 +320,7 @@ def main() -> None:
     for sc, (ref, chunks) in zip(SCENARIOS, data):
         best: dict[str, Any] | None = None
         for attempt in range(1 + a.retries):  # the flags are deterministic; only the timings can differ
-            waits.append(wait_quiet(a.quiet_wait))
+            waits.append(wait_quiet(a.quiet_wait, 0.5))
             o = argus_side(ref, chunks)
             o["attempts"] = attempt + 1
             if best is None or o["other_runnable"] < best["other_runnable"]:
@@ -356,7 +342,7 @@ def main() -> None:
             cases.append({"name": sc.key, "reference": str(Path(d) / f"{sc.key}.ref.parquet"),
                           "analysis": str(Path(d) / f"{sc.key}.ana.parquet"), "columns": sc.columns,
                           "chunk_size": a.chunk_size})
-        nml_wait = wait_quiet(a.quiet_wait)
+        nml_wait = wait_quiet(a.quiet_wait, 0.5)
         theirs, about = nannyml_side(cases, Path(d))
     nml_cases = {c["name"]: c for c in theirs["cases"]} if theirs else {}
     end_uptime, end_load = uptime(), load1()

@@ -142,8 +142,8 @@ def other_runnable(exclude: set[int]) -> int:
     return count
 
 
-def wait_quiet(a: argparse.Namespace) -> tuple[float, float]:
-    """Wait (at most --quiet-wait s) until other processes keep, on average over 3 s, fewer than --quiet
+def wait_quiet(limit: float, quiet: float) -> tuple[float, float]:
+    """Wait (at most ``limit`` s) until other processes keep, on average over 3 s, fewer than ``quiet``
     threads runnable. Returns (seconds waited, the last 3-s average)."""
     t0 = time.perf_counter()
     while True:
@@ -153,7 +153,7 @@ def wait_quiet(a: argparse.Namespace) -> tuple[float, float]:
             time.sleep(0.25)
         level = statistics.mean(samples)
         waited = time.perf_counter() - t0
-        if level < a.quiet or waited >= a.quiet_wait:
+        if level < quiet or waited >= limit:
             return waited, level
         time.sleep(2)
 
@@ -222,7 +222,7 @@ def run_one(system: str, n: int, i: int, a: argparse.Namespace, raw: str) -> dic
     env = {**os.environ, **ENV}
     if system == "argus" and a.argus_src:
         env["PYTHONPATH"] = a.argus_src  # ahead of the editable install's path entry
-    waited, level = wait_quiet(a) if a.quiet_wait > 0 else (0.0, None)
+    waited, level = wait_quiet(a.quiet_wait, a.quiet) if a.quiet_wait > 0 else (0.0, None)
     rec: dict = {"system": system, "N": n, "run": i, "cmd": cmd, "load_before": loadavg(),
                  "quiet_wait_s": round(waited, 1), "other_runnable_before": level,
                  "mem_available_gb_before": round(mem_available_gb(), 2), "git": git_state()}
