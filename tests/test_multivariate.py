@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 import argusml
 from argusml import ReportConfig
 from argusml.monitor import Monitor, Settings
+from argusml.monitor.windows import load_profile
 from argusml.profile import Reference, open_source
 from argusml.profile.dataset import profile_source
 from argusml.schema.model_config import ModelConfig
@@ -251,6 +252,12 @@ def test_service_windows_report_multivariate_drift(tmp_path, ref):
         # the hour holding both windows merged their errors and samples, and half its rows are broken
         hour = client.get("/v1/models/m/windows", params={"granularity": "1h", "segment": "*"}).json()["windows"]
         assert [w["n_rows"] for w in hour] == [6000] and hour[0]["verdict"]["multivariate"]["drifted"] is True
+        # once merged into the hour, the 5-minute windows keep their sums and verdicts but not their rows
+        stored: dict[float, list] = {}
+        for r in mon.store.windows("m", segment="*", with_profile=True, closed=True, limit=100):
+            stored.setdefault(r["granularity"], []).append(load_profile(r["profile"])[1].multivariate)
+        assert [(p.n, p.keys.size) for p in stored[300.0]] == [(3000, 0), (3000, 0)]
+        assert stored[3600.0][0].n == 6000 and stored[3600.0][0].keys.size == 1000
         seg = client.get("/v1/models/m/windows", params={"granularity": "5m", "segment": "cat=u"}).json()["windows"]
         assert seg and all(w["verdict"]["multivariate"]["status"] == "not_tested" for w in seg)
         text = client.get("/metrics").text

@@ -61,7 +61,7 @@ from argusml.monitor.events import (
 from argusml.monitor.metrics import ModelMetrics
 from argusml.monitor.performance import PerformanceJob
 from argusml.monitor.privacy import Redactor
-from argusml.monitor.windows import OVERALL, Folder, Window, load_profile, reference_fingerprint
+from argusml.monitor.windows import OVERALL, Folder, Window, load_profile, reference_fingerprint, without_sample
 from argusml.profile import DatasetProfile, Reference
 from argusml.schema import ArgusError, DriftStatus, Kind, ReportConfig, Role
 from argusml.schema.model_config import ModelConfig
@@ -1140,6 +1140,7 @@ class Monitor:
                 if not due:
                     continue
                 results = []
+                slimmed: list[tuple[str, str, str, float, float, str]] = []
                 per_bucket: dict[tuple[str, float], int] = {}
                 for version, segment, start in due:
                     if segment != OVERALL:
@@ -1147,24 +1148,33 @@ class Monitor:
                 for version, segment, start in due:
                     try:
                         results.append(self._rollup(state, version, segment, child, g, start, now,
-                                                    per_bucket.get((version, start), 0) if segment != OVERALL else 0))
+                                                    per_bucket.get((version, start), 0) if segment != OVERALL else 0,
+                                                    slimmed))
                     except Exception as exc:  # stored as not checked, so it is not retried on every tick
                         log.exception("roll-up failed: %s %s %s %s", state.name, version, segment, start)
                         summary = {"status": "not_checked", "reason": f"roll-up failed: {exc}"}
                         results.append((WindowRow(state.name, version, segment, g, start, start + g, True, 0, 0, None,
                                                   orjson.dumps(summary).decode(), now), []))
-                self.store.save_windows(results)
+                self.store.save_windows(results, profiles=slimmed)
 
     def _rollup(self, state: ModelState, version: str, segment: str, child: float, g: float, start: float,
-                now: float, n_segments: int) -> tuple[WindowRow, list[FindingRow]]:
+                now: float, n_segments: int, slimmed: list[tuple[str, str, str, float, float, str]]
+                ) -> tuple[WindowRow, list[FindingRow]]:
+        """Merge a bucket's child windows and check the merge. The children's multivariate row samples
+        now live on in the merge, so ``slimmed`` collects the children without them (saved with the
+        parent): a window's sample is kept only until its roll-up, not for ``retention.profiles``."""
         vr = state.ref(version)
         merged: DatasetProfile | None = None
         n_rows = late = skipped = 0
-        for text, n, lt in self.store.child_profiles(state.name, version, segment, child, start, start + g):
+        for text, n, lt, child_start in self.store.child_profiles(state.name, version, segment, child, start,
+                                                                  start + g):
             fp, prof = load_profile(text)
             if fp != vr.fingerprint:
                 skipped += 1
                 continue
+            slim = without_sample(text)
+            if slim is not None:
+                slimmed.append((state.name, version, segment, child, child_start, slim))
             merged = prof if merged is None else merged.merge(prof)
             n_rows += n
             late += lt

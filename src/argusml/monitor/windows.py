@@ -26,6 +26,7 @@ from argusml.monitor.events import MAX_EXTRA_NAMES, EventRecord
 from argusml.profile import DatasetProfile, Reference
 from argusml.profile.dataset import profile_source
 from argusml.profile.frame import TableSource
+from argusml.profile.multivariate import MultivariateProfile
 from argusml.schema import Kind
 
 OVERALL = "*"
@@ -98,6 +99,15 @@ class Window:
             prof = DatasetProfile(prof.n_rows, prof.columns, prof.correlation, sorted(self.extra)[:MAX_EXTRA_NAMES])
         return orjson.dumps({"reference": self.reference, "profile": prof.to_dict()},
                             option=orjson.OPT_SERIALIZE_NUMPY).decode()
+
+
+def without_sample(text: str) -> str | None:
+    """A stored window profile without its multivariate row sample, or None when it has none."""
+    d = orjson.loads(text)
+    mv = d.get("profile", {}).get("multivariate")
+    if mv is None or not MultivariateProfile.strip_sample(mv):
+        return None
+    return orjson.dumps(d).decode()
 
 
 def load_profile(text: str) -> tuple[str, DatasetProfile]:

@@ -324,6 +324,16 @@ class MultivariateProfile:
                 "sample": self.keys.size, "width": int(self.rows.shape[1]) if self.keys.size else 0,
                 "keys": _b64(self.keys.astype(np.float64)), "float16": _b64(self.rows.astype(np.float16))}
 
+    @staticmethod
+    def strip_sample(d: dict[str, Any]) -> bool:
+        """Drop the row sample from a stored profile (``to_dict`` form) in place; False when it had none.
+        A window whose roll-up has merged it needs its sums still (its own verdict is kept) but not its
+        rows: they are the bulk of a stored window."""
+        if not int(d.get("sample") or 0):
+            return False
+        d.update(sample=0, width=0, keys="", float16="", stripped=True)
+        return True
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> MultivariateProfile:
         k, w = int(d["sample"]), int(d["width"])

@@ -589,12 +589,20 @@ class Store:
         return [WindowRow(*r) for r in self._rows("SELECT * FROM windows WHERE NOT closed")]
 
     def save_windows(self, closed: list[tuple[WindowRow, list[FindingRow]]],
-                     snapshot: tuple[list[WindowRow], dict[str, str]] | None = None) -> None:
+                     snapshot: tuple[list[WindowRow], dict[str, str]] | None = None,
+                     profiles: Sequence[tuple[str, str, str, float, float, str]] = ()) -> None:
         """Closed windows with their findings and, in the same transaction, the
         snapshot of the windows still open and the ``meta`` that goes with it
         (folded sequence, closing clock). One transaction, so a crash can
-        neither lose a closed window nor replay its events into it twice."""
+        neither lose a closed window nor replay its events into it twice.
+        ``profiles`` replaces closed windows' stored profiles, (model, version,
+        segment, granularity, start, profile): a roll-up slims the children it
+        merged in the transaction that saves it."""
         with self.transaction() as cur:
+            if profiles:
+                cur.executemany("UPDATE windows SET profile = ? WHERE model = ? AND version = ? AND segment = ? "
+                                "AND granularity = ? AND start_ts = ? AND closed",
+                                [[p, m, v, s, g, t] for m, v, s, g, t, p in profiles])
             for row, findings in closed:
                 cur.execute("INSERT INTO windows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row.values())
                 if findings:
@@ -622,8 +630,10 @@ class Store:
              model, granularity])
 
     def child_profiles(self, model: str, version: str, segment: str, child: float, start: float, end: float
-                       ) -> list[tuple[str, int, int]]:
-        return self._rows("SELECT profile, n_rows, late FROM windows WHERE model = ? AND version = ? AND segment = ? "
+                       ) -> list[tuple[str, int, int, float]]:
+        """(profile, n_rows, late, start) of the closed windows of length ``child`` in [start, end)."""
+        return self._rows("SELECT profile, n_rows, late, start_ts FROM windows WHERE model = ? AND version = ? "
+                          "AND segment = ? "
                           "AND granularity = ? AND closed AND start_ts >= ? AND start_ts < ? ORDER BY start_ts",
                           [model, version, segment, child, start, end])
 
