@@ -2,26 +2,119 @@
 
 Exit codes are a contract (DESIGN.md): 0 a report was written (whatever it
 found), 1 `argus check` found a P0/P1 problem, 2 no report could be made
-(unreadable input, a named column that does not exist, a bad config). A
-traceback is never the answer: errors print one line naming the problem.
+(unreadable input, a named column that does not exist, a bad config) or
+the command line itself is wrong (an unknown option, a missing value). A
+traceback or a usage box is never the answer: errors print one line naming
+the command and the problem.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
+from collections.abc import Callable
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, NoReturn, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from argusml.cli.decisions import advise_cmd, compare_cmd
 from argusml.cli.remote import fail
 from argusml.cli.review import labels_app, sample_cmd
 from argusml.schema import ArgusError, ConfigError, InputError, Kind
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+# Recent typer parses with its own copy of click (`typer._click`), older typer with click itself: take the
+# exception classes from wherever typer's public BadParameter lives, never from `import click`.
+_parse_errors = sys.modules[typer.BadParameter.__module__]
+UsageError: type[Exception] = _parse_errors.UsageError
+NoSuchOption: type[Exception] = _parse_errors.NoSuchOption
+NoArgsIsHelpError: type[Exception] | tuple[()] = getattr(_parse_errors, "NoArgsIsHelpError", ())
+
+
+def usage_error_line(exc: Exception) -> str:
+    """One line naming the command and the problem, e.g. `argus check: no such option: --formt (did you mean --format?)`.
+
+    Click's message names the problem but not the command (the usage line
+    above it did, and that is gone); the root's name is whatever started
+    the process (`python -m ...`, a test runner), so it is spelled `argus`.
+    """
+    names: list[str] = []
+    ctx = _context_of(exc)
+    while ctx is not None and ctx.parent is not None:
+        if ctx.info_name:
+            names.append(ctx.info_name)
+        ctx = ctx.parent
+    where = " ".join(["argus", *reversed(names)])
+    if isinstance(exc, NoSuchOption):
+        problem = f"no such option: {getattr(exc, 'option_name', '?')}"
+        close = list(getattr(exc, "possibilities", None) or [])
+        if close:
+            problem += f" (did you mean {' or '.join(close)}?)"
+    else:
+        problem = getattr(exc, "format_message", exc.__str__)()
+        problem = re.sub(r"\.?\s*Did you mean (.+?)\??\s*$", r" (did you mean \1?)", problem.strip()).rstrip(".")
+        if problem[1:2].islower():
+            problem = problem[0].lower() + problem[1:]
+    return " ".join(f"{where}: {problem}".split())
+
+
+def _context_of(exc: Exception) -> Any:
+    """The context of the command being parsed when `exc` was raised.
+
+    Click's parser raises some errors (an option missing its value) with no
+    context, though the command is known: it is the `ctx` of the innermost
+    frame that has one (make_context, parse_args).
+    """
+    ctx = getattr(exc, "ctx", None)
+    tb = exc.__traceback__ if ctx is None else None
+    while tb is not None:
+        frame_ctx = tb.tb_frame.f_locals.get("ctx")
+        if hasattr(frame_ctx, "info_name") and hasattr(frame_ctx, "parent"):
+            ctx = frame_ctx
+        tb = tb.tb_next
+    return ctx
+
+
+def _usage_exit(exc: Exception) -> NoReturn:
+    if isinstance(exc, NoArgsIsHelpError):
+        # `argus` or `argus config` alone: the help is the answer (rich has printed it already; plain click has not)
+        text = getattr(exc, "format_message", exc.__str__)()
+        if text.strip():
+            typer.echo(text, err=True)
+    else:
+        typer.echo(usage_error_line(exc), err=True)
+    raise typer.Exit(2)
+
+
+class ArgusGroup(TyperGroup):
+    """The root of `argus`: a usage error anywhere below it is one line on stderr and exit 2.
+
+    Typer renders usage errors as a usage line, a hint and a rich box in
+    the root's `main`. Every command and nested group is parsed inside the
+    root's `make_context` (its own options) or `invoke` (subcommands, at
+    any depth), so catching usage errors in those two covers every
+    command, including ones added later, however `argus` is started:
+    console script, `python -m`, or typer's CliRunner.
+    """
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except UsageError as exc:
+            _usage_exit(exc)
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UsageError as exc:
+            _usage_exit(exc)
+
+
+app = typer.Typer(cls=ArgusGroup, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Argus: monitoring for machine-learning models (data quality, drift, reports).")
 config_app = typer.Typer(no_args_is_help=True, help="Validate configuration files.")
 app.add_typer(config_app, name="config")
@@ -76,30 +169,86 @@ ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="YAML/JSON w
 IgnoreOpt = Annotated[Optional[list[str]], typer.Option("--ignore", help="column to leave out (repeatable)")]
 
 
-@app.command("report")
-def report_cmd(
-    reference: RefOpt,
-    current: CurOpt,
-    target: TargetOpt = None,
-    prediction: PredOpt = None,
-    format: Annotated[str, typer.Option("--format", "-f", help="json or html")] = "json",
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="file to write; '-' for stdout")] = None,
-    config: ConfigOpt = None,
-    ignore: IgnoreOpt = None,
-) -> None:
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="json or html")]
+ReportOutOpt = Annotated[Optional[str], typer.Option(
+    "--output", "-o", help="file to write the report to; '-' for stdout (without it, report writes "
+                           "argus-report.FORMAT and check writes nothing)")]
+
+
+@dataclass(frozen=True)
+class ReportArgs:
+    """What `report` or `check` was asked for: one option list, answered two ways."""
+
+    reference: str
+    current: str
+    target: str | None
+    prediction: str | None
+    format: str
+    output: str | None
+    config: Path | None
+    ignore: list[str] | None
+
+    def build(self) -> Any:
+        """The report, or exit 2 naming why none could be made (a bad --format is refused before any reading)."""
+        if self.format not in FORMATS:
+            fail(f"--format must be one of {', '.join(FORMATS)}, got {self.format!r}")
+        return _run(lambda: _build_report(self.reference, self.current, self.target, self.prediction,
+                                          self.config, self.ignore))
+
+
+def _report_command(name: str) -> Callable[[Callable[[ReportArgs], None]], Callable[[ReportArgs], None]]:
+    """Register a command that takes `report`'s options, spelled here once.
+
+    `check` is documented as taking the same arguments as `report`; two
+    option lists drifted apart (issue 13: `check --format` was refused), so
+    both commands are made from this one signature and an option added
+    here reaches both. The decorated function keeps only what differs:
+    its docstring (the help) and what it does with the report.
+    """
+
+    def register(answer: Callable[[ReportArgs], None]) -> Callable[[ReportArgs], None]:
+        def command(
+            reference: RefOpt,
+            current: CurOpt,
+            target: TargetOpt = None,
+            prediction: PredOpt = None,
+            format: FormatOpt = "json",
+            output: ReportOutOpt = None,
+            config: ConfigOpt = None,
+            ignore: IgnoreOpt = None,
+        ) -> None:
+            answer(ReportArgs(reference, current, target, prediction, format, output, config, ignore))
+
+        command.__doc__ = answer.__doc__
+        command.__name__ = command.__qualname__ = answer.__name__
+        app.command(name)(command)
+        return answer
+
+    return register
+
+
+def _render(rep: Any, format: str) -> str:
+    return rep.to_html() if format == "html" else rep.to_json()
+
+
+def _emit(text: str, output: str) -> None:
+    """Write to the file `output`, or to stdout (nothing else on it) when it is '-'."""
+    if output == "-":
+        sys.stdout.write(text + ("\n" if not text.endswith("\n") else ""))
+    else:
+        _write(output, text)
+
+
+@_report_command("report")
+def report_cmd(args: ReportArgs) -> None:
     """Compare current data with a reference; write a JSON or HTML report.
 
     Example: argus report -r train.parquet -c today.csv --prediction score -f html -o report.html
     """
-    if format not in FORMATS:
-        fail(f"--format must be one of {', '.join(FORMATS)}, got {format!r}")
-    rep = _run(lambda: _build_report(reference, current, target, prediction, config, ignore))
-    text = rep.to_html() if format == "html" else rep.to_json()
-    if output == "-":
-        sys.stdout.write(text + ("\n" if not text.endswith("\n") else ""))
-    else:
-        path = output or f"argus-report.{format}"
-        _write(path, text)
+    rep = args.build()
+    path = args.output or f"argus-report.{args.format}"
+    _emit(_render(rep, args.format), path)
+    if path != "-":
         v = rep.verdict
         typer.echo(f"{path}: {v['status']}; {v['n_drifted']} of {v['n_tested']} columns drifted; findings "
                    + ", ".join(f"{k} {n}" for k, n in v["findings_by_severity"].items()))
@@ -112,7 +261,7 @@ def performance_cmd(
     target: Annotated[str, typer.Option("--target", help="target (label) column")],
     prediction: Annotated[str, typer.Option("--prediction", help="prediction column: score, probability or class")],
     segment: Annotated[Optional[list[str]], typer.Option("--segment", help="column to break down by (repeatable)")] = None,
-    format: Annotated[str, typer.Option("--format", "-f", help="json or html")] = "json",
+    format: FormatOpt = "json",
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="file to write; '-' for stdout")] = None,
     threshold: Annotated[float, typer.Option("--threshold", help="binary decision threshold on the score")] = 0.5,
     positive_class: Annotated[Optional[str], typer.Option("--positive-class", help="binary: the positive label")] = None,
@@ -147,24 +296,21 @@ def performance_cmd(
                    f"{len(rep['findings'])} finding(s)")
 
 
-@app.command("check")
-def check_cmd(
-    reference: RefOpt,
-    current: CurOpt,
-    target: TargetOpt = None,
-    prediction: PredOpt = None,
-    config: ConfigOpt = None,
-    ignore: IgnoreOpt = None,
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="also write the JSON report here")] = None,
-) -> None:
-    """A CI gate: exit 1 when any P0/P1 finding exists, 0 otherwise.
+@_report_command("check")
+def check_cmd(args: ReportArgs) -> None:
+    """A CI gate: exit 1 when any P0/P1 finding exists, 0 otherwise; takes the options of `argus report`.
 
-    Example: argus check -r baseline.json -c candidate_eval.parquet --ignore customer_id
+    Prints the findings. Writes the report it judged only when given -o (in
+    --format; with -o - the report goes to stdout and the findings to stderr).
+
+    Example: argus check -r baseline.json -c candidate_eval.parquet --ignore customer_id -f html -o report.html
     """
-    rep = _run(lambda: _build_report(reference, current, target, prediction, config, ignore))
-    if output:
-        _write(output, rep.to_json())
-    _print_findings(rep)
+    rep = args.build()
+    if args.output:
+        _emit(_render(rep, args.format), args.output)
+    _print_findings(rep, err=args.output == "-")
+    if args.output and args.output != "-":
+        typer.echo(f"report written to {args.output}")
     raise typer.Exit(1 if rep.has_blocking() else 0)
 
 
@@ -369,11 +515,12 @@ def _run(fn: Any) -> Any:
         fail("out of memory while reading the data")
 
 
-def _print_findings(rep: Any) -> None:
+def _print_findings(rep: Any, err: bool = False) -> None:
+    """The verdict and a table of findings; on stderr when stdout carries the report itself."""
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(width=max(100, Console().width), highlight=False)
+    console = Console(width=max(100, Console().width), highlight=False, stderr=err)
     v = rep.verdict
     console.print(f"verdict: [bold]{v['status']}[/bold] - {v['n_drifted']} of {v['n_tested']} columns drifted "
                   f"(family-wise alpha {v['alpha']})")
@@ -388,9 +535,10 @@ def _print_findings(rep: Any) -> None:
     console.print(table)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """The console script `argus` (and `python -m argusml.cli.main`); `argv` defaults to the process's arguments."""
     try:
-        app()
+        app(args=argv, prog_name="argus")
     except KeyboardInterrupt:
         typer.echo("argus: interrupted", err=True)
         sys.exit(130)
