@@ -145,7 +145,7 @@ def _case_infinities(seed: int) -> pd.DataFrame:
 SAME_DISTRIBUTION = {
     "datetimes": (_case_datetimes, {"ts_naive": "datetime", "ts_utc": "datetime", "ts_berlin": "datetime",
                                     "ts_tokyo": "datetime", "ts_nulls": "datetime", "day": "datetime"}),
-    "high_cardinality_ids": (_case_ids, {"user_id": "text", "uuid_like": "text"}),
+    "high_cardinality_ids": (_case_ids, {"user_id": "identifier", "uuid_like": "identifier"}),
     "free_text": (_case_free_text, {"comment": "text"}),
     "integer_codes": (_case_integer_codes, {"zip": "numeric", "store": "numeric"}),
     "constant_both_sides": (_case_constant, {}),

@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from argusml.profile import ColumnProfile, ColumnSpec
-from argusml.profile.numeric import COARSE_LEVELS, TAIL_MEASURE_LEVELS, NumericSpec
+from argusml.profile import CategoryProfile, ColumnProfile, ColumnSpec
+from argusml.profile.numeric import COARSE_LEVELS, TAIL_MEASURE_LEVELS, NumericProfile, NumericSpec
 from argusml.schema import DriftStatus, DriftThresholds, Kind, Role
 from argusml.stats import (
     chi2_homogeneity,
@@ -42,6 +42,7 @@ from argusml.stats import (
     psi,
     tail_change,
     total_variation,
+    unseen_mass_test,
     wasserstein,
 )
 
@@ -113,8 +114,6 @@ def is_drift_tested(spec: ColumnSpec) -> tuple[bool, str | None]:
         return False, f"{spec.role.value} column"
     if spec.kind is Kind.DATETIME:
         return False, "datetimes move forward by nature; their range is reported instead"
-    if spec.kind is Kind.TEXT:
-        return False, "free text and identifiers: lengths and distinct counts are reported, not tested"
     return True, None
 
 
@@ -123,7 +122,7 @@ def column_drift(spec: ColumnSpec, ref: ColumnProfile, cur: ColumnProfile, thres
     """Test and effect sizes for one column; the decision waits for the
     family-wise correction (``decide``)."""
     tested, why = is_drift_tested(spec)
-    if spec.kind in (Kind.NUMERIC, Kind.TEXT, Kind.DATETIME):
+    if spec.kind in (Kind.NUMERIC, Kind.DATETIME) or spec.kind.near_unique:
         n_ref = ref.numeric.n if ref.numeric else 0
         n_cur = cur.numeric.n if cur.numeric else 0
     else:
@@ -134,8 +133,10 @@ def column_drift(spec: ColumnSpec, ref: ColumnProfile, cur: ColumnProfile, thres
     if min(n_ref, n_cur) < min_rows:
         return DriftResult(DriftStatus.INSUFFICIENT_DATA, n_ref, n_cur,
                            reason=f"{min(n_ref, n_cur)} values on one side, fewer than the minimum of {min_rows}")
-    if spec.kind in (Kind.NUMERIC, Kind.TEXT):
-        res = _numeric(spec.numeric, ref, cur, thresholds)  # type: ignore[arg-type]
+    if spec.kind.near_unique:
+        res = _near_unique(spec, ref, cur, thresholds)
+    elif spec.kind is Kind.NUMERIC:
+        res = _numeric(spec.numeric, ref.numeric, cur.numeric, thresholds)  # type: ignore[arg-type]
     else:
         res = _categorical(ref, cur, thresholds)
     res.n_ref, res.n_cur = n_ref, n_cur
@@ -199,9 +200,8 @@ def _tail(spec: NumericSpec, r: np.ndarray, c: np.ndarray) -> tuple[float | None
                           "current_share": float(masses_c[j])}}
 
 
-def _numeric(spec: NumericSpec, ref: ColumnProfile, cur: ColumnProfile, thresholds: DriftThresholds) -> DriftResult:
-    rp, cp = ref.numeric, cur.numeric
-    assert rp is not None and cp is not None and rp.counts is not None and cp.counts is not None
+def _numeric(spec: NumericSpec, rp: NumericProfile, cp: NumericProfile, thresholds: DriftThresholds) -> DriftResult:
+    assert rp.counts is not None and cp.counts is not None
     res = DriftResult(DriftStatus.STABLE, rp.n, cp.n)
     r, c = rp.counts.astype(float), cp.counts.astype(float)
     exact = rp.sample_complete and cp.sample_complete
@@ -248,25 +248,112 @@ def aligned_counts(ref: ColumnProfile, cur: ColumnProfile) -> tuple[list[str], n
     return cats, np.array([rc.get(k, 0) for k in cats], float), np.array([cc.get(k, 0) for k in cats], float)
 
 
+GUARANTEED = 10.0
+"""A category enters a test on sketched counts only when some side's guaranteed count is at least this
+many times that side's error bound: its share is then known to within a tenth of itself."""
+
+
+def sketched_cells(rp: CategoryProfile, cp: CategoryProfile) -> tuple[list[str], np.ndarray, np.ndarray,
+                                                                       dict[str, Any]]:
+    """Cells for a test when at least one side is a frequent-items sketch.
+
+    Only the categories whose counts the sketches guarantee (``GUARANTEED``) are cells of their own; every
+    other row goes to one "rest" cell per side, n minus the kept counts, which is as exact as the kept
+    counts are. Within each kept category's guaranteed range the two shares are then set as close to each
+    other as the ranges allow (equal where they overlap), so a difference the sketch error could explain
+    never counts: the statistic is about the smallest the sketches are consistent with, and the test errs
+    towards "stable".
+    """
+    keys = list(dict.fromkeys([*rp.counts, *cp.counts]))
+    n_r, n_c = float(rp.n), float(cp.n)
+    kept, r, c = [], [], []
+    for k in keys:
+        lo_r, hi_r = rp.bounds(k)
+        lo_c, hi_c = cp.bounds(k)
+        if not (lo_r >= GUARANTEED * max(rp.error_bound, 1) or lo_c >= GUARANTEED * max(cp.error_bound, 1)):
+            continue
+        a_r, b_r, a_c, b_c = lo_r / n_r, hi_r / n_r, lo_c / n_c, hi_c / n_c
+        if b_r < a_c:
+            sr, sc = b_r, a_c
+        elif b_c < a_r:
+            sr, sc = a_r, b_c
+        else:  # overlapping ranges: one share for both, the pooled midpoint moved into the overlap
+            pooled = ((a_r + b_r) * n_r + (a_c + b_c) * n_c) / (2.0 * (n_r + n_c))
+            sr = sc = min(max(pooled, max(a_r, a_c)), min(b_r, b_c))
+        kept.append(k)
+        r.append(sr * n_r)
+        c.append(sc * n_c)
+    rest_r, rest_c = max(n_r - sum(r), 0.0), max(n_c - sum(c), 0.0)
+    info = {"approximate": True,
+            "reason": "more distinct values than are counted exactly: a frequent-items sketch tested on the "
+                      "categories it guarantees plus one rest cell, each count moved within its error bound "
+                      "towards the other side",
+            "categories_tested": len(kept),
+            "error_bound": {"reference": rp.error_bound if not rp.exact else 0,
+                            "current": cp.error_bound if not cp.exact else 0}}
+    return kept, np.array([*r, rest_r]), np.array([*c, rest_c]), info
+
+
 def _categorical(ref: ColumnProfile, cur: ColumnProfile, thresholds: DriftThresholds) -> DriftResult:
     rp, cp = ref.categories, cur.categories
     assert rp is not None and cp is not None
     res = DriftResult(DriftStatus.STABLE, rp.n, cp.n)
-    cats, r, c = aligned_counts(ref, cur)
-    if not (rp.exact and cp.exact):
-        # heavy hitters only: put the rows the sketches do not list in one cell
-        r = np.append(r, max(rp.n - r.sum(), 0.0))
-        c = np.append(c, max(cp.n - c.sum(), 0.0))
+    if rp.exact and cp.exact:
+        cats, r, c = aligned_counts(ref, cur)
+    else:
+        cats, r, c, res.evidence["sketch"] = sketched_cells(rp, cp)
     chi = chi2_homogeneity(*merge_sparse_bins(r, c, ordered=False))
     res.method, res.statistic, res.p_value = chi.method, chi.statistic, chi.p_value
     res.exact = rp.exact and cp.exact
     res.scores = {"chi2": chi.statistic, "tvd": total_variation(r, c), "psi": psi(r, c), "js": js_distance(r, c)}
     share_r, share_c = r / max(r.sum(), 1), c / max(c.sum(), 1)
     k = int(np.argmax(np.abs(share_c - share_r)))
+    res.evidence["chi2_dof"] = chi.dof
     if k < len(cats):
-        res.evidence = {"largest_change": {"category": cats[k], "reference_share": float(share_r[k]),
-                                           "current_share": float(share_c[k])}, "chi2_dof": chi.dof}
+        res.evidence["largest_change"] = {"category": cats[k], "reference_share": float(share_r[k]),
+                                          "current_share": float(share_c[k])}
     _effect(res, thresholds, ("tvd", "psi", "js"))
+    return res
+
+
+def _near_unique(spec: ColumnSpec, ref: ColumnProfile, cur: ColumnProfile, thresholds: DriftThresholds
+                 ) -> DriftResult:
+    """Text and identifiers: the share of unseen values against Good-Turing, and the length in characters
+    (and words, for text) as numeric drift; one p-value, Bonferroni over the parts (docs/CHECKS.md,
+    "Near-unique columns")."""
+    parts: list[tuple[str, DriftResult]] = [("length", _numeric(spec.numeric, ref.numeric, cur.numeric,  # type: ignore
+                                                                thresholds))]
+    if spec.tokens is not None and ref.tokens is not None and cur.tokens is not None and cur.tokens.n:
+        parts.append(("words", _numeric(spec.tokens, ref.tokens, cur.tokens, thresholds)))
+    res = DriftResult(DriftStatus.STABLE, ref.numeric.n if ref.numeric else 0, cur.numeric.n if cur.numeric else 0)
+    tests: list[tuple[str, float, float]] = [(f"{name}:{r.method}", r.statistic or 0.0, r.p_value or 1.0)
+                                             for name, r in parts]
+    effects: list[tuple[str, float, float | None]] = [(f"{name}_{r.effect_method}", r.effect_value or 0.0,
+                                                       r.effect_threshold) for name, r in parts if r.effect_method]
+    seen, unseen = spec.seen, cur.unseen
+    if seen is not None and unseen is not None and seen.rows and unseen.rows:
+        u = unseen_mass_test(seen.rows, seen.singletons, seen.doubletons, unseen.rows, unseen.unseen)
+        tests.append(("unseen", u.statistic, u.p_value))
+        effects.append(("unseen", u.effect, thresholds.unseen))
+        res.scores.update({"unseen": u.effect, "unseen_share": u.observed, "unseen_expected": u.expected})
+        res.evidence["unseen"] = {"expected_share": u.expected, "current_share": u.observed, "z": u.statistic,
+                                  "p_value": u.p_value, "reference_values": seen.rows,
+                                  "reference_singletons": seen.singletons, "current_values": unseen.rows,
+                                  "current_unseen": unseen.unseen,
+                                  "sampled": seen.sampled}
+    for name, r in parts:
+        res.scores.update({f"{name}_{k}": v for k, v in r.scores.items() if k in ("ks", "psi", "wasserstein_norm",
+                                                                                   "mean_shift_sd")})
+        res.evidence[f"p_{name}"] = r.p_value
+    method, statistic, best_p = min(tests, key=lambda t: t[2])
+    res.method, res.statistic = method, statistic
+    res.p_value = min(1.0, len(tests) * best_p)
+    res.exact = all(r.exact for _n, r in parts)
+    passing = [(v / thr if thr else math.inf, name, v, thr) for name, v, thr in effects if thr is not None]
+    if passing:
+        _ratio, res.effect_method, res.effect_value, res.effect_threshold = max(passing)
+        res.effect_passed = res.effect_value >= res.effect_threshold  # type: ignore[operator]
+    res.evidence["kind"] = spec.kind.value
     return res
 
 

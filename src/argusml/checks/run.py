@@ -73,6 +73,10 @@ def drift_message(name: str, res: DriftResult) -> str:
     if res.effect_method == "tail" and tail:
         parts.append(f"share {tail['side']} {tail['edge']:.4g}: {100 * tail['reference_share']:.2f}% -> "
                      f"{100 * tail['current_share']:.2f}%")
+    unseen = res.evidence.get("unseen")
+    if unseen:
+        parts.append(f"unseen values {100 * unseen['current_share']:.1f}% of rows, the reference predicts "
+                     f"{100 * unseen['expected_share']:.1f}%")
     change = res.evidence.get("largest_change")
     if change:
         parts.append(f"largest change {change['category']!r}: {100 * change['reference_share']:.1f}% -> "

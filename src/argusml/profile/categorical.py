@@ -1,10 +1,14 @@
 """Category counts: exact up to a cap, heavy hitters past it.
 
 Counts stay exact (and merge exactly) while a column has at most
-``MAX_EXACT`` distinct values. Past that, a DataSketches frequent-items
-sketch keeps the heavy hitters with a guaranteed error bound: a category's
-estimated count is off by at most ``error_bound`` rows, and any category
-more frequent than that is never missed.
+``MAX_EXACT`` distinct values: a report reads the whole column anyway, and
+Arrow's ``value_counts`` makes 100,000 levels cheap. Past that (a column
+with more levels, or a day of service windows merged), a DataSketches
+frequent-items sketch keeps the heavy hitters with a guaranteed error bound:
+a listed category's true count lies between its estimate minus
+``error_bound`` and its estimate, an unlisted one's between 0 and
+``error_bound``, and any category more frequent than that is never missed.
+A test on such counts must carry those bounds (``checks.drift``).
 """
 
 from __future__ import annotations
@@ -17,8 +21,8 @@ import datasketches as ds
 import pyarrow as pa
 import pyarrow.compute as pc
 
-MAX_EXACT = 1000
-SKETCH_LG_K = 10  # 1024 counters: error bound about 3.5 / 1024 of the rows
+MAX_EXACT = 100_000
+SKETCH_LG_K = 12  # 4096 counters: error bound at most about 3.5 / 4096 of the rows
 
 
 @dataclass
@@ -64,8 +68,21 @@ class CategoryProfile:
     def _from_sketch(cls, sk: ds.frequent_strings_sketch, n: int) -> CategoryProfile:
         items = sk.get_frequent_items(ds.frequent_items_error_type.NO_FALSE_NEGATIVES)
         counts = {item: int(est) for item, est, _lo, _hi in items}
+        # the sketch's own offset (upper minus lower bound, the same for every item); the a-priori
+        # epsilon * n when nothing is listed
+        offset = max((int(hi - lo) for _item, _est, lo, hi in items), default=int(sk.epsilon * n) + 1)
         return cls(n=n, counts=dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
-                   sketch_bytes=sk.serialize(), error_bound=int(sk.epsilon * n) + 1)
+                   sketch_bytes=sk.serialize(), error_bound=offset)
+
+    def bounds(self, key: str) -> tuple[int, int]:
+        """The guaranteed range of a category's true count: exact counts give one number; a sketch gives
+        [estimate - error_bound, estimate] for a listed category and [0, error_bound] for an unlisted one."""
+        est = self.counts.get(key)
+        if self.exact:
+            return (est or 0, est or 0)
+        if est is None:
+            return (0, min(self.error_bound, self.n))
+        return (max(est - self.error_bound, 0), est)
 
     def merge(self, other: CategoryProfile) -> CategoryProfile:
         if self.exact and other.exact:

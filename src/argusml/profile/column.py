@@ -4,6 +4,10 @@ A ``ColumnSpec`` is what the reference fixes once: kind, role, Arrow type,
 bin edges (numeric, datetime, and text lengths) or the category list. A
 ``ColumnProfile`` summarises rows against a spec: counts of rows, missing
 and wrongly typed values, plus a numeric or category profile by kind.
+
+Near-unique columns (text and identifiers) are profiled by what stays
+stable in them: their length in characters (and in words, for text) and the
+share of values the reference never held (``unseen.py``).
 """
 
 from __future__ import annotations
@@ -16,11 +20,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from argusml.profile.categorical import CategoryProfile
-from argusml.profile.frame import coerce
+from argusml.profile.frame import coerce, float64_values
 from argusml.profile.numeric import NumericProfile, NumericSpec
+from argusml.profile.unseen import SeenValues, UnseenCounts
 from argusml.schema import Kind, Role
 
-NUMERIC_LIKE = (Kind.NUMERIC, Kind.DATETIME, Kind.TEXT)
+NUMERIC_LIKE = (Kind.NUMERIC, Kind.DATETIME, Kind.TEXT, Kind.IDENTIFIER)
+_WORD = r"\S+"
 
 
 @dataclass
@@ -31,6 +37,8 @@ class ColumnSpec:
     dtype: str
     numeric: NumericSpec | None = None
     categories: list[str] | None = None
+    tokens: NumericSpec | None = None  # text: bins of the number of words
+    seen: SeenValues | None = None  # text and identifiers: the reference's (sampled) values, hashed
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"kind": self.kind.value, "role": self.role.value, "dtype": self.dtype}
@@ -38,13 +46,19 @@ class ColumnSpec:
             d["bins"] = self.numeric.to_dict()
         if self.categories is not None:
             d["categories"] = self.categories
+        if self.tokens is not None:
+            d["token_bins"] = self.tokens.to_dict()
+        if self.seen is not None:
+            d["seen"] = self.seen.to_dict()
         return d
 
     @classmethod
     def from_dict(cls, name: str, d: dict[str, Any]) -> ColumnSpec:
         return cls(name=name, kind=Kind(d["kind"]), role=Role(d["role"]), dtype=d.get("dtype", ""),
                    numeric=NumericSpec.from_dict(d["bins"]) if d.get("bins") else None,
-                   categories=d.get("categories"))
+                   categories=d.get("categories"),
+                   tokens=NumericSpec.from_dict(d["token_bins"]) if d.get("token_bins") else None,
+                   seen=SeenValues.from_dict(d["seen"]) if d.get("seen") else None)
 
 
 @dataclass
@@ -57,6 +71,8 @@ class ColumnProfile:
     categories: CategoryProfile | None = None
     distinct: int | None = None  # text and id columns
     distinct_exact: bool = True
+    tokens: NumericProfile | None = None  # text: words per value
+    unseen: UnseenCounts | None = None  # text and identifiers: values the reference never held
 
     @property
     def present(self) -> int:
@@ -84,6 +100,10 @@ class ColumnProfile:
             # distinct counts of parts bound the union's from both sides only
             out.distinct = max(self.distinct, other.distinct)
             out.distinct_exact = False
+        if self.tokens is not None and other.tokens is not None:
+            out.tokens = self.tokens.merge(other.tokens)
+        if self.unseen is not None and other.unseen is not None:
+            out.unseen = self.unseen.merge(other.unseen)
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -96,6 +116,8 @@ class ColumnProfile:
             "categories": None if self.categories is None else self.categories.to_dict(),
             "distinct": self.distinct,
             "distinct_exact": self.distinct_exact,
+            **({"tokens": self.tokens.to_dict()} if self.tokens is not None else {}),
+            **({"unseen": self.unseen.to_dict()} if self.unseen is not None else {}),
         }
 
     @classmethod
@@ -105,6 +127,8 @@ class ColumnProfile:
             numeric=None if d.get("numeric") is None else NumericProfile.from_dict(d["numeric"]),
             categories=None if d.get("categories") is None else CategoryProfile.from_dict(d["categories"]),
             distinct=d.get("distinct"), distinct_exact=bool(d.get("distinct_exact", True)),
+            tokens=None if d.get("tokens") is None else NumericProfile.from_dict(d["tokens"]),
+            unseen=None if d.get("unseen") is None else UnseenCounts.from_dict(d["unseen"]),
         )
 
 
@@ -113,6 +137,11 @@ def distinct_count(arr: pa.ChunkedArray) -> int:
         arr = pc.cast(arr, arr.type.value_type)
     non_null = arr.drop_null() if arr.null_count else arr
     return int(pc.count_distinct(non_null).as_py()) if len(non_null) else 0
+
+
+def word_counts(text: pa.ChunkedArray) -> np.ndarray:
+    """Whitespace-separated words per value, NaN for a missing one."""
+    return float64_values(pc.count_substring_regex(text, _WORD))
 
 
 def profile_column(arr: pa.ChunkedArray, spec: ColumnSpec, *, with_sketch: bool = True,
@@ -124,8 +153,12 @@ def profile_column(arr: pa.ChunkedArray, spec: ColumnSpec, *, with_sketch: bool 
     prof = ColumnProfile(spec.kind, len(arr), c.nulls, c.type_errors)
     if spec.kind in NUMERIC_LIKE:
         prof.numeric = NumericProfile.from_values(c.values, spec.numeric, with_sketch=with_sketch)
-        if spec.kind is Kind.TEXT and c.text is not None:
+        if spec.kind.near_unique and c.text is not None:
             prof.distinct = distinct_count(c.text)
+            if spec.tokens is not None:
+                prof.tokens = NumericProfile.from_values(word_counts(c.text), spec.tokens, with_sketch=with_sketch)
+            if spec.seen is not None:
+                prof.unseen = spec.seen.count_unseen(c.text)
     else:
         prof.categories = CategoryProfile.from_arrow(c.values)
     if spec.role is Role.ID:
@@ -154,8 +187,15 @@ def build_column(arr: pa.ChunkedArray, name: str, kind: Kind, role: Role, *, cor
         s = np.sort(v)
         spec.numeric = NumericSpec.from_sorted(s)
         prof.numeric = NumericProfile.from_sorted(s, spec.numeric, n_inf=n_inf, with_sketch=with_sketch)
-        if kind is Kind.TEXT and c.text is not None:
+        if kind.near_unique and c.text is not None:
             prof.distinct = distinct_count(c.text)
+            if role not in (Role.ID, Role.TIMESTAMP):  # never drift-tested: nothing to learn for it
+                spec.seen = SeenValues.of(c.text)
+            if kind is Kind.TEXT:
+                w = word_counts(c.text)
+                w = np.sort(w[np.isfinite(w)])
+                spec.tokens = NumericSpec.from_sorted(w)
+                prof.tokens = NumericProfile.from_sorted(w, spec.tokens, with_sketch=with_sketch)
     else:
         prof.categories = CategoryProfile.from_arrow(c.values)
         spec.categories = list(prof.categories.counts)

@@ -183,17 +183,27 @@ def _decoded(arr: pa.ChunkedArray) -> pa.ChunkedArray:
     return arr
 
 
-def infer_kind(arr: pa.ChunkedArray, max_categories: int = 1000) -> Kind:
+NEAR_UNIQUE_RATIO = 0.5
+"""A string column whose reference has at least this many distinct values per value is near-unique
+(docs/CHECKS.md, "Cardinality"): most of its values occur once or twice, so a new sample of it is mostly
+values no earlier sample held, and a test of its category counts compares noise. It is profiled and
+tested as text or an identifier instead."""
+
+FEW_CATEGORIES = 50
+"""Up to this many distinct values a column is categorical whatever its row count: a small table's
+50 states are categories even if the table has 60 rows."""
+
+
+def infer_kind(arr: pa.ChunkedArray) -> Kind:
     """A column's kind from its Arrow type and, for strings, its values.
 
     Strings that are overwhelmingly numbers (a CSV column with a few typos)
-    are numeric; strings with few distinct values are categorical; strings
-    with many distinct values (identifiers, free text) are text, since a
-    category test on thousands of one-off levels measures nothing.
+    are numeric. Strings (and dictionary-encoded columns, which is how
+    Parquet and pandas' ``category`` hand strings over) are categorical
+    however many levels they have, unless they are near-unique: then they
+    are text when most values are several words, identifiers otherwise.
     """
     t = arr.type
-    if pa.types.is_dictionary(t):
-        return Kind.CATEGORICAL
     if pa.types.is_boolean(t):
         return Kind.BOOLEAN
     if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
@@ -202,22 +212,33 @@ def infer_kind(arr: pa.ChunkedArray, max_categories: int = 1000) -> Kind:
         return Kind.DATETIME
     if pa.types.is_null(t):
         return Kind.NUMERIC
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        non_null = arr.drop_null() if arr.null_count else arr
-        n = len(non_null)
-        if n == 0:
-            return Kind.CATEGORICAL
+    is_dict = pa.types.is_dictionary(t)
+    if is_dict and not (pa.types.is_string(t.value_type) or pa.types.is_large_string(t.value_type)):
+        return Kind.CATEGORICAL  # codes of another type (pandas categories of numbers): declared categories
+    if not (is_dict or pa.types.is_string(t) or pa.types.is_large_string(t)):
+        return Kind.TEXT
+    non_null = arr.drop_null() if arr.null_count else arr
+    n = len(non_null)
+    if n == 0:
+        return Kind.CATEGORICAL
+    if not is_dict:
         numeric = pc.sum(pc.match_substring_regex(non_null, _NUMERIC_RE, ignore_case=True)).as_py() or 0
         if numeric >= 0.95 * n:
             return Kind.NUMERIC
-        distinct = pc.count_distinct(non_null).as_py()
-        lowered = set(pc.unique(pc.utf8_lower(non_null)).to_pylist()) if distinct <= 4 else set()
-        if lowered and lowered <= (_TRUE | _FALSE) and len(lowered) <= 2 and not lowered <= {"0", "1"}:
+    distinct = _count_distinct(non_null)
+    if not is_dict and distinct <= 4:
+        lowered = set(pc.unique(pc.utf8_lower(non_null)).to_pylist())
+        if lowered <= (_TRUE | _FALSE) and len(lowered) <= 2 and not lowered <= {"0", "1"}:
             return Kind.BOOLEAN
-        if distinct <= max_categories and (distinct <= 50 or distinct <= 0.5 * n):
-            return Kind.CATEGORICAL
-        return Kind.TEXT
-    return Kind.TEXT
+    if distinct <= FEW_CATEGORIES or distinct < NEAR_UNIQUE_RATIO * n:
+        return Kind.CATEGORICAL
+    words = pc.match_substring_regex(pc.utf8_trim_whitespace(_decoded(non_null)), r"\s")
+    return Kind.TEXT if (pc.sum(words).as_py() or 0) >= 0.5 * n else Kind.IDENTIFIER
+
+
+def _count_distinct(arr: pa.ChunkedArray) -> int:
+    """Distinct values; for a dictionary column, of the values (chunks may carry different dictionaries)."""
+    return int(pc.count_distinct(_decoded(arr)).as_py())
 
 
 @dataclass
@@ -334,7 +355,7 @@ def coerce(arr: pa.ChunkedArray, kind: Kind) -> Coerced:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return Coerced(pa.chunked_array([pa.array([None if v is None else str(v) for v in arr.to_pylist()],
                                                       pa.string())]), nulls, 0)
-    # TEXT: profile the length of each value
+    # TEXT and IDENTIFIER: profile the length of each value
     try:
         s = pc.cast(_decoded(arr), pa.string())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):

@@ -117,7 +117,7 @@ class Reference:
             elif role is Role.TIMESTAMP:
                 kind = Kind.DATETIME
             elif role is Role.ID:
-                kind = Kind.TEXT if not _is_number_type(arr.type) else Kind.NUMERIC
+                kind = Kind.IDENTIFIER if not _is_number_type(arr.type) else Kind.NUMERIC
             else:
                 kind = infer_kind(arr)
             if role is Role.FEATURE and multivariate_exclude is not None and name not in multivariate_exclude:

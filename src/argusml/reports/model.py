@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from argusml.checks import CheckResults, ColumnResult, multivariate_rows, numeric_summary, run_checks
-from argusml.profile import Reference, is_baseline_file, open_source, profile_source
+from argusml.profile import ColumnProfile, ColumnSpec, Reference, is_baseline_file, open_source, profile_source
+from argusml.profile.frame import NEAR_UNIQUE_RATIO
 from argusml.profile.numeric import COARSE_LEVELS, TAIL_MEASURE_LEVELS
 from argusml.schema import Finding, InputError, Kind, ReportConfig, Role
 
@@ -193,7 +194,7 @@ def _column_dict(res: ColumnResult, reference: Reference, alpha: float) -> dict[
                     "top": [{"value": k, "share": v / max(c.n, 1)} for k, v in top]}
         summary["reference"] = cats(rp)
         summary["current"] = cats(cp) if cp is not None else None
-    return {
+    out = {
         "kind": spec.kind.value,
         "role": spec.role.value,
         "quality": quality,
@@ -202,6 +203,29 @@ def _column_dict(res: ColumnResult, reference: Reference, alpha: float) -> dict[
         "distribution": _chart(spec.kind, res, spec),
         "findings": [f.to_dict() for f in res.findings],
     }
+    card = cardinality(spec, rp)
+    if card is not None:
+        out["cardinality"] = card
+    return out
+
+
+def cardinality(spec: ColumnSpec, rp: ColumnProfile) -> dict[str, Any] | None:
+    """Why a string column is tested as categories or as near-unique values (docs/CHECKS.md, "Cardinality"):
+    the reference's distinct values per value against the cut-off."""
+    if spec.kind.near_unique and rp.distinct is not None and rp.numeric is not None:
+        distinct, values, exact = rp.distinct, rp.numeric.n, rp.distinct_exact
+    elif spec.kind is Kind.CATEGORICAL and rp.categories is not None:
+        distinct, values, exact = len(rp.categories.counts), rp.categories.n, rp.categories.exact
+    else:
+        return None
+    ratio = distinct / values if values else 0.0
+    if spec.kind.near_unique:
+        rule = (f"near-unique ({ratio:.3f} distinct values per value >= {NEAR_UNIQUE_RATIO}): tested on the share "
+                f"of unseen values and on length, not by category")
+    else:
+        rule = f"categories ({distinct} levels, {ratio:.3f} distinct values per value): chi-square on their counts"
+    return {"distinct": distinct, "distinct_exact": exact, "values": values, "distinct_ratio": ratio,
+            "near_unique_ratio": NEAR_UNIQUE_RATIO, "rule": rule}
 
 
 def _report_dict(report: Report) -> dict[str, Any]:

@@ -32,6 +32,10 @@ class DriftThresholds(_Strict):
     reference quantile (0.5 = the tail is half again as heavy, or half as
     heavy). ``wasserstein_norm`` is the average displacement of values in
     reference standard deviations. ``psi`` uses the customary 0.2 cut-off.
+    ``unseen`` (text and identifier columns) is the change of the share of
+    values the reference never held, relative to the smaller of that share
+    and its complement, floored at 5% of rows (0.2 = a fifth of the minority
+    share; never less than one percentage point).
     A threshold set to ``None`` removes that measure from the decision.
     """
 
@@ -41,6 +45,7 @@ class DriftThresholds(_Strict):
     psi: float | None = Field(0.2, ge=0)
     tvd: float | None = Field(0.025, ge=0, le=1)
     js: float | None = Field(None, ge=0, le=1)
+    unseen: float | None = Field(0.2, ge=0)
 
 
 class ColumnSettings(_Strict):

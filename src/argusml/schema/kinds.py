@@ -16,7 +16,13 @@ class Kind(str, Enum):
     CATEGORICAL = "categorical"
     BOOLEAN = "boolean"
     DATETIME = "datetime"
-    TEXT = "text"
+    TEXT = "text"  # near-unique strings of several words: titles, names, free text
+    IDENTIFIER = "identifier"  # near-unique single tokens: codes, keys, e-mail addresses
+
+    @property
+    def near_unique(self) -> bool:
+        """Profiled by length and tested on the share of unseen values, never by category."""
+        return self in (Kind.TEXT, Kind.IDENTIFIER)
 
     def __str__(self) -> str:
         return self.value

@@ -18,6 +18,7 @@ from argusml.stats.tests import (
     psi,
     tail_change,
     total_variation,
+    unseen_mass_test,
     wasserstein,
 )
 
@@ -40,5 +41,6 @@ __all__ = [
     "psi",
     "tail_change",
     "total_variation",
+    "unseen_mass_test",
     "wasserstein",
 ]

@@ -254,3 +254,44 @@ def correlation_change_p(r_ref: float, n_ref: int, r_cur: float, n_cur: int) -> 
     z = (math.atanh(max(-clip, min(clip, r_ref))) - math.atanh(max(-clip, min(clip, r_cur))))
     se = math.sqrt(1.0 / (n_ref - 3) + 1.0 / (n_cur - 3))
     return float(2.0 * sps.norm.sf(abs(z) / se))
+
+
+UNSEEN_EFFECT_FLOOR = 0.05
+"""Changes of the unseen share are measured relative to the smaller of it and its complement, but never
+relative to less than this: a column whose values almost never repeat cannot show a relative change in a
+repeat rate of 0.1%, and a move of a tenth of a percentage point is not one anybody acts on."""
+
+
+@dataclass(frozen=True)
+class UnseenMassResult:
+    statistic: float  # z
+    p_value: float
+    expected: float  # Good-Turing estimate of the unseen share
+    observed: float  # the current data's unseen share
+    effect: float  # the rise of the unseen share relative to the minority share (UNSEEN_EFFECT_FLOOR at least)
+
+
+def unseen_mass_test(ref_rows: int, singletons: int, doubletons: int, cur_rows: int,
+                     cur_unseen: int) -> UnseenMassResult:
+    """Does the current data hold more values unseen in the reference than the reference predicts?
+
+    Under "same distribution", each current value is unseen with probability M0, the mass of values the
+    reference sample missed; Good (1953) and Turing estimate it by ``singletons / ref_rows``. The current
+    count is binomial given M0, and the estimate's own error has variance about
+    ``(f1 + 2 f2) / n**2 - f1**2 / n**3`` (Esty 1983), so both enter a z test. The estimate is for a
+    sample of n - 1 values, a bias of order f1/n**2, far below either standard error.
+
+    One-sided: a new population brings values nobody has seen. Fewer unseen values than predicted means
+    the current data repeats the reference's own values (the reference replayed, a model scored on its
+    training rows): identical data must never read as drift, so that direction is reported, not tested.
+    """
+    n, m = float(ref_rows), float(cur_rows)
+    if n < 1 or m < 1:
+        return UnseenMassResult(0.0, 1.0, 0.0, 0.0, 0.0)
+    gt = singletons / n
+    var_gt = max((singletons + 2.0 * doubletons) / n**2 - singletons**2 / n**3, 1.0 / n**2)
+    p0 = min(max(gt, 1.0 / (n + 1.0)), 1.0 - 1.0 / (n + 1.0))
+    observed = cur_unseen / m
+    z = (observed - gt) / math.sqrt(p0 * (1.0 - p0) / m + var_gt)
+    effect = max(observed - gt, 0.0) / max(min(gt, 1.0 - gt), UNSEEN_EFFECT_FLOOR)
+    return UnseenMassResult(float(z), float(sps.norm.sf(z)), gt, observed, effect)
