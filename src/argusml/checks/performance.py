@@ -10,11 +10,17 @@ Segments are compared with the rest of the current data on the error (the
 share of wrong predictions, or the mean absolute error for regression), one
 test per segment value, Holm-adjusted across all of them, and reported only
 past ``min_support`` rows; the ranking is by the gap.
+
+Each segment is also judged against its own baseline (``judge_segments``):
+the same segment of the reference when it has one, else the whole
+reference, and the verdict says which. That is one function for the batch
+report and the service's segment windows, so both say the same.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,14 +28,22 @@ from scipy import special
 from scipy import stats as sps
 
 from argusml.profile.frame import TableSource
-from argusml.profile.labelled import Labelled, PerformanceConfig, metrics_of, read_labelled, strings
+from argusml.profile.labelled import (
+    Labelled,
+    PerformanceConfig,
+    metrics_of,
+    read_labelled,
+    segment_codes,
+    segment_metrics,
+)
 from argusml.schema import Finding, InputError
 from argusml.schema.severity import DEFAULT_SEVERITY
 from argusml.stats.performance import Estimate
 from argusml.stats.tests import adjust_p_values
 
-__all__ = ["HIGHER_IS_BETTER", "LOWER_IS_BETTER", "WATCHED", "Labelled", "PerformanceConfig", "compare",
-           "metrics_of", "performance_report", "read_labelled", "segment_findings", "weak_segments"]
+__all__ = ["HIGHER_IS_BETTER", "LOWER_IS_BETTER", "SEGMENT_STATUSES", "WATCHED", "Labelled", "PerformanceConfig",
+           "SegmentCase", "SegmentVerdict", "compare", "drop_test", "judge_segments", "metrics_of",
+           "performance_report", "read_labelled", "segment_findings", "weak_segments"]
 
 HIGHER_IS_BETTER = {"accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "r2", "precision_macro",
                     "recall_macro", "f1_macro", "precision_weighted", "recall_weighted", "f1_weighted",
@@ -74,6 +88,154 @@ def compare(current: dict[str, Estimate], baseline: dict[str, Estimate], task: s
                 {"metric": name, "current": cur.to_dict(), "baseline": base.to_dict(), "tolerance": cfg.tolerance,
                  "limit": limit}))
     return out
+
+
+Z95 = float(special.ndtri(0.975))
+"""The normal quantile of a 95% interval: every ``Estimate`` here is one."""
+
+SEGMENT_STATUSES = ("degraded", "new", "ok", "no_baseline", "insufficient_data")
+"""A segment's statuses, worst first: the first key of the ranking. ``new``: the value has no rows in the
+reference, so it was judged against the whole reference; ``no_baseline``: nothing comparable (the service,
+when the reference's metrics were computed with another threshold or positive class)."""
+
+BASELINE_WORDS = {"segment": "this segment's reference value", "reference": "the whole reference's",
+                  "trailing_segment": "this segment's trailing value", "trailing": "the whole trailing period's"}
+
+
+@dataclass
+class SegmentCase:
+    """One segment value to judge: its current metrics and the baseline it is judged against (its own
+    segment's when there is one: a segment that was always harder than the rest is not a drop)."""
+
+    column: str
+    value: str
+    labels: int
+    metrics: dict[str, Estimate]  # empty below the minimum support
+    baseline: dict[str, Estimate] | None  # None: nothing comparable (status no_baseline)
+    source: str | None  # segment | reference | trailing_segment | trailing; None without a baseline
+    baseline_labels: int | None = None
+    new: bool = False  # the value has no labelled rows in a reference that was looked at for it
+    note: str | None = None  # why the baseline is not the segment's own
+    gap: dict[str, Any] | None = None  # its ``weak_segments`` row: the gap to the rest of the current data
+    reference_labels: int | None = None  # the value's labelled rows in the reference; None: not known
+
+
+@dataclass
+class SegmentVerdict:
+    case: SegmentCase
+    row: dict[str, Any]  # JSON-ready: status, rank, baseline, drop, drops, gap
+    findings: list[Finding]
+
+
+def drop_test(current: Estimate, baseline: Estimate, name: str, tolerance: float) -> dict[str, Any] | None:
+    """One-sided test of "the current value is no worse than the baseline moved by the tolerance".
+
+    The standard errors are read off the 95% intervals, on the side that faces the limit, so with an exact
+    baseline the test rejects at p < 0.025 exactly when the whole current interval lies beyond the limit:
+    ``compare``'s rule. A segment's own baseline is a small part of the reference, so its uncertainty is
+    added (the limit moves with the baseline, scaled by ``1 -+ tolerance``); a lucky reference segment
+    would otherwise make an unchanged segment look degraded. None when a value or interval is missing."""
+    if not all(math.isfinite(x) for x in (current.value, current.low, current.high, baseline.value)):
+        return None
+    sign = 1.0 if name in HIGHER_IS_BETTER else -1.0
+    limit = baseline.value - sign * tolerance * abs(baseline.value)
+    se_cur = max(current.high - current.value if sign > 0 else current.value - current.low, 0.0) / Z95
+    half = baseline.value - baseline.low if sign > 0 else baseline.high - baseline.value
+    se_base = max(half, 0.0) / Z95 if math.isfinite(half) else 0.0
+    slope = abs(1.0 - sign * tolerance * (1.0 if baseline.value >= 0 else -1.0))
+    se = math.hypot(se_cur, slope * se_base)
+    beyond = sign * (limit - current.value)  # positive: on the worse side of the limit
+    p = float(special.ndtr(-beyond / se)) if se > 0 else (0.0 if beyond > 0 else 1.0)
+    rel = sign * (baseline.value - current.value) / abs(baseline.value) if baseline.value != 0 else None
+    return {"metric": name, "current": current.value, "baseline": baseline.value, "limit": limit,
+            "relative_drop": rel, "p_value": p}
+
+
+def judge_segments(cases: list[SegmentCase], task: str, cfg: PerformanceConfig) -> list[SegmentVerdict]:
+    """Each segment's verdict against its baseline, ranked worst first; the CLI report and the service's
+    segment windows both call this, so they say the same.
+
+    - ``insufficient_data`` below ``min_labels`` labels (the whole data's rule), ``no_baseline`` without a
+      comparable baseline, ``new`` for a value absent from the reference (judged against the whole
+      reference, and flagged if worse than it), else ``degraded`` or ``ok``.
+    - The drop tests (``drop_test``) of every judged segment and watched metric are one family,
+      Holm-adjusted, rejected at ``alpha / 2`` (0.025: the level of the 95% interval rule). Uncorrected,
+      20 segments x 3 metrics would flag something on most unchanged days.
+    - Worst first: by status (``SEGMENT_STATUSES``), then by the largest relative drop of a watched metric
+      against the segment's baseline, then by the error gap to the rest of the current data."""
+    watched = cfg.watched or WATCHED[task]
+    per: list[list[dict[str, Any]]] = []
+    for c in cases:
+        drops = []
+        if c.baseline is not None and c.metrics:
+            for name in watched:
+                cur, base = c.metrics.get(name), c.baseline.get(name)
+                t = drop_test(cur, base, name, cfg.tolerance) if cur is not None and base is not None else None
+                if t is not None:
+                    drops.append(t)
+        per.append(drops)
+    family = [t for c, drops in zip(cases, per) if c.labels >= cfg.min_labels for t in drops]
+    for t, adj in zip(family, adjust_p_values([t["p_value"] for t in family])):
+        t["p_adjusted"] = float(adj)
+        t["worse"] = bool(adj < cfg.alpha / 2)
+    out = []
+    for c, drops in zip(cases, per):
+        judged = c.labels >= cfg.min_labels
+        for t in drops:
+            if not judged:  # shown for the ranking, never tested: too few labels to tell
+                t.update(p_value=None, p_adjusted=None, worse=False)
+        worse = [t for t in drops if t["worse"]]
+        if not judged:
+            status = "insufficient_data"
+        elif c.baseline is None:
+            status = "no_baseline"
+        elif c.new:
+            status = "new"
+        else:
+            status = "degraded" if worse else "ok"
+        rels = [t["relative_drop"] for t in drops if t["relative_drop"] is not None]
+        gap = None if c.gap is None else {k: c.gap[k] for k in ("error", "error_rest", "gap", "p_value",
+                                                                  "p_adjusted", "significant")}
+        row = {"column": c.column, "value": c.value, "status": status, "rank": 0, "labels": c.labels, "new": c.new,
+               "reference_labels": c.reference_labels, "baseline": c.source if c.baseline is not None else None,
+               "baseline_labels": c.baseline_labels, "baseline_note": c.note, "drop": max(rels) if rels else None,
+               "drops": drops, "gap": gap}
+        out.append(SegmentVerdict(c, row, _segment_finding(c, worse, len(family), cfg) if worse else []))
+    out.sort(key=_rank_key)
+    for i, v in enumerate(out, 1):
+        v.row["rank"] = i
+    return out
+
+
+def _rank_key(v: SegmentVerdict) -> tuple[Any, ...]:
+    drop, gap = v.row["drop"], (v.row["gap"] or {}).get("gap")
+    return (SEGMENT_STATUSES.index(v.row["status"]), -drop if drop is not None else math.inf,
+            -gap if gap is not None else math.inf, v.case.column, v.case.value)
+
+
+def _segment_finding(c: SegmentCase, worse: list[dict[str, Any]], tests: int, cfg: PerformanceConfig
+                     ) -> list[Finding]:
+    """One ``performance_drop`` per degraded segment (not one per metric: a segment that lost its signal
+    drops on every watched metric, and that is one problem), led by its largest relative drop."""
+    assert c.baseline is not None and c.source is not None
+    t = max(worse, key=lambda d: (d["relative_drop"] if d["relative_drop"] is not None else -math.inf))
+    cur, base = c.metrics[t["metric"]], c.baseline[t["metric"]]
+    others = [d["metric"] for d in worse if d is not t]
+    whose = BASELINE_WORDS.get(c.source, c.source)
+    behind = f" ({c.baseline_labels} labels)" if c.baseline_labels is not None else ""
+    message = (f"{c.column}={c.value}: {t['metric']} {cur.value:.4g} (95% interval {cur.low:.4g} - {cur.high:.4g}, "
+               f"{c.labels} labels) is worse than {whose} {base.value:.4g}{behind} by more than the "
+               f"{cfg.tolerance:.0%} tolerance (Holm-adjusted p {t['p_adjusted']:.2g} over {tests} segment tests)")
+    if others:
+        message += f"; also {', '.join(others)}"
+    if c.note:
+        message += f"; {c.note}"
+    return [Finding("performance_drop", c.column, DEFAULT_SEVERITY["performance_drop"], message,
+                    {"segment": f"{c.column}={c.value}", "column": c.column, "value": c.value, "metric": t["metric"],
+                     "current": cur.to_dict(), "baseline": base.to_dict(), "baseline_source": c.source,
+                     "baseline_labels": c.baseline_labels, "new": c.new, "tolerance": cfg.tolerance,
+                     "limit": t["limit"], "p_value": t["p_value"], "p_adjusted": t["p_adjusted"], "tests": tests,
+                     "metrics": [d["metric"] for d in worse]})]
 
 
 Segments = dict[str, "np.ndarray | tuple[np.ndarray, np.ndarray]"]
@@ -162,26 +324,90 @@ def performance_report(reference: TableSource, current: TableSource, target: str
         raise InputError(f"no current row has both a {target!r} and a {prediction!r} value", path=current.name)
     m_ref, m_cur = metrics_of(ref, cfg), metrics_of(cur, cfg, seed=1)
     findings = compare(m_cur, m_ref, ref.task, cfg)
-    seg_cols = {}
+    seg_cols: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for col in segments or []:
         if col not in current.columns:
             raise InputError(f"segment column {col!r} not found", path=current.name)
-        seg_cols[col] = strings(current.column(col))
+        seg_cols[col] = segment_codes(current.column(col))
     seg_rows, seg_findings = segment_findings(cur, seg_cols, cfg, seed=2)
+    verdicts = judge_segments(_segment_cases(reference, ref, cur, m_ref, seg_cols, seg_rows, cfg), ref.task, cfg)
     findings.extend(seg_findings)
+    findings.extend(f for v in verdicts for f in v.findings)
     if cur.y.size < cfg.min_labels:
         status = "insufficient_data"
     else:
         status = "degraded" if any(f.check == "performance_drop" for f in findings) else "ok"
+    tested = sum(1 for v in verdicts for t in v.row["drops"] if t["p_adjusted"] is not None)
     return {
         "schema_version": 1, "kind": "performance", "task": ref.task, "target": target, "prediction": prediction,
         "positive_class": ref.positive, "threshold": cfg.threshold if ref.task == "binary" else None,
-        "tolerance": cfg.tolerance, "min_labels": cfg.min_labels,
+        "tolerance": cfg.tolerance, "min_labels": cfg.min_labels, "min_support": cfg.min_support,
         "reference": {"source": reference.name, "labelled": int(ref.y.size), "unlabelled": ref.unlabelled,
                       "metrics": {k: v.to_dict() for k, v in m_ref.items()}},
         "current": {"source": current.name, "labelled": int(cur.y.size), "unlabelled": cur.unlabelled,
                     "metrics": {k: v.to_dict() for k, v in m_cur.items()}},
         "segments": seg_rows,
+        "by_segment": [_with_metrics(v) for v in verdicts],
+        "segment_tests": {"correction": "holm", "family": "segment values x watched metrics", "tests": tested,
+                          "level": cfg.alpha / 2, "watched": list(cfg.watched or WATCHED[ref.task])},
         "findings": [f.to_dict() for f in findings],
         "verdict": {"status": status, "findings": len(findings)},
     }
+
+
+def _with_metrics(v: SegmentVerdict) -> dict[str, Any]:
+    """The verdict's row with both sides' metrics: the reference's rows of the segment (when it is the
+    baseline) and the current ones."""
+    c = v.case
+    own = c.source == "segment" and c.baseline is not None
+    return {**v.row,
+            "reference": {"labelled": c.reference_labels,
+                          "metrics": {k: e.to_dict() for k, e in c.baseline.items()} if own and c.baseline else None},
+            "current": {"labelled": c.labels, "metrics": {k: e.to_dict() for k, e in c.metrics.items()} or None}}
+
+
+def _segment_cases(reference: TableSource, ref: Labelled, cur: Labelled, m_ref: dict[str, Estimate],
+                   seg_cols: dict[str, tuple[np.ndarray, np.ndarray]], gaps: list[dict[str, Any]],
+                   cfg: PerformanceConfig) -> list[SegmentCase]:
+    """Every value of every segment column in the current data, with its metrics (past the minimum support)
+    and its baseline: the same value's rows of the reference when it has at least ``min_support`` labels
+    there, else the whole reference (saying why). Each case's row also carries both sides' metrics."""
+    gap_of = {(r["column"], r["value"]): r for r in gaps}
+    enough = max(min(cfg.min_support, cfg.min_labels), 1)
+    cur_order = np.argsort(cur.score, kind="stable") if cur.task == "binary" and seg_cols else None
+    ref_order = np.argsort(ref.score, kind="stable") if ref.task == "binary" and seg_cols else None
+    whole_n = int(ref.y.size)
+    cases: list[SegmentCase] = []
+    for col, (codes, names) in seg_cols.items():
+        kept = codes if cur.keep is None else codes[cur.keep]
+        per_cur = segment_metrics(cur, kept, len(names), cfg, min_labels=enough, seed=2, order=cur_order)
+        ref_per: dict[str, tuple[int, dict[str, Estimate] | None]] = {}
+        in_reference = col in reference.columns
+        if in_reference:
+            r_codes, r_names = segment_codes(reference.column(col))
+            r_kept = r_codes if ref.keep is None else r_codes[ref.keep]
+            shown = {str(names[c]) for c, (n, m) in enumerate(per_cur) if m is not None}
+            wanted = {c for c, v in enumerate(r_names) if str(v) in shown}
+            for c, (n, m) in enumerate(segment_metrics(ref, r_kept, len(r_names), cfg, min_labels=cfg.min_support,
+                                                       seed=0, order=ref_order, only=wanted)):
+                ref_per[str(r_names[c])] = (n, m)
+        for c, (n, m) in enumerate(per_cur):
+            if not n:
+                continue
+            value = str(names[c])
+            ref_n, ref_m = ref_per.get(value, (0, None))
+            if ref_m is not None:
+                case = SegmentCase(col, value, n, m or {}, ref_m, "segment", ref_n, reference_labels=ref_n)
+            else:
+                if not in_reference:
+                    note = f"the reference has no column {col!r}: judged against the whole reference"
+                elif ref_n == 0:
+                    note = "absent from the reference: judged against the whole reference"
+                else:
+                    note = (f"only {ref_n} reference labels (fewer than {cfg.min_support}): judged against the "
+                            "whole reference")
+                case = SegmentCase(col, value, n, m or {}, m_ref, "reference", whole_n, new=ref_n == 0, note=note,
+                                   reference_labels=ref_n if in_reference else None)
+            case.gap = gap_of.get((col, value))
+            cases.append(case)
+    return cases

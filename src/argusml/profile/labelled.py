@@ -164,17 +164,156 @@ def metrics_of(lab: Labelled, cfg: PerformanceConfig, seed: int = 0) -> dict[str
                               probabilities=False)
 
 
-def reference_performance(src: TableSource, target: str, prediction: str,
-                          cfg: PerformanceConfig | None = None) -> dict[str, Any] | None:
+def segment_codes(arr: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """A segment column as (code per row, -1 for none; the value of each code), values spelled ``str(v)``
+    as the service spells an event's segment value, so a baseline's segments and the windows' agree.
+
+    Arrow's dictionary encoding does the per-row work: spelling a million values one by one in Python
+    costs a third of a second per column, the dictionary's few values nothing."""
+    if isinstance(arr, pa.Array):
+        arr = pa.chunked_array([arr])
+    if not pa.types.is_dictionary(arr.type):
+        arr = pc.dictionary_encode(arr)
+    arr = arr.unify_dictionaries()
+    if not arr.num_chunks:
+        return np.zeros(0, dtype=np.int64), np.array([], dtype=object)
+    raw = np.concatenate([np.asarray(pc.fill_null(c.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+                          for c in arr.chunks])
+    spelled = [str(v) for v in arr.chunk(0).dictionary.to_pylist()]
+    names = sorted(set(spelled))
+    index = {v: i for i, v in enumerate(names)}
+    remap = np.array([index[v] for v in spelled] + [-1], dtype=np.int64)  # the last entry: -1 stays -1
+    return remap[raw], np.array(names, dtype=object)
+
+
+def segment_metrics(lab: Labelled, codes: np.ndarray, size: int, cfg: PerformanceConfig, *, min_labels: int,
+                    seed: int = 0, order: np.ndarray | None = None, only: set[int] | None = None
+                    ) -> list[tuple[int, dict[str, Estimate] | None]]:
+    """Per segment code ``0..size-1`` (``codes`` aligned with ``lab``'s rows): its labelled rows, and its
+    metrics when it has at least ``min_labels`` (below that they would only be noise, and a column of
+    thousands of values would cost thousands of metric passes).
+
+    A binary task is sorted by score once (``order``, the stable argsort of ``lab.score``, may be passed
+    in to share it between columns): every segment's rows, taken in that order, are sorted, so each
+    segment is a linear pass. The values equal ``metrics_of`` on the segment's rows. ``only``: the codes
+    whose metrics are wanted (the others are counted only)."""
+    counts = np.bincount(codes[codes >= 0], minlength=size)[:size] if size else np.zeros(0, dtype=np.int64)
+    out: list[tuple[int, dict[str, Estimate] | None]] = [(int(k), None) for k in counts]
+    big = {c for c in range(size) if counts[c] >= max(min_labels, 1) and (only is None or c in only)}
+    if not big:
+        return out
+    if lab.task == "binary" and order is None:
+        order = np.argsort(lab.score, kind="stable")
+    if lab.task != "binary":
+        order = np.arange(codes.size)
+    assert order is not None
+    ordered = codes[order]
+    grouped = np.argsort(ordered, kind="stable")  # by segment, each segment's rows still in score order
+    cuts = np.searchsorted(ordered[grouped], np.arange(size + 1))
+    for c in sorted(big):
+        rows = order[grouped[cuts[c]:cuts[c + 1]]]
+        if lab.task == "binary":
+            m = binary_metrics(lab.y[rows], lab.score[rows], threshold=cfg.threshold, ece_bins=cfg.ece_bins,
+                               resamples=cfg.resamples, seed=seed, presorted=True)
+        else:
+            m = metrics_of(lab.subset(rows), cfg, seed=seed)
+        out[c] = (out[c][0], m)
+    return out
+
+
+MAX_SEGMENT_VALUES = 50
+"""A column is a segment candidate of a baseline with 2 to this many values: the service's default
+``max_segment_values``, past which its windows pool values into one ``__other__`` segment anyway."""
+MAX_SEGMENT_COLUMNS = 16
+"""Segment candidates a baseline computes its per-segment performance for, in the schema's order: each
+costs about one metric pass over the reference (0.2 s a million binary rows)."""
+_SMALL_DICTIONARY = 16 * 1024
+"""Bytes of a Parquet dictionary page that can hold ``MAX_SEGMENT_VALUES`` short values: a larger page
+means a column of many values, skipped without reading it (an id column is hundreds of MB to read)."""
+
+
+def segment_columns(src: TableSource, exclude: set[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The columns a baseline stores per-segment performance for, coded (``segment_codes``), chosen without
+    knowing which the service will segment by: text, boolean and integer columns with 2 to
+    ``MAX_SEGMENT_VALUES`` values, at most ``MAX_SEGMENT_COLUMNS``. Floats are left out (continuous, and
+    ``1.0`` and ``1`` would be two spellings of one segment)."""
+    meta = None
+    if src.table is None and src.parquet_path is not None:
+        import pyarrow.parquet as pq
+
+        meta = pq.ParquetFile(src.parquet_path).metadata
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for col in src.schema:
+        t = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
+        if col.name in exclude or not (pa.types.is_string(t) or pa.types.is_large_string(t)
+                                         or pa.types.is_boolean(t) or pa.types.is_integer(t)):
+            continue
+        if meta is not None and not pa.types.is_boolean(t) and not _small_dictionaries(meta, col.name):
+            continue
+        arr = src.column(col.name)
+        if not pa.types.is_dictionary(arr.type) and len(arr) > 10_000 \
+                and len(pc.unique(arr.slice(0, 10_000))) > MAX_SEGMENT_VALUES + 1:
+            continue  # many values in the first rows already: no full pass
+        codes, names = segment_codes(arr)
+        used = int((np.bincount(codes[codes >= 0], minlength=len(names)) > 0).sum())
+        if 2 <= used <= MAX_SEGMENT_VALUES:
+            out[col.name] = (codes, names)
+            if len(out) == MAX_SEGMENT_COLUMNS:
+                break
+    return out
+
+
+def _small_dictionaries(meta: Any, name: str) -> bool:
+    """Whether every row group of a Parquet column is dictionary-encoded with a small dictionary page."""
+    j = next((j for j in range(meta.num_columns) if meta.row_group(0).column(j).path_in_schema == name), None) \
+        if meta.num_row_groups else None
+    if j is None:
+        return False
+    for r in range(meta.num_row_groups):
+        c = meta.row_group(r).column(j)
+        if not c.has_dictionary_page or c.dictionary_page_offset is None:
+            return False
+        if c.data_page_offset - c.dictionary_page_offset > _SMALL_DICTIONARY:
+            return False
+    return True
+
+
+def estimate_dicts(metrics: dict[str, Estimate]) -> dict[str, dict[str, Any]]:
+    """``Estimate.to_dict`` with NaN as None: a baseline is strict JSON (no NaN), and ``estimates_of``
+    reads None back as NaN."""
+    return {k: {f: (None if isinstance(x, float) and not np.isfinite(x) else x) for f, x in v.to_dict().items()}
+            for k, v in metrics.items()}
+
+
+def reference_performance(src: TableSource, target: str, prediction: str, cfg: PerformanceConfig | None = None,
+                          segments: list[str] | None = None) -> dict[str, Any] | None:
     """What a baseline stores of its own performance: the task, its conventions and every metric
-    with its interval; None when no row has both a target and a prediction."""
+    with its interval; None when no row has both a target and a prediction.
+
+    Also per segment (``segments``; by default ``segment_candidates``): each value's labelled rows, and
+    its metrics when it has at least ``min_support``, so the service can judge a segment window against
+    the same segment of the reference instead of against the whole (a segment may always have been
+    harder than the rest; against the whole it would look degraded forever)."""
     cfg = cfg or PerformanceConfig()
     lab = read_labelled(src, target, prediction, cfg)
     if not lab.y.size:
         return None
     out = {"task": lab.task, "positive_class": lab.positive,
            "threshold": cfg.threshold if lab.task == "binary" else None, "classes": lab.classes[:1000],
-           "labelled": int(lab.y.size), "metrics": {k: v.to_dict() for k, v in metrics_of(lab, cfg).items()}}
+           "labelled": int(lab.y.size), "metrics": estimate_dicts(metrics_of(lab, cfg))}
+    cols = segment_columns(src, {target, prediction}) if segments is None else \
+        {c: segment_codes(src.column(c)) for c in segments}
+    order = np.argsort(lab.score, kind="stable") if lab.task == "binary" and cols else None
+    per: dict[str, dict[str, Any]] = {}
+    for col, (codes, names) in cols.items():
+        if lab.keep is not None:
+            codes = codes[lab.keep]
+        per[col] = {str(names[c]): {"labelled": n, "metrics": None if m is None else estimate_dicts(m)}
+                    for c, (n, m) in enumerate(segment_metrics(lab, codes, len(names), cfg,
+                                                               min_labels=cfg.min_support, order=order))
+                    if n}
+    out["segments"] = per
+    out["segment_min_labels"] = cfg.min_support
     if lab.task == "binary" and np.isfinite(lab.score).all():
         out["calibration"] = calibration_of(lab.y, lab.score, cfg.threshold)
     if lab.task == "multiclass" and lab.proba is not None:

@@ -55,17 +55,53 @@ def _metric_rows(rep: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+_WHOSE = {"segment": "its reference rows", "reference": "whole reference", "trailing_segment": "its trailing period",
+          "trailing": "whole trailing period"}
+
+
+def _segment_rows(rep: dict[str, Any]) -> str:
+    """One row per segment value, worst first: each watched metric as baseline -> current [interval]."""
+    watched = rep.get("segment_tests", {}).get("watched", [])
+    out = []
+    for s in rep.get("by_segment", []):
+        cur = (s.get("current") or {}).get("metrics") or {}
+        tests = {d["metric"]: d for d in s["drops"]}
+        cells = []
+        for name in watched:
+            c, d = cur.get(name), tests.get(name)
+            if c is None:
+                cells.append("<td>–</td>")
+                continue
+            base = _num(d["baseline"]) + " → " if d else ""
+            cls = _BAD if d and d.get("worse") else ""
+            cells.append(f"<td{cls}>{base}{_num(c['value'])} [{_num(c['low'])} – {_num(c['high'])}]</td>")
+        whose = escape(_WHOSE.get(s["baseline"], str(s["baseline"] or "none")))
+        if s.get("baseline_note"):
+            whose = f'<span title="{escape(s["baseline_note"])}">{whose} *</span>'
+        gap = s.get("gap") or {}
+        row_cls = _BAD if s["status"] == "degraded" else (' class="new"' if s["status"] == "new" else "")
+        out.append(f"<tr{row_cls}><td>{s['rank']}</td><td>{escape(s['column'])}={escape(s['value'])}</td>"
+                   f"<td>{escape(s['status'])}</td><td>{s['labels']}</td><td>{_num(s.get('reference_labels'))}</td>"
+                   f"<td>{whose}</td>{''.join(cells)}<td>{_num(s['drop'])}</td><td>{_num(gap.get('gap'))}</td>"
+                   f"<td>{_num(gap.get('p_adjusted'))}</td></tr>")
+    return "\n".join(out)
+
+
 def to_html(rep: dict[str, Any]) -> str:
     v = rep["verdict"]
     findings = "".join(f"<li><b>{escape(f['severity'])}</b> {escape(f['check'])}: {escape(f['message'])}</li>"
                        for f in rep["findings"]) or "<li>none</li>"
-    segs = "".join(
-        f"<tr{_BAD if s['significant'] and s['gap'] > 0 else ''}><td>{escape(s['column'])}</td>"
-        f"<td>{escape(s['value'])}</td><td>{s['n']}</td><td>{_num(s['error'])}</td><td>{_num(s['error_rest'])}</td>"
-        f"<td>{_num(s['gap'])}</td><td>{_num(s['p_adjusted'])}</td></tr>" for s in rep["segments"])
-    seg_table = (f"<h2>Segments (worst first; Holm-adjusted p, at least {rep.get('min_labels', '')} labels for "
-                 "a drop)</h2><table><tr><th>column</th><th>value</th><th>labels</th><th>error</th>"
-                 f"<th>error elsewhere</th><th>gap</th><th>p adjusted</th></tr>{segs}</table>") if segs else ""
+    segs = _segment_rows(rep)
+    watched = rep.get("segment_tests", {}).get("watched", [])
+    heads = "".join(f"<th>{escape(m)}: baseline → current [95%]</th>" for m in watched)
+    seg_table = (f"<h2>Segments, worst first</h2><p>Each value judged against its own rows in the reference "
+                 f"(the whole reference when it has fewer than {rep.get('min_support', '')} there: marked *, "
+                 f"hover for why). A drop needs at least {rep.get('min_labels', '')} labels; the drop tests of all "
+                 f"segments and watched metrics are Holm-adjusted together. Ranked by status, then by the largest "
+                 f"relative drop, then by the gap in error to the rest of the current data.</p>"
+                 f"<table id=\"segments\"><tr><th>rank</th><th>segment</th><th>status</th><th>labels</th>"
+                 f"<th>reference labels</th><th>baseline</th>{heads}<th>relative drop</th><th>error gap</th>"
+                 f"<th>gap p (Holm)</th></tr>{segs}</table>") if segs else ""
     error_word = "mean absolute error" if rep["task"] == "regression" else "share of wrong predictions"
     task = escape(rep["task"])
     if rep["task"] == "binary":
@@ -77,7 +113,8 @@ body {{ font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; }}
 table {{ border-collapse: collapse; margin: 1em 0; }}
 td, th {{ border: 1px solid #ccc; padding: 4px 8px; text-align: right; }}
 td:first-child, th:first-child {{ text-align: left; }}
-tr.bad td {{ background: #fde2e1; }}
+tr.bad td, td.bad {{ background: #fde2e1; }}
+tr.new td {{ background: #fff6d5; }}
 .status {{ font-size: 1.3em; font-weight: bold; }}
 </style></head><body>
 <h1>Performance: {escape(rep['target'])} vs {escape(rep['prediction'])}</h1>
