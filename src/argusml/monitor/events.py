@@ -285,7 +285,8 @@ def columns_of(records: list[EventRecord], schema: Schema) -> dict[str, list[Any
 
 _NONE = type(None)
 _OK_TYPES = {Kind.NUMERIC: {float, int, _NONE}, Kind.CATEGORICAL: {str, int, bool, _NONE},
-             Kind.BOOLEAN: {bool, _NONE}, Kind.DATETIME: {str, int, float, _NONE}, Kind.TEXT: {str, _NONE}}
+             Kind.BOOLEAN: {bool, _NONE}, Kind.DATETIME: {str, int, float, _NONE}, Kind.TEXT: {str, _NONE},
+             Kind.IDENTIFIER: {str, _NONE}}
 
 
 def _not_an_item(i: int, item: Any, what: str, fields: tuple[str, ...]) -> Problem:
