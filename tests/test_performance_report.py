@@ -350,6 +350,14 @@ def test_a_small_segment_is_insufficient_data_and_a_new_value_is_new():
     auc = next(d for d in new["drops"] if d["metric"] == "roc_auc")
     assert auc["baseline"] == rep["reference"]["metrics"]["roc_auc"]["value"]
     assert [r["status"] for r in rep["by_segment"]] == ["new", "ok", "ok", "ok", "insufficient_data"]
+    assert not [f for f in rep["findings"] if f["check"] == "performance_drop"]
+    # a new value far worse than the whole reference stays new, and is a finding that says what it was judged on
+    rep = performance_report(src(ref, "ref"), src(flip(cur, "region", "mars"), "cur"), "label", "score", ["region"],
+                             PerformanceConfig(resamples=200))
+    assert by_segment(rep)["region=mars"]["status"] == "new"
+    drop = [f for f in rep["findings"] if f["check"] == "performance_drop"]
+    assert len(drop) == 1 and drop[0]["evidence"]["segment"] == "region=mars" and drop[0]["evidence"]["new"]
+    assert drop[0]["evidence"]["baseline_source"] == "reference" and "absent from the reference" in drop[0]["message"]
 
 
 def test_the_html_has_a_row_per_segment_worst_first(tmp_path):

@@ -173,6 +173,13 @@ def test_trailing_baseline_flags_a_day_worse_than_the_days_before(tmp_path, ref)
         days = {w["start"]: w["status"] for w in perf_rows(client, granularity="1d", segment="*")}
         # day 0 has nothing before it; days 1-2 match their trailing two days; day 3 lost the signal
         assert [days[k] for k in sorted(days)] == ["no_baseline", "ok", "ok", "degraded"]
+        # each segment is judged against its own trailing period
+        last = max(days)
+        segs = [w for w in perf_rows(client, granularity="1d") if w["segment"] != "*" and w["start"] == last]
+        assert {w["segment"] for w in segs} == {"cat=a", "cat=b", "cat=c"}
+        assert all(w["status"] == "degraded" and w["segment_verdict"]["baseline"] == "trailing_segment" for w in segs)
+        first = [w for w in perf_rows(client, granularity="1d") if w["segment"] != "*" and w["start"] == min(days)]
+        assert first and all(w["status"] == "no_baseline" and w["segment_verdict"]["baseline"] is None for w in first)
     finally:
         mon.stop()
         store.close()
@@ -338,6 +345,85 @@ def test_a_regression_model_gets_label_free_error_estimates(tmp_path):
         for w in perf_rows(client, granularity="1h", segment="*"):
             realised, est = w["metrics"]["mae"]["value"], w["estimated"]["metrics"]["mae"]
             assert abs(realised - est["value"]) <= 1.5 * (est["high"] - est["low"]) / 2
+    finally:
+        mon.stop()
+        store.close()
+
+
+def test_each_segment_window_is_judged_against_its_own_reference_segment(tmp_path, ref):
+    """Segment cat=a lost its signal: it alone is degraded against the reference's own cat=a rows; b and c
+    stay ok; a value the reference never had (d) is new, judged against the whole reference; a value with
+    20 labels is insufficient_data. Every segment window carries its metrics with intervals, and the batch
+    report on the same rows says the same (one function decides both)."""
+    from argusml.checks.performance import PerformanceConfig, performance_report
+    from argusml.profile.frame import TableSource
+    from service_util import reference_frame
+
+    # the baseline stores each cat value's own performance, equal to scikit-learn on its rows; floats are no segments
+    frame = reference_frame(20_000, 0)
+    frame["label"] = (np.random.default_rng(1).random(20_000) < frame["score"]).astype(int)
+    assert set(ref.performance["segments"]) == {"cat"}
+    for value in ("a", "b", "c"):
+        inside = (frame["cat"] == value).to_numpy()
+        stored = ref.performance["segments"]["cat"][value]
+        assert stored["labelled"] == inside.sum()
+        y, s = frame["label"].to_numpy()[inside], frame["score"].to_numpy()[inside]
+        assert stored["metrics"]["roc_auc"]["value"] == pytest.approx(skm.roc_auc_score(y, s), abs=1e-12)
+        assert stored["metrics"]["accuracy"]["value"] == pytest.approx(skm.accuracy_score(y, s >= 0.5), abs=1e-12)
+
+    clock = Clock()
+    mon, store, client = start(tmp_path, ref, clock)
+    try:
+        rng = np.random.default_rng(7)
+        events, labels = traffic(rng, 6000, T0 - HOUR, HOUR, weak="a")
+        kept = [e for e in events if e["features"]["cat"] != "a"]  # labels drawn with the signal
+        for e in kept[:600]:
+            e["features"]["cat"] = "d"
+        for e in kept[600:620]:
+            e["features"]["cat"] = "e"
+        post_all(client, "events", events)
+        post_all(client, "labels", labels)
+        assert mon.wait_idle()
+        mon.update_performance(force=True)
+        rows = {w["segment"]: w for w in perf_rows(client, granularity="1h")}
+        assert set(rows) == {"*", "cat=a", "cat=b", "cat=c", "cat=d", "cat=e"}
+        assert rows["*"]["segment_verdict"] is None
+        verdicts = {seg: w["segment_verdict"] for seg, w in rows.items() if seg != "*"}
+        assert {seg: w["status"] for seg, w in rows.items() if seg != "*"} == \
+            {"cat=a": "degraded", "cat=b": "ok", "cat=c": "ok", "cat=d": "new", "cat=e": "insufficient_data"}
+        assert all(v["status"] == rows[seg]["status"] for seg, v in verdicts.items())
+        # which baseline: the segment's own reference rows, or the whole reference for a new value
+        for value in ("a", "b", "c"):
+            v = verdicts[f"cat={value}"]
+            assert v["baseline"] == "segment" and v["baseline_labels"] == (frame["cat"] == value).sum()
+        assert verdicts["cat=d"]["baseline"] == "reference" and verdicts["cat=d"]["new"]
+        assert verdicts["cat=d"]["baseline_labels"] == 20_000 and "absent" in verdicts["cat=d"]["baseline_note"]
+        auc_a = next(d for d in verdicts["cat=a"]["drops"] if d["metric"] == "roc_auc")
+        assert auc_a["worse"] and auc_a["p_adjusted"] < 0.025
+        assert auc_a["baseline"] == ref.performance["segments"]["cat"]["a"]["metrics"]["roc_auc"]["value"]
+        assert verdicts["cat=a"]["rank"] == 1 and verdicts["cat=e"]["rank"] == 5
+        # each segment's metrics, with intervals, equal scikit-learn on its rows
+        cats = np.array([e["features"]["cat"] for e in events])
+        y = np.array([lb["label"] for lb in labels])
+        s = np.array([e["prediction"] for e in events])
+        for value in ("a", "b", "c", "d"):
+            inside = cats == value
+            m = rows[f"cat={value}"]["metrics"]
+            assert m["roc_auc"]["value"] == pytest.approx(skm.roc_auc_score(y[inside], s[inside]), abs=1e-12)
+            assert m["roc_auc"]["low"] < m["roc_auc"]["value"] < m["roc_auc"]["high"]
+            assert m["accuracy"]["n"] == inside.sum()
+        # the finding names the segment, and is its own, not the whole window's
+        findings = client.get("/v1/models/m/findings", params={"granularity": "1h", "limit": 1000}).json()["findings"]
+        seg_drops = [f for f in findings if f["check"] == "performance_drop" and f["segment"] != "*"]
+        assert [(f["segment"], f["column"]) for f in seg_drops] == [("cat=a", "cat")]
+        assert seg_drops[0]["message"].startswith("cat=a: ") and seg_drops[0]["evidence"]["baseline_source"] == "segment"
+
+        # the batch report on the same rows says the same
+        cur = TableSource.from_frame({"label": y, "score": s, "cat": cats}, "window")
+        report = performance_report(TableSource.from_frame(frame, "reference"), cur, "label", "score", ["cat"],
+                                    PerformanceConfig())
+        assert {f"cat={r['value']}": (r["status"], r["baseline"]) for r in report["by_segment"]} == \
+            {seg: (v["status"], v["baseline"]) for seg, v in verdicts.items()}
     finally:
         mon.stop()
         store.close()

@@ -41,7 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyarrow import json as pa_json
 
-from argusml.checks.performance import Segments, compare, segment_findings
+from argusml.checks.performance import SegmentCase, Segments, compare, judge_segments, segment_findings
 from argusml.monitor.windows import OTHER, OVERALL
 from argusml.profile import Reference
 from argusml.profile.labelled import Labelled, PerformanceConfig, estimates_of, metrics_of, positive_of
@@ -87,6 +87,16 @@ class TaskSpec:
     recalibrated: bool = False
     proxies: dict[str, Any] | None = None  # the reference's label-free proxies, at this threshold
     loss_model: LossModel | None = None  # regression: the reference's error by prediction (label-free MAE, RMSE)
+    # the reference's own performance per segment column and value (labelled rows, metrics past its minimum
+    # support), when the baseline has it and its metrics are comparable; a segment window is judged on it
+    segments: dict[str, dict[str, tuple[int, dict[str, Estimate] | None]]] | None = None
+    baseline_labels: int | None = None  # the reference's labelled rows behind ``baseline``
+
+
+def _segment_baselines(perf: dict[str, Any]) -> dict[str, dict[str, tuple[int, dict[str, Estimate] | None]]]:
+    return {col: {str(v): (int(d.get("labelled") or 0), estimates_of(d["metrics"]) if d.get("metrics") else None)
+                  for v, d in values.items()}
+            for col, values in (perf.get("segments") or {}).items()}
 
 
 def task_of(reference: Reference, config: ModelConfig) -> TaskSpec | None:
@@ -102,10 +112,12 @@ def task_of(reference: Reference, config: ModelConfig) -> TaskSpec | None:
         # the reference's metrics are a baseline only when they were computed by the same conventions
         same = (positive == perf.get("positive_class")
                 and (task != "binary" or threshold == float(perf.get("threshold") or 0.5)))
+        labelled = int(perf.get("labelled") or 0) or None
         if task == "regression":
             lm = perf.get("loss_model")
             return TaskSpec(task, None, threshold, [], estimates_of(perf["metrics"]),
-                            loss_model=LossModel.from_dict(lm) if lm else None)
+                            loss_model=LossModel.from_dict(lm) if lm else None, segments=_segment_baselines(perf),
+                            baseline_labels=labelled)
         cal = perf.get("calibration")
         binary = task == "binary"
         usable = cal is not None and (positive == perf.get("positive_class") if binary else True)
@@ -116,7 +128,8 @@ def task_of(reference: Reference, config: ModelConfig) -> TaskSpec | None:
                         kind.from_dict(cal.get("map")) if usable else None,
                         bool(cal.get("recalibrated")) if usable else False,
                         cal.get("proxies") if usable and cal.get("threshold") == (threshold if binary else None)
-                        else None)
+                        else None, segments=_segment_baselines(perf) if same else None,
+                        baseline_labels=labelled)
     spec = reference.specs[target]
     prof = reference.profile.columns[target]
     threshold = ps.threshold if ps.threshold is not None else 0.5
@@ -403,6 +416,8 @@ class PerformanceJob:
         out_sums = self._outcomes(outcomes, dims, top, start, end) if outcomes is not None else {}
         pcfg = pcfg_of(cfg, spec) if spec is not None else None
         rows, findings = [], []
+        done: list[dict[str, Any]] = []  # per segment, what its row is made of once the segments are judged
+        gaps: dict[str, dict[str, Any]] = {}  # segment -> its gap to the rest of the window (weak_segments)
         for seg in sorted(set(predictions) | set(members)):
             n_pred = predictions.get(seg, 0)
             idx = members.get(seg)
@@ -419,19 +434,21 @@ class PerformanceJob:
                 lab = data.labelled(idx)
                 metrics = self._metrics(lab, pcfg)
                 lag50, lag90 = (float(x) for x in np.quantile(data.lag[idx], [0.5, 0.9]))
-                base = self._baseline(state, version, seg, spec, pcfg, start)
-                if n_lab < pcfg.min_labels:
-                    status = "insufficient_data"
-                elif base is None:
-                    status = "no_baseline"
-                else:
-                    where = "" if seg == OVERALL else f" in {seg}"
-                    seg_findings = compare(metrics, base, spec.task, pcfg, where)
-                    status = "degraded" if seg_findings else "ok"
+                status = "insufficient_data"
+                if seg == OVERALL:  # segments are judged together below (judge_segments)
+                    base = self._baseline(state, version, seg, spec, pcfg, start)
+                    if n_lab < pcfg.min_labels:
+                        status = "insufficient_data"
+                    elif base is None:
+                        status = "no_baseline"
+                    else:
+                        seg_findings = compare(metrics, base, spec.task, pcfg)
+                        status = "degraded" if seg_findings else "ok"
                 if seg == OVERALL and dims and n_lab >= 2 * pcfg.min_support:
                     seg_cols: Segments = {dim: (data.codes[k][idx], data.names[k][:-1]) for k, dim in enumerate(dims)}
-                    _, weak = segment_findings(lab, seg_cols, pcfg, seed=3)
+                    gap_rows, weak = segment_findings(lab, seg_cols, pcfg, seed=3)
                     seg_findings.extend(weak)
+                    gaps = {f"{r['column']}={r['value']}": r for r in gap_rows}
             estimated_json = None
             est: dict[str, Estimate] | None = None
             if spec is not None and data is not None and seg in every and (data.p is not None
@@ -460,16 +477,72 @@ class PerformanceJob:
             if out_sums:
                 outcome_json = orjson.dumps({name: self._outcome_summary(per.get(seg), n_pred)
                                              for name, per in out_sums.items()}).decode()
+            done.append({"seg": seg, "predictions": n_pred, "labels": n_lab, "lag": (lag50, lag90), "status": status,
+                         "metrics": metrics, "outcomes": outcome_json, "estimated": estimated_json,
+                         "findings": seg_findings, "verdict": None})
+        if spec is not None and pcfg is not None:
+            judged = [d for d in done if d["seg"] != OVERALL]
+            cases = [self._segment_case(state, version, d["seg"], d["labels"], d["metrics"], spec, pcfg, start)
+                     for d in judged]
+            for c, d in zip(cases, judged):
+                c.gap = gaps.get(d["seg"])
+            by_seg = {d["seg"]: d for d in judged}
+            for v in judge_segments(cases, spec.task, pcfg):
+                d = by_seg[f"{v.case.column}={v.case.value}"]
+                d["status"], d["verdict"] = v.row["status"], v.row
+                d["findings"].extend(v.findings)
+        for d in done:
+            metrics_doc: dict[str, Any] = {k: _estimate_dict(v) for k, v in d["metrics"].items()}
+            if d["verdict"] is not None:
+                metrics_doc[VERDICT_KEY] = d["verdict"]
             rows.append(PerformanceRow(
-                state.name, version, seg, g, start, end, n_pred, n_lab, lag50, lag90, status,
-                orjson.dumps({k: _estimate_dict(v) for k, v in metrics.items()}).decode(), outcome_json, now,
-                estimated_json))
-            for f in seg_findings:
-                findings.append(FindingRow(state.name, version, seg, g, start, end, f.check, f.column,
+                state.name, version, d["seg"], g, start, end, d["predictions"], d["labels"], *d["lag"], d["status"],
+                orjson.dumps(metrics_doc, default=_default, option=orjson.OPT_SERIALIZE_NUMPY).decode(),
+                d["outcomes"], now, d["estimated"]))
+            for f in d["findings"]:
+                findings.append(FindingRow(state.name, version, d["seg"], g, start, end, f.check, f.column,
                                            f.severity.value, f.message,
                                            orjson.dumps(f.evidence, default=_default,
                                                         option=orjson.OPT_SERIALIZE_NUMPY).decode(), now))
         return rows, findings
+
+    def _segment_case(self, state: Any, version: str, seg: str, labels: int, metrics: dict[str, Estimate],
+                      spec: TaskSpec, pcfg: PerformanceConfig, start: float) -> SegmentCase:
+        """What a segment window is judged against: its own segment of the reference (stored in the
+        baseline) or of the trailing period, else the whole reference or trailing period, saying why."""
+        dim, value = seg.split("=", 1)
+        cfg: ModelConfig = state.config
+        if cfg.performance.baseline == "trailing":
+            own = self._baseline(state, version, seg, spec, pcfg, start)
+            if own is not None:
+                return SegmentCase(dim, value, labels, metrics, own, "trailing_segment", _labels_of(own))
+            whole = self._baseline(state, version, OVERALL, spec, pcfg, start)
+            note = (f"fewer than {pcfg.min_labels} labels of this segment in the trailing period: judged against "
+                    "the whole trailing period")
+            return SegmentCase(dim, value, labels, metrics, whole, "trailing" if whole is not None else None,
+                               _labels_of(whole) if whole is not None else None, note=note)
+        if spec.baseline is None:
+            return SegmentCase(dim, value, labels, metrics, None, None,
+                               note="the reference's metrics were computed with another threshold or positive "
+                                    "class, or the baseline has none")
+        ref_n: int | None = None
+        new = False
+        if value == OTHER:
+            note = (f"values past max_segment_values ({cfg.max_segment_values}) share this segment, which the "
+                    "reference cannot match: judged against the whole reference")
+        elif spec.segments is None or dim not in spec.segments:
+            note = (f"the baseline has no per-segment performance for {dim!r} (rebuild it with the column in the "
+                    "reference data): judged against the whole reference")
+        else:
+            ref_n, own_m = spec.segments[dim].get(value, (0, None))
+            if own_m is not None and ref_n >= pcfg.min_support:
+                return SegmentCase(dim, value, labels, metrics, own_m, "segment", ref_n, reference_labels=ref_n)
+            new = ref_n == 0
+            note = ("absent from the reference: judged against the whole reference" if new else
+                    f"only {ref_n} reference labels (fewer than {pcfg.min_support}): judged against the whole "
+                    "reference")
+        return SegmentCase(dim, value, labels, metrics, spec.baseline, "reference", spec.baseline_labels, new=new,
+                           note=note, reference_labels=ref_n)
 
     @staticmethod
     def _metrics(lab: Labelled, pcfg: PerformanceConfig) -> dict[str, Estimate]:
@@ -542,6 +615,17 @@ class PerformanceJob:
             per = Estimate(mean, float("nan"), float("nan"), n, "normal")
         return {"predictions": n, "with_outcome": hits, "total": total,
                 "rate": _estimate_dict(proportion(hits, n)), "per_prediction": _estimate_dict(per)}
+
+
+VERDICT_KEY = "_verdict"
+"""Where a segment window's verdict (``judge_segments``'s row: status, baseline, drops, rank, gap) is kept:
+inside its metrics JSON, which only the performance endpoint reads for segment rows; the endpoint moves it
+to ``segment_verdict``. (The performance table has no column for it; a dedicated one would be cleaner.)"""
+
+
+def _labels_of(metrics: dict[str, Estimate]) -> int | None:
+    """The labelled rows behind a set of metrics (accuracy, MAE and R² count them all)."""
+    return max((e.n for e in metrics.values()), default=None)
 
 
 ASSUMPTION = ("the model's probabilities, calibrated on the reference, still hold: the inputs may shift, the "

@@ -30,6 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from argusml import __version__
 from argusml.monitor import Busy, IngestAnswer, Monitor, UnknownModel
 from argusml.monitor.events import BodyError, decode_body
+from argusml.monitor.performance import VERDICT_KEY
 from argusml.monitor.review import MAX_SIZE as MAX_REVIEW_SIZE
 from argusml.monitor.review import MAX_STRATA, ReviewRequestError, draw_review_sample
 from argusml.profile import Reference
@@ -625,9 +626,12 @@ def _window_out(w: dict[str, Any]) -> dict[str, Any]:
 def _performance_out(r: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in r.items() if k not in ("start_ts", "end_ts", "updated_at", "metrics", "outcomes",
                                                    "estimated")}
+    metrics = orjson.loads(r["metrics"]) if r["metrics"] else {}
     out.update({"start": rfc3339(r["start_ts"]), "end": rfc3339(r["end_ts"]), "updated_at": rfc3339(r["updated_at"]),
                 "label_coverage": r["labels"] / r["predictions"] if r["predictions"] else None,
-                "metrics": orjson.loads(r["metrics"]) if r["metrics"] else {},
+                # a segment window's verdict against its own baseline (checks.performance.judge_segments)
+                "segment_verdict": metrics.pop(VERDICT_KEY, None),
+                "metrics": metrics,
                 "outcomes": orjson.loads(r["outcomes"]) if r["outcomes"] else None,
                 "estimated": orjson.loads(r["estimated"]) if r.get("estimated") else None})
     return out
