@@ -375,3 +375,37 @@ def test_the_html_has_a_row_per_segment_worst_first(tmp_path):
     assert all("ok" in r for r in rows[1:])
     acc = rep["by_segment"][0]["current"]["metrics"]["accuracy"]
     assert f"{acc['value']:.4g} [{acc['low']:.4g} – {acc['high']:.4g}]" in rows[0]
+
+
+def test_a_baseline_stores_the_performance_of_each_low_cardinality_column_and_saves_as_strict_json(tmp_path):
+    """Text, boolean and integer columns of 2-50 values get per-segment reference performance; ids, floats,
+    the target and the prediction do not. A segment with one class has no ROC AUC: stored as null, read
+    back as NaN (a baseline is strict JSON)."""
+    from argusml.profile import Reference
+    from argusml.profile.frame import open_source
+    from argusml.profile.labelled import segment_columns
+
+    n = 12_000
+    rng = np.random.default_rng(3)
+    t = credit(n, 5)
+    tier = rng.integers(1, 4, n)
+    label = np.asarray(t["label"]).copy()
+    label[tier == 3] = 0  # one class only in tier 3
+    t = t.set_column(0, "label", pa.array(label))
+    t = t.append_column("tier", pa.array(tier)).append_column("vip", pa.array(rng.random(n) < 0.1))
+    t = t.append_column("user", pa.array([f"user-{i:08d}" for i in range(n)]))
+    t = t.append_column("income", pa.array(rng.normal(50, 10, n)))
+    pq.write_table(t, tmp_path / "ref.parquet")
+    for source in (open_source(str(tmp_path / "ref.parquet")), src(t, "frame")):
+        assert list(segment_columns(source, {"label", "score"})) == ["region", "tier", "vip"]
+    ref = Reference.from_frame(str(tmp_path / "ref.parquet"), target="label", prediction="score")
+    per = ref.performance["segments"]
+    assert set(per) == {"region", "tier", "vip"} and set(per["tier"]) == {"1", "2", "3"}
+    assert set(per["vip"]) == {"True", "False"}  # spelled as the service spells an event's value
+    inside = tier == 1
+    assert per["tier"]["1"]["metrics"]["roc_auc"]["value"] == pytest.approx(
+        skm.roc_auc_score(label[inside], np.asarray(t["score"])[inside]), abs=1e-12)
+    assert per["tier"]["3"]["metrics"]["roc_auc"]["value"] is None
+    ref.save(tmp_path / "base.json")
+    back = Reference.load(tmp_path / "base.json")
+    assert back.performance["segments"]["tier"]["2"] == per["tier"]["2"]
