@@ -22,8 +22,12 @@ What the job writes per window: the number of predictions and labels
 (coverage), the label lag (median, p90: first label's arrival minus the
 prediction time), every metric with its interval, business outcomes, a
 status (``ok``, ``degraded``, ``insufficient_data``, ``no_baseline``,
-``no_target``) and findings: ``performance_drop`` (P1) against the baseline,
-``weak_segment`` (P2).
+``no_target``, and ``new`` for a segment value absent from the reference)
+and findings: ``performance_drop`` (P1) against the baseline,
+``weak_segment`` (P2). Segment windows are judged by
+``checks.performance.judge_segments``, the function behind ``argus
+performance``'s per-segment verdicts, against the baseline's own rows of the
+segment where it has them (else the whole reference, saying so).
 """
 
 from __future__ import annotations
