@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from argusml.schema.errors import ConfigError
 from argusml.schema.kinds import Kind, Severity
@@ -48,13 +50,112 @@ class DriftThresholds(_Strict):
     unseen: float | None = Field(0.2, ge=0)
 
 
+_NUMBER_KINDS = (Kind.NUMERIC, Kind.DATETIME)
+_VALUE_KINDS = (Kind.CATEGORICAL, Kind.BOOLEAN)
+
+
+def parse_bound(value: Any) -> float | datetime | None:
+    """A declared ``min``/``max``: a finite number, or a date/time (an ISO string, or what YAML reads
+    as a date) for datetime columns. Naive times are UTC, as the profiles read them."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a bound: give a number, or an ISO date/time for a datetime column")
+    if isinstance(value, (int, float)):
+        if not math.isfinite(value):
+            raise ValueError(f"{value!r} is not a finite number (leave the key out for no bound)")
+        return float(value)
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            # Python 3.10's fromisoformat does not read a trailing Z
+            parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+        except ValueError:
+            raise ValueError(f"{value!r} is neither a number nor an ISO date/time (e.g. 2024-01-01 or "
+                             "2024-01-01T12:00:00Z)") from None
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
+    raise ValueError(f"{value!r} is not a bound: give a number, or an ISO date/time for a datetime column")
+
+
 class ColumnSettings(_Strict):
-    """Per-column overrides; anything left ``None`` uses the global value."""
+    """Per-column overrides; anything left ``None`` uses the global value.
+
+    ``min``, ``max``, ``allowed`` and ``max_missing`` are declared
+    expectations (docs/CHECKS.md, "Declared expectations"): a contract the
+    data must keep whatever the reference held, so a reference that itself
+    breaks it cannot hide the break. Whether a key fits the column's kind is
+    checked here when ``kind`` is given, otherwise against the reference when
+    it is known (``argusml.profile.declared.resolve_declared``).
+    """
 
     kind: Kind | None = None
     ignore: bool = False
     min_rows: int | None = Field(None, ge=2)
     thresholds: DriftThresholds | None = None
+    min: float | datetime | None = Field(None, description="no value may lie below (number, or ISO date/time)")
+    max: float | datetime | None = Field(None, description="no value may lie above (number, or ISO date/time)")
+    allowed: list[str | bool | int | float] | None = Field(
+        None, description="the only values a categorical or boolean column may hold")
+    max_missing: float | None = Field(None, description="largest share of missing values, in [0, 1]")
+
+    _bounds = field_validator("min", "max", mode="before")(lambda cls, v: parse_bound(v))
+
+    @field_validator("allowed", mode="before")
+    @classmethod
+    def _allowed(cls, v: Any) -> Any:
+        if v is None:
+            return None
+        if not isinstance(v, (list, tuple)):
+            raise ValueError(f"expected a list of values, got {v!r}")
+        if not v:
+            raise ValueError("an empty list allows nothing: list at least one value, or leave the key out")
+        for item in v:
+            if item is None:
+                raise ValueError("null is not a value to allow: missing values are bounded by max_missing")
+            if isinstance(item, float) and not math.isfinite(item):
+                raise ValueError(f"{item!r} is not a value a category can take")
+            if not isinstance(item, (str, bool, int, float)):
+                raise ValueError(f"{item!r} is not a plain value (a string, number or boolean)")
+        return list(v)
+
+    @field_validator("max_missing")
+    @classmethod
+    def _share(cls, v: float | None) -> float | None:
+        if v is not None and not 0 <= v <= 1:
+            raise ValueError(f"{v:g} is not a share in [0, 1] (write 0.05 for 5%)")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ColumnSettings:
+        lo, hi = self.min, self.max
+        if lo is not None and hi is not None:
+            if isinstance(lo, datetime) != isinstance(hi, datetime):
+                raise ValueError(f"min ({_show(lo)}) and max ({_show(hi)}) must both be numbers or both dates")
+            if lo > hi:  # type: ignore[operator]
+                raise ValueError(f"min ({_show(lo)}) is above max ({_show(hi)}): no value could pass")
+        if self.kind is not None:
+            for key in ("min", "max"):
+                if getattr(self, key) is not None and self.kind not in _NUMBER_KINDS:
+                    raise ValueError(f"{key}: a bound fits numeric and datetime columns, not a {self.kind.value} "
+                                     "one" + (" (list its values in allowed)" if self.kind in _VALUE_KINDS else ""))
+            if self.allowed is not None and self.kind not in _VALUE_KINDS:
+                raise ValueError(f"allowed: a list of values fits categorical and boolean columns, not a "
+                                 f"{self.kind.value} one" + (" (bound it with min/max)"
+                                                             if self.kind in _NUMBER_KINDS else ""))
+        return self
+
+    @property
+    def declares(self) -> list[str]:
+        """The declared-expectation keys set on this column."""
+        return [k for k in ("min", "max", "allowed", "max_missing") if getattr(self, k) is not None]
+
+
+def _show(bound: float | datetime) -> str:
+    return bound.isoformat() if isinstance(bound, datetime) else f"{bound:g}"
 
 
 class DriftSettings(_Strict):
@@ -72,6 +173,9 @@ class QualitySettings(_Strict):
     sentinel_share: float = Field(0.01, ge=0, le=1, description="share one value must newly hold to be called a sentinel")
     new_category_share: float = Field(0.0, ge=0, le=1, description="share of rows in unseen categories that is reported")
     near_constant_share: float = Field(0.99, gt=0, le=1, description="share of the most frequent value that makes a column near-constant")
+    max_missing_min_rows: int = Field(100, ge=1, description="below this many rows a broken max_missing (above 0) "
+                                                          "is reported at P2 at most: one row moves the ratio by "
+                                                          "more than a point")
 
 
 class MultivariateSettings(_Strict):

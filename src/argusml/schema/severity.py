@@ -3,7 +3,7 @@
 Why each default: a schema break (missing column, feature entirely null)
 stops the model from seeing its inputs, so it pages (P0). Changes that make
 predictions untrustworthy but not absent — drift, wrong types, sentinels,
-missing values rising — are for today (P1). Things worth knowing but rarely
+missing values rising, a declared bound broken — are for today (P1). Things worth knowing but rarely
 urgent — a new rare category, an extra column, a correlation change — go to
 the backlog (P2). Override per check in the config file (``severity:``).
 """
@@ -25,6 +25,9 @@ DEFAULT_SEVERITY: dict[str, Severity] = {
     "vanished_categories": Severity.P2,
     "duplicate_ids": Severity.P1,
     "future_timestamps": Severity.P2,
+    # a value outside what the owner declared possible (columns.<name>.{min, max, allowed, max_missing}): a
+    # contract broken, whatever the reference held, so it is for today like a sentinel or wrong types
+    "declared_bound": Severity.P1,
     "extra_column": Severity.P2,
     "drift": Severity.P1,
     "prediction_drift": Severity.P1,
