@@ -19,6 +19,7 @@ import numpy as np
 
 from argusml.profile.column import ColumnProfile, ColumnSpec, profile_column
 from argusml.profile.correlation import CoMoments
+from argusml.profile.declared import Declared, DeclaredCounts, count_declared, merge_declared
 from argusml.profile.frame import TableSource, most_probable
 from argusml.profile.multivariate import MultivariateModel, MultivariateProfile, score_rows
 from argusml.schema import Role
@@ -35,6 +36,7 @@ class DatasetProfile:
     correlation: CoMoments | None = None
     extra_columns: list[str] = field(default_factory=list)  # present, but unknown to the reference
     multivariate: MultivariateProfile | None = None  # reconstruction errors and a row sample (current data only)
+    declared: dict[str, DeclaredCounts] = field(default_factory=dict)  # values beyond declared bounds, per column
 
     def merge(self, other: DatasetProfile) -> DatasetProfile:
         cols: dict[str, ColumnProfile] = {}
@@ -49,7 +51,8 @@ class DatasetProfile:
         extra = sorted(set(self.extra_columns) | set(other.extra_columns))
         a, b = self.multivariate, other.multivariate
         mv = a.merge(b) if a is not None and b is not None else (a or b)
-        return DatasetProfile(self.n_rows + other.n_rows, cols, corr, extra, mv)
+        declared = merge_declared(self.declared, self.columns, other.declared, other.columns)
+        return DatasetProfile(self.n_rows + other.n_rows, cols, corr, extra, mv, declared)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -58,6 +61,7 @@ class DatasetProfile:
             "correlation": None if self.correlation is None else self.correlation.to_dict(),
             "extra_columns": self.extra_columns,
             **({"multivariate": self.multivariate.to_dict()} if self.multivariate is not None else {}),
+            **({"declared": {k: v.to_dict() for k, v in self.declared.items()}} if self.declared else {}),
         }
 
     @classmethod
@@ -65,7 +69,8 @@ class DatasetProfile:
         return cls(int(d["n_rows"]), {k: ColumnProfile.from_dict(v) for k, v in d["columns"].items()},
                    None if d.get("correlation") is None else CoMoments.from_dict(d["correlation"]),
                    list(d.get("extra_columns", [])),
-                   None if d.get("multivariate") is None else MultivariateProfile.from_dict(d["multivariate"]))
+                   None if d.get("multivariate") is None else MultivariateProfile.from_dict(d["multivariate"]),
+                   {k: DeclaredCounts.from_dict(v) for k, v in (d.get("declared") or {}).items()})
 
 
 def workers() -> int:
@@ -136,7 +141,7 @@ def _read(source: TableSource, spec: ColumnSpec) -> Any:
 def profile_source(source: TableSource, specs: dict[str, ColumnSpec], correlation: CoMoments | None,
                    progress: Callable[[], None] | None = None, *, with_sketch: bool = True,
                    parallel: bool = True, multivariate: MultivariateModel | None = None, sample_rows: int = 0,
-                   seed: int = 0) -> DatasetProfile:
+                   seed: int = 0, declared: dict[str, Declared] | None = None) -> DatasetProfile:
     """Profile a table against a reference's specs (bins, categories).
 
     ``with_sketch=False`` leaves out the KLL quantile sketches: a profile
@@ -154,6 +159,11 @@ def profile_source(source: TableSource, specs: dict[str, ColumnSpec], correlatio
     the multivariate drift tests, keeping a uniform sample of ``sample_rows``
     encoded rows (``seed`` draws its keys: give each batch of a window its
     own, so that the keys of different batches are independent).
+
+    ``declared`` (``resolve_declared``) names the columns with declared
+    bounds: their values beyond them are counted here, exactly, because no
+    part of a profile built on the reference's bins can say how many values
+    lie beyond an arbitrary bound.
     """
     present = [n for n in specs if n in source.schema.names]
     # a column missing from the current data leaves the other pairs testable
@@ -166,12 +176,15 @@ def profile_source(source: TableSource, specs: dict[str, ColumnSpec], correlatio
     mv_rows = score_rows(source.n_rows)
     z = None if enc is None else np.zeros((source.n_rows if mv_rows is None else mv_rows.size, len(enc.columns)))
 
-    def task(n: str) -> tuple[ColumnProfile, np.ndarray | None]:
+    counted = {n: b for n, d in (declared or {}).items() if (b := d.counted) is not None}
+
+    def task(n: str) -> tuple[ColumnProfile, np.ndarray | None, DeclaredCounts | None]:
         arr = _read(source, specs[n])
-        out = profile_column(arr, specs[n], corr_stride=stride if n in corr_set else 0, with_sketch=with_sketch)
+        prof, corr_values = profile_column(arr, specs[n], corr_stride=stride if n in corr_set else 0,
+                                           with_sketch=with_sketch)
         if enc is not None and z is not None and n in enc.names:
             enc.encode_column(n, arr, mv_rows, z)  # each task fills its own columns of z
-        return out
+        return prof, corr_values, (count_declared(arr, specs[n], counted[n]) if n in counted else None)
 
     results = run_tasks([(lambda n=n: task(n)) for n in present], progress, parallel=parallel)
     cols = {n: r[0] for n, r in zip(present, results)}
@@ -181,4 +194,5 @@ def profile_source(source: TableSource, specs: dict[str, ColumnSpec], correlatio
         corr = comoments_of(corr_names, {n: r[1] for n, r in zip(present, results) if n in corr_set}, shift)
     extra = [n for n in source.schema.names if n not in specs]
     mv = None if multivariate is None or z is None else multivariate.score_encoded(z, sample_rows, seed)
-    return DatasetProfile(source.n_rows, cols, corr, extra, mv)
+    counts = {n: r[2] for n, r in zip(present, results) if r[2] is not None}
+    return DatasetProfile(source.n_rows, cols, corr, extra, mv, counts)
