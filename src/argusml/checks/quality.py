@@ -9,12 +9,15 @@ raise findings that are only sampling noise.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
 from scipy import stats as sps
 
-from argusml.profile import ColumnProfile, ColumnSpec, DatasetProfile, Reference
+from argusml.profile import ColumnProfile, ColumnSpec, DatasetProfile, NumericProfile, Reference
+from argusml.profile.declared import Declared, encode_extreme
 from argusml.schema import Finding, Kind, QualitySettings, Role, Severity
 
 FUTURE_SLACK_S = 86_400.0
@@ -52,13 +55,58 @@ def _rate_increase_p(k_cur: int, n_cur: int, k_ref: int, n_ref: int) -> float:
     return float(sps.norm.sf((p1 - p0) / se))
 
 
+TOP_OFFENDERS = 10
+"""Values outside ``allowed`` listed in a finding's evidence, most frequent first."""
+
+
+def _value(x: float, when: bool) -> float | str | None:
+    """A bound or an offending value for evidence: epoch seconds as ISO time for datetime columns."""
+    if when and math.isfinite(x):
+        return datetime.fromtimestamp(min(max(x, -62135596800.0), 253402300799.0), timezone.utc).isoformat()
+    return encode_extreme(x)
+
+
+def _show(x: float, when: bool) -> str:
+    v = _value(x, when)
+    return v if isinstance(v, str) else f"{v:g}" if v is not None else "n/a"
+
+
+def beyond_bound(p: NumericProfile, edges: np.ndarray | None, bound: float, low: bool) -> tuple[int, int, float]:
+    """Values beyond a bound the profile did not count, as (at least, at most, worst finite value).
+
+    Exact from a complete sample. Otherwise bracketed by the reference's bins: a bin wholly beyond the
+    bound counts, the one the bound cuts may; the profile's min or max beyond the bound proves one value.
+    Infinities (of unknown sign here) only widen the upper end."""
+    worst = p.min if low else p.max
+    if p.n == 0:
+        return 0, p.n_inf, math.nan
+    if p.sample_complete:
+        s = p.sample
+        k = int(np.searchsorted(s, bound, "left")) if low else int(s.size - np.searchsorted(s, bound, "right"))
+        return k, k + p.n_inf, worst
+    beyond = worst < bound if low else worst > bound
+    if p.counts is None or edges is None:
+        return int(beyond), (p.n if beyond else 0) + p.n_inf, worst
+    counts = p.counts
+    if low:  # bins 0..j-1 hold values <= edges[j-1] < bound; bin j straddles it
+        j = int(np.searchsorted(edges, bound, "left"))
+        sure, maybe = int(counts[:j].sum()), int(counts[j])
+    else:  # bins j+1.. hold values > edges[j] > bound; bin j straddles it unless it starts at the bound
+        j = int(np.searchsorted(edges, bound, "right"))
+        sure, maybe = int(counts[j + 1:].sum()), int(counts[j])
+        if j > 0 and edges[j - 1] == bound:
+            sure, maybe = sure + maybe, 0
+    return max(sure, int(beyond)), sure + maybe + p.n_inf, worst
+
+
 class QualityChecker:
     def __init__(self, reference: Reference, current: DatasetProfile, settings: QualitySettings,
-                 severity: dict[str, Severity]) -> None:
+                 severity: dict[str, Severity], declared: Mapping[str, Declared] | None = None) -> None:
         self.ref = reference
         self.cur = current
         self.s = settings
         self.sev = severity
+        self.declared = declared or {}
         self.findings: list[Finding] = []
         self.p_column = QUALITY_P
         self._sentinels: list[tuple[float, str, float, int, float, float, bool]] = []
@@ -99,6 +147,8 @@ class QualityChecker:
         n = cp.n_rows
         if n == 0:
             return
+        # a declared contract holds whatever the reference did and whatever else is wrong: first
+        self.declared_bounds(name, spec, rp, cp)
         if cp.present == 0 and rp.present > 0:
             self.add("all_null", name, f"column {name!r} has no usable values: {cp.nulls} of {n} missing"
                      + (f", {cp.type_errors} of the wrong type" if cp.type_errors else ""),
@@ -129,6 +179,99 @@ class QualityChecker:
         elif cp.categories is not None and rp.categories is not None:
             self.constant_categorical(name, rp, cp)
             self.categories(name, rp, cp)
+
+    def declared_bounds(self, name: str, spec: ColumnSpec, rp: ColumnProfile, cp: ColumnProfile) -> None:
+        """Values beyond what the column's owner declared possible. No test and no reference: a contract
+        is broken by one value (a negative Kelvin is a bug even if the training data had some). Only
+        ``max_missing`` is a rate, and a rate of a handful of rows is coarse: below
+        ``max_missing_min_rows`` rows its finding is P2 at most (unless the contract is "never missing")."""
+        d = self.declared.get(name)
+        if d is None:
+            return
+        counts = self.cur.declared.get(name)
+        if counts is not None and counts.bounds != d.counted:
+            counts = None  # counted against other bounds (the config changed): fall back to what the profile proves
+        when = spec.kind is Kind.DATETIME
+        parts: dict[str, dict[str, Any]] = {}
+        texts: list[str] = []
+        c = cp.numeric
+        if c is not None:
+            values = c.n + c.n_inf
+            for key, low in (("min", True), ("max", False)):
+                bound = d.min if low else d.max
+                if bound is None or values == 0:
+                    continue
+                if counts is not None:
+                    k = k_max = counts.below if low else counts.above
+                    worst = counts.lowest if low else counts.highest
+                else:
+                    k, k_max, worst = beyond_bound(c, spec.numeric.edges if spec.numeric is not None else None,
+                                                   bound, low)
+                if k == 0:
+                    continue
+                part: dict[str, Any] = {"bound": _value(bound, when), "count": k, "share": k / values,
+                                        "values": values, "worst": _value(worst, when), "exact": k == k_max}
+                if k_max != k:
+                    part["count_max"] = k_max
+                r = rp.numeric
+                ref_worst = None if r is None or r.n == 0 else (r.min if low else r.max)
+                extreme = ("earliest" if low else "latest") if when else ("lowest" if low else "highest")
+                note = ""
+                if ref_worst is not None and (ref_worst < bound if low else ref_worst > bound):
+                    part["reference_worst"] = _value(ref_worst, when)
+                    note = f"; the reference's {extreme} was {_show(ref_worst, when)}"
+                parts[key] = part
+                side = ("before" if low else "after") if when else ("below" if low else "above")
+                how_many = f"{k}" if k == k_max else f"at least {k} (at most {k_max})"
+                texts.append(f"{how_many} of {values} values ({_pct(k / values)}) {side} {key} "
+                             f"{_show(bound, when)} ({extreme} {_show(worst, when)}{note})")
+        cats = cp.categories
+        if d.allowed is not None and cats is not None and cats.n:
+            offenders = {k: v for k, v in cats.counts.items() if k not in d.allowed}
+            if counts is not None:
+                k = k_max = counts.outside
+            elif cats.exact:
+                k = k_max = sum(offenders.values())
+            else:  # heavy hitters only: each estimate is within error_bound rows
+                k = sum(max(0, v - cats.error_bound) for v in offenders.values())
+                k_max = cats.n - sum(max(0, cats.counts.get(a, 0) - cats.error_bound) for a in d.allowed)
+            if k > 0:
+                top = sorted(offenders.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_OFFENDERS]
+                part = {"allowed": sorted(d.allowed), "count": k, "share": k / cats.n, "values": cats.n,
+                        "exact": k == k_max, "top": dict(top), "top_exact": cats.exact}
+                if k_max != k:
+                    part["count_max"] = k_max
+                r = rp.categories
+                note = ""
+                if r is not None and r.exact:
+                    ref_k = sum(v for cat, v in r.counts.items() if cat not in d.allowed)
+                    if ref_k:
+                        part["reference_count"] = ref_k
+                        note = f" (the reference had {ref_k} too)"
+                parts["allowed"] = part
+                shown = ", ".join(f"{cat!r} ({v})" for cat, v in top[:5])
+                more = f" and {len(offenders) - 5} more" if len(offenders) > 5 else ""
+                how_many = f"{k}" if k == k_max else f"at least {k} (at most {k_max})"
+                texts.append(f"{how_many} of {cats.n} values ({_pct(k / cats.n)}) not in allowed: {shown}{more}"
+                             + note)
+        small = False
+        if d.max_missing is not None and cp.missing_ratio > d.max_missing:
+            small = d.max_missing > 0 and cp.n_rows < self.s.max_missing_min_rows
+            parts["max_missing"] = {"bound": d.max_missing, "ratio": cp.missing_ratio, "count": cp.nulls,
+                                    "rows": cp.n_rows, "exact": True, "small_sample": small,
+                                    "reference_ratio": rp.missing_ratio}
+            texts.append(f"{_pct(cp.missing_ratio)} missing ({cp.nulls} of {cp.n_rows} rows) > max_missing "
+                         f"{_pct(d.max_missing)}" + (f" (only {cp.n_rows} rows: P2 at most below "
+                                                     f"{self.s.max_missing_min_rows})" if small else ""))
+        if not parts:
+            return
+        severity = self.sev["declared_bound"]
+        if small and len(parts) == 1 and severity.rank < Severity.P2.rank:
+            severity = Severity.P2
+        message = f"{name!r} breaks its declared bounds: " + "; ".join(texts)
+        self.findings.append(Finding("declared_bound", name, severity, message,
+                                     {"violated": list(parts), **parts,
+                                      "exact": all(p["exact"] for p in parts.values())}))
 
     def future(self, name: str, cp: ColumnProfile) -> None:
         """Timestamps after the check runs: clock skew, or a unit error

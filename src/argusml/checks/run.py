@@ -7,7 +7,7 @@ returns the same statuses and findings.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from argusml.checks.correlation import correlation_changes
@@ -15,6 +15,7 @@ from argusml.checks.drift import DriftResult, column_drift, decide
 from argusml.checks.multivariate import multivariate_drift
 from argusml.checks.quality import QualityChecker
 from argusml.profile import ColumnProfile, DatasetProfile, Reference
+from argusml.profile.declared import resolve_declared
 from argusml.schema import DEFAULT_SEVERITY, DriftStatus, Finding, ReportConfig, Role, Severity
 
 DRIFT_CHECK = {Role.FEATURE: "drift", Role.PREDICTION: "prediction_drift", Role.TARGET: "target_drift"}
@@ -88,10 +89,10 @@ def run_checks(reference: Reference, current: DatasetProfile, config: ReportConf
     config = config or ReportConfig()
     severity = {**DEFAULT_SEVERITY, **config.severity}
     names = [n for n in reference.specs if not config.ignored(n)]
-    current = DatasetProfile(current.n_rows, current.columns, current.correlation,
-                             [n for n in current.extra_columns if not config.ignored(n)], current.multivariate)
+    current = replace(current, extra_columns=[n for n in current.extra_columns if not config.ignored(n)])
 
-    quality = QualityChecker(reference, current, config.quality, severity).run(names)
+    declared = resolve_declared(config, reference.specs, "config")
+    quality = QualityChecker(reference, current, config.quality, severity, declared).run(names)
     columns = {n: ColumnResult(n, reference.profile.columns[n], current.columns.get(n)) for n in names}
     for f in quality:
         if f.column in columns:

@@ -15,6 +15,7 @@ import numpy as np
 
 from argusml.checks import CheckResults, ColumnResult, multivariate_rows, numeric_summary, run_checks
 from argusml.profile import ColumnProfile, ColumnSpec, Reference, is_baseline_file, open_source, profile_source
+from argusml.profile.declared import resolve_declared
 from argusml.profile.frame import NEAR_UNIQUE_RATIO
 from argusml.profile.numeric import COARSE_LEVELS, TAIL_MEASURE_LEVELS
 from argusml.schema import Finding, InputError, Kind, ReportConfig, Role
@@ -303,9 +304,11 @@ def report(reference: Any, current: Any, *, target: str | None = None, predictio
                                    ignore=ignored if config.multivariate.enabled else None)
     if cur_src.n_rows == 0:
         raise InputError("no rows: nothing to compare with the reference", path=cur_src.name)
+    # declared bounds are checked against the reference's kinds before any current data is read
+    declared = resolve_declared(config, ref.specs, "config")
     cur_profile = profile_source(cur_src, ref.specs, ref.profile.correlation, progress, with_sketch=False,
                                  multivariate=ref.multivariate if config.multivariate.enabled else None,
-                                 sample_rows=multivariate_rows(config) or 0)
+                                 sample_rows=multivariate_rows(config) or 0, declared=declared)
     results = run_checks(ref, cur_profile, config)
     return Report(results, reference_source=ref_name, current_source=cur_src.name,
                   elapsed_s=time.perf_counter() - t0)
