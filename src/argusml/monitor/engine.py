@@ -37,7 +37,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -63,7 +63,8 @@ from argusml.monitor.performance import PerformanceJob
 from argusml.monitor.privacy import Redactor
 from argusml.monitor.windows import OVERALL, Folder, Window, load_profile, reference_fingerprint, without_sample
 from argusml.profile import DatasetProfile, Reference
-from argusml.schema import ArgusError, DriftStatus, Kind, ReportConfig, Role
+from argusml.profile.declared import Declared, resolve_declared
+from argusml.schema import ArgusError, ConfigError, DriftStatus, InputError, Kind, ReportConfig, Role
 from argusml.schema.model_config import ModelConfig
 from argusml.store import EVENT_SCHEMA, LABEL_SCHEMA, FindingRow, Store, WindowRow
 
@@ -116,6 +117,7 @@ class VersionRef:
     reference: Reference
     schema: Schema
     fingerprint: str
+    declared: dict[str, Declared] = field(default_factory=dict)  # the config's declared bounds, in its units
 
 
 class ModelState:
@@ -123,6 +125,11 @@ class ModelState:
         self.config = config
         self.name = config.model
         self.redactor = Redactor(config.privacy, config.model)
+        private = {p.split(".", 1)[1] for rule in ("drop", "mask", "hash") for p in getattr(config.privacy, rule)
+                   if p.startswith("features.")}
+        # redacted features no longer look like the reference: checking them would only report the redaction
+        self.checks: ReportConfig = config.checks.model_copy(
+            update={"ignore": sorted({*config.checks.ignore, *private})}) if private else config.checks
         self.refs: dict[str, VersionRef] = {}
         self.set_reference("", reference)
         self.dedup = DedupIndex(config.dedup.horizon, config.dedup.max_keys)
@@ -132,11 +139,6 @@ class ModelState:
         self.versions: set[str] = set()
         self.outcome_names: set[str] = set()
         self.events_total = 0
-        private = {p.split(".", 1)[1] for rule in ("drop", "mask", "hash") for p in getattr(config.privacy, rule)
-                   if p.startswith("features.")}
-        # redacted features no longer look like the reference: checking them would only report the redaction
-        self.checks: ReportConfig = config.checks.model_copy(
-            update={"ignore": sorted({*config.checks.ignore, *private})}) if private else config.checks
         self.folder = Folder(config.window, config.lateness, config.segments, config.max_segment_values,
                              sample_rows=multivariate_rows(self.checks))
         granularities = [config.window]
@@ -145,9 +147,14 @@ class ModelState:
                 granularities.append(g)
         self.granularities = granularities
 
+    def declared_for(self, reference: Reference) -> dict[str, Declared]:
+        """The config's declared bounds against a reference's kinds; a ConfigError naming the model, column
+        and key when one does not fit. Windows count values beyond them as they fold (``profile_source``)."""
+        return resolve_declared(self.checks, reference.specs, f"model {self.name!r}: checks")
+
     def set_reference(self, version: str, reference: Reference) -> None:
         self.refs[version] = VersionRef(reference, Schema(reference.specs, self.config.positive_class),
-                                        reference_fingerprint(reference))
+                                        reference_fingerprint(reference), self.declared_for(reference))
         self.schemas = {v: r.schema for v, r in self.refs.items()}
         # what a label must be, per version: the target's (name, kind), or None without a target
         self.targets = {v: (lambda t: (t, r.reference.specs[t].kind) if t else None)(r.reference.target)
@@ -321,6 +328,10 @@ class Monitor:
         """Replace one version's reference (a retrain): its open windows close
         now on the old bins, new events fold on the new ones."""
         state = self.model(model)
+        try:  # before anything closes: a baseline the declared bounds do not fit changes nothing
+            state.declared_for(reference)
+        except ConfigError as exc:
+            raise InputError(f"the baseline does not fit the model's declared bounds: {exc}") from None
         now = self.clock()
         with self._lock:
             self._close_now(state, state.folder.take_version(version), now)
@@ -1026,7 +1037,7 @@ class Monitor:
                 cols = columns_of(recs, vr.schema)
                 dirty = set(cols)
             state.metrics.too_late += state.folder.fold(recs, cols, arr, vr.reference, vr.fingerprint, batch.extra,
-                                                        dirty)
+                                                        dirty, vr.declared)
 
     def _tick(self, now: float) -> list[tuple[WindowRow, list[FindingRow]]]:
         """Close due windows. An event acknowledged before a window's close
@@ -1073,7 +1084,7 @@ class Monitor:
             n_seg = per_bucket.get((w.version, w.start), 0) if w.segment != OVERALL else 0
             prof = w.profile
             if w.extra:
-                prof = DatasetProfile(prof.n_rows, prof.columns, prof.correlation, sorted(w.extra))
+                prof = replace(prof, extra_columns=sorted(w.extra))
             if vr.fingerprint != w.reference:
                 summary, findings = {"status": "not_checked", "reason": "the reference was replaced"}, []
             else:

@@ -15,7 +15,7 @@ sets) stay bounded whatever the traffic sends.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -25,6 +25,7 @@ import pyarrow as pa
 from argusml.monitor.events import MAX_EXTRA_NAMES, EventRecord
 from argusml.profile import DatasetProfile, Reference
 from argusml.profile.dataset import profile_source
+from argusml.profile.declared import Declared
 from argusml.profile.frame import TableSource
 from argusml.profile.multivariate import MultivariateProfile
 from argusml.schema import Kind
@@ -62,16 +63,19 @@ class Window:
     pending_rows: int = 0
     bins: Reference | None = None  # the reference the buffered rows are profiled on
     sample_rows: int | None = None  # rows sampled for the multivariate tests; None: not tested (segments)
+    declared: dict[str, Declared] = field(default_factory=dict)  # bounds whose breaks the profile counts
 
 
     @property
     def end(self) -> float:
         return self.start + self.granularity
 
-    def append(self, table: pa.Table, late: int, reference: Reference) -> None:
+    def append(self, table: pa.Table, late: int, reference: Reference,
+               declared: dict[str, Declared] | None = None) -> None:
         if self.pending and table.schema != self.pending[0].schema:
             self.flush()  # a column changed type between batches (e.g. ints, then floats)
         self.bins = reference
+        self.declared = declared or {}
         self.pending.append(table)
         self.pending_rows += table.num_rows
         self.n_rows += table.num_rows
@@ -89,14 +93,15 @@ class Window:
         # every batch draws its own sample keys, deterministically (window start, rows before it)
         seed = (int(self.start) * 1_000_003 + self.n_rows - table.num_rows) % (1 << 63)
         prof = profile_source(TableSource.from_frame(table), reference.specs, reference.profile.correlation,
-                              parallel=False, multivariate=mv, sample_rows=self.sample_rows or 0, seed=seed)
+                              parallel=False, multivariate=mv, sample_rows=self.sample_rows or 0, seed=seed,
+                              declared=self.declared)
         self.profile = prof if self.profile is None else self.profile.merge(prof)
 
     def profile_json(self) -> str:
         assert self.profile is not None and not self.pending
         prof = self.profile
         if self.extra:
-            prof = DatasetProfile(prof.n_rows, prof.columns, prof.correlation, sorted(self.extra)[:MAX_EXTRA_NAMES])
+            prof = replace(prof, extra_columns=sorted(self.extra)[:MAX_EXTRA_NAMES])
         return orjson.dumps({"reference": self.reference, "profile": prof.to_dict()},
                             option=orjson.OPT_SERIALIZE_NUMPY).decode()
 
@@ -177,8 +182,8 @@ class Folder:
         return f"{dim}={s}"
 
     def fold(self, records: list[EventRecord], columns: dict[str, list[Any]], arrival: float | np.ndarray,
-             reference: Reference, fingerprint: str, extra: set[str] | None = None, dirty: set[str] | None = None
-             ) -> int:
+             reference: Reference, fingerprint: str, extra: set[str] | None = None, dirty: set[str] | None = None,
+             declared: dict[str, Declared] | None = None) -> int:
         """Fold records of one version (with their schema columns, aligned) into
         their windows; returns how many were too late to fold."""
         n = len(records)
@@ -198,7 +203,8 @@ class Folder:
             idx = np.flatnonzero(in_bucket)
             whole = idx.size == n
             sub = table if whole else table.take(pa.array(idx))
-            self._add((version, OVERALL, float(start)), sub, int(late[idx].sum()), reference, fingerprint, extra)
+            self._add((version, OVERALL, float(start)), sub, int(late[idx].sum()), reference, fingerprint, extra,
+                      declared)
             for dim in self.segments:
                 groups: dict[str, list[int]] = {}
                 for j in idx.tolist():
@@ -207,12 +213,13 @@ class Folder:
                         groups.setdefault(seg, []).append(j)
                 for seg, js in groups.items():
                     part = sub if whole and len(js) == n else table.take(pa.array(js, pa.int64()))
-                    self._add((version, seg, float(start)), part, int(late[js].sum()), reference, fingerprint, extra)
+                    self._add((version, seg, float(start)), part, int(late[js].sum()), reference, fingerprint, extra,
+                              declared)
         self.too_late += n_too_late
         return n_too_late
 
     def _add(self, key: tuple[str, str, float], table: pa.Table, late: int, reference: Reference, fingerprint: str,
-             extra: set[str] | None) -> None:
+             extra: set[str] | None, declared: dict[str, Declared] | None = None) -> None:
         win = self.open.get(key)
         if win is not None and win.reference != fingerprint:
             # the version's reference changed under an open window: its bins differ, so the old
@@ -224,7 +231,7 @@ class Folder:
             if key[1] == OVERALL and self.sample_rows is not None:
                 win.sample_rows = self.sample_rows
             self.open[key] = win
-        win.append(table, late, reference)
+        win.append(table, late, reference, declared)
         if extra and len(win.extra) < MAX_EXTRA_NAMES:
             win.extra.update(extra)
 
