@@ -18,6 +18,8 @@ import os
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 SEED = 0
 CAT_CARD = {"cat_3": 3, "cat_5": 5, "cat_10": 10, "cat_20": 20, "cat_50": 50}
@@ -125,6 +127,141 @@ def make_pair(n: int, seed: int = SEED, clean: bool = False, sizes: dict[str, fl
     ref = make_frame(np.random.default_rng(ref_seq), n, drift=False)
     cur = make_frame(np.random.default_rng(cur_seq), n, drift=not clean, sizes=sizes, only=only)
     return ref, cur
+
+
+# ---------------------------------------------------------------------------
+# High-cardinality categories and near-unique text (issue 13). Additions only:
+# the spec's columns above are drawn exactly as before; these come from their
+# own random streams, so adding them changes no value of the spec's frames.
+
+ZIPF_S = 1.0
+"""Zipf exponent of the many-level categories (share of the rank-i level proportional to i**-1.0): the
+classic law of word, product and city frequencies, with a long tail of levels seen once or twice."""
+
+HIGH_CARD = {"zipf_1k": 1_000, "zipf_5k": 5_000, "zipf_50k": 50_000}
+SKETCH_CARD = {"zipf_300k": 300_000}
+"""300,000 levels: 1M rows of it hold about 145,000 distinct values (ratio about 0.15, so Argus still
+infers categorical), more than the 100,000 counted exactly, so its counts go through the sketch."""
+
+TEXT = "title"
+VOCAB_SIZE = 30_000
+VOCAB_SEED = 13
+TITLE_MAX_WORDS = 12
+"""Titles: 1 + Poisson(3) words (at most 12), each word drawn Zipf(1.0) from a 30,000-word vocabulary of
+random lowercase words of 3 + Poisson(3) letters (at most 14). About 97% / 95% / 91% of 10k / 100k / 1M
+titles are distinct: near-unique, as product titles are, with repeats from the short titles of common
+words."""
+
+_vocab_cache: dict[bool, np.ndarray] = {}
+
+
+def zipf_probs(k: int, s: float = ZIPF_S) -> np.ndarray:
+    w = 1.0 / np.arange(1, k + 1) ** s
+    return w / w.sum()
+
+
+def vocabulary(other: bool = False) -> np.ndarray:
+    """The title vocabulary, the same for every seed (it is the population, not the sample).
+
+    ``other=True`` is a second population's vocabulary: its rank-r word has exactly the length of the
+    first vocabulary's rank-r word but is none of the first vocabulary's words, so a title rebuilt from
+    the same word ranks has the same length in characters and words and is a value the first population
+    never produces."""
+    if other in _vocab_cache:
+        return _vocab_cache[other]
+    rng = np.random.default_rng(VOCAB_SEED)
+    lens = np.minimum(3 + rng.poisson(3.0, VOCAB_SIZE), 14)
+    letters = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz", dtype=np.uint8)
+
+    def draw(taken: set[str]) -> list[str]:
+        out: list[str] = []
+        for length in lens:
+            while True:
+                w = letters[rng.integers(0, 26, length)].tobytes().decode()
+                if w not in taken:
+                    taken.add(w)
+                    out.append(w)
+                    break
+        return out
+
+    first = draw(set())
+    _vocab_cache[False] = np.array(first, dtype=object)
+    _vocab_cache[True] = np.array(draw(set(first)), dtype=object)
+    return _vocab_cache[other]
+
+
+def title_words(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Word ranks of n titles: (offsets of n + 1 title starts, flat word ranks)."""
+    counts = np.minimum(1 + rng.poisson(3.0, n), TITLE_MAX_WORDS)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    ranks = rng.choice(VOCAB_SIZE, size=int(offsets[-1]), p=zipf_probs(VOCAB_SIZE))
+    return offsets, ranks
+
+
+def titles(offsets: np.ndarray, ranks: np.ndarray, other: bool = False) -> pa.Array:
+    """The titles spelled from word ranks (one space between words), in either vocabulary."""
+    words = pa.array(vocabulary(other), type=pa.string())
+    lists = pa.ListArray.from_arrays(pa.array(offsets, type=pa.int32()), words.take(pa.array(ranks)))
+    return pc.binary_join(lists, " ")
+
+
+def high_card_columns(rng: np.random.Generator, n: int, cards: dict[str, int], text: bool
+                      ) -> tuple[dict[str, pa.Array], tuple[np.ndarray, np.ndarray] | None]:
+    """Zipf categories (levels as strings ``<name>_<rank>``) and, with ``text``, the title column; also
+    returns the titles' word ranks so a drift can respell some of them in the other vocabulary."""
+    out: dict[str, pa.Array] = {}
+    for name, k in cards.items():
+        levels = pa.array([f"{name}_{i:06d}" for i in range(k)], type=pa.string())
+        out[name] = levels.take(pa.array(rng.choice(k, size=n, p=zipf_probs(k))))
+    words = None
+    if text:
+        words = title_words(rng, n)
+        out[TEXT] = titles(*words)
+    return out, words
+
+
+def make_high_card_pair(n: int, seed: int = SEED, cards: dict[str, int] | None = None, text: bool = True,
+                        base: tuple[pd.DataFrame, pd.DataFrame] | None = None
+                        ) -> tuple[pa.Table, pa.Table, tuple[np.ndarray, np.ndarray] | None]:
+    """A clean pair: the spec's 27 columns exactly as ``make_pair(n, seed, clean=True)`` draws them (or
+    ``base``, that pair already drawn), plus the Zipf categories ``cards`` (default ``HIGH_CARD``) and the
+    title column, from the seed's own streams (SeedSequence children 2 and 3). Arrow tables, as Parquet
+    hands such columns over; the current side's title word ranks are returned for ``switch_titles``."""
+    cards = HIGH_CARD if cards is None else cards
+    ref_df, cur_df = base if base is not None else make_pair(n, seed, clean=True)
+    ref_seq, cur_seq = np.random.SeedSequence(seed).spawn(4)[2:]
+    tables = []
+    words = None
+    for df, seq in ((ref_df, ref_seq), (cur_df, cur_seq)):
+        cols, words = high_card_columns(np.random.default_rng(seq), n, cards, text)
+        t = pa.Table.from_pandas(df, preserve_index=False)
+        for name, arr in cols.items():
+            t = t.append_column(name, arr)
+        tables.append(t)
+    return tables[0], tables[1], words
+
+
+def plant_uniforms(n: int, seed: int, column: str) -> np.ndarray:
+    """One uniform per current row for planting a drift in ``column``: rows with u < share move, so a larger
+    share moves a superset of the rows a smaller one moved (detection is then monotone in the share)."""
+    key = int.from_bytes(column.encode()[:8].ljust(8, b"\0"), "little")
+    return np.random.default_rng(np.random.SeedSequence([seed, key], spawn_key=(4,))).random(n)
+
+
+def move_to_new(col: pa.Array, name: str, moved: np.ndarray, spread: bool) -> pa.Array:
+    """Rows where ``moved`` take categories the reference never had: all the same one (``<name>_NEW``), or
+    with ``spread`` each its own one-off category (``<name>_NEW_<row>``) - a flood of new rare levels,
+    which a category test of a high-cardinality column must still see."""
+    rows = np.flatnonzero(moved)
+    labels = [f"{name}_NEW_{i:07d}" for i in rows] if spread else [f"{name}_NEW"] * len(rows)
+    return pc.replace_with_mask(col, pa.array(moved), pa.array(labels, type=pa.string()))
+
+
+def switch_titles(col: pa.Array, words: tuple[np.ndarray, np.ndarray], moved: np.ndarray) -> pa.Array:
+    """Rows where ``moved`` get the title with the same word ranks spelled in the other vocabulary: the
+    same length in characters and in words, a value the reference's population never produces."""
+    return pc.if_else(pa.array(moved), titles(*words, other=True), col)
 
 
 def manifest(n: int, seed: int, clean: bool) -> dict:
