@@ -106,13 +106,18 @@ def main() -> int:
         df = table.frame
         strings = realdata.string_columns(df)
         print(f"== {name}: {len(df):,} rows x {df.shape[1]}, target={table.target}; {table.description}")
-        print("   string columns (distinct/non-missing): "
-              + (", ".join(f"{c} {d:,}/{n:,}" for c, (d, n) in strings.items()) or "none"))
-        for seed in seeds:
+        kinds: dict[str, str] = {}
+        for i, seed in enumerate(seeds):
             ref, cur = halves(df, seed)
             t0 = time.perf_counter()
             rep = argusml.report(ref, cur, target=table.target)
             dt = time.perf_counter() - t0
+            if i == 0:
+                cols = rep.to_dict()["columns"]
+                kinds = {c: cols[c]["kind"] + (", sketch" if _sketched(cols[c]) else "") for c in strings if c in cols}
+                print("   string columns (distinct/non-missing in the table -> Argus's kind on the first half): "
+                      + (", ".join(f"{c} {d:,}/{n:,} -> {kinds.get(c, '?')}" for c, (d, n) in strings.items())
+                         or "none"))
             quiet = not rep.drifted_columns and not [f for f in rep.findings if f.severity.value in BLOCKING]
             bad += not quiet
             print(f"{name:15s} seed{seed:<6d} {len(ref):>7,}/{len(cur):<7,} {dt:5.2f}s "
