@@ -99,7 +99,7 @@ def test_exact_counts_give_the_direct_computation(levels: int, seed: int, share:
     assert res.scores["js"] == pytest.approx(float(spd.jensenshannon(p, q, base=2.0)), abs=1e-12)
     pr, pcur = _pooled(r, c)
     if pr.size >= 2:
-        chi2, pval, dof, _ = sps.chi2_contingency(np.vstack([pr, pcur]), correction=False)
+        chi2, pval, _dof, _ = sps.chi2_contingency(np.vstack([pr, pcur]), correction=False)
         assert res.scores["chi2"] == pytest.approx(chi2, rel=1e-12, abs=1e-9)
         assert res.p_value == pytest.approx(pval, rel=1e-9, abs=1e-300)
 
@@ -159,7 +159,7 @@ def test_sketch_bounds_contain_the_true_counts(monkeypatch: pytest.MonkeyPatch) 
     prof = CategoryProfile.from_arrow(arr)
     truth = pd.Series(arr.to_pylist()).value_counts()
     assert not prof.exact and prof.error_bound > 0
-    for key in list(truth.index[:300]) + ["never-there"]:
+    for key in [*truth.index[:300], "never-there"]:
         lo, hi = prof.bounds(key)
         assert lo <= truth.get(key, 0) <= hi, key
 

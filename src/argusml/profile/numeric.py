@@ -83,16 +83,25 @@ class NumericSpec:
     def from_sorted(cls, s: np.ndarray) -> NumericSpec:
         """Edges at exact quantiles of sorted finite values (inverted CDF:
         each edge is a value that occurs, so ties and integers stay exact)."""
-        n = s.size
+        return cls._at(s.size, lambda ranks: s[ranks])
+
+    @classmethod
+    def from_values(cls, v: np.ndarray) -> NumericSpec:
+        """The same edges from unsorted finite values, by exact selection (``order_statistics``)."""
+        return cls._at(v.size, lambda ranks: order_statistics(v, ranks))
+
+    @classmethod
+    def _at(cls, n: int, select: Any) -> NumericSpec:
         if n == 0:
             return cls(np.empty(0), np.empty(0), np.empty(0, dtype=np.int64))
         levels = [lv for lv in BODY_LEVELS + TAIL_LEVELS if min(lv, 1 - lv) * n >= MIN_BEYOND]
         levels = sorted(set(levels) | {lv for lv in BODY_LEVELS})
         lv = np.asarray(levels)
         idx = np.clip(np.ceil(lv * n).astype(np.int64) - 1, 0, n - 1)
-        values = s[idx]
-        lo = np.nextafter(s[0], -np.inf)
-        edges = np.unique(np.concatenate([[lo], values, [s[-1]]]))
+        picked = select(np.concatenate([[0], idx, [n - 1]]))
+        values = picked[1:-1]
+        lo = np.nextafter(picked[0], -np.inf)
+        edges = np.unique(np.concatenate([[lo], values, [picked[-1]]]))
         return cls(edges, lv, np.searchsorted(edges, values))
 
 
@@ -122,8 +131,36 @@ class NumericProfile:
         finite = np.isfinite(values)
         v = values if finite.all() else values[finite]
         n_inf = int(np.isinf(values).sum()) if v.size != values.size else 0
+        if not with_sketch and spec is not None and v.size >= UNSORTED_MIN and spec.edges.size >= 3:
+            return cls._from_unsorted(v, spec, n_inf=n_inf, sample_cap=sample_cap)
         s = np.sort(v)
         return cls.from_sorted(s, spec, n_inf=n_inf, sample_cap=sample_cap, with_sketch=with_sketch)
+
+    @classmethod
+    def _from_unsorted(cls, v: np.ndarray, spec: NumericSpec, *, n_inf: int, sample_cap: int) -> NumericProfile:
+        """The same profile as ``from_sorted`` (bins, sums, exact quantiles, the frequent values) without
+        sorting: a sort of a million values costs more than every other step of a profile together.
+
+        Integer-valued columns are counted value by value (``bincount``); others on a fine uniform grid
+        whose cells either lie between two edges (every value in them has the same bin) or touch an edge
+        (their few values are placed by binary search). Only the values the grid cannot place, those
+        outside its range or in a cell heavy enough to hide a frequent value, are ever sorted.
+        """
+        n = int(v.size)
+        p = cls(n=n, n_inf=n_inf, moments=moments_of(v), min=float(v.min()), max=float(v.max()))
+        ranks = np.clip(np.ceil(np.asarray(REPORT_QUANTILES) * n).astype(np.int64) - 1, 0, n - 1)
+        span = p.max - p.min
+        if span <= INTEGER_SPAN and np.array_equal(v, np.round(v)):
+            counts = np.bincount((v - p.min).astype(np.int64))
+            present = np.flatnonzero(counts)
+            _from_distinct(p, p.min + present.astype(np.float64), counts[present], spec, ranks)
+        else:
+            _from_grid(p, v, spec, ranks)
+        rng = np.random.default_rng(n)
+        p.sample = v.copy() if n <= sample_cap else np.sort(v[rng.choice(n, size=sample_cap, replace=False)])
+        if n <= sample_cap:
+            p.sample.sort()
+        return p
 
     @classmethod
     def from_sorted(cls, s: np.ndarray, spec: NumericSpec | None, *, n_inf: int = 0, sample_cap: int = SAMPLE_CAP,
@@ -228,6 +265,132 @@ class NumericProfile:
 
 def _num(x: float) -> float | None:
     return None if x is None or not math.isfinite(x) else float(x)
+
+
+UNSORTED_MIN = 20_000
+"""From this many values on, a profile is built without sorting them (``_from_unsorted``); below, one
+sort is as cheap as the grid's passes."""
+
+INTEGER_SPAN = 1 << 20
+"""Integer-valued columns spanning at most this many integers are counted value by value."""
+
+GRID_CELLS = 1 << 16
+FREQUENT_SHARE = 1 / 2000
+"""Without sorting, the frequent values listed are all those holding more than this share of the values
+(a sentinel's default share is 1%); ``top_omitted`` bounds the others by it."""
+
+
+SELECT_CELLS = 1 << 18
+
+
+def order_statistics(v: np.ndarray, ranks: np.ndarray) -> np.ndarray:
+    """``np.sort(v)[ranks]`` without sorting ``v``: exact, and about a tenth of a sort's time.
+
+    Values go to the cells of a uniform grid (spanning a sample's 0.1% to 99.9% quantiles, with one cell
+    for everything below and one above); the grid is monotone in the value, so cumulative cell counts
+    say which cell holds each rank, and only the values of those cells are sorted. Integer-valued
+    columns are counted value by value instead (their values pile up on few cells)."""
+    n = v.size
+    ranks = np.asarray(ranks, dtype=np.int64)
+    if n < UNSORTED_MIN:
+        return np.sort(v)[ranks]
+    mn, mx = float(v.min()), float(v.max())
+    if mx - mn <= INTEGER_SPAN and np.array_equal(v, np.round(v)):
+        counts = np.bincount((v - mn).astype(np.int64))
+        present = np.flatnonzero(counts)
+        cum = np.cumsum(counts[present])
+        return mn + present[np.searchsorted(cum, ranks, side="right")].astype(np.float64)
+    smp = np.sort(v[np.random.default_rng(n).integers(0, n, 4096)])
+    lo, hi = float(smp[4]), float(smp[-5])
+    if not hi > lo:
+        lo, hi = mn, mx
+    if not hi > lo:
+        return np.full(ranks.size, mn)
+    cell = np.clip((v - lo) * (SELECT_CELLS / (hi - lo)) + 1.0, 0.0, SELECT_CELLS + 1.0).astype(np.int64)
+    counts = np.bincount(cell, minlength=SELECT_CELLS + 2)
+    cum = np.concatenate([[0], np.cumsum(counts)])
+    at = np.searchsorted(cum, ranks, side="right") - 1
+    needed = np.zeros(SELECT_CELLS + 2, dtype=bool)
+    needed[at] = True
+    chosen = np.sort(v[needed[cell]])
+    before = np.concatenate([[0], np.cumsum(np.where(needed, counts, 0))])  # chosen values in earlier cells
+    return chosen[before[at] + ranks - cum[at]]
+
+
+def _from_distinct(p: NumericProfile, values: np.ndarray, counts: np.ndarray, spec: NumericSpec,
+                   ranks: np.ndarray) -> None:
+    """Bins, sums, quantiles and frequent values from the distinct values (ascending) and their counts."""
+    idx = np.searchsorted(spec.edges, values, side="left")
+    p.counts = np.bincount(idx, weights=counts, minlength=spec.n_bins).astype(np.int64)
+    p.sums = np.bincount(idx, weights=values * counts, minlength=spec.n_bins)
+    cum = np.cumsum(counts)
+    at = np.searchsorted(cum, ranks, side="right")
+    p.quantiles = {q: float(values[i]) for q, i in zip(REPORT_QUANTILES, at, strict=False)}
+    p.top, p.top_omitted = _top_of(values, counts)
+
+
+def _top_of(values: np.ndarray, counts: np.ndarray, floor: int = 0) -> tuple[dict[float, int], int]:
+    """The TOP_K most frequent of exactly counted values (at least twice), and the largest count among
+    the rest - at least ``floor``, the bound on values that were not counted."""
+    if counts.size == 0:
+        return {}, floor
+    if counts.size > TOP_K:
+        keep = np.argpartition(counts, -TOP_K)[-TOP_K:]
+        rest = np.ones(counts.size, dtype=bool)
+        rest[keep] = False
+        omitted = int(counts[rest].max())
+    else:
+        keep = np.arange(counts.size)
+        omitted = 0
+    top = {float(values[i]): int(counts[i]) for i in keep if counts[i] >= 2}
+    if len(top) < keep.size:
+        omitted = max(omitted, 1)
+    return dict(sorted(top.items(), key=lambda kv: -kv[1])), max(omitted, floor)
+
+
+def _from_grid(p: NumericProfile, v: np.ndarray, spec: NumericSpec, ranks: np.ndarray) -> None:
+    edges = spec.edges
+    # the grid spans the reference's inner edges: beyond them values are few (or the data moved, and
+    # then there is no shortcut anyway). Cell 0 holds the values below it, cell GRID_CELLS + 1 those above.
+    lo, hi = float(edges[min(1, edges.size - 1)]), float(edges[max(edges.size - 2, 0)])
+    if not hi > lo:
+        lo, hi = float(edges[0]), float(edges[-1])
+    scale = GRID_CELLS / (hi - lo)
+    cell = np.clip((v - lo) * scale + 1.0, 0.0, GRID_CELLS + 1.0).astype(np.int64)
+    # a cell is ambiguous when an edge lies in it or a neighbour (rounding moves values by far less than
+    # a cell); every other cell lies between two edges and its midpoint's bin is all its values' bin
+    ambiguous = np.zeros(GRID_CELLS + 2, dtype=bool)
+    e_cell = np.clip((edges - lo) * scale + 1.0, 0.0, GRID_CELLS + 1.0).astype(np.int64)
+    for d in (-1, 0, 1):
+        ambiguous[np.clip(e_cell + d, 0, GRID_CELLS + 1)] = True
+    ambiguous[[0, GRID_CELLS + 1]] = True
+    mids = lo + (np.arange(-1, GRID_CELLS + 1) + 0.5) / scale
+    idx = np.searchsorted(edges, mids, side="left")[cell]
+    exact = ambiguous[cell]
+    idx[exact] = np.searchsorted(edges, v[exact], side="left")
+    p.counts = np.bincount(idx, minlength=spec.n_bins).astype(np.int64)
+    p.sums = np.bincount(idx, weights=v, minlength=spec.n_bins)
+
+    # quantiles: the cell holding each rank, then a partition of that cell's few values
+    cell_counts = np.bincount(cell, minlength=GRID_CELLS + 2)
+    cum = np.concatenate([[0], np.cumsum(cell_counts)])
+    members: dict[int, np.ndarray] = {}
+    quantiles: dict[float, float] = {}
+    for q, r in zip(REPORT_QUANTILES, ranks, strict=False):
+        c = int(np.searchsorted(cum, r, side="right")) - 1
+        if c not in members:
+            members[c] = v[cell == c]
+        k = int(r) - int(cum[c])
+        quantiles[q] = float(np.partition(members[c], k)[k])
+    p.quantiles = quantiles
+
+    # frequent values: a value held more than `bound` times sits in a cell holding more than that (the
+    # cells beyond the grid included); count exactly there, bound the rest by it
+    bound = max(1, int(v.size * FREQUENT_SHARE))
+    heavy = cell_counts > bound
+    heavy[[0, GRID_CELLS + 1]] = True
+    values, counts = np.unique(v[heavy[cell]], return_counts=True)
+    p.top, p.top_omitted = _top_of(values, counts, floor=bound)
 
 
 def _bin(s: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
