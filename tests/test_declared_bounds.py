@@ -406,4 +406,6 @@ def test_a_model_yaml_key_that_does_not_fit_the_baseline_is_refused(tmp_path, se
                                      prediction="score")
     with pytest.raises(InputError, match=r"does not fit the model's declared bounds: .*columns\.x0\.min"):
         mon.set_version_reference("m", "v2", retrained)
+    r = client.put("/v1/models/m/versions/v2/reference", json=retrained.to_dict())  # over HTTP: a 4xx, not a 500
+    assert r.status_code == 422 and "columns.x0.min" in str(r.json()), r.text
     assert set(client.get("/v1/models/m").json()["references"]) == {"*"}  # nothing was replaced

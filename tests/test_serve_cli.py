@@ -42,6 +42,10 @@ def test_config_validate_model_config(tmp_path: Path):
     bad_window.write_text("model: credit\nwindow: 7m\n")
     r = run("config", "validate", str(bad_window))
     assert r.returncode == 2 and "must divide a day evenly" in r.stderr
+    misfit = tmp_path / "misfit.yaml"  # a numeric bound on a categorical column: `argus serve` would refuse it
+    misfit.write_text("model: credit\nreference: base.json\nchecks:\n  columns:\n    cat: {min: 0}\n")
+    r = run("config", "validate", str(misfit))
+    assert r.returncode == 2 and "columns.cat.min" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
     bad_dur = tmp_path / "d.yaml"
     bad_dur.write_text("model: credit\nlateness: soon\n")
     r = run("config", "validate", str(bad_dur))

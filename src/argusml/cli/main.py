@@ -406,7 +406,12 @@ def config_validate(file: Annotated[Path, typer.Argument(help="report config, mo
 
     data = _run(lambda: read_mapping(file))
     if "model" in data:
-        _run(lambda: load_model_config(file))
+        cfg, ref = _run(lambda: load_model_config(file))
+        if ref is not None:  # declared bounds must fit the baseline's column kinds, as `argus serve` requires
+            from argusml.profile import Reference
+            from argusml.profile.declared import resolve_declared
+
+            _run(lambda: resolve_declared(cfg.checks, Reference.load(ref).specs, f"{file}: checks"))
         kind = "model config"
     elif "tokens" in data:
         _run(lambda: load_auth_config(file))

@@ -459,9 +459,10 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
             raise ApiError(422, "invalid_version", "version must have 1 to 64 characters")
         try:
             ref = Reference.from_dict(baseline, "baseline")
+            # a baseline the model's declared bounds do not fit (a min on a now-categorical column) is refused
+            monitor.set_version_reference(model, version, ref)
         except InputError as exc:
             raise ApiError(422, "invalid_baseline", str(exc)) from None
-        monitor.set_version_reference(model, version, ref)
         return _json({"model": model, "version": version, "replaced": True})
 
     # -- reads ------------------------------------------------------------------------------
