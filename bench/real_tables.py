@@ -7,7 +7,8 @@ string columns' distinct counts (what decides whether Argus reads a column as
 categorical or text), then one line for each random half (seeds 0-4, the
 same halves as tests/test_real_data.py) and one for the table's real shift:
 
-    table  split  rows ref/cur  seconds  verdict | drifted: col (kind) effect=value test p_adj | P0/P1: ...
+    table  split  rows ref/cur  seconds  ok/FAIL  verdict | drifted: col (kind) effect=value test p_adj
+        | P0/P1: findings | P2: check and column (correlation changes in full: test_real_data bounds them)
 
 A random half must show no drifted column and no P0/P1 finding ("ok"); a
 shift must show its expected columns drifted ("missed: ..." otherwise).
@@ -67,6 +68,9 @@ def describe(rep: argusml.Report, expected: frozenset[str] = frozenset()) -> str
     blocking = [f for f in rep.findings if f.severity.value in BLOCKING]
     out += " | P0/P1: " + ("; ".join(f"{f.severity.value} {f.check} {f.column}: {f.message}" for f in blocking)
                            if blocking else "none")
+    p2 = sorted(f"{f.check} {f.column}" if f.check != "correlation_change" else f.message
+                for f in rep.findings if f.severity.value == "P2")
+    out += " | P2: " + ("; ".join(p2) if p2 else "none")
     if expected:
         statuses = {c: e["drift"]["status"] for c, e in d["columns"].items()}
         missed = sorted(c for c in expected if statuses.get(c) != "drifted")
