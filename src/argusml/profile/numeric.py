@@ -307,10 +307,15 @@ def order_statistics(v: np.ndarray, ranks: np.ndarray) -> np.ndarray:
     if not hi > lo:
         return np.full(ranks.size, mn)
     cell = np.clip((v - lo) * (SELECT_CELLS / (hi - lo)) + 1.0, 0.0, SELECT_CELLS + 1.0).astype(np.int64)
-    counts = np.bincount(cell, minlength=SELECT_CELLS + 2)
+    return _select(v, cell, np.bincount(cell, minlength=SELECT_CELLS + 2), ranks)
+
+
+def _select(v: np.ndarray, cell: np.ndarray, counts: np.ndarray, ranks: np.ndarray) -> np.ndarray:
+    """The values at ``ranks`` of ``v``, given a cell index per value that never decreases as the value
+    grows: cumulative counts name each rank's cell, and only those cells' values are sorted."""
     cum = np.concatenate([[0], np.cumsum(counts)])
     at = np.searchsorted(cum, ranks, side="right") - 1
-    needed = np.zeros(SELECT_CELLS + 2, dtype=bool)
+    needed = np.zeros(counts.size, dtype=bool)
     needed[at] = True
     chosen = np.sort(v[needed[cell]])
     before = np.concatenate([[0], np.cumsum(np.where(needed, counts, 0))])  # chosen values in earlier cells
@@ -371,18 +376,9 @@ def _from_grid(p: NumericProfile, v: np.ndarray, spec: NumericSpec, ranks: np.nd
     p.counts = np.bincount(idx, minlength=spec.n_bins).astype(np.int64)
     p.sums = np.bincount(idx, weights=v, minlength=spec.n_bins)
 
-    # quantiles: the cell holding each rank, then a partition of that cell's few values
+    # quantiles: the cells holding the ranks, and a sort of just their values
     cell_counts = np.bincount(cell, minlength=GRID_CELLS + 2)
-    cum = np.concatenate([[0], np.cumsum(cell_counts)])
-    members: dict[int, np.ndarray] = {}
-    quantiles: dict[float, float] = {}
-    for q, r in zip(REPORT_QUANTILES, ranks, strict=False):
-        c = int(np.searchsorted(cum, r, side="right")) - 1
-        if c not in members:
-            members[c] = v[cell == c]
-        k = int(r) - int(cum[c])
-        quantiles[q] = float(np.partition(members[c], k)[k])
-    p.quantiles = quantiles
+    p.quantiles = dict(zip(REPORT_QUANTILES, _select(v, cell, cell_counts, ranks).tolist(), strict=False))
 
     # frequent values: a value held more than `bound` times sits in a cell holding more than that (the
     # cells beyond the grid included); count exactly there, bound the rest by it
