@@ -187,6 +187,42 @@ def test_correlation_break_with_same_marginals() -> None:
     assert rep.to_dict()["correlations"]["changed"][0]["reference"] == pytest.approx(0.8, abs=0.02)
 
 
+def test_one_extreme_row_does_not_make_a_correlation_change() -> None:
+    """A recording error (a wind speed of 1,048 among values below 40) decides raw Pearson r in whichever
+    half holds it; correlations of normal scores under the reference do not move."""
+    rng = np.random.default_rng(3)
+    n = 20_000
+    direction = rng.uniform(0, 360, n)
+    speed = np.abs(rng.normal(10, 5, n) + 0.02 * (direction - 180))
+    speed[17] = 1048.0
+    df = pd.DataFrame({"direction": direction, "speed": speed})
+    clean = df.drop(index=17)
+    for seed in range(3):
+        order = np.random.default_rng(seed).permutation(n)
+        ref, cur = df.iloc[order[: n // 2]], df.iloc[order[n // 2:]]
+        rep = argusml.report(ref, cur)
+        corr = rep.to_dict()["correlations"]
+        assert corr["method"] == "normal_scores" and not corr["changed"], corr
+        r = corr["pairs"][0]["reference"]
+        assert r == pytest.approx(sps.spearmanr(clean["direction"], clean["speed"])[0], abs=0.05)
+        raw_ref, raw_cur = ref.corr().iloc[0, 1], cur.corr().iloc[0, 1]
+        assert abs(raw_ref - raw_cur) > 0.1  # what raw Pearson would have flagged
+
+
+def test_a_baseline_without_normal_scores_keeps_pearson(tmp_path) -> None:
+    """Baselines written before normal scores carry raw co-moments: they stay Pearson, and still merge."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=5000)
+    df = pd.DataFrame({"a": x, "b": 0.5 * x + rng.normal(size=5000)})
+    ref = argusml.Reference.from_frame(df)
+    d = ref.to_dict()
+    assert "normal_scores" in d["correlation"]
+    d["correlation"].pop("normal_scores")
+    old = argusml.Reference.from_dict(d)
+    corr = argusml.report(old, df).to_dict()["correlations"]
+    assert corr["method"] == "pearson" and corr["pairs"][0]["current"] == pytest.approx(df.corr().iloc[0, 1], abs=1e-9)
+
+
 def test_future_timestamps_are_a_finding_past_dates_are_not() -> None:
     n = 500
     ref = pd.DataFrame({"when": pd.date_range("2024-01-01", periods=n, freq="h"), "x": np.arange(n) % 5})

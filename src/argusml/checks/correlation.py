@@ -3,7 +3,9 @@
 A model that learned how features move together breaks when that changes,
 even if each feature's own distribution did not. Pairs are compared with
 Fisher's z test (Holm-corrected over all pairs) and must also change by at
-least the practical threshold in Pearson r.
+least the practical threshold in r - the correlation of normal scores under
+the reference (``profile/correlation.py``: robust to the one extreme row that
+decides a raw Pearson r), or raw Pearson r for a baseline from before.
 """
 
 from __future__ import annotations
@@ -26,10 +28,10 @@ def correlation_changes(ref: CoMoments | None, cur: CoMoments | None, alpha: flo
     rows, where Fisher's large-sample variance does not hold: such pairs
     are not tested."""
     if ref is None or cur is None:
-        return {"method": "pearson", "tested": False, "pairs": [], "changed": []}
+        return {"method": "pearson" if ref is None else ref.method, "tested": False, "pairs": [], "changed": []}
     common = [n for n in ref.names if n in cur.names]
     if len(common) < 2:
-        return {"method": "pearson", "tested": False, "pairs": [], "changed": []}
+        return {"method": ref.method, "tested": False, "pairs": [], "changed": []}
     ref, cur = ref.subset(common), cur.subset(common)
     support = support or {}
     r_ref, r_cur = ref.correlation(), cur.correlation()
@@ -51,7 +53,7 @@ def correlation_changes(ref: CoMoments | None, cur: CoMoments | None, alpha: flo
         r["changed"] = bool(p < alpha and abs(r["delta"]) >= threshold)
     rows.sort(key=lambda r: -abs(r["delta"]))
     return {
-        "method": "pearson",
+        "method": ref.method,
         "tested": True,
         "threshold": threshold,
         "n_pairs": len(rows),

@@ -118,16 +118,19 @@ CORRELATION_BLOCK = 16_384
 of rows x columns) stay a few MB instead of several copies of the table."""
 
 
-def comoments_of(names: list[str], values: dict[str, np.ndarray], shift: np.ndarray) -> CoMoments:
-    cm = CoMoments.empty(names, shift)
+def comoments_of(names: list[str], values: dict[str, np.ndarray], shift: np.ndarray,
+                 scores: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> CoMoments:
+    """Co-moments of the columns' values, or of their normal scores under the reference with ``scores``."""
+    cm = CoMoments.empty(names, shift, scores)
     if not names:
         return cm
-    rows = values[names[0]].size
+    cols = {n: cm.transform(n, values[n]) for n in names}
+    rows = cols[names[0]].size
     x = np.empty((min(rows, CORRELATION_BLOCK), len(names)))
     for start in range(0, rows, CORRELATION_BLOCK):
         k = min(CORRELATION_BLOCK, rows - start)
         for i, n in enumerate(names):
-            x[:k, i] = values[n][start:start + k]
+            x[:k, i] = cols[n][start:start + k]
         cm.update(x[:k])
     return cm
 
@@ -191,7 +194,8 @@ def profile_source(source: TableSource, specs: dict[str, ColumnSpec], correlatio
     corr = None
     if correlation is not None and corr_names:
         shift = correlation.shift[[correlation.names.index(n) for n in corr_names]]
-        corr = comoments_of(corr_names, {n: r[1] for n, r in zip(present, results) if n in corr_set}, shift)
+        corr = comoments_of(corr_names, {n: r[1] for n, r in zip(present, results) if n in corr_set}, shift,
+                            correlation.scores)
     extra = [n for n in source.schema.names if n not in specs]
     mv = None if multivariate is None or z is None else multivariate.score_encoded(z, sample_rows, seed)
     counts = {n: r[2] for n, r in zip(present, results) if r[2] is not None}

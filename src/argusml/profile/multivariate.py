@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 from scipy.special import ndtri
 
 from argusml.profile.column import ColumnSpec
+from argusml.profile.correlation import normal_scores
 from argusml.profile.frame import TableSource, coerce
 from argusml.schema import Kind, Role
 from argusml.stats.multivariate import PCA, QUADRATIC_BASIS, bottom_k, fit_pca, principal_axes
@@ -88,13 +89,6 @@ class EncodedColumn:
         return cls(d["name"], d["kind"], None if "knots" not in d else np.asarray(d["knots"], dtype=np.float64),
                    None if "cdf" not in d else np.asarray(d["cdf"], dtype=np.float64), d.get("category"),
                    float(d["mean"]), float(d["sd"]))
-
-
-def _normal_scores(x: np.ndarray, knots: np.ndarray, cdf: np.ndarray) -> np.ndarray:
-    out = np.full(x.shape, np.nan)
-    ok = np.isfinite(x)
-    out[ok] = ndtri(np.interp(x[ok], knots, cdf))
-    return out
 
 
 def _knots(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -181,7 +175,7 @@ class Encoder:
                 vals = coerce(arr, Kind(c.kind)).values
             if c.category is None:
                 assert c.knots is not None and c.cdf is not None
-                col = (_normal_scores(vals, c.knots, c.cdf) - c.mean) / c.sd
+                col = (normal_scores(vals, c.knots, c.cdf) - c.mean) / c.sd
                 z[:, j] = np.where(np.isfinite(col), col, 0.0)
             else:
                 hit = pc.fill_null(pc.equal(pc.cast(vals, pa.string()), c.category), False)

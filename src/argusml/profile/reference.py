@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from argusml.profile.column import ColumnSpec, build_column
-from argusml.profile.correlation import CoMoments
+from argusml.profile.correlation import CoMoments, ecdf_knots
 from argusml.profile.dataset import (
     MAX_CORRELATION_COLUMNS,
     DatasetProfile,
@@ -131,9 +131,12 @@ class Reference:
         corr_names = [n for n, r in zip(names, results) if r[2] is not None][:MAX_CORRELATION_COLUMNS]
         corr = None
         if len(corr_names) >= 2:
-            # shift by the exact reference means: sums of small numbers keep their precision
-            shift = np.array([cols[n].numeric.moments.mean for n in corr_names])  # type: ignore[union-attr]
-            corr = comoments_of(corr_names, {n: r[2] for n, r in zip(names, results)}, shift)
+            # normal scores under each column's own reference ECDF (robust r; see profile/correlation.py),
+            # which are centred already
+            scores = {n: ecdf_knots(specs[n].numeric.edges, cols[n].numeric.counts)  # type: ignore[union-attr,arg-type]
+                      for n in corr_names}
+            corr = comoments_of(corr_names, {n: r[2] for n, r in zip(names, results)}, np.zeros(len(corr_names)),
+                                scores)
         profile = DatasetProfile(source.n_rows, cols, corr)
         performance = None
         if target is not None and prediction is not None and with_performance:
