@@ -312,3 +312,51 @@ def test_a_baseline_keeps_what_the_unseen_test_needs(tmp_path: object) -> None:
     a = argusml.report(df.iloc[:4000], df.iloc[4000:]).to_dict()["columns"]["title"]["drift"]
     b = argusml.report(str(path), df.iloc[4000:]).to_dict()["columns"]["title"]["drift"]
     assert a["evidence"]["unseen"] == b["evidence"]["unseen"]
+
+
+# -- effect sizes net of noise, and the quality checks on many levels ---------------------------------------
+
+
+def test_noise_of_a_distance_matches_simulation() -> None:
+    """Under one shared distribution the measured TVD averages what ``net_distance`` calls its noise."""
+    from argusml.stats import net_distance, total_variation
+
+    rng = np.random.default_rng(0)
+    p = 1.0 / np.arange(1, 201) ** 1.1
+    p /= p.sum()
+    tvds, noises = [], []
+    for _ in range(300):
+        r, c = rng.multinomial(4000, p), rng.multinomial(6000, p)
+        tvds.append(total_variation(r, c))
+        noises.append(net_distance(r, c).tvd_noise)
+    assert float(np.mean(noises)) == pytest.approx(float(np.mean(tvds)), rel=0.08)
+    nd = net_distance(np.array([50.0, 50.0]), np.array([50.0, 50.0]))
+    assert nd.tvd_noise == pytest.approx(0.5 * math.sqrt(2 / math.pi) * 2 * math.sqrt(0.25 * (2 / 100)))
+    assert nd.psi_noise == pytest.approx(1 * (2 / 100)) and nd.tvd_net == 0.0
+
+
+def test_a_random_split_of_many_levels_has_no_effect_and_a_move_into_one_level_does() -> None:
+    rng = np.random.default_rng(1)
+    codes = _zipf_codes(rng, 3900, 120_000, a=1.0)
+    ref = _categorical(_strings(codes[:60_000]))
+    quiet = column_drift(SPEC, ref, _categorical(_strings(codes[60_000:])), DriftThresholds(), 50)
+    assert quiet.scores["tvd"] > 0.05 and quiet.scores["tvd_net"] < 0.01  # raw TVD is mostly noise
+    moved = codes[60_000:].copy()
+    moved[rng.random(moved.size) < 0.03] = 5
+    res = column_drift(SPEC, ref, _categorical(_strings(moved)), DriftThresholds(), 50)
+    assert res.effect_method == "tvd" and 0.025 < res.effect_value < 0.035 and res.effect_passed
+
+
+def test_many_levels_do_not_vanish_or_appear_on_a_random_split() -> None:
+    """A 3,900-level column: some rare levels land on one side only, by chance; neither vanished nor new
+    categories are findings then (Bonferroni over the levels; Good-Turing with its own variance)."""
+    rng = np.random.default_rng(9)
+    codes = _zipf_codes(rng, 3900, 40_000, a=0.9)
+    df = pd.DataFrame({"code": [f"C{c}" for c in codes]})
+    for seed in range(4):
+        order = np.random.default_rng(seed).permutation(len(df))
+        rep = argusml.report(df.iloc[order[:20_000]], df.iloc[order[20_000:]])
+        assert not [f for f in rep.findings if f.check in ("vanished_categories", "new_categories")], rep.findings
+    gone = df[df["code"] != "C0"]  # the most frequent level, ~10% of rows, disappears
+    rep = argusml.report(df.iloc[:20_000], gone.iloc[-15_000:])
+    assert [f.column for f in rep.findings if f.check == "vanished_categories"] == ["code"]

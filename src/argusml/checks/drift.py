@@ -39,6 +39,7 @@ from argusml.stats import (
     ks_exact,
     ks_from_counts,
     merge_sparse_bins,
+    net_distance,
     psi,
     tail_change,
     total_variation,
@@ -143,12 +144,14 @@ def column_drift(spec: ColumnSpec, ref: ColumnProfile, cur: ColumnProfile, thres
     return res
 
 
-def _effect(res: DriftResult, thresholds: DriftThresholds, measures: tuple[str, ...]) -> None:
-    """Pick the measure furthest past (or closest to) its threshold."""
+def _effect(res: DriftResult, thresholds: DriftThresholds, measures: tuple[str, ...],
+            values: dict[str, float] | None = None) -> None:
+    """Pick the measure furthest past (or closest to) its threshold; ``values`` replaces scores that are
+    judged net of sampling noise."""
     best: tuple[float, str, float, float] | None = None
     for m in measures:
         thr = getattr(thresholds, m)
-        val = res.scores.get(m)
+        val = (values or {}).get(m, res.scores.get(m))
         if thr is None or val is None or not math.isfinite(val):
             continue
         ratio = val / thr if thr > 0 else math.inf
@@ -302,17 +305,27 @@ def _categorical(ref: ColumnProfile, cur: ColumnProfile, thresholds: DriftThresh
         cats, r, c = aligned_counts(ref, cur)
     else:
         cats, r, c, res.evidence["sketch"] = sketched_cells(rp, cp)
-    chi = chi2_homogeneity(*merge_sparse_bins(r, c, ordered=False))
+    cells = merge_sparse_bins(r, c, ordered=False)
+    chi = chi2_homogeneity(*cells)
     res.method, res.statistic, res.p_value = chi.method, chi.statistic, chi.p_value
     res.exact = rp.exact and cp.exact
-    res.scores = {"chi2": chi.statistic, "tvd": total_variation(r, c), "psi": psi(r, c), "js": js_distance(r, c)}
+    # the effect is judged on the test's own cells (rare categories pooled, so every cell expects 5+ rows a
+    # side) and net of what sampling noise alone gives there: over thousands of levels the raw distances
+    # are mostly noise (random halves of a 3,900-level column differ by a TVD near 0.08)
+    nd = net_distance(*cells)
+    net = {"tvd": nd.tvd_net, "psi": nd.psi_net}
+    res.scores = {"chi2": chi.statistic, "tvd": total_variation(r, c), "psi": psi(r, c), "js": js_distance(r, c),
+                  "tvd_net": nd.tvd_net, "psi_net": nd.psi_net}
     share_r, share_c = r / max(r.sum(), 1), c / max(c.sum(), 1)
     k = int(np.argmax(np.abs(share_c - share_r)))
     res.evidence["chi2_dof"] = chi.dof
     if k < len(cats):
         res.evidence["largest_change"] = {"category": cats[k], "reference_share": float(share_r[k]),
                                           "current_share": float(share_c[k])}
-    _effect(res, thresholds, ("tvd", "psi", "js"))
+    _effect(res, thresholds, ("tvd", "psi", "js"), net)
+    if res.effect_method in net:
+        res.evidence["effect"] = {"cells": int(cells[0].size), "noise": {"tvd": nd.tvd_noise, "psi": nd.psi_noise},
+                                  "note": "judged on the test's cells, net of sampling noise"}
     return res
 
 

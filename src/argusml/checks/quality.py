@@ -19,6 +19,7 @@ from scipy import stats as sps
 from argusml.profile import ColumnProfile, ColumnSpec, DatasetProfile, NumericProfile, Reference
 from argusml.profile.declared import Declared, encode_extreme
 from argusml.schema import Finding, Kind, QualitySettings, Role, Severity
+from argusml.stats import unseen_mass_test
 
 FUTURE_SLACK_S = 86_400.0
 """Timestamps up to a day ahead are tolerated (time zones, clock drift)."""
@@ -393,22 +394,29 @@ class QualityChecker:
         if new and r.exact:
             k_new = sum(new.values())
             share = k_new / c.n
-            # Good-Turing: the chance that the next value is unseen is about the
-            # share of reference values seen exactly once
+            # Good-Turing: the chance that the next value is unseen is about the share of reference values
+            # seen exactly once; the test carries that estimate's own error (the unseen-mass test of drift)
             singletons = sum(1 for v in r.counts.values() if v == 1)
-            expected = max(singletons / r.n, 1.0 / (r.n + 1))
-            if share > self.s.new_category_share and _binom_sf(k_new, c.n, expected) < self.p_column:
+            doubletons = sum(1 for v in r.counts.values() if v == 2)
+            unseen = unseen_mass_test(r.n, singletons, doubletons, c.n, k_new)
+            if share > self.s.new_category_share and unseen.p_value < self.p_column:
                 top = sorted(new.items(), key=lambda kv: -kv[1])[:5]
                 shown = ", ".join(f"{k!r} ({_pct(v / c.n)})" for k, v in top)
                 more = f" and {len(new) - len(top)} more" if len(new) > len(top) else ""
                 self.add("new_categories", name, f"{len(new)} categor{'y' if len(new) == 1 else 'ies'} of {name!r} "
                          f"not in the reference, {_pct(share)} of rows: {shown}{more}",
                          categories={k: v for k, v in top}, share=share, count=len(new))
-        gone = [k for k, v in r.counts.items() if k not in c.counts and v / r.n * c.n >= 10]
-        if gone and c.exact:
+        # A category absent from the current data: given its t reference rows, all t landing on the
+        # reference's side has chance (n_r / (n_r + n_c)) ** t when nothing changed (its reference count is a
+        # sample too). Bonferroni over the reference's categories: a column of thousands of levels has
+        # some that a random split leaves on one side. At least 10 expected rows, as before.
+        side = r.n / (r.n + c.n)
+        least = max(10.0 * r.n / c.n, np.log(self.p_column / max(len(r.counts), 1)) / np.log(side))
+        gone = [k for k, v in r.counts.items() if k not in c.counts and v >= least]
+        if gone and c.exact and r.exact:
             shown = ", ".join(f"{k!r} ({_pct(r.counts[k] / r.n)})" for k in gone[:5])
             self.add("vanished_categories", name, f"{len(gone)} categor{'y' if len(gone) == 1 else 'ies'} of {name!r} "
-                     f"expected at least 10 times no longer occur: {shown}",
+                     f"expected at least {max(10, round(least * c.n / r.n))} times no longer occur: {shown}",
                      categories={k: r.counts[k] / r.n for k in gone[:20]})
 
 
