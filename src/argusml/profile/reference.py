@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from argusml.profile.column import ColumnSpec, build_column
-from argusml.profile.correlation import CoMoments, ecdf_knots
+from argusml.profile.correlation import CoMoments, ecdf_knots, normal_scores
 from argusml.profile.dataset import (
     MAX_CORRELATION_COLUMNS,
     DatasetProfile,
@@ -122,8 +122,14 @@ class Reference:
                 kind = infer_kind(arr)
             if role is Role.FEATURE and multivariate_exclude is not None and name not in multivariate_exclude:
                 taken[name] = arr.take(fit_idx)  # the multivariate model's rows, while the column is in hand
-            return build_column(arr, name, kind, role, corr_stride=stride if name in corr_candidates else 0,
-                                with_sketch=with_sketch)
+            spec, prof, every = build_column(arr, name, kind, role,
+                                             corr_stride=stride if name in corr_candidates else 0,
+                                             with_sketch=with_sketch)
+            if every is None or spec.numeric is None or prof.numeric is None:
+                return spec, prof, None
+            # normal scores under the column's own reference ECDF (robust r; see profile/correlation.py)
+            knots = ecdf_knots(spec.numeric.edges, prof.numeric.counts)  # type: ignore[arg-type]
+            return spec, prof, (normal_scores(every, *knots), knots)
 
         results = run_tasks([(lambda n=n: build(n)) for n in names], progress)
         specs = {n: r[0] for n, r in zip(names, results)}
@@ -131,12 +137,9 @@ class Reference:
         corr_names = [n for n, r in zip(names, results) if r[2] is not None][:MAX_CORRELATION_COLUMNS]
         corr = None
         if len(corr_names) >= 2:
-            # normal scores under each column's own reference ECDF (robust r; see profile/correlation.py),
-            # which are centred already
-            scores = {n: ecdf_knots(specs[n].numeric.edges, cols[n].numeric.counts)  # type: ignore[union-attr,arg-type]
-                      for n in corr_names}
-            corr = comoments_of(corr_names, {n: r[2] for n, r in zip(names, results)}, np.zeros(len(corr_names)),
-                                scores)
+            scored = {n: r[2] for n, r in zip(names, results) if r[2] is not None}
+            corr = comoments_of(corr_names, {n: scored[n][0] for n in corr_names}, np.zeros(len(corr_names)),
+                                {n: scored[n][1] for n in corr_names})  # normal scores are centred already
         profile = DatasetProfile(source.n_rows, cols, corr)
         performance = None
         if target is not None and prediction is not None and with_performance:
