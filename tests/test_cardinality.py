@@ -360,3 +360,70 @@ def test_many_levels_do_not_vanish_or_appear_on_a_random_split() -> None:
     gone = df[df["code"] != "C0"]  # the most frequent level, ~10% of rows, disappears
     rep = argusml.report(df.iloc[:20_000], gone.iloc[-15_000:])
     assert [f.column for f in rep.findings if f.check == "vanished_categories"] == ["code"]
+
+
+# -- the service: window profiles of near-unique and many-level columns ---------------------------------------
+
+
+def test_the_service_tests_text_columns_in_windows_and_rollups(tmp_path) -> None:
+    """A model with a title column (text) and a 2,000-level code: clean windows stay quiet, a window of
+    titles from another catalogue is drifted on the unseen share, and so is the hour roll-up that holds it."""
+    from fastapi.testclient import TestClient
+
+    from argusml.monitor import Monitor, Settings
+    from argusml.service.app import create_app
+    from argusml.service.server import load_config_dir
+    from argusml.store import Store
+    from service_util import write_config
+
+    t0 = 1_800_000_000.0
+
+    class Clock:
+        def __init__(self, t: float) -> None:
+            self.t = t
+
+        def __call__(self) -> float:
+            return self.t
+
+    rng = np.random.default_rng(12)
+    n = 6000
+    ref_frame = pd.DataFrame({"title": _titles(rng, n), "code": [f"K{c}" for c in _zipf_codes(rng, 2000, n, a=0.8)],
+                              "x": rng.normal(size=n), "score": rng.random(n)})
+    ref = Reference.from_frame(ref_frame, prediction="score")
+    assert ref.specs["title"].kind is Kind.TEXT and ref.specs["code"].kind is Kind.CATEGORICAL
+    (cfg, baseline), = load_config_dir(write_config(tmp_path / "models", ref, window="5m"))[0]
+    clock = Clock(t0)
+    store = Store(tmp_path / "data")
+    mon = Monitor(store, Settings(tick_every=0.02, snapshot_every=0.05), clock=clock)
+    mon.register(cfg, baseline)
+    mon.start()
+    try:
+        client = TestClient(create_app(mon))
+        hour = t0 + 3600
+        starts = (hour + 5, hour + 305, hour + 605)
+        for k, t in enumerate(starts):
+            titles = _titles(rng, 800, prefix="TITLE" if k == 2 else "title")
+            codes = _zipf_codes(rng, 2000, 800, a=0.8)
+            evs = [{"id": f"{k}-{i}", "timestamp": t, "prediction": float(rng.random()),
+                    "features": {"title": titles[i], "code": f"K{codes[i]}", "x": float(rng.normal())}}
+                   for i in range(800)]
+            clock.t = t + 1
+            assert client.post("/v1/models/m/events", json=evs).json()["accepted"] == 800
+        clock.t = hour + 3600 + 200
+        assert mon.wait_idle() and mon.wait_idle()
+        windows = client.get("/v1/models/m/windows", params={"granularity": "5m", "segment": "*"}).json()["windows"]
+        by_start = {w["start"]: w["verdict"]["columns"] for w in windows}
+        assert len(by_start) == 3
+        statuses = [by_start[k]["title"]["drift"] for k in sorted(by_start)]
+        assert statuses == ["stable", "stable", "drifted"], by_start
+        assert all(by_start[k]["code"]["drift"] == "stable" for k in by_start)
+        found = client.get("/v1/models/m/findings", params={"granularity": "5m", "segment": "*"}).json()["findings"]
+        assert [(f["check"], f["column"]) for f in found if f["severity"] in ("P0", "P1")] == [("drift", "title")]
+        assert "unseen values" in next(f for f in found if f["column"] == "title")["message"]
+        # the roll-up merged the windows' profiles, unseen counts included (their sum is tested above)
+        hourly = client.get("/v1/models/m/windows", params={"granularity": "1h", "segment": "*"}).json()["windows"]
+        assert len(hourly) == 1 and hourly[0]["verdict"]["n_rows"] == 2400
+        assert hourly[0]["verdict"]["columns"]["title"]["drift"] == "drifted"
+    finally:
+        mon.stop()
+        store.close()
