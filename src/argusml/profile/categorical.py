@@ -25,6 +25,25 @@ MAX_EXACT = 100_000
 SKETCH_LG_K = 12  # 4096 counters: error bound at most about 3.5 / 4096 of the rows
 
 
+def string_counts(arr: pa.ChunkedArray | pa.Array) -> dict[str, int]:
+    """Counts of the non-null values, keyed by their text (a category profile's keys)."""
+    counts: dict[str, int] = {}
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    for chunk in chunks:
+        if len(chunk) == 0:
+            continue
+        vc = pc.value_counts(chunk)
+        values = vc.field("values")
+        if pa.types.is_dictionary(values.type):
+            values = values.cast(values.type.value_type)
+        for k, v in zip(values.to_pylist(), vc.field("counts").to_pylist(), strict=False):
+            if k is None:
+                continue
+            key = k if isinstance(k, str) else str(k)
+            counts[key] = counts.get(key, 0) + v
+    return counts
+
+
 @dataclass
 class CategoryProfile:
     n: int = 0  # non-null values
@@ -38,21 +57,7 @@ class CategoryProfile:
 
     @classmethod
     def from_arrow(cls, arr: pa.ChunkedArray | pa.Array) -> CategoryProfile:
-        counts: dict[str, int] = {}
-        chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
-        for chunk in chunks:
-            if len(chunk) == 0:
-                continue
-            vc = pc.value_counts(chunk)
-            values = vc.field("values")
-            if pa.types.is_dictionary(values.type):
-                values = values.cast(values.type.value_type)
-            for k, v in zip(values.to_pylist(), vc.field("counts").to_pylist(), strict=False):
-                if k is None:
-                    continue
-                key = k if isinstance(k, str) else str(k)
-                counts[key] = counts.get(key, 0) + v
-        return cls._from_counts(counts)
+        return cls._from_counts(string_counts(arr))
 
     @classmethod
     def _from_counts(cls, counts: dict[str, int]) -> CategoryProfile:

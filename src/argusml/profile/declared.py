@@ -22,8 +22,8 @@ from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from argusml.profile.categorical import string_counts
 from argusml.profile.column import ColumnSpec
 from argusml.profile.frame import coerce
 from argusml.schema import ConfigError, Kind, ReportConfig
@@ -151,26 +151,8 @@ def count_declared(arr: pa.ChunkedArray, spec: ColumnSpec, bounds: Declared) -> 
             if high.size:
                 out.above, out.highest = int(high.size), float(high.max())
     elif bounds.allowed is not None:
-        out.outside = sum(n for k, n in value_counts(c.values).items() if k not in bounds.allowed)
+        out.outside = sum(n for k, n in string_counts(c.values).items() if k not in bounds.allowed)
     return out
-
-
-def value_counts(values: pa.ChunkedArray | pa.Array) -> dict[str, int]:
-    """Counts of non-null values, keyed as ``CategoryProfile.from_arrow`` keys them."""
-    counts: dict[str, int] = {}
-    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
-    for chunk in chunks:
-        if len(chunk) == 0:
-            continue
-        vc = pc.value_counts(chunk)
-        keys = vc.field("values")
-        if pa.types.is_dictionary(keys.type):
-            keys = keys.cast(keys.type.value_type)
-        for k, n in zip(keys.to_pylist(), vc.field("counts").to_pylist(), strict=False):
-            if k is not None:
-                key = k if isinstance(k, str) else str(k)
-                counts[key] = counts.get(key, 0) + n
-    return counts
 
 
 def resolve_declared(config: ReportConfig, specs: Mapping[str, ColumnSpec], where: str) -> dict[str, Declared]:

@@ -429,19 +429,7 @@ def _top_values(s: np.ndarray) -> tuple[dict[float, int], int]:
     if changes.all():  # all values distinct: nothing repeats, nothing to list
         return {}, 1
     starts = np.concatenate([[0], np.flatnonzero(changes) + 1])
-    lengths = np.diff(np.append(starts, n))
-    if lengths.size > TOP_K:
-        keep = np.argpartition(lengths, -TOP_K)[-TOP_K:]
-        rest = np.ones(lengths.size, dtype=bool)
-        rest[keep] = False
-        omitted = int(lengths[rest].max())
-    else:
-        keep = np.arange(lengths.size)
-        omitted = 0
-    top = {float(s[starts[i]]): int(lengths[i]) for i in keep if lengths[i] >= 2}
-    if len(top) < keep.size:
-        omitted = max(omitted, 1)
-    return dict(sorted(top.items(), key=lambda kv: -kv[1])), omitted
+    return _top_of(s[starts], np.diff(np.append(starts, n)))
 
 
 def _merge_top(a: dict[float, int], a_om: int, b: dict[float, int], b_om: int) -> tuple[dict[float, int], int]:
