@@ -12,6 +12,7 @@ import math
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +81,18 @@ def workers() -> int:
     except AttributeError:  # pragma: no cover - not Linux
         n = os.cpu_count() or 1
     return max(1, min(4, n))
+
+
+def one_blas_thread() -> AbstractContextManager[Any]:
+    """BLAS (OpenBLAS, MKL) held to one thread while Argus profiles and checks.
+
+    Argus's matrix products are small (co-moments of 50,000 rows, a classifier of a thousand rows), and
+    its column tasks already keep every core busy; BLAS's own threads then only compete with them and
+    with each other, and on a loaded machine their spin-waits make a 40 ms Newton fit take 0.6 s.
+    """
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(1, user_api="blas")
 
 
 def run_tasks(tasks: list[Callable[[], Any]], progress: Callable[[], None] | None = None, *,

@@ -26,6 +26,7 @@ from argusml.profile.dataset import (
     DatasetProfile,
     comoments_of,
     correlation_stride,
+    one_blas_thread,
     run_tasks,
 )
 from argusml.profile.frame import TableSource, infer_kind, most_probable, open_source
@@ -80,6 +81,16 @@ class Reference:
         (None: no model at all, for a comparison that will not use it); ``with_performance=False``
         skips the model's own performance on the reference (a drift report does not read it, and at a
         million rows it costs as much as profiling the reference)."""
+        with one_blas_thread():
+            return cls._from_source(source, target=target, prediction=prediction, id=id, timestamp=timestamp,
+                                    kinds=kinds, ignore=ignore, progress=progress, with_sketch=with_sketch,
+                                    multivariate_exclude=multivariate_exclude, with_performance=with_performance)
+
+    @classmethod
+    def _from_source(cls, source: TableSource, *, target: str | None, prediction: str | None, id: str | None,
+                     timestamp: str | None, kinds: dict[str, Kind | str] | None, ignore: list[str] | None,
+                     progress: Callable[[], None] | None, with_sketch: bool,
+                     multivariate_exclude: Collection[str] | None, with_performance: bool) -> Reference:
         if source.n_rows == 0:
             raise InputError("no rows: a reference needs data to learn from", path=source.name)
         roles: dict[str, Role] = {}

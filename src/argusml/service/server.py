@@ -76,11 +76,13 @@ def serve(config_dir: str | None, data_dir: str, host: str, port: int, *, log_le
           tokens_file: str | None = None, max_body: int = 16 * 1024 * 1024, validate_workers: int = -1) -> None:
     import uvicorn
 
+    from argusml.profile.dataset import one_blas_thread
     from argusml.service.app import create_app
     from argusml.service.logs import configure
     from argusml.service.offload import ValidatorPool
 
     configure(log_level)
+    one_blas_thread()  # for the life of the process: see its docstring
     n_workers = default_validate_workers() if validate_workers < 0 else validate_workers
     pool = ValidatorPool(n_workers) if n_workers else None  # started first: they import while the store opens
     # The request thread, the writer and the folder share the GIL. With the default 5 ms switch

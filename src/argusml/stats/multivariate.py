@@ -29,7 +29,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize
 from scipy import stats as sps
 
 QUADRATIC_BASIS = 20
@@ -128,23 +127,44 @@ def _quadratic(z: np.ndarray, basis: np.ndarray | None) -> np.ndarray:
     return np.hstack([z, s[:, iu[0]] * s[:, iu[1]]])
 
 
-def _logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float) -> np.ndarray:
-    """Weighted ridge logistic regression (intercept unpenalised); L-BFGS on the exact gradient."""
+def _logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float, tol: float = 1e-10,
+              max_iter: int = 50) -> np.ndarray:
+    """Weighted ridge logistic regression (intercept unpenalised), by Newton's method.
+
+    The ridge makes the loss strongly convex, so Newton steps (with step halving while the loss does
+    not fall) reach the one minimum in a handful of iterations; each costs one p x p Hessian, which at a
+    few hundred features and a thousand rows is cheaper than the many small steps L-BFGS needed (0.5 s).
+    """
     n, p = x.shape
     xa = np.hstack([np.ones((n, 1)), x])
     sw = w / w.sum()
     pen = np.full(p + 1, l2)
     pen[0] = 0.0
 
-    def f(beta: np.ndarray) -> tuple[float, np.ndarray]:
-        m = xa @ beta
+    def loss(beta: np.ndarray) -> float:
         # log(1 + exp(-y m)) with y in {-1, +1}, stably
-        loss = np.logaddexp(0.0, -y * m)
-        g = -y * sps.logistic.cdf(-y * m)
-        return float(sw @ loss + 0.5 * pen @ (beta * beta)), xa.T @ (sw * g) + pen * beta
+        return float(sw @ np.logaddexp(0.0, -y * (xa @ beta)) + 0.5 * pen @ (beta * beta))
 
-    res = optimize.minimize(f, np.zeros(p + 1), jac=True, method="L-BFGS-B", options={"maxiter": 200})
-    return res.x
+    beta = np.zeros(p + 1)
+    current = loss(beta)
+    for _ in range(max_iter):
+        m = xa @ beta
+        q = sps.logistic.cdf(-y * m)  # 1 - P(y | x)
+        grad = xa.T @ (sw * -y * q) + pen * beta
+        hess = (xa * (sw * q * (1.0 - q))[:, None]).T @ xa + np.diag(pen)
+        step = np.linalg.solve(hess + 1e-12 * np.eye(p + 1), grad)
+        t = 1.0
+        while True:
+            candidate = beta - t * step
+            value = loss(candidate)
+            if value <= current or t < 1e-8:
+                break
+            t *= 0.5
+        done = current - value <= tol * max(1.0, abs(current))
+        beta, current = candidate, value
+        if done:
+            break
+    return beta
 
 
 def domain_classifier(ref: np.ndarray, cur: np.ndarray, *, basis: np.ndarray | None = None, l2: float = 0.01,
