@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from scipy import stats as sps
 from scipy.spatial import distance as spd
@@ -70,6 +70,9 @@ def _pooled(r: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(levels=st.one_of(st.integers(1, 60), st.integers(61, 5_000), st.integers(5_001, 200_000)),
        seed=st.integers(0, 2**31), share=st.floats(0.2, 0.8))
+@example(levels=1, seed=0, share=0.5)
+@example(levels=95_000, seed=1, share=0.5)  # both sides exact, near the cap
+@example(levels=200_000, seed=2, share=0.5)  # past the cap: sketched, and said so
 def test_exact_counts_give_the_direct_computation(levels: int, seed: int, share: float) -> None:
     """TVD, PSI, JS and chi-square from the profiles equal a direct computation on the full columns
     (pandas value_counts, scipy) whenever both profiles are exact; past the cap the result says approximate."""
