@@ -221,11 +221,13 @@ def cardinality(spec: ColumnSpec, rp: ColumnProfile) -> dict[str, Any] | None:
     else:
         return None
     ratio = distinct / values if values else 0.0
-    if spec.kind.near_unique:
-        rule = (f"near-unique ({ratio:.3f} distinct values per value >= {NEAR_UNIQUE_RATIO}): tested on the share "
+    if spec.role in (Role.ID, Role.TIMESTAMP):
+        rule = f"{spec.role.value} column ({distinct} distinct values of {values}): not drift-tested"
+    elif spec.kind.near_unique:
+        rule = (f"near-unique ({ratio:.3g} distinct values per value >= {NEAR_UNIQUE_RATIO}): tested on the share "
                 f"of unseen values and on length, not by category")
     else:
-        rule = f"categories ({distinct} levels, {ratio:.3f} distinct values per value): chi-square on their counts"
+        rule = f"categories ({distinct} levels, {ratio:.3g} distinct values per value): chi-square on their counts"
     return {"distinct": distinct, "distinct_exact": exact, "values": values, "distinct_ratio": ratio,
             "near_unique_ratio": NEAR_UNIQUE_RATIO, "rule": rule}
 
