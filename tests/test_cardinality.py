@@ -430,3 +430,20 @@ def test_the_service_tests_text_columns_in_windows_and_rollups(tmp_path) -> None
     finally:
         mon.stop()
         store.close()
+
+
+def test_a_report_counts_exactly_past_the_cap_that_kept_profiles_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sketch cannot tell rows spread over many new one-off categories from its own error; a report's
+    throwaway profiles stay exact up to MAX_EXACT_ONCE levels and find them, while a saved baseline (kept)
+    switches to the sketch at MAX_EXACT."""
+    monkeypatch.setattr(categorical, "MAX_EXACT", 1000)
+    rng = np.random.default_rng(4)
+    codes = _zipf_codes(rng, 3900, 200_000, a=0.9)
+    df = pd.DataFrame({"code": [f"N{c}" for c in codes]})
+    ref, cur = df.iloc[:100_000], df.iloc[100_000:].copy()
+    spread = rng.random(len(cur)) < 0.05  # 5% of rows to one-off new codes
+    cur.loc[spread, "code"] = [f"NEW{i}" for i in range(int(spread.sum()))]
+    rep = argusml.report(ref, cur).to_dict()["columns"]["code"]
+    assert rep["drift"]["test"]["exact"] and rep["drift"]["status"] == "drifted", rep["drift"]
+    assert rep["summary"]["reference"]["exact"]
+    assert not Reference.from_frame(ref).profile.columns["code"].categories.exact  # type: ignore[union-attr]

@@ -22,6 +22,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 MAX_EXACT = 100_000
+MAX_EXACT_ONCE = 1_000_000
+"""A profile compared once and thrown away (a report on files) stays exact up to this many levels: a sketch
+cannot tell a change spread thinly over many categories from its own error, and holding a million counts
+for the length of one report costs little. Kept profiles (baselines, service windows) use MAX_EXACT."""
 SKETCH_LG_K = 12  # 4096 counters: error bound at most about 3.5 / 4096 of the rows
 
 
@@ -56,13 +60,13 @@ class CategoryProfile:
         return self.sketch_bytes is None
 
     @classmethod
-    def from_arrow(cls, arr: pa.ChunkedArray | pa.Array) -> CategoryProfile:
-        return cls._from_counts(string_counts(arr))
+    def from_arrow(cls, arr: pa.ChunkedArray | pa.Array, max_exact: int | None = None) -> CategoryProfile:
+        return cls._from_counts(string_counts(arr), max_exact)
 
     @classmethod
-    def _from_counts(cls, counts: dict[str, int]) -> CategoryProfile:
+    def _from_counts(cls, counts: dict[str, int], max_exact: int | None = None) -> CategoryProfile:
         n = sum(counts.values())
-        if len(counts) <= MAX_EXACT:
+        if len(counts) <= (MAX_EXACT if max_exact is None else max_exact):
             return cls(n=n, counts=dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))))
         sk = ds.frequent_strings_sketch(SKETCH_LG_K)
         for k, v in counts.items():

@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from argusml.profile.categorical import CategoryProfile
+from argusml.profile.categorical import MAX_EXACT_ONCE, CategoryProfile
 from argusml.profile.frame import coerce, float64_values
 from argusml.profile.numeric import UNSORTED_MIN, NumericProfile, NumericSpec
 from argusml.profile.unseen import SeenValues, UnseenCounts
@@ -160,7 +160,7 @@ def profile_column(arr: pa.ChunkedArray, spec: ColumnSpec, *, with_sketch: bool 
             if spec.seen is not None:
                 prof.unseen = spec.seen.count_unseen(c.text)
     else:
-        prof.categories = CategoryProfile.from_arrow(c.values)
+        prof.categories = CategoryProfile.from_arrow(c.values, None if with_sketch else MAX_EXACT_ONCE)
     if spec.role is Role.ID:
         prof.distinct = distinct_count(arr)
     return prof, _every(c.values, corr_stride) if spec.kind is Kind.NUMERIC else None
@@ -201,7 +201,7 @@ def build_column(arr: pa.ChunkedArray, name: str, kind: Kind, role: Role, *, cor
                 spec.tokens = NumericSpec.from_sorted(w)
                 prof.tokens = NumericProfile.from_sorted(w, spec.tokens, with_sketch=with_sketch)
     else:
-        prof.categories = CategoryProfile.from_arrow(c.values)
+        prof.categories = CategoryProfile.from_arrow(c.values, None if with_sketch else MAX_EXACT_ONCE)
         spec.categories = list(prof.categories.counts)
     if role is Role.ID:
         prof.distinct = distinct_count(arr)
