@@ -180,3 +180,19 @@ def test_moments_match_scipy() -> None:
     assert m.variance == pytest.approx(np.var(x, ddof=1), rel=TOL)
     assert m.skewness == pytest.approx(sps.skew(x), rel=1e-9)
     assert m.kurtosis == pytest.approx(sps.kurtosis(x), rel=1e-9)
+
+
+def test_max_cell_test_by_hand_and_at_its_level() -> None:
+    from argusml.stats import max_cell_test
+
+    r, c = np.array([50.0, 30.0, 20.0]), np.array([40.0, 30.0, 30.0])
+    pooled = (r + c) / 200
+    z = (c / 100 - r / 100) / np.sqrt(pooled * (1 - pooled) * (2 / 100))
+    res = max_cell_test(r, c)
+    assert res.statistic == pytest.approx(np.abs(z).max(), rel=TOL)
+    assert res.p_value == pytest.approx(min(1.0, 3 * 2 * sps.norm.sf(np.abs(z).max())), rel=TOL)
+    rng = np.random.default_rng(0)
+    p = 1.0 / np.arange(1, 41)
+    p /= p.sum()
+    rejected = [max_cell_test(rng.multinomial(3000, p), rng.multinomial(3000, p)).p_value < 0.05 for _ in range(400)]
+    assert np.mean(rejected) <= 0.05  # Bonferroni: at most its level

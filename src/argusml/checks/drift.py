@@ -38,6 +38,7 @@ from argusml.stats import (
     ks_detectable,
     ks_exact,
     ks_from_counts,
+    max_cell_test,
     merge_sparse_bins,
     net_distance,
     psi,
@@ -308,6 +309,14 @@ def _categorical(ref: ColumnProfile, cur: ColumnProfile, thresholds: DriftThresh
     cells = merge_sparse_bins(r, c, ordered=False)
     chi = chi2_homogeneity(*cells)
     res.method, res.statistic, res.p_value = chi.method, chi.statistic, chi.p_value
+    if cells[0].size > 2:
+        # beside the omnibus chi-square, the largest one-cell change (see max_cell_test); one p-value,
+        # Bonferroni over the two, as for numeric columns. Two cells make both tests the same test.
+        peak = max_cell_test(*cells)
+        res.evidence.update({"p_chi2": chi.p_value, "p_max_cell": peak.p_value})
+        if peak.p_value < chi.p_value:
+            res.method, res.statistic = peak.method, peak.statistic
+        res.p_value = min(1.0, 2.0 * min(chi.p_value, peak.p_value))
     res.exact = rp.exact and cp.exact
     # the effect is judged on the test's own cells (rare categories pooled, so every cell expects 5+ rows a
     # side) and net of what sampling noise alone gives there: over thousands of levels the raw distances

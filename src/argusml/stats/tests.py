@@ -334,3 +334,28 @@ def net_distance(ref_counts: np.ndarray, cur_counts: np.ndarray) -> NetDistance:
     one_cell = float(np.max(np.abs(c / n_c - r / n_r) - cell_noise)) if pooled.size else 0.0
     tvd_net = max(total_variation(r, c) - tvd_noise, one_cell, 0.0)
     return NetDistance(tvd_noise, psi_noise, tvd_net, max(psi(r, c) - psi_noise, 0.0))
+
+
+def max_cell_test(ref_counts: np.ndarray, cur_counts: np.ndarray) -> TestResult:
+    """The one category whose share changed most, standardised, Bonferroni over the categories.
+
+    A chi-square over thousands of cells spreads its power over all of them: a change concentrated in
+    one category, or in the pooled rare ones (rows moving to many new one-off values), adds a few
+    hundred to a statistic whose null spread is sqrt(2 * dof) and stays unseen. Each cell's
+    difference of shares over its sd under one shared distribution is about normal once cells expect
+    5+ rows a side (``merge_sparse_bins``), so the largest |z| with a Bonferroni factor is a valid
+    test that sees exactly that case.
+    """
+    r = np.asarray(ref_counts, dtype=float)
+    c = np.asarray(cur_counts, dtype=float)
+    keep = (r + c) > 0
+    r, c = r[keep], c[keep]
+    n_r, n_c = r.sum(), c.sum()
+    if r.size < 2 or n_r <= 0 or n_c <= 0:
+        return TestResult("max_cell", 0.0, 1.0)
+    pooled = (r + c) / (n_r + n_c)
+    sd = np.sqrt(pooled * (1.0 - pooled) * (1.0 / n_r + 1.0 / n_c))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.where(sd > 0, (c / n_c - r / n_r) / sd, 0.0)
+    worst = float(np.max(np.abs(z)))
+    return TestResult("max_cell", worst, float(min(1.0, r.size * 2.0 * sps.norm.sf(worst))), int(np.argmax(np.abs(z))))
