@@ -629,11 +629,15 @@ def summarise_high_card(fa: list[dict[str, Any]], power: list[dict[str, Any]], v
             t_pw.setdefault(pr["n"], []).append(pr["t_report"])
     out.append("\nPower reports run: " + ", ".join(
         f"{len(v)} at N={n:,} (median {med(v):.2f} s each)" for n, v in sorted(t_pw.items())) + ".")
-    other = [(pr["n"], pr["seed"], pr["share"], c) for pr in power for c in pr["other_drifted"]]
-    other = sorted(set(other))
-    out.append("Unplanted columns called drifted in a power report (Holm there is over several planted columns, so a "
-               "little more lenient than in a clean report): " + (", ".join(
-                   f"N={n:,} s{seed} {pct(sh)}: {c}" for n, seed, sh, c in other) or "none") + ".")
+    clean_flags = {(r["n"], r["seed"]): set(r["drifted"]) for r in fa if r["alpha"] == a}
+    other = sorted({(pr["n"], pr["seed"], pr["share"], c) for pr in power for c in pr["other_drifted"]})
+    new_other = [o for o in other if o[3] not in clean_flags.get((o[0], o[1]), set())]
+    old_other = sorted({(n, seed, c) for n, seed, _sh, c in other if c in clean_flags.get((n, seed), set())})
+    out.append("Unplanted columns called drifted in a power report but not in the same seed's clean report (Holm there "
+               "is over several planted columns, so a little more lenient than in a clean report): " + (", ".join(
+                   f"N={n:,} s{seed} {pct(sh)}: {c}" for n, seed, sh, c in new_other) or "none") + "." + (
+        " Already drifted in the clean report, and again in its power reports: " + ", ".join(
+            f"N={n:,} s{seed}: {c}" for n, seed, c in old_other) + "." if old_other else ""))
     if verify:
         agree = sum(v["alone"] == v["reconstructed"] for v in verify)
         seeds_v = sorted({v["seed"] for v in verify})
@@ -702,7 +706,16 @@ def main() -> None:
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "false_alarms.md"))
     ap.add_argument("--json", default=None, help="also write every run's record here")
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--render-json", default=None,
+                    help="run nothing: write the tables of an earlier run from its --json file (its own options apply)")
     a = ap.parse_args()
+    out_path, json_path, rendered = a.out, a.json, a.render_json
+    if rendered:
+        with open(rendered) as f:
+            saved = json.load(f)
+        meta = saved["meta"]
+        a = ap.parse_args(meta["command"].split()[2:])  # the run's own options
+        json_path = None
     ns = [int(x) for x in a.ns.split(",")]
     seeds = list(range(a.seed_start, a.seed_start + a.seeds))
     alphas = [a.alpha] + ([a.alpha2] if a.alpha2 else [])
@@ -710,19 +723,25 @@ def main() -> None:
     power_seeds = {n: a.power_seeds for n in ns if a.power_seeds is not None}
     power_seeds.update({n: a.power_seeds_1m for n in ns if n >= 1_000_000 and a.power_seeds_1m is not None})
     sections = set(a.sections.split(","))
-    command = "python bench/false_alarms.py " + " ".join(sys.argv[1:])
-    started = dt.datetime.now().astimezone().isoformat(timespec="seconds")
-    load_start = uptime()
-    m = machine()  # before running: the code measured is the code at the start
-    t0 = time.perf_counter()
+    if rendered:
+        command, started, load_start, load_end = meta["command"], meta["started"], meta["load_start"], meta["load_end"]
+        m, wall = meta["machine"], meta["wall_s"]
+        res = {"workload": saved["runs"], "high_card": saved.get("high_card_runs", []),
+               "power": saved.get("power_runs", []), "verify": saved.get("verify_runs", [])}
+    else:
+        command = "python bench/false_alarms.py " + " ".join(sys.argv[1:])
+        started = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+        load_start = uptime()
+        m = machine()  # before running: the code measured is the code at the start
+        t0 = time.perf_counter()
 
-    def log(msg: str) -> None:
-        if not a.quiet:
-            print(msg, file=sys.stderr, flush=True)
+        def log(msg: str) -> None:
+            if not a.quiet:
+                print(msg, file=sys.stderr, flush=True)
 
-    res = run(ns, seeds, alphas, seeds_by_n, power_seeds, a.sketch_n, sections, a.verify_seeds, log)
-    wall = time.perf_counter() - t0
-    load_end = uptime()
+        res = run(ns, seeds, alphas, seeds_by_n, power_seeds, a.sketch_n, sections, a.verify_seeds, log)
+        wall = time.perf_counter() - t0
+        load_end = uptime()
     rows = res["workload"]
     body, summary = summarise(rows, ns, alphas) if rows else ([], [])
     hc_body, hc_summary = (summarise_high_card(res["high_card"], res["power"], res["verify"], ns, alphas, a.sketch_n)
@@ -741,6 +760,8 @@ def main() -> None:
         f"- load at start: `{load_start}`",
         f"- load at end: `{load_end}`",
         f"- wall time of the whole script: {wall / 60:.1f} min",
+        *([f"- tables written from that run's JSON by `--render-json` (script at git {machine()['git']}); "
+           "every number is the run's"] if rendered else []),
         "- timings are noisy: the machine is shared with other work; detection counts are deterministic given the seeds.",
         "- runtime = `Reference.from_frame` + `argusml.report` for one configuration (frame generation not included).",
         f"- seeds {seeds[0]}..{seeds[-1]}" + (f" ({a.max_seeds_1m} seeds at N ≥ 1,000,000)" if seeds_by_n else "")
@@ -767,11 +788,11 @@ def main() -> None:
            "relies on)." if hc_body else "."),
         "",
     ]
-    os.makedirs(os.path.dirname(a.out), exist_ok=True)
-    with open(a.out, "w") as f:
+    os.makedirs(os.path.dirname(out_path), exist_ok=True)
+    with open(out_path, "w") as f:
         f.write("\n".join(lines))
-    if a.json:
-        with open(a.json, "w") as f:
+    if json_path:
+        with open(json_path, "w") as f:
             json.dump({"meta": {"command": command, "started": started, "load_start": load_start, "load_end": load_end,
                                 "wall_s": wall, "machine": m}, "summary": summary, "high_card_summary": hc_summary,
                        "runs": rows, "high_card_runs": res["high_card"], "power_runs": res["power"],
