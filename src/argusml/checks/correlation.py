@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from argusml.profile import CoMoments
-from argusml.stats import adjust_p_values, correlation_change_p
+from argusml.stats import adjust_p_values, correlation_change_ps
 
 TOP_PAIRS = 10
 
@@ -46,7 +46,13 @@ def correlation_changes(ref: CoMoments | None, cur: CoMoments | None, alpha: flo
             if min(support.get(names[i], n_a), support.get(names[j], n_a)) < min_rows:
                 continue
             rows.append({"columns": [names[i], names[j]], "reference": float(a), "current": float(b),
-                         "delta": float(b - a), "p_value": correlation_change_p(a, n_a, b, n_b)})
+                         "delta": float(b - a), "n": (n_a, n_b)})
+    if rows:
+        ps = correlation_change_ps(np.array([r["reference"] for r in rows]), np.array([r["n"][0] for r in rows]),
+                                   np.array([r["current"] for r in rows]), np.array([r["n"][1] for r in rows]))
+        for r, p in zip(rows, ps, strict=True):
+            del r["n"]
+            r["p_value"] = float(p)
     adjusted = adjust_p_values([r["p_value"] for r in rows], correction)
     for r, p in zip(rows, adjusted, strict=False):
         r["p_adjusted"] = float(p)

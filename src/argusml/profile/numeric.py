@@ -375,15 +375,19 @@ def bin_index(v: np.ndarray, edges: np.ndarray, cells: int = GRID_CELLS) -> tupl
     if not hi > lo:
         return np.searchsorted(edges, v, side="left"), np.where(v < lo, 0, cells + 1)
     scale = cells / (hi - lo)
-    cell = np.clip((v - lo) * scale + 1.0, 0.0, cells + 1.0).astype(np.int64)
-    ambiguous = np.zeros(cells + 2, dtype=bool)
+    buf = np.subtract(v, lo)
+    np.multiply(buf, scale, out=buf)
+    np.add(buf, 1.0, out=buf)
+    np.clip(buf, 0.0, cells + 1.0, out=buf)
+    cell = buf.astype(np.int64)
+    # each cell's bin, or -1 where the cell is ambiguous: one lookup gives both
+    table = np.searchsorted(edges, lo + (np.arange(-1, cells + 1) + 0.5) / scale, side="left")
     e_cell = np.clip((edges - lo) * scale + 1.0, 0.0, cells + 1.0).astype(np.int64)
     for d in (-1, 0, 1):
-        ambiguous[np.clip(e_cell + d, 0, cells + 1)] = True
-    ambiguous[[0, cells + 1]] = True
-    mids = lo + (np.arange(-1, cells + 1) + 0.5) / scale
-    idx = np.searchsorted(edges, mids, side="left")[cell]
-    exact = ambiguous[cell]
+        table[np.clip(e_cell + d, 0, cells + 1)] = -1
+    table[[0, cells + 1]] = -1
+    idx = table[cell]
+    exact = np.flatnonzero(idx < 0)
     idx[exact] = np.searchsorted(edges, v[exact], side="left")
     return idx, cell
 

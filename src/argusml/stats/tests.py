@@ -248,12 +248,21 @@ def adjust_p_values(p_values: list[float], method: str = "holm") -> list[float]:
 
 def correlation_change_p(r_ref: float, n_ref: int, r_cur: float, n_cur: int) -> float:
     """Two-sided p-value that two Pearson correlations differ (Fisher's z)."""
-    if n_ref <= 3 or n_cur <= 3 or not (math.isfinite(r_ref) and math.isfinite(r_cur)):
-        return 1.0
+    return float(correlation_change_ps(np.array([r_ref]), np.array([n_ref]), np.array([r_cur]), np.array([n_cur]))[0])
+
+
+def correlation_change_ps(r_ref: np.ndarray, n_ref: np.ndarray, r_cur: np.ndarray, n_cur: np.ndarray) -> np.ndarray:
+    """``correlation_change_p`` for many pairs at once: one call of the normal tail instead of one per pair
+    (190 pairs of 20 features cost 40 ms one by one)."""
+    r_ref, r_cur = np.asarray(r_ref, dtype=float), np.asarray(r_cur, dtype=float)
+    n_ref, n_cur = np.asarray(n_ref, dtype=float), np.asarray(n_cur, dtype=float)
+    ok = (n_ref > 3) & (n_cur > 3) & np.isfinite(r_ref) & np.isfinite(r_cur)
     clip = 1 - 1e-12
-    z = (math.atanh(max(-clip, min(clip, r_ref))) - math.atanh(max(-clip, min(clip, r_cur))))
-    se = math.sqrt(1.0 / (n_ref - 3) + 1.0 / (n_cur - 3))
-    return float(2.0 * sps.norm.sf(abs(z) / se))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.arctanh(np.clip(r_ref, -clip, clip)) - np.arctanh(np.clip(r_cur, -clip, clip))
+        se = np.sqrt(1.0 / (n_ref - 3) + 1.0 / (n_cur - 3))
+        p = 2.0 * sps.norm.sf(np.abs(z) / se)
+    return np.where(ok, p, 1.0)
 
 
 UNSEEN_EFFECT_FLOOR = 0.05
