@@ -26,6 +26,7 @@ from argusml.profile.dataset import (
     DatasetProfile,
     comoments_of,
     correlation_stride,
+    keep_freed_memory,
     one_blas_thread,
     run_tasks,
 )
@@ -81,6 +82,7 @@ class Reference:
         (None: no model at all, for a comparison that will not use it); ``with_performance=False``
         skips the model's own performance on the reference (a drift report does not read it, and at a
         million rows it costs as much as profiling the reference)."""
+        keep_freed_memory()
         with one_blas_thread():
             return cls._from_source(source, target=target, prediction=prediction, id=id, timestamp=timestamp,
                                     kinds=kinds, ignore=ignore, progress=progress, with_sketch=with_sketch,

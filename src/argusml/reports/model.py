@@ -15,7 +15,7 @@ import numpy as np
 
 from argusml.checks import CheckResults, ColumnResult, multivariate_rows, numeric_summary, run_checks
 from argusml.profile import ColumnProfile, ColumnSpec, Reference, is_baseline_file, open_source, profile_source
-from argusml.profile.dataset import one_blas_thread
+from argusml.profile.dataset import keep_freed_memory, one_blas_thread
 from argusml.profile.declared import resolve_declared
 from argusml.profile.frame import NEAR_UNIQUE_RATIO
 from argusml.profile.numeric import COARSE_LEVELS, TAIL_MEASURE_LEVELS
@@ -299,6 +299,7 @@ def report(reference: Any, current: Any, *, target: str | None = None, predictio
     is data. Problems in the data become findings; only input that cannot be
     read at all raises ``InputError``.
     """
+    keep_freed_memory()
     with one_blas_thread():
         return _report(reference, current, target=target, prediction=prediction, config=config, progress=progress)
 
