@@ -103,6 +103,40 @@ def _knots(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return knots, np.clip(mid, lo, 1.0 - lo)
 
 
+def _fit_column(source: TableSource, name: str, spec: ColumnSpec, rows: np.ndarray
+                ) -> tuple[float, list[EncodedColumn]] | None:
+    """How one feature encodes (normal scores, or indicators of its frequent categories), and the share of
+    rows where it is present; None when it cannot carry joint structure (constant, or one category)."""
+    arr = source.column(name).take(pa.array(rows))
+    if spec.kind is Kind.NUMERIC:
+        v = coerce(arr, Kind.NUMERIC).values
+        v = v[np.isfinite(v)]
+        if v.size < 2 or v.min() == v.max():
+            return None
+        knots, cdf = _knots(v)
+        if knots.size < 2:
+            return None
+        z = ndtri(np.interp(v, knots, cdf))
+        return v.size / rows.size, [EncodedColumn(name, "numeric", knots, cdf, mean=float(z.mean()),
+                                                  sd=float(z.std()) or 1.0)]
+    if spec.kind not in (Kind.CATEGORICAL, Kind.BOOLEAN):
+        return None
+    vals = coerce(arr, spec.kind).values
+    present = len(vals) - vals.null_count
+    if present < 2:
+        return None
+    counts = pc.value_counts(pc.drop_null(vals))
+    pairs = sorted(((c.as_py(), str(v.as_py())) for v, c in zip(counts.field("values"), counts.field("counts"))),
+                   reverse=True)
+    if len(pairs) < 2:
+        return None
+    # k - 1 indicators carry a k-category column whole; rare categories are noise to a PCA
+    ind = [EncodedColumn(name, spec.kind.value, category=cat, mean=c / rows.size,
+                         sd=float(np.sqrt(c / rows.size * (1 - c / rows.size))))
+           for c, cat in pairs[:min(MAX_INDICATORS, len(pairs) - 1)] if c / rows.size >= MIN_CATEGORY_SHARE]
+    return (present / rows.size, ind) if ind else None
+
+
 class Encoder:
     """Rows of a table as a float matrix, the same way for reference and current data."""
 
@@ -112,38 +146,11 @@ class Encoder:
 
     @classmethod
     def fit(cls, source: TableSource, specs: dict[str, ColumnSpec], rows: np.ndarray) -> Encoder:
-        cols: list[tuple[float, list[EncodedColumn]]] = []
-        for name, spec in specs.items():
-            if spec.role is not Role.FEATURE or name not in source.schema.names:
-                continue
-            arr = source.column(name).take(pa.array(rows))
-            if spec.kind is Kind.NUMERIC:
-                v = coerce(arr, Kind.NUMERIC).values
-                v = v[np.isfinite(v)]
-                if v.size < 2 or v.min() == v.max():
-                    continue
-                knots, cdf = _knots(v)
-                if knots.size < 2:
-                    continue
-                z = ndtri(np.interp(v, knots, cdf))
-                col = EncodedColumn(name, "numeric", knots, cdf, mean=float(z.mean()), sd=float(z.std()) or 1.0)
-                cols.append((v.size / rows.size, [col]))
-            elif spec.kind in (Kind.CATEGORICAL, Kind.BOOLEAN):
-                vals = coerce(arr, spec.kind).values
-                present = len(vals) - vals.null_count
-                if present < 2:
-                    continue
-                counts = pc.value_counts(pc.drop_null(vals))
-                pairs = sorted(((c.as_py(), str(v.as_py())) for v, c in zip(counts.field("values"),
-                                                                         counts.field("counts"))), reverse=True)
-                if len(pairs) < 2:
-                    continue
-                # k - 1 indicators carry a k-category column whole; rare categories are noise to a PCA
-                ind = [EncodedColumn(name, spec.kind.value, category=cat, mean=c / rows.size,
-                                     sd=float(np.sqrt(c / rows.size * (1 - c / rows.size))))
-                       for c, cat in pairs[:min(MAX_INDICATORS, len(pairs) - 1)] if c / rows.size >= MIN_CATEGORY_SHARE]
-                if ind:
-                    cols.append((present / rows.size, ind))
+        from argusml.profile.dataset import run_tasks  # (dataset imports this module)
+
+        names = [n for n, sp in specs.items() if sp.role is Role.FEATURE and n in source.schema.names]
+        fitted = run_tasks([(lambda n=n: _fit_column(source, n, specs[n], rows)) for n in names])
+        cols = [c for c in fitted if c is not None]
         cols.sort(key=lambda t: -t[0])  # stable: the most complete first, then table order
         out: list[EncodedColumn] = []
         for _, group in cols:
@@ -155,11 +162,13 @@ class Encoder:
     def encode(self, source: TableSource, rows: np.ndarray | None = None) -> np.ndarray:
         """(rows x encoded columns), missing as 0; a column the table lacks is all 0 (the quality
         checks report it missing; here it must not pass for a change of structure)."""
+        from argusml.profile.dataset import run_tasks  # (dataset imports this module)
+
         n = source.n_rows if rows is None else rows.size
         z = np.zeros((n, len(self.columns)))
-        for name in self.names:
-            if name in source.schema.names:
-                self.encode_column(name, source.column(name), rows, z)
+        # each task fills its own columns of z
+        run_tasks([(lambda name=name: self.encode_column(name, source.column(name), rows, z))
+                   for name in self.names if name in source.schema.names])
         return z
 
     def encode_column(self, name: str, arr: pa.ChunkedArray, rows: np.ndarray | None, z: np.ndarray) -> None:
