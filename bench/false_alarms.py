@@ -510,6 +510,26 @@ def summarise_high_card(fa: list[dict[str, Any]], power: list[dict[str, Any]], v
             out.append(f"| {n:,} | {levels_label(col)} | {kinds} | {min(ratios):.3f} – {max(ratios):.3f}{said} | {methods} | "
                        f"{counts} | {sum(p < 0.05 for p in ps)}/{len(ps)} | {statistics.mean(ps):.3f} | {eff} | "
                        f"{sum(f['status'] == 'drifted' for f in fs)}/{len(fs)} |")
+    from scipy.stats import binom
+
+    warn = []
+    for n in hc_ns:
+        rs = [r for r in fa if r["n"] == n and r["alpha"] == alphas[0]]
+        for col in rs[0]["columns"]:
+            ps = [r["columns"][col]["p"] for r in rs if r["columns"][col]["p"] is not None]
+            k = sum(p < 0.05 for p in ps)
+            tail = float(binom.sf(k - 1, len(ps), 0.05)) if k else 1.0
+            if tail < 0.001:
+                adj = [r["columns"][col]["p_adjusted"] for r in rs]
+                warn.append(f"- N={n:,} `{col}`: raw p < 0.05 in {k} of {len(ps)} clean runs (a calibrated test: "
+                            f"about {0.05 * len(ps):.0f}; binomial tail {tail:.1g}); Holm-adjusted p {fmt_p(min(adj))} – "
+                            f"{fmt_p(max(adj))}, deciding test "
+                            + "/".join(sorted({str(r['columns'][col]['method']) for r in rs}))
+                            + f"; only the effect gate kept it stable ({effect_medians([r['columns'][col] for r in rs])})")
+    if warn:
+        out.append("\n**Calibration warning** — a column whose test rejects on clean data far more often than its "
+                   "level (a finding, not tuned away):\n")
+        out += warn
     for a in alphas:
         out.append(f"\n### False alarms with the new columns, family-wise alpha = {a}\n")
         out.append("| N | tested columns | runs | runs with a drifted column | runs with a P0/P1 quality finding | "
