@@ -103,6 +103,11 @@ class CategoryProfile:
         sk.merge(other._sketch())
         return CategoryProfile._from_sketch(sk, self.n + other.n)
 
+    def as_sketch(self) -> CategoryProfile:
+        """The same counts as a frequent-items sketch (itself, if it is one already): what a test compares
+        this profile with when the other side could only be sketched."""
+        return self if not self.exact else CategoryProfile._from_sketch(self._sketch(), self.n)
+
     def _sketch(self) -> ds.frequent_strings_sketch:
         if self.sketch_bytes:
             return ds.frequent_strings_sketch.deserialize(self.sketch_bytes)

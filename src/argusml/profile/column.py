@@ -203,6 +203,8 @@ def build_column(arr: pa.ChunkedArray, name: str, kind: Kind, role: Role, *, cor
     else:
         prof.categories = CategoryProfile.from_arrow(c.values, None if with_sketch else MAX_EXACT_ONCE)
         spec.categories = list(prof.categories.counts)
+        if not prof.categories.exact:  # a sketch lists only its heavy hitters: keep how many levels there were
+            prof.distinct = distinct_count(c.values)
     if role is Role.ID:
         prof.distinct = distinct_count(arr)
     return spec, prof, _every(c.values, corr_stride) if kind is Kind.NUMERIC else None

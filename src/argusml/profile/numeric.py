@@ -359,46 +359,50 @@ def _top_of(values: np.ndarray, counts: np.ndarray, floor: int = 0) -> tuple[dic
     return dict(sorted(top.items(), key=lambda kv: -kv[1])), max(omitted, floor)
 
 
-def bin_index(v: np.ndarray, edges: np.ndarray, cells: int = GRID_CELLS) -> tuple[np.ndarray, np.ndarray]:
-    """``np.searchsorted(edges, v, side="left")`` (bin i: edges[i-1] < x <= edges[i]) at a fraction of a
-    binary search's cost, and each value's grid cell (monotone in the value: 0 below the grid, cells + 1
-    above it).
+def grid_cells(v: np.ndarray, edges: np.ndarray, cells: int = GRID_CELLS) -> tuple[np.ndarray, np.ndarray]:
+    """Each value's cell of a uniform grid over the inner edges (monotone in the value: 0 below the grid,
+    cells + 1 above it), and each cell's bin (bin i: edges[i-1] < x <= edges[i]), or -1 where a cell is
+    ambiguous.
 
-    The grid spans the inner edges: beyond them values are few (or the data moved, and then there is no
-    shortcut anyway). A cell is ambiguous when an edge lies in it or a neighbour (rounding moves a value
-    by far less than a cell); every other cell lies between two edges, so its midpoint's bin is all its
-    values' bin, and only the values of ambiguous cells are placed by binary search.
+    Beyond the inner edges values are few (or the data moved, and then there is no shortcut anyway). A
+    cell is ambiguous when an edge lies in it or a neighbour (rounding moves a value by far less than a
+    cell); every other cell lies between two edges, so its midpoint's bin is the bin of all its values,
+    and only the values of ambiguous cells need a binary search.
     """
     lo, hi = float(edges[min(1, edges.size - 1)]), float(edges[max(edges.size - 2, 0)])
     if not hi > lo:
         lo, hi = float(edges[0]), float(edges[-1])
-    if not hi > lo:
-        return np.searchsorted(edges, v, side="left"), np.where(v < lo, 0, cells + 1)
+    if not hi > lo:  # one distinct edge: every cell ambiguous
+        return np.where(v < lo, 0, cells + 1), np.full(cells + 2, -1)
     scale = cells / (hi - lo)
     buf = np.subtract(v, lo)
     np.multiply(buf, scale, out=buf)
     np.add(buf, 1.0, out=buf)
     np.clip(buf, 0.0, cells + 1.0, out=buf)
     cell = buf.astype(np.int64)
-    # each cell's bin, or -1 where the cell is ambiguous: one lookup gives both
     table = np.searchsorted(edges, lo + (np.arange(-1, cells + 1) + 0.5) / scale, side="left")
     e_cell = np.clip((edges - lo) * scale + 1.0, 0.0, cells + 1.0).astype(np.int64)
     for d in (-1, 0, 1):
         table[np.clip(e_cell + d, 0, cells + 1)] = -1
     table[[0, cells + 1]] = -1
-    idx = table[cell]
-    exact = np.flatnonzero(idx < 0)
-    idx[exact] = np.searchsorted(edges, v[exact], side="left")
-    return idx, cell
+    return cell, table
 
 
 def _from_grid(p: NumericProfile, v: np.ndarray, spec: NumericSpec, ranks: np.ndarray) -> None:
-    idx, cell = bin_index(v, spec.edges)
-    p.counts = np.bincount(idx, minlength=spec.n_bins).astype(np.int64)
-    p.sums = np.bincount(idx, weights=v, minlength=spec.n_bins)
+    cell, table = grid_cells(v, spec.edges)
+    # bins from cells: a clear cell adds its count and sum to its bin whole; only the values of ambiguous
+    # cells are placed one by one (no per-value bin index is ever built)
+    cell_counts = np.bincount(cell, minlength=GRID_CELLS + 2)
+    cell_sums = np.bincount(cell, weights=v, minlength=GRID_CELLS + 2)
+    clear = table >= 0
+    loose = v[~clear[cell]]
+    at = np.searchsorted(spec.edges, loose, side="left")
+    p.counts = (np.bincount(table[clear], weights=cell_counts[clear], minlength=spec.n_bins).astype(np.int64)
+                + np.bincount(at, minlength=spec.n_bins))
+    p.sums = (np.bincount(table[clear], weights=cell_sums[clear], minlength=spec.n_bins)
+              + np.bincount(at, weights=loose, minlength=spec.n_bins))
 
     # quantiles: the cells holding the ranks, and a sort of just their values
-    cell_counts = np.bincount(cell, minlength=GRID_CELLS + 2)
     p.quantiles = dict(zip(REPORT_QUANTILES, _select(v, cell, cell_counts, ranks).tolist(), strict=False))
 
     # frequent values: a value held more than `bound` times sits in a cell holding more than that (the

@@ -217,7 +217,10 @@ def cardinality(spec: ColumnSpec, rp: ColumnProfile) -> dict[str, Any] | None:
     if spec.kind.near_unique and rp.distinct is not None and rp.numeric is not None:
         distinct, values, exact = rp.distinct, rp.numeric.n, rp.distinct_exact
     elif spec.kind is Kind.CATEGORICAL and rp.categories is not None:
-        distinct, values, exact = len(rp.categories.counts), rp.categories.n, rp.categories.exact
+        distinct, values = len(rp.categories.counts), rp.categories.n
+        exact = rp.categories.exact or (rp.distinct is not None and rp.distinct_exact)
+        if not rp.categories.exact and rp.distinct is not None:  # a sketch lists only its heavy hitters
+            distinct = rp.distinct
     else:
         return None
     ratio = distinct / values if values else 0.0
