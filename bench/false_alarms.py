@@ -463,6 +463,23 @@ def levels_label(col: str) -> str:
     return f"`{col}` ({k:,} levels)" if k else f"`{col}`"
 
 
+def power_cells(cell: dict[float, list[dict[str, Any]]], shares: Any, column: str, mode: str, n: int,
+                summary: dict[str, Any]) -> tuple[list[str], float | None]:
+    """One power row: caught/seeds per share, and the smallest share caught in every seed (recorded in the
+    summary as it goes)."""
+    line: list[str] = []
+    smallest = None
+    for share in shares:
+        prs = cell.get(share, [])
+        k = sum(pr["caught"] for pr in prs)
+        line.append(f"{k}/{len(prs)}" if prs else "-")
+        if prs and k == len(prs) and smallest is None:
+            smallest = share
+        summary["power"].append({"column": column, "mode": mode, "n": n, "share": share, "caught": k,
+                                 "seeds": len(prs)})
+    return line, smallest
+
+
 def summarise_high_card(fa: list[dict[str, Any]], power: list[dict[str, Any]], verify: list[dict[str, Any]],
                         ns: list[int], alphas: list[float], sketch_n: int) -> tuple[list[str], dict[str, Any]]:
     """Markdown for the many-level and text columns: what Argus inferred, false alarms (drift or P0/P1),
@@ -578,15 +595,7 @@ def summarise_high_card(fa: list[dict[str, Any]], power: list[dict[str, Any]], v
                 cell = cells.get((col, mode, n))
                 if not cell:
                     continue
-                line, smallest = [], None
-                for share in CAT_SHARES:
-                    prs = cell.get(share, [])
-                    k = sum(pr["caught"] for pr in prs)
-                    line.append(f"{k}/{len(prs)}" if prs else "-")
-                    if prs and k == len(prs) and smallest is None:
-                        smallest = share
-                    summary["power"].append({"column": col, "mode": mode, "n": n, "share": share, "caught": k,
-                                             "seeds": len(prs)})
+                line, smallest = power_cells(cell, CAT_SHARES, col, mode, n, summary)
                 out.append(f"| {levels_label(col)} | {MODES[mode]} | {n:,} | " + " | ".join(line)
                            + f" | {pct(smallest) if smallest is not None else f'none up to {pct(CAT_SHARES[-1])}'} |")
     out.append(f"\n### Power: titles switched to another population (alpha = {a})\n")
@@ -600,15 +609,7 @@ def summarise_high_card(fa: list[dict[str, Any]], power: list[dict[str, Any]], v
         cell = cells.get((workload.TEXT, "switch", n))
         if not cell:
             continue
-        line, smallest = [], None
-        for share in TEXT_SHARES:
-            prs = cell.get(share, [])
-            k = sum(pr["caught"] for pr in prs)
-            line.append(f"{k}/{len(prs)}" if prs else "-")
-            if prs and k == len(prs) and smallest is None:
-                smallest = share
-            summary["power"].append({"column": workload.TEXT, "mode": "switch", "n": n, "share": share, "caught": k,
-                                     "seeds": len(prs)})
+        line, smallest = power_cells(cell, TEXT_SHARES, workload.TEXT, "switch", n, summary)
         out.append(f"| {n:,} | " + " | ".join(line)
                    + f" | {pct(smallest) if smallest is not None else f'none up to {pct(TEXT_SHARES[-1])}'} |")
     out.append("\nWhat decided the cells that were not caught in every seed (median over the seeds; p_adj is the "
