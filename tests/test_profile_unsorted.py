@@ -11,7 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from argusml.profile.numeric import FREQUENT_SHARE, UNSORTED_MIN, NumericProfile, NumericSpec, order_statistics
+from argusml.profile.numeric import (
+    FREQUENT_SHARE,
+    UNSORTED_MIN,
+    NumericProfile,
+    NumericSpec,
+    learn_unsorted,
+    order_statistics,
+)
 
 
 def _spec(ref: np.ndarray) -> NumericSpec:
@@ -119,3 +126,24 @@ def test_a_reference_built_without_sorting_is_the_sorted_one() -> None:
     assert np.array_equal(prof_fast.numeric.counts, prof_slow.numeric.counts)  # type: ignore[arg-type]
     assert prof_fast.numeric.quantiles == prof_slow.numeric.quantiles
     assert prof_fast.nulls == prof_slow.nulls == x[::97].size
+
+
+@settings(max_examples=40, deadline=None)
+@given(kind=st.sampled_from(KINDS), change=st.sampled_from(["none", "sentinel", "point_mass"]),
+       seed=st.integers(0, 2**31), n=st.integers(UNSORTED_MIN, 3 * UNSORTED_MIN))
+def test_a_reference_learned_in_one_pass_equals_the_sorted_one(kind: str, change: str, seed: int, n: int) -> None:
+    """learn_unsorted: the exact edges and the profile on them from one grid, as sorting gives them."""
+    x = _current(kind, np.random.default_rng(seed), n, change)
+    spec, prof = learn_unsorted(x, n_inf=0)
+    s = np.sort(x)
+    want_spec = NumericSpec.from_sorted(s)
+    want = NumericProfile.from_sorted(s, want_spec, with_sketch=False)
+    assert np.array_equal(spec.edges, want_spec.edges)
+    assert np.array_equal(spec.level_edges, want_spec.level_edges)
+    assert np.array_equal(prof.counts, want.counts)  # type: ignore[arg-type]
+    np.testing.assert_allclose(prof.sums, want.sums, rtol=1e-9, atol=1e-6)  # type: ignore[arg-type]
+    assert prof.quantiles == want.quantiles and (prof.min, prof.max, prof.n) == (want.min, want.max, want.n)
+    values, counts = np.unique(x, return_counts=True)
+    truth = dict(zip(values.tolist(), counts.tolist()))
+    assert all(truth[v] == c for v, c in prof.top.items())
+    assert max((c for v, c in truth.items() if v not in prof.top), default=0) <= prof.top_omitted

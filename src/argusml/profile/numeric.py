@@ -306,7 +306,7 @@ def order_statistics(v: np.ndarray, ranks: np.ndarray) -> np.ndarray:
         lo, hi = mn, mx
     if not hi > lo:
         return np.full(ranks.size, mn)
-    cell = np.clip((v - lo) * (SELECT_CELLS / (hi - lo)) + 1.0, 0.0, SELECT_CELLS + 1.0).astype(np.int64)
+    cell = _cells(v, lo, SELECT_CELLS / (hi - lo), SELECT_CELLS)
     return _select(v, cell, np.bincount(cell, minlength=SELECT_CELLS + 2), ranks)
 
 
@@ -361,13 +361,9 @@ def _top_of(values: np.ndarray, counts: np.ndarray, floor: int = 0) -> tuple[dic
 
 def grid_cells(v: np.ndarray, edges: np.ndarray, cells: int = GRID_CELLS) -> tuple[np.ndarray, np.ndarray]:
     """Each value's cell of a uniform grid over the inner edges (monotone in the value: 0 below the grid,
-    cells + 1 above it), and each cell's bin (bin i: edges[i-1] < x <= edges[i]), or -1 where a cell is
-    ambiguous.
+    cells + 1 above it), and each cell's bin (``bin_table``).
 
-    Beyond the inner edges values are few (or the data moved, and then there is no shortcut anyway). A
-    cell is ambiguous when an edge lies in it or a neighbour (rounding moves a value by far less than a
-    cell); every other cell lies between two edges, so its midpoint's bin is the bin of all its values,
-    and only the values of ambiguous cells need a binary search.
+    Beyond the inner edges values are few (or the data moved, and then there is no shortcut anyway).
     """
     lo, hi = float(edges[min(1, edges.size - 1)]), float(edges[max(edges.size - 2, 0)])
     if not hi > lo:
@@ -375,25 +371,42 @@ def grid_cells(v: np.ndarray, edges: np.ndarray, cells: int = GRID_CELLS) -> tup
     if not hi > lo:  # one distinct edge: every cell ambiguous
         return np.where(v < lo, 0, cells + 1), np.full(cells + 2, -1)
     scale = cells / (hi - lo)
+    return _cells(v, lo, scale, cells), bin_table(edges, lo, scale, cells)
+
+
+def _cells(v: np.ndarray, lo: float, scale: float, cells: int) -> np.ndarray:
     buf = np.subtract(v, lo)
     np.multiply(buf, scale, out=buf)
     np.add(buf, 1.0, out=buf)
     np.clip(buf, 0.0, cells + 1.0, out=buf)
-    cell = buf.astype(np.int64)
+    return buf.astype(np.int64)
+
+
+def bin_table(edges: np.ndarray, lo: float, scale: float, cells: int) -> np.ndarray:
+    """Each grid cell's bin (bin i: edges[i-1] < x <= edges[i]), or -1 where the cell is ambiguous.
+
+    A cell is ambiguous when an edge lies in it or a neighbour (rounding moves a value by far less than a
+    cell); every other cell lies between two edges, so its midpoint's bin is the bin of all its values,
+    and only the values of ambiguous cells need a binary search."""
     table = np.searchsorted(edges, lo + (np.arange(-1, cells + 1) + 0.5) / scale, side="left")
     e_cell = np.clip((edges - lo) * scale + 1.0, 0.0, cells + 1.0).astype(np.int64)
     for d in (-1, 0, 1):
         table[np.clip(e_cell + d, 0, cells + 1)] = -1
     table[[0, cells + 1]] = -1
-    return cell, table
+    return table
 
 
 def _from_grid(p: NumericProfile, v: np.ndarray, spec: NumericSpec, ranks: np.ndarray) -> None:
     cell, table = grid_cells(v, spec.edges)
-    # bins from cells: a clear cell adds its count and sum to its bin whole; only the values of ambiguous
-    # cells are placed one by one (no per-value bin index is ever built)
-    cell_counts = np.bincount(cell, minlength=GRID_CELLS + 2)
-    cell_sums = np.bincount(cell, weights=v, minlength=GRID_CELLS + 2)
+    _aggregate(p, v, spec, cell, table, np.bincount(cell, minlength=GRID_CELLS + 2), ranks)
+
+
+def _aggregate(p: NumericProfile, v: np.ndarray, spec: NumericSpec, cell: np.ndarray, table: np.ndarray,
+               cell_counts: np.ndarray, ranks: np.ndarray) -> None:
+    """Bins, sums, quantiles and frequent values from each value's grid cell and each cell's bin."""
+    # a clear cell adds its count and sum to its bin whole; only the values of ambiguous cells are placed
+    # one by one (no per-value bin index is ever built)
+    cell_sums = np.bincount(cell, weights=v, minlength=cell_counts.size)
     clear = table >= 0
     loose = v[~clear[cell]]
     at = np.searchsorted(spec.edges, loose, side="left")
@@ -409,9 +422,42 @@ def _from_grid(p: NumericProfile, v: np.ndarray, spec: NumericSpec, ranks: np.nd
     # cells beyond the grid included); count exactly there, bound the rest by it
     bound = max(1, int(v.size * FREQUENT_SHARE))
     heavy = cell_counts > bound
-    heavy[[0, GRID_CELLS + 1]] = True
+    heavy[[0, cell_counts.size - 1]] = True
     values, counts = np.unique(v[heavy[cell]], return_counts=True)
     p.top, p.top_omitted = _top_of(values, counts, floor=bound)
+
+
+def learn_unsorted(v: np.ndarray, n_inf: int, sample_cap: int = SAMPLE_CAP) -> tuple[NumericSpec, NumericProfile]:
+    """A reference column's spec and profile in one pass over its finite values, without sorting them:
+    the grid that selects the exact edges (``order_statistics``) also bins the values on them. The same
+    spec and profile as ``NumericSpec.from_sorted`` and ``NumericProfile.from_sorted`` give."""
+    n = int(v.size)
+    p = NumericProfile(n=n, n_inf=n_inf, moments=moments_of(v), min=float(v.min()), max=float(v.max()))
+    ranks = np.clip(np.ceil(np.asarray(REPORT_QUANTILES) * n).astype(np.int64) - 1, 0, n - 1)
+    if p.max - p.min <= INTEGER_SPAN and _integral(v):
+        counts = np.bincount((v - p.min).astype(np.int64))
+        present = np.flatnonzero(counts)
+        values, c = p.min + present.astype(np.float64), counts[present]
+        cum = np.cumsum(c)
+        spec = NumericSpec._at(n, lambda r: values[np.searchsorted(cum, r, side="right")])
+        _from_distinct(p, values, c, spec, ranks)
+    else:
+        smp = np.sort(v[np.random.default_rng(n).integers(0, n, 4096)])
+        lo, hi = float(smp[4]), float(smp[-5])
+        if not hi > lo:
+            lo, hi = p.min, p.max
+        if not hi > lo:  # (nearly) constant: nothing for a grid to do
+            s = np.sort(v)
+            spec = NumericSpec.from_sorted(s)
+            return spec, NumericProfile.from_sorted(s, spec, n_inf=n_inf, sample_cap=sample_cap, with_sketch=False)
+        scale = SELECT_CELLS / (hi - lo)
+        cell = _cells(v, lo, scale, SELECT_CELLS)
+        cell_counts = np.bincount(cell, minlength=SELECT_CELLS + 2)
+        spec = NumericSpec._at(n, lambda r: _select(v, cell, cell_counts, r))
+        _aggregate(p, v, spec, cell, bin_table(spec.edges, lo, scale, SELECT_CELLS), cell_counts, ranks)
+    p.sample = np.sort(v[np.random.default_rng(n).choice(n, size=sample_cap, replace=False)]) if n > sample_cap \
+        else np.sort(v)
+    return spec, p
 
 
 def _bin(s: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
