@@ -17,7 +17,6 @@ from argusml.profile.numeric import (
     NumericProfile,
     NumericSpec,
     learn_unsorted,
-    order_statistics,
 )
 
 
@@ -95,16 +94,6 @@ def test_a_sentinel_is_listed_with_its_exact_count() -> None:
     fast = NumericProfile.from_values(x, spec, with_sketch=False)
     assert fast.top[-999.0] == 6000
     assert fast.counts is not None and fast.counts[0] == 6000 + int((x[6000:] <= spec.edges[0]).sum())
-
-
-@settings(max_examples=40, deadline=None)
-@given(kind=st.sampled_from(KINDS), seed=st.integers(0, 2**31), n=st.integers(UNSORTED_MIN, 4 * UNSORTED_MIN))
-def test_order_statistics_equal_the_sorted_values(kind: str, seed: int, n: int) -> None:
-    rng = np.random.default_rng(seed)
-    x = _current(kind, rng, n, "point_mass" if seed % 3 == 0 else "none")
-    ranks = np.unique(rng.integers(0, n, 300))
-    assert np.array_equal(order_statistics(x, ranks), np.sort(x)[ranks])
-    assert np.array_equal(NumericSpec.from_values(x).edges, _spec(x).edges)
 
 
 def test_a_reference_built_without_sorting_is_the_sorted_one() -> None:

@@ -170,13 +170,12 @@ def comoments_of(names: list[str], values: dict[str, np.ndarray], shift: np.ndar
     cm = CoMoments.empty(names, shift, scores)
     if not names:
         return cm
-    cols = values
-    rows = cols[names[0]].size
+    rows = values[names[0]].size
     x = np.empty((min(rows, CORRELATION_BLOCK), len(names)))
     for start in range(0, rows, CORRELATION_BLOCK):
         k = min(CORRELATION_BLOCK, rows - start)
         for i, n in enumerate(names):
-            x[:k, i] = cols[n][start:start + k]
+            x[:k, i] = values[n][start:start + k]
         cm.update(x[:k])
     return cm
 

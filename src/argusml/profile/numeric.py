@@ -86,11 +86,6 @@ class NumericSpec:
         return cls._at(s.size, lambda ranks: s[ranks])
 
     @classmethod
-    def from_values(cls, v: np.ndarray) -> NumericSpec:
-        """The same edges from unsorted finite values, by exact selection (``order_statistics``)."""
-        return cls._at(v.size, lambda ranks: order_statistics(v, ranks))
-
-    @classmethod
     def _at(cls, n: int, select: Any) -> NumericSpec:
         if n == 0:
             return cls(np.empty(0), np.empty(0), np.empty(0, dtype=np.int64))
@@ -146,20 +141,12 @@ class NumericProfile:
         (their few values are placed by binary search). Only the values the grid cannot place, those
         outside its range or in a cell heavy enough to hide a frequent value, are ever sorted.
         """
-        n = int(v.size)
-        p = cls(n=n, n_inf=n_inf, moments=moments_of(v), min=float(v.min()), max=float(v.max()))
-        ranks = np.clip(np.ceil(np.asarray(REPORT_QUANTILES) * n).astype(np.int64) - 1, 0, n - 1)
-        span = p.max - p.min
-        if span <= INTEGER_SPAN and _integral(v):
-            counts = np.bincount((v - p.min).astype(np.int64))
-            present = np.flatnonzero(counts)
-            _from_distinct(p, p.min + present.astype(np.float64), counts[present], spec, ranks)
+        p, ranks = _unsorted_start(v, n_inf, sample_cap)
+        counted = _integer_counts(p, v)
+        if counted is not None:
+            _from_distinct(p, *counted, spec, ranks)
         else:
             _from_grid(p, v, spec, ranks)
-        rng = np.random.default_rng(n)
-        p.sample = v.copy() if n <= sample_cap else np.sort(v[rng.choice(n, size=sample_cap, replace=False)])
-        if n <= sample_cap:
-            p.sample.sort()
         return p
 
     @classmethod
@@ -283,33 +270,6 @@ FREQUENT_SHARE = 1 / 2000
 SELECT_CELLS = 1 << 18
 
 
-def order_statistics(v: np.ndarray, ranks: np.ndarray) -> np.ndarray:
-    """``np.sort(v)[ranks]`` without sorting ``v``: exact, and about a tenth of a sort's time.
-
-    Values go to the cells of a uniform grid (spanning a sample's 0.1% to 99.9% quantiles, with one cell
-    for everything below and one above); the grid is monotone in the value, so cumulative cell counts
-    say which cell holds each rank, and only the values of those cells are sorted. Integer-valued
-    columns are counted value by value instead (their values pile up on few cells)."""
-    n = v.size
-    ranks = np.asarray(ranks, dtype=np.int64)
-    if n < UNSORTED_MIN:
-        return np.sort(v)[ranks]
-    mn, mx = float(v.min()), float(v.max())
-    if mx - mn <= INTEGER_SPAN and _integral(v):
-        counts = np.bincount((v - mn).astype(np.int64))
-        present = np.flatnonzero(counts)
-        cum = np.cumsum(counts[present])
-        return mn + present[np.searchsorted(cum, ranks, side="right")].astype(np.float64)
-    smp = np.sort(v[np.random.default_rng(n).integers(0, n, 4096)])
-    lo, hi = float(smp[4]), float(smp[-5])
-    if not hi > lo:
-        lo, hi = mn, mx
-    if not hi > lo:
-        return np.full(ranks.size, mn)
-    cell = _cells(v, lo, SELECT_CELLS / (hi - lo), SELECT_CELLS)
-    return _select(v, cell, np.bincount(cell, minlength=SELECT_CELLS + 2), ranks)
-
-
 def _select(v: np.ndarray, cell: np.ndarray, counts: np.ndarray, ranks: np.ndarray) -> np.ndarray:
     """The values at ``ranks`` of ``v``, given a cell index per value that never decreases as the value
     grows: cumulative counts name each rank's cell, and only those cells' values are sorted."""
@@ -429,15 +389,13 @@ def _aggregate(p: NumericProfile, v: np.ndarray, spec: NumericSpec, cell: np.nda
 
 def learn_unsorted(v: np.ndarray, n_inf: int, sample_cap: int = SAMPLE_CAP) -> tuple[NumericSpec, NumericProfile]:
     """A reference column's spec and profile in one pass over its finite values, without sorting them:
-    the grid that selects the exact edges (``order_statistics``) also bins the values on them. The same
+    the grid whose cells select the exact edges (``_select``) also bins the values on them. The same
     spec and profile as ``NumericSpec.from_sorted`` and ``NumericProfile.from_sorted`` give."""
     n = int(v.size)
-    p = NumericProfile(n=n, n_inf=n_inf, moments=moments_of(v), min=float(v.min()), max=float(v.max()))
-    ranks = np.clip(np.ceil(np.asarray(REPORT_QUANTILES) * n).astype(np.int64) - 1, 0, n - 1)
-    if p.max - p.min <= INTEGER_SPAN and _integral(v):
-        counts = np.bincount((v - p.min).astype(np.int64))
-        present = np.flatnonzero(counts)
-        values, c = p.min + present.astype(np.float64), counts[present]
+    p, ranks = _unsorted_start(v, n_inf, sample_cap)
+    counted = _integer_counts(p, v)
+    if counted is not None:
+        values, c = counted
         cum = np.cumsum(c)
         spec = NumericSpec._at(n, lambda r: values[np.searchsorted(cum, r, side="right")])
         _from_distinct(p, values, c, spec, ranks)
@@ -455,9 +413,27 @@ def learn_unsorted(v: np.ndarray, n_inf: int, sample_cap: int = SAMPLE_CAP) -> t
         cell_counts = np.bincount(cell, minlength=SELECT_CELLS + 2)
         spec = NumericSpec._at(n, lambda r: _select(v, cell, cell_counts, r))
         _aggregate(p, v, spec, cell, bin_table(spec.edges, lo, scale, SELECT_CELLS), cell_counts, ranks)
+    return spec, p
+
+
+def _unsorted_start(v: np.ndarray, n_inf: int, sample_cap: int) -> tuple[NumericProfile, np.ndarray]:
+    """What an unsorted profile knows before binning: count, moments, range, the exact sample (seeded by
+    the size, as the sorted path's), and the ranks of the report quantiles."""
+    n = int(v.size)
+    p = NumericProfile(n=n, n_inf=n_inf, moments=moments_of(v), min=float(v.min()), max=float(v.max()))
     p.sample = np.sort(v[np.random.default_rng(n).choice(n, size=sample_cap, replace=False)]) if n > sample_cap \
         else np.sort(v)
-    return spec, p
+    return p, np.clip(np.ceil(np.asarray(REPORT_QUANTILES) * n).astype(np.int64) - 1, 0, n - 1)
+
+
+def _integer_counts(p: NumericProfile, v: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The distinct values (ascending) and their counts of an integer-valued column spanning at most
+    INTEGER_SPAN integers; None for any other (it goes to the grid)."""
+    if not (p.max - p.min <= INTEGER_SPAN and _integral(v)):
+        return None
+    counts = np.bincount((v - p.min).astype(np.int64))
+    present = np.flatnonzero(counts)
+    return p.min + present.astype(np.float64), counts[present]
 
 
 def _bin(s: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
