@@ -56,6 +56,10 @@ def _rate_increase_p(k_cur: int, n_cur: int, k_ref: int, n_ref: int) -> float:
     return float(sps.norm.sf((p1 - p0) / se))
 
 
+RATE_CHECKS = ("all_null", "type_errors", "missing_values", "constant_column", "near_constant_column",
+               "out_of_range", "sentinel_value", "new_categories", "vanished_categories")
+"""Checks that judge a rate, and so need ``quality.min_rows`` rows (``QualityChecker.rates_checked``)."""
+
 TOP_OFFENDERS = 10
 """Values outside ``allowed`` listed in a finding's evidence, most frequent first."""
 
@@ -144,12 +148,39 @@ class QualityChecker:
                          value=value, share=share, reference_share=ref_share, count=count, p_value=p)
         return self.findings
 
+    @property
+    def rates_checked(self) -> bool:
+        """Whether the current data holds enough rows for the rate checks (``quality.min_rows``).
+
+        A rate on a handful of rows is an anecdote, not a finding: one stray event
+        with a null feature is "100% missing", four equal scores in twenty rows are
+        "a sentinel holding 20%". Below the minimum these checks say
+        ``insufficient_data`` (``QualityChecker.insufficient``), exactly as drift does
+        below ``drift.min_rows``; the hour and day roll-ups, which merge the small
+        windows, check them. Contracts and structure are not rates and run at any
+        size: a declared ``min``/``max``/``allowed`` is broken by one value, a
+        missing or extra column by its absence, a duplicated id by two rows."""
+        return self.cur.n_rows >= self.s.min_rows
+
+    @property
+    def insufficient(self) -> dict[str, Any] | None:
+        """What the verdict says when the rate checks did not run, else None."""
+        if self.rates_checked or self.cur.n_rows == 0:
+            return None
+        return {"rows": self.cur.n_rows, "min_rows": self.s.min_rows, "checks": list(RATE_CHECKS)}
+
     def column(self, name: str, spec: ColumnSpec, rp: ColumnProfile, cp: ColumnProfile) -> None:
         n = cp.n_rows
         if n == 0:
             return
         # a declared contract holds whatever the reference did and whatever else is wrong: first
         self.declared_bounds(name, spec, rp, cp)
+        if not self.rates_checked:
+            if spec.role is Role.ID:
+                self.ids(name, cp)
+            elif spec.kind is Kind.DATETIME and cp.numeric is not None and cp.numeric.n:
+                self.future(name, cp)
+            return
         if cp.present == 0 and rp.present > 0:
             self.add("all_null", name, f"column {name!r} has no usable values: {cp.nulls} of {n} missing"
                      + (f", {cp.type_errors} of the wrong type" if cp.type_errors else ""),

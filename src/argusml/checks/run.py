@@ -92,7 +92,8 @@ def run_checks(reference: Reference, current: DatasetProfile, config: ReportConf
     current = replace(current, extra_columns=[n for n in current.extra_columns if not config.ignored(n)])
 
     declared = resolve_declared(config, reference.specs, "config")
-    quality = QualityChecker(reference, current, config.quality, severity, declared).run(names)
+    checker = QualityChecker(reference, current, config.quality, severity, declared)
+    quality = checker.run(names)
     columns = {n: ColumnResult(n, reference.profile.columns[n], current.columns.get(n)) for n in names}
     for f in quality:
         if f.column in columns:
@@ -139,6 +140,7 @@ def run_checks(reference: Reference, current: DatasetProfile, config: ReportConf
 
     findings.sort(key=lambda f: (f.severity.rank, f.check, f.column or ""))
     verdict = _verdict(reference, drift, findings, config, corr_names, multivariate["drifted"])
+    verdict["quality_insufficient"] = checker.insufficient
     return CheckResults(reference, current, config, columns, findings, corr, verdict, multivariate)
 
 

@@ -1096,6 +1096,10 @@ class Monitor:
             if w.segment == OVERALL and w.granularity == state.config.window:
                 self._update_gauges(state, w, summary)
             out.append(self._rows(state, w, summary, findings, now))
+        overall = {(r.version, r.granularity, r.start): _by_check(f) for r, f in out if r.segment == OVERALL}
+        for r, frows in out:
+            if r.segment != OVERALL:
+                link_repeats(frows, overall.get((r.version, r.granularity, r.start), {}))
         return out
 
     def _check(self, state: ModelState, reference: Reference, profile: DatasetProfile, n_segments: int,
@@ -1166,7 +1170,23 @@ class Monitor:
                         summary = {"status": "not_checked", "reason": f"roll-up failed: {exc}"}
                         results.append((WindowRow(state.name, version, segment, g, start, start + g, True, 0, 0, None,
                                                   orjson.dumps(summary).decode(), now), []))
+                self._link_rollups(state, child, g, results)
                 self.store.save_windows(results, profiles=slimmed)
+
+    def _link_rollups(self, state: ModelState, child: float, g: float,
+                      results: list[tuple[WindowRow, list[FindingRow]]]) -> None:
+        """Mark the roll-ups' findings that repeat one already on record: the overall bucket's repeat its
+        children's; a segment's repeat the overall bucket's, else its own children's. An hour of drift
+        found in every 5-minute window is one finding with its repeats linked, not twelve plus one."""
+        overall: dict[tuple[str, float], dict[tuple[str, str | None], FindingRow]] = {}
+        for row, frows in sorted(results, key=lambda rf: rf[0].segment != OVERALL):
+            children = _by_check(self.store.child_findings(state.name, row.version, row.segment, child, row.start,
+                                                           row.start + g))
+            if row.segment == OVERALL:
+                link_repeats(frows, children)
+                overall[(row.version, row.start)] = _by_check(frows)
+            else:
+                link_repeats(frows, {**children, **overall.get((row.version, row.start), {})})
 
     def _rollup(self, state: ModelState, version: str, segment: str, child: float, g: float, start: float,
                 now: float, n_segments: int, slimmed: list[tuple[str, str, str, float, float, str]]
@@ -1356,6 +1376,22 @@ class Monitor:
         return out
 
 
+def _by_check(frows: list[FindingRow]) -> dict[tuple[str, str | None], FindingRow]:
+    """Findings by (check, column), the first of each kept (children come oldest first)."""
+    out: dict[tuple[str, str | None], FindingRow] = {}
+    for f in frows:
+        out.setdefault((f.check, f.column), f)
+    return out
+
+
+def link_repeats(frows: list[FindingRow], parents: dict[tuple[str, str | None], FindingRow]) -> None:
+    """Point each finding that repeats a parent's check on the same column at the parent's root."""
+    for f in frows:
+        p = parents.get((f.check, f.column))
+        if p is not None:
+            f.parent_segment, f.parent_granularity, f.parent_start = p.root
+
+
 def performance_summary(state: ModelState) -> dict[str, Any]:
     """Per version: the latest performance window (its coverage and label lag) and the latest one with
     enough labels to judge (its status and metrics with intervals)."""
@@ -1450,7 +1486,8 @@ def window_summary(res: Any, reference: Reference, profile: DatasetProfile) -> d
     return {"status": v["status"], "drifted_columns": v["drifted_columns"], "n_tested": v["n_tested"],
             "n_drifted": v["n_drifted"], "findings_by_severity": v["findings_by_severity"], "alpha": v["alpha"],
             "n_rows": profile.n_rows, "columns": cols, "prediction": pred,
-            "multivariate": _multivariate_summary(res.multivariate)}
+            "multivariate": _multivariate_summary(res.multivariate),
+            "insufficient_data": v["insufficient_data"], "quality_insufficient": v.get("quality_insufficient")}
 
 
 def _multivariate_summary(mv: dict[str, Any]) -> dict[str, Any]:

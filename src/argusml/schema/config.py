@@ -173,6 +173,11 @@ class QualitySettings(_Strict):
     sentinel_share: float = Field(0.01, ge=0, le=1, description="share one value must newly hold to be called a sentinel")
     new_category_share: float = Field(0.0, ge=0, le=1, description="share of rows in unseen categories that is reported")
     near_constant_share: float = Field(0.99, gt=0, le=1, description="share of the most frequent value that makes a column near-constant")
+    min_rows: int = Field(50, ge=1, description="rows a current data set (a service window) needs before the "
+                                                "rate checks run (all_null, missing_values, type_errors, "
+                                                "constant and near-constant columns, out_of_range, sentinel_value, "
+                                                "new and vanished categories); below it they report "
+                                                "insufficient_data, as drift does below drift.min_rows")
     max_missing_min_rows: int = Field(100, ge=1, description="below this many rows a broken max_missing (above 0) "
                                                           "is reported at P2 at most: one row moves the ratio by "
                                                           "more than a point")

@@ -480,11 +480,14 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
              responses={404: {"model": schemas.ErrorBody}, 400: {"model": schemas.ErrorBody}})
     def findings(model: str, since: str | None = None, until: str | None = None, version: str | None = None,
                  segment: str | None = None, granularity: str | None = None,
-                 severity: schemas.SeverityName | None = None, limit: int = Query(100, ge=1, le=10_000)) -> Response:
+                 severity: schemas.SeverityName | None = None, limit: int = Query(100, ge=1, le=10_000),
+                 linked: bool = Query(False, description="also list findings that repeat a parent's (a segment's "
+                                                         "or roll-up's restatement); by default each is counted in "
+                                                         "its parent's `repeated`")) -> Response:
         state_of(model)
         rows = monitor.store.findings(model, since=parse_time(since, "since"), until=parse_time(until, "until"),
                                       version=version, segment=segment, granularity=_granularity(granularity),
-                                      severity=severity, limit=limit)
+                                      severity=severity, linked=linked, limit=limit)
         return _json({"findings": [_finding_out(f) for f in rows]})
 
     @app.get("/v1/models/{model}/windows", tags=["results"], summary="Closed (and open) windows with verdicts",
@@ -642,7 +645,11 @@ def _finding_out(f: dict[str, Any]) -> dict[str, Any]:
     return {"check": f["check_name"], "column": f["column_name"], "severity": f["severity"], "message": f["message"],
             "evidence": orjson.loads(f["evidence"]) if f.get("evidence") else {}, "version": f["version"],
             "segment": f["segment"], "granularity": f["granularity"], "window_start": rfc3339(f["window_start"]),
-            "window_end": rfc3339(f["window_end"]), "created_at": rfc3339(f["created_at"])}
+            "window_end": rfc3339(f["window_end"]), "created_at": rfc3339(f["created_at"]),
+            "repeats": None if f.get("parent_segment") is None else {
+                "segment": f["parent_segment"], "granularity": f["parent_granularity"],
+                "window_start": rfc3339(f["parent_start"])},
+            **({"repeated": f["repeated"]} if "repeated" in f else {})}
 
 
 __all__ = ["ApiError", "ArgusError", "create_app"]

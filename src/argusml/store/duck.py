@@ -56,6 +56,9 @@ CREATE TABLE IF NOT EXISTS windows(model VARCHAR, version VARCHAR, segment VARCH
 CREATE TABLE IF NOT EXISTS findings(model VARCHAR, version VARCHAR, segment VARCHAR, granularity DOUBLE,
     window_start DOUBLE, window_end DOUBLE, check_name VARCHAR, column_name VARCHAR, severity VARCHAR,
     message VARCHAR, evidence VARCHAR, created_at DOUBLE);
+ALTER TABLE findings ADD COLUMN IF NOT EXISTS parent_segment VARCHAR;
+ALTER TABLE findings ADD COLUMN IF NOT EXISTS parent_granularity DOUBLE;
+ALTER TABLE findings ADD COLUMN IF NOT EXISTS parent_start DOUBLE;
 """
 
 EVENT_SCHEMA = pa.schema([("seq", pa.int64()), ("model", pa.string()), ("version", pa.string()),
@@ -89,7 +92,8 @@ FINDING_COLUMNS = pa.schema([("model", pa.string()), ("version", pa.string()), (
                              ("granularity", pa.float64()), ("window_start", pa.float64()),
                              ("window_end", pa.float64()), ("check_name", pa.string()), ("column_name", pa.string()),
                              ("severity", pa.string()), ("message", pa.string()), ("evidence", pa.string()),
-                             ("created_at", pa.float64())])
+                             ("created_at", pa.float64()), ("parent_segment", pa.string()),
+                             ("parent_granularity", pa.float64()), ("parent_start", pa.float64())])
 
 
 def _memory_size(limit: str) -> str:
@@ -167,6 +171,24 @@ class FindingRow(_Row):
     message: str
     evidence: str
     created_at: float
+    # the finding this one repeats (same version, check and column): the overall window's of the same
+    # bucket for a segment's, a child window's for a roll-up's; null for a finding of its own. The
+    # parent is always a root (its own parent is null), so one lookup finds the original evidence.
+    parent_segment: str | None = None
+    parent_granularity: float | None = None
+    parent_start: float | None = None
+
+    @property
+    def key(self) -> tuple[str, float, float]:
+        """(segment, granularity, window start): what a repeat names as its parent."""
+        return self.segment, self.granularity, self.window_start
+
+    @property
+    def root(self) -> tuple[str, float, float]:
+        """The key of the finding this one stands for: its parent's, or its own."""
+        if self.parent_segment is None or self.parent_granularity is None or self.parent_start is None:
+            return self.key
+        return self.parent_segment, self.parent_granularity, self.parent_start
 
 
 class Store:
@@ -606,7 +628,7 @@ class Store:
             for row, findings in closed:
                 cur.execute("INSERT INTO windows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row.values())
                 if findings:
-                    cur.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    cur.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                     [f.values() for f in findings])
             if snapshot is not None:
                 rows, meta = snapshot
@@ -650,14 +672,40 @@ class Store:
 
     def findings(self, model: str, *, since: float | None = None, until: float | None = None,
                  version: str | None = None, segment: str | None = None, granularity: float | None = None,
-                 severity: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+                 severity: str | None = None, linked: bool = True, limit: int = 100) -> list[dict[str, Any]]:
+        """Findings, newest window first. ``linked=False`` leaves out those that repeat a parent's (a
+        segment's or roll-up's restatement of the same check on the same column) and counts, per finding
+        listed, the repeats that point at it (``repeated``)."""
         where, params = self._filters(model, "window_start", "window_end", since, until, version, segment, granularity)
         if severity is not None:
             where.append("severity = ?")
             params.append(severity)
-        return self._select("findings", "version, segment, granularity, window_start, window_end, check_name, "
-                            "column_name, severity, message, evidence, created_at", where, params,
-                            "window_start DESC, severity, check_name", limit)
+        cols = ("version, segment, granularity, window_start, window_end, check_name, column_name, severity, "
+                "message, evidence, created_at, parent_segment, parent_granularity, parent_start")
+        if linked:
+            return self._select("findings", cols, where, params, "window_start DESC, severity, check_name", limit)
+        where.append("parent_segment IS NULL")
+        rows = self._select("findings", cols, where, params, "window_start DESC, severity, check_name", limit)
+        if rows:
+            counts = self._rows(
+                "SELECT version, check_name, column_name, parent_segment, parent_granularity, parent_start, count(*) "
+                "FROM findings WHERE model = ? AND parent_segment IS NOT NULL AND parent_start >= ? "
+                "AND parent_start <= ? GROUP BY ALL",
+                [model, min(r["window_start"] for r in rows), max(r["window_start"] for r in rows)])
+            n = {tuple(c[:6]): c[6] for c in counts}
+            for r in rows:
+                r["repeated"] = n.get((r["version"], r["check_name"], r["column_name"], r["segment"],
+                                       r["granularity"], r["window_start"]), 0)
+        return rows
+
+    def child_findings(self, model: str, version: str, segment: str, child: float, start: float, end: float
+                       ) -> list[FindingRow]:
+        """The findings of the closed windows of length ``child`` in [start, end), oldest first: what a
+        roll-up's findings may repeat."""
+        rows = self._rows("SELECT * FROM findings WHERE model = ? AND version = ? AND segment = ? AND granularity = ? "
+                          "AND window_start >= ? AND window_start < ? ORDER BY window_start",
+                          [model, version, segment, child, start, end])
+        return [FindingRow(*r) for r in rows]
 
     def _select(self, table: str, cols: str, where: list[str], params: list[Any], order: str, limit: int
                 ) -> list[dict[str, Any]]:
