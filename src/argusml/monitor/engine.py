@@ -66,7 +66,7 @@ from argusml.profile import DatasetProfile, Reference
 from argusml.profile.declared import Declared, resolve_declared
 from argusml.schema import ArgusError, ConfigError, DriftStatus, InputError, Kind, ReportConfig, Role
 from argusml.schema.model_config import ModelConfig
-from argusml.store import EVENT_SCHEMA, LABEL_SCHEMA, FindingRow, Store, WindowRow
+from argusml.store import EVENT_SCHEMA, LABEL_SCHEMA, FindingRow, Store, WindowRow, by_check, link_repeats
 
 log = logging.getLogger("argus.monitor")
 
@@ -1096,7 +1096,7 @@ class Monitor:
             if w.segment == OVERALL and w.granularity == state.config.window:
                 self._update_gauges(state, w, summary)
             out.append(self._rows(state, w, summary, findings, now))
-        overall = {(r.version, r.granularity, r.start): _by_check(f) for r, f in out if r.segment == OVERALL}
+        overall = {(r.version, r.granularity, r.start): by_check(f) for r, f in out if r.segment == OVERALL}
         for r, frows in out:
             if r.segment != OVERALL:
                 link_repeats(frows, overall.get((r.version, r.granularity, r.start), {}))
@@ -1180,11 +1180,11 @@ class Monitor:
         found in every 5-minute window is one finding with its repeats linked, not twelve plus one."""
         overall: dict[tuple[str, float], dict[tuple[str, str | None], FindingRow]] = {}
         for row, frows in sorted(results, key=lambda rf: rf[0].segment != OVERALL):
-            children = _by_check(self.store.child_findings(state.name, row.version, row.segment, child, row.start,
+            children = by_check(self.store.child_findings(state.name, row.version, row.segment, child, row.start,
                                                            row.start + g))
             if row.segment == OVERALL:
                 link_repeats(frows, children)
-                overall[(row.version, row.start)] = _by_check(frows)
+                overall[(row.version, row.start)] = by_check(frows)
             else:
                 link_repeats(frows, {**children, **overall.get((row.version, row.start), {})})
 
@@ -1374,22 +1374,6 @@ class Monitor:
             out = {"decision": None, "error": f"advice failed: {exc}", "at": now}
         self._advice_cache[model] = (now, out)
         return out
-
-
-def _by_check(frows: list[FindingRow]) -> dict[tuple[str, str | None], FindingRow]:
-    """Findings by (check, column), the first of each kept (children come oldest first)."""
-    out: dict[tuple[str, str | None], FindingRow] = {}
-    for f in frows:
-        out.setdefault((f.check, f.column), f)
-    return out
-
-
-def link_repeats(frows: list[FindingRow], parents: dict[tuple[str, str | None], FindingRow]) -> None:
-    """Point each finding that repeats a parent's check on the same column at the parent's root."""
-    for f in frows:
-        p = parents.get((f.check, f.column))
-        if p is not None:
-            f.parent_segment, f.parent_granularity, f.parent_start = p.root
 
 
 def performance_summary(state: ModelState) -> dict[str, Any]:

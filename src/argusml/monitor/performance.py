@@ -64,7 +64,7 @@ from argusml.stats.cbpe import (
 from argusml.stats.loss_estimate import ASSUMPTION as LOSS_ASSUMPTION
 from argusml.stats.loss_estimate import LossModel
 from argusml.stats.performance import Estimate, proportion
-from argusml.store import FindingRow, PerformanceRow, Store
+from argusml.store import FindingRow, PerformanceRow, Store, by_check, link_repeats
 
 log = logging.getLogger("argus.performance")
 
@@ -495,7 +495,8 @@ class PerformanceJob:
                 d = by_seg[f"{v.case.column}={v.case.value}"]
                 d["status"], d["verdict"] = v.row["status"], v.row
                 d["findings"].extend(v.findings)
-        for d in done:
+        parents: dict[tuple[str, str | None], FindingRow] = {}
+        for d in sorted(done, key=lambda d: d["seg"] != OVERALL):  # a segment's repeat links to the whole's
             metrics_doc: dict[str, Any] = {k: _estimate_dict(v) for k, v in d["metrics"].items()}
             if d["verdict"] is not None:
                 metrics_doc[VERDICT_KEY] = d["verdict"]
@@ -503,11 +504,15 @@ class PerformanceJob:
                 state.name, version, d["seg"], g, start, end, d["predictions"], d["labels"], *d["lag"], d["status"],
                 orjson.dumps(metrics_doc, default=_default, option=orjson.OPT_SERIALIZE_NUMPY).decode(),
                 d["outcomes"], now, d["estimated"]))
-            for f in d["findings"]:
-                findings.append(FindingRow(state.name, version, d["seg"], g, start, end, f.check, f.column,
-                                           f.severity.value, f.message,
-                                           orjson.dumps(f.evidence, default=_default,
-                                                        option=orjson.OPT_SERIALIZE_NUMPY).decode(), now))
+            mine = [FindingRow(state.name, version, d["seg"], g, start, end, f.check, f.column, f.severity.value,
+                               f.message, orjson.dumps(f.evidence, default=_default,
+                                                       option=orjson.OPT_SERIALIZE_NUMPY).decode(), now)
+                    for f in d["findings"]]
+            if d["seg"] == OVERALL:
+                parents = by_check(mine)
+            else:
+                link_repeats(mine, parents)
+            findings.extend(mine)
         return rows, findings
 
     def _segment_case(self, state: Any, version: str, seg: str, labels: int, metrics: dict[str, Estimate],

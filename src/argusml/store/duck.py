@@ -191,6 +191,22 @@ class FindingRow(_Row):
         return self.parent_segment, self.parent_granularity, self.parent_start
 
 
+def by_check(frows: list[FindingRow]) -> dict[tuple[str, str | None], FindingRow]:
+    """Findings by (check, column), the first of each kept (children come oldest first)."""
+    out: dict[tuple[str, str | None], FindingRow] = {}
+    for f in frows:
+        out.setdefault((f.check, f.column), f)
+    return out
+
+
+def link_repeats(frows: list[FindingRow], parents: dict[tuple[str, str | None], FindingRow]) -> None:
+    """Point each finding that repeats a parent's check on the same column at the parent's root."""
+    for f in frows:
+        p = parents.get((f.check, f.column))
+        if p is not None:
+            f.parent_segment, f.parent_granularity, f.parent_start = p.root
+
+
 class Store:
     """One DuckDB database file under the service's data directory."""
 
