@@ -82,13 +82,49 @@ def test_costs_decide_whether_a_retrain_pays():
 
 
 def test_drift_that_labels_show_harmless_is_no_action_and_says_so():
-    ok = {"end": NOW - 3600, "labels": 800, "metrics": {}}
+    ok = {"start": NOW - 7200, "end": NOW - 3600, "labels": 800, "metrics": {}}
     a = advise(inputs(drift=DRIFT, judged_ok=ok))
     assert a["decision"] == "no_action" and "Performance holds on 800 labels" in a["summary"]
+    assert "argus reference set" in a["actions"][0]
     # judged before the drift began: it cannot vouch for the drifted period
-    old = {"end": DRIFT.onset - 1, "labels": 800, "metrics": {}}
+    old = {"start": DRIFT.onset - 3601, "end": DRIFT.onset - 1, "labels": 800, "metrics": {}}
     b = advise(inputs(drift=DRIFT, judged_ok=old))
-    assert b["decision"] == "investigate" and "No labelled window since the drift began" in b["summary"]
+    assert b["decision"] == "investigate" and "No labelled window wholly after the drift began" in b["summary"]
+    # nor can a window that straddles the onset: its clean half may hide a drop in the drifted half
+    half = {"start": DRIFT.onset - 1800, "end": DRIFT.onset + 1800, "labels": 800, "metrics": {}}
+    c = advise(inputs(drift=DRIFT, judged_ok=half))
+    assert c["decision"] == "investigate" and "Performance holds" not in c["summary"]
+
+
+def test_drop_that_began_before_the_drift_does_not_deny_the_drift():
+    """Drift found from 19:32, performance dropped from 19:00 on hourly windows: the hour that dropped holds
+    the drift's start, so the drift explains it; a drop a whole window before the drift is said as such."""
+    onset = NOW - 2 * 3600 + 1920
+    d = DriftRun(onset=onset, windows=10, features=["radius"], multivariate=False)
+    drop = Drop(metric="accuracy", current=0.67, baseline=0.95, since=NOW - 2 * 3600, labels=500, window=3600.0)
+    a = advise(inputs(drift=d, realised_drop=drop, labels_since={onset: 5000}))
+    assert a["decision"] == "retrain" and "since drift began" in a["actions"][0]
+    assert "no input drift explains it" not in a["summary"] + " ".join(a["actions"])
+    early = Drop(metric="accuracy", current=0.67, baseline=0.95, since=NOW - 5 * 3600, labels=500, window=3600.0)
+    b = advise(inputs(drift=d, realised_drop=early, labels_since={early.since: 5000}))
+    assert b["decision"] == "retrain" and "no input drift explains it" not in " ".join(b["actions"])
+    assert "before the input drift found from" in b["actions"][0]
+
+
+def test_open_p0_p1_findings_are_never_no_action():
+    f = [{"check": "all_null", "column": f"x{i}", "severity": "P0", "window_start": NOW - 600,
+          "window_end": NOW - 300} for i in range(6)]
+    a = advise(inputs(open_findings=f))
+    assert a["decision"] == "investigate"
+    assert "P0 all_null on x0, x1, x2 and 3 more" in a["summary"] and "No drift" not in a["summary"]
+    assert a["evidence"]["open_findings"] == f and "all_null" in a["actions"][0]
+    # drift that labels show harmless, but its findings are open: said, and not "no action"
+    ok = {"start": NOW - 7200, "end": NOW - 3600, "labels": 800, "metrics": {}}
+    drift = [{"check": "drift", "column": "income", "severity": "P1", "window_start": NOW - 600,
+              "window_end": NOW - 300}]
+    b = advise(inputs(drift=DRIFT, judged_ok=ok, open_findings=drift))
+    assert b["decision"] == "investigate" and "Performance holds" in b["summary"]
+    assert "P1 drift on income" in b["summary"]
 
 
 def test_estimated_drop_weak_segments_and_proxies_are_investigate():
@@ -199,16 +235,18 @@ def test_service_drift_that_hurts_says_retrain_since_its_onset(tmp_path, referen
     assert "nope" in a["_cli_404"].stderr and "Traceback" not in a["_cli_404"].output
 
 
-def test_service_drift_that_does_not_hurt_is_no_action(tmp_path, reference):
+def test_service_drift_that_does_not_hurt_says_so_without_a_retrain(tmp_path, reference):
     a = _run(tmp_path, reference, shift=1.5, flip=False, label=True)
-    assert a["decision"] == "no_action", a["summary"]
-    assert "Performance holds" in a["summary"]
+    # the drift findings of the newest window are open: not "no action", but no retrain either
+    assert a["decision"] == "investigate", a["summary"]
+    assert "Performance holds" in a["summary"] and "Open finding(s)" in a["summary"]
+    assert "No retrain needed" in " ".join(a["versions"]["unversioned"]["actions"])
 
 
 def test_service_drift_without_labels_is_investigate(tmp_path, reference):
     a = _run(tmp_path, reference, shift=1.5, flip=False, label=False)
     assert a["decision"] == "investigate"
-    assert "No labelled window since the drift began" in a["summary"]
+    assert "No labelled window wholly after the drift began" in a["summary"]
 
 
 def test_advice_of_unknown_model_is_404(tmp_path, reference):

@@ -49,6 +49,7 @@ class Drop:
     baseline: float
     since: float  # start of the first window of the run of dropped windows
     labels: int  # labels in the newest dropped window
+    window: float = 0.0  # length of the windows it was judged on (s)
 
 
 @dataclass
@@ -72,6 +73,19 @@ class AdviceInputs:
     error_cost: float | None
     horizon_days: float
     compare_skipped: str | None = None  # the previous version, when comparing with it had to be skipped
+    # the P0/P1 findings /status shows as open (the version's newest closed window): {check, column, severity,
+    # window_start, window_end}. Advice never says "no action" over them
+    open_findings: list[dict[str, Any]] = field(default_factory=list)
+
+
+DRIFT_CHECKS = ("drift", "prediction_drift", "target_drift", "multivariate_drift", "correlation_change")
+"""Findings the drift run already describes: an open one adds no action of its own."""
+
+
+def _after(ok: dict[str, Any] | None, onset: float) -> bool:
+    """A judgement that performance holds vouches for the drifted period only if its whole window lies after
+    the onset: an hour that is half clean can hide a drop in its drifted half."""
+    return ok is not None and ok.get("start", ok["end"]) >= onset - 1e-9
 
 
 def _when(ts: float) -> str:
@@ -121,8 +135,13 @@ def advise(inp: AdviceInputs) -> dict[str, Any]:
         evidence["drift"] = {"ended": inp.drift_ended}
 
     def retrain_window(drop: Drop) -> tuple[float, str]:
-        if d is not None and d.onset <= drop.since + 1e-9:
+        # drift that began within the first dropped window (an hour that starts clean and drifts at :32)
+        # explains the drop as well as drift that began before it
+        if d is not None and d.onset < drop.since + max(drop.window, 1e-9):
             return d.onset, "since drift began"
+        if d is not None:
+            return drop.since, (f"since performance dropped, before the input drift found from {_when(d.onset)}: "
+                                "the drift does not explain the start of the drop")
         return drop.since, "since performance dropped (no input drift explains it: the relationship changed)"
 
     decision = "no_action"
@@ -174,14 +193,18 @@ def advise(inp: AdviceInputs) -> dict[str, Any]:
             evidence["estimated_drop"] = e.__dict__
         if d is not None:
             ok = inp.judged_ok
-            if ok is not None and ok["end"] > d.onset and decision == "no_action":
+            if _after(ok, d.onset) and decision == "no_action":
+                assert ok is not None
                 reasons.append(f"Performance holds on {ok['labels']} labels after the drift began "
-                               f"(window ending {_when(ok['end'])}): the drift has not hurt the model.")
-                actions.append("No retrain needed; keep watching the drifted features.")
+                               f"(window {_when(ok.get('start', ok['end']))} to {_when(ok['end'])}): the drift has "
+                               "not hurt the model.")
+                actions.append("No retrain needed. If this population is the new normal, rebase the reference on "
+                               "recent data (`argus baseline`, then `argus reference set`) so the drift findings "
+                               "close; else keep watching the drifted features.")
             else:
                 decision = "investigate"
-                if ok is None or ok["end"] <= d.onset:
-                    reasons.append("No labelled window since the drift began to tell whether it hurts.")
+                if not _after(ok, d.onset):
+                    reasons.append("No labelled window wholly after the drift began to tell whether it hurts.")
                     actions.append("Check the drifted features' upstream sources; label a sample of recent "
                                    "predictions (`argus sample`) to measure the effect.")
         if inp.weak_segments:
@@ -190,13 +213,28 @@ def advise(inp: AdviceInputs) -> dict[str, Any]:
             actions.append(f"Look at segment(s) {_list(inp.weak_segments, 3)}: their error differs from the rest.")
         if inp.proxy_shifts:
             ok = inp.judged_ok
-            if ok is not None and (d is None or ok["end"] > d.onset):
+            if ok is not None and (d is None or _after(ok, d.onset)):
                 # proxies stand in for labels; where labels judged the same period, they outrank them
                 reasons.append(f"Label-free proxies moved ({_list(inp.proxy_shifts)}), as they do when inputs "
                                "shift; labelled performance outranks them.")
             else:
                 decision = "investigate" if decision == "no_action" else decision
                 reasons.append(f"Label-free proxies moved: {_list(inp.proxy_shifts)}.")
+    if inp.open_findings:
+        # what /status lists as open is in the advice, and outranks "no action"
+        by: dict[tuple[str, str], list[str]] = {}
+        for f in sorted(inp.open_findings, key=lambda f: (f["severity"], f["check"], f["column"] or "")):
+            by.setdefault((f["severity"], f["check"]), []).append(f["column"] or "the data")
+        shown = "; ".join(f"{sev} {check} on {_list(cols, 3)}" for (sev, check), cols in by.items())
+        end = max(f["window_end"] for f in inp.open_findings)
+        reasons.append(f"Open finding(s) in the newest window (ending {_when(end)}): {shown}.")
+        evidence["open_findings"] = inp.open_findings
+        if decision == "no_action":
+            decision = "investigate"
+        quality = sorted({check for _, check in by if check not in DRIFT_CHECKS})
+        if quality:
+            actions.append(f"Check the data feeding the model ({_list(quality, 3)}): "
+                           f"GET /v1/models/{inp.model}/findings?version={inp.version} has the evidence.")
     if inp.compare_skipped is not None:
         reasons.append(f"Not compared with version {inp.compare_skipped} this time (a performance pass held the "
                        f"store); GET /v1/models/{inp.model}/advice compares them.")

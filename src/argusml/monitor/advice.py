@@ -87,10 +87,10 @@ def _drift_run(store: Store, state: Any, version: str, since: float, findings: l
                     segments=[s for s, _ in segments.most_common()]), None
 
 
-def _drop_of(findings: list[dict[str, Any]], check: str, start: float, since: float) -> Drop | None:
+def _drop_of(findings: list[dict[str, Any]], check: str, start: float, since: float, g: float) -> Drop | None:
     """The drop a window's findings of ``check`` describe (the per-prediction metric when there is one)."""
     mine = [f for f in findings if f["check_name"] == check and f["window_start"] == start
-            and f["segment"] == OVERALL]
+            and f["segment"] == OVERALL and f["granularity"] == g]
     if not mine:
         return None
     mine.sort(key=lambda f: (PER_PREDICTION.index(f["column_name"]) if f["column_name"] in PER_PREDICTION
@@ -100,7 +100,59 @@ def _drop_of(findings: list[dict[str, Any]], check: str, start: float, since: fl
     if cur.get("value") is None or base.get("value") is None:
         return None
     return Drop(metric=ev.get("metric") or mine[0]["column_name"], current=float(cur["value"]),
-                baseline=float(base["value"]), since=since, labels=int(cur.get("n") or 0))
+                baseline=float(base["value"]), since=since, labels=int(cur.get("n") or 0), window=g)
+
+
+def _realised(perf: dict[float, list[dict[str, Any]]], findings: list[dict[str, Any]], min_labels: int
+              ) -> tuple[Drop | None, dict[str, Any] | None]:
+    """The realised drop, else the newest judgement that performance holds, read at every granularity.
+
+    A drop is judged where it shows: a bad ten minutes read from an hourly
+    window, or a bad hour from a daily one, is diluted by the clean rest. So the
+    finest granularity whose newest judged window is degraded gives the drop,
+    and "performance holds" needs every granularity's newest judged window to
+    be ok (the latest-starting of them, with its start, is what the advice
+    cites: a day that began before the drift cannot vouch for it, its last
+    hour can)."""
+    drop = None
+    ok: dict[str, Any] | None = None
+    degraded = False
+    for g in sorted(perf):
+        judged = [r for r in perf[g] if r["labels"] >= min_labels and r["status"] in ("ok", "degraded")]
+        if not judged:
+            continue
+        newest = judged[0]
+        if newest["status"] != "degraded":
+            if ok is None or newest["start_ts"] > ok["start"]:  # the latest-starting: the most recent evidence
+                ok = {"start": newest["start_ts"], "end": newest["end_ts"], "labels": newest["labels"],
+                      "granularity": g,
+                      "metrics": orjson.loads(newest["metrics"]) if newest.get("metrics") else {}}
+            continue
+        degraded = True
+        if drop is not None:
+            continue
+        first = newest
+        for r in judged[1:]:
+            if r["status"] != "degraded":
+                break
+            first = r
+        drop = _drop_of(findings, "performance_drop", newest["start_ts"], first["start_ts"], g)
+    return drop, (None if degraded else ok)
+
+
+def _open_findings(store: Store, state: Any, version: str) -> list[dict[str, Any]]:
+    """The P0/P1 findings /status shows as open for the version: those of its newest closed whole-traffic
+    window at the base granularity. Advice reads the same rows, so it cannot say "no action" over them."""
+    latest = [w for w in store.latest_closed(state.name, state.config.window)
+              if w["version"] == version and w["segment"] == OVERALL]
+    if not latest:
+        return []
+    end = latest[0]["end_ts"]
+    rows = store.findings(state.name, version=version, granularity=state.config.window, since=end - 1e-6,
+                          until=end, segment=OVERALL, limit=MAX_ROWS)
+    return [{"check": f["check_name"], "column": f["column_name"], "severity": f["severity"],
+             "window_start": f["window_start"], "window_end": f["window_end"]}
+            for f in rows if f["severity"] in ("P0", "P1")]
 
 
 def gather(store: Store, state: Any, version: str, now: float,
@@ -112,32 +164,21 @@ def gather(store: Store, state: Any, version: str, now: float,
     drift, ended = _drift_run(store, state, version, since, findings)
 
     g = cfg.performance.report or (3600.0 if 3600.0 in state.granularities else cfg.window)
-    perf = store.performance(state.name, since=since, version=version, segment=OVERALL, granularity=g, limit=MAX_ROWS)
-    perf.sort(key=lambda r: -r["start_ts"])
-    judged = [r for r in perf if r["labels"] >= cfg.performance.min_labels
-              and r["status"] in ("ok", "degraded")]
-    realised = None
-    judged_ok = None
-    if judged:
-        newest = judged[0]
-        if newest["status"] == "degraded":
-            first = newest
-            for r in judged[1:]:
-                if r["status"] != "degraded":
-                    break
-                first = r
-            realised = _drop_of(findings, "performance_drop", newest["start_ts"], first["start_ts"])
-        else:
-            judged_ok = {"end": newest["end_ts"], "labels": newest["labels"],
-                         "metrics": orjson.loads(newest["metrics"]) if newest.get("metrics") else {}}
+    perf_by_g = {gr: store.performance(state.name, since=since, version=version, segment=OVERALL, granularity=gr,
+                                       limit=MAX_ROWS) for gr in state.granularities}
+    for rows in perf_by_g.values():
+        rows.sort(key=lambda r: -r["start_ts"])
+    realised, judged_ok = _realised(perf_by_g, findings, cfg.performance.min_labels)
+    perf = perf_by_g.get(g, [])
     estimated = None
     if perf:
         newest_any = perf[0]
         est_rows = [f for f in findings if f["check_name"] == "estimated_performance_drop"]
         if est_rows:
             first = min((f["window_start"] for f in est_rows if f["granularity"] == g), default=newest_any["start_ts"])
-            estimated = _drop_of(findings, "estimated_performance_drop", newest_any["start_ts"], first)
+            estimated = _drop_of(findings, "estimated_performance_drop", newest_any["start_ts"], first, g)
     newest_start = perf[0]["start_ts"] if perf else None
+    judged = [r for r in perf if r["labels"] >= cfg.performance.min_labels and r["status"] in ("ok", "degraded")]
     latest_judged = judged[0]["start_ts"] if judged else None
     weak = sorted({f"{f['column_name']}={(orjson.loads(f['evidence']) or {}).get('value')}" for f in findings
                    if f["check_name"] == "weak_segment" and f["window_start"] == latest_judged})
@@ -146,7 +187,8 @@ def gather(store: Store, state: Any, version: str, now: float,
                       and f["segment"] == OVERALL})
 
     starts = [s for s in (drift.onset if drift else None, realised.since if realised else None) if s is not None]
-    labels_since = {s: int(sum(r["labels"] for r in perf if r["start_ts"] >= s)) for s in starts}
+    finest = perf_by_g.get(state.granularities[0], [])  # labels since a start inside an hour count from it
+    labels_since = {s: int(sum(r["labels"] for r in finest if r["start_ts"] >= s)) for s in starts}
     span = max((now - min(r["start_ts"] for r in perf)) / 86400.0, 1 / 24) if perf else 1.0
     per_day = sum(r["predictions"] for r in perf) / span if perf else 0.0
 
@@ -170,7 +212,8 @@ def gather(store: Store, state: Any, version: str, now: float,
         realised_drop=realised, estimated_drop=estimated, judged_ok=judged_ok, weak_segments=weak,
         proxy_shifts=proxies, labels_since=labels_since, predictions_per_day=per_day, rollback=rollback,
         min_retrain_labels=adv.min_retrain_labels, retrain_cost=adv.retrain_cost, error_cost=adv.error_cost,
-        horizon_days=adv.horizon / 86400.0, compare_skipped=skipped)
+        horizon_days=adv.horizon / 86400.0, compare_skipped=skipped,
+        open_findings=_open_findings(store, state, version))
 
 
 def _previous_version(store: Store, state: Any, version: str, since: float) -> str | None:
