@@ -23,6 +23,7 @@ import typer
 from typer.core import TyperGroup
 
 from argusml.cli.decisions import advise_cmd, compare_cmd
+from argusml.cli.references import reference_app
 from argusml.cli.remote import fail
 from argusml.cli.review import labels_app, sample_cmd
 from argusml.schema import ArgusError, ConfigError, InputError, Kind
@@ -498,6 +499,8 @@ app.command("sample")(sample_cmd)
 app.command("compare")(compare_cmd)
 app.command("advise")(advise_cmd)
 app.add_typer(labels_app, name="labels")
+# per-version references on a running service (cli/references.py)
+app.add_typer(reference_app, name="reference")
 
 
 def _write(path: str, text: str) -> None:

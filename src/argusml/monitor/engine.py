@@ -61,6 +61,7 @@ from argusml.monitor.events import (
 from argusml.monitor.metrics import ModelMetrics
 from argusml.monitor.performance import PerformanceJob
 from argusml.monitor.privacy import Redactor
+from argusml.monitor.versions import PredictionBaselines, with_prediction
 from argusml.monitor.windows import OVERALL, Folder, Window, load_profile, reference_fingerprint, without_sample
 from argusml.profile import DatasetProfile, Reference
 from argusml.profile.declared import Declared, resolve_declared
@@ -294,6 +295,7 @@ class Monitor:
         self._inflight: float | None = None  # clock of the write in progress
         self._folded_seq = 0
         self.ticks = 0  # completed fold-loop ticks (closing, rollups): lets callers wait for one
+        self.baselines = PredictionBaselines(store)  # new versions' predictions before they have a reference
         self.performance = PerformanceJob(store, self.settings.performance_every,
                                           (self.settings.performance_memory_limit, self.settings.memory_limit))
         self._perf_wake = threading.Event()
@@ -318,6 +320,7 @@ class Monitor:
                 state.pending_outcomes, state.outcome_names = old.pending_outcomes, old.outcome_names
                 state.versions, state.events_total = old.versions, old.events_total
             self.models[config.model] = state
+            self.baselines.forget(config.model)
         if persist:
             self.store.save_model(config.model, config.model_dump_json(), now)
             self.store.save_baseline(config.model, "", orjson.dumps(reference.to_dict(),
@@ -336,6 +339,7 @@ class Monitor:
         with self._lock:
             self._close_now(state, state.folder.take_version(version), now)
             state.set_reference(version, reference)
+            self.baselines.forget(model, version)
         self.store.save_baseline(model, version, orjson.dumps(reference.to_dict(),
                                                               option=orjson.OPT_SERIALIZE_NUMPY).decode(), now)
 
@@ -1089,7 +1093,8 @@ class Monitor:
                 summary, findings = {"status": "not_checked", "reason": "the reference was replaced"}, []
             else:
                 try:
-                    summary, findings = self._check(state, vr.reference, prof, n_seg, w.segment)
+                    summary, findings = self._check(state, vr.reference, prof, n_seg, w.segment, w.version, now,
+                                                    w.start)
                 except Exception as exc:  # one window's failure must not stop the others from closing
                     log.exception("checks failed on window %s %s %s", state.name, w.version, w.segment)
                     summary, findings = {"status": "not_checked", "reason": f"checks failed: {exc}"}, []
@@ -1103,8 +1108,20 @@ class Monitor:
         return out
 
     def _check(self, state: ModelState, reference: Reference, profile: DatasetProfile, n_segments: int,
-               segment: str = OVERALL) -> tuple[dict[str, Any], list[Any]]:
+               segment: str = OVERALL, version: str = "", now: float = 0.0, start: float = 0.0
+               ) -> tuple[dict[str, Any], list[Any]]:
         cfg = state.checks
+        baseline = None
+        if version and version not in state.refs and reference.prediction is not None:
+            # no reference of its own: the prediction is judged against the previous version's traffic
+            # (``versions.py``); a segment's share of that traffic is not kept, so a segment window then
+            # leaves the prediction to the whole traffic's window rather than judge it on the wrong baseline
+            baseline = self.baselines.get(state, version, now, start)
+            if baseline.previous is not None and baseline.column is not None:
+                if segment == OVERALL:
+                    reference = with_prediction(reference, baseline.column)
+                else:
+                    cfg = cfg.model_copy(update={"ignore": [*cfg.ignore, reference.prediction]})
         # events carry features and the prediction; ids, timestamps and targets (labels) are not in them
         absent = [n for n, sp in reference.specs.items() if sp.role not in (Role.FEATURE, Role.PREDICTION)]
         if absent:
@@ -1117,7 +1134,15 @@ class Monitor:
         if n_segments > 1:
             cfg = cfg.model_copy(update={"drift": cfg.drift.model_copy(update={"alpha": cfg.drift.alpha / n_segments})})
         res = run_checks(reference, profile, cfg)
-        return window_summary(res, reference, profile), res.findings
+        summary = window_summary(res, reference, profile)
+        if baseline is not None:
+            summary["prediction_baseline"] = baseline.summary(version)
+            if baseline.previous is not None:
+                against = f" (against version {baseline.previous}'s traffic: {version} has no reference of its own)"
+                return summary, [replace(f, message=f.message + against, evidence={
+                    **f.evidence, "baseline": {"version": baseline.previous, "windows": baseline.windows}})
+                    if f.check == "prediction_drift" else f for f in res.findings]
+        return summary, res.findings
 
     def _rows(self, state: ModelState, w: Window, summary: dict[str, Any], findings: list[Any], now: float
               ) -> tuple[WindowRow, list[FindingRow]]:
@@ -1216,7 +1241,7 @@ class Monitor:
             row = WindowRow(state.name, version, segment, g, start, start + g, True, 0, 0,
                             None, orjson.dumps(summary).decode(), now)
             return row, []
-        summary, findings = self._check(state, vr.reference, merged, n_segments, segment)
+        summary, findings = self._check(state, vr.reference, merged, n_segments, segment, version, now, start)
         if skipped:
             summary["skipped_windows"] = skipped
         return self._rows(state, w, summary, findings, now)

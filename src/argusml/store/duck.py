@@ -742,6 +742,11 @@ class Store:
                 params.append(val)
         return where, params
 
+    def first_windows(self, model: str, granularity: float) -> dict[str, float]:
+        """Per version, the start of its first window of ``granularity`` (open or closed): when it began serving."""
+        return dict(self._rows("SELECT version, min(start_ts) FROM windows WHERE model = ? AND granularity = ? "
+                               "GROUP BY version", [model, granularity]))
+
     def latest_closed(self, model: str, granularity: float) -> list[dict[str, Any]]:
         """The newest closed window of ``granularity`` per (version, segment)."""
         rows = self._rows("""SELECT version, segment, start_ts, end_ts, n_rows, verdict FROM windows w
