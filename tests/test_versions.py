@@ -105,3 +105,37 @@ def test_a_new_version_is_compared_with_the_previous_versions_traffic(svc, tmp_p
     (w,) = client.get("/v1/models/m/windows", params={"segment": "*", "granularity": "5m", "version": "v2",
                                                       "since": t + 1500, "until": t + 1800}).json()["windows"]
     assert "prediction_baseline" not in w["verdict"] and "score" not in w["verdict"]["drifted_columns"]
+
+
+def test_versions_in_the_yaml_and_references_set_over_http_survive_a_restart(tmp_path):
+    from argusml.schema import ConfigError
+    from argusml.service.server import build
+    from service_util import write_config
+
+    base, v2 = make_reference(seed=0), make_reference(seed=4)
+    d = write_config(tmp_path / "cfg", base, window="5m", versions={"v2": {"reference": "v2.json"}})
+    v2.save(d / "v2.json")
+    mon, _, _ = build(str(d), str(tmp_path / "data"))
+    try:
+        state = mon.model("m")
+        assert set(state.refs) == {"", "v2"}
+        assert state.ref("v2").fingerprint != state.ref("v1").fingerprint == state.ref("").fingerprint
+        client = TestClient(create_app(mon))
+        r = client.put("/v1/models/m/versions/v3/reference", json=make_reference(seed=5).to_dict())
+        assert r.status_code == 200
+        # a file path is the YAML's business: over HTTP the baseline travels in the body
+        bad = client.put("/v1/models/m", json={"config": {"versions": {"v4": {"reference": "x.json"}}},
+                                               "baseline": base.to_dict()})
+        assert bad.status_code == 422 and "PUT /v1/models/{model}/versions/{version}/reference" in bad.text
+    finally:
+        mon.stop()
+        mon.store.close()
+    mon, _, _ = build(str(d), str(tmp_path / "data"))
+    try:
+        assert set(mon.model("m").refs) == {"", "v2", "v3"}
+    finally:
+        mon.stop()
+        mon.store.close()
+    (d / "v2.json").unlink()
+    with pytest.raises(ConfigError, match=r"versions\.v2\.reference: baseline file not found"):
+        build(str(d), str(tmp_path / "data2"))

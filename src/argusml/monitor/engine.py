@@ -306,10 +306,15 @@ class Monitor:
         """Add or replace a model. Replacing keeps its live state (counters,
         dedup, open windows) and swaps config and reference."""
         now = self.clock()
+        own = self._version_references(config)  # before anything changes: a bad file changes nothing
         with self._lock:
             old = self.models.get(config.model)
             state = ModelState(config, reference)
-            if old is not None:
+            if old is None:  # a start: the versions' references set over HTTP in an earlier run carry on
+                for v, b in self.store.load_baselines(config.model):
+                    if v and v not in own:
+                        state.set_reference(v, Reference.from_dict(orjson.loads(b), f"store:{config.model}:{v}"))
+            else:
                 windows = list(old.folder.open.values())
                 old.folder.open.clear()  # closed now, so the snapshot below must not save them as open
                 self._close_now(old, windows, now)
@@ -319,13 +324,31 @@ class Monitor:
                 state.metrics, state.dedup, state.pending = old.metrics, old.dedup, old.pending
                 state.pending_outcomes, state.outcome_names = old.pending_outcomes, old.outcome_names
                 state.versions, state.events_total = old.versions, old.events_total
+            for v, r in own.items():
+                state.set_reference(v, r)
             self.models[config.model] = state
             self.baselines.forget(config.model)
         if persist:
             self.store.save_model(config.model, config.model_dump_json(), now)
             self.store.save_baseline(config.model, "", orjson.dumps(reference.to_dict(),
                                                                     option=orjson.OPT_SERIALIZE_NUMPY).decode(), now)
+            for v, r in own.items():
+                self.store.save_baseline(config.model, v, orjson.dumps(r.to_dict(),
+                                                                       option=orjson.OPT_SERIALIZE_NUMPY).decode(), now)
         return state
+
+    def _version_references(self, config: ModelConfig) -> dict[str, Reference]:
+        """The references ``versions:`` names (absolute paths once ``load_model_config`` resolved them),
+        checked against the declared bounds like any baseline; a ConfigError naming the version otherwise."""
+        out = {}
+        for v, vs in config.versions.items():
+            try:
+                ref = Reference.load(vs.reference)
+            except InputError as exc:
+                raise ConfigError(f"model {config.model!r}: versions.{v}.reference: {exc}") from None
+            resolve_declared(config.checks, ref.specs, f"model {config.model!r}: versions.{v}: checks")
+            out[v] = ref
+        return out
 
     def set_version_reference(self, model: str, version: str, reference: Reference) -> None:
         """Replace one version's reference (a retrain): its open windows close
@@ -357,7 +380,9 @@ class Monitor:
             if name in self.models:
                 continue
             try:
-                cfg = ModelConfig.model_validate_json(cfg_json)
+                # its versions' references are in the store (saved when it was registered): file paths in
+                # the config may not exist any more
+                cfg = ModelConfig.model_validate_json(cfg_json).model_copy(update={"versions": {}})
                 baselines = dict(self.store.load_baselines(name))
                 if "" not in baselines:
                     continue

@@ -194,6 +194,12 @@ class AdviceSettings(_Strict):
     _d = _duration_field("lookback", "horizon")
 
 
+class VersionSettings(_Strict):
+    """What is known about one model version before its traffic arrives."""
+
+    reference: str = Field(description="the version's baseline JSON from `argus baseline`, relative to the YAML")
+
+
 class ModelConfig(_Strict):
     model: str
     owner: str | None = None
@@ -216,7 +222,18 @@ class ModelConfig(_Strict):
     compare: CompareSettings = CompareSettings()
     advice: AdviceSettings = AdviceSettings()
     checks: ReportConfig = ReportConfig()
+    versions: dict[str, VersionSettings] = Field(
+        default_factory=dict, description="per-version references; a version without one is judged against the "
+                                          "model's reference, its prediction against the previous version's traffic")
     _d = _duration_field("window", "lateness", "future_skew")
+
+    @field_validator("versions")
+    @classmethod
+    def _version_names(cls, v: dict[str, VersionSettings]) -> dict[str, VersionSettings]:
+        for name in v:
+            if not 1 <= len(name) <= 64:
+                raise ValueError(f"version {name!r} must have 1 to 64 characters")
+        return v
 
     @field_validator("model")
     @classmethod
@@ -264,6 +281,14 @@ def load_model_config(path: str | Path) -> tuple[ModelConfig, Path | None]:
         ref = (p.parent / cfg.reference).resolve()
         if not ref.is_file():
             raise ConfigError(f"{p}: reference: baseline file not found: {ref}")
+    if cfg.versions:
+        resolved = {}
+        for v, vs in cfg.versions.items():
+            path = (p.parent / vs.reference).resolve()
+            if not path.is_file():
+                raise ConfigError(f"{p}: versions.{v}.reference: baseline file not found: {path}")
+            resolved[v] = VersionSettings(reference=str(path))
+        cfg = cfg.model_copy(update={"versions": resolved})
     return cfg, ref
 
 

@@ -441,6 +441,10 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
         if "reference" in cfg_in:
             raise ApiError(422, "invalid_config", "config.reference: over HTTP the baseline goes in 'baseline', "
                                                   "not as a file path")
+        if cfg_in.get("versions"):
+            raise ApiError(422, "invalid_config", "config.versions: over HTTP each version's baseline goes to "
+                                                  "PUT /v1/models/{model}/versions/{version}/reference, not as a "
+                                                  "file path")
         cfg_in["model"] = model
         try:
             cfg = model_config_from_dict(cfg_in, "config")
