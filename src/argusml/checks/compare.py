@@ -1,7 +1,7 @@
 """Champion or challenger: promote, keep waiting, or roll back, with the reasons.
 
-One decision function for the API and the CLI (DESIGN.md: two views never
-disagree). It reads the differences ``stats.compare`` computed and the
+One decision function for the API and the CLI (two views of one decision
+never disagree). It reads the differences ``stats.compare`` computed and the
 model's ``compare:`` settings, and follows the rule of drift decisions: a
 change counts when it is statistically credible *and* larger than what the
 owner said matters.

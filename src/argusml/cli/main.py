@@ -1,6 +1,6 @@
 """The `argus` command.
 
-Exit codes are a contract (DESIGN.md): 0 a report was written (whatever it
+Exit codes are a contract (README.md): 0 a report was written (whatever it
 found), 1 `argus check` found a P0/P1 problem, 2 no report could be made
 (unreadable input, a named column that does not exist, a bad config) or
 the command line itself is wrong (an unknown option, a missing value). A

@@ -1,7 +1,7 @@
 """Talking to a running service from the CLI: one way to connect, fail and read an answer.
 
 Commands that read a service's state (`sample`, `labels import`, `compare`,
-`advise`) only talk HTTP (DESIGN.md: only the server opens its store). They
+`advise`) only talk HTTP (only the server opens its store). They
 all fail the same way: one line on stderr naming what went wrong and exit 2,
 never a traceback.
 """

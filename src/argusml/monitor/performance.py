@@ -1,6 +1,6 @@
 """Model quality per window, version and segment, from the labels joined in the store.
 
-Performance windows are keyed by prediction time (DESIGN.md) and revised
+Performance windows are keyed by prediction time (docs/PERFORMANCE.md) and revised
 as labels arrive: a label for yesterday's prediction changes yesterday's
 windows. The job asks the store which buckets changed since it last looked
 (labels resolved, predictions arrived: one query on the base window, the

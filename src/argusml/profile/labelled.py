@@ -1,7 +1,7 @@
 """Labelled rows read for one task, and their metrics.
 
 Below ``checks`` because a reference's own performance is part of the
-reference (DESIGN.md: "reference performance"), computed when the baseline
+reference (its "reference performance", docs/PERFORMANCE.md), computed when the baseline
 is made, and because the service reads (prediction, label) pairs from its
 store into the same ``Labelled`` form. One reading of "what is the positive
 class, which rows count, which task is this" serves the batch report, the

@@ -1,4 +1,4 @@
-"""The report: one comparison's results as JSON (the contract in DESIGN.md),
+"""The report: one comparison's results as JSON (a public contract: report.schema.json),
 self-contained HTML, and a notebook display."""
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A custom collector reads the monitor's counters and the latest closed
 window's summary at scrape time, so the hot path never calls into
-prometheus-client per event. One process owns the state (DESIGN.md: the
+prometheus-client per event. One process owns the state (the
 ingesting process), so no multiprocess mode is needed; the process's own
 CPU and memory come from prometheus-client's standard process collector.
 Label sets are bounded: versions (max_versions), features (the

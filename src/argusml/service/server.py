@@ -1,7 +1,7 @@
 """`argus serve`: load model configs, recover the store, run uvicorn.
 
 One process, one worker: the ingesting process owns every model's live
-state (DESIGN.md's choice for Prometheus correctness too). Scale-out is by
+state (which Prometheus counters need too). Scale-out is by
 model (one server per group of models), not by workers of one server.
 """
 

@@ -8,7 +8,7 @@ after the transaction that holds it has committed.
 
 DuckDB connections are not to be shared between threads; each thread gets
 its own cursor of the one database (``_cur``). Only one process may open
-the file read-write (DuckDB locks it), which matches DESIGN.md: only the
+the file read-write (DuckDB locks it), as the architecture wants: only the
 server opens its store.
 """
 
