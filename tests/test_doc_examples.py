@@ -43,6 +43,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 import argusml
 from service_util import free_port
@@ -409,6 +410,27 @@ def test_every_fence_names_its_language_and_the_docs_have_examples():
     unnamed = [b.id for b in ALL_BLOCKS if not b.lang]
     assert not unnamed, f"fences without a language (```text for output, ```bash for commands): {unnamed}"
     assert len([b for b in EXAMPLES if b.doc == "README.md"]) >= 3 and len(EXAMPLES) >= 12, [b.id for b in EXAMPLES]
+
+
+def test_yaml_examples_are_valid_configs():
+    """The YAML the docs show is what the code accepts: a report config, or a model YAML's section."""
+    from pydantic import ValidationError
+
+    from argusml.schema.config import ReportConfig
+    from argusml.schema.model_config import ModelConfig
+
+    blocks = [b for b in ALL_BLOCKS if b.lang == "yaml"]
+    assert len(blocks) >= 5
+    for b in blocks:
+        data = yaml.safe_load(b.text)
+        try:
+            ReportConfig.model_validate(data)
+        except ValidationError as report_error:
+            try:
+                ModelConfig.model_validate({"model": "m", **data})
+            except ValidationError as model_error:
+                raise AssertionError(f"{b.id}: neither a report config ({report_error}) "
+                                     f"nor a model config ({model_error})") from None
 
 
 @pytest.mark.parametrize("block", example_params())
