@@ -43,9 +43,9 @@ def _wrap(text: str, width: int, indent: str = "", hang: str | None = None) -> s
 
 def run_live_demo(port: int, windows: int = 6, window_seconds: int = 5, rows_per_window: int = 3000,
                   data_dir: str | None = None, echo: Any = print, width: int | None = None,
-                  keep_serving: bool = True, stop: threading.Event | None = None) -> dict[str, Any]:
-    """Stream the demo's traffic, print each window's verdict, then (``keep_serving``) serve until
-    Ctrl-C or ``stop`` is set, so the printed URLs can be opened; the server is gone once this returns."""
+                  stop: threading.Event | None = None) -> dict[str, Any]:
+    """Stream the demo's traffic, print each window's verdict, then serve until Ctrl-C (or until
+    ``stop`` is set), so the printed URLs can be opened; the server is gone once this returns."""
     import uvicorn
 
     from argusml.sdk import Client
@@ -115,23 +115,22 @@ def run_live_demo(port: int, windows: int = 6, window_seconds: int = 5, rows_per
         echo("")
         echo(_wrap(f"{status['events_total']} events, {status['labels_total']} labels "
                    f"({status['labels_joined']} joined).", width))
-        if keep_serving:
-            links = [("status, open findings", f"{url}/v1/models/credit/status"),
-                     ("windows and verdicts", f"{url}/v1/models/credit/windows"),
-                     ("findings", f"{url}/v1/models/credit/findings"),
-                     ("model quality", f"{url}/v1/models/credit/performance"),
-                     ("Prometheus", f"{url}/metrics"),
-                     ("the API", f"{url}/docs")]
-            echo("The collector keeps running; open:")
-            for name, link in links:
-                echo(f"  {name:<22} {link}")
-            echo("Press Ctrl-C to stop it.")
-            try:
-                while not stop.wait(0.2):
-                    pass
-            except KeyboardInterrupt:
-                pass  # the way a user ends the demo: stop cleanly below
-            echo("Stopped.")
+        links = [("status, open findings", f"{url}/v1/models/credit/status"),
+                 ("windows and verdicts", f"{url}/v1/models/credit/windows"),
+                 ("findings", f"{url}/v1/models/credit/findings"),
+                 ("model quality", f"{url}/v1/models/credit/performance"),
+                 ("Prometheus", f"{url}/metrics"),
+                 ("the API", f"{url}/docs")]
+        echo("The collector keeps running; open:")
+        for name, link in links:
+            echo(f"  {name:<22} {link}")
+        echo("Press Ctrl-C to stop it.")
+        try:
+            while not stop.wait(0.2):
+                pass
+        except KeyboardInterrupt:
+            pass  # the way a user ends the demo: stop cleanly below
+        echo("Stopped.")
         return {"verdicts": verdicts, "status": status}
     except KeyboardInterrupt:  # Ctrl-C while traffic still streams: stop as cleanly, say so
         echo("\nStopped before the last window closed.")
