@@ -17,8 +17,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/argus demo --out argus-demo
 
+# the collector on localhost watching a stream until Ctrl-C; ARGS="--port 9000 --windows 4" passes options on
 demo-live: $(STAMP)
-	$(BIN)/argus demo --live
+	$(BIN)/argus demo --live $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Install the system packages the integration tests need, from Debian's own archive:
 #   - Chromium and its matching chromedriver, for the browser test (tests/test_html_browser.py);
-#   - Prometheus (with promtool), for the scrape test (tests/test_prometheus.py).
+#   - Prometheus (with promtool), for the scrape test (tests/test_prometheus.py);
+#   - curl, which the docs' shell examples use (tests/test_doc_examples.py runs them).
 #
 # Why a script: CI images are bare Debian 12; the HTML report must be checked in a
 # real browser (rendering, escaping, no network), and /metrics must be scraped by a
 # real Prometheus and linted by promtool. Both are too large to ship in the
-# repository. Idempotent: when /usr/bin/chromium, /usr/bin/chromedriver,
+# repository. Idempotent: when /usr/bin/chromium, /usr/bin/chromedriver, /usr/bin/curl,
 # /usr/bin/prometheus and /usr/bin/promtool are all there it exits 0 at once,
 # without touching apt. Needs root (or sudo).
 set -euo pipefail
 
-REQUIRED=(/usr/bin/chromium /usr/bin/chromedriver /usr/bin/prometheus /usr/bin/promtool)
+REQUIRED=(/usr/bin/chromium /usr/bin/chromedriver /usr/bin/prometheus /usr/bin/promtool /usr/bin/curl)
 
 missing=()
 for f in "${REQUIRED[@]}"; do
@@ -35,6 +36,9 @@ if [[ ! -x /usr/bin/chromium || ! -x /usr/bin/chromedriver ]]; then
 fi
 if [[ ! -x /usr/bin/prometheus || ! -x /usr/bin/promtool ]]; then
     packages+=(prometheus)
+fi
+if [[ ! -x /usr/bin/curl ]]; then
+    packages+=(curl)
 fi
 
 export DEBIAN_FRONTEND=noninteractive

@@ -63,7 +63,7 @@ class LiveServer:
     """The real app under uvicorn in a thread (a real socket, a real HTTP stack), without the seconds a
     child process spends importing; ``with LiveServer(monitor) as srv`` or ``start()`` / ``stop()``."""
 
-    def __init__(self, monitor: Any, port: int | None = None) -> None:
+    def __init__(self, monitor: Any, port: int | None = None, auth: Any = None) -> None:
         import threading
 
         import uvicorn
@@ -72,7 +72,7 @@ class LiveServer:
 
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(create_app(monitor), host="127.0.0.1", port=self.port,
+        self.server = uvicorn.Server(uvicorn.Config(create_app(monitor, auth=auth), host="127.0.0.1", port=self.port,
                                                     log_config=None, access_log=False))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -4,6 +4,7 @@ FastAPI endpoints. The client must never raise into the model's code."""
 
 from __future__ import annotations
 
+import logging
 import time
 
 import numpy as np
@@ -14,7 +15,8 @@ from pydantic import BaseModel
 
 import argusml
 from argusml.monitor import Monitor, Settings
-from argusml.schema.model_config import ModelConfig
+from argusml.schema.model_config import AuthConfig, ModelConfig, TokenEntry
+from argusml.service.auth import Authenticator, digest
 from argusml.store import Store
 from service_util import LiveServer, free_port, make_reference
 
@@ -84,9 +86,113 @@ def test_client_errors_are_not_retried_and_are_counted(monitor):
     with LiveServer(monitor) as srv:
         client = argusml.Client(srv.url, model="nope", flush_interval=0.02)
         client.log(id="1", features={"x0": 1.0})
-        assert client.flush(10)
-        client.close()
+        assert client.flush(10) is False  # answered, but not delivered: the caller must hear of it
+        assert client.close() is False
     assert client.stats.failed == 1 and client.stats.retries == 0 and client.stats.sent == 0
+    assert_adds_up(client.stats)
+
+
+def assert_adds_up(stats: argusml.Stats) -> None:
+    """Every queued event or label ended in exactly one outcome."""
+    s = stats
+    assert s.queued == s.accepted + s.duplicates + s.rejected + s.failed + s.dropped_at_close, s.as_dict()
+    assert s.accepted == s.sent + s.labels_sent, s.as_dict()
+
+
+class Records(logging.Handler):
+    """The SDK's log records, captured at its own logger (the service's log setup may stop propagation)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def __enter__(self) -> Records:
+        self.logger = logging.getLogger("argus.sdk")
+        self.level = self.logger.level
+        self.logger.setLevel(logging.DEBUG)
+        self.logger.addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.logger.removeHandler(self)
+        self.logger.setLevel(self.level)
+
+    def at(self, level: int) -> list[str]:
+        return [r.getMessage() for r in self.records if r.levelno == level]
+
+
+def test_a_wrong_token_fails_every_batch_is_logged_once_and_flush_says_so(monitor):
+    auth = Authenticator(AuthConfig(tokens=[
+        TokenEntry(name="ingest", sha256=digest("argus_right"), scopes=["write"]),
+        TokenEntry(name="grafana", sha256=digest("argus_reader"), scopes=["read"])]))
+    rng = np.random.default_rng(3)
+    with LiveServer(monitor, auth=auth) as srv, Records() as logged:
+        wrong = argusml.Client(srv.url, model="m", token="argus_wrong", batch_size=10, flush_interval=0.02)
+        for i in range(30):
+            wrong.log(id=f"w{i}", features=features(rng), prediction=0.5)
+        wrong.log_label("w0", 1)
+        assert wrong.flush(10) is False
+        assert wrong.close() is False
+        reader = argusml.Client(srv.url, model="m", token="argus_reader", flush_interval=0.02)
+        for i in range(5):
+            reader.log(id=f"r{i}", features=features(rng), prediction=0.5)
+        assert reader.close() is False
+        right = argusml.Client(srv.url, model="m", token="argus_right", flush_interval=0.02)
+        for i in range(5):
+            right.log(id=f"ok{i}", features=features(rng), prediction=0.5)
+        assert right.flush(10) is True and right.close() is True
+    s = wrong.stats
+    assert (s.queued, s.failed, s.accepted, s.rejected, s.retries, s.batches) == (31, 31, 0, 0, 0, 0)
+    assert (reader.stats.failed, right.stats.sent, right.stats.failed) == (5, 5, 0)
+    for c in (wrong, reader, right):
+        assert_adds_up(c.stats)
+    errors = logged.at(logging.ERROR)
+    assert len([e for e in errors if "answered 401" in e]) == 1, errors  # 4 batches (3 + labels), one line
+    assert "unauthorized: unknown token" in next(e for e in errors if "answered 401" in e)
+    assert len([e for e in errors if "answered 403" in e]) == 1
+    assert "forbidden: token 'grafana' lacks the 'write' scope" in next(e for e in errors if "answered 403" in e)
+    assert monitor.store.raw_events("m") == 5  # only the right token's events were stored
+
+
+def test_rejected_events_are_counted_by_index_and_flush_reports_each_round(monitor):
+    rng = np.random.default_rng(4)
+    with LiveServer(monitor) as srv, Records() as logged:
+        client = argusml.Client(srv.url, model="m", flush_interval=0.02)
+        for i in range(10):
+            client.log(id=f"g{i}", features=features(rng), prediction=0.5)
+        client.log(id="nested", features={**features(rng), "x0": {"a": 1}}, prediction=0.5)
+        client.log(id="long", features={**features(rng), "cat": "x" * 5000}, prediction=0.5)
+        client.log(id="g0", features=features(rng), prediction=0.5)  # sent before: a duplicate, delivered
+        assert client.flush(10) is False
+        for i in range(10, 15):
+            client.log(id=f"g{i}", features=features(rng), prediction=0.5)
+        assert client.flush(10) is True  # this round was all delivered
+        assert client.close() is False  # over the client's life, two were not
+    s = client.stats
+    assert (s.queued, s.accepted, s.sent, s.rejected, s.duplicates, s.failed) == (18, 15, 15, 2, 1, 0)
+    assert_adds_up(s)
+    assert any("2 of 13 rejected, e.g. #10 features.x0" in w for w in logged.at(logging.WARNING)), logged.records
+    assert monitor.store.raw_events("m") == 15
+
+
+def test_close_with_the_collector_down_counts_what_it_could_not_deliver():
+    client = argusml.Client(f"http://127.0.0.1:{free_port()}", model="m", flush_interval=0.02, max_backoff=0.1)
+    rng = np.random.default_rng(5)
+    for i in range(40):
+        client.log(id=f"c{i}", features=features(rng), prediction=0.5)
+    client.log_label("c0", 1)
+    assert client.flush(0.3) is False  # nobody listens: still pending, retried
+    started = time.monotonic()
+    assert client.close(timeout=0.5) is False
+    assert time.monotonic() - started < 4.0  # a retry's backoff does not hold the model server's exit
+    s = client.stats
+    assert (s.queued, s.dropped_at_close, s.accepted, s.failed) == (41, 41, 0, 0) and s.retries > 0
+    assert_adds_up(s)
+    assert client.close() is False  # a second close answers the same
+    assert client.log(id="late") is None and client.stats.dropped == 1
 
 
 @pytest.mark.filterwarnings("ignore:X does not have valid feature names")

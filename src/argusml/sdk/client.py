@@ -7,6 +7,11 @@ collector is busy or away. Nothing here raises into the model's code path:
 when the buffer is full the newest events are counted in ``dropped`` and
 the model keeps answering. At exit the buffer is flushed (bounded wait).
 
+What cannot raise must still be visible: every event or label ``log()``
+queued ends in exactly one of the counters ``accepted``, ``duplicates``,
+``rejected``, ``failed`` or ``dropped_at_close`` (see ``Stats``), and
+``flush()`` / ``close()`` return False when any of them was not delivered.
+
 This module imports only the standard library, httpx and (when present)
 orjson, so a model server does not pay for Argus's analysis stack.
 """
@@ -17,6 +22,7 @@ import atexit
 import functools
 import inspect
 import itertools
+import json
 import logging
 import os
 import random
@@ -34,7 +40,6 @@ try:  # orjson is faster and serialises numpy values; json is the fallback
     def _dumps(obj: Any) -> bytes:
         return orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS, default=_default)
 except ImportError:  # pragma: no cover - orjson is a dependency of argusml
-    import json
 
     def _dumps(obj: Any) -> bytes:
         return json.dumps(obj, default=_default, allow_nan=False).encode()
@@ -43,6 +48,18 @@ except ImportError:  # pragma: no cover - orjson is a dependency of argusml
 log = logging.getLogger("argus.sdk")
 
 RETRYABLE = {408, 425, 429, 500, 502, 503, 504}
+
+
+def _server_message(text: str) -> str:
+    """The collector's ``{"error", "detail"}`` answer as one line; another body as it came (shortened)."""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return text[:300]
+    if isinstance(body, dict) and ("error" in body or "detail" in body):
+        detail = body.get("detail")
+        return f"{body.get('error', 'error')}: {detail}" if detail is not None else str(body.get("error"))
+    return text[:300]
 
 
 def _default(o: Any) -> Any:
@@ -56,15 +73,37 @@ def _default(o: Any) -> Any:
 
 
 class Stats:
-    """Counters a model server can export or log: what happened to its events."""
+    """Counters a model server can export or log: what happened to its events and labels.
 
-    __slots__ = ("batches", "dropped", "failed", "labels_sent", "rejected", "retries", "sent")
+    Each item ``log()`` / ``log_label()`` took (``queued``) ends in exactly one
+    outcome, so once nothing is pending ``queued == accepted + duplicates +
+    rejected + failed + dropped_at_close``: a model owner can tell "the
+    collector has it" from "it is lost, and why" without reading logs.
+
+    - ``accepted``: stored by the collector (``sent`` of them events, ``labels_sent`` labels);
+    - ``duplicates``: the collector already had them (a retried batch whose answer was lost);
+    - ``rejected``: refused one by one, with the index and reason the collector gave;
+    - ``failed``: the collector refused the whole batch (401/403 token, 404 model, other 4xx)
+      or it could not be serialised;
+    - ``dropped_at_close``: still buffered or in flight when ``close()`` gave up (collector away);
+    - ``dropped``: never queued (buffer full, after ``close()``, an error in a wrapper);
+    - ``retries``, ``batches``: requests retried and batches answered.
+    """
+
+    __slots__ = ("accepted", "batches", "dropped", "dropped_at_close", "duplicates", "failed", "labels_sent",
+                 "queued", "rejected", "retries", "sent")
 
     def __init__(self) -> None:
         self.sent = self.labels_sent = self.rejected = self.dropped = self.failed = self.retries = self.batches = 0
+        self.queued = self.accepted = self.duplicates = self.dropped_at_close = 0
 
     def as_dict(self) -> dict[str, int]:
         return {k: getattr(self, k) for k in self.__slots__}
+
+    @property
+    def undelivered(self) -> int:
+        """Items that will never reach the collector's store (the sum ``flush()`` watches)."""
+        return self.rejected + self.failed + self.dropped + self.dropped_at_close
 
 
 class Client:
@@ -89,9 +128,13 @@ class Client:
         self._events: deque[tuple[Any, ...]] = deque()
         self._labels: deque[tuple[Any, ...]] = deque()
         self._wake = threading.Event()
+        self._stop = threading.Event()  # set by close(): cuts a retry's backoff short
         self._idle = threading.Event()
         self._idle.set()
         self._closed = False
+        self._close_ok = False
+        self._undelivered_seen = 0  # stats.undelivered when flush() last finished waiting
+        self._logged_codes: set[int] = set()  # a status that fails every batch is logged once, not per batch
         # ids the client makes: a random prefix per client and a counter (uuid4 costs 3 µs a call)
         self._id_prefix = os.urandom(8).hex()
         self._id_seq = itertools.count()
@@ -120,6 +163,7 @@ class Client:
                 id = f"{self._id_prefix}-{next(self._id_seq)}"
             self._events.append((model or self.model, id, features, prediction, version, latency_ms, segment, status,
                                  time.time() if timestamp is None else timestamp))
+            self.stats.queued += 1
             if len(self._events) >= self.batch_size:
                 self._wake.set()
             return id
@@ -134,6 +178,7 @@ class Client:
                 self.stats.dropped += 1
                 return False
             self._labels.append((model or self.model, id, label, version, timestamp))
+            self.stats.queued += 1
             if len(self._labels) >= self.batch_size:
                 self._wake.set()
             return True
@@ -146,26 +191,55 @@ class Client:
         return len(self._events) + len(self._labels)
 
     def flush(self, timeout: float | None = 10.0) -> bool:
-        """Wait until everything queued so far was sent (or given up on); False on timeout."""
+        """Wait until everything queued so far was answered; True only if all of it was delivered.
+
+        False when ``timeout`` passed first (the rest is still being retried) or
+        when anything since the previous flush was rejected, failed or dropped:
+        a caller that checks the return value learns of a wrong token or a
+        broken event at once, and ``stats`` says how many and which way."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.pending or not self._idle.is_set():
             self._wake.set()
             if deadline is not None and time.monotonic() > deadline:
                 return False
             time.sleep(0.005)
-        return True
+        undelivered = self.stats.undelivered
+        ok = undelivered == self._undelivered_seen
+        self._undelivered_seen = undelivered
+        return ok
 
-    def close(self, timeout: float = 10.0) -> None:
+    def close(self, timeout: float = 10.0) -> bool:
+        """Flush (waiting at most ``timeout``) and stop; never raises. True only if everything this
+        client was given in its lifetime was delivered (``stats.undelivered`` is 0).
+
+        What the collector has not acknowledged by then (it is away or slow) is
+        given up and counted in ``stats.dropped_at_close``, with one warning,
+        rather than lost silently or blocking the model server's exit."""
         if self._closed:
-            return
-        self.flush(timeout)
+            return self._close_ok
+        ok = self.flush(timeout)
         self._closed = True
+        self._stop.set()
         self._wake.set()
-        self._thread.join(timeout=1.0)
+        self._thread.join(timeout=2.0)
+        left = 0
+        for buf in (self._events, self._labels):
+            while buf:
+                try:
+                    buf.popleft()
+                except IndexError:  # the sender thread took the last one: it counts it itself
+                    break
+                left += 1
+        self.stats.dropped_at_close += left
+        if self.stats.dropped_at_close:
+            log.warning("argus sdk: closed with %d events and labels not delivered to %s (%s)",
+                        self.stats.dropped_at_close, self.url, self.stats.as_dict())
+        self._close_ok = ok and self.stats.undelivered == 0
         try:
             self._http.close()
         except Exception:
             pass  # closing at exit: a half-closed connection is no reason to raise into the caller
+        return self._close_ok
 
     def __enter__(self) -> Client:
         return self
@@ -181,9 +255,9 @@ class Client:
             self._wake.clear()
             self._idle.clear()
             try:
-                while self._events:
+                while self._events and not self._closed:
                     self._send_events(self._take(self._events))
-                while self._labels:
+                while self._labels and not self._closed:
                     self._send_labels(self._take(self._labels))
                 if self._report_every and time.monotonic() - last_resources >= self._report_every:
                     last_resources = time.monotonic()
@@ -241,47 +315,72 @@ class Client:
             return
         attempt = 0
         while True:
+            if self._closed:  # close() stopped waiting: what is in flight is given up, and counted
+                self.stats.dropped_at_close += len(docs)
+                return
             wait = None
             try:
                 r = self._http.post(self.url + path, content=body, headers={"content-type": "application/json"})
                 code = r.status_code
                 if code in (200, 202, 422):
-                    ans = r.json()
-                    if path.endswith("/labels"):
-                        self.stats.labels_sent += int(ans.get("accepted", 0))
-                    else:
-                        self.stats.sent += int(ans.get("accepted", 0))
-                    self.stats.rejected += len(ans.get("rejected", []))
-                    self.stats.batches += 1
-                    if ans.get("rejected"):
-                        first = ans["rejected"][0]
-                        log.warning("argus sdk: %d of %d rejected, e.g. #%s %s: %s", len(ans["rejected"]), len(docs),
-                                    first.get("index"), first.get("field"), first.get("error"))
-                    return
+                    try:
+                        ans = r.json()
+                    except ValueError:
+                        ans = None
+                    if isinstance(ans, dict) and isinstance(ans.get("rejected", []), list):
+                        self._count_answer(path, docs, code, ans, r.text)
+                        return
                 if code == 413 and len(docs) > 1:
                     half = len(docs) // 2
                     self._post(path, docs[:half])
                     self._post(path, docs[half:])
                     return
                 if code not in RETRYABLE:
-                    self.stats.failed += len(docs)
-                    log.error("argus sdk: %s answered %d, %d events not sent: %s", path, code, len(docs), r.text[:300])
+                    self._fail(path, len(docs), code, r.text)
                     return
                 ra = r.headers.get("retry-after")
                 if ra and ra.replace(".", "", 1).isdigit():
                     wait = float(ra)
             except Exception as exc:  # connection refused, timeout, ...
-                if self._closed:
-                    self.stats.failed += len(docs)
-                    return
                 log.debug("argus sdk: send failed (%s); retrying", exc)
             attempt += 1
             self.stats.retries += 1
-            if self._closed and attempt > 3:
-                self.stats.failed += len(docs)
-                return
             backoff = min(self.max_backoff, 0.1 * 2 ** min(attempt, 10))
-            time.sleep((wait if wait is not None else backoff) * (0.5 + random.random() / 2))
+            self._stop.wait((wait if wait is not None else backoff) * (0.5 + random.random() / 2))
+
+    def _count_answer(self, path: str, docs: list[dict[str, Any]], code: int, ans: dict[str, Any], text: str) -> None:
+        """Split a batch the collector answered into accepted, duplicates and rejected; anything it did
+        not account for (a 422 about the whole request, say) is failed, so the counters still add up."""
+        accepted = int(ans.get("accepted", 0) or 0)
+        duplicates = int(ans.get("duplicates", 0) or 0)
+        rejected = ans.get("rejected") or []
+        if path.endswith("/labels"):
+            self.stats.labels_sent += accepted
+        else:
+            self.stats.sent += accepted
+        self.stats.accepted += accepted
+        self.stats.duplicates += duplicates
+        self.stats.rejected += len(rejected)
+        self.stats.batches += 1
+        if rejected:
+            first = rejected[0] if isinstance(rejected[0], dict) else {}
+            log.warning("argus sdk: %d of %d rejected, e.g. #%s %s: %s", len(rejected), len(docs),
+                        first.get("index"), first.get("field"), first.get("error"))
+        rest = len(docs) - accepted - duplicates - len(rejected)
+        if rest > 0:
+            self._fail(path, rest, code, text)
+
+    def _fail(self, path: str, n: int, code: int, text: str) -> None:
+        """Count a batch the collector refused as a whole. The first such answer of each status is logged
+        with the collector's own message (it says what to fix: the token, the model's name); later ones
+        are not, so a wrong token does not write a line per batch into the model server's log."""
+        self.stats.failed += n
+        if code in self._logged_codes:
+            log.debug("argus sdk: %s answered %d, %d not delivered", path, code, n)
+            return
+        self._logged_codes.add(code)
+        log.error("argus sdk: %s%s answered %d: %s; %d events or labels not delivered (this status is logged "
+                  "once; client.stats counts every one)", self.url, path, code, _server_message(text), n)
 
     def _send_resources(self) -> None:
         values = resource_usage()
