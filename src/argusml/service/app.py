@@ -45,6 +45,10 @@ from argusml.service.offload import MAX_EVENTS_PER_REQUEST, TooManyEvents, Valid
 log = logging.getLogger("argus.http")
 
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines")
+JSON_TYPES = ("application/json", "text/json")
+FORM_TYPE = "application/x-www-form-urlencoded"
+"""What ``curl -d`` sends when told no type: a body of that type that parses as JSON is read as JSON, so
+that the shortest curl command works; a real form body is still refused (415)."""
 ACK_TIMEOUT = 30.0
 OFFLOAD_MIN_BYTES = 8192
 """Smaller bodies (a few events) are validated in place: the trip to a worker costs more than it saves."""
@@ -142,12 +146,43 @@ class RequestContext:
                 status, body, extra = await self.ingest(parts[4], model, headers.get(b"content-type", b"").decode(
                     "latin-1") or None, _body_chunks(receive))
                 await _send_json(send_with_id, status, body, extra)
+            elif scope.get("method") == "POST" and model is not None and len(parts) == 5 and parts[4] == "resources":
+                await self._json_route(scope, receive, send_with_id, headers)
             else:
                 await self.app(scope, receive, send_with_id)
         if log.isEnabledFor(logging.INFO):
             log.info("%s %s %d", scope.get("method"), path, status_holder[0],
                      extra={"method": scope.get("method"), "path": path, "status": status_holder[0],
                             "duration_ms": round(1000 * (time.perf_counter() - started), 3)})
+
+    async def _json_route(self, scope: dict[str, Any], receive: Any, send: Any, headers: dict[bytes, bytes]) -> None:
+        """A route whose body FastAPI parses (one JSON object), held to the ingest routes' content-type
+        rule: FastAPI reads only ``application/json`` as JSON, so a body sent with no type, as text/json
+        or as curl's form type (when it parses as JSON) reaches it relabelled ``application/json``."""
+        ctype = headers.get(b"content-type", b"").decode("latin-1")
+        try:
+            fmt = body_format(ctype or None, ndjson=False)
+            if fmt == "json" and ctype.split(";")[0].strip().lower() == "application/json":
+                await self.app(scope, receive, send)
+                return
+            body = await read_stream(_body_chunks(receive), self.max_body)
+            if fmt == "form":
+                require_json(body, ndjson=False)
+        except ApiError as exc:
+            await _send_json(send, exc.status, {"error": exc.error, "detail": exc.detail}, exc.headers)
+            return
+        replayed = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal replayed
+            if replayed:
+                return dict(await receive())
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        relabelled = [(k, v) for k, v in scope.get("headers") or [] if k not in (b"content-type", b"content-length")]
+        relabelled += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await self.app({**scope, "headers": relabelled}, replay, send)
 
     def _deny(self, scope: dict[str, Any], headers: dict[bytes, bytes], path: str, model: str | None
               ) -> tuple[int, dict[str, Any], dict[str, str]] | None:
@@ -203,14 +238,34 @@ async def read_stream(chunks: Any, limit: int) -> bytes:
     return b"".join(parts)
 
 
-def is_ndjson(content_type: str | None) -> bool:
-    ctype = (content_type or "application/json").split(";")[0].strip().lower()
-    if ctype in NDJSON_TYPES:
-        return True
-    if ctype in ("application/json", "text/json", ""):
-        return False
-    raise ApiError(415, "unsupported_media_type",
-                   f"content type {ctype!r}: send application/json (a list of objects) or application/x-ndjson")
+def _accepted(ndjson: bool) -> str:
+    return ("send application/json (a list of objects) or application/x-ndjson (one object per line)" if ndjson
+            else "send application/json")
+
+
+def body_format(content_type: str | None, ndjson: bool = True) -> str:
+    """How an ingest body of this content type is read: ``json``, ``ndjson``, or ``form`` (curl's default
+    type: JSON if the body parses as JSON, see ``require_json``). No content type is JSON, as before
+    curl's case was known. Any other type is a 415 naming the accepted ones."""
+    ctype = (content_type or "").split(";")[0].strip().lower()
+    if ndjson and ctype in NDJSON_TYPES:
+        return "ndjson"
+    if ctype in (*JSON_TYPES, ""):
+        return "json"
+    if ctype == FORM_TYPE:
+        return "form"
+    raise ApiError(415, "unsupported_media_type", f"content type {ctype!r}: {_accepted(ndjson)}")
+
+
+def require_json(body: bytes, ndjson: bool = True) -> None:
+    """A body sent with the form content type is read as JSON only when it is JSON: 415 otherwise, saying
+    how to send it (curl sends that type with ``-d`` unless told another)."""
+    try:
+        orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise ApiError(415, "unsupported_media_type",
+                       f"content type {FORM_TYPE!r} with a body that is not JSON: {_accepted(ndjson)} "
+                       "(with curl: -H 'Content-Type: application/json')") from None
 
 
 class Ingest:
@@ -257,8 +312,11 @@ class Ingest:
         monitor = self.monitor
         if model not in monitor.models:
             raise ApiError(404, "unknown_model", str(UnknownModel(model)))
-        ndjson = is_ndjson(content_type)
+        fmt = body_format(content_type)
+        ndjson = fmt == "ndjson"
         body = await read_stream(chunks, self.max_body)
+        if fmt == "form":
+            require_json(body)
         answer: IngestAnswer | None = None
         try:
             if kind == "events" and self.pool is not None and self.pool.alive and len(body) >= OFFLOAD_MIN_BYTES:
