@@ -18,12 +18,15 @@ import logging
 import os
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import orjson
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -50,6 +53,11 @@ FORM_TYPE = "application/x-www-form-urlencoded"
 """What ``curl -d`` sends when told no type: a body of that type that parses as JSON is read as JSON, so
 that the shortest curl command works; a real form body is still refused (415)."""
 ACK_TIMEOUT = 30.0
+DOCS_ASSETS = "/docs/assets"
+SWAGGER_UI_DIR = Path(__file__).parent / "static" / "swagger-ui"
+PUBLIC_PATHS = ("/healthz", "/docs", "/openapi.json")
+"""Answered without a token even when the server has tokens: liveness, and the API's documentation (the
+page, its assets under DOCS_ASSETS, the OpenAPI document) which holds no data, only the routes' shapes."""
 OFFLOAD_MIN_BYTES = 8192
 """Smaller bodies (a few events) are validated in place: the trip to a worker costs more than it saves."""
 
@@ -186,7 +194,7 @@ class RequestContext:
 
     def _deny(self, scope: dict[str, Any], headers: dict[bytes, bytes], path: str, model: str | None
               ) -> tuple[int, dict[str, Any], dict[str, str]] | None:
-        if not self.auth.enabled or path == "/healthz":
+        if not self.auth.enabled or path in PUBLIC_PATHS or path.startswith(DOCS_ASSETS + "/"):
             return None
         raw = headers.get(b"authorization", b"").decode("latin-1")
         challenge = {"www-authenticate": 'Bearer realm="argus"'}
@@ -397,7 +405,7 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
 
     app = _ArgusAPI(title="Argus", version=__version__,
                   description="Monitoring for machine-learning models: events, labels, windows, findings.",
-                  docs_url="/docs", redoc_url=None, lifespan=lifespan,
+                  docs_url=None, redoc_url=None, lifespan=lifespan,  # /docs below: Swagger UI from the package
                   # the RequestValidationError handler answers ErrorBody, not FastAPI's HTTPValidationError
                   responses={422: {"model": schemas.ErrorBody, "description": "invalid request"}})
     registry = registry_for(monitor)
@@ -467,7 +475,8 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
         return Response(status_code=204)
 
     # -- registry ------------------------------------------------------------------------
-    @app.get("/v1/models", tags=["models"], summary="Models being monitored")
+    @app.get("/v1/models", tags=["models"], summary="Models being monitored",
+             response_model=schemas.ModelList)
     def list_models(request: Request) -> Response:
         allowed = request.scope.get("state", {}).get("token_models")
         out = []
@@ -480,6 +489,7 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
         return _json({"models": out})
 
     @app.get("/v1/models/{model}", tags=["models"], summary="A model's configuration",
+             response_model=schemas.ModelDetail,
              responses={404: {"model": schemas.ErrorBody}})
     def get_model(model: str) -> Response:
         st = state_of(model)
@@ -525,6 +535,7 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
 
     # -- reads ------------------------------------------------------------------------------
     @app.get("/v1/models/{model}/status", tags=["results"], summary="Counts, latest window verdicts, open findings",
+             response_model=schemas.StatusAnswer,
              responses={404: {"model": schemas.ErrorBody}})
     def status(model: str) -> Response:
         state_of(model)
@@ -535,6 +546,7 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
         return _json(s)
 
     @app.get("/v1/models/{model}/findings", tags=["results"], summary="Findings of closed windows",
+             response_model=schemas.FindingList,
              responses={404: {"model": schemas.ErrorBody}, 400: {"model": schemas.ErrorBody}})
     def findings(model: str, since: str | None = None, until: str | None = None, version: str | None = None,
                  segment: str | None = None, granularity: str | None = None,
@@ -546,6 +558,7 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
         return _json({"findings": [_finding_out(f) for f in rows]})
 
     @app.get("/v1/models/{model}/windows", tags=["results"], summary="Closed (and open) windows with verdicts",
+             response_model=schemas.WindowList,
              responses={404: {"model": schemas.ErrorBody}, 400: {"model": schemas.ErrorBody}})
     def windows(model: str, since: str | None = None, until: str | None = None, version: str | None = None,
                 segment: str | None = None, granularity: str | None = None, closed: bool | None = None,
@@ -556,7 +569,7 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
                                      closed=closed, limit=limit)
         return _json({"windows": [_window_out(w) for w in rows]})
 
-    @app.get("/v1/models/{model}/performance", tags=["results"],
+    @app.get("/v1/models/{model}/performance", tags=["results"], response_model=schemas.PerformanceList,
              summary="Model quality per window, version and segment (keyed by prediction time, revised as "
                      "labels arrive)",
              responses={404: {"model": schemas.ErrorBody}, 400: {"model": schemas.ErrorBody}})
@@ -569,7 +582,7 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
                                          min_labels=min_labels, limit=limit)
         return _json({"performance": [_performance_out(r) for r in rows]})
 
-    @app.get("/v1/models/{model}/compare", tags=["results"],
+    @app.get("/v1/models/{model}/compare", tags=["results"], response_model=schemas.CompareAnswer,
              summary="Champion against challenger: metric differences with intervals, the paired test, latency "
                      "and error differences, and a verdict (promote, wait, roll back) with its reasons",
              responses={404: {"model": schemas.ErrorBody}, 400: {"model": schemas.ErrorBody},
@@ -593,7 +606,7 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
         out["since"], out["until"] = since, until  # as given: epoch "nan" or 1e300 has no RFC 3339 spelling
         return _json(out)
 
-    @app.get("/v1/models/{model}/advice", tags=["results"],
+    @app.get("/v1/models/{model}/advice", tags=["results"], response_model=schemas.AdviceAnswer,
              summary="What to do about the model now: no action, investigate, retrain (on which window) or roll "
                      "back, in plain words, per version, with the evidence",
              responses={404: {"model": schemas.ErrorBody}})
@@ -635,6 +648,19 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
             r["timestamp"] = rfc3339(r["timestamp"])
         return _json(out)
 
+    # -- documentation ------------------------------------------------------------------------
+    app.mount(DOCS_ASSETS, StaticFiles(directory=SWAGGER_UI_DIR), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(request: Request) -> Response:
+        root = request.scope.get("root_path", "").rstrip("/")
+        return get_swagger_ui_html(openapi_url=f"{root}/openapi.json", title=f"{app.title} API",
+                                   swagger_js_url=f"{root}{DOCS_ASSETS}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{root}{DOCS_ASSETS}/swagger-ui.css",
+                                   swagger_favicon_url=f"{root}{DOCS_ASSETS}/favicon-32x32.png",
+                                   # no badge fetched from validator.swagger.io: the page loads nothing remote
+                                   swagger_ui_parameters={"persistAuthorization": True, "validatorUrl": None})
+
     # -- operations ---------------------------------------------------------------------------
     @app.get("/healthz", tags=["operations"], summary="Liveness (no auth)")
     def healthz() -> Response:
@@ -660,6 +686,7 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
             from fastapi.openapi.utils import get_openapi
 
             doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            _declare_bearer(doc, app.context is not None and app.context.auth.enabled)
             comps = doc.setdefault("components", {}).setdefault("schemas", {})
             for model in (schemas.EventIn, schemas.LabelIn):
                 js = model.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -670,6 +697,22 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def _declare_bearer(doc: dict[str, Any], required: bool) -> None:
+    """The bearer scheme in the OpenAPI document, so Swagger UI shows Authorize and sends the token.
+    Required by every operation but /healthz when the server has tokens; declared but required by none
+    when it has none (a document saying "token required" to a server without tokens would be wrong)."""
+    doc.setdefault("components", {})["securitySchemes"] = {"bearer": {
+        "type": "http", "scheme": "bearer",
+        "description": "a token from `argus token create`: the read scope for GET, write for POST and PUT; a "
+                       "token limited to models reaches only their routes"}}
+    if not required:
+        return
+    doc["security"] = [{"bearer": []}]
+    for path in PUBLIC_PATHS:
+        for op in doc.get("paths", {}).get(path, {}).values():
+            op["security"] = []
 
 
 def _window_out(w: dict[str, Any]) -> dict[str, Any]:
