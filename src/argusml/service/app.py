@@ -253,8 +253,8 @@ def _accepted(ndjson: bool) -> str:
 
 def body_format(content_type: str | None, ndjson: bool = True) -> str:
     """How an ingest body of this content type is read: ``json``, ``ndjson``, or ``form`` (curl's default
-    type: JSON if the body parses as JSON, see ``require_json``). No content type is JSON, as before
-    curl's case was known. Any other type is a 415 naming the accepted ones."""
+    type: JSON if the body parses as JSON, see ``require_json``). A body with no content type is JSON, as
+    it always was. Any other type is a 415 naming the accepted ones."""
     ctype = (content_type or "").split(";")[0].strip().lower()
     if ndjson and ctype in NDJSON_TYPES:
         return "ndjson"
