@@ -392,35 +392,67 @@ def demo_cmd(
 
 
 @config_app.command("validate")
-def config_validate(file: Annotated[Path, typer.Argument(help="report config, model config or tokens file")]) -> None:
-    """Check a config file; explain each error with its path.
+def config_validate(path: Annotated[Path, typer.Argument(
+        help="a folder of model YAMLs (what `argus serve --config` reads), or one file: a model config, "
+             "tokens file or report config")]) -> None:
+    """Check configuration as its user will: a folder or a model config exactly as `argus serve` checks
+    it before it listens; explain each problem on its own line, with the file and key path.
 
-    A file with a top-level `model:` key is a model config for `argus serve`
-    (its `reference:` baseline must exist, relative to the file); one with
-    `tokens:` is a token list; anything else is a report config.
+    A folder is checked as `argus serve --config FOLDER` reads it: every
+    model YAML (its `reference:` baseline must exist, relative to the file,
+    and fit the declared bounds), tokens.yaml, one model name per file. One
+    file with a top-level `model:` key is a model config; tokens.yaml, or a
+    list of entries, or a `tokens:` key, is a tokens file; anything else is a
+    report config (`argus report --config`).
 
-    Example: argus config validate models/credit.yaml
+    Example: argus config validate models/ ; argus config validate models/credit.yaml
     """
     from argusml.schema import load_report_config
     from argusml.schema.config import read_mapping
-    from argusml.schema.model_config import load_auth_config, load_model_config
+    from argusml.service.server import load_config_dir, load_model_file
 
-    data = _run(lambda: read_mapping(file))
+    if path.is_dir():
+        models, auth = _run(lambda: load_config_dir(path))
+        for cfg, ref in models:
+            typer.echo(f"{path}: model {cfg.model!r}: valid ({_baseline_line(ref)})")
+        tokens = f"{len(auth.tokens)} token(s), auth on" if auth is not None and auth.tokens else "no tokens, auth off"
+        typer.echo(f"{path}: valid config folder: {len(models)} model(s), {tokens}")
+        return
+    if not path.exists():
+        fail(f"{path}: no such file or folder")
+    if _is_tokens_file(path):
+        from argusml.schema.model_config import load_auth_config
+
+        auth = _run(lambda: load_auth_config(path))
+        typer.echo(f"{path}: valid tokens file: {len(auth.tokens)} token(s)")
+        return
+    data = _run(lambda: read_mapping(path))
     if "model" in data:
-        cfg, ref = _run(lambda: load_model_config(file))
-        if ref is not None:  # declared bounds must fit the baseline's column kinds, as `argus serve` requires
-            from argusml.profile import Reference
-            from argusml.profile.declared import resolve_declared
-
-            _run(lambda: resolve_declared(cfg.checks, Reference.load(ref).specs, f"{file}: checks"))
-        kind = "model config"
-    elif "tokens" in data:
-        _run(lambda: load_auth_config(file))
-        kind = "token list"
+        cfg, ref = _run(lambda: load_model_file(path))
+        typer.echo(f"{path}: valid model config: model {cfg.model!r} ({_baseline_line(ref)})")
     else:
-        _run(lambda: load_report_config(file))
-        kind = "report config"
-    typer.echo(f"{file}: valid {kind}")
+        _run(lambda: load_report_config(path))
+        typer.echo(f"{path}: valid report config")
+
+
+def _is_tokens_file(path: Path) -> bool:
+    """Named tokens.yaml, or YAML holding a list of entries or a `tokens:` key in any of its documents
+    (`argus token create >> FILE` appends documents): a tokens file."""
+    import yaml
+
+    from argusml.service.server import is_tokens_file
+
+    if is_tokens_file(path):
+        return True
+    try:
+        docs = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+    except Exception:
+        return False  # unreadable or not YAML: read_mapping names the problem
+    return any(isinstance(d, list) or (isinstance(d, dict) and "tokens" in d) for d in docs)
+
+
+def _baseline_line(ref: Any) -> str:
+    return f"baseline of {ref.n_rows} rows, {len(ref.specs)} columns"
 
 
 @app.command("serve")
@@ -461,12 +493,14 @@ def token_create(
     scope: Annotated[list[str] | None, typer.Option("--scope", help="read and/or write (repeatable)")] = None,
     model: Annotated[Optional[list[str]], typer.Option("--model", help="limit to these models (repeatable)")] = None,
 ) -> None:
-    """Print a new token (once) and the entry to add to tokens.yaml (its hash only).
+    """Print a new token (once, on stderr) and its entry for tokens.yaml (its hash only, on stdout).
+
+    The entry is a YAML document of its own: append it with `>>` to a new
+    tokens.yaml, or to one that already holds tokens, as often as needed.
 
     Example: argus token create model-server --scope write --model credit >> models/tokens.yaml
     """
-    import yaml
-
+    from argusml.schema.model_config import token_document
     from argusml.service.auth import digest, new_token
 
     if scope is None:
@@ -481,8 +515,7 @@ def token_create(
         entry["models"] = model
     typer.echo(f"# token for {name} (shown once; store it in your secret manager):", err=True)
     typer.echo(token, err=True)
-    # an item of the `tokens:` list, ready to append to a tokens.yaml that starts with `tokens:`
-    typer.echo("  - " + yaml.safe_dump(entry, sort_keys=False).rstrip().replace("\n", "\n    "))
+    typer.echo(token_document(entry), nl=False)
 
 
 @app.command("version")
@@ -516,7 +549,11 @@ def _run(fn: Any) -> Any:
     try:
         return fn()
     except (InputError, ConfigError) as exc:
-        fail(str(exc))
+        # a config folder can have several problems, one line each (file and key path): each gets the prefix
+        lines = str(exc).splitlines() or [""]
+        for line in lines[:-1]:
+            typer.echo(f"argus: error: {line}", err=True)
+        fail(lines[-1])
     except ArgusError as exc:
         fail(str(exc))
     except MemoryError:

@@ -172,6 +172,20 @@ class ModelState:
         return self.refs.get(version) or self.refs[""]
 
 
+def version_references(config: ModelConfig) -> dict[str, Reference]:
+    """The references ``versions:`` names (absolute paths once ``load_model_config`` resolved them),
+    checked against the declared bounds like any baseline; a ConfigError naming the version otherwise."""
+    out = {}
+    for v, vs in config.versions.items():
+        try:
+            ref = Reference.load(vs.reference)
+        except InputError as exc:
+            raise ConfigError(f"model {config.model!r}: versions.{v}.reference: {exc}") from None
+        resolve_declared(config.checks, ref.specs, f"model {config.model!r}: versions.{v}: checks")
+        out[v] = ref
+    return out
+
+
 _GENERATIONS = itertools.count(1)
 
 
@@ -306,7 +320,7 @@ class Monitor:
         """Add or replace a model. Replacing keeps its live state (counters,
         dedup, open windows) and swaps config and reference."""
         now = self.clock()
-        own = self._version_references(config)  # before anything changes: a bad file changes nothing
+        own = version_references(config)  # before anything changes: a bad file changes nothing
         with self._lock:
             old = self.models.get(config.model)
             state = ModelState(config, reference)
@@ -336,19 +350,6 @@ class Monitor:
                 self.store.save_baseline(config.model, v, orjson.dumps(r.to_dict(),
                                                                        option=orjson.OPT_SERIALIZE_NUMPY).decode(), now)
         return state
-
-    def _version_references(self, config: ModelConfig) -> dict[str, Reference]:
-        """The references ``versions:`` names (absolute paths once ``load_model_config`` resolved them),
-        checked against the declared bounds like any baseline; a ConfigError naming the version otherwise."""
-        out = {}
-        for v, vs in config.versions.items():
-            try:
-                ref = Reference.load(vs.reference)
-            except InputError as exc:
-                raise ConfigError(f"model {config.model!r}: versions.{v}.reference: {exc}") from None
-            resolve_declared(config.checks, ref.specs, f"model {config.model!r}: versions.{v}: checks")
-            out[v] = ref
-        return out
 
     def set_version_reference(self, model: str, version: str, reference: Reference) -> None:
         """Replace one version's reference (a retrain): its open windows close

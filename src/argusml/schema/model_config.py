@@ -307,8 +307,69 @@ class AuthConfig(_Strict):
 
 
 def load_auth_config(path: str | Path) -> AuthConfig:
+    """A tokens file: YAML documents, each a ``tokens:`` mapping, a list of entries, or empty; their
+    entries add up.
+
+    Several forms, because the file is grown with ``argus token create ... >> tokens.yaml``: what that
+    command prints (a document of its own, see ``token_document``) must load whether the file was empty,
+    a bare list, or a ``tokens:`` mapping written by hand. Every problem is one line naming the file and
+    the token (its position in the file, and its name when it has one)."""
+    import yaml
+
     p = Path(path)
     try:
-        return AuthConfig(**read_mapping(p))
-    except ValidationError as exc:
-        raise ConfigError(explain_validation_error(exc, AuthConfig, str(p))) from None
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot read tokens file: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        docs = list(yaml.safe_load_all(text))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: not valid YAML: {' '.join(str(exc).split())}") from None
+    entries: list[TokenEntry] = []
+    problems: list[str] = []
+    position = 0
+    for doc in docs:
+        if doc is None:
+            continue
+        if isinstance(doc, dict):
+            for key in doc:
+                if key != "tokens":
+                    problems.append(f"{p}: {key}: unknown key; a tokens file holds 'tokens:' (a list of entries) "
+                                    "or a bare list of entries")
+            items = doc.get("tokens") or []
+            if not isinstance(items, list):
+                problems.append(f"{p}: tokens: expected a list of entries, got {type(items).__name__}")
+                continue
+        elif isinstance(doc, list):
+            items = doc
+        else:
+            problems.append(f"{p}: expected a list of token entries or a 'tokens:' mapping, got "
+                            f"{type(doc).__name__}")
+            continue
+        for item in items:
+            position += 1
+            name = item.get("name") if isinstance(item, dict) else None
+            where = f"{p}: token {position}" + (f" ({name!r})" if isinstance(name, str) else "")
+            if not isinstance(item, dict):
+                problems.append(f"{where}: expected a mapping with name, sha256 and scopes, got "
+                                f"{type(item).__name__}")
+                continue
+            try:
+                entries.append(TokenEntry(**item))
+            except ValidationError as exc:
+                problems.append(explain_validation_error(exc, TokenEntry, where))
+            except TypeError as exc:  # keys that are not strings
+                problems.append(f"{where}: {exc}")
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return AuthConfig(tokens=entries)
+
+
+def token_document(entry: dict[str, Any]) -> str:
+    """One token entry as ``argus token create`` prints it: a YAML document of its own (``---``, then a
+    one-item list), led by a newline so that appending it to a file whose last line has no newline still
+    starts a new line. Appended with ``>>`` to an empty file, to a list or to a ``tokens:`` mapping, it
+    loads with ``load_auth_config``."""
+    import yaml
+
+    return "\n---\n" + yaml.safe_dump([entry], sort_keys=False)

@@ -18,12 +18,15 @@ import logging
 import os
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import orjson
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -45,7 +48,16 @@ from argusml.service.offload import MAX_EVENTS_PER_REQUEST, TooManyEvents, Valid
 log = logging.getLogger("argus.http")
 
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines")
+JSON_TYPES = ("application/json", "text/json")
+FORM_TYPE = "application/x-www-form-urlencoded"
+"""What ``curl -d`` sends when told no type: a body of that type that parses as JSON is read as JSON, so
+that the shortest curl command works; a real form body is still refused (415)."""
 ACK_TIMEOUT = 30.0
+DOCS_ASSETS = "/docs/assets"
+SWAGGER_UI_DIR = Path(__file__).parent / "static" / "swagger-ui"
+PUBLIC_PATHS = ("/healthz", "/docs", "/openapi.json")
+"""Answered without a token even when the server has tokens: liveness, and the API's documentation (the
+page, its assets under DOCS_ASSETS, the OpenAPI document) which holds no data, only the routes' shapes."""
 OFFLOAD_MIN_BYTES = 8192
 """Smaller bodies (a few events) are validated in place: the trip to a worker costs more than it saves."""
 
@@ -142,6 +154,8 @@ class RequestContext:
                 status, body, extra = await self.ingest(parts[4], model, headers.get(b"content-type", b"").decode(
                     "latin-1") or None, _body_chunks(receive))
                 await _send_json(send_with_id, status, body, extra)
+            elif scope.get("method") == "POST" and model is not None and len(parts) == 5 and parts[4] == "resources":
+                await self._json_route(scope, receive, send_with_id, headers)
             else:
                 await self.app(scope, receive, send_with_id)
         if log.isEnabledFor(logging.INFO):
@@ -149,9 +163,38 @@ class RequestContext:
                      extra={"method": scope.get("method"), "path": path, "status": status_holder[0],
                             "duration_ms": round(1000 * (time.perf_counter() - started), 3)})
 
+    async def _json_route(self, scope: dict[str, Any], receive: Any, send: Any, headers: dict[bytes, bytes]) -> None:
+        """A route whose body FastAPI parses (one JSON object), held to the ingest routes' content-type
+        rule: FastAPI reads only ``application/json`` as JSON, so a body sent with no type, as text/json
+        or as curl's form type (when it parses as JSON) reaches it relabelled ``application/json``."""
+        ctype = headers.get(b"content-type", b"").decode("latin-1")
+        try:
+            fmt = body_format(ctype or None, ndjson=False)
+            if fmt == "json" and ctype.split(";")[0].strip().lower() == "application/json":
+                await self.app(scope, receive, send)
+                return
+            body = await read_stream(_body_chunks(receive), self.max_body)
+            if fmt == "form":
+                require_json(body, ndjson=False)
+        except ApiError as exc:
+            await _send_json(send, exc.status, {"error": exc.error, "detail": exc.detail}, exc.headers)
+            return
+        replayed = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal replayed
+            if replayed:
+                return dict(await receive())
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        relabelled = [(k, v) for k, v in scope.get("headers") or [] if k not in (b"content-type", b"content-length")]
+        relabelled += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await self.app({**scope, "headers": relabelled}, replay, send)
+
     def _deny(self, scope: dict[str, Any], headers: dict[bytes, bytes], path: str, model: str | None
               ) -> tuple[int, dict[str, Any], dict[str, str]] | None:
-        if not self.auth.enabled or path == "/healthz":
+        if not self.auth.enabled or path in PUBLIC_PATHS or path.startswith(DOCS_ASSETS + "/"):
             return None
         raw = headers.get(b"authorization", b"").decode("latin-1")
         challenge = {"www-authenticate": 'Bearer realm="argus"'}
@@ -203,14 +246,34 @@ async def read_stream(chunks: Any, limit: int) -> bytes:
     return b"".join(parts)
 
 
-def is_ndjson(content_type: str | None) -> bool:
-    ctype = (content_type or "application/json").split(";")[0].strip().lower()
-    if ctype in NDJSON_TYPES:
-        return True
-    if ctype in ("application/json", "text/json", ""):
-        return False
-    raise ApiError(415, "unsupported_media_type",
-                   f"content type {ctype!r}: send application/json (a list of objects) or application/x-ndjson")
+def _accepted(ndjson: bool) -> str:
+    return ("send application/json (a list of objects) or application/x-ndjson (one object per line)" if ndjson
+            else "send application/json")
+
+
+def body_format(content_type: str | None, ndjson: bool = True) -> str:
+    """How an ingest body of this content type is read: ``json``, ``ndjson``, or ``form`` (curl's default
+    type: JSON if the body parses as JSON, see ``require_json``). A body with no content type is JSON, as
+    it always was. Any other type is a 415 naming the accepted ones."""
+    ctype = (content_type or "").split(";")[0].strip().lower()
+    if ndjson and ctype in NDJSON_TYPES:
+        return "ndjson"
+    if ctype in (*JSON_TYPES, ""):
+        return "json"
+    if ctype == FORM_TYPE:
+        return "form"
+    raise ApiError(415, "unsupported_media_type", f"content type {ctype!r}: {_accepted(ndjson)}")
+
+
+def require_json(body: bytes, ndjson: bool = True) -> None:
+    """A body sent with the form content type is read as JSON only when it is JSON: 415 otherwise, saying
+    how to send it (curl sends that type with ``-d`` unless told another)."""
+    try:
+        orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise ApiError(415, "unsupported_media_type",
+                       f"content type {FORM_TYPE!r} with a body that is not JSON: {_accepted(ndjson)} "
+                       "(with curl: -H 'Content-Type: application/json')") from None
 
 
 class Ingest:
@@ -257,8 +320,11 @@ class Ingest:
         monitor = self.monitor
         if model not in monitor.models:
             raise ApiError(404, "unknown_model", str(UnknownModel(model)))
-        ndjson = is_ndjson(content_type)
+        fmt = body_format(content_type)
+        ndjson = fmt == "ndjson"
         body = await read_stream(chunks, self.max_body)
+        if fmt == "form":
+            require_json(body)
         answer: IngestAnswer | None = None
         try:
             if kind == "events" and self.pool is not None and self.pool.alive and len(body) >= OFFLOAD_MIN_BYTES:
@@ -339,7 +405,7 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
 
     app = _ArgusAPI(title="Argus", version=__version__,
                   description="Monitoring for machine-learning models: events, labels, windows, findings.",
-                  docs_url="/docs", redoc_url=None, lifespan=lifespan,
+                  docs_url=None, redoc_url=None, lifespan=lifespan,  # /docs below: Swagger UI from the package
                   # the RequestValidationError handler answers ErrorBody, not FastAPI's HTTPValidationError
                   responses={422: {"model": schemas.ErrorBody, "description": "invalid request"}})
     registry = registry_for(monitor)
@@ -409,7 +475,8 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
         return Response(status_code=204)
 
     # -- registry ------------------------------------------------------------------------
-    @app.get("/v1/models", tags=["models"], summary="Models being monitored")
+    @app.get("/v1/models", tags=["models"], summary="Models being monitored",
+             response_model=schemas.ModelList)
     def list_models(request: Request) -> Response:
         allowed = request.scope.get("state", {}).get("token_models")
         out = []
@@ -422,6 +489,7 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
         return _json({"models": out})
 
     @app.get("/v1/models/{model}", tags=["models"], summary="A model's configuration",
+             response_model=schemas.ModelDetail,
              responses={404: {"model": schemas.ErrorBody}})
     def get_model(model: str) -> Response:
         st = state_of(model)
@@ -471,6 +539,7 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
 
     # -- reads ------------------------------------------------------------------------------
     @app.get("/v1/models/{model}/status", tags=["results"], summary="Counts, latest window verdicts, open findings",
+             response_model=schemas.StatusAnswer,
              responses={404: {"model": schemas.ErrorBody}})
     def status(model: str) -> Response:
         state_of(model)
@@ -481,6 +550,7 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
         return _json(s)
 
     @app.get("/v1/models/{model}/findings", tags=["results"], summary="Findings of closed windows",
+             response_model=schemas.FindingList,
              responses={404: {"model": schemas.ErrorBody}, 400: {"model": schemas.ErrorBody}})
     def findings(model: str, since: str | None = None, until: str | None = None, version: str | None = None,
                  segment: str | None = None, granularity: str | None = None,
@@ -495,6 +565,7 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
         return _json({"findings": [_finding_out(f) for f in rows]})
 
     @app.get("/v1/models/{model}/windows", tags=["results"], summary="Closed (and open) windows with verdicts",
+             response_model=schemas.WindowList,
              responses={404: {"model": schemas.ErrorBody}, 400: {"model": schemas.ErrorBody}})
     def windows(model: str, since: str | None = None, until: str | None = None, version: str | None = None,
                 segment: str | None = None, granularity: str | None = None, closed: bool | None = None,
@@ -505,7 +576,7 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
                                      closed=closed, limit=limit)
         return _json({"windows": [_window_out(w) for w in rows]})
 
-    @app.get("/v1/models/{model}/performance", tags=["results"],
+    @app.get("/v1/models/{model}/performance", tags=["results"], response_model=schemas.PerformanceList,
              summary="Model quality per window, version and segment (keyed by prediction time, revised as "
                      "labels arrive)",
              responses={404: {"model": schemas.ErrorBody}, 400: {"model": schemas.ErrorBody}})
@@ -518,7 +589,7 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
                                          min_labels=min_labels, limit=limit)
         return _json({"performance": [_performance_out(r) for r in rows]})
 
-    @app.get("/v1/models/{model}/compare", tags=["results"],
+    @app.get("/v1/models/{model}/compare", tags=["results"], response_model=schemas.CompareAnswer,
              summary="Champion against challenger: metric differences with intervals, the paired test, latency "
                      "and error differences, and a verdict (promote, wait, roll back) with its reasons",
              responses={404: {"model": schemas.ErrorBody}, 400: {"model": schemas.ErrorBody},
@@ -542,7 +613,7 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
         out["since"], out["until"] = since, until  # as given: epoch "nan" or 1e300 has no RFC 3339 spelling
         return _json(out)
 
-    @app.get("/v1/models/{model}/advice", tags=["results"],
+    @app.get("/v1/models/{model}/advice", tags=["results"], response_model=schemas.AdviceAnswer,
              summary="What to do about the model now: no action, investigate, retrain (on which window) or roll "
                      "back, in plain words, per version, with the evidence",
              responses={404: {"model": schemas.ErrorBody}})
@@ -584,6 +655,19 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
             r["timestamp"] = rfc3339(r["timestamp"])
         return _json(out)
 
+    # -- documentation ------------------------------------------------------------------------
+    app.mount(DOCS_ASSETS, StaticFiles(directory=SWAGGER_UI_DIR), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(request: Request) -> Response:
+        root = request.scope.get("root_path", "").rstrip("/")
+        return get_swagger_ui_html(openapi_url=f"{root}/openapi.json", title=f"{app.title} API",
+                                   swagger_js_url=f"{root}{DOCS_ASSETS}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{root}{DOCS_ASSETS}/swagger-ui.css",
+                                   swagger_favicon_url=f"{root}{DOCS_ASSETS}/favicon-32x32.png",
+                                   # no badge fetched from validator.swagger.io: the page loads nothing remote
+                                   swagger_ui_parameters={"persistAuthorization": True, "validatorUrl": None})
+
     # -- operations ---------------------------------------------------------------------------
     @app.get("/healthz", tags=["operations"], summary="Liveness (no auth)")
     def healthz() -> Response:
@@ -609,6 +693,7 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
             from fastapi.openapi.utils import get_openapi
 
             doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            _declare_bearer(doc, app.context is not None and app.context.auth.enabled)
             comps = doc.setdefault("components", {}).setdefault("schemas", {})
             for model in (schemas.EventIn, schemas.LabelIn):
                 js = model.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -619,6 +704,22 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def _declare_bearer(doc: dict[str, Any], required: bool) -> None:
+    """The bearer scheme in the OpenAPI document, so Swagger UI shows Authorize and sends the token.
+    Required by every operation but /healthz when the server has tokens; declared but required by none
+    when it has none (a document saying "token required" to a server without tokens would be wrong)."""
+    doc.setdefault("components", {})["securitySchemes"] = {"bearer": {
+        "type": "http", "scheme": "bearer",
+        "description": "a token from `argus token create`: the read scope for GET, write for POST and PUT; a "
+                       "token limited to models reaches only their routes"}}
+    if not required:
+        return
+    doc["security"] = [{"bearer": []}]
+    for path in PUBLIC_PATHS:
+        for op in doc.get("paths", {}).get(path, {}).values():
+            op["security"] = []
 
 
 def _window_out(w: dict[str, Any]) -> dict[str, Any]:

@@ -135,3 +135,180 @@ def body_of(model: type[BaseModel]) -> dict[str, Any]:
         "application/json": {"schema": {"type": "array", "items": {"$ref": f"#/components/schemas/{name}"}}},
         "application/x-ndjson": {"schema": {"type": "string"}},
     }}}
+
+
+# -- answers of the GET routes ------------------------------------------------------------------------------
+# Documentation of what the routes already answer (they build their JSON themselves): each field listed is
+# always there, typed as sent. More fields may be added, so the models allow extra keys and clients should
+# ignore keys they do not know. Nested objects whose keys depend on the model (columns, metrics, evidence)
+# are plain objects here; docs/SERVICE.md describes them.
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class ModelSummary(_Answer):
+    model: str
+    owner: str | None
+    window: float = Field(description="window length, seconds")
+    versions: list[str] = Field(description="versions seen in events")
+    events_total: int
+    source: Literal["config", "api"] = Field(description="config: from a YAML of --config; api: registered by PUT")
+
+
+class ModelList(_Answer):
+    models: list[ModelSummary] = Field(description="the models the token may read, by name")
+
+
+class ReferenceInfo(_Answer):
+    created_at: str | None
+    fingerprint: str
+    columns: int
+    rows: int
+
+
+class ModelDetail(_Answer):
+    model: str
+    config: dict[str, Any] = Field(description="the model's configuration, every default filled in")
+    references: dict[str, ReferenceInfo] = Field(description="per version ('*': the model's own reference)")
+
+
+class FindingOut(_Answer):
+    check: str
+    column: str | None
+    severity: SeverityName
+    message: str
+    evidence: dict[str, Any] = Field(description="the numbers behind the message; keys depend on the check")
+    version: str
+    segment: str = Field(description="'*' for all traffic, else key=value")
+    granularity: float = Field(description="window length, seconds")
+    window_start: str = Field(description="RFC 3339, UTC")
+    window_end: str = Field(description="RFC 3339, UTC")
+    created_at: str = Field(description="RFC 3339, UTC")
+
+
+class FindingList(_Answer):
+    findings: list[FindingOut] = Field(description="newest window first")
+
+
+class WindowOut(_Answer):
+    version: str
+    segment: str = Field(description="'*' for all traffic, else key=value")
+    granularity: float = Field(description="window length, seconds")
+    closed: bool
+    n_rows: int
+    late: int = Field(description="events that arrived after the window's end, within the lateness")
+    verdict: dict[str, Any] | None = Field(description="status, drifted columns, per-column results; null while "
+                                                       "the window is open")
+    start: str = Field(description="RFC 3339, UTC")
+    end: str = Field(description="RFC 3339, UTC")
+    closed_at: str | None = Field(description="RFC 3339, UTC; null while open")
+
+
+class WindowList(_Answer):
+    windows: list[WindowOut] = Field(description="newest first")
+
+
+class LatestWindow(_Answer):
+    version: str
+    segment: str
+    n_rows: int
+    verdict: dict[str, Any] | None
+    start: str = Field(description="RFC 3339, UTC")
+    end: str = Field(description="RFC 3339, UTC")
+
+
+class StatusAdvice(_Answer):
+    decision: str | None = Field(description="no_action, investigate, retrain or rollback; null when advice failed")
+    at: float = Field(description="when it was computed, epoch seconds")
+    version: str | None = None
+    summary: str | None = None
+    error: str | None = None
+
+
+class StatusAnswer(_Answer):
+    model: str
+    owner: str | None
+    events_total: int
+    labels_total: int
+    labels_joined: int
+    labels_pending: int
+    labels_expired: int
+    label_duplicates: int
+    label_corrections: int
+    outcomes_total: int
+    outcomes_joined: int
+    outcomes_pending: int
+    outcomes_expired: int
+    duplicates_total: int
+    rejected_total: int
+    too_late_total: int
+    versions: list[str]
+    window: float = Field(description="window length, seconds")
+    open_windows: int
+    open_window_rows: int
+    latest_windows: list[LatestWindow] = Field(description="the newest closed window per version, all traffic")
+    open_findings: list[FindingOut] = Field(description="the findings of those windows")
+    last_event_timestamp: str | None = Field(description="RFC 3339, UTC; null before the first event")
+    performance: dict[str, dict[str, Any]] = Field(description="per version: the latest performance window and "
+                                                               "the latest one with enough labels to judge")
+    advice: StatusAdvice
+
+
+class PerformanceOut(_Answer):
+    version: str
+    segment: str
+    granularity: float = Field(description="window length, seconds")
+    predictions: int
+    labels: int
+    lag_p50: float | None = Field(description="label lag (seconds after the prediction), median")
+    lag_p90: float | None
+    status: str = Field(description="ok, degraded, insufficient_data, no_target, no_baseline, ...")
+    start: str = Field(description="RFC 3339, UTC")
+    end: str = Field(description="RFC 3339, UTC")
+    updated_at: str | None = Field(description="RFC 3339, UTC")
+    label_coverage: float | None = Field(description="labels / predictions; null without predictions")
+    segment_verdict: dict[str, Any] | None = Field(description="a segment window against its own baseline")
+    metrics: dict[str, Any] = Field(description="per metric: value, low, high, n, interval")
+    outcomes: dict[str, Any] | None = Field(description="business outcomes summed per name")
+    estimated: dict[str, Any] | None = Field(description="label-free estimates (CBPE) of the metrics")
+
+
+class PerformanceList(_Answer):
+    performance: list[PerformanceOut] = Field(description="newest window first")
+
+
+class CompareVerdict(_Answer):
+    decision: str = Field(description="promote, wait or rollback")
+    reasons: list[str]
+    labels_needed: int | None
+    evidence: dict[str, Any]
+
+
+class CompareAnswer(_Answer):
+    model: str
+    champion: str
+    challenger: str
+    task: str = Field(description="binary, multiclass or regression")
+    metric: str = Field(description="the metric the verdict watches")
+    mode: str = Field(description="paired (shadow traffic), unpaired (split) or mixed")
+    analysis: str = Field(description="paired or unpaired: how the differences were computed")
+    matched: int = Field(description="predictions of both versions for the same id")
+    labels: dict[str, int]
+    versions: dict[str, dict[str, Any]] = Field(description="per version: labels, metrics, events, errors")
+    differences: dict[str, dict[str, Any]] = Field(description="per metric: challenger minus champion, interval, test")
+    paired_test: dict[str, Any] | None
+    operational: dict[str, dict[str, Any] | None] = Field(description="error_rate, latency_p50, latency_p95")
+    verdict: CompareVerdict
+    labels_needed: int | None
+    settings: dict[str, Any]
+    since: str | None = Field(description="as given in the query")
+    until: str | None = Field(description="as given in the query")
+
+
+class AdviceAnswer(_Answer):
+    model: str
+    decision: str = Field(description="no_action, investigate, retrain or rollback: the most pressing version's")
+    summary: str
+    version: str | None = Field(None, description="the version the decision is about; absent without traffic")
+    versions: dict[str, dict[str, Any]] = Field(description="per version: decision, summary, reasons, actions, "
+                                                            "evidence")

@@ -14,10 +14,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from argusml.monitor import Monitor, Settings
+from argusml.monitor import ModelState, Monitor, Settings
+from argusml.monitor.engine import version_references
 from argusml.profile import Reference
-from argusml.schema import ConfigError
-from argusml.schema.model_config import AuthConfig, load_auth_config, load_model_config
+from argusml.schema import ConfigError, InputError
+from argusml.schema.model_config import AuthConfig, ModelConfig, load_auth_config, load_model_config
 from argusml.service.auth import Authenticator
 from argusml.store import Store
 
@@ -26,25 +27,62 @@ log = logging.getLogger("argus.server")
 TOKENS_FILE = "tokens.yaml"
 
 
-def load_config_dir(config_dir: str | os.PathLike[str]) -> tuple[list[tuple[Any, Reference]], AuthConfig | None]:
-    """Every ``*.yaml`` / ``*.yml`` model config (``tokens.yaml`` is the token list)."""
+def load_model_file(path: str | os.PathLike[str]) -> tuple[ModelConfig, Reference]:
+    """One model YAML checked as `argus serve` checks it before it listens: the config, its ``reference``
+    (required here: a YAML model has no other way to get a baseline), the baseline itself, and the
+    model's live state built once from both (declared bounds against the baseline's columns, the
+    privacy key), so that `argus config validate` and `serve` can never disagree. ConfigError, one line
+    per problem, each naming the file."""
+    p = Path(path)
+    cfg, ref_path = load_model_config(p)
+    if ref_path is None:
+        raise ConfigError(f"{p}: reference: required (the baseline file written by `argus baseline`)")
+    try:
+        ref = Reference.load(ref_path)
+        ModelState(cfg, ref)
+        version_references(cfg)
+    except (ConfigError, InputError) as exc:
+        raise ConfigError("\n".join(line if line.startswith(str(p)) else f"{p}: {line}"
+                                    for line in str(exc).splitlines())) from None
+    return cfg, ref
+
+
+def is_tokens_file(path: Path) -> bool:
+    return path.name in (TOKENS_FILE, "tokens.yml")
+
+
+def config_files(config_dir: str | os.PathLike[str]) -> list[Path]:
+    """The YAML files `argus serve --config DIR` reads, in the order it reads them."""
     d = Path(config_dir)
     if not d.is_dir():
         raise ConfigError(f"{d}: --config must be a directory of model YAML files")
+    return sorted([*d.glob("*.yaml"), *d.glob("*.yml")])
+
+
+def load_config_dir(config_dir: str | os.PathLike[str]) -> tuple[list[tuple[Any, Reference]], AuthConfig | None]:
+    """Every ``*.yaml`` / ``*.yml`` model config (``tokens.yaml`` is the token list), each checked by
+    ``load_model_file``. Every file is read before anything fails, so one run names every problem of
+    the folder (one line each, naming its file), not only the first."""
     models: list[tuple[Any, Reference]] = []
     auth = None
     names: dict[str, Path] = {}
-    for p in sorted([*d.glob("*.yaml"), *d.glob("*.yml")]):
-        if p.name in (TOKENS_FILE, "tokens.yml"):
-            auth = load_auth_config(p)
+    problems: list[str] = []
+    for p in config_files(config_dir):
+        try:
+            if is_tokens_file(p):
+                auth = load_auth_config(p)
+                continue
+            cfg, ref = load_model_file(p)
+        except ConfigError as exc:
+            problems.extend(str(exc).splitlines())
             continue
-        cfg, ref_path = load_model_config(p)
-        if ref_path is None:
-            raise ConfigError(f"{p}: reference: required (the baseline file written by `argus baseline`)")
         if cfg.model in names:
-            raise ConfigError(f"{p}: model {cfg.model!r} is already defined in {names[cfg.model]}")
+            problems.append(f"{p}: model: {cfg.model!r} is already defined in {names[cfg.model]}")
+            continue
         names[cfg.model] = p
-        models.append((cfg, Reference.load(ref_path)))
+        models.append((cfg, ref))
+    if problems:
+        raise ConfigError("\n".join(problems))
     return models, auth
 
 
