@@ -32,14 +32,21 @@ def test_columns_are_the_accepted_events_values_whatever_is_missing(feats, rejec
     assert all(not any(type(v) is list for v in f.values()) for f in kept)
     assert sorted(indexes + [p.index for p in rejected]) == list(range(len(items)))
     assert batch.extra == ({"extra"} if any("extra" in f for f in kept) else set())
-    # a value its column's kind cannot read: a warning for a kept event, or (reject) the event's rejection
+    # a value its column's kind cannot read, or a feature of the reference that is absent: a warning for a
+    # kept event, or (reject) the event's rejection
+    listy = {i for i, f in enumerate(feats) if any(type(x) is list for x in f.values())}
     wrong = {(i, f"features.{n}") for i, f in enumerate(feats) for n, v in f.items()
-             if n in KINDS and v is not None and type(v) is not list and not readable(KINDS[n], v)
-             and not any(type(x) is list for x in f.values())}
+             if n in KINDS and v is not None and type(v) is not list and not readable(KINDS[n], v) and i not in listy}
+    absent = {i: [n for n in KINDS if n not in f] for i, f in enumerate(feats) if i not in listy and not KINDS.keys() <= f.keys()}
     if reject:
-        assert not warnings and not {i for i, _ in wrong} & set(indexes)
+        assert not warnings and not ({i for i, _ in wrong} | set(absent)) & set(indexes)
     else:
-        assert {(w.index, w.field) for w in warnings} == wrong and all(w.reason == "type_error" for w in warnings)
+        assert {(w.index, w.field) for w in warnings if w.reason == "type_error"} == wrong
+        assert {w.index: (w.field, w.error) for w in warnings if w.reason == "missing_features"} == {
+            i: ("features", f"{len(a)} of the reference's 4 features are absent: {', '.join(a)}; kept, they count as "
+                            "missing values in the window (send null for a value that is missing on purpose)")
+            for i, a in absent.items()}
+        assert {w.reason for w in warnings} <= {"type_error", "missing_features"}
 
 
 def readable(kind: Kind, v: object) -> bool:
