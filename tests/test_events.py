@@ -7,7 +7,7 @@ from types import SimpleNamespace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from argusml.monitor.events import Schema, validate_events
+from argusml.monitor.events import EventRecord, Schema, normalize_prediction, validate_events
 from argusml.schema import Kind, Role
 
 KINDS = {"a": Kind.NUMERIC, "b": Kind.NUMERIC, "c": Kind.CATEGORICAL, "d": Kind.BOOLEAN}
@@ -56,3 +56,21 @@ def readable(kind: Kind, v: object) -> bool:
     if kind is Kind.CATEGORICAL:
         return t in (str, int, bool)
     return t is bool or (t is int and v in (0, 1)) or (t is str and v.lower() in ("true", "false"))
+
+
+def test_class_probabilities_are_read_in_the_classes_own_spelling():
+    """scikit-learn names the classes of a float or boolean target 1.0 or True (and the SDK sends them so):
+    they are the reference's "1" and "true", stored that way, and the positive class's probability is the score."""
+    specs = {"x": SimpleNamespace(role=Role.FEATURE, kind=Kind.NUMERIC),
+             "p": SimpleNamespace(role=Role.PREDICTION, kind=Kind.NUMERIC)}
+    for classes, sent, stored in ((("0", "1"), {"0.0": 0.25, "1.0": 0.75}, {"0": 0.25, "1": 0.75}),
+                                  (("false", "true"), {"False": 0.25, "True": 0.75}, {"false": 0.25, "true": 0.75})):
+        rec = EventRecord("a", "v", 0.0, {}, sent, None, None, None)
+        assert normalize_prediction(rec, Schema(specs, None, probability=True, classes=classes)) is None
+        assert (rec.prediction, rec.pred_value, rec.pred_label) == (stored, 0.75, classes[1])
+    # two keys that are one class, and a class that is not one of the model's, are not a distribution of its classes
+    schema = Schema(specs, None, probability=True, classes=("0", "1"))
+    for sent, err in (({"1": 0.5, "1.0": 0.5}, "class '1' has two probabilities (as '1.0' and as another key): "
+                                               "send one per class"),
+                      ({"0": 0.5, "2.0": 0.5}, "class '2.0' is not one of the model's classes; allowed: 0, 1")):
+        assert normalize_prediction(EventRecord("a", "v", 0.0, {}, sent, None, None, None), schema) == err

@@ -239,6 +239,20 @@ class Target(NamedTuple):
     classes: tuple[str, ...] | None = None
 
 
+def class_spelling(key: str) -> str:
+    """A class name in the one spelling labels and references use (``label_text``): ``"1.0"`` is ``"1"``,
+    ``"True"`` is ``"true"``. Clients name classes as their model does (scikit-learn's ``classes_`` of a
+    float or boolean target print as ``1.0`` and ``True``)."""
+    low = key.lower()
+    if low in ("true", "false"):
+        return low
+    try:
+        f = float(key)
+    except ValueError:
+        return key
+    return number_text(f) if math.isfinite(f) else key
+
+
 def normalize_prediction(rec: EventRecord, schema: Schema) -> str | None:
     """Set the record's numeric value and class label from its prediction;
     the error for a prediction that breaks the reference's contract, else None
@@ -257,9 +271,17 @@ def normalize_prediction(rec: EventRecord, schema: Schema) -> str | None:
             probs[k] = float(v)
         known = schema._class_set
         if known is not None and not probs.keys() <= known:
-            bad = next(k for k in probs if k not in known)
-            return (f"class {bad[:40]!r} is not one of the model's classes; allowed: "
-                    f"{_named(schema.classes or ())}")
+            spelled: dict[str, float] = {}
+            for k, v in probs.items():
+                c = class_spelling(k)
+                if c not in known:
+                    return (f"class {k[:40]!r} is not one of the model's classes; allowed: "
+                            f"{_named(schema.classes or ())}")
+                if c in spelled:
+                    return f"class {c!r} has two probabilities (as {k[:40]!r} and as another key): send one per class"
+                spelled[c] = v
+            probs = spelled
+            rec.prediction = spelled  # stored and indexed as the classes are spelled, as labels are
         total = math.fsum(probs.values())
         if abs(total - 1.0) > PROBABILITY_SUM_TOLERANCE:
             return (f"class probabilities must sum to 1 (within {PROBABILITY_SUM_TOLERANCE:g}), these sum to "
