@@ -225,7 +225,7 @@ def test_the_service_estimates_a_multiclass_window_and_flags_a_degraded_mix_befo
     clock = Clock()
     store = Store(tmp_path / "data")
     mon = Monitor(store, Settings(tick_every=0.02, snapshot_every=0.05, performance_every=3600), clock=clock)
-    mon.register(ModelConfig(model="m", window="5m", lateness="1m"), ref)
+    mon.register(ModelConfig(model="m", window="5m", lateness="3h"), ref)  # two hours sent at once, as late events
     mon.start()
     client = TestClient(create_app(mon))
     try:

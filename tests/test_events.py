@@ -7,7 +7,7 @@ from types import SimpleNamespace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from argusml.monitor.events import Schema, validate_events
+from argusml.monitor.events import EventRecord, Schema, normalize_prediction, validate_events
 from argusml.schema import Kind, Role
 
 KINDS = {"a": Kind.NUMERIC, "b": Kind.NUMERIC, "c": Kind.CATEGORICAL, "d": Kind.BOOLEAN}
@@ -32,14 +32,21 @@ def test_columns_are_the_accepted_events_values_whatever_is_missing(feats, rejec
     assert all(not any(type(v) is list for v in f.values()) for f in kept)
     assert sorted(indexes + [p.index for p in rejected]) == list(range(len(items)))
     assert batch.extra == ({"extra"} if any("extra" in f for f in kept) else set())
-    # a value its column's kind cannot read: a warning for a kept event, or (reject) the event's rejection
+    # a value its column's kind cannot read, or a feature of the reference that is absent: a warning for a
+    # kept event, or (reject) the event's rejection
+    listy = {i for i, f in enumerate(feats) if any(type(x) is list for x in f.values())}
     wrong = {(i, f"features.{n}") for i, f in enumerate(feats) for n, v in f.items()
-             if n in KINDS and v is not None and type(v) is not list and not readable(KINDS[n], v)
-             and not any(type(x) is list for x in f.values())}
+             if n in KINDS and v is not None and type(v) is not list and not readable(KINDS[n], v) and i not in listy}
+    absent = {i: [n for n in KINDS if n not in f] for i, f in enumerate(feats) if i not in listy and not KINDS.keys() <= f.keys()}
     if reject:
-        assert not warnings and not {i for i, _ in wrong} & set(indexes)
+        assert not warnings and not ({i for i, _ in wrong} | set(absent)) & set(indexes)
     else:
-        assert {(w.index, w.field) for w in warnings} == wrong and all(w.reason == "type_error" for w in warnings)
+        assert {(w.index, w.field) for w in warnings if w.reason == "type_error"} == wrong
+        assert {w.index: (w.field, w.error) for w in warnings if w.reason == "missing_features"} == {
+            i: ("features", f"{len(a)} of the reference's 4 features are absent: {', '.join(a)}; kept, they count as "
+                            "missing values in the window (send null for a value that is missing on purpose)")
+            for i, a in absent.items()}
+        assert {w.reason for w in warnings} <= {"type_error", "missing_features"}
 
 
 def readable(kind: Kind, v: object) -> bool:
@@ -49,3 +56,21 @@ def readable(kind: Kind, v: object) -> bool:
     if kind is Kind.CATEGORICAL:
         return t in (str, int, bool)
     return t is bool or (t is int and v in (0, 1)) or (t is str and v.lower() in ("true", "false"))
+
+
+def test_class_probabilities_are_read_in_the_classes_own_spelling():
+    """scikit-learn names the classes of a float or boolean target 1.0 or True (and the SDK sends them so):
+    they are the reference's "1" and "true", stored that way, and the positive class's probability is the score."""
+    specs = {"x": SimpleNamespace(role=Role.FEATURE, kind=Kind.NUMERIC),
+             "p": SimpleNamespace(role=Role.PREDICTION, kind=Kind.NUMERIC)}
+    for classes, sent, stored in ((("0", "1"), {"0.0": 0.25, "1.0": 0.75}, {"0": 0.25, "1": 0.75}),
+                                  (("false", "true"), {"False": 0.25, "True": 0.75}, {"false": 0.25, "true": 0.75})):
+        rec = EventRecord("a", "v", 0.0, {}, sent, None, None, None)
+        assert normalize_prediction(rec, Schema(specs, None, probability=True, classes=classes)) is None
+        assert (rec.prediction, rec.pred_value, rec.pred_label) == (stored, 0.75, classes[1])
+    # two keys that are one class, and a class that is not one of the model's, are not a distribution of its classes
+    schema = Schema(specs, None, probability=True, classes=("0", "1"))
+    for sent, err in (({"1": 0.5, "1.0": 0.5}, "class '1' has two probabilities (as '1.0' and as another key): "
+                                               "send one per class"),
+                      ({"0": 0.5, "2.0": 0.5}, "class '2.0' is not one of the model's classes; allowed: 0, 1")):
+        assert normalize_prediction(EventRecord("a", "v", 0.0, {}, sent, None, None, None), schema) == err

@@ -59,8 +59,9 @@ def service(tmp_path_factory) -> Any:
     d = tmp_path_factory.mktemp("review")
     store = Store(d / "data")
     monitor = Monitor(store, Settings(tick_every=0.05))
-    monitor.register(ModelConfig(model="m", window="5m"), make_reference(2000))
-    monitor.register(ModelConfig(model="mc", window="5m"), multiclass_reference())
+    # an hour of predictions is sent at once, as late events: the lateness covers them
+    monitor.register(ModelConfig(model="m", window="5m", lateness="2h"), make_reference(2000))
+    monitor.register(ModelConfig(model="mc", window="5m", lateness="2h"), multiclass_reference())
     monitor.start()
     server = LiveServer(monitor).start()
     try:

@@ -198,14 +198,20 @@ def test_late_events_join_their_own_window_until_it_closes(svc):
     post(client, [event(f"late{i}", rng, timestamp=T0 - 20) for i in range(40)])
     clock.advance(40)
     assert mon.wait_idle()
-    tail = post(client, [event(f"too{i}", rng, timestamp=T0 - 20) for i in range(7)]).json()
-    assert tail["accepted"] == 7  # stored (labels can join them) ...
+    # its window has closed: rejected, each with its index (stored, they would never be folded), and counted
+    tail = post(client, [event(f"too{i}", rng, timestamp=T0 - 20) for i in range(7)])
+    assert tail.status_code == 422 and tail.json()["accepted"] == 0
+    assert [(p["index"], p["field"]) for p in tail.json()["rejected"]] == [(i, "timestamp") for i in range(7)]
+    assert tail.json()["rejected"][0]["error"].startswith(
+        "timestamp 2027-01-15T07:59:40Z is older than the window's lateness: use backfill (POST /v1/models/m/backfill)")
     assert mon.wait_idle()
     w = client.get("/v1/models/m/windows", params={"segment": "*"}).json()["windows"][0]
     assert (w["n_rows"], w["late"]) == (100, 40)
-    assert client.get("/v1/models/m/status").json()["too_late_total"] == 7  # ... but not folded, and counted
+    status = client.get("/v1/models/m/status").json()
+    assert (status["too_late_total"], status["rejected_total"], status["events_total"]) == (7, 7, 100)
     metrics = client.get("/metrics").text
     assert 'argus_events_too_late_total{model="m"} 7.0' in metrics
+    assert 'argus_events_rejected_total{model="m",reason="too_late"} 7.0' in metrics
 
 
 def test_rollup_to_hour_and_day_equals_the_merge_of_its_windows(svc):

@@ -57,8 +57,9 @@ def _traffic(rng: np.random.Generator, n: int, *, weak: float = 0.6, strong: flo
 def _start(tmp_path, ref: Reference) -> tuple[Monitor, TestClient]:
     mon = Monitor(Store(tmp_path / "data"), Settings(tick_every=0.02, snapshot_every=0.05,
                                                       performance_every=3600), clock=Clock())
-    mon.register(ModelConfig(model="m", window="5m", lateness="1m"), ref)
-    mon.register(ModelConfig(model="acc", window="5m", lateness="1m", compare={"metric": "accuracy"}), ref)
+    # an hour of traffic is sent at once, as late events: the lateness covers it (older ones are rejected)
+    mon.register(ModelConfig(model="m", window="5m", lateness="2h"), ref)
+    mon.register(ModelConfig(model="acc", window="5m", lateness="2h", compare={"metric": "accuracy"}), ref)
     mon.start()
     return mon, TestClient(create_app(mon))
 
@@ -217,10 +218,10 @@ def test_regression_and_multiclass_models_compare_on_their_own_metrics(tmp_path)
     df["cls"] = np.where(rng.random(len(df)) < 0.7, df["pred"], rng.choice(["a", "b", "c"], len(df)))
     mon = Monitor(Store(tmp_path / "data"), Settings(tick_every=0.02, snapshot_every=0.05, performance_every=3600),
                   clock=Clock())
-    mon.register(ModelConfig(model="reg"), Reference.from_frame(df.drop(columns=["pred", "cls"]), prediction="score",
-                                                                target="y"))
-    mon.register(ModelConfig(model="mc"), Reference.from_frame(df.drop(columns=["score", "y"]), prediction="pred",
-                                                               target="cls"))
+    mon.register(ModelConfig(model="reg", lateness="2h"), Reference.from_frame(df.drop(columns=["pred", "cls"]),
+                                                                               prediction="score", target="y"))
+    mon.register(ModelConfig(model="mc", lateness="2h"), Reference.from_frame(df.drop(columns=["score", "y"]),
+                                                                              prediction="pred", target="cls"))
     mon.start()
     client = TestClient(create_app(mon))
     try:

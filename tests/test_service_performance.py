@@ -30,7 +30,9 @@ def ref() -> Reference:
 def start(tmp_path, ref: Reference, clock: Clock, **perf) -> tuple[Monitor, Store, TestClient]:
     store = Store(tmp_path / "data")
     mon = Monitor(store, Settings(tick_every=0.02, snapshot_every=0.05, performance_every=3600), clock=clock)
-    mon.register(ModelConfig(model="m", window="5m", lateness="1m", segments=["cat"],
+    # the tests send hours (up to days) of traffic at once, as late events: the lateness covers them (an
+    # event older than it is rejected, and history goes to backfill)
+    mon.register(ModelConfig(model="m", window="5m", lateness="4d", segments=["cat"],
                              performance=perf or {}), ref)
     mon.start()
     return mon, store, TestClient(create_app(mon))
@@ -261,8 +263,8 @@ def test_label_free_estimates_before_labels_come_and_the_realised_value_falls_in
         rng = np.random.default_rng(6)
         sure = [event(f"a{i}", rng, timestamp=T0 - 2 * HOUR + i * 0.9) for i in range(3000)]
         unsure = [event(f"b{i}", rng, timestamp=T0 - HOUR + i * 0.9) for i in range(3000)]
-        for e in sure:
-            e["prediction"] = float(rng.choice([0.05, 0.95]) + rng.normal(0, 0.02))
+        for e in sure:  # a probability stays in [0, 1] (outside it the event is rejected)
+            e["prediction"] = float(np.clip(rng.choice([0.05, 0.95]) + rng.normal(0, 0.02), 0, 1))
         for e in unsure:
             e["prediction"] = float(np.clip(0.5 + rng.normal(0, 0.08), 0, 1))
         post_all(client, "events", sure + unsure)

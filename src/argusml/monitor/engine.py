@@ -32,12 +32,14 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import operator
 import queue
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
@@ -52,6 +54,7 @@ from argusml.monitor.events import (
     LabelRecord,
     Problem,
     Schema,
+    Target,
     columns_of,
     normalize_prediction,
     validate_events,
@@ -59,14 +62,14 @@ from argusml.monitor.events import (
     validate_outcomes,
 )
 from argusml.monitor.metrics import ModelMetrics
-from argusml.monitor.performance import PerformanceJob
+from argusml.monitor.performance import PerformanceJob, task_of
 from argusml.monitor.privacy import Redactor
 from argusml.monitor.versions import PredictionBaselines, with_prediction
 from argusml.monitor.windows import OVERALL, Folder, Window, load_profile, reference_fingerprint, without_sample
 from argusml.profile import DatasetProfile, Reference
 from argusml.profile.declared import Declared, resolve_declared
 from argusml.schema import ArgusError, ConfigError, DriftStatus, InputError, Kind, ReportConfig, Role
-from argusml.schema.model_config import ModelConfig
+from argusml.schema.model_config import ModelConfig, format_duration
 from argusml.store import EVENT_SCHEMA, LABEL_SCHEMA, FindingRow, Store, WindowRow, by_check, link_repeats
 
 log = logging.getLogger("argus.monitor")
@@ -154,12 +157,11 @@ class ModelState:
         return resolve_declared(self.checks, reference.specs, f"model {self.name!r}: checks")
 
     def set_reference(self, version: str, reference: Reference) -> None:
-        self.refs[version] = VersionRef(reference, Schema(reference.specs, self.config.positive_class),
+        self.refs[version] = VersionRef(reference, schema_of(reference, self.config),
                                         reference_fingerprint(reference), self.declared_for(reference))
         self.schemas = {v: r.schema for v, r in self.refs.items()}
-        # what a label must be, per version: the target's (name, kind), or None without a target
-        self.targets = {v: (lambda t: (t, r.reference.specs[t].kind) if t else None)(r.reference.target)
-                        for v, r in self.refs.items()}
+        # what a label must be, per version: the target (name, kind, classes), or None without a target
+        self.targets = {v: target_of(r.reference, self.config) for v, r in self.refs.items()}
         self.generation = next(_GENERATIONS)  # what events are validated against changed
 
     def validation_plan(self) -> ValidationPlan:
@@ -187,6 +189,47 @@ def version_references(config: ModelConfig) -> dict[str, Reference]:
 
 
 _GENERATIONS = itertools.count(1)
+MAX_STORED_CLASSES = 1000  # a baseline's performance lists at most this many classes (profile/labelled.py)
+
+
+def known_classes(reference: Reference, config: ModelConfig) -> tuple[str, ...] | None:
+    """A classifier's classes when its reference lists every one of them (then a label or a class
+    probability naming another is rejected); None when it cannot: a regression, a binary reference that
+    saw one class, a list cut at ``MAX_STORED_CLASSES``, a target sketched for its many levels, or a numeric
+    target read as 0/1 by its range alone (without the baseline's own performance, a fraction target that
+    happens to span [0, 1] looks the same)."""
+    spec = task_of(reference, config)
+    target = reference.target
+    if spec is None or target is None or spec.task == "regression":
+        return None
+    if reference.performance is None and reference.specs[target].kind is Kind.NUMERIC:
+        return None
+    cats = reference.profile.columns[target].categories
+    if (spec.task == "binary" and len(spec.classes) != 2) or len(spec.classes) >= MAX_STORED_CLASSES or (
+            cats is not None and not cats.exact):
+        return None
+    return tuple(spec.classes)
+
+
+def schema_of(reference: Reference, config: ModelConfig) -> Schema:
+    """What an event of a version with this reference must be. Its prediction is a probability when the
+    model is a binary classifier (``task_of``: the baseline's performance, else the target) with a numeric
+    prediction that the reference shows within [0, 1]: a logit or a margin is not, and a regression's
+    prediction is never bounded here (outside the reference's range is drift, which the checks report)."""
+    spec = task_of(reference, config)
+    pred = reference.prediction
+    probability = False
+    if spec is not None and spec.task == "binary" and pred is not None and reference.specs[pred].kind is Kind.NUMERIC:
+        num = reference.profile.columns[pred].numeric
+        probability = num is not None and num.n > 0 and 0.0 <= num.min and num.max <= 1.0
+    return Schema(reference.specs, config.positive_class, probability=probability,
+                  classes=known_classes(reference, config))
+
+
+def target_of(reference: Reference, config: ModelConfig) -> Target | None:
+    """What a label of a version with this reference must be; None when the reference has no target."""
+    t = reference.target
+    return Target(t, reference.specs[t].kind, known_classes(reference, config)) if t else None
 
 
 @dataclass
@@ -553,6 +596,7 @@ class Monitor:
         batch, indexes, rejected, warnings = v.batch, v.indexes, v.rejected, v.warnings
         # validated in a worker: the same schema (same generation), and folding needs this process's object
         batch.schema = state.schemas[""]
+        batch, indexes = self._too_late(state, batch, indexes, rejected)
         records = batch.records
         versions = {r.version for r in records}
         if not versions <= state.versions and len(state.versions | versions) > cfg.max_versions:
@@ -588,6 +632,34 @@ class Monitor:
         self._count(writer=len(batch))
         self._writer_q.put(item)
         return IngestAnswer(body, item.future)
+
+    def _too_late(self, state: ModelState, batch: EventBatch, indexes: list[int], rejected: list[Problem]
+                  ) -> tuple[EventBatch, list[int]]:
+        """Reject the events whose window has closed (its end plus the lateness has passed), adding each to
+        ``rejected`` and to the too-late counter. Stored, they would never be folded, and only that counter
+        showed it; decided here, before the answer, so the client learns it and can backfill them. The rule
+        is the fold's (``Folder.fold``): a window is open until its end plus the lateness, so the oldest
+        event taken is the start of the window that ``max(now, closed_through) - lateness`` falls in. An
+        event taken here whose window closes before it folds (a race of milliseconds) is counted there."""
+        records = batch.records
+        if not records:
+            return batch, indexes
+        folder = state.folder
+        w, lateness = folder.window, folder.lateness
+        oldest = math.floor((max(self.clock(), folder.closed_through) - lateness) / w) * w
+        if min(map(_TS, records)) >= oldest:
+            return batch, indexes
+        keep = [r.ts >= oldest for r in records]
+        for i, r, k in zip(indexes, records, keep):
+            if not k:
+                end = math.floor(r.ts / w) * w + w
+                rejected.append(Problem(
+                    i, "timestamp", f"timestamp {_iso(r.ts)} is older than the window's lateness: use backfill "
+                    f"(POST /v1/models/{state.name}/backfill). Its {format_duration(w)} window closed at "
+                    f"{_iso(end + lateness)} ({format_duration(lateness)} after its end); live events must be "
+                    f"from {_iso(oldest)} on", "too_late"))
+        state.metrics.too_late += keep.count(False)
+        return batch.select(keep), [i for i, k in zip(indexes, keep) if k]
 
     def ingest_labels(self, model: str, items: list[Any], first_problems: list[Problem] | None = None) -> IngestAnswer:
         state = self.model(model)
@@ -1425,6 +1497,14 @@ class Monitor:
             out = {"decision": None, "error": f"advice failed: {exc}", "at": now}
         self._advice_cache[model] = (now, out)
         return out
+
+
+_TS = operator.attrgetter("ts")
+
+
+def _iso(t: float) -> str:
+    """RFC 3339 in UTC, as the API writes times."""
+    return datetime.fromtimestamp(t, timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def performance_summary(state: ModelState) -> dict[str, Any]:

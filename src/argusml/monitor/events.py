@@ -1,13 +1,18 @@
 """Events and labels as they arrive: decoded, checked, redacted.
 
-A batch is judged event by event. Structural problems (no id, a timestamp
-that is not one, features that are not an object, an unknown top-level
-field) reject that event with its index, field and reason; the rest of the
-batch is kept. A feature value of the wrong type is different: it is exactly
-what a monitor exists to notice, so by default the event is kept, the value
-counts as a type error in the window's profile (a finding when the window
-closes) and the answer carries a per-index warning. ``on_schema_violation:
-reject`` turns those into rejections.
+A batch is judged event by event. What is Argus's own contract is rejected
+with its index, field and reason, and the rest of the batch is kept: the
+envelope (no id, a timestamp that is not one, features that are not an
+object, an unknown top-level field) and the prediction (a string for a
+numeric score, a probability outside [0, 1], class probabilities that are
+not a distribution or name classes the model does not have). Features are
+different: they are the data under watch, and a wrong one is exactly what a
+monitor exists to notice. So by default an event with a feature value of
+the wrong type, or without some of the reference's features, is kept: the
+value counts as a type error, the absent feature as a missing value in the
+window's profile (a finding when the window closes), and the answer carries
+a per-index warning. ``on_schema_violation: reject`` turns those into
+rejections.
 
 This runs for every event in the request's thread, so it is written for
 speed: one pass, type checks by ``type() is``, no pydantic per event.
@@ -17,10 +22,10 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -35,6 +40,16 @@ MAX_EXTRA_NAMES = 200
 EVENT_FIELDS = ("id", "timestamp", "version", "features", "prediction", "segment", "latency_ms", "status")
 LABEL_FIELDS = ("id", "label", "timestamp", "version")
 UNVERSIONED = "unversioned"
+PROBABILITY_SLACK = 1e-9
+"""A probability score may stray this far outside [0, 1]: float arithmetic (1 - p, a sigmoid in float32
+promoted to float64) lands there, and rejecting 1.0000000000000002 would reject a correct model."""
+PROBABILITY_SUM_TOLERANCE = 1e-3
+"""How far the class probabilities of one prediction may sum from 1. Clients round what they send (ten
+classes at four decimals can be 5e-4 off) and softmax in float32 is off by ~1e-7 per class; a map that is
+off by more is not a distribution: a multi-label model's independent sigmoids, or a mix-up of maps
+(0.9 + 0.8 = 1.7). Its top class and the positive class's score would then mean nothing."""
+MAX_NAMED = 20
+"""Values named in one message (absent features, allowed classes); the rest are counted."""
 
 
 class EventRecord:
@@ -187,20 +202,61 @@ def _scalar_ok(kind: Kind, v: Any) -> bool:
     return t is str  # text
 
 
-class Schema:
-    """What one reference expects of an event, precomputed for the hot loop."""
+def _named(values: Sequence[str]) -> str:
+    """Values for a message: all of a short list, the first ``MAX_NAMED`` and a count of a long one."""
+    head = ", ".join(str(v) for v in values[:MAX_NAMED])
+    return head if len(values) <= MAX_NAMED else f"{head} and {len(values) - MAX_NAMED} more"
 
-    def __init__(self, specs: dict[str, Any], positive_class: str | None) -> None:
+
+class Schema:
+    """What one reference expects of an event, precomputed for the hot loop.
+
+    ``probability``: the prediction is a binary classifier's probability score, so a number outside [0, 1]
+    is not this model's output (a regression's prediction outside the reference's range is drift, a
+    finding, and is never rejected). ``classes``: the model's classes when the reference knows all of them
+    (a ``{class: probability}`` prediction may name only these); None when it does not (no target, a
+    regression, a class list cut short)."""
+
+    def __init__(self, specs: dict[str, Any], positive_class: str | None, *, probability: bool = False,
+                 classes: Sequence[str] | None = None) -> None:
         self.features: dict[str, Kind] = {n: s.kind for n, s in specs.items() if s.role is Role.FEATURE}
         self.prediction: str | None = next((n for n, s in specs.items() if s.role is Role.PREDICTION), None)
         self.prediction_kind: Kind | None = specs[self.prediction].kind if self.prediction else None
         self.positive_class = positive_class
         self.columns = [*self.features, *([self.prediction] if self.prediction else [])]
+        self.probability = probability and self.prediction_kind is Kind.NUMERIC
+        self.classes: tuple[str, ...] | None = tuple(classes) if classes else None
+        self._class_set = frozenset(classes) if classes else None
+
+
+class Target(NamedTuple):
+    """What a label must be: a value of the target column's kind and, for a classifier whose reference
+    lists all its classes, one of ``classes`` (spelled as ``label_text`` spells labels). ``classes`` None:
+    any value of the kind (a regression target takes any finite number)."""
+
+    name: str
+    kind: Kind
+    classes: tuple[str, ...] | None = None
+
+
+def class_spelling(key: str) -> str:
+    """A class name in the one spelling labels and references use (``label_text``): ``"1.0"`` is ``"1"``,
+    ``"True"`` is ``"true"``. Clients name classes as their model does (scikit-learn's ``classes_`` of a
+    float or boolean target print as ``1.0`` and ``True``)."""
+    low = key.lower()
+    if low in ("true", "false"):
+        return low
+    try:
+        f = float(key)
+    except ValueError:
+        return key
+    return number_text(f) if math.isfinite(f) else key
 
 
 def normalize_prediction(rec: EventRecord, schema: Schema) -> str | None:
     """Set the record's numeric value and class label from its prediction;
-    the error for a prediction the reference cannot read, else None."""
+    the error for a prediction that breaks the reference's contract, else None
+    (then nothing is set)."""
     p = rec.prediction
     t = type(p)
     if p is None:
@@ -211,8 +267,26 @@ def normalize_prediction(rec: EventRecord, schema: Schema) -> str | None:
         probs: dict[str, float] = {}
         for k, v in p.items():
             if type(v) not in (int, float) or not (0.0 <= v <= 1.0):
-                return f"probability of class {k!r} must be a number in [0, 1], got {v!r}"
+                return f"probability of class {k[:40]!r} must be a number in [0, 1], got {v!r}"
             probs[k] = float(v)
+        known = schema._class_set
+        if known is not None and not probs.keys() <= known:
+            spelled: dict[str, float] = {}
+            for k, v in probs.items():
+                c = class_spelling(k)
+                if c not in known:
+                    return (f"class {k[:40]!r} is not one of the model's classes; allowed: "
+                            f"{_named(schema.classes or ())}")
+                if c in spelled:
+                    return f"class {c!r} has two probabilities (as {k[:40]!r} and as another key): send one per class"
+                spelled[c] = v
+            probs = spelled
+            rec.prediction = spelled  # stored and indexed as the classes are spelled, as labels are
+        total = math.fsum(probs.values())
+        if abs(total - 1.0) > PROBABILITY_SUM_TOLERANCE:
+            return (f"class probabilities must sum to 1 (within {PROBABILITY_SUM_TOLERANCE:g}), these sum to "
+                    f"{total:.6g}: send one probability per class"
+                    + (f" ({_named(schema.classes)})" if schema.classes else ""))
         label = max(probs, key=probs.__getitem__)
         rec.pred_label = label
         if schema.prediction_kind is Kind.NUMERIC or schema.prediction_kind is None:
@@ -230,6 +304,9 @@ def normalize_prediction(rec: EventRecord, schema: Schema) -> str | None:
     if t is int or t is float:
         if not math.isfinite(p):
             return "prediction must be finite"
+        if schema.probability and not (-PROBABILITY_SLACK <= p <= 1.0 + PROBABILITY_SLACK):
+            return (f"prediction {p!r} is outside [0, 1]: {schema.prediction!r} is the probability score of a "
+                    "binary classifier (so says the reference)")
         rec.pred_value = float(p)
         if schema.prediction_kind is not Kind.NUMERIC:
             rec.pred_label = str(p)
@@ -237,6 +314,10 @@ def normalize_prediction(rec: EventRecord, schema: Schema) -> str | None:
     if t is str:
         if len(p) > MAX_STRING_CHARS:
             return f"prediction string of {len(p)} characters is longer than {MAX_STRING_CHARS}"
+        if schema.prediction_kind is Kind.NUMERIC:
+            return (f"prediction {p[:40]!r} is a string, but {schema.prediction!r} is numeric in the reference: "
+                    + ("send the score, a number in [0, 1], or {class: probability}" if schema.probability
+                       else "send a number"))
         rec.pred_label = p
         return None
     return f"prediction must be a number, a class label or an object of class probabilities, got {_type_name(p)}"
@@ -317,6 +398,8 @@ def validate_events(items: list[Any], schemas: dict[str, Schema], *, now: float,
     default = schemas[""]
     per_version = len(schemas) > 1
     numeric_prediction = not per_version and default.prediction_kind is Kind.NUMERIC
+    # the common case's bounds; a value outside them is judged (and its error written) by normalize_prediction
+    lo, hi = (-PROBABILITY_SLACK, 1.0 + PROBABILITY_SLACK) if default.probability else (-math.inf, math.inf)
     latest = now + future_skew
     for i, item in enumerate(items):
         if item is _SKIP:
@@ -380,7 +463,7 @@ def validate_events(items: list[Any], schemas: dict[str, Schema], *, now: float,
             continue
         pred = item.get("prediction")
         rec = EventRecord(eid, version, ts, feats, pred, seg, lat, status)
-        if type(pred) is float and numeric_prediction:
+        if type(pred) is float and numeric_prediction and lo <= pred <= hi:
             rec.pred_value = pred  # the common case, without the call (strict JSON has no NaN/Infinity)
         else:
             err = normalize_prediction(rec, schemas.get(version, default) if per_version else default)
@@ -416,6 +499,7 @@ def validate_events(items: list[Any], schemas: dict[str, Schema], *, now: float,
 
     dirty: set[str] = set()
     names = list(default.features)
+    absent_of: dict[int, list[str]] = {}  # event -> the reference's features it lacks (folded as missing)
     try:  # every feature present (the common case): one C-level pass per event, then a transpose
         if len(names) > 1 and feats_list:
             by_column = [list(c) for c in zip(*map(itemgetter(*names), feats_list))]
@@ -423,6 +507,10 @@ def validate_events(items: list[Any], schemas: dict[str, Schema], *, now: float,
             raise KeyError
     except KeyError:
         by_column = [[f.get(name) for f in feats_list] for name in names]
+        known_names = default.features.keys()
+        for j, f in enumerate(feats_list):
+            if not known_names <= f.keys():
+                absent_of[j] = [n for n in names if n not in f]
     for (name, kind), vals in zip(default.features.items(), by_column):
         types = set(map(type, vals))
         # (no finiteness check: strict JSON cannot carry NaN or Infinity, and profiles count them anyway)
@@ -450,6 +538,16 @@ def validate_events(items: list[Any], schemas: dict[str, Schema], *, now: float,
                 if v is not None and kind is not None and type(v) not in (dict, list) and not _scalar_ok(kind, v):
                     violations.setdefault(j, []).append(Problem(indexes[j], f"features.{name}", f"expected a "
                                                                 f"{kind.value} value, got {_type_name(v)}", "type_error"))
+            absent_of.pop(j, None)
+            if not own.features.keys() <= r.features.keys():
+                absent_of[j] = [n for n in own.features if n not in r.features]
+    for j, absent in absent_of.items():  # after the type errors: a rejection names the first problem
+        n_known = len(schemas.get(records[j].version, default).features) if per_version else len(names)
+        violations.setdefault(j, []).append(Problem(
+            indexes[j], "features", f"{len(absent)} of the reference's {n_known} features are absent: "
+            f"{_named(absent)}" + (" (on_schema_violation: reject)" if reject_violations else
+                                   "; kept, they count as missing values in the window (send null for a value "
+                                   "that is missing on purpose)"), "missing_features"))
     warnings: list[Problem] = []
     if reject_violations:
         for j, probs in violations.items():
@@ -554,16 +652,17 @@ def _envelopes(items: list[Any], what: str, fields: tuple[str, ...], now: float,
         yield i, item, (redact_id(lid) if redact_id is not None else lid), version, ts
 
 
-def validate_labels(items: list[Any], targets: dict[str, tuple[str, Kind] | None], *, now: float,
+def validate_labels(items: list[Any], targets: dict[str, Target | None], *, now: float,
                     first_problems: list[Problem] | None = None, redact_id: Any = None
                     ) -> tuple[list[LabelRecord], list[Problem]]:
     """Labels: ``id``, ``label`` (number, string, boolean), optional ``timestamp`` and ``version``.
 
     ``targets`` maps a version ("" for the model's own reference) to its
-    target column's (name, kind), or None when the reference declares no
-    target: a label is checked against the target of its version (the
-    model's when it names none), so a class name sent for a numeric target
-    is rejected here, with its index, instead of corrupting every metric."""
+    target (``Target``), or None when the reference declares no target: a
+    label is checked against the target of its version (the model's when it
+    names none), so a class name sent for a numeric target, or a 7 for a 0/1
+    target, is rejected here, with its index, instead of corrupting every
+    metric (or being stored as a "correction" of a valid label)."""
     out: list[LabelRecord] = []
     rejected = list(first_problems or [])
     default = targets.get("")
@@ -586,10 +685,14 @@ def validate_labels(items: list[Any], targets: dict[str, tuple[str, Kind] | None
                                     "to be checked or scored against: rebuild the baseline with `argus baseline "
                                     "DATA --target COL --prediction COL` and register it", "no_target"))
             continue
-        text = label_text(lab, target[1])
+        text = label_text(lab, target.kind)
         if text is None:
             rejected.append(Problem(i, "label", f"label {lab!r} is {_type_name(lab)}, but the target "
-                                    f"{target[0]!r} is {target[1].value}", "wrong_label_type"))
+                                    f"{target.name!r} is {target.kind.value}", "wrong_label_type"))
+            continue
+        if target.classes is not None and text not in target.classes:
+            rejected.append(Problem(i, "label", f"label {lab[:40] if tl is str else lab!r} is not a class of the target "
+                                    f"{target.name!r}; allowed: {_named(target.classes)}", "unknown_class"))
             continue
         out.append(LabelRecord(lid, version, text, ts))
     return out, rejected

@@ -94,15 +94,21 @@ def parse_time(value: str | None, name: str) -> float | None:
     return d.timestamp()
 
 
-def _granularity(value: str | None) -> float | None:
+def _granularity(value: str | None, st: Any) -> float | None:
+    """A window length the model has (its window and the hour and day it rolls up to): any other one
+    selects nothing, and an empty answer to a typo reads as "no windows yet"."""
     if value is None or value == "":
         return None
-    from argusml.schema.model_config import parse_duration
+    from argusml.schema.model_config import format_duration, parse_duration
 
     try:
-        return parse_duration(value)
+        g = parse_duration(value)
     except ValueError as exc:
         raise ApiError(400, "bad_query", f"granularity: {exc}") from None
+    if g not in st.granularities:
+        raise ApiError(400, "bad_query", f"granularity: {value!r} is not a window length of model {st.name!r}; "
+                                         f"allowed: {', '.join(format_duration(x) for x in st.granularities)}")
+    return g
 
 
 class RequestContext:
@@ -438,6 +444,19 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
         except UnknownModel as exc:
             raise ApiError(404, "unknown_model", str(exc)) from None
 
+    def version_of(st: Any, version: str | None) -> str | None:
+        """A version the model has seen (events, a reference of its own, or stored windows and performance
+        older than the index's retention); 404 naming the known ones for any other, which would answer
+        an empty list that reads as "nothing wrong"."""
+        if version is None or version == "" or version in st.versions or version in st.refs:
+            return version or None
+        store = monitor.store
+        if store.windows(st.name, version=version, limit=1) or store.performance(st.name, version=version, limit=1):
+            return version
+        known = sorted(st.versions | {v for v in st.refs if v})
+        raise ApiError(404, "unknown_version", f"version {version!r}: model {st.name!r} has no events, windows or "
+                                               f"reference of that version; its versions: {', '.join(known) or 'none yet'}")
+
     # -- ingest --------------------------------------------------------------------------
     @app.post("/v1/models/{model}/events", tags=["ingest"], summary="Send prediction events",
               responses=schemas.INGEST_RESPONSES, openapi_extra=schemas.body_of(schemas.EventIn),
@@ -558,10 +577,11 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
                  linked: bool = Query(False, description="also list findings that repeat a parent's (a segment's "
                                                          "or roll-up's restatement); by default each is counted in "
                                                          "its parent's `repeated`")) -> Response:
-        state_of(model)
+        st = state_of(model)
         rows = monitor.store.findings(model, since=parse_time(since, "since"), until=parse_time(until, "until"),
-                                      version=version, segment=segment, granularity=_granularity(granularity),
-                                      severity=severity, linked=linked, limit=limit)
+                                      version=version_of(st, version), segment=segment,
+                                      granularity=_granularity(granularity, st), severity=severity, linked=linked,
+                                      limit=limit)
         return _json({"findings": [_finding_out(f) for f in rows]})
 
     @app.get("/v1/models/{model}/windows", tags=["results"], summary="Closed (and open) windows with verdicts",
@@ -570,10 +590,10 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
     def windows(model: str, since: str | None = None, until: str | None = None, version: str | None = None,
                 segment: str | None = None, granularity: str | None = None, closed: bool | None = None,
                 limit: int = Query(100, ge=1, le=10_000)) -> Response:
-        state_of(model)
+        st = state_of(model)
         rows = monitor.store.windows(model, since=parse_time(since, "since"), until=parse_time(until, "until"),
-                                     version=version, segment=segment, granularity=_granularity(granularity),
-                                     closed=closed, limit=limit)
+                                     version=version_of(st, version), segment=segment,
+                                     granularity=_granularity(granularity, st), closed=closed, limit=limit)
         return _json({"windows": [_window_out(w) for w in rows]})
 
     @app.get("/v1/models/{model}/performance", tags=["results"], response_model=schemas.PerformanceList,
@@ -583,10 +603,11 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
     def performance(model: str, since: str | None = None, until: str | None = None, version: str | None = None,
                     segment: str | None = None, granularity: str | None = None,
                     min_labels: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=10_000)) -> Response:
-        state_of(model)
+        st = state_of(model)
         rows = monitor.store.performance(model, since=parse_time(since, "since"), until=parse_time(until, "until"),
-                                         version=version, segment=segment, granularity=_granularity(granularity),
-                                         min_labels=min_labels, limit=limit)
+                                         version=version_of(st, version), segment=segment,
+                                         granularity=_granularity(granularity, st), min_labels=min_labels,
+                                         limit=limit)
         return _json({"performance": [_performance_out(r) for r in rows]})
 
     @app.get("/v1/models/{model}/compare", tags=["results"], response_model=schemas.CompareAnswer,

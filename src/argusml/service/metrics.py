@@ -36,8 +36,8 @@ class MonitorCollector(Collector):
                                        labels=["model", "reason"])
         dups = CounterMetricFamily("argus_events_duplicate", "Events dropped as retries of one already stored.",
                                    labels=["model"])
-        late = CounterMetricFamily("argus_events_too_late", "Events stored but too late for their window.",
-                                   labels=["model"])
+        late = CounterMetricFamily("argus_events_too_late", "Events too late for their window: rejected (use "
+                                   "backfill), or acknowledged as it closed and not folded.", labels=["model"])
         requests = CounterMetricFamily("argus_model_requests", "Model requests reported by events, by status code.",
                                        labels=["model", "model_version", "code"])
         latency = HistogramMetricFamily("argus_model_request_duration_seconds",

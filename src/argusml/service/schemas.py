@@ -172,6 +172,12 @@ class ModelDetail(_Answer):
     references: dict[str, ReferenceInfo] = Field(description="per version ('*': the model's own reference)")
 
 
+class FindingKey(_Answer):
+    segment: str
+    granularity: float = Field(description="window length, seconds")
+    window_start: str = Field(description="RFC 3339, UTC")
+
+
 class FindingOut(_Answer):
     check: str
     column: str | None
@@ -184,6 +190,9 @@ class FindingOut(_Answer):
     window_start: str = Field(description="RFC 3339, UTC")
     window_end: str = Field(description="RFC 3339, UTC")
     created_at: str = Field(description="RFC 3339, UTC")
+    repeats: FindingKey | None = Field(None, description="the root finding this one restates (a segment's or "
+                                                         "roll-up's repeat); null for a finding of its own")
+    repeated: int | None = Field(None, description="how many findings restate this one (lists without linked=true)")
 
 
 class FindingList(_Answer):
