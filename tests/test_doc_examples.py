@@ -59,14 +59,9 @@ EXIT_CODES = {r"^argus check\b": 1}  # candidate_eval.parquet drifts on purpose:
 # what an example's output must show beyond its exit code: (command, pattern in its stdout, what it means)
 OUTPUT_CHECKS = [(r"^argus labels import\b", r"\(\d+ joined, 0 pending", "every reviewed label joins its prediction")]
 
-# (pattern of a command, the bug it meets): (a) to (c) are being fixed in other changes; (d) was found by this
-# test and needs the service to take back the ids it hands out. The example stays as users would write it,
-# and its block is an expected failure until the fix lands.
-KNOWN_BUGS = [
-    (re.compile(r"^argus labels import\b"),
-     "(d) under `privacy: hash: [id]` the ids `argus sample` hands out are stored hashes, and the labels endpoint "
-     "hashes them again: imported review labels stay pending and never join"),
-]
+# (pattern of a command, the product bug it meets): an example stays as users would write it, and its block is
+# a strict expected failure until the fix lands. None open now.
+KNOWN_BUGS: list[tuple[re.Pattern[str], str]] = []
 
 
 HELP_DRIVER = """

@@ -119,7 +119,7 @@ def sample_cmd(
               "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "file": os.path.basename(path),
               "since": body.get("since"), "until": body.get("until"), "version": body.get("version"),
               "unlabelled_only": body.get("unlabelled_only"), "population": body["population"],
-              "design": body["design"], "scoring": body["scoring"],
+              "design": body["design"], "scoring": body["scoring"], "ids": body.get("ids", "as_sent"),
               "units": [{k: row.get(k) for k in ("id", "version", "stratum", "inclusion_probability", "prediction",
                                                   "predicted", "prediction_label")} for row in rows]}
     _write(path, text)
@@ -312,6 +312,8 @@ def _collect(rows: list[tuple[int, dict[str, Any]]], id_column: str, label_colum
         doc: dict[str, Any] = {"id": lid, "label": value}
         if version is not None:
             doc["version"] = version
+        if (design or {}).get("ids") == "hashed":  # the service's own tokens: not to be hashed again
+            doc["id_hashed"] = True
         out.sends.append(doc)
         out.lines.append(line)
     return out

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from operator import itemgetter
@@ -33,12 +34,14 @@ from argusml.profile.labelled import number_text
 from argusml.schema import Kind, Role
 
 MAX_ID_CHARS = 256
+_TOKEN_CHARS = 32  # privacy.TOKEN_CHARS (privacy imports this module)
+_TOKEN = re.compile(f"[0-9a-f]{{{_TOKEN_CHARS}}}")
 MAX_VERSION_CHARS = 64
 MAX_STRING_CHARS = 4096
 MAX_FEATURES = 2000
 MAX_EXTRA_NAMES = 200
 EVENT_FIELDS = ("id", "timestamp", "version", "features", "prediction", "segment", "latency_ms", "status")
-LABEL_FIELDS = ("id", "label", "timestamp", "version")
+LABEL_FIELDS = ("id", "label", "timestamp", "version", "id_hashed")
 UNVERSIONED = "unversioned"
 PROBABILITY_SLACK = 1e-9
 """A probability score may stray this far outside [0, 1]: float arithmetic (1 - p, a sigmoid in float32
@@ -649,6 +652,20 @@ def _envelopes(items: list[Any], what: str, fields: tuple[str, ...], now: float,
         except ValueError as exc:
             rejected.append(Problem(i, "timestamp", str(exc), "bad_timestamp"))
             continue
+        hashed = item.get("id_hashed", False)
+        if type(hashed) is not bool:
+            rejected.append(Problem(i, "id_hashed", f"id_hashed must be true or false, got {_type_name(hashed)}",
+                                    "bad_id_hashed"))
+            continue
+        if hashed and redact_id is not None:
+            # the token Argus handed out (`GET .../sample` under privacy.hash [id]): kept as it is; only a
+            # token's shape is accepted, so a raw identifier cannot skip the hashing this way
+            if not _TOKEN.fullmatch(lid):
+                rejected.append(Problem(i, "id", "with id_hashed the id must be a token Argus handed out "
+                                        f"({_TOKEN_CHARS} lowercase hex characters)", "bad_id"))
+                continue
+            yield i, item, lid, version, ts
+            continue
         yield i, item, (redact_id(lid) if redact_id is not None else lid), version, ts
 
 
@@ -698,7 +715,7 @@ def validate_labels(items: list[Any], targets: dict[str, Target | None], *, now:
     return out, rejected
 
 
-OUTCOME_FIELDS = ("id", "name", "value", "timestamp", "version")
+OUTCOME_FIELDS = ("id", "name", "value", "timestamp", "version", "id_hashed")
 MAX_OUTCOME_NAME = 64
 
 

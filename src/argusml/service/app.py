@@ -674,6 +674,9 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
         out["since"], out["until"] = rfc3339(out["since"]), rfc3339(out["until"])
         for r in out["rows"]:
             r["timestamp"] = rfc3339(r["timestamp"])
+        # under privacy.hash [id] the ids are the stored tokens: a label sent back for one says so
+        # (`"id_hashed": true`) or it would be hashed a second time and never join
+        out["ids"] = "hashed" if st.redactor.hash_id else "as_sent"
         return _json(out)
 
     # -- documentation ------------------------------------------------------------------------
