@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from typing import Any
 
+import orjson
 import pyarrow as pa
 
 from argusml.schema import InputError
@@ -80,6 +81,11 @@ name). A correction is a later row for the same (version, id): the one with the 
 the earlier ones stay for audit."""
 PERF_CHECKS = ("performance_drop", "weak_segment", "estimated_performance_drop", "proxy_shift")
 """Findings the performance job writes; it replaces them whenever it revises a window."""
+LABEL_TALLIES = ("labels", "labels_joined", "labels_expired", "label_corrections", "outcomes", "outcomes_joined",
+                 "outcomes_expired")
+"""The label and outcome counters the labels table can tell (``Store.label_tallies``): labels and outcomes
+stored, first labels joined to their prediction, pending ones expired, corrections (a later, different label
+for a (version, id)), outcomes joined and expired."""
 PERFORMANCE_COLUMNS = pa.schema([("model", pa.string()), ("version", pa.string()), ("segment", pa.string()),
                                  ("granularity", pa.float64()), ("start_ts", pa.float64()), ("end_ts", pa.float64()),
                                  ("predictions", pa.int64()), ("labels", pa.int64()), ("lag_p50", pa.float64()),
@@ -688,15 +694,21 @@ class Store:
 
     # -- retention ----------------------------------------------------------------------
     def delete_older(self, model: str, *, raw_events: float, predictions: float, labels: float,
-                     profiles: float) -> dict[str, int]:
+                     profiles: float, lag_bounds: Sequence[float] = ()) -> dict[str, int]:
         """Retention, given the epoch times before which rows go: raw log
         segments holding only older events are deleted (their index rows
         stay), index rows, labels, findings and closed windows are deleted.
-        Counts per kind (bytes for the raw log)."""
+        Counts per kind (bytes for the raw log). What the deleted labels
+        counted is added to the model's retired tallies in the same
+        transaction (``label_tallies``, its label lag bucketed by
+        ``lag_bounds``): counters derived from the table never go backwards."""
         out = {}
         with self.transaction() as cur:
             def count(sql: str, params: list[Any]) -> int:
                 return int(cur.execute(f"SELECT count(*) FROM {sql}", params).fetchone()[0])
+
+            if count("labels WHERE model = ? AND arrival < ?", [model, labels]):
+                self._retire_labels(cur, model, labels, lag_bounds)
 
             through = cur.execute("SELECT coalesce(max(seq), 0) FROM events WHERE model = ? AND arrival < ?",
                                   [model, raw_events]).fetchone()[0]
@@ -712,6 +724,117 @@ class Store:
                 if n:
                     cur.execute(f"DELETE FROM {table} WHERE model = ? AND {col} < ?{extra}", [model, before])
         return out
+
+    # -- counters that outlive the process ------------------------------------------------------
+    @staticmethod
+    def _bucket_sql(expr: str, bounds: Sequence[float]) -> str:
+        """The histogram bucket of ``expr``: how many bounds lie below it, numpy's ``searchsorted`` (side
+        left) as the live histograms count, so a value equal to a bound is in that bound's bucket (``le``).
+        The bounds are bound parameters, in order: DuckDB reads a literal 0.005 as a DECIMAL."""
+        return " + ".join(f"CAST({expr} > ? AS INTEGER)" for _ in bounds) or "0"
+
+    @staticmethod
+    def _bucketed(rows: Sequence[tuple[Any, ...]], n_bounds: int) -> dict[str, Any]:
+        """(bucket, count, sum) rows as a whole histogram: counts per bucket (the last +Inf) and the sum."""
+        counts = [0] * (n_bounds + 1)
+        total = 0.0
+        for b, n, s in rows:
+            counts[int(b)] += int(n)
+            total += float(s or 0.0)
+        return {"counts": counts, "total": total}
+
+    def event_tallies(self, model: str, after_seq: int, latency_bounds: Sequence[float]) -> dict[str, Any]:
+        """What the live event counters count, over the index rows past ``after_seq``: per version the
+        events, the events per status code (none sent: 200) and the latency histogram (seconds, bucketed by
+        ``latency_bounds``); and the newest event time. At start-up the index holds every acknowledged event
+        (the raw log's tail is indexed first), so this recounts what happened after the last saved counters
+        (or, from a store that has none, everything the index still holds), aggregated here, not fetched."""
+        versions: dict[str, dict[str, Any]] = {}
+        for version, code, n in self._rows("SELECT version, coalesce(status, 200), count(*) FROM events "
+                                           "WHERE model = ? AND seq > ? GROUP BY 1, 2", [model, after_seq]):
+            v = versions.setdefault(version, {"events": 0, "requests": {}})
+            v["events"] += int(n)
+            v["requests"][str(code)] = int(n)
+        lat = self._rows(f"SELECT version, {self._bucket_sql('latency_ms / 1000.0', latency_bounds)}, count(*), "
+                         "sum(latency_ms / 1000.0) FROM events WHERE model = ? AND seq > ? AND latency_ms IS NOT NULL "
+                         "GROUP BY 1, 2", [*latency_bounds, model, after_seq])
+        for version in {r[0] for r in lat}:
+            versions[version]["latency"] = self._bucketed([r[1:] for r in lat if r[0] == version],
+                                                          len(latency_bounds))
+        last = self._rows("SELECT max(ts) FROM events WHERE model = ? AND seq > ?", [model, after_seq])[0][0]
+        return {"versions": versions, "last_event_ts": last}
+
+    def _label_tally(self, cur: Any, model: str, lag_bounds: Sequence[float], before: float | None
+                     ) -> dict[str, Any]:
+        """``LABEL_TALLIES`` and the label lag histogram of the model's label rows (those that arrived
+        before ``before``, if given). As the writer counts: a correction is any label of a (version, id)
+        after its first (duplicates are never stored); a first label joined counts once, with its lag,
+        arrival minus prediction time, at least 0. Whether a row is a correction is decided over every
+        row of the model, also when only the older ones are tallied (retention)."""
+        where, params = (" WHERE arrival < ?", [before]) if before is not None else ("", [])
+        cte = """WITH l AS (SELECT name IS NULL AS is_label, state, arrival,
+                                   greatest(arrival - prediction_ts, 0.0) AS lag,
+                                   name IS NULL AND row_number() OVER (PARTITION BY name IS NULL,
+                                       coalesce(version, ''), id ORDER BY lseq NULLS FIRST, arrival) > 1 AS correction
+                            FROM labels WHERE model = ?)"""
+        row = cur.execute(f"""{cte} SELECT count(*) FILTER (WHERE is_label),
+                                  count(*) FILTER (WHERE is_label AND state = 'joined' AND NOT correction),
+                                  count(*) FILTER (WHERE is_label AND state = 'expired'),
+                                  count(*) FILTER (WHERE correction),
+                                  count(*) FILTER (WHERE NOT is_label),
+                                  count(*) FILTER (WHERE NOT is_label AND state = 'joined'),
+                                  count(*) FILTER (WHERE NOT is_label AND state = 'expired') FROM l{where}""",
+                          [model, *params]).fetchone()
+        out: dict[str, Any] = {k: int(v) for k, v in zip(LABEL_TALLIES, row)}
+        cond = " AND arrival < ?" if before is not None else ""
+        lag = cur.execute(f"""{cte} SELECT {self._bucket_sql('lag', lag_bounds)}, count(*), sum(lag) FROM l
+                              WHERE is_label AND state = 'joined' AND NOT correction{cond} GROUP BY 1""",
+                          [model, *lag_bounds, *params]).fetchall()
+        out["lag"] = {**self._bucketed(lag, len(lag_bounds)), "bounds": [float(b) for b in lag_bounds]}
+        return out
+
+    def _retire_labels(self, cur: Any, model: str, before: float, lag_bounds: Sequence[float]) -> None:
+        """Add what the labels that arrived before ``before`` count to the model's retired tallies (in the
+        caller's transaction, the one that deletes them)."""
+        gone = self._label_tally(cur, model, lag_bounds, before)
+        key = f"retired_labels:{model}"
+        row = cur.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        if row is not None:
+            old = orjson.loads(row[0])
+            for k in LABEL_TALLIES:
+                gone[k] += int(old.get(k, 0))
+            if old.get("lag", {}).get("bounds") == gone["lag"]["bounds"]:
+                gone["lag"] = {"bounds": gone["lag"]["bounds"], "total": gone["lag"]["total"] + old["lag"]["total"],
+                               "counts": [a + b for a, b in zip(gone["lag"]["counts"], old["lag"]["counts"])]}
+        cur.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, orjson.dumps(gone).decode()])
+
+    def label_tallies(self, model: str, lag_bounds: Sequence[float]) -> dict[str, Any]:
+        """``LABEL_TALLIES`` and the label lag histogram (``lag``: bounds, counts per bucket, total) of every
+        label and outcome the model ever stored: the rows still here plus those retention deleted. Labels are
+        committed before they are acknowledged, and joins and expiries in the transactions that make them, so
+        these hold after a crash too. A retired lag histogram of other bounds is left out."""
+        cur = self._cur()
+        out = self._label_tally(cur, model, lag_bounds, None)
+        row = cur.execute("SELECT value FROM meta WHERE key = ?", [f"retired_labels:{model}"]).fetchone()
+        if row is not None:
+            old = orjson.loads(row[0])
+            for k in LABEL_TALLIES:
+                out[k] += int(old.get(k, 0))
+            lag = old.get("lag") or {}
+            if lag.get("bounds") == out["lag"]["bounds"]:
+                out["lag"]["counts"] = [a + b for a, b in zip(out["lag"]["counts"], lag["counts"])]
+                out["lag"]["total"] += lag["total"]
+        return out
+
+    def newest_windows(self, model: str, granularity: float, segment: str) -> list[dict[str, Any]]:
+        """Per version, the newest closed window of ``granularity`` and ``segment`` (of two with one start,
+        one closed early when its reference was replaced, the later): the window the live gauges showed."""
+        rows = self._rows("""SELECT version, start_ts, end_ts, n_rows, verdict FROM windows
+                             WHERE model = ? AND granularity = ? AND segment = ? AND closed
+                             QUALIFY row_number() OVER (PARTITION BY version ORDER BY start_ts DESC,
+                                                        closed_at DESC NULLS LAST) = 1
+                             ORDER BY version""", [model, granularity, segment])
+        return [dict(zip(("version", "start_ts", "end_ts", "n_rows", "verdict"), r)) for r in rows]
 
     def checkpoint(self) -> bool:
         """Write the WAL into the database file; False when a write transaction of another thread is open
