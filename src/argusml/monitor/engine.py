@@ -66,7 +66,7 @@ from argusml.profile import DatasetProfile, Reference
 from argusml.profile.declared import Declared, resolve_declared
 from argusml.schema import ArgusError, ConfigError, DriftStatus, InputError, Kind, ReportConfig, Role
 from argusml.schema.model_config import ModelConfig
-from argusml.store import EVENT_SCHEMA, LABEL_SCHEMA, LABEL_TALLIES, FindingRow, Store, WindowRow
+from argusml.store import EVENT_SCHEMA, LABEL_SCHEMA, FindingRow, Store, WindowRow
 
 log = logging.getLogger("argus.monitor")
 
@@ -406,16 +406,21 @@ class Monitor:
         snapshot is counted again from the store: events past the sequence the saved counters count through
         (from the index, which by now holds the raw log's tail), labels and outcomes from their table; too
         late events are counted again as the replay past the snapshot folds them. Rejections, duplicates and
-        host resources are in no table: a crash loses those counted since the last snapshot (10 s)."""
+        host resources are in no table: a crash loses those counted since the last snapshot (``snapshot_every``)."""
         m = state.metrics
         saved = self.store.get_meta(f"counters:{state.name}")
         through = 0
         if saved is not None:
-            d = orjson.loads(saved)
-            m.restore(d)
-            through = int(d.get("seq", 0))
+            try:
+                d = orjson.loads(saved)
+                m.restore(d)
+                through = int(d.get("seq", 0))
+            except (ValueError, TypeError, AttributeError) as exc:  # unreadable: recount what the store holds
+                log.error("model %r: saved counters unreadable (%s); counting from the store", state.name, exc)
+                state.metrics = m = ModelMetrics()
+                through = 0
         m.add_events(self.store.event_tallies(state.name, through, LATENCY_BUCKETS))
-        m.merge_labels(self.store.label_tallies(state.name, LABEL_LAG_BUCKETS), LABEL_TALLIES)
+        m.merge_labels(self.store.label_tallies(state.name, LABEL_LAG_BUCKETS))
         state.events_total = sum(vm.events for vm in m.versions.values())
 
     def _load_window_gauges(self, state: ModelState) -> None:

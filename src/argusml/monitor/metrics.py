@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from argusml.store.duck import LABEL_TALLIES
+
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0,
                    2.5, 5.0, 10.0)
 """Seconds. Dense from 50 ms to 500 ms, where latency SLOs of model servers
@@ -138,12 +140,12 @@ class ModelMetrics:
         if last is not None and (self.last_event_ts is None or last > self.last_event_ts):
             self.last_event_ts = float(last)
 
-    def merge_labels(self, tallies: dict[str, Any], names: tuple[str, ...]) -> None:
+    def merge_labels(self, tallies: dict[str, Any]) -> None:
         """Label counters from the labels table (``Store.label_tallies``), which holds every acknowledged
         label even after a crash. The larger of the saved and the table's value wins: a crash cannot make a
         saved counter go backwards, nor a detail the table tells differently (one count per id where the
         writer counted one per row) lower a saved one."""
-        for k in names:
+        for k in LABEL_TALLIES:
             setattr(self, k, max(getattr(self, k), int(tallies[k])))
         lag = tallies["lag"]
         if sum(lag["counts"]) > self.label_lag.n:

@@ -707,9 +707,8 @@ class Store:
             def count(sql: str, params: list[Any]) -> int:
                 return int(cur.execute(f"SELECT count(*) FROM {sql}", params).fetchone()[0])
 
-            if count("labels WHERE model = ? AND arrival < ?", [model, labels]):
-                self._retire_labels(cur, model, labels, lag_bounds)
-
+            tallies = self._label_tally(cur, model, lag_bounds) if count(
+                "labels WHERE model = ? AND arrival < ?", [model, labels]) else None
             through = cur.execute("SELECT coalesce(max(seq), 0) FROM events WHERE model = ? AND arrival < ?",
                                   [model, raw_events]).fetchone()[0]
             newest = cur.execute("SELECT coalesce(max(seq), 0) FROM events WHERE model = ?", [model]).fetchone()[0]
@@ -723,6 +722,8 @@ class Store:
                 out[key] = n = count(f"{table} WHERE model = ? AND {col} < ?{extra}", [model, before])
                 if n:
                     cur.execute(f"DELETE FROM {table} WHERE model = ? AND {col} < ?{extra}", [model, before])
+            if tallies is not None:
+                self._retire(cur, model, tallies, lag_bounds)
         return out
 
     # -- counters that outlive the process ------------------------------------------------------
@@ -764,67 +765,59 @@ class Store:
         last = self._rows("SELECT max(ts) FROM events WHERE model = ? AND seq > ?", [model, after_seq])[0][0]
         return {"versions": versions, "last_event_ts": last}
 
-    def _label_tally(self, cur: Any, model: str, lag_bounds: Sequence[float], before: float | None
-                     ) -> dict[str, Any]:
-        """``LABEL_TALLIES`` and the label lag histogram of the model's label rows (those that arrived
-        before ``before``, if given). As the writer counts: a correction is any label of a (version, id)
-        after its first (duplicates are never stored); a first label joined counts once, with its lag,
-        arrival minus prediction time, at least 0. Whether a row is a correction is decided over every
-        row of the model, also when only the older ones are tallied (retention)."""
-        where, params = (" WHERE arrival < ?", [before]) if before is not None else ("", [])
-        cte = """WITH l AS (SELECT name IS NULL AS is_label, state, arrival,
-                                   greatest(arrival - prediction_ts, 0.0) AS lag,
-                                   name IS NULL AND row_number() OVER (PARTITION BY name IS NULL,
-                                       coalesce(version, ''), id ORDER BY lseq NULLS FIRST, arrival) > 1 AS correction
-                            FROM labels WHERE model = ?)"""
-        row = cur.execute(f"""{cte} SELECT count(*) FILTER (WHERE is_label),
-                                  count(*) FILTER (WHERE is_label AND state = 'joined' AND NOT correction),
-                                  count(*) FILTER (WHERE is_label AND state = 'expired'),
-                                  count(*) FILTER (WHERE correction),
-                                  count(*) FILTER (WHERE NOT is_label),
-                                  count(*) FILTER (WHERE NOT is_label AND state = 'joined'),
-                                  count(*) FILTER (WHERE NOT is_label AND state = 'expired') FROM l{where}""",
-                          [model, *params]).fetchone()
-        out: dict[str, Any] = {k: int(v) for k, v in zip(LABEL_TALLIES, row)}
-        cond = " AND arrival < ?" if before is not None else ""
-        lag = cur.execute(f"""{cte} SELECT {self._bucket_sql('lag', lag_bounds)}, count(*), sum(lag) FROM l
-                              WHERE is_label AND state = 'joined' AND NOT correction{cond} GROUP BY 1""",
-                          [model, *lag_bounds, *params]).fetchall()
+    def _label_tally(self, cur: Any, model: str, lag_bounds: Sequence[float]) -> dict[str, Any]:
+        """``LABEL_TALLIES`` and the label lag histogram of the model's label and outcome rows, as the writer
+        counts them: every label of a (version, id) after its first is a correction (duplicates are never
+        stored); a (version, id) counts as joined once, with the lag of its first joined label (its arrival
+        minus the prediction time, at least 0); outcomes count row by row."""
+        lab = cur.execute("""WITH g AS (SELECT count(*) AS n, bool_or(state = 'joined') AS joined,
+                                               count(*) FILTER (WHERE state = 'expired') AS expired
+                                        FROM labels WHERE model = ? AND name IS NULL GROUP BY coalesce(version, ''), id)
+                             SELECT coalesce(sum(n), 0), count(*) FILTER (WHERE joined), coalesce(sum(expired), 0),
+                                    coalesce(sum(n - 1), 0) FROM g""", [model]).fetchone()
+        out_ = cur.execute("SELECT count(*), count(*) FILTER (WHERE state = 'joined'), count(*) FILTER (WHERE state = "
+                           "'expired') FROM labels WHERE model = ? AND name IS NOT NULL", [model]).fetchone()
+        out: dict[str, Any] = {k: int(v) for k, v in zip(LABEL_TALLIES, (*lab, *out_))}
+        lag = cur.execute(f"""SELECT {self._bucket_sql('lag', lag_bounds)}, count(*), sum(lag) FROM (
+                                  SELECT arg_min(greatest(arrival - prediction_ts, 0.0), arrival) AS lag FROM labels
+                                  WHERE model = ? AND name IS NULL AND state = 'joined'
+                                  GROUP BY coalesce(version, ''), id) GROUP BY 1""", [*lag_bounds, model]).fetchall()
         out["lag"] = {**self._bucketed(lag, len(lag_bounds)), "bounds": [float(b) for b in lag_bounds]}
         return out
 
-    def _retire_labels(self, cur: Any, model: str, before: float, lag_bounds: Sequence[float]) -> None:
-        """Add what the labels that arrived before ``before`` count to the model's retired tallies (in the
-        caller's transaction, the one that deletes them)."""
-        gone = self._label_tally(cur, model, lag_bounds, before)
-        key = f"retired_labels:{model}"
-        row = cur.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
-        if row is not None:
-            old = orjson.loads(row[0])
-            for k in LABEL_TALLIES:
-                gone[k] += int(old.get(k, 0))
-            if old.get("lag", {}).get("bounds") == gone["lag"]["bounds"]:
-                gone["lag"] = {"bounds": gone["lag"]["bounds"], "total": gone["lag"]["total"] + old["lag"]["total"],
-                               "counts": [a + b for a, b in zip(gone["lag"]["counts"], old["lag"]["counts"])]}
-        cur.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, orjson.dumps(gone).decode()])
+    @staticmethod
+    def _plus(a: dict[str, Any], b: dict[str, Any], sign: int = 1) -> dict[str, Any]:
+        """Tallies ``a`` plus (or minus) ``b``; a lag histogram of other bounds in ``b`` is left out."""
+        out = {**a, **{k: a[k] + sign * int(b.get(k, 0)) for k in LABEL_TALLIES}}
+        lag = b.get("lag") or {}
+        if lag.get("bounds") == a["lag"]["bounds"]:
+            out["lag"] = {"bounds": a["lag"]["bounds"], "total": a["lag"]["total"] + sign * lag["total"],
+                          "counts": [x + sign * y for x, y in zip(a["lag"]["counts"], lag["counts"])]}
+        return out
+
+    def _retired(self, cur: Any, model: str) -> dict[str, Any] | None:
+        row = cur.execute("SELECT value FROM meta WHERE key = ?", [f"retired_labels:{model}"]).fetchone()
+        return orjson.loads(row[0]) if row is not None else None
+
+    def _retire(self, cur: Any, model: str, before: dict[str, Any], lag_bounds: Sequence[float]) -> None:
+        """Add to the model's retired tallies what the tallies lost since ``before`` (in the caller's
+        transaction, the one that deleted labels). The difference, not a tally of the deleted rows: a
+        (version, id) whose first label went while a correction stayed changes what its rest counts."""
+        gone = self._plus(before, self._label_tally(cur, model, lag_bounds), -1)
+        old = self._retired(cur, model)
+        if old is not None:
+            gone = self._plus(gone, old)
+        cur.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [f"retired_labels:{model}", orjson.dumps(gone).decode()])
 
     def label_tallies(self, model: str, lag_bounds: Sequence[float]) -> dict[str, Any]:
         """``LABEL_TALLIES`` and the label lag histogram (``lag``: bounds, counts per bucket, total) of every
-        label and outcome the model ever stored: the rows still here plus those retention deleted. Labels are
-        committed before they are acknowledged, and joins and expiries in the transactions that make them, so
-        these hold after a crash too. A retired lag histogram of other bounds is left out."""
+        label and outcome the model ever stored: what the rows still here count plus what retention took
+        away. Labels are committed before they are acknowledged, and joins and expiries in the transactions
+        that make them, so these hold after a crash too."""
         cur = self._cur()
-        out = self._label_tally(cur, model, lag_bounds, None)
-        row = cur.execute("SELECT value FROM meta WHERE key = ?", [f"retired_labels:{model}"]).fetchone()
-        if row is not None:
-            old = orjson.loads(row[0])
-            for k in LABEL_TALLIES:
-                out[k] += int(old.get(k, 0))
-            lag = old.get("lag") or {}
-            if lag.get("bounds") == out["lag"]["bounds"]:
-                out["lag"]["counts"] = [a + b for a, b in zip(out["lag"]["counts"], lag["counts"])]
-                out["lag"]["total"] += lag["total"]
-        return out
+        out = self._label_tally(cur, model, lag_bounds)
+        old = self._retired(cur, model)
+        return self._plus(out, old) if old is not None else out
 
     def newest_windows(self, model: str, granularity: float, segment: str) -> list[dict[str, Any]]:
         """Per version, the newest closed window of ``granularity`` and ``segment`` (of two with one start,
