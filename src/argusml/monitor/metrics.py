@@ -44,7 +44,7 @@ class Histogram:
         self.n += int(values.size)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"bounds": list(self.bounds), "counts": self.counts.tolist(), "total": self.total, "n": self.n}
+        return {"bounds": list(self.bounds), "counts": self.counts.tolist(), "total": self.total}
 
     def add(self, saved: dict[str, Any]) -> None:
         """Add a saved or recounted histogram (``to_dict``, or the store's tallies: counts and total).
@@ -142,9 +142,9 @@ class ModelMetrics:
 
     def merge_labels(self, tallies: dict[str, Any]) -> None:
         """Label counters from the labels table (``Store.label_tallies``), which holds every acknowledged
-        label even after a crash. The larger of the saved and the table's value wins: a crash cannot make a
-        saved counter go backwards, nor a detail the table tells differently (one count per id where the
-        writer counted one per row) lower a saved one."""
+        label even after a crash (the saved values are then behind it). The larger of the saved and the
+        table's value wins, so that where the two count a detail differently (a prediction that resolves
+        pending labels of two versions: one join for the writer, two in the table) no counter goes back."""
         for k in LABEL_TALLIES:
             setattr(self, k, max(getattr(self, k), int(tallies[k])))
         lag = tallies["lag"]

@@ -775,9 +775,9 @@ class Store:
                                         FROM labels WHERE model = ? AND name IS NULL GROUP BY coalesce(version, ''), id)
                              SELECT coalesce(sum(n), 0), count(*) FILTER (WHERE joined), coalesce(sum(expired), 0),
                                     coalesce(sum(n - 1), 0) FROM g""", [model]).fetchone()
-        out_ = cur.execute("SELECT count(*), count(*) FILTER (WHERE state = 'joined'), count(*) FILTER (WHERE state = "
+        outcomes = cur.execute("SELECT count(*), count(*) FILTER (WHERE state = 'joined'), count(*) FILTER (WHERE state = "
                            "'expired') FROM labels WHERE model = ? AND name IS NOT NULL", [model]).fetchone()
-        out: dict[str, Any] = {k: int(v) for k, v in zip(LABEL_TALLIES, (*lab, *out_))}
+        out: dict[str, Any] = {k: int(v) for k, v in zip(LABEL_TALLIES, (*lab, *outcomes))}
         lag = cur.execute(f"""SELECT {self._bucket_sql('lag', lag_bounds)}, count(*), sum(lag) FROM (
                                   SELECT arg_min(greatest(arrival - prediction_ts, 0.0), arrival) AS lag FROM labels
                                   WHERE model = ? AND name IS NULL AND state = 'joined'
