@@ -61,7 +61,7 @@ from argusml.monitor.events import (
     validate_labels,
     validate_outcomes,
 )
-from argusml.monitor.metrics import ModelMetrics
+from argusml.monitor.metrics import LABEL_LAG_BUCKETS, LATENCY_BUCKETS, ModelMetrics
 from argusml.monitor.performance import PerformanceJob, task_of
 from argusml.monitor.privacy import Redactor
 from argusml.monitor.versions import PredictionBaselines, with_prediction
@@ -330,6 +330,9 @@ class Monitor:
         self._pending_writer = 0
         self._pending_fold = 0
         self._count_lock = threading.Lock()  # the two counters are updated from three threads
+        # the writer's event counters and the sequence they count through, read together by _snapshot
+        self._counters_lock = threading.Lock()
+        self._counted_seq = 0
         self.writer_stats = {"transactions": 0, "rows": 0, "seconds": 0.0, "store_seconds": 0.0, "requests": 0,
                              "index_flushes": 0}
         self._ibuf: dict[str, list[Any]] = {f.name: [] for f in EVENT_SCHEMA}  # acknowledged, not yet indexed
@@ -454,13 +457,11 @@ class Monitor:
             state.pending = dict(self.store.pending_labels(name))
             state.pending_outcomes = dict(self.store.pending_labels(name, outcomes=True))
             state.outcome_names = set(self.store.outcome_names(name))
-            counts = self.store.counts(name)
-            state.events_total = counts["events"]
-            m = state.metrics
-            m.labels, m.labels_joined, m.labels_expired = counts["labels"], counts["labels_joined"], counts["labels_expired"]
-            m.outcomes, m.outcomes_joined = counts["outcomes"], counts["outcomes_joined"]
-            m.labels_pending = len(state.pending)
+            self._restore_counters(state)
+            state.metrics.labels_pending = len(state.pending)
             state.versions = set(self.store.versions(name))
+            self._load_window_gauges(state)
+        self._counted_seq = self._seq
         self._recover()
         self._running = True
         for state in self.models.values():
@@ -471,6 +472,38 @@ class Monitor:
             t.start()
             self._threads.append(t)
         self.ready = True
+
+    def _restore_counters(self, state: ModelState) -> None:
+        """Continue every counter where the last run left it (``ModelMetrics.to_dict``, saved with each
+        snapshot), so /metrics never goes backwards and agrees with /status. What was acknowledged after that
+        snapshot is counted again from the store: events past the sequence the saved counters count through
+        (from the index, which by now holds the raw log's tail), labels and outcomes from their table; too
+        late events are counted again as the replay past the snapshot folds them. Rejections, duplicates and
+        host resources are in no table: a crash loses those counted since the last snapshot (``snapshot_every``)."""
+        m = state.metrics
+        saved = self.store.get_meta(f"counters:{state.name}")
+        through = 0
+        if saved is not None:
+            try:
+                d = orjson.loads(saved)
+                m.restore(d)
+                through = int(d.get("seq", 0))
+            except (ValueError, TypeError, AttributeError) as exc:  # unreadable: recount what the store holds
+                log.error("model %r: saved counters unreadable (%s); counting from the store", state.name, exc)
+                state.metrics = m = ModelMetrics()
+                through = 0
+        m.add_events(self.store.event_tallies(state.name, through, LATENCY_BUCKETS))
+        m.merge_labels(self.store.label_tallies(state.name, LABEL_LAG_BUCKETS))
+        state.events_total = sum(vm.events for vm in m.versions.values())
+
+    def _load_window_gauges(self, state: ModelState) -> None:
+        """The window gauges as they were when the newest closed window of each version closed: built from
+        the summary stored with it, as ``_update_gauges`` built them (not empty until the next window closes,
+        which would resolve drift alerts and blank the dashboards)."""
+        for row in self.store.newest_windows(state.name, state.config.window, OVERALL):
+            if row["verdict"] is not None:
+                state.metrics.version(row["version"]).window = {**orjson.loads(row["verdict"]), "start": row["start_ts"],
+                                                                "end": row["end_ts"], "n_rows": row["n_rows"]}
 
     def _reindex(self, state: ModelState) -> None:
         """Index rows for the raw events past the index (acknowledged before a crash, never indexed)."""
@@ -1034,6 +1067,11 @@ class Monitor:
         return ev, lb, joined, effects, [(m, first, lines) for m, (first, lines) in raw.items()]
 
     def _count_events(self, state: ModelState, records: list[EventRecord]) -> None:
+        with self._counters_lock:
+            self._count_events_locked(state, records)
+            self._counted_seq = records[-1].seq  # the writer counts in sequence order
+
+    def _count_events_locked(self, state: ModelState, records: list[EventRecord]) -> None:
         m = state.metrics
         by_version: dict[str, list[EventRecord]] = {}
         for r in records:
@@ -1255,6 +1293,8 @@ class Monitor:
 
     def _update_gauges(self, state: ModelState, w: Window, summary: dict[str, Any]) -> None:
         vm = state.metrics.version(w.version)
+        if vm.window is not None and vm.window.get("start", -math.inf) > w.start:
+            return  # an older window closing after a newer one (several due at once): the gauges show the newest
         vm.window = {**summary, "start": w.start, "end": w.end, "n_rows": w.n_rows}
 
     def _snapshot(self, closed: list[tuple[WindowRow, list[FindingRow]]]) -> None:
@@ -1268,6 +1308,12 @@ class Monitor:
                                               w.n_rows, w.late, w.profile_json()))
             through = max((s.folder.closed_through for s in self.models.values()), default=0.0)
             meta = {"folded_seq": str(self._folded_seq), "closed_through": repr(through)}
+            # the counters, with the event sequence they count through (too_late: through folded_seq, as
+            # it is folded under self._lock); a restart continues them (_restore_counters)
+            with self._counters_lock:
+                for state in self.models.values():
+                    meta[f"counters:{state.name}"] = orjson.dumps({"seq": self._counted_seq,
+                                                                   **state.metrics.to_dict()}).decode()
             self.store.save_windows(closed, (rows, meta))
 
     def _rollups(self, now: float) -> None:
@@ -1428,7 +1474,7 @@ class Monitor:
             r = state.config.retention
             out[state.name] = self.store.delete_older(state.name, raw_events=now - r.raw_events,
                                                       predictions=now - r.predictions, labels=now - r.labels,
-                                                      profiles=now - r.profiles)
+                                                      profiles=now - r.profiles, lag_bounds=LABEL_LAG_BUCKETS)
             expired, expired_outcomes = self.store.expire_labels(state.name, now - state.config.labels.horizon, now)
             if expired or expired_outcomes:
                 cutoff = now - state.config.labels.horizon

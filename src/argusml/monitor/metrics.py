@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from argusml.store.duck import LABEL_TALLIES
+
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0,
                    2.5, 5.0, 10.0)
 """Seconds. Dense from 50 ms to 500 ms, where latency SLOs of model servers
@@ -40,6 +42,20 @@ class Histogram:
         self.counts += np.bincount(idx, minlength=self.counts.size)
         self.total += float(values.sum())
         self.n += int(values.size)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"bounds": list(self.bounds), "counts": self.counts.tolist(), "total": self.total}
+
+    def add(self, saved: dict[str, Any]) -> None:
+        """Add a saved or recounted histogram (``to_dict``, or the store's tallies: counts and total).
+        One of other bounds is left out, a reset Prometheus allows, rather than counted into wrong buckets."""
+        bounds = saved.get("bounds")
+        counts = saved.get("counts") or []
+        if (bounds is not None and tuple(bounds) != self.bounds) or len(counts) != self.counts.size:
+            return
+        self.counts += np.asarray(counts, dtype=np.int64)
+        self.total += float(saved.get("total") or 0.0)
+        self.n += int(sum(counts))
 
     def cumulative(self) -> list[tuple[str, float]]:
         acc = np.cumsum(self.counts)
@@ -86,3 +102,57 @@ class ModelMetrics:
 
     def reject(self, reason: str, n: int = 1) -> None:
         self.rejected[reason] = self.rejected.get(reason, 0) + n
+
+    def to_dict(self) -> dict[str, Any]:
+        """The counters and the gauges no store table holds, saved with every snapshot so that a restart
+        continues them (``restore``). Window and performance gauges and pending labels are not here: they
+        are read back from their own tables."""
+        return {"versions": {v: {"events": vm.events, "requests": dict(vm.requests), "latency": vm.latency.to_dict()}
+                             for v, vm in list(self.versions.items())},
+                **{k: getattr(self, k) for k in _SAVED_COUNTS}, "rejected": dict(self.rejected),
+                "label_lag": self.label_lag.to_dict(), "last_event_ts": self.last_event_ts,
+                "resources": [[i, r, v] for (i, r), v in list(self.resources.items())]}
+
+    def restore(self, saved: dict[str, Any]) -> None:
+        """Take back what ``to_dict`` saved (into fresh metrics, at start-up)."""
+        for v, d in (saved.get("versions") or {}).items():
+            vm = self.version(v)
+            vm.events = int(d.get("events", 0))
+            vm.requests = {str(c): int(n) for c, n in (d.get("requests") or {}).items()}
+            vm.latency.add(d.get("latency") or {})
+        for k in _SAVED_COUNTS:
+            setattr(self, k, int(saved.get(k) or 0))
+        self.rejected = {str(r): int(n) for r, n in (saved.get("rejected") or {}).items()}
+        self.label_lag.add(saved.get("label_lag") or {})
+        self.last_event_ts = saved.get("last_event_ts")
+        self.resources = {(str(i), str(r)): float(v) for i, r, v in saved.get("resources") or []}
+
+    def add_events(self, tallies: dict[str, Any]) -> None:
+        """Add the events recounted from the store (``Store.event_tallies``) past what ``restore`` took back."""
+        for v, d in tallies["versions"].items():
+            vm = self.version(v)
+            vm.events += d["events"]
+            for code, n in d["requests"].items():
+                vm.requests[code] = vm.requests.get(code, 0) + n
+            if "latency" in d:
+                vm.latency.add(d["latency"])
+        last = tallies["last_event_ts"]
+        if last is not None and (self.last_event_ts is None or last > self.last_event_ts):
+            self.last_event_ts = float(last)
+
+    def merge_labels(self, tallies: dict[str, Any]) -> None:
+        """Label counters from the labels table (``Store.label_tallies``), which holds every acknowledged
+        label even after a crash (the saved values are then behind it). The larger of the saved and the
+        table's value wins, so that where the two count a detail differently (a prediction that resolves
+        pending labels of two versions: one join for the writer, two in the table) no counter goes back."""
+        for k in LABEL_TALLIES:
+            setattr(self, k, max(getattr(self, k), int(tallies[k])))
+        lag = tallies["lag"]
+        if sum(lag["counts"]) > self.label_lag.n:
+            fresh = Histogram(self.label_lag.bounds)
+            fresh.add(lag)
+            self.label_lag = fresh
+
+
+_SAVED_COUNTS = ("duplicates", "too_late", "labels", "labels_joined", "labels_expired", "label_duplicates",
+                 "label_corrections", "outcomes", "outcomes_joined", "outcome_duplicates", "outcomes_expired")

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from typing import Any
 
+import orjson
 import pyarrow as pa
 
 from argusml.schema import InputError
@@ -83,6 +84,11 @@ name). A correction is a later row for the same (version, id): the one with the 
 the earlier ones stay for audit."""
 PERF_CHECKS = ("performance_drop", "weak_segment", "estimated_performance_drop", "proxy_shift")
 """Findings the performance job writes; it replaces them whenever it revises a window."""
+LABEL_TALLIES = ("labels", "labels_joined", "labels_expired", "label_corrections", "outcomes", "outcomes_joined",
+                 "outcomes_expired")
+"""The label and outcome counters the labels table can tell (``Store.label_tallies``): labels and outcomes
+stored, first labels joined to their prediction, pending ones expired, corrections (a later, different label
+for a (version, id)), outcomes joined and expired."""
 PERFORMANCE_COLUMNS = pa.schema([("model", pa.string()), ("version", pa.string()), ("segment", pa.string()),
                                  ("granularity", pa.float64()), ("start_ts", pa.float64()), ("end_ts", pa.float64()),
                                  ("predictions", pa.int64()), ("labels", pa.int64()), ("lag_p50", pa.float64()),
@@ -757,16 +763,21 @@ class Store:
 
     # -- retention ----------------------------------------------------------------------
     def delete_older(self, model: str, *, raw_events: float, predictions: float, labels: float,
-                     profiles: float) -> dict[str, int]:
+                     profiles: float, lag_bounds: Sequence[float] = ()) -> dict[str, int]:
         """Retention, given the epoch times before which rows go: raw log
         segments holding only older events are deleted (their index rows
         stay), index rows, labels, findings and closed windows are deleted.
-        Counts per kind (bytes for the raw log)."""
+        Counts per kind (bytes for the raw log). What the deleted labels
+        counted is added to the model's retired tallies in the same
+        transaction (``label_tallies``, its label lag bucketed by
+        ``lag_bounds``): counters derived from the table never go backwards."""
         out = {}
         with self.transaction() as cur:
             def count(sql: str, params: list[Any]) -> int:
                 return int(cur.execute(f"SELECT count(*) FROM {sql}", params).fetchone()[0])
 
+            tallies = self._label_tally(cur, model, lag_bounds) if count(
+                "labels WHERE model = ? AND arrival < ?", [model, labels]) else None
             through = cur.execute("SELECT coalesce(max(seq), 0) FROM events WHERE model = ? AND arrival < ?",
                                   [model, raw_events]).fetchone()[0]
             newest = cur.execute("SELECT coalesce(max(seq), 0) FROM events WHERE model = ?", [model]).fetchone()[0]
@@ -780,7 +791,112 @@ class Store:
                 out[key] = n = count(f"{table} WHERE model = ? AND {col} < ?{extra}", [model, before])
                 if n:
                     cur.execute(f"DELETE FROM {table} WHERE model = ? AND {col} < ?{extra}", [model, before])
+            if tallies is not None:
+                self._retire(cur, model, tallies, lag_bounds)
         return out
+
+    # -- counters that outlive the process ------------------------------------------------------
+    @staticmethod
+    def _bucket_sql(expr: str, bounds: Sequence[float]) -> str:
+        """The histogram bucket of ``expr``: how many bounds lie below it, numpy's ``searchsorted`` (side
+        left) as the live histograms count, so a value equal to a bound is in that bound's bucket (``le``).
+        The bounds are bound parameters, in order: DuckDB reads a literal 0.005 as a DECIMAL."""
+        return " + ".join(f"CAST({expr} > ? AS INTEGER)" for _ in bounds) or "0"
+
+    @staticmethod
+    def _bucketed(rows: Sequence[tuple[Any, ...]], n_bounds: int) -> dict[str, Any]:
+        """(bucket, count, sum) rows as a whole histogram: counts per bucket (the last +Inf) and the sum."""
+        counts = [0] * (n_bounds + 1)
+        total = 0.0
+        for b, n, s in rows:
+            counts[int(b)] += int(n)
+            total += float(s or 0.0)
+        return {"counts": counts, "total": total}
+
+    def event_tallies(self, model: str, after_seq: int, latency_bounds: Sequence[float]) -> dict[str, Any]:
+        """What the live event counters count, over the index rows past ``after_seq``: per version the
+        events, the events per status code (none sent: 200) and the latency histogram (seconds, bucketed by
+        ``latency_bounds``); and the newest event time. At start-up the index holds every acknowledged event
+        (the raw log's tail is indexed first), so this recounts what happened after the last saved counters
+        (or, from a store that has none, everything the index still holds), aggregated here, not fetched."""
+        versions: dict[str, dict[str, Any]] = {}
+        for version, code, n in self._rows("SELECT version, coalesce(status, 200), count(*) FROM events "
+                                           "WHERE model = ? AND seq > ? GROUP BY 1, 2", [model, after_seq]):
+            v = versions.setdefault(version, {"events": 0, "requests": {}})
+            v["events"] += int(n)
+            v["requests"][str(code)] = int(n)
+        lat = self._rows(f"SELECT version, {self._bucket_sql('latency_ms / 1000.0', latency_bounds)}, count(*), "
+                         "sum(latency_ms / 1000.0) FROM events WHERE model = ? AND seq > ? AND latency_ms IS NOT NULL "
+                         "GROUP BY 1, 2", [*latency_bounds, model, after_seq])
+        for version in {r[0] for r in lat}:
+            versions[version]["latency"] = self._bucketed([r[1:] for r in lat if r[0] == version],
+                                                          len(latency_bounds))
+        last = self._rows("SELECT max(ts) FROM events WHERE model = ? AND seq > ?", [model, after_seq])[0][0]
+        return {"versions": versions, "last_event_ts": last}
+
+    def _label_tally(self, cur: Any, model: str, lag_bounds: Sequence[float]) -> dict[str, Any]:
+        """``LABEL_TALLIES`` and the label lag histogram of the model's label and outcome rows, as the writer
+        counts them: every label of a (version, id) after its first is a correction (duplicates are never
+        stored); a (version, id) counts as joined once, with the lag of its first joined label (its arrival
+        minus the prediction time, at least 0); outcomes count row by row."""
+        lab = cur.execute("""WITH g AS (SELECT count(*) AS n, bool_or(state = 'joined') AS joined,
+                                               count(*) FILTER (WHERE state = 'expired') AS expired
+                                        FROM labels WHERE model = ? AND name IS NULL GROUP BY coalesce(version, ''), id)
+                             SELECT coalesce(sum(n), 0), count(*) FILTER (WHERE joined), coalesce(sum(expired), 0),
+                                    coalesce(sum(n - 1), 0) FROM g""", [model]).fetchone()
+        outcomes = cur.execute("SELECT count(*), count(*) FILTER (WHERE state = 'joined'), count(*) FILTER (WHERE state = "
+                           "'expired') FROM labels WHERE model = ? AND name IS NOT NULL", [model]).fetchone()
+        out: dict[str, Any] = {k: int(v) for k, v in zip(LABEL_TALLIES, (*lab, *outcomes))}
+        lag = cur.execute(f"""SELECT {self._bucket_sql('lag', lag_bounds)}, count(*), sum(lag) FROM (
+                                  SELECT arg_min(greatest(arrival - prediction_ts, 0.0), arrival) AS lag FROM labels
+                                  WHERE model = ? AND name IS NULL AND state = 'joined'
+                                  GROUP BY coalesce(version, ''), id) GROUP BY 1""", [*lag_bounds, model]).fetchall()
+        out["lag"] = {**self._bucketed(lag, len(lag_bounds)), "bounds": [float(b) for b in lag_bounds]}
+        return out
+
+    @staticmethod
+    def _plus(a: dict[str, Any], b: dict[str, Any], sign: int = 1) -> dict[str, Any]:
+        """Tallies ``a`` plus (or minus) ``b``; a lag histogram of other bounds in ``b`` is left out."""
+        out = {**a, **{k: a[k] + sign * int(b.get(k, 0)) for k in LABEL_TALLIES}}
+        lag = b.get("lag") or {}
+        if lag.get("bounds") == a["lag"]["bounds"]:
+            out["lag"] = {"bounds": a["lag"]["bounds"], "total": a["lag"]["total"] + sign * lag["total"],
+                          "counts": [x + sign * y for x, y in zip(a["lag"]["counts"], lag["counts"])]}
+        return out
+
+    def _retired(self, cur: Any, model: str) -> dict[str, Any] | None:
+        row = cur.execute("SELECT value FROM meta WHERE key = ?", [f"retired_labels:{model}"]).fetchone()
+        return orjson.loads(row[0]) if row is not None else None
+
+    def _retire(self, cur: Any, model: str, before: dict[str, Any], lag_bounds: Sequence[float]) -> None:
+        """Add to the model's retired tallies what the tallies lost since ``before`` (in the caller's
+        transaction, the one that deleted labels). The difference, not a tally of the deleted rows: a
+        (version, id) whose first label went while a correction stayed changes what its rest counts."""
+        gone = self._plus(before, self._label_tally(cur, model, lag_bounds), -1)
+        old = self._retired(cur, model)
+        if old is not None:
+            gone = self._plus(gone, old)
+        cur.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [f"retired_labels:{model}", orjson.dumps(gone).decode()])
+
+    def label_tallies(self, model: str, lag_bounds: Sequence[float]) -> dict[str, Any]:
+        """``LABEL_TALLIES`` and the label lag histogram (``lag``: bounds, counts per bucket, total) of every
+        label and outcome the model ever stored: what the rows still here count plus what retention took
+        away. Labels are committed before they are acknowledged, and joins and expiries in the transactions
+        that make them, so these hold after a crash too."""
+        cur = self._cur()
+        out = self._label_tally(cur, model, lag_bounds)
+        old = self._retired(cur, model)
+        return self._plus(out, old) if old is not None else out
+
+    def newest_windows(self, model: str, granularity: float, segment: str) -> list[dict[str, Any]]:
+        """Per version, the newest closed window of ``granularity`` and ``segment`` (of two with one start,
+        one closed early when its reference was replaced, the later): the window the live gauges showed."""
+        rows = self._rows("""SELECT version, start_ts, end_ts, n_rows, verdict FROM windows
+                             WHERE model = ? AND granularity = ? AND segment = ? AND closed
+                             QUALIFY row_number() OVER (PARTITION BY version ORDER BY start_ts DESC,
+                                                        closed_at DESC NULLS LAST) = 1
+                             ORDER BY version""", [model, granularity, segment])
+        return [dict(zip(("version", "start_ts", "end_ts", "n_rows", "verdict"), r)) for r in rows]
 
     def checkpoint(self) -> bool:
         """Write the WAL into the database file; False when a write transaction of another thread is open
