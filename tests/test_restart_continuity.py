@@ -200,6 +200,9 @@ def test_kill_9_loses_no_counter_of_acknowledged_data(tmp_path):
         assert post(server.url, "events", later)["accepted"] == 250
         post(server.url, "labels", [{"id": f"b{i}", "label": 1} for i in range(60)] + [{"id": "a0", "label": 1}])
         post(server.url, "outcomes", [{"id": "b1", "name": "revenue", "value": 2.0}])
+        deadline = time.monotonic() + 30  # folding is asynchronous: wait until the open window holds them
+        while status(server.url)["open_window_rows"] < 250 and time.monotonic() < deadline:
+            time.sleep(0.1)
         before, _ = scrape(server.url)
         st_before = status(server.url)
     finally:
