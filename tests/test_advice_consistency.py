@@ -112,10 +112,13 @@ def test_advice_never_contradicts_the_findings_it_summarises(history: dict) -> N
             _write(store, history)
             now = DAY0 + len(history["hours"]) * HOUR + 60
             a = model_advice(store, STATE, now)["versions"]["v1"]
-            newest = store.latest_closed("m", HOUR)[0]
-            open_ = [f for f in store.findings("m", granularity=HOUR, since=newest["end_ts"] - 1,
-                                               until=newest["end_ts"], limit=100)
-                     if f["severity"] in ("P0", "P1")]
+            # open: the newest window that was checked (a window too small to check closes nothing)
+            checked = [w for w in store.windows("m", granularity=HOUR, closed=True, limit=100)
+                       if orjson.loads(w["verdict"]).get("status") != "not_checked"]
+            newest = checked[0] if checked else None
+            open_ = [] if newest is None else [
+                f for f in store.findings("m", granularity=HOUR, since=newest["end_ts"] - 1, until=newest["end_ts"],
+                                          limit=100) if f["severity"] in ("P0", "P1")]
             judged = [j for j in (_newest_judged(store, g) for g in (HOUR, DAY)) if j is not None]
         finally:
             store.close()

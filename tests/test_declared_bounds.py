@@ -371,7 +371,8 @@ def test_model_yaml_keys_produce_the_finding_in_windows_and_rollups(served):
     assert mon.wait_idle() and mon.wait_idle()
 
     def found(granularity: str) -> list[dict]:
-        return [f for f in client.get("/v1/models/m/findings", params={"granularity": granularity, "segment": "*"}
+        return [f for f in client.get("/v1/models/m/findings", params={"granularity": granularity, "segment": "*",
+                                                                        "linked": True}
                                       ).json()["findings"] if f["check"] == "declared_bound"]
 
     fives = found("5m")
@@ -387,6 +388,7 @@ def test_model_yaml_keys_produce_the_finding_in_windows_and_rollups(served):
     assert not [f for f in fives if f["column"] == "score"]  # predictions in [0, 1]: the contract holds
 
     rolled = {f["column"]: f for f in found("1h")}
+    assert all(f["repeats"]["granularity"] == 300.0 for f in rolled.values())  # restating its windows: linked
     all_x = np.array([e["features"]["x0"] for evs in sent for e in evs])
     assert rolled["x0"]["evidence"]["min"]["count"] == int((all_x < -3).sum())  # the roll-up adds the counts
     assert rolled["x0"]["evidence"]["exact"]

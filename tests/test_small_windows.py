@@ -119,6 +119,31 @@ def test_six_stray_events_raise_no_finding(svc):
     assert client.get("/v1/models/m/findings", params={"linked": True}).json()["findings"] == []
 
 
+def test_stray_windows_neither_page_nor_close_the_findings_before_them(svc):
+    """A real problem (x0 null in a full window), then stray events: /status keeps the problem open, and
+    the advice names it rather than saying there is nothing to do."""
+    mon, client, clock = svc
+    rng = np.random.default_rng(3)
+    t = T0 + 300
+    full = [event(f"f{i}", rng, timestamp=t + 5) for i in range(200)]
+    for e in full:
+        e["features"]["x0"] = None
+    clock.t = t + 6
+    assert client.post("/v1/models/m/events", json=full).status_code == 200
+    for k in range(1, 4):
+        clock.t = t + 300 * k + 11
+        assert client.post("/v1/models/m/events", json=[event(f"s{k}", rng, timestamp=t + 300 * k + 10)]
+                           ).status_code == 200
+    clock.t = t + 300 * 4 + 120
+    assert mon.wait_idle()
+    status = client.get("/v1/models/m/status").json()
+    assert status["latest_windows"][0]["n_rows"] == 1  # the newest window is a stray one
+    assert [(f["severity"], f["check"], f["column"]) for f in status["open_findings"]
+            if f["severity"] != "P2"] == [("P0", "all_null", "x0")]
+    advice = client.get("/v1/models/m/advice").json()
+    assert advice["decision"] == "investigate" and "P0 all_null on x0" in advice["summary"]
+
+
 def test_a_drift_episode_is_one_finding_per_window_with_its_repeats_linked(svc):
     mon, client, clock = svc
     rng = np.random.default_rng(1)

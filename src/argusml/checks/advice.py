@@ -148,7 +148,8 @@ def advise(inp: AdviceInputs) -> dict[str, Any]:
     if inp.rollback is not None:
         decision = "rollback"
         prev = inp.rollback.get("previous")
-        reasons.insert(0, f"Version {inp.version} is worse than {prev}: " + " ".join(inp.rollback.get("reasons", [])))
+        why = " ".join(inp.rollback.get("reasons", [])).strip()
+        reasons.insert(0, f"Version {inp.version} is worse than {prev}: {why}" + ("" if why.endswith(".") else "."))
         actions.append(f"Roll back to version {prev}; keep {inp.version}'s traffic in shadow to gather evidence.")
         evidence["rollback"] = inp.rollback
     elif inp.realised_drop is not None:
@@ -224,7 +225,9 @@ def advise(inp: AdviceInputs) -> dict[str, Any]:
         # what /status lists as open is in the advice, and outranks "no action"
         by: dict[tuple[str, str], list[str]] = {}
         for f in sorted(inp.open_findings, key=lambda f: (f["severity"], f["check"], f["column"] or "")):
-            by.setdefault((f["severity"], f["check"]), []).append(f["column"] or "the data")
+            cols = by.setdefault((f["severity"], f["check"]), [])
+            if (f["column"] or "the data") not in cols:
+                cols.append(f["column"] or "the data")
         shown = "; ".join(f"{sev} {check} on {_list(cols, 3)}" for (sev, check), cols in by.items())
         end = max(f["window_end"] for f in inp.open_findings)
         reasons.append(f"Open finding(s) in the newest window (ending {_when(end)}): {shown}.")

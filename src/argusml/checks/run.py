@@ -166,23 +166,28 @@ def _off_mode_support(reference: Reference, current: DatasetProfile) -> dict[str
     return out
 
 
+def severity_counts(findings: list[Finding]) -> dict[str, int]:
+    return {s.value: sum(1 for f in findings if f.severity is s) for s in Severity}
+
+
+def verdict_status(by_severity: dict[str, int], drifted: bool, multivariate: bool) -> str:
+    """The one-line answer: error (a P0), drift, warning (a P1), ok, in that order."""
+    if by_severity["P0"]:
+        return "error"
+    if drifted or multivariate:
+        return "drift"
+    return "warning" if by_severity["P1"] else "ok"
+
+
 def _verdict(reference: Reference, drift: dict[str, DriftResult], findings: list[Finding], config: ReportConfig,
              corr_names: set[str], multivariate: bool) -> dict[str, Any]:
     drifted = [n for n, r in drift.items() if r.status is DriftStatus.DRIFTED]
     tested = [n for n, r in drift.items() if r.tested]
     features = [n for n in tested if reference.specs[n].role is Role.FEATURE]
     drifted_features = [n for n in drifted if reference.specs[n].role is Role.FEATURE]
-    by_sev = {s.value: sum(1 for f in findings if f.severity is s) for s in Severity}
-    if by_sev["P0"]:
-        status = "error"
-    elif drifted or multivariate:
-        status = "drift"
-    elif by_sev["P1"]:
-        status = "warning"
-    else:
-        status = "ok"
+    by_sev = severity_counts(findings)
     return {
-        "status": status,
+        "status": verdict_status(by_sev, bool(drifted), multivariate),
         "drifted_columns": drifted,
         "prediction_drift": any(reference.specs[n].role is Role.PREDICTION for n in drifted),
         "target_drift": any(reference.specs[n].role is Role.TARGET for n in drifted),

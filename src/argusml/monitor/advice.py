@@ -140,19 +140,39 @@ def _realised(perf: dict[float, list[dict[str, Any]]], findings: list[dict[str, 
     return drop, (None if degraded else ok)
 
 
+OPEN_LOOKBACK = 50
+"""Closed windows read back, newest first, to find the newest one big enough to judge."""
+
+
+def open_finding_rows(store: Store, state: Any, version: str) -> list[dict[str, Any]]:
+    """The findings that are open for a version: those of its newest closed whole-traffic window at the
+    base length that was big enough for the checks. A window of a few stray events says nothing either
+    way (``quality_insufficient``), so it neither raises findings nor closes the ones before it.
+    /status lists these and advice reads them: the two cannot disagree."""
+    for w in store.windows(state.name, version=version, segment=OVERALL, granularity=state.config.window,
+                           closed=True, limit=OPEN_LOOKBACK):
+        verdict = orjson.loads(w["verdict"]) if w.get("verdict") else {}
+        if verdict.get("quality_insufficient") or verdict.get("status") == "not_checked":
+            continue
+        return store.findings(state.name, version=version, granularity=state.config.window,
+                              since=w["end_ts"] - 1e-6, until=w["end_ts"], segment=OVERALL, limit=MAX_ROWS)
+    return []
+
+
 def _open_findings(store: Store, state: Any, version: str) -> list[dict[str, Any]]:
-    """The P0/P1 findings /status shows as open for the version: those of its newest closed whole-traffic
-    window at the base granularity. Advice reads the same rows, so it cannot say "no action" over them."""
-    latest = [w for w in store.latest_closed(state.name, state.config.window)
-              if w["version"] == version and w["segment"] == OVERALL]
-    if not latest:
-        return []
-    end = latest[0]["end_ts"]
-    rows = store.findings(state.name, version=version, granularity=state.config.window, since=end - 1e-6,
-                          until=end, segment=OVERALL, limit=MAX_ROWS)
-    return [{"check": f["check_name"], "column": f["column_name"], "severity": f["severity"],
-             "window_start": f["window_start"], "window_end": f["window_end"]}
-            for f in rows if f["severity"] in ("P0", "P1")]
+    """The P0/P1 open findings, one per (check, column) (a performance drop names its metric)."""
+    out = []
+    for f in open_finding_rows(store, state, version):
+        if f["severity"] not in ("P0", "P1"):
+            continue
+        column = f["column_name"]
+        if column is None and f.get("evidence"):  # a performance drop names its metric in the evidence
+            column = (orjson.loads(f["evidence"]) or {}).get("metric")
+        item = {"check": f["check_name"], "column": column, "severity": f["severity"],
+                "window_start": f["window_start"], "window_end": f["window_end"]}
+        if item not in out:
+            out.append(item)
+    return out
 
 
 def gather(store: Store, state: Any, version: str, now: float,

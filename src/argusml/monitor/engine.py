@@ -47,6 +47,7 @@ import orjson
 import pyarrow as pa
 
 from argusml.checks import multivariate_rows, run_checks
+from argusml.checks.run import severity_counts, verdict_status
 from argusml.monitor.dedup import DedupIndex, key_of
 from argusml.monitor.events import (
     EventBatch,
@@ -1274,10 +1275,21 @@ class Monitor:
         if baseline is not None:
             summary["prediction_baseline"] = baseline.summary(version)
             if baseline.previous is not None:
+                # another model's scores are not this one's contract: a tree ensemble's repeated values are
+                # no sentinel, a sharper model's range no out-of-range. Against the previous version's
+                # traffic only the distribution is judged (prediction_drift), and said to be so judged
                 against = f" (against version {baseline.previous}'s traffic: {version} has no reference of its own)"
-                return summary, [replace(f, message=f.message + against, evidence={
+                shape = {"sentinel_value", "near_constant_column", "constant_column", "out_of_range"}
+                kept = [replace(f, message=f.message + against, evidence={
                     **f.evidence, "baseline": {"version": baseline.previous, "windows": baseline.windows}})
-                    if f.check == "prediction_drift" else f for f in res.findings]
+                    if f.check == "prediction_drift" else f for f in res.findings
+                    if not (f.column == reference.prediction and f.check in shape)]
+                if len(kept) < len(res.findings):
+                    summary["findings_by_severity"] = severity_counts(kept)
+                    summary["status"] = verdict_status(summary["findings_by_severity"],
+                                                       bool(summary["drifted_columns"]),
+                                                       bool(summary["multivariate"].get("drifted")))
+                return summary, kept
         return summary, res.findings
 
     def _rows(self, state: ModelState, w: Window, summary: dict[str, Any], findings: list[Any], now: float
@@ -1448,9 +1460,20 @@ class Monitor:
 
         state = self.model(model)
         since = self.clock() - state.config.advice.lookback
-        return model_advice(self.store, state, self.clock(),
-                            lambda champion, challenger: self.compare(model, champion, challenger, since=since,
-                                                                      wait=wait))
+
+        def compare(champion: str, challenger: str) -> dict[str, Any] | None:
+            # while both serve (canary, shadow), over the time the challenger has served: a v2 that started
+            # during a drift, judged against v1's whole clean week, would look worse for the drift, not for
+            # itself. A version that replaced the other outright is compared before against after.
+            first = self.store.first_windows(model, state.config.window).get(challenger)
+            start = since
+            if first is not None and first > since and self.store.windows(
+                    model, version=champion, since=first, segment=OVERALL, granularity=state.config.window,
+                    limit=1):
+                start = first
+            return self.compare(model, champion, challenger, since=start, wait=wait)
+
+        return model_advice(self.store, state, self.clock(), compare)
 
     def _load_performance(self, state: ModelState) -> None:
         """Per version, what /status and /metrics show: the latest window of the report length, and the
@@ -1492,13 +1515,13 @@ class Monitor:
     def status(self, model: str) -> dict[str, Any]:
         state = self.model(model)
         m = state.metrics
+        from argusml.monitor.advice import open_finding_rows
+
         latest = self.store.latest_closed(model, state.config.window)
         overall = [w for w in latest if w["segment"] == OVERALL]
         findings = []
         for w in overall:
-            findings.extend(self.store.findings(model, version=w["version"], granularity=state.config.window,
-                                                since=w["end_ts"] - 1e-6, until=w["end_ts"], segment=OVERALL,
-                                                limit=200))
+            findings.extend(open_finding_rows(self.store, state, w["version"])[:200])
         return {
             "model": model,
             "owner": state.config.owner,
