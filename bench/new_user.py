@@ -111,6 +111,17 @@ def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
             for fam in text_string_to_metric_families(text) for s in fam.samples}
 
 
+def start(work: Path, cfg: ModelConfig, reference: Reference, clock: Clock
+          ) -> tuple[Store, Monitor, Server, httpx.Client]:
+    """The service on ``work``'s data directory (again, after a restart), behind a real HTTP server."""
+    store = Store(work / "data")
+    mon = Monitor(store, Settings(tick_every=0.02, snapshot_every=0.05, performance_every=3600), clock=clock)
+    mon.register(cfg, reference)
+    mon.start()
+    srv = Server(mon)
+    return store, mon, srv, httpx.Client(base_url=srv.url, timeout=60)
+
+
 def main() -> int:
     train, held = data()
     x_cols = [c for c in FEATURES.values()]
@@ -122,13 +133,7 @@ def main() -> int:
     clock = Clock()
     cfg = ModelConfig(model="cancer", window="1m", lateness="30s", segments=["clinic"],
                       performance={"min_labels": 100})
-    settings = Settings(tick_every=0.02, snapshot_every=0.05, performance_every=3600)
-    store = Store(work / "data")
-    mon = Monitor(store, settings, clock=clock)
-    mon.register(cfg, reference)
-    mon.start()
-    srv = Server(mon)
-    http = httpx.Client(base_url=srv.url, timeout=60)
+    store, mon, srv, http = start(work, cfg, reference, clock)
     rng = np.random.default_rng(1)
     sdk = argusml.Client(srv.url, model="cancer", flush_interval=0.05)
     sent = 0
@@ -197,12 +202,7 @@ def main() -> int:
     srv.stop()
     mon.stop()
     store.close()
-    store = Store(work / "data")
-    mon = Monitor(store, settings, clock=clock)
-    mon.register(cfg, reference)
-    mon.start()
-    srv = Server(mon)
-    http = httpx.Client(base_url=srv.url, timeout=60)
+    store, mon, srv, http = start(work, cfg, reference, clock)
     after = scrape(srv.url)
     status_after = http.get("/v1/models/cancer/status").json()
     advice_after = http.get("/v1/models/cancer/advice").json()

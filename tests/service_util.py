@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -138,3 +140,34 @@ class Server:
                 self.proc.wait(10)
         self._log.close()
         return self.proc.returncode
+
+
+class SimClock:
+    """The monitor's clock, moved by the test: windows close without waiting minutes."""
+
+    def __init__(self, t: float = 1_800_000_000.0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@contextmanager
+def monitor_in_process(path: Path, config: Any, reference: Reference) -> Iterator[tuple[Any, Any, SimClock]]:
+    """(monitor, TestClient, clock): a real store under ``path`` and the real app, fast ticks."""
+    from fastapi.testclient import TestClient
+
+    from argusml.monitor import Monitor, Settings
+    from argusml.service.app import create_app
+    from argusml.store import Store
+
+    clock = SimClock()
+    store = Store(path / "data")
+    mon = Monitor(store, Settings(tick_every=0.02, snapshot_every=0.05), clock=clock)
+    mon.register(config, reference)
+    mon.start()
+    try:
+        yield mon, TestClient(create_app(mon)), clock
+    finally:
+        mon.stop()
+        store.close()

@@ -91,10 +91,8 @@ def report_file(report_dict: dict[str, Any], tmp_path_factory: pytest.TempPathFa
     return path
 
 
-@pytest.fixture(scope="module")
-def driver() -> Iterator[WebDriver]:
-    if not HAVE_SELENIUM or not os.path.exists(CHROMIUM):
-        pytest.skip("no browser")  # needs_browser says why; this guards direct use
+def headless_chromium() -> WebDriver:
+    """Debian's Chromium, headless, its console log kept: what every browser test here drives."""
     opts = Options()
     opts.binary_location = CHROMIUM
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--no-first-run",
@@ -102,7 +100,14 @@ def driver() -> Iterator[WebDriver]:
                 "--window-size=1280,1000"):
         opts.add_argument(arg)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    drv = webdriver.Chrome(options=opts, service=Service(CHROMEDRIVER))
+    return webdriver.Chrome(options=opts, service=Service(CHROMEDRIVER))
+
+
+@pytest.fixture(scope="module")
+def driver() -> Iterator[WebDriver]:
+    if not HAVE_SELENIUM or not os.path.exists(CHROMIUM):
+        pytest.skip("no browser")  # needs_browser says why; this guards direct use
+    drv = headless_chromium()
     drv.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": HOOKS})
     try:
         yield drv

@@ -24,7 +24,7 @@ from argusml.monitor import Monitor, Settings
 from argusml.schema.model_config import ModelConfig
 from argusml.store import Store
 from service_util import LiveServer, Server, event, make_reference, write_config
-from test_html_browser import CHROMEDRIVER, CHROMIUM, needs_browser
+from test_html_browser import headless_chromium, needs_browser
 from test_serve_cli import token_create_appended
 from test_service import T0, Clock
 
@@ -168,21 +168,11 @@ def test_docs_page_renders_in_a_browser_and_sends_the_token(served: tuple[Server
     """Swagger UI itself, in headless Chromium with auth on: it renders every operation of the document
     (Swagger UI 4 would refuse OpenAPI 3.1), shows Authorize, loads nothing from elsewhere, and a request
     made from the page with the token authorised gets the data."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
 
     server, tokens = served
     n_operations = sum(len(item) for item in httpx.get(f"{server.url}/openapi.json").json()["paths"].values())
-    opts = Options()
-    opts.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--window-size=1280,1000"):
-        opts.add_argument(arg)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    drv = webdriver.Chrome(options=opts, service=Service(CHROMEDRIVER))
+    drv = headless_chromium()
     try:
         drv.get(f"{server.url}/docs")
         deadline = time.monotonic() + 30

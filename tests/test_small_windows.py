@@ -12,16 +12,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from fastapi.testclient import TestClient
 
 import argusml
 from argusml.checks.quality import RATE_CHECKS
-from argusml.monitor import Monitor, Settings
 from argusml.schema import ReportConfig
 from argusml.schema.model_config import ModelConfig
-from argusml.service.app import create_app
-from argusml.store import Store
-from service_util import N_FEATURES, event, make_reference
+from service_util import N_FEATURES, event, make_reference, monitor_in_process
 
 T0 = 1_800_000_000.0
 
@@ -82,24 +78,11 @@ def test_contracts_hold_at_any_size() -> None:
 
 
 # -- the service: stray events, one drift episode ---------------------------------------------------------
-class Clock:
-    def __init__(self) -> None:
-        self.t = T0
-
-    def __call__(self) -> float:
-        return self.t
-
-
 @pytest.fixture
 def svc(tmp_path):
-    clock = Clock()
-    store = Store(tmp_path / "data")
-    mon = Monitor(store, Settings(tick_every=0.02, snapshot_every=0.05), clock=clock)
-    mon.register(ModelConfig(model="m", window="5m", lateness="1m", segments=["cat"]), make_reference())
-    mon.start()
-    yield mon, TestClient(create_app(mon)), clock
-    mon.stop()
-    store.close()
+    with monitor_in_process(tmp_path, ModelConfig(model="m", window="5m", lateness="1m", segments=["cat"]),
+                            make_reference()) as served:
+        yield served
 
 
 def test_six_stray_events_raise_no_finding(svc):

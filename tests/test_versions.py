@@ -9,37 +9,22 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from argusml.cli.main import app
-from argusml.monitor import Monitor, Settings
 from argusml.schema.model_config import ModelConfig
 from argusml.service.app import create_app
-from argusml.store import Store
-from service_util import LiveServer, event, make_reference
+from service_util import LiveServer, event, make_reference, monitor_in_process
 
 T0 = 1_800_000_000.0
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.t = T0
-
-    def __call__(self) -> float:
-        return self.t
+def _scores(rng: np.random.Generator, n: int, a: float, b: float) -> list[float]:
+    return [float(x) for x in rng.beta(a, b, n)]
 
 
 @pytest.fixture
 def svc(tmp_path):
-    clock = Clock()
-    store = Store(tmp_path / "data")
-    mon = Monitor(store, Settings(tick_every=0.02, snapshot_every=0.05), clock=clock)
-    mon.register(ModelConfig(model="m", window="5m", lateness="1m", segments=["cat"]), make_reference())
-    mon.start()
-    yield mon, TestClient(create_app(mon)), clock
-    mon.stop()
-    store.close()
-
-
-def _scores(rng: np.random.Generator, n: int, a: float, b: float) -> list[float]:
-    return [float(x) for x in rng.beta(a, b, n)]
+    with monitor_in_process(tmp_path, ModelConfig(model="m", window="5m", lateness="1m", segments=["cat"]),
+                            make_reference()) as served:
+        yield served
 
 
 def test_a_new_version_is_compared_with_the_previous_versions_traffic(svc, tmp_path):
