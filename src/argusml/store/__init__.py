@@ -1,5 +1,5 @@
 """The store: events, labels, profiles, findings (embedded DuckDB). Only this layer knows SQL."""
 
-from argusml.store.duck import EVENT_SCHEMA, LABEL_SCHEMA, PERF_CHECKS, FindingRow, PerformanceRow, Store, WindowRow
+from argusml.store.duck import EVENT_SCHEMA, LABEL_SCHEMA, PERF_CHECKS, BackfilledRow, FindingRow, PerformanceRow, Store, WindowRow
 
-__all__ = ["EVENT_SCHEMA", "LABEL_SCHEMA", "PERF_CHECKS", "FindingRow", "PerformanceRow", "Store", "WindowRow"]
+__all__ = ["EVENT_SCHEMA", "LABEL_SCHEMA", "PERF_CHECKS", "BackfilledRow", "FindingRow", "PerformanceRow", "Store", "WindowRow"]

@@ -153,6 +153,20 @@ class WindowRow(_Row):
     closed_at: float | None = None
 
 
+class BackfilledRow(WindowRow):
+    """A closed window of a backfill (``Monitor._close`` with ``backfill``): it may take the place of the
+    row the store holds for its bucket (``replaces``: that row's ``closed_at``; None: nothing to replace),
+    and the roll-ups over its bucket are out of date once it is saved (``Store.save_windows``)."""
+
+    replaces: float | None = None
+
+    @classmethod
+    def of(cls, row: WindowRow, replaces: float | None) -> BackfilledRow:
+        out = cls(*row.values())
+        out.replaces = replaces
+        return out
+
+
 @dataclass
 class FindingRow(_Row):
     model: str
@@ -604,6 +618,8 @@ class Store:
                                 "AND granularity = ? AND start_ts = ? AND closed",
                                 [[p, m, v, s, g, t] for m, v, s, g, t, p in profiles])
             for row, findings in closed:
+                if isinstance(row, BackfilledRow):
+                    self._make_room(cur, row)
                 cur.execute("INSERT INTO windows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row.values())
                 if findings:
                     cur.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -616,6 +632,34 @@ class Store:
                                     [r.values() for r in rows])
                 for k, v in meta.items():
                     cur.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [k, v])
+
+    @staticmethod
+    def _make_room(cur: Any, row: BackfilledRow) -> None:
+        """Before a backfilled window is inserted: the row it merged (and that row's findings) go, and so do
+        the roll-ups over its bucket at every coarser granularity with their findings, so the next roll-up
+        pass computes them again from the children as they are now. The performance job's findings are its
+        own (it revises them when predictions change) and stay."""
+        perf = ", ".join("?" * len(PERF_CHECKS))
+        key = [row.model, row.version, row.segment]
+        if row.replaces is not None:
+            cur.execute("DELETE FROM windows WHERE model = ? AND version = ? AND segment = ? AND granularity = ? "
+                        "AND start_ts = ? AND closed AND closed_at = ?",
+                        [*key, row.granularity, row.start, row.replaces])
+            cur.execute(f"DELETE FROM findings WHERE model = ? AND version = ? AND segment = ? AND granularity = ? "
+                        f"AND window_start = ? AND check_name NOT IN ({perf})",
+                        [*key, row.granularity, row.start, *PERF_CHECKS])
+        cur.execute(f"DELETE FROM findings WHERE model = ? AND version = ? AND segment = ? AND granularity > ? "
+                    f"AND window_start <= ? AND window_end > ? AND check_name NOT IN ({perf})",
+                    [*key, row.granularity, row.start, row.start, *PERF_CHECKS])
+        cur.execute("DELETE FROM windows WHERE model = ? AND version = ? AND segment = ? AND granularity > ? "
+                    "AND start_ts <= ? AND end_ts > ? AND closed", [*key, row.granularity, row.start, row.start])
+
+    def bucket_windows(self, model: str, version: str, granularity: float, start: float
+                       ) -> list[tuple[str, str | None, int, int, float]]:
+        """(segment, profile, n_rows, late, closed_at) of the closed windows of one bucket, every segment."""
+        return self._rows("SELECT segment, profile, n_rows, late, closed_at FROM windows WHERE model = ? AND "
+                          "version = ? AND granularity = ? AND start_ts = ? AND closed ORDER BY closed_at",
+                          [model, version, granularity, start])
 
     def pending_rollups(self, model: str, child: float, granularity: float, closes_before: float
                         ) -> list[tuple[str, str, float]]:
