@@ -22,6 +22,7 @@ from typing import Annotated, Any, NoReturn, Optional
 import typer
 from typer.core import TyperGroup
 
+from argusml.cli.backfill import backfill_cmd
 from argusml.cli.decisions import advise_cmd, compare_cmd
 from argusml.cli.remote import fail
 from argusml.cli.review import labels_app, sample_cmd
@@ -498,6 +499,8 @@ app.command("sample")(sample_cmd)
 app.command("compare")(compare_cmd)
 app.command("advise")(advise_cmd)
 app.add_typer(labels_app, name="labels")
+# history for a new deployment (cli/backfill.py): past predictions into the service's windows
+app.command("backfill")(backfill_cmd)
 
 
 def _write(path: str, text: str) -> None:

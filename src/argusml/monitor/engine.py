@@ -1221,7 +1221,8 @@ class Monitor:
                     w.looked_rows, w.looked_at = w.n_rows, now
                     summary.update(provisional=True, look=w.looks, looks_planned=planned, looked_at=now,
                                    n_rows=w.n_rows, findings=[_finding_json(f) for f in findings])
-                    w.provisional = summary
+                    # plain JSON values from here on: snapshots, /status and /metrics read it as it is
+                    w.provisional = orjson.loads(orjson.dumps(summary, option=_JSON_OPTIONS, default=_json_default))
                     taken += 1
                     looked = True
                 if looked:
@@ -1659,11 +1660,13 @@ def _iso(t: float) -> str:
     return datetime.fromtimestamp(t, timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+_JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+
+
 def _finding_json(f: Any) -> dict[str, Any]:
     """A finding as a provisional verdict keeps it (JSON, in the open window's row)."""
     return {"check": f.check, "column": f.column, "severity": f.severity.value, "message": f.message,
-            "evidence": orjson.loads(orjson.dumps(f.evidence, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS,
-                                                  default=_json_default))}
+            "evidence": f.evidence}
 
 
 def _json_default(o: Any) -> Any:

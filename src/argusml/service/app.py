@@ -677,13 +677,14 @@ def _provisional_finding_out(f: dict[str, Any], w: dict[str, Any], look: dict[st
 
 
 def _roles(ref: Reference) -> dict[str, Any]:
-    """Which of the baseline's columns are the id, the time, the prediction, the target and the features:
-    what `argus backfill` maps a file's columns by."""
+    """Which of the baseline's columns are the id, the time, the prediction, the target and the features, and
+    each column's kind: what `argus backfill` maps (and reads) a file's columns by."""
     from argusml.schema import Role
 
     return {"id": ref.column_with(Role.ID), "timestamp": ref.column_with(Role.TIMESTAMP),
             "prediction": ref.prediction, "target": ref.target,
-            "features": [n for n, sp in ref.specs.items() if sp.role is Role.FEATURE]}
+            "features": [n for n, sp in ref.specs.items() if sp.role is Role.FEATURE],
+            "kinds": {n: sp.kind.value for n, sp in ref.specs.items()}}
 
 
 def _performance_out(r: dict[str, Any]) -> dict[str, Any]:
