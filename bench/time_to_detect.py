@@ -24,10 +24,11 @@ that called ``x0`` drifted before the onset are counted as false alarms.
 The monitor's clock is injectable, and ``--speed`` compresses time: the clock
 runs ``speed`` times faster than the wall clock, and so do the engine's
 cadences (tick, snapshot, fold gathering: ``Settings`` divided by the speed).
-What is not compressed is CPU time: a provisional look that takes 0.4 s of
-CPU (the multivariate tests dominate) counts as 0.4 * speed seconds of the
-monitor's time, so a compressed run is pessimistic by up to that much per
-look; ``--speed 1`` is real time (about 12 minutes per trial).
+What is not compressed is CPU time: a provisional look that takes 60 ms of
+CPU (the multivariate tests dominate) counts as 0.06 * speed seconds of the
+monitor's time, and a tick's granularity (1 s of monitor time) is kept by
+scaling it, so a compressed run is pessimistic by about that much per look;
+``--speed 1`` is real time (about 12 minutes per trial).
 """
 
 from __future__ import annotations

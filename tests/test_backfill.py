@@ -312,3 +312,32 @@ def test_a_restart_or_crash_before_the_backfill_closes_loses_nothing(tmp_path, r
     assert sorted((x["start_ts"], x["n_rows"], x["closed"]) for x in w) == [(T0 - 7200, 40, True), (T0, 20, False)]
     mon.stop()
     store.close()
+
+
+def test_backfill_validated_in_a_worker_process_is_placed_by_its_time(tmp_path, ref) -> None:
+    """`argus serve` validates large bodies in worker processes: a backfill validated there is still one."""
+    from argusml.service.app import OFFLOAD_MIN_BYTES
+    from argusml.service.offload import ValidatorPool
+
+    clock = Clock()
+    pool = ValidatorPool(1)
+    store = Store(tmp_path / "d")
+    mon = Monitor(store, Settings(tick_every=0.02, snapshot_every=0.05, backfill_idle=0.2), clock=clock)
+    mon.register(ModelConfig(model="m", window="5m", lateness="1m"), ref)
+    mon.start()
+    try:
+        rng = np.random.default_rng(6)
+        events = [event(f"w{i}", rng, timestamp=T0 - 3000 + i) for i in range(60)]
+        with TestClient(create_app(mon, pool=pool)) as client:
+            r = client.post("/v1/models/m/backfill", json=events)
+            assert r.status_code == 200 and r.json()["accepted"] == 60
+            assert len(r.request.content) >= OFFLOAD_MIN_BYTES and pool.validated == 1
+            settle(mon)
+            w = client.get("/v1/models/m/windows", params={"segment": "*"}).json()["windows"]
+        assert [(x["start"], x["n_rows"], x["closed"]) for x in w] == [(rfc(T0 - 3000), 60, True)]
+        assert mon.status("m")["too_late_total"] == 0
+        assert all(line[5]["backfill"] is True for chunk in store.raw_after("m", 0) for line in chunk)
+    finally:
+        mon.stop()
+        store.close()
+        pool.close()
