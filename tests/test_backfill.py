@@ -155,7 +155,7 @@ def test_csv_rows_refused_are_listed_and_the_rest_stored(served, tmp_path) -> No
     assert p.stdout.strip().endswith("2 accepted, 0 duplicates, 3 rejected")
     monitor.flush_index()
     assert {("unversioned", "007"), ("unversioned", "c4")} <= set(monitor.store.event_ids("m"))
-    w = wait_for(lambda: windows(server.url, granularity="30m", since=rfc(old), until=rfc(old + WINDOW)))
+    w = wait_for(lambda: windows(server.url, granularity="30m", since=rfc(old), until=rfc(old + WINDOW), closed="true"))
     assert [(x["start"], x["n_rows"], x["closed"]) for x in w] == [(rfc(old), 2, True)]
 
 

@@ -1181,6 +1181,8 @@ class Monitor:
             del b.open[(w.version, w.segment, w.start)]
         out.extend(b.evicted)
         b.evicted = []
+        if idle:  # the next backfill may be of an earlier period: it moves past its windows from its own start
+            state.backfill_frontier = -math.inf
         return out
 
     def provisional_pass(self, now: float) -> int:
