@@ -171,6 +171,7 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 # own test; test_openapi_lists_every_operation fails when a route is added without being listed here.
 OPERATIONS = [
     ("POST", "/v1/models/{model}/events"),
+    ("POST", "/v1/models/{model}/backfill"),
     ("POST", "/v1/models/{model}/labels"),
     ("POST", "/v1/models/{model}/outcomes"),
     ("POST", "/v1/models/{model}/resources"),

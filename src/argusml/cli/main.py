@@ -22,6 +22,7 @@ from typing import Annotated, Any, NoReturn, Optional
 import typer
 from typer.core import TyperGroup
 
+from argusml.cli.backfill import backfill_cmd
 from argusml.cli.decisions import advise_cmd, compare_cmd
 from argusml.cli.references import reference_app
 from argusml.cli.remote import fail
@@ -534,6 +535,8 @@ app.command("advise")(advise_cmd)
 app.add_typer(labels_app, name="labels")
 # per-version references on a running service (cli/references.py)
 app.add_typer(reference_app, name="reference")
+# history for a new deployment (cli/backfill.py): past predictions into the service's windows
+app.command("backfill")(backfill_cmd)
 
 
 def _write(path: str, text: str) -> None:

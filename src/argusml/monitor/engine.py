@@ -71,7 +71,16 @@ from argusml.profile import DatasetProfile, Reference
 from argusml.profile.declared import Declared, resolve_declared
 from argusml.schema import ArgusError, ConfigError, DriftStatus, InputError, Kind, ReportConfig, Role
 from argusml.schema.model_config import ModelConfig, format_duration
-from argusml.store import EVENT_SCHEMA, LABEL_SCHEMA, FindingRow, Store, WindowRow, by_check, link_repeats
+from argusml.store import (
+    EVENT_SCHEMA,
+    LABEL_SCHEMA,
+    BackfilledRow,
+    FindingRow,
+    Store,
+    WindowRow,
+    by_check,
+    link_repeats,
+)
 
 log = logging.getLogger("argus.monitor")
 
@@ -100,6 +109,7 @@ class Settings:
     # ... while the performance job joins a period's labels to its predictions, DuckDB may use this much
     # (a day of 10M pairs: 4.4 s at 1GB, 7.7 s at 256MB spilling, out of memory at 64MB)
     performance_memory_limit: str = "1GB"
+    backfill_idle: float = 10.0  # seconds without a backfill request after which its open windows close
 
 
 class Busy(ArgusError):
@@ -146,6 +156,14 @@ class ModelState:
         self.events_total = 0
         self.folder = Folder(config.window, config.lateness, config.segments, config.max_segment_values,
                              sample_rows=multivariate_rows(self.checks))
+        # a backfill's windows (buckets the live windows are past): their rows are folded by their own time, so
+        # none is late, and they close as the backfill moves past them (Monitor._backfill_due). They share the
+        # live windows' segment values, so a value is "__other__" in both or in neither.
+        self.backfill = Folder(config.window, 0.0, config.segments, config.max_segment_values,
+                               sample_rows=multivariate_rows(self.checks))
+        self.backfill.segment_values = self.folder.segment_values
+        self.backfill_frontier = -math.inf  # the newest event time a backfill has folded
+        self.backfill_at = -math.inf  # time.monotonic() of the last backfill fold
         granularities = [config.window]
         for g in (HOUR, DAY):
             if g > granularities[-1] and g % granularities[-1] == 0:
@@ -257,6 +275,19 @@ class Validated:
     indexes: list[int]
     rejected: list[Problem]
     warnings: list[Problem]
+
+
+class _Backfill(EventBatch):
+    """A backfill request's events (``Monitor.accept_events`` with ``backfill``): the fold thread places each
+    by its own time (``Monitor._fold_backfill``) instead of treating the old ones as too late."""
+
+    __slots__ = ()
+
+
+BACKFILL_MARK = b',"backfill":true}'
+"""Ends a backfilled event's raw payload (a JSON object), so a replay after a crash folds it as it was."""
+BACKFILL_VERDICT = '{"status":"open","backfill":true}'
+"""The verdict of a backfill's open window in a snapshot: what tells it from a live one on recovery."""
 
 
 class _Item:
@@ -379,6 +410,10 @@ class Monitor:
                 windows = list(old.folder.open.values())
                 old.folder.open.clear()  # closed now, so the snapshot below must not save them as open
                 self._close_now(old, windows, now)
+                backfilled = [*old.backfill.open.values(), *old.backfill.evicted]
+                old.backfill.open.clear()
+                old.backfill.evicted = []
+                self._close_now(old, backfilled, now, backfill=True)
                 for v, r in old.refs.items():
                     if v:
                         state.set_reference(v, r.reference)
@@ -409,6 +444,7 @@ class Monitor:
         now = self.clock()
         with self._lock:
             self._close_now(state, state.folder.take_version(version), now)
+            self._close_now(state, state.backfill.take_version(version), now, backfill=True)
             state.set_reference(version, reference)
             self.baselines.forget(model, version)
         self.store.save_baseline(model, version, orjson.dumps(reference.to_dict(),
@@ -537,6 +573,13 @@ class Monitor:
             fp, prof = load_profile(row.profile)
             win = Window(row.version, row.segment, row.granularity, row.start, fp, prof, row.n_rows, row.late,
                          set(prof.extra_columns))
+            verdict = orjson.loads(row.verdict) if row.verdict else {}
+            if verdict.get("backfill"):
+                state.backfill.open[(row.version, row.segment, row.start)] = win
+                continue
+            if verdict.get("provisional"):  # the looks taken count on: the window's alpha stays spent
+                win.provisional, win.looks = verdict, int(verdict.get("look", 0))
+                win.looked_rows, win.looked_at = int(verdict.get("n_rows", 0)), float(verdict.get("looked_at", 0.0))
             state.folder.open[(row.version, row.segment, row.start)] = win
             if row.segment != OVERALL:
                 dim, value = row.segment.split("=", 1)
@@ -552,11 +595,21 @@ class Monitor:
                         for seq, version, id_, ts, _arrival, payload in rows]
                 arrivals = np.fromiter((r[4] for r in rows), dtype=np.float64, count=len(rows))
                 # schema None: _fold reads each prediction and builds the columns by the version's reference
-                self._fold(state, EventBatch(recs, {}, set(), None), arrivals)
+                backfilled = [bool(r[5].get("backfill")) for r in rows]
+                if not any(backfilled):
+                    self._fold(state, EventBatch(recs, {}, set(), None), arrivals)
+                else:
+                    live = [not b for b in backfilled]
+                    if any(live):
+                        self._fold(state, EventBatch(recs, {}, set(), None).select(live), arrivals[np.asarray(live)])
+                    self._fold_backfill(state, EventBatch(recs, {}, set(), None).select(backfilled),
+                                        arrivals[np.asarray(backfilled)])
                 newest = max(newest, rows[-1][0])
                 replayed += len(rows)
         folded = newest
         self._folded_seq = folded
+        for state in self.models.values():
+            self._provisional_gauges(state)
         if replayed:
             log.info("replayed %d stored events into open windows", replayed)
 
@@ -620,9 +673,19 @@ class Monitor:
         self._check_busy()
         return state
 
-    def accept_events(self, model: str, v: Validated) -> IngestAnswer:
+    def ingest_backfill(self, model: str, items: list[Any], first_problems: list[Problem] | None = None
+                        ) -> IngestAnswer:
+        """Events of the past (``POST .../backfill``): validated as events are, then placed by their own time."""
+        state = self.model(model)
+        self._check_busy()
+        return self.accept_events(model, state.validation_plan().validate(items, self.clock(), first_problems),
+                                  backfill=True)
+
+    def accept_events(self, model: str, v: Validated, *, backfill: bool = False) -> IngestAnswer:
         """Dedup validated events and queue them for the writer; the answer's body and the future of
-        their write. ``v`` must come from the model's current plan (``validation_plan().generation``)."""
+        their write. ``v`` must come from the model's current plan (``validation_plan().generation``).
+        ``backfill``: no lateness applies (``_fold_backfill``); only events older than the profiles'
+        retention are refused, as their windows would be deleted at once."""
         state = self.model(model)
         if v.generation != state.generation:
             raise ValueError("events validated against a replaced reference")
@@ -630,8 +693,21 @@ class Monitor:
         batch, indexes, rejected, warnings = v.batch, v.indexes, v.rejected, v.warnings
         # validated in a worker: the same schema (same generation), and folding needs this process's object
         batch.schema = state.schemas[""]
-        batch, indexes = self._too_late(state, batch, indexes, rejected)
+        if not backfill:  # a backfill places old events by their own time: "too late" is for live ones
+            batch, indexes = self._too_late(state, batch, indexes, rejected)
         records = batch.records
+        if backfill:
+            oldest = self.clock() - cfg.retention.profiles
+            keep = [r.ts >= oldest for r in records]
+            if not all(keep):
+                for i, k, r in zip(indexes, keep, records):
+                    if not k:
+                        rejected.append(Problem(i, "timestamp", f"timestamp {_iso(r.ts)} is older than "
+                                                f"retention.profiles ({format_duration(cfg.retention.profiles)}): "
+                                                "its window would be deleted at once", "too_old"))
+                batch = batch.select(keep)
+                records = batch.records
+                indexes = [i for i, k in zip(indexes, keep) if k]
         versions = {r.version for r in records}
         if not versions <= state.versions and len(state.versions | versions) > cfg.max_versions:
             room = cfg.max_versions - len(state.versions)
@@ -662,6 +738,10 @@ class Monitor:
                 body["warnings_omitted"] = len(warnings) - 1000
         if not n_valid and rejected:
             return IngestAnswer(body, None, all_rejected=True)
+        if backfill:
+            for r in batch.records:
+                r.payload = r.payload[:-1] + BACKFILL_MARK
+            batch = _Backfill(batch.records, batch.columns, batch.extra, batch.schema, batch.dirty)
         item = _Item(state, batch, None, new_keys)
         self._count(writer=len(batch))
         self._writer_q.put(item)
@@ -1126,7 +1206,8 @@ class Monitor:
                 if mono - last_tick >= self.settings.tick_every:
                     last_tick = mono
                     closed = self._tick(now)
-                    if closed or mono - last_snap >= self.settings.snapshot_every:
+                    looked = self.provisional_pass(now)
+                    if closed or looked or mono - last_snap >= self.settings.snapshot_every:
                         last_snap = mono
                         self._snapshot(closed)
                     # a roll-up is due only after windows close (or, after a restart, at once): no need to
@@ -1151,14 +1232,19 @@ class Monitor:
         n = 0
         with self._lock:
             for state, eb, arrival in _coalesce(batch):
-                self._fold(state, eb, arrival)
+                if type(eb) is _Backfill:
+                    self._fold_backfill(state, eb, arrival)
+                else:
+                    self._fold(state, eb, arrival)
                 n += len(eb)
                 self._folded_seq = max(self._folded_seq, eb.records[-1].seq)
         self._count(fold=-n)
 
-    def _fold(self, state: ModelState, batch: EventBatch, arrival: float | np.ndarray) -> None:
+    def _fold(self, state: ModelState, batch: EventBatch, arrival: float | np.ndarray,
+              folder: Folder | None = None) -> None:
         """Fold a batch version by version; the batch's own columns serve when
-        its schema is the version's (the common case), else they are rebuilt."""
+        its schema is the version's (the common case), else they are rebuilt.
+        ``folder``: the live windows unless given (a backfill's)."""
         records = batch.records
         versions = {r.version for r in records}
         for version in sorted(versions):
@@ -1177,8 +1263,27 @@ class Monitor:
                     normalize_prediction(r, vr.schema)
                 cols = columns_of(recs, vr.schema)
                 dirty = set(cols)
-            state.metrics.too_late += state.folder.fold(recs, cols, arr, vr.reference, vr.fingerprint, batch.extra,
-                                                        dirty, vr.declared)
+            state.metrics.too_late += (folder or state.folder).fold(recs, cols, arr, vr.reference, vr.fingerprint,
+                                                                    batch.extra, dirty, vr.declared)
+
+    def _fold_backfill(self, state: ModelState, batch: EventBatch, arrival: float | np.ndarray) -> None:
+        """Place a backfill's events by their own time. An event whose live window is still open (it would
+        not be too late as an event) joins it, as it would from ``/events``; the others fill the backfill's
+        windows (``ModelState.backfill``), folded with their own time as arrival, so none is late or too
+        late there, whatever its age."""
+        folder = state.folder
+        n = len(batch)
+        ts = np.fromiter((r.ts for r in batch.records), dtype=np.float64, count=n)
+        arr = np.broadcast_to(np.asarray(arrival, dtype=np.float64), (n,))
+        w = folder.window
+        live = np.floor(ts / w) * w + w + folder.lateness > np.maximum(arr, folder.closed_through)
+        if live.any():
+            self._fold(state, batch.select(live.tolist()), arr[live])
+        if not live.all():
+            past = ~live
+            self._fold(state, batch.select(past.tolist()), ts[past], state.backfill)
+            state.backfill_frontier = max(state.backfill_frontier, float(ts[past].max()))
+            state.backfill_at = time.monotonic()
 
     def _tick(self, now: float) -> list[tuple[WindowRow, list[FindingRow]]]:
         """Close due windows. An event acknowledged before a window's close
@@ -1200,27 +1305,126 @@ class Monitor:
         closed: list[tuple[WindowRow, list[FindingRow]]] = []
         with self._lock:
             for state in self.models.values():
+                passed = state.folder.closed_through  # buckets whose live windows closed in an earlier tick
                 due = state.folder.due(now)
                 if due:
                     closed.extend(self._close(state, due, now))
+                    self._provisional_gauges(state)
+                done = self._backfill_due(state, passed)
+                if done:
+                    closed.extend(self._close(state, done, now, backfill=True))
         return closed
 
-    def _close_now(self, state: ModelState, windows: list[Window], now: float) -> None:
+    def _backfill_due(self, state: ModelState, passed: float) -> list[Window]:
+        """The backfill's windows to close: those it has moved past (an event at or after their end was
+        folded; a client sending in time order fills each before it moves on), or all of them once no
+        backfill came for ``Settings.backfill_idle`` seconds. Only windows whose bucket the live windows
+        had closed by the tick before (``passed``): what the store holds for the bucket is then saved, and
+        the backfilled window merges into it instead of standing beside it."""
+        b = state.backfill
+        if not b.open and not b.evicted:
+            return []
+        idle = time.monotonic() - state.backfill_at >= self.settings.backfill_idle
+        lateness = state.config.lateness
+        out = [w for w in b.open.values()
+               if (idle or w.end <= state.backfill_frontier) and w.end + lateness <= passed]
+        for w in out:
+            del b.open[(w.version, w.segment, w.start)]
+        out.extend(b.evicted)
+        b.evicted = []
+        if idle:  # the next backfill may be of an earlier period: it moves past its windows from its own start
+            state.backfill_frontier = -math.inf
+        return out
+
+    def provisional_pass(self, now: float) -> int:
+        """Provisional looks at the open whole-traffic windows (``ProvisionalSettings``): the same checks as
+        at the close, on what the window holds now, once it has ``provisional_min_rows`` rows, at most every
+        ``provisional.every`` and only when it grew. Each window gets at most ``provisional_looks`` looks, each
+        at alpha divided by that many (Bonferroni over the looks, as over a bucket's segments): repeated looks
+        at a growing window are a sequential test, and unspent alpha per look is what keeps a stable window's
+        chance of any provisional drift at alpha. Segment windows and roll-ups are never looked at: a look
+        costs a profile flush and a full check run, and segments multiply the windows by their values.
+        Returns the looks taken (the fold loop then snapshots, which stores them)."""
+        taken = 0
+        with self._lock:
+            for state in list(self.models.values()):
+                cfg = state.config
+                if not cfg.provisional.enabled:
+                    continue
+                planned, min_rows = cfg.provisional_looks, cfg.provisional_min_rows
+                looked = False
+                for w in list(state.folder.open.values()):
+                    if (w.segment != OVERALL or w.n_rows < min_rows or w.n_rows <= w.looked_rows
+                            or w.looks >= planned or now - w.looked_at < cfg.provisional.every):
+                        continue
+                    vr = state.ref(w.version)
+                    if vr.fingerprint != w.reference:
+                        continue  # closed on the next tick, unchecked
+                    w.flush()
+                    if w.profile is None:
+                        continue
+                    prof = replace(w.profile, extra_columns=sorted(w.extra)) if w.extra else w.profile
+                    try:
+                        summary, findings = self._check(state, vr.reference, prof, planned)
+                    except Exception:  # a look that fails leaves the window to its close
+                        log.exception("provisional checks failed on window %s %s", state.name, w.version)
+                        w.looked_at = now
+                        continue
+                    w.looks += 1
+                    w.looked_rows, w.looked_at = w.n_rows, now
+                    summary.update(provisional=True, look=w.looks, looks_planned=planned, looked_at=now,
+                                   n_rows=w.n_rows, findings=[_finding_json(f) for f in findings])
+                    # plain JSON values from here on: snapshots, /status and /metrics read it as it is
+                    w.provisional = orjson.loads(orjson.dumps(summary, option=_JSON_OPTIONS, default=_json_default))
+                    taken += 1
+                    looked = True
+                if looked:
+                    self._provisional_gauges(state)
+        return taken
+
+    def _provisional_gauges(self, state: ModelState) -> None:
+        """Per version, the newest open window's last look (what /metrics shows as ``argus_provisional_*``);
+        None once no open window of the version has one."""
+        newest: dict[str, Window] = {}
+        for w in list(state.folder.open.values()):
+            if w.provisional is not None and w.segment == OVERALL and (
+                    w.version not in newest or w.start > newest[w.version].start):
+                newest[w.version] = w
+        for version, vm in list(state.metrics.versions.items()):
+            w = newest.pop(version, None)
+            vm.provisional = None if w is None else {**(w.provisional or {}), "start": w.start, "end": w.end}
+        for version, w in newest.items():
+            state.metrics.version(version).provisional = {**(w.provisional or {}), "start": w.start, "end": w.end}
+
+    def _close_now(self, state: ModelState, windows: list[Window], now: float, backfill: bool = False) -> None:
         """Close windows outside the fold loop's schedule (reference replaced)."""
         if windows:
-            self._snapshot(self._close(state, windows, now))
+            self._snapshot(self._close(state, windows, now, backfill))
 
-    def _close(self, state: ModelState, windows: list[Window], now: float) -> list[tuple[WindowRow, list[FindingRow]]]:
+    def _close(self, state: ModelState, windows: list[Window], now: float, backfill: bool = False
+               ) -> list[tuple[WindowRow, list[FindingRow]]]:
+        """Check and store closing windows. ``backfill``: each merges what the store holds for its bucket
+        and segment (``_merge_stored``) and its row replaces that one (``BackfilledRow``)."""
         out = []
         # Bonferroni across the segment windows of one bucket: more segments, more chances of a fluke
         per_bucket: dict[tuple[str, float], int] = {}
         for w in windows:
             if w.segment != OVERALL:
                 per_bucket[(w.version, w.start)] = per_bucket.get((w.version, w.start), 0) + 1
+        stored: dict[tuple[str, float], list[tuple[str, str | None, int, int, float]]] = {}
+        if backfill:
+            closing: dict[tuple[str, float], set[str]] = {}
+            for w in windows:
+                closing.setdefault((w.version, w.start), set()).add(w.segment)
+            for (version, start), segs in closing.items():
+                rows = stored[(version, start)] = self.store.bucket_windows(state.name, version, state.config.window,
+                                                                            start)
+                per_bucket[(version, start)] = len((segs | {r[0] for r in rows}) - {OVERALL})
         for w in windows:
             w.flush()
             if w.profile is None:
                 continue
+            replaces = self._merge_stored(w, stored[(w.version, w.start)]) if backfill else None
             vr = state.ref(w.version)
             n_seg = per_bucket.get((w.version, w.start), 0) if w.segment != OVERALL else 0
             prof = w.profile
@@ -1235,14 +1439,43 @@ class Monitor:
                 except Exception as exc:  # one window's failure must not stop the others from closing
                     log.exception("checks failed on window %s %s %s", state.name, w.version, w.segment)
                     summary, findings = {"status": "not_checked", "reason": f"checks failed: {exc}"}, []
+            if w.looks and w.provisional is not None:  # what the close made of the last provisional look
+                looked, final = w.provisional.get("drifted_columns") or [], set(summary.get("drifted_columns") or [])
+                summary["provisional_looks"] = {"looks": w.looks, "drifted_columns": looked,
+                                                "confirmed": [c for c in looked if c in final],
+                                                "withdrawn": [c for c in looked if c not in final]}
             if w.segment == OVERALL and w.granularity == state.config.window:
-                self._update_gauges(state, w, summary)
-            out.append(self._rows(state, w, summary, findings, now))
+                shown = state.metrics.version(w.version).window
+                if not backfill or shown is None or w.end >= shown.get("end", -math.inf):  # gauges: the newest
+                    self._update_gauges(state, w, summary)
+            row, frows = self._rows(state, w, summary, findings, now)
+            out.append((BackfilledRow.of(row, replaces), frows) if backfill else (row, frows))
         overall = {(r.version, r.granularity, r.start): by_check(f) for r, f in out if r.segment == OVERALL}
         for r, frows in out:
             if r.segment != OVERALL:
                 link_repeats(frows, overall.get((r.version, r.granularity, r.start), {}))
         return out
+
+    @staticmethod
+    def _merge_stored(w: Window, rows: list[tuple[str, str | None, int, int, float]]) -> float | None:
+        """Merge into a backfilled window the stored row of its bucket and segment on the same reference
+        (live rows, or an earlier backfill's); that row's ``closed_at``, or None when there is none. A row
+        on another reference cannot be merged (its bins differ) and stays beside the new one. A row a
+        roll-up has slimmed has no multivariate sample left: the merge's sample then comes from the
+        backfilled rows alone (its moments and the reconstruction test still cover every row)."""
+        for segment, text, n_rows, late, closed_at in rows:
+            if segment != w.segment or text is None:
+                continue
+            fp, prof = load_profile(text)
+            if fp != w.reference:
+                continue
+            assert w.profile is not None
+            w.profile = prof.merge(w.profile)
+            w.n_rows += n_rows
+            w.late += late
+            w.extra.update(prof.extra_columns)
+            return closed_at
+        return None
 
     def _check(self, state: ModelState, reference: Reference, profile: DatasetProfile, n_segments: int,
                segment: str = OVERALL, version: str = "", now: float = 0.0, start: float = 0.0
@@ -1316,8 +1549,15 @@ class Monitor:
                 for w in state.folder.open.values():
                     w.flush()
                     if w.profile is not None:
+                        # the open row's verdict is the last provisional look's (None: no look yet)
+                        look = None if w.provisional is None else orjson.dumps(w.provisional).decode()
                         rows.append(WindowRow(state.name, w.version, w.segment, w.granularity, w.start, w.end, False,
-                                              w.n_rows, w.late, w.profile_json()))
+                                              w.n_rows, w.late, w.profile_json(), look))
+                for w in state.backfill.open.values():
+                    w.flush()
+                    if w.profile is not None:
+                        rows.append(WindowRow(state.name, w.version, w.segment, w.granularity, w.start, w.end, False,
+                                              w.n_rows, w.late, w.profile_json(), BACKFILL_VERDICT))
             through = max((s.folder.closed_through for s in self.models.values()), default=0.0)
             meta = {"folded_seq": str(self._folded_seq), "closed_through": repr(through)}
             # the counters, with the event sequence they count through (too_late: through folded_seq, as
@@ -1543,8 +1783,10 @@ class Monitor:
             "window": state.config.window,
             "open_windows": len(state.folder.open),
             "open_window_rows": sum(w.n_rows for w in list(state.folder.open.values()) if w.segment == OVERALL),
+            "backfill_open_windows": len(state.backfill.open),
             "latest_windows": overall,
             "open_findings": findings,
+            "provisional": provisional_windows(state),
             "last_event_timestamp": m.last_event_ts,
             "performance": performance_summary(state),
             "advice": self._status_advice(model),
@@ -1574,6 +1816,18 @@ _TS = operator.attrgetter("ts")
 def _iso(t: float) -> str:
     """RFC 3339 in UTC, as the API writes times."""
     return datetime.fromtimestamp(t, timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def provisional_windows(state: ModelState) -> list[dict[str, Any]]:
+    """The open whole-traffic windows with a provisional verdict, newest first: their last look."""
+    out = []
+    for w in sorted(list(state.folder.open.values()), key=lambda w: (-w.start, w.version)):
+        v = w.provisional
+        if v is None or w.segment != OVERALL:
+            continue
+        out.append({"version": w.version, "segment": w.segment, "granularity": w.granularity, "start": w.start,
+                    "end": w.end, "n_rows": w.n_rows, "verdict": v})
+    return out
 
 
 def performance_summary(state: ModelState) -> dict[str, Any]:
@@ -1617,7 +1871,7 @@ def _coalesce(batch: list[tuple[ModelState, EventBatch, float]]
             records = [r for _, b, _ in run for r in b.records]
             columns = {name: [v for _, b, _ in run for v in b.columns[name]] for name in first.columns}
             arrival = np.concatenate([np.full(len(b), a) for _, b, a in run])
-            merged = EventBatch(records, columns, set().union(*(b.extra for _, b, _ in run)), first.schema,
+            merged = type(first)(records, columns, set().union(*(b.extra for _, b, _ in run)), first.schema,
                                 set().union(*(b.dirty for _, b, _ in run)))
             out.append((state, merged, arrival))
         run.clear()
@@ -1625,11 +1879,26 @@ def _coalesce(batch: list[tuple[ModelState, EventBatch, float]]
     for item in batch:
         state, eb, _ = item
         if run and (run[0][0] is not state or run[0][1].schema is not eb.schema
-                    or run[0][1].columns.keys() != eb.columns.keys()):
+                    or run[0][1].columns.keys() != eb.columns.keys() or type(run[0][1]) is not type(eb)):
             flush()
         run.append(item)
     flush()
     return out
+
+
+def _iso(t: float) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(t, timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+_JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+
+
+def _finding_json(f: Any) -> dict[str, Any]:
+    """A finding as a provisional verdict keeps it (JSON, in the open window's row)."""
+    return {"check": f.check, "column": f.column, "severity": f.severity.value, "message": f.message,
+            "evidence": f.evidence}
 
 
 def _json_default(o: Any) -> Any:

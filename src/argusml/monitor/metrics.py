@@ -70,6 +70,7 @@ class VersionMetrics:
     requests: dict[str, int] = field(default_factory=dict)  # status code -> count
     latency: Histogram = field(default_factory=lambda: Histogram(LATENCY_BUCKETS))
     window: dict[str, Any] | None = None  # summary of the latest closed window (overall traffic)
+    provisional: dict[str, Any] | None = None  # the last provisional look at the newest open window, if any
 
 
 @dataclass

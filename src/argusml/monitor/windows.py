@@ -15,6 +15,7 @@ sets) stay bounded whatever the traffic sends.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -64,7 +65,12 @@ class Window:
     bins: Reference | None = None  # the reference the buffered rows are profiled on
     sample_rows: int | None = None  # rows sampled for the multivariate tests; None: not tested (segments)
     declared: dict[str, Declared] = field(default_factory=dict)  # bounds whose breaks the profile counts
-
+    # provisional looks (Monitor.provisional_pass): how many were taken, the rows and clock of the last one,
+    # and its verdict (the summary with its findings) until the close replaces it
+    looks: int = 0
+    looked_rows: int = 0
+    looked_at: float = -math.inf
+    provisional: dict[str, Any] | None = None
 
     @property
     def end(self) -> float:

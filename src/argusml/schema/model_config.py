@@ -9,6 +9,7 @@ here, so memory and label sets stay bounded by configuration, not by luck.
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -200,6 +201,25 @@ class VersionSettings(_Strict):
     reference: str = Field(description="the version's baseline JSON from `argus baseline`, relative to the YAML")
 
 
+class ProvisionalSettings(_Strict):
+    """Early looks at a window still open (docs/CHECKS.md, "Provisional checks").
+
+    A window's verdict is final only at its end plus the lateness (7 minutes
+    with the defaults). Once the open whole-traffic window holds ``min_rows``
+    rows its checks run on what it holds, at most every ``every`` and only when
+    it grew; the verdict is marked provisional until the close replaces it.
+    Each window gets at most ceil((window + lateness) / every) looks, and
+    each look tests at ``checks.drift.alpha`` divided by that number
+    (Bonferroni over the looks), so however often it looks, a stable window
+    raises a provisional drift with probability at most ``alpha``."""
+
+    enabled: bool = True
+    min_rows: int | None = Field(None, ge=2, description="rows the open window needs before its first look "
+                                                         "(default: checks.drift.min_rows)")
+    every: float = Field(30.0, ge=1, description="least time between two looks at one window")
+    _d = _duration_field("every")
+
+
 class ModelConfig(_Strict):
     model: str
     owner: str | None = None
@@ -221,6 +241,7 @@ class ModelConfig(_Strict):
     performance: PerformanceSettings = PerformanceSettings()
     compare: CompareSettings = CompareSettings()
     advice: AdviceSettings = AdviceSettings()
+    provisional: ProvisionalSettings = ProvisionalSettings()
     checks: ReportConfig = ReportConfig()
     versions: dict[str, VersionSettings] = Field(
         default_factory=dict, description="per-version references; a version without one is judged against the "
@@ -234,6 +255,15 @@ class ModelConfig(_Strict):
             if not 1 <= len(name) <= 64:
                 raise ValueError(f"version {name!r} must have 1 to 64 characters")
         return v
+
+    @property
+    def provisional_looks(self) -> int:
+        """Looks planned per window: its alpha is spent over this many (Bonferroni)."""
+        return max(1, math.ceil((self.window + self.lateness) / self.provisional.every))
+
+    @property
+    def provisional_min_rows(self) -> int:
+        return self.provisional.min_rows if self.provisional.min_rows is not None else self.checks.drift.min_rows
 
     @field_validator("model")
     @classmethod

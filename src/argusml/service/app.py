@@ -156,7 +156,7 @@ class RequestContext:
                                                      "detail": f"body of {int(cl)} bytes exceeds the limit of "
                                                                f"{self.max_body} bytes; send smaller batches"})
             elif (self.ingest is not None and scope.get("method") == "POST" and model is not None and len(parts) == 5
-                  and parts[4] in ("events", "labels", "outcomes")):
+                  and parts[4] in ("events", "labels", "outcomes", "backfill")):
                 status, body, extra = await self.ingest(parts[4], model, headers.get(b"content-type", b"").decode(
                     "latin-1") or None, _body_chunks(receive))
                 await _send_json(send_with_id, status, body, extra)
@@ -299,7 +299,7 @@ class Ingest:
         except ApiError as exc:
             return exc.status, {"error": exc.error, "detail": exc.detail, "request_id": request_id.get()}, exc.headers
 
-    async def _offloaded(self, model: str, body: bytes, ndjson: bool) -> IngestAnswer | None:
+    async def _offloaded(self, model: str, body: bytes, ndjson: bool, backfill: bool = False) -> IngestAnswer | None:
         """Events decoded and validated by a worker process, then accepted here; None: do it here instead."""
         assert self.pool is not None
         monitor = self.monitor
@@ -319,7 +319,7 @@ class Ingest:
         versions = {r.version for r in v.batch.records}
         if len(versions) == 1:
             model_version.set(versions.pop())
-        return monitor.accept_events(model, v)
+        return monitor.accept_events(model, v, backfill=backfill)
 
     async def _handle(self, kind: str, model: str, content_type: str | None, chunks: Any
                       ) -> tuple[int, dict[str, Any], dict[str, str]]:
@@ -333,8 +333,9 @@ class Ingest:
             require_json(body)
         answer: IngestAnswer | None = None
         try:
-            if kind == "events" and self.pool is not None and self.pool.alive and len(body) >= OFFLOAD_MIN_BYTES:
-                answer = await self._offloaded(model, body, ndjson)
+            if (kind in ("events", "backfill") and self.pool is not None and self.pool.alive
+                    and len(body) >= OFFLOAD_MIN_BYTES):
+                answer = await self._offloaded(model, body, ndjson, backfill=kind == "backfill")
             if answer is None:
                 try:
                     items, problems = decode_body(body, ndjson)
@@ -343,11 +344,12 @@ class Ingest:
                 if len(items) > MAX_EVENTS_PER_REQUEST:
                     raise ApiError(413, "batch_too_large", f"{len(items)} items in one request; at most "
                                                            f"{MAX_EVENTS_PER_REQUEST}")
-                if kind == "events":
+                if kind in ("events", "backfill"):
                     versions = {str(it.get("version") or "unversioned")[:64] for it in items if isinstance(it, dict)}
                     if len(versions) == 1:
                         model_version.set(versions.pop())  # the request's log line carries the version it was about
-                    answer = monitor.ingest_events(model, items, problems)
+                    answer = (monitor.ingest_backfill if kind == "backfill" else monitor.ingest_events)(model, items,
+                                                                                                        problems)
                 elif kind == "labels":
                     answer = monitor.ingest_labels(model, items, problems)
                 else:
@@ -368,7 +370,7 @@ class Ingest:
             except Exception as exc:
                 raise ApiError(503, "not_stored", f"the store failed: {exc}; retry (events are idempotent by id)",
                                {"retry-after": "1"}) from None
-        if kind == "events":
+        if kind in ("events", "backfill"):
             return 200, answer.body, {}
         # labels and outcomes: the writer decides what is a duplicate (of what is stored) and what joined
         body_out = {**answer.body, "duplicates": 0, **({"corrected": 0} if kind == "labels" else {}), "joined": 0,
@@ -465,6 +467,19 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
         status, body, headers = await ingest("events", model, request.headers.get("content-type"), request.stream())
         return _json(body, status, headers)
 
+    @app.post("/v1/models/{model}/backfill", tags=["ingest"],
+              summary="Load past prediction events into their windows (history for a new deployment)",
+              description="The body and the answer are those of POST .../events. No lateness applies: each event "
+                          "goes to the window of its own timestamp however old (within retention.profiles); "
+                          "windows the live stream has passed close as the backfill moves past them, or once it "
+                          "pauses, merged with what the store holds for their bucket. Send in time order.",
+              responses=schemas.INGEST_RESPONSES, openapi_extra=schemas.body_of(schemas.EventIn),
+              response_model=schemas.IngestAnswer)
+    async def post_backfill(model: str, request: Request) -> Response:
+        status, body, headers = await ingest("backfill", model, request.headers.get("content-type"),
+                                             request.stream())
+        return _json(body, status, headers)
+
     @app.post("/v1/models/{model}/labels", tags=["ingest"], summary="Send labels (ground truth)",
               responses={**schemas.INGEST_RESPONSES, 200: {"model": schemas.LabelAnswer, "description": "all labels joined"},
                          202: {"model": schemas.LabelAnswer,
@@ -514,7 +529,8 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
         st = state_of(model)
         return _json({"model": model, "config": st.config.model_dump(mode="json"),
                       "references": {v or "*": {"created_at": r.reference.created_at, "fingerprint": r.fingerprint,
-                                                "columns": len(r.reference.specs), "rows": r.reference.n_rows}
+                                                "columns": len(r.reference.specs), "rows": r.reference.n_rows,
+                                                "roles": _roles(r.reference)}
                                      for v, r in st.refs.items()}})
 
     @app.put("/v1/models/{model}", tags=["models"], summary="Register or replace a model (config + baseline)",
@@ -565,10 +581,13 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
         s = monitor.status(model)
         s["latest_windows"] = [_window_out(w) for w in s["latest_windows"]]
         s["open_findings"] = [_finding_out(f) for f in s["open_findings"]]
+        s["provisional"] = [{**p, "start": rfc3339(p["start"]), "end": rfc3339(p["end"]),
+                             "verdict": _provisional_out(p["verdict"])} for p in s["provisional"]]
         s["last_event_timestamp"] = rfc3339(s["last_event_timestamp"])
         return _json(s)
 
-    @app.get("/v1/models/{model}/findings", tags=["results"], summary="Findings of closed windows",
+    @app.get("/v1/models/{model}/findings", tags=["results"],
+             summary="Findings of closed windows (and, with provisional=true, of open windows' provisional looks)",
              response_model=schemas.FindingList,
              responses={404: {"model": schemas.ErrorBody}, 400: {"model": schemas.ErrorBody}})
     def findings(model: str, since: str | None = None, until: str | None = None, version: str | None = None,
@@ -576,13 +595,25 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
                  severity: schemas.SeverityName | None = None, limit: int = Query(100, ge=1, le=10_000),
                  linked: bool = Query(False, description="also list findings that repeat a parent's (a segment's "
                                                          "or roll-up's restatement); by default each is counted in "
-                                                         "its parent's `repeated`")) -> Response:
+                                                         "its parent's `repeated`"),
+                 provisional: bool = Query(False, description="also the findings of the open windows' last "
+                                                              "provisional look (marked provisional: true)")
+                 ) -> Response:
         st = state_of(model)
-        rows = monitor.store.findings(model, since=parse_time(since, "since"), until=parse_time(until, "until"),
-                                      version=version_of(st, version), segment=segment,
-                                      granularity=_granularity(granularity, st), severity=severity, linked=linked,
-                                      limit=limit)
-        return _json({"findings": [_finding_out(f) for f in rows]})
+        start, end = parse_time(since, "since"), parse_time(until, "until")
+        version, g = version_of(st, version), _granularity(granularity, st)
+        out = []
+        if provisional:  # newest first, like the rest: open windows are newer than every closed one
+            for w in monitor.store.windows(model, since=start, until=end, version=version, segment=segment,
+                                           granularity=g, closed=False, limit=limit):
+                look = orjson.loads(w["verdict"]) if w["verdict"] else {}
+                for f in look.get("findings", []) if look.get("provisional") else []:
+                    if severity is None or f["severity"] == severity:
+                        out.append(_provisional_finding_out(f, w, look))
+        rows = monitor.store.findings(model, since=start, until=end, version=version, segment=segment,
+                                      granularity=g, severity=severity, linked=linked, limit=limit)
+        out.extend(_finding_out(f) for f in rows)
+        return _json({"findings": out[:limit]})
 
     @app.get("/v1/models/{model}/windows", tags=["results"], summary="Closed (and open) windows with verdicts",
              response_model=schemas.WindowList,
@@ -753,7 +784,39 @@ def _window_out(w: dict[str, Any]) -> dict[str, Any]:
             out[k.replace("_ts", "").replace("_at", "_at")] = rfc3339(out.pop(k))
     if isinstance(out.get("verdict"), str):
         out["verdict"] = orjson.loads(out["verdict"])
+    # an open window's verdict is its last provisional look (or none yet); a closed window's is final
+    out["provisional"] = not out.get("closed", True) and bool((out.get("verdict") or {}).get("provisional"))
+    if out["provisional"]:
+        out["verdict"] = _provisional_out(out["verdict"])
     return out
+
+
+def _provisional_out(verdict: dict[str, Any]) -> dict[str, Any]:
+    """A provisional verdict as the API shows it: its findings are counted here (``/findings?provisional=true``
+    lists them) and the time of the look is RFC 3339."""
+    out = {k: v for k, v in verdict.items() if k != "findings"}
+    out["looked_at"] = rfc3339(verdict.get("looked_at"))
+    out["findings"] = len(verdict.get("findings") or [])
+    return out
+
+
+def _provisional_finding_out(f: dict[str, Any], w: dict[str, Any], look: dict[str, Any]) -> dict[str, Any]:
+    return {"check": f["check"], "column": f["column"], "severity": f["severity"], "message": f["message"],
+            "evidence": f.get("evidence") or {}, "version": w["version"], "segment": w["segment"],
+            "granularity": w["granularity"], "window_start": rfc3339(w["start_ts"]),
+            "window_end": rfc3339(w["end_ts"]), "created_at": rfc3339(look.get("looked_at")),
+            "provisional": True}
+
+
+def _roles(ref: Reference) -> dict[str, Any]:
+    """Which of the baseline's columns are the id, the time, the prediction, the target and the features, and
+    each column's kind: what `argus backfill` maps (and reads) a file's columns by."""
+    from argusml.schema import Role
+
+    return {"id": ref.column_with(Role.ID), "timestamp": ref.column_with(Role.TIMESTAMP),
+            "prediction": ref.prediction, "target": ref.target,
+            "features": [n for n, sp in ref.specs.items() if sp.role is Role.FEATURE],
+            "kinds": {n: sp.kind.value for n, sp in ref.specs.items()}}
 
 
 def _performance_out(r: dict[str, Any]) -> dict[str, Any]:
@@ -774,7 +837,7 @@ def _finding_out(f: dict[str, Any]) -> dict[str, Any]:
     return {"check": f["check_name"], "column": f["column_name"], "severity": f["severity"], "message": f["message"],
             "evidence": orjson.loads(f["evidence"]) if f.get("evidence") else {}, "version": f["version"],
             "segment": f["segment"], "granularity": f["granularity"], "window_start": rfc3339(f["window_start"]),
-            "window_end": rfc3339(f["window_end"]), "created_at": rfc3339(f["created_at"]),
+            "window_end": rfc3339(f["window_end"]), "created_at": rfc3339(f["created_at"]), "provisional": False,
             "repeats": None if f.get("parent_segment") is None else {
                 "segment": f["parent_segment"], "granularity": f["parent_granularity"],
                 "window_start": rfc3339(f["parent_start"])},

@@ -66,6 +66,17 @@ class MonitorCollector(Collector):
                                      "error_increase (relative rise of the PCA reconstruction error) and "
                                      "classifier_auc (held-out AUC of reference vs current rows).",
                                      labels=["model", "model_version", "method"])
+        # provisional looks at the open window (docs/SERVICE.md, "Provisional checks"): families of their own, so
+        # an alert on the argus_feature_drifted of closed windows never fires on a look the close may withdraw
+        p_rows = GaugeMetricFamily("argus_provisional_window_rows", "Rows of the newest open window at its last "
+                                   "provisional look.", labels=["model", "model_version"])
+        p_end = GaugeMetricFamily("argus_provisional_window_end_timestamp_seconds", "End of the newest open window "
+                                  "with a provisional look.", labels=["model", "model_version"])
+        p_drifted_n = GaugeMetricFamily("argus_provisional_window_drifted_columns", "Drifted columns at the last "
+                                        "provisional look at the newest open window.", labels=["model", "model_version"])
+        p_drifted = GaugeMetricFamily("argus_provisional_feature_drifted", "1 when the column drifted at the last "
+                                      "provisional look at the newest open window (alpha spent over the looks).",
+                                      labels=["model", "model_version", "feature"])
         labels_total = CounterMetricFamily("argus_labels", "Labels received.", labels=["model"])
         labels_pending = GaugeMetricFamily("argus_labels_pending", "Labels waiting for their prediction.",
                                            labels=["model"])
@@ -114,6 +125,7 @@ class MonitorCollector(Collector):
                     latency.add_metric([name, v], vm.latency.cumulative(), vm.latency.total)
                 _window_gauges(name, v, vm.window, rows, wstart, drifted_n, score, drifted, missing, pmean, pclass)
                 _multivariate_gauges(name, v, vm.window, mv_drifted, mv_score)
+                _provisional_gauges(name, v, vm.provisional, p_rows, p_end, p_drifted_n, p_drifted)
             labels_total.add_metric([name], m.labels)
             labels_pending.add_metric([name], len(state.pending))
             labels_expired.add_metric([name], m.labels_expired)
@@ -146,6 +158,7 @@ class MonitorCollector(Collector):
         yield from (events, rejected, dups, late, requests, latency, rows, wstart, drifted_n, score, drifted, missing,
                     pmean, pclass, mv_drifted, mv_score, labels_total, labels_pending, labels_expired, lag, perf, perf_bound, perf_labels,
                     perf_ok, perf_est, coverage, lag50, lag90, outcomes_total, last, resources)
+        yield from (p_rows, p_end, p_drifted_n, p_drifted)
         yield GaugeMetricFamily("argus_ingest_queue_depth", "Events accepted but not yet stored and folded.",
                                 value=mon.queue_depth)
         yield GaugeMetricFamily("argus_up", "1 while the monitor's threads run and the store answers.",
@@ -175,6 +188,18 @@ def _window_gauges(model: str, version: str, win: dict[str, Any] | None, rows: G
         pmean.add_metric([model, version], pred["mean"])
     for cls, share in (pred.get("class_ratio") or {}).items():
         pclass.add_metric([model, version, str(cls)], share)
+
+
+def _provisional_gauges(model: str, version: str, look: dict[str, Any] | None, rows: GaugeMetricFamily,
+                        end: GaugeMetricFamily, drifted_n: GaugeMetricFamily, drifted: GaugeMetricFamily) -> None:
+    if not look:
+        return
+    rows.add_metric([model, version], look.get("n_rows", 0))
+    end.add_metric([model, version], look.get("end", 0))
+    drifted_n.add_metric([model, version], look.get("n_drifted", 0))
+    for feature, c in (look.get("columns") or {}).items():
+        if "drifted" in c:
+            drifted.add_metric([model, version, feature], 1.0 if c["drifted"] else 0.0)
 
 
 def _multivariate_gauges(model: str, version: str, win: dict[str, Any] | None, drifted: GaugeMetricFamily,

@@ -4,6 +4,7 @@ from argusml.store.duck import (
     EVENT_SCHEMA,
     LABEL_SCHEMA,
     PERF_CHECKS,
+    BackfilledRow,
     FindingRow,
     PerformanceRow,
     Store,
@@ -12,5 +13,5 @@ from argusml.store.duck import (
     link_repeats,
 )
 
-__all__ = ["EVENT_SCHEMA", "LABEL_SCHEMA", "PERF_CHECKS", "FindingRow", "PerformanceRow", "Store", "WindowRow",
-           "by_check", "link_repeats"]
+__all__ = ["EVENT_SCHEMA", "LABEL_SCHEMA", "PERF_CHECKS", "BackfilledRow", "FindingRow", "PerformanceRow", "Store",
+           "WindowRow", "by_check", "link_repeats"]

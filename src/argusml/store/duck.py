@@ -163,6 +163,20 @@ class WindowRow(_Row):
     closed_at: float | None = None
 
 
+class BackfilledRow(WindowRow):
+    """A closed window of a backfill (``Monitor._close`` with ``backfill``): it may take the place of the
+    row the store holds for its bucket (``replaces``: that row's ``closed_at``; None: nothing to replace),
+    and the roll-ups over its bucket are out of date once it is saved (``Store.save_windows``)."""
+
+    replaces: float | None = None
+
+    @classmethod
+    def of(cls, row: WindowRow, replaces: float | None) -> BackfilledRow:
+        out = cls(*row.values())
+        out.replaces = replaces
+        return out
+
+
 @dataclass
 class FindingRow(_Row):
     model: str
@@ -647,6 +661,9 @@ class Store:
                 cur.executemany("UPDATE windows SET profile = ? WHERE model = ? AND version = ? AND segment = ? "
                                 "AND granularity = ? AND start_ts = ? AND closed",
                                 [[p, m, v, s, g, t] for m, v, s, g, t, p in profiles])
+            backfilled = [row for row, _ in closed if isinstance(row, BackfilledRow)]
+            if backfilled:
+                self._make_room(cur, backfilled)
             for row, findings in closed:
                 cur.execute("INSERT INTO windows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row.values())
                 if findings:
@@ -660,6 +677,42 @@ class Store:
                                     [r.values() for r in rows])
                 for k, v in meta.items():
                     cur.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [k, v])
+
+    @staticmethod
+    def _make_room(cur: Any, rows: list[BackfilledRow]) -> None:
+        """Before backfilled windows are inserted: the rows they merged (and those rows' findings) go, and so
+        do the roll-ups over their buckets at every coarser granularity with their findings, so the next
+        roll-up pass computes them again from the children as they are now. The performance job's findings
+        are its own (it revises them when predictions change) and stay. Set-wise (a backfill of a month
+        closes thousands of windows at once), and before any insert: a merged row may carry the same
+        ``closed_at`` as the row it replaces."""
+        perf = ", ".join("?" * len(PERF_CHECKS))
+        cur.register("_b", pa.table({"model": [r.model for r in rows], "version": [r.version for r in rows],
+                                     "segment": [r.segment for r in rows], "g": [r.granularity for r in rows],
+                                     "s": [r.start for r in rows],
+                                     "replaces": pa.array([r.replaces for r in rows], pa.float64())}))
+        same = "_b.model = {t}.model AND _b.version = {t}.version AND _b.segment = {t}.segment"
+        try:
+            cur.execute(f"""DELETE FROM windows WHERE closed AND EXISTS (SELECT 1 FROM _b WHERE {same.format(t="windows")}
+                            AND _b.g = windows.granularity AND _b.s = windows.start_ts
+                            AND _b.replaces = windows.closed_at)""")
+            cur.execute(f"""DELETE FROM findings WHERE check_name NOT IN ({perf}) AND EXISTS (SELECT 1 FROM _b
+                            WHERE {same.format(t="findings")} AND _b.replaces IS NOT NULL
+                            AND _b.g = findings.granularity AND _b.s = findings.window_start)""", list(PERF_CHECKS))
+            cur.execute(f"""DELETE FROM findings WHERE check_name NOT IN ({perf}) AND EXISTS (SELECT 1 FROM _b
+                            WHERE {same.format(t="findings")} AND findings.granularity > _b.g
+                            AND findings.window_start <= _b.s AND findings.window_end > _b.s)""", list(PERF_CHECKS))
+            cur.execute(f"""DELETE FROM windows WHERE closed AND EXISTS (SELECT 1 FROM _b WHERE {same.format(t="windows")}
+                            AND windows.granularity > _b.g AND windows.start_ts <= _b.s AND windows.end_ts > _b.s)""")
+        finally:
+            cur.unregister("_b")
+
+    def bucket_windows(self, model: str, version: str, granularity: float, start: float
+                       ) -> list[tuple[str, str | None, int, int, float]]:
+        """(segment, profile, n_rows, late, closed_at) of the closed windows of one bucket, every segment."""
+        return self._rows("SELECT segment, profile, n_rows, late, closed_at FROM windows WHERE model = ? AND "
+                          "version = ? AND granularity = ? AND start_ts = ? AND closed ORDER BY closed_at",
+                          [model, version, granularity, start])
 
     def pending_rollups(self, model: str, child: float, granularity: float, closes_before: float
                         ) -> list[tuple[str, str, float]]:
