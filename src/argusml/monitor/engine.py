@@ -1365,7 +1365,8 @@ class Monitor:
                         continue
                     prof = replace(w.profile, extra_columns=sorted(w.extra)) if w.extra else w.profile
                     try:
-                        summary, findings = self._check(state, vr.reference, prof, planned)
+                        summary, findings = self._check(state, vr.reference, prof, planned, OVERALL, w.version,
+                                                        now, w.start)
                     except Exception:  # a look that fails leaves the window to its close
                         log.exception("provisional checks failed on window %s %s", state.name, w.version)
                         w.looked_at = now
