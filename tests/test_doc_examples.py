@@ -187,6 +187,12 @@ def write_inputs(d: Path) -> None:
     applications(1000, 3, drift=True).to_parquet(d / "candidate_eval.parquet", index=False)
     applications(1500, 4).to_parquet(d / "valid.parquet", index=False)
     applications(1500, 5).to_csv(d / "last_week.csv", index=False)
+    past = applications(2000, 7)  # predictions the model made before Argus watched it: an afternoon, a week ago
+    now = time.time()
+    past["timestamp"] = pd.to_datetime(np.linspace(now - 7 * 86400, now - 7 * 86400 + 3 * 3600, len(past)),
+                                       unit="s", utc=True)
+    past["version"] = "v3"
+    past.to_parquet(d / "predictions-last-week.parquet", index=False)
 
 
 def play_model_server(url: str) -> None:
