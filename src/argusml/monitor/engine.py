@@ -100,7 +100,8 @@ class Settings:
     # DuckDB's memory limit, and closing (a check run each) must not hold up the live windows for long; so a
     # model holds at most this many open backfill windows (segments included) ...
     backfill_open_max: int = 128
-    backfill_close_max: int = 16  # ... and at most this many close per tick (saved with the next snapshot)
+    backfill_close_seconds: float = 0.5  # ... and closing them takes at most about this long per tick (the
+    # rest wait for the next tick); the closed ones are saved with the next snapshot
 
 
 class Busy(ArgusError):
@@ -1230,12 +1231,19 @@ class Monitor:
                 if due:
                     closed.extend(self._close(state, due, now))
                     self._provisional_gauges(state)
-                done = self._backfill_due(state, passed)
-                if done:
-                    self._backfill_rows.extend(self._close(state, done, now, backfill=True))
+                evicted, done = self._backfill_due(state, passed)
+                if evicted:  # never put back: a window of the same key may be open again
+                    self._backfill_rows.extend(self._close(state, evicted, now, backfill=True))
+                started = time.perf_counter()
+                for k in range(0, len(done), 4):
+                    if k and time.perf_counter() - started > self.settings.backfill_close_seconds:
+                        for w in done[k:]:  # the next tick's: the live windows have waited long enough
+                            state.backfill.open[(w.version, w.segment, w.start)] = w
+                        break
+                    self._backfill_rows.extend(self._close(state, done[k:k + 4], now, backfill=True))
         return closed
 
-    def _backfill_due(self, state: ModelState, passed: float) -> list[Window]:
+    def _backfill_due(self, state: ModelState, passed: float) -> tuple[list[Window], list[Window]]:
         """The backfill's windows to close: those it has moved past (an event at or after their end was
         folded; a client sending in time order fills each before it moves on), or all of them once no
         backfill came for ``Settings.backfill_idle`` seconds. Only windows whose bucket the live windows
@@ -1243,19 +1251,18 @@ class Monitor:
         the backfilled window merges into it instead of standing beside it."""
         b = state.backfill
         if not b.open and not b.evicted:
-            return []
+            return [], []
         idle = time.monotonic() - state.backfill_at >= self.settings.backfill_idle
         lateness = state.config.lateness
         out = sorted((w for w in b.open.values()
                       if (idle or w.end <= state.backfill_frontier) and w.end + lateness <= passed),
-                     key=lambda w: (w.start, w.version, w.segment))[:self.settings.backfill_close_max]
+                     key=lambda w: (w.start, w.version, w.segment))
         for w in out:
             del b.open[(w.version, w.segment, w.start)]
-        out.extend(b.evicted)
-        b.evicted = []
+        evicted, b.evicted = b.evicted, []
         if idle:  # the next backfill may be of an earlier period: it moves past its windows from its own start
             state.backfill_frontier = -math.inf
-        return out
+        return evicted, out
 
     def provisional_pass(self, now: float) -> int:
         """Provisional looks at the open whole-traffic windows (``ProvisionalSettings``): the same checks as
