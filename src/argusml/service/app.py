@@ -508,7 +508,7 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
         state_of(model)
         start, end, g = parse_time(since, "since"), parse_time(until, "until"), _granularity(granularity)
         out = []
-        if provisional:  # newest first, like the rest: open windows are newer than every closed one
+        if provisional:  # the open windows' last looks first, then the confirmed findings
             for w in monitor.store.windows(model, since=start, until=end, version=version, segment=segment,
                                            granularity=g, closed=False, limit=limit):
                 look = orjson.loads(w["verdict"]) if w["verdict"] else {}
