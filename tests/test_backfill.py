@@ -341,3 +341,54 @@ def test_backfill_validated_in_a_worker_process_is_placed_by_its_time(tmp_path, 
         mon.stop()
         store.close()
         pool.close()
+
+
+def test_a_sparse_history_is_split_and_paced_by_the_service(served, tmp_path) -> None:
+    """200 predictions, one per 30 minutes: one request would open 200 windows, more than the 128 a model may
+    hold open (every open window is in each snapshot). The service answers 413 backfill_too_wide, the command
+    halves its chunks, and waits (429) while earlier windows close; everything arrives, every window closes."""
+    server, _, _ = served
+    first = math.floor(time.time() / HOUR) * HOUR - 150 * HOUR
+    rng = np.random.default_rng(7)
+    rows = [event(f"s{k}", rng) for k in range(200)]
+    df = pd.DataFrame([{**r["features"], "id": r["id"], "score": r["prediction"]} for r in rows])
+    df["timestamp"] = first + WINDOW * np.arange(200) + 60
+    path = tmp_path / "sparse.parquet"
+    df.to_parquet(path, index=False)
+    r = httpx.post(f"{server.url}/v1/models/m/backfill", json=[
+        {"id": f"x{k}", "timestamp": float(t), "features": rows[k]["features"], "prediction": 0.5}
+        for k, t in enumerate(df["timestamp"])])
+    assert r.status_code == 413 and r.json()["error"] == "backfill_too_wide"
+    assert r.json()["detail"] == ("these events span 200 windows of 30m; a backfill request may open at most 128: "
+                                  "send fewer events per request, in time order")
+    p = argus("backfill", str(path), "--url", server.url, "--model", "m")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip().endswith("200 accepted, 0 duplicates, 0 rejected")
+    w = wait_for(lambda: (x := windows(server.url, granularity="30m", closed="true", since=rfc(first),
+                                       until=rfc(first + 100 * HOUR))) and len(x) == 200 and x, timeout=120)
+    assert {x["n_rows"] for x in w} == {1}
+
+
+def test_a_backfill_ahead_of_its_windows_is_asked_to_wait(tmp_path, ref) -> None:
+    """Accepted and not yet folded, a backfill's windows count against the bound too: the next request that
+    would pass it is answered 429 (the monitor's threads are not started here, so nothing folds)."""
+    from argusml.monitor.engine import BackfillAhead, BackfillTooWide
+
+    store = Store(tmp_path / "d")
+    mon = Monitor(store, Settings(), clock=Clock())
+    mon.register(ModelConfig(model="m", window="5m", lateness="1m", segments=["cat"]), ref)
+    rng = np.random.default_rng(8)
+
+    def span(tag: str, buckets: int, t0: float) -> list[dict[str, Any]]:
+        return [event(f"{tag}{b}-{c}", rng, timestamp=t0 + 300 * b) | {"features": {
+            **event("f", rng)["features"], "cat": c}} for b in range(buckets) for c in "abc"]
+
+    with pytest.raises(BackfillTooWide, match=r"^these events span 33 windows of 5m \(132 with their segments\); "
+                                              r"a backfill request may open at most 32: send fewer"):
+        mon.ingest_backfill("m", span("w", 33, T0 - 86400))
+    assert mon.ingest_backfill("m", span("a", 30, T0 - 86400)).body["accepted"] == 90
+    assert mon.models["m"].backfill_queued == 120  # 30 buckets, each the whole traffic and 3 segment values
+    with pytest.raises(BackfillAhead, match=r"the backfill holds 120 open windows \(limit 128\)"):
+        mon.ingest_backfill("m", span("b", 3, T0 - 43200))
+    assert mon.ingest_backfill("m", span("c", 2, T0 - 43200)).body["accepted"] == 6  # 120 + 8 fits
+    store.close()

@@ -135,11 +135,14 @@ def _time_of(v: Any, now: float) -> tuple[float | None, str | None]:
 
 
 def _send(client: Any, model: str, events: list[dict[str, Any]], rows: list[int], chunk: int, out: Outcome) -> None:
-    """Post the events in chunks, retrying while the service is busy; refused ones go to ``out`` by row."""
+    """Post the events in chunks, retrying while the service is busy; refused ones go to ``out`` by row.
+    A chunk whose events span more windows than the service holds open at once (413 backfill_too_wide:
+    sparse history) is halved, and the smaller size kept for the chunks after it."""
     import orjson
 
-    for start in range(0, len(events), chunk):
-        part = events[start:start + chunk]
+    start, size = 0, chunk
+    while start < len(events):
+        part = events[start:start + size]
         body = orjson.dumps(part)
         for attempt in range(MAX_RETRIES + 1):
             r = call(client, "POST", f"/v1/models/{model}/backfill", content=body,
@@ -147,6 +150,9 @@ def _send(client: Any, model: str, events: list[dict[str, Any]], rows: list[int]
             if r.status_code not in (429, 503) or attempt == MAX_RETRIES:
                 break
             time.sleep(min(float(r.headers.get("retry-after") or 1), 10.0))
+        if r.status_code == 413 and _error_of(r) == "backfill_too_wide" and size > 1:
+            size = max(1, size // 2)
+            continue
         if r.status_code == 413:
             fail(f"the service refused a chunk of {len(part)} events as too large: {detail_of(r)}; pass a smaller "
                  "--chunk")
@@ -161,6 +167,15 @@ def _send(client: Any, model: str, events: list[dict[str, Any]], rows: list[int]
         out.warnings += len(answer.get("warnings") or []) + int(answer.get("warnings_omitted") or 0)
         for x in answer.get("rejected", []):
             out.rejected.append((rows[start + int(x["index"])], x.get("field"), str(x.get("error"))))
+        start += len(part)
+
+
+def _error_of(r: Any) -> str | None:
+    try:
+        body = r.json()
+    except ValueError:
+        return None
+    return body.get("error") if isinstance(body, dict) else None
 
 
 def backfill_cmd(

@@ -110,6 +110,12 @@ class Settings:
     # (a day of 10M pairs: 4.4 s at 1GB, 7.7 s at 256MB spilling, out of memory at 64MB)
     performance_memory_limit: str = "1GB"
     backfill_idle: float = 10.0  # seconds without a backfill request after which its open windows close
+    # a window's profile is 50-250 KB: snapshots (every open window, in one transaction) must stay far under
+    # DuckDB's memory limit, and closing (a check run each) must not hold up the live windows for long; so a
+    # model holds at most this many open backfill windows (segments included) ...
+    backfill_open_max: int = 128
+    backfill_close_seconds: float = 0.5  # ... and closing them takes at most about this long per tick (the
+    # rest wait for the next tick); the closed ones are saved with the next snapshot
 
 
 class Busy(ArgusError):
@@ -118,6 +124,20 @@ class Busy(ArgusError):
     def __init__(self, pending: int, limit: int) -> None:
         self.retry_after = 1
         super().__init__(f"ingestion is behind: {pending} events queued (limit {limit}); retry shortly")
+
+
+class BackfillAhead(Busy):
+    """A backfill is ahead of its windows' closing: retry in a moment (429, as for a full queue)."""
+
+    def __init__(self, open_windows: int, limit: int) -> None:
+        self.retry_after = 1
+        ArgusError.__init__(self, f"the backfill holds {open_windows} open windows (limit {limit}) until they close; "
+                                  "retry shortly")
+
+
+class BackfillTooWide(ArgusError):
+    """One backfill request spans more windows than a model may hold open: the client must send fewer events
+    per request (413)."""
 
 
 class UnknownModel(ArgusError):
@@ -164,6 +184,7 @@ class ModelState:
         self.backfill.segment_values = self.folder.segment_values
         self.backfill_frontier = -math.inf  # the newest event time a backfill has folded
         self.backfill_at = -math.inf  # time.monotonic() of the last backfill fold
+        self.backfill_queued = 0  # windows accepted backfills may open, not folded yet (Monitor._backfill_width)
         granularities = [config.window]
         for g in (HOUR, DAY):
             if g > granularities[-1] and g % granularities[-1] == 0:
@@ -279,9 +300,14 @@ class Validated:
 
 class _Backfill(EventBatch):
     """A backfill request's events (``Monitor.accept_events`` with ``backfill``): the fold thread places each
-    by its own time (``Monitor._fold_backfill``) instead of treating the old ones as too late."""
+    by its own time (``Monitor._fold_backfill``) instead of treating the old ones as too late. ``width``: the
+    windows it may open, counted in ``ModelState.backfill_queued`` until it is folded."""
 
-    __slots__ = ()
+    __slots__ = ("width",)
+
+    def __init__(self, *args: Any, width: int = 0, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.width = width
 
 
 BACKFILL_MARK = b',"backfill":true}'
@@ -383,6 +409,9 @@ class Monitor:
         self._running = False
         self.ready = False
         self._lock = threading.RLock()  # fold-thread state vs. reference replacement from the API
+        # closed backfill windows waiting for the next snapshot, which saves them: closing them every tick and
+        # saving them at the snapshot's cadence keeps both the fold thread's pauses and the writes small
+        self._backfill_rows: list[tuple[WindowRow, list[FindingRow]]] = []
         self.last_error: str | None = None
         self._inflight: float | None = None  # clock of the write in progress
         self._folded_seq = 0
@@ -697,6 +726,10 @@ class Monitor:
             batch, indexes = self._too_late(state, batch, indexes, rejected)
         records = batch.records
         if backfill:
+            width = self._backfill_width(state, records)
+            held = len(state.backfill.open) + state.backfill_queued
+            if held and held + width > self._backfill_limit(state, records):
+                raise BackfillAhead(held, self._backfill_limit(state, records))
             oldest = self.clock() - cfg.retention.profiles
             keep = [r.ts >= oldest for r in records]
             if not all(keep):
@@ -741,7 +774,10 @@ class Monitor:
         if backfill:
             for r in batch.records:
                 r.payload = r.payload[:-1] + BACKFILL_MARK
-            batch = _Backfill(batch.records, batch.columns, batch.extra, batch.schema, batch.dirty)
+            batch = _Backfill(batch.records, batch.columns, batch.extra, batch.schema, batch.dirty,
+                              width=self._backfill_width(state, batch.records) if len(batch) else 0)
+            with self._count_lock:
+                state.backfill_queued += batch.width
         item = _Item(state, batch, None, new_keys)
         self._count(writer=len(batch))
         self._writer_q.put(item)
@@ -774,6 +810,35 @@ class Monitor:
                     f"from {_iso(oldest)} on", "too_late"))
         state.metrics.too_late += keep.count(False)
         return batch.select(keep), [i for i, k in zip(indexes, keep) if k]
+
+    def _per_bucket(self, state: ModelState, records: list[EventRecord]) -> int:
+        """Windows one bucket of these events may open: the whole traffic's, and one per segment value
+        (seen before or in these events, up to the cap and its ``__other__``)."""
+        n = 1
+        for dim, seen in state.folder.segment_values.items():
+            values = {str(v)[:100] for r in records
+                      if (v := (r.segment or {}).get(dim, r.features.get(dim))) is not None and type(v) not in (dict, list)}
+            n += min(len(seen | values), state.config.max_segment_values + 1)
+        return n
+
+    def _backfill_limit(self, state: ModelState, records: list[EventRecord]) -> int:
+        return max(self.settings.backfill_open_max, 2 * self._per_bucket(state, records))
+
+    def _backfill_width(self, state: ModelState, records: list[EventRecord]) -> int:
+        """The windows these backfilled events may open. Past ``Settings.backfill_open_max`` (segments
+        included) for one request, it is refused (the client splits it): every open window is in each
+        snapshot, and a profile is 50-250 KB."""
+        w = state.config.window
+        per_bucket = self._per_bucket(state, records)
+        buckets = len({math.floor(r.ts / w) for r in records})
+        width, limit = buckets * per_bucket, self._backfill_limit(state, records)
+        if width > limit:
+            raise BackfillTooWide(
+                f"these events span {buckets} windows of {format_duration(w)}"
+                + (f" ({width} with their segments)" if per_bucket > 1 else "")
+                + f"; a backfill request may open at most {limit // per_bucket}: send fewer events per request, "
+                  "in time order")
+        return width
 
     def ingest_labels(self, model: str, items: list[Any], first_problems: list[Problem] | None = None) -> IngestAnswer:
         state = self.model(model)
@@ -971,6 +1036,9 @@ class Monitor:
         for i in items:
             i.model.dedup.forget(i.keys)
             i.future.set_exception(exc)
+            if type(i.batch) is _Backfill:  # never folded: the windows it was to open are not coming
+                with self._count_lock:
+                    i.model.backfill_queued -= i.batch.width
         self._count(writer=-sum(i.rows for i in items))
 
     def _write_items(self, items: list[_Item]) -> None:
@@ -1230,6 +1298,10 @@ class Monitor:
 
     def _fold_batch(self, batch: list[tuple[ModelState, EventBatch, float]]) -> None:
         n = 0
+        for state, eb, _ in batch:
+            if type(eb) is _Backfill:
+                with self._count_lock:
+                    state.backfill_queued -= eb.width
         with self._lock:
             for state, eb, arrival in _coalesce(batch):
                 if type(eb) is _Backfill:
@@ -1310,12 +1382,19 @@ class Monitor:
                 if due:
                     closed.extend(self._close(state, due, now))
                     self._provisional_gauges(state)
-                done = self._backfill_due(state, passed)
-                if done:
-                    closed.extend(self._close(state, done, now, backfill=True))
+                evicted, done = self._backfill_due(state, passed)
+                if evicted:  # never put back: a window of the same key may be open again
+                    self._backfill_rows.extend(self._close(state, evicted, now, backfill=True))
+                started = time.perf_counter()
+                for k in range(0, len(done), 4):
+                    if k and time.perf_counter() - started > self.settings.backfill_close_seconds:
+                        for w in done[k:]:  # the next tick's: the live windows have waited long enough
+                            state.backfill.open[(w.version, w.segment, w.start)] = w
+                        break
+                    self._backfill_rows.extend(self._close(state, done[k:k + 4], now, backfill=True))
         return closed
 
-    def _backfill_due(self, state: ModelState, passed: float) -> list[Window]:
+    def _backfill_due(self, state: ModelState, passed: float) -> tuple[list[Window], list[Window]]:
         """The backfill's windows to close: those it has moved past (an event at or after their end was
         folded; a client sending in time order fills each before it moves on), or all of them once no
         backfill came for ``Settings.backfill_idle`` seconds. Only windows whose bucket the live windows
@@ -1323,18 +1402,18 @@ class Monitor:
         the backfilled window merges into it instead of standing beside it."""
         b = state.backfill
         if not b.open and not b.evicted:
-            return []
+            return [], []
         idle = time.monotonic() - state.backfill_at >= self.settings.backfill_idle
         lateness = state.config.lateness
-        out = [w for w in b.open.values()
-               if (idle or w.end <= state.backfill_frontier) and w.end + lateness <= passed]
+        out = sorted((w for w in b.open.values()
+                      if (idle or w.end <= state.backfill_frontier) and w.end + lateness <= passed),
+                     key=lambda w: (w.start, w.version, w.segment))
         for w in out:
             del b.open[(w.version, w.segment, w.start)]
-        out.extend(b.evicted)
-        b.evicted = []
+        evicted, b.evicted = b.evicted, []
         if idle:  # the next backfill may be of an earlier period: it moves past its windows from its own start
             state.backfill_frontier = -math.inf
-        return out
+        return evicted, out
 
     def provisional_pass(self, now: float) -> int:
         """Provisional looks at the open whole-traffic windows (``ProvisionalSettings``): the same checks as
@@ -1413,19 +1492,33 @@ class Monitor:
             if w.segment != OVERALL:
                 per_bucket[(w.version, w.start)] = per_bucket.get((w.version, w.start), 0) + 1
         stored: dict[tuple[str, float], list[tuple[str, str | None, int, int, float]]] = {}
+        pending: dict[tuple[str, str, float], tuple[WindowRow, list[FindingRow]]] = {}
         if backfill:
+            pending = {(r.version, r.segment, r.start): (r, f) for r, f in self._backfill_rows if r.model == state.name}
             closing: dict[tuple[str, float], set[str]] = {}
             for w in windows:
                 closing.setdefault((w.version, w.start), set()).add(w.segment)
             for (version, start), segs in closing.items():
                 rows = stored[(version, start)] = self.store.bucket_windows(state.name, version, state.config.window,
                                                                             start)
-                per_bucket[(version, start)] = len((segs | {r[0] for r in rows}) - {OVERALL})
+                held = {seg for v, seg, t in pending if v == version and t == start}
+                per_bucket[(version, start)] = len((segs | held | {r[0] for r in rows}) - {OVERALL})
         for w in windows:
             w.flush()
             if w.profile is None:
                 continue
-            replaces = self._merge_stored(w, stored[(w.version, w.start)]) if backfill else None
+            replaces = None
+            if backfill:
+                earlier = pending.get((w.version, w.segment, w.start))
+                if earlier is not None and earlier[0].profile and load_profile(earlier[0].profile)[0] == w.reference:
+                    # closed by this backfill and not saved yet: merged here, and it is that row's stored one
+                    # that the merge replaces
+                    self._backfill_rows.remove(earlier)
+                    row0 = earlier[0]
+                    replaces = row0.replaces if isinstance(row0, BackfilledRow) else None
+                    self._merge_stored(w, [(row0.segment, row0.profile, row0.n_rows, row0.late, 0.0)])
+                else:
+                    replaces = self._merge_stored(w, stored[(w.version, w.start)])
             vr = state.ref(w.version)
             n_seg = per_bucket.get((w.version, w.start), 0) if w.segment != OVERALL else 0
             prof = w.profile
@@ -1545,6 +1638,8 @@ class Monitor:
 
     def _snapshot(self, closed: list[tuple[WindowRow, list[FindingRow]]]) -> None:
         with self._lock:
+            backfilled, self._backfill_rows = self._backfill_rows, []
+            closed = [*closed, *backfilled]
             rows = []
             for state in self.models.values():
                 for w in state.folder.open.values():
@@ -1567,7 +1662,11 @@ class Monitor:
                 for state in self.models.values():
                     meta[f"counters:{state.name}"] = orjson.dumps({"seq": self._counted_seq,
                                                                    **state.metrics.to_dict()}).decode()
-            self.store.save_windows(closed, (rows, meta))
+            try:
+                self.store.save_windows(closed, (rows, meta))
+            except Exception:  # the store still holds their windows as open: kept for the next snapshot
+                self._backfill_rows[:0] = backfilled
+                raise
 
     def _rollups(self, now: float) -> None:
         for state in list(self.models.values()):

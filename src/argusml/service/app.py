@@ -31,7 +31,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from argusml import __version__
-from argusml.monitor import Busy, IngestAnswer, Monitor, UnknownModel
+from argusml.monitor import BackfillTooWide, Busy, IngestAnswer, Monitor, UnknownModel
 from argusml.monitor.events import BodyError, decode_body
 from argusml.monitor.performance import VERDICT_KEY
 from argusml.monitor.review import MAX_SIZE as MAX_REVIEW_SIZE
@@ -356,6 +356,8 @@ class Ingest:
                     answer = monitor.ingest_outcomes(model, items, problems)
         except Busy as exc:
             raise ApiError(429, "busy", str(exc), {"retry-after": str(exc.retry_after)}) from None
+        except BackfillTooWide as exc:
+            raise ApiError(413, "backfill_too_wide", str(exc)) from None
         except UnknownModel as exc:
             raise ApiError(404, "unknown_model", str(exc)) from None
         if answer.all_rejected:
@@ -603,7 +605,7 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
         start, end = parse_time(since, "since"), parse_time(until, "until")
         version, g = version_of(st, version), _granularity(granularity, st)
         out = []
-        if provisional:  # newest first, like the rest: open windows are newer than every closed one
+        if provisional:  # the open windows' last looks first, then the confirmed findings
             for w in monitor.store.windows(model, since=start, until=end, version=version, segment=segment,
                                            granularity=g, closed=False, limit=limit):
                 look = orjson.loads(w["verdict"]) if w["verdict"] else {}
