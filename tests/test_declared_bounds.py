@@ -411,3 +411,15 @@ def test_a_model_yaml_key_that_does_not_fit_the_baseline_is_refused(tmp_path, se
     r = client.put("/v1/models/m/versions/v2/reference", json=retrained.to_dict())  # over HTTP: a 4xx, not a 500
     assert r.status_code == 422 and "columns.x0.min" in str(r.json()), r.text
     assert set(client.get("/v1/models/m").json()["references"]) == {"*"}  # nothing was replaced
+
+
+def test_negative_zero_is_reported_as_zero_whatever_the_merge_order() -> None:
+    """Found by the merge property: min(0.0, -0.0) keeps whichever came first, so a merge and the union
+    named different worst values for the same data."""
+    ref = merge_reference()
+    cfg = ReportConfig(columns={"x": {"min": 1.0, "max": 1.0}})
+    x, c = [0.0, -0.0], ["a", "a"]
+    union = _profile(ref, x, c, cfg)
+    merged = _roundtrip(_profile(ref, x[:1], c[:1], cfg)).merge(_roundtrip(_profile(ref, x[1:], c[1:], cfg)))
+    assert _check(ref, merged, cfg) == _check(ref, union, cfg)
+    assert "lowest 0;" in _check(ref, union, cfg)[0].message

@@ -68,7 +68,7 @@ def _value(x: float, when: bool) -> float | str | None:
     """A bound or an offending value for evidence: epoch seconds as ISO time for datetime columns."""
     if when and math.isfinite(x):
         return datetime.fromtimestamp(min(max(x, -62135596800.0), 253402300799.0), timezone.utc).isoformat()
-    return encode_extreme(x)
+    return encode_extreme(x + 0.0)  # -0.0 is 0: which of the two a min keeps depends on the order merged
 
 
 def _show(x: float, when: bool) -> str:
