@@ -1,4 +1,4 @@
-"""Everything the service keeps, in one embedded DuckDB file.
+"""Everything the service keeps, in one embedded DuckDB file and two folders beside it.
 
 This module is the only place that knows SQL. Times are epoch seconds
 (DOUBLE): every caller already thinks in them, and the HTTP edge formats
@@ -10,14 +10,21 @@ DuckDB connections are not to be shared between threads; each thread gets
 its own cursor of the one database (``_cur``). Only one process may open
 the file read-write (DuckDB locks it), as the architecture wants: only the
 server opens its store.
+
+Beside the database: ``events/``, the raw events (``rawlog.py``), and
+``profiles/``, the window profiles the windows table points at
+(``profiles.py``). Neither is text DuckDB would have to rewrite at a
+checkpoint.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import re
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
@@ -27,6 +34,7 @@ import orjson
 import pyarrow as pa
 
 from argusml.schema import InputError
+from argusml.store.profiles import ProfileFiles, is_reference
 from argusml.store.rawlog import RawLog
 
 log = logging.getLogger("argus.store")
@@ -253,12 +261,16 @@ class Store:
                              path=self.path) from None
         self._local = threading.local()
         self.raw = RawLog(os.path.join(os.fspath(data_dir), "events"))
+        self.profiles = ProfileFiles(os.path.join(os.fspath(data_dir), "profiles"))
         if not read_only:
             self._con.execute(DDL)
             self._con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
             for model in self.raw.models():  # a crash mid-append leaves a torn last line: never acknowledged
                 if self.raw.repair(model):
                     log.info("raw log of %r: cut a torn last line (a crash during its write)", model)
+            n = self.profiles.sweep(self._profile_files(), at_once=True)
+            if n:
+                log.info("profiles: deleted %d file(s) nothing points at (dropped, or written by a crashed save)", n)
 
     # -- connections -------------------------------------------------------------
     def _cur(self) -> Any:
@@ -644,7 +656,26 @@ class Store:
 
     # -- windows and findings -------------------------------------------------------
     def load_open_windows(self) -> list[WindowRow]:
-        return [WindowRow(*r) for r in self._rows("SELECT * FROM windows WHERE NOT closed")]
+        rows = [WindowRow(*r) for r in self._rows("SELECT * FROM windows WHERE NOT closed")]
+        for row, text in zip(rows, self.profiles.read([r.profile for r in rows])):
+            row.profile = text
+        return rows
+
+    def _profile_files(self) -> list[str]:
+        """The profile files some window points at."""
+        return [r[0] for r in self._rows("SELECT DISTINCT substr(profile, 2, strpos(profile, '#') - 2) FROM windows "
+                                         "WHERE starts_with(profile, '@')")]
+
+    def _written(self, rows: Sequence[WindowRow]) -> list[WindowRow]:
+        """Copies of ``rows`` whose profiles are written to a profile file, the copies holding references
+        (a row already holding one is kept: a save retried after a failure)."""
+        todo = [i for i, r in enumerate(rows) if r.profile is not None and not is_reference(r.profile)]
+        refs = self.profiles.put([rows[i].profile for i in todo])  # type: ignore[misc]
+        out = list(rows)
+        for i, ref in zip(todo, refs):
+            out[i] = copy.copy(rows[i])
+            out[i].profile = ref
+        return out
 
     def save_windows(self, closed: list[tuple[WindowRow, list[FindingRow]]],
                      snapshot: tuple[list[WindowRow], dict[str, str]] | None = None,
@@ -655,12 +686,21 @@ class Store:
         neither lose a closed window nor replay its events into it twice.
         ``profiles`` replaces closed windows' stored profiles, (model, version,
         segment, granularity, start, profile): a roll-up slims the children it
-        merged in the transaction that saves it."""
+        merged in the transaction that saves it.
+
+        The profiles go to a profile file first (``profiles.py``), durable before the commit that points
+        at it; the files this transaction stops pointing at are swept later."""
+        slim = [p for *_, p in profiles]
+        written = self._written([row for row, _ in closed] + [WindowRow("", "", "", 0, 0, 0, True, 0, 0, p)
+                                                               for p in slim])
+        closed = [(row, findings) for row, (_, findings) in zip(written, closed)]
+        slim_refs = [r.profile for r in written[len(closed):]]
+        open_rows = self._written(snapshot[0]) if snapshot is not None else []
         with self.transaction() as cur:
             if profiles:
                 cur.executemany("UPDATE windows SET profile = ? WHERE model = ? AND version = ? AND segment = ? "
                                 "AND granularity = ? AND start_ts = ? AND closed",
-                                [[p, m, v, s, g, t] for m, v, s, g, t, p in profiles])
+                                [[p, m, v, s, g, t] for (m, v, s, g, t, _), p in zip(profiles, slim_refs)])
             backfilled = [row for row, _ in closed if isinstance(row, BackfilledRow)]
             if backfilled:
                 self._make_room(cur, backfilled)
@@ -670,11 +710,11 @@ class Store:
                     cur.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                     [f.values() for f in findings])
             if snapshot is not None:
-                rows, meta = snapshot
+                meta = snapshot[1]
                 cur.execute("DELETE FROM windows WHERE NOT closed")
-                if rows:
+                if open_rows:
                     cur.executemany("INSERT INTO windows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                    [r.values() for r in rows])
+                                    [r.values() for r in open_rows])
                 for k, v in meta.items():
                     cur.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [k, v])
 
@@ -710,9 +750,15 @@ class Store:
     def bucket_windows(self, model: str, version: str, granularity: float, start: float
                        ) -> list[tuple[str, str | None, int, int, float]]:
         """(segment, profile, n_rows, late, closed_at) of the closed windows of one bucket, every segment."""
-        return self._rows("SELECT segment, profile, n_rows, late, closed_at FROM windows WHERE model = ? AND "
+        rows = self._rows("SELECT segment, profile, n_rows, late, closed_at FROM windows WHERE model = ? AND "
                           "version = ? AND granularity = ? AND start_ts = ? AND closed ORDER BY closed_at",
                           [model, version, granularity, start])
+        return self._with_texts(rows, 1)
+
+    def _with_texts(self, rows: list[tuple[Any, ...]], col: int) -> list[tuple[Any, ...]]:
+        """``rows`` with the stored profile in column ``col`` replaced by its text."""
+        texts = self.profiles.read([r[col] for r in rows])
+        return [(*r[:col], t, *r[col + 1:]) for r, t in zip(rows, texts)]
 
     def pending_rollups(self, model: str, child: float, granularity: float, closes_before: float
                         ) -> list[tuple[str, str, float]]:
@@ -729,10 +775,10 @@ class Store:
     def child_profiles(self, model: str, version: str, segment: str, child: float, start: float, end: float
                        ) -> list[tuple[str, int, int, float]]:
         """(profile, n_rows, late, start) of the closed windows of length ``child`` in [start, end)."""
-        return self._rows("SELECT profile, n_rows, late, start_ts FROM windows WHERE model = ? AND version = ? "
-                          "AND segment = ? "
-                          "AND granularity = ? AND closed AND start_ts >= ? AND start_ts < ? ORDER BY start_ts",
-                          [model, version, segment, child, start, end])
+        return self._with_texts(self._rows(
+            "SELECT profile, n_rows, late, start_ts FROM windows WHERE model = ? AND version = ? AND segment = ? "
+            "AND granularity = ? AND closed AND start_ts >= ? AND start_ts < ? ORDER BY start_ts",
+            [model, version, segment, child, start, end]), 0)
 
     def windows(self, model: str, *, since: float | None = None, until: float | None = None,
                 version: str | None = None, segment: str | None = None, granularity: float | None = None,
@@ -743,7 +789,11 @@ class Store:
             params.append(closed)
         cols = ("version, segment, granularity, start_ts, end_ts, closed, n_rows, late, verdict, closed_at"
                 + (", profile" if with_profile else ""))
-        return self._select("windows", cols, where, params, "start_ts DESC, granularity, version, segment", limit)
+        rows = self._select("windows", cols, where, params, "start_ts DESC, granularity, version, segment", limit)
+        if with_profile:
+            for r, text in zip(rows, self.profiles.read([r["profile"] for r in rows])):
+                r["profile"] = text
+        return rows
 
     def findings(self, model: str, *, since: float | None = None, until: float | None = None,
                  version: str | None = None, segment: str | None = None, granularity: float | None = None,
@@ -954,7 +1004,8 @@ class Store:
     def checkpoint(self) -> bool:
         """Write the WAL into the database file; False when a write transaction of another thread is open
         (DuckDB refuses then): the next call, a few seconds later, does it. Waiting (FORCE CHECKPOINT)
-        would stall the fold loop behind the writer."""
+        would stall the fold loop behind the writer. Then profile files nothing points at any more are swept
+        (``ProfileFiles.sweep``): the fold loop calls this every few seconds."""
         import duckdb
 
         try:
@@ -963,4 +1014,5 @@ class Store:
             if "other write transactions" not in str(exc):
                 raise
             return False
+        self.profiles.sweep(self._profile_files(), now=time.monotonic())
         return True
