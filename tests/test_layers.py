@@ -1,4 +1,4 @@
-"""The layer table of DESIGN.md holds: a lower layer never imports a higher one.
+"""The layer table holds: a lower layer never imports a higher one, and checks and store know nothing of each other.
 
 The contract lives in pyproject.toml ([tool.importlinter]); this test runs it
 so that a plain `pytest` fails on a violation, not only `make lint`.
@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -22,21 +24,32 @@ def test_import_contracts_hold() -> None:
     assert "0 broken" in p.stdout
 
 
+def _layers() -> list[set[str]]:
+    import tomllib
+
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    (layers,) = [c["layers"] for c in contracts if c["type"] == "layers"]
+    return [{m.strip() for m in layer.split("|")} for layer in layers]
+
+
 def test_contract_names_every_layer() -> None:
-    text = (ROOT / "pyproject.toml").read_text()
-    for layer in ("argusml.cli", "argusml.reports", "argusml.checks", "argusml.profile", "argusml.stats",
-                  "argusml.schema"):
-        assert f'"{layer}"' in text
+    named = set().union(*_layers())
+    for layer in ("argusml.cli", "argusml.service", "argusml.monitor", "argusml.reports", "argusml.checks",
+                  "argusml.store", "argusml.profile", "argusml.stats", "argusml.schema"):
+        assert layer in named
+    # checks and store are siblings: neither may import the other
+    assert {"argusml.checks", "argusml.store"} in _layers()
 
 
-def test_contract_catches_an_upward_import(tmp_path: Path) -> None:
-    """A copy of the package where `stats` imports `report` must fail the lint."""
+@pytest.mark.parametrize("layer, target", [("stats", "reports"), ("checks", "store"), ("store", "checks")])
+def test_contract_catches_a_forbidden_import(tmp_path: Path, layer: str, target: str) -> None:
+    """A copy of the package where ``layer`` imports ``target`` must fail the lint."""
     shutil.copytree(ROOT / "src" / "argusml", tmp_path / "src" / "argusml",
                     ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    (tmp_path / "src" / "argusml" / "stats" / "bad.py").write_text("import argusml.reports  # noqa: F401\n")
+    (tmp_path / "src" / "argusml" / layer / "bad.py").write_text(f"import argusml.{target}  # noqa: F401\n")
     exe = shutil.which("lint-imports", path=str(Path(sys.executable).parent)) or shutil.which("lint-imports")
     env = {"PYTHONPATH": str(tmp_path / "src"), "PATH": str(Path(sys.executable).parent)}
     p = subprocess.run([exe, "--no-cache"], cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env)
     assert p.returncode != 0
-    assert "BROKEN" in p.stdout and "argusml.stats.bad" in p.stdout
+    assert "BROKEN" in p.stdout and f"argusml.{layer}.bad" in p.stdout

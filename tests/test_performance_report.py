@@ -13,8 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 from sklearn import metrics as skm
 
-from argusml.checks.performance import PerformanceConfig, performance_report
+from argusml.checks.performance import PerformanceConfig
 from argusml.profile.frame import TableSource
+from argusml.reports.performance import performance_report
 
 
 def credit(n: int, seed: int, *, weaken: str | None = None, strength: float = 1.5) -> pa.Table:

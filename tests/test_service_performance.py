@@ -357,8 +357,9 @@ def test_each_segment_window_is_judged_against_its_own_reference_segment(tmp_pat
     stay ok; a value the reference never had (d) is new, judged against the whole reference; a value with
     20 labels is insufficient_data. Every segment window carries its metrics with intervals, and the batch
     report on the same rows says the same (one function decides both)."""
-    from argusml.checks.performance import PerformanceConfig, performance_report
+    from argusml.checks.performance import PerformanceConfig
     from argusml.profile.frame import TableSource
+    from argusml.reports.performance import performance_report
     from service_util import reference_frame
 
     # the baseline stores each cat value's own performance, equal to scikit-learn on its rows; floats are no segments

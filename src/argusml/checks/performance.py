@@ -27,23 +27,15 @@ import numpy as np
 from scipy import special
 from scipy import stats as sps
 
-from argusml.profile.frame import TableSource
-from argusml.profile.labelled import (
-    Labelled,
-    PerformanceConfig,
-    metrics_of,
-    read_labelled,
-    segment_codes,
-    segment_metrics,
-)
-from argusml.schema import Finding, InputError
+from argusml.profile.labelled import Labelled, PerformanceConfig, metrics_of
+from argusml.schema import Finding
 from argusml.schema.severity import DEFAULT_SEVERITY
 from argusml.stats.performance import Estimate
 from argusml.stats.tests import adjust_p_values
 
 __all__ = ["HIGHER_IS_BETTER", "LOWER_IS_BETTER", "SEGMENT_STATUSES", "WATCHED", "Labelled", "PerformanceConfig",
            "SegmentCase", "SegmentVerdict", "compare", "drop_test", "judge_segments", "metrics_of",
-           "performance_report", "read_labelled", "segment_findings", "weak_segments"]
+           "segment_findings", "weak_segments"]
 
 HIGHER_IS_BETTER = {"accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "r2", "precision_macro",
                     "recall_macro", "f1_macro", "precision_weighted", "recall_weighted", "f1_weighted",
@@ -312,102 +304,3 @@ def segment_findings(lab: Labelled, seg_cols: Segments, cfg: PerformanceConfig, 
                 f"{r['column']}={r['value']}: error {r['error']:.4g} vs {r['error_rest']:.4g} elsewhere "
                 f"({r['n']} labels, Holm-adjusted p {r['p_adjusted']:.2g})", dict(r)))
     return rows, findings
-
-
-def performance_report(reference: TableSource, current: TableSource, target: str, prediction: str,
-                       segments: list[str] | None = None, cfg: PerformanceConfig | None = None) -> dict[str, Any]:
-    """The performance report: reference and current metrics, drops, segments (JSON-ready)."""
-    cfg = cfg or PerformanceConfig()
-    ref = read_labelled(reference, target, prediction, cfg)
-    cur = read_labelled(current, target, prediction, cfg, task=ref.task, positive=ref.positive)
-    if not cur.y.size:
-        raise InputError(f"no current row has both a {target!r} and a {prediction!r} value", path=current.name)
-    m_ref, m_cur = metrics_of(ref, cfg), metrics_of(cur, cfg, seed=1)
-    findings = compare(m_cur, m_ref, ref.task, cfg)
-    seg_cols: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for col in segments or []:
-        if col not in current.columns:
-            raise InputError(f"segment column {col!r} not found", path=current.name)
-        seg_cols[col] = segment_codes(current.column(col))
-    seg_rows, seg_findings = segment_findings(cur, seg_cols, cfg, seed=2)
-    verdicts = judge_segments(_segment_cases(reference, ref, cur, m_ref, seg_cols, seg_rows, cfg), ref.task, cfg)
-    findings.extend(seg_findings)
-    findings.extend(f for v in verdicts for f in v.findings)
-    if cur.y.size < cfg.min_labels:
-        status = "insufficient_data"
-    else:
-        status = "degraded" if any(f.check == "performance_drop" for f in findings) else "ok"
-    tested = sum(1 for v in verdicts for t in v.row["drops"] if t["p_adjusted"] is not None)
-    return {
-        "schema_version": 1, "kind": "performance", "task": ref.task, "target": target, "prediction": prediction,
-        "positive_class": ref.positive, "threshold": cfg.threshold if ref.task == "binary" else None,
-        "tolerance": cfg.tolerance, "min_labels": cfg.min_labels, "min_support": cfg.min_support,
-        "reference": {"source": reference.name, "labelled": int(ref.y.size), "unlabelled": ref.unlabelled,
-                      "metrics": {k: v.to_dict() for k, v in m_ref.items()}},
-        "current": {"source": current.name, "labelled": int(cur.y.size), "unlabelled": cur.unlabelled,
-                    "metrics": {k: v.to_dict() for k, v in m_cur.items()}},
-        "segments": seg_rows,
-        "by_segment": [_with_metrics(v) for v in verdicts],
-        "segment_tests": {"correction": "holm", "family": "segment values x watched metrics", "tests": tested,
-                          "level": cfg.alpha / 2, "watched": list(cfg.watched or WATCHED[ref.task])},
-        "findings": [f.to_dict() for f in findings],
-        "verdict": {"status": status, "findings": len(findings)},
-    }
-
-
-def _with_metrics(v: SegmentVerdict) -> dict[str, Any]:
-    """The verdict's row with both sides' metrics: the reference's rows of the segment (when it is the
-    baseline) and the current ones."""
-    c = v.case
-    own = c.source == "segment" and c.baseline is not None
-    return {**v.row,
-            "reference": {"labelled": c.reference_labels,
-                          "metrics": {k: e.to_dict() for k, e in c.baseline.items()} if own and c.baseline else None},
-            "current": {"labelled": c.labels, "metrics": {k: e.to_dict() for k, e in c.metrics.items()} or None}}
-
-
-def _segment_cases(reference: TableSource, ref: Labelled, cur: Labelled, m_ref: dict[str, Estimate],
-                   seg_cols: dict[str, tuple[np.ndarray, np.ndarray]], gaps: list[dict[str, Any]],
-                   cfg: PerformanceConfig) -> list[SegmentCase]:
-    """Every value of every segment column in the current data, with its metrics (past the minimum support)
-    and its baseline: the same value's rows of the reference when it has at least ``min_support`` labels
-    there, else the whole reference (saying why). Each case's row also carries both sides' metrics."""
-    gap_of = {(r["column"], r["value"]): r for r in gaps}
-    enough = max(min(cfg.min_support, cfg.min_labels), 1)
-    cur_order = np.argsort(cur.score, kind="stable") if cur.task == "binary" and seg_cols else None
-    ref_order = np.argsort(ref.score, kind="stable") if ref.task == "binary" and seg_cols else None
-    whole_n = int(ref.y.size)
-    cases: list[SegmentCase] = []
-    for col, (codes, names) in seg_cols.items():
-        kept = codes if cur.keep is None else codes[cur.keep]
-        per_cur = segment_metrics(cur, kept, len(names), cfg, min_labels=enough, seed=2, order=cur_order)
-        ref_per: dict[str, tuple[int, dict[str, Estimate] | None]] = {}
-        in_reference = col in reference.columns
-        if in_reference:
-            r_codes, r_names = segment_codes(reference.column(col))
-            r_kept = r_codes if ref.keep is None else r_codes[ref.keep]
-            shown = {str(names[c]) for c, (n, m) in enumerate(per_cur) if m is not None}
-            wanted = {c for c, v in enumerate(r_names) if str(v) in shown}
-            for c, (n, m) in enumerate(segment_metrics(ref, r_kept, len(r_names), cfg, min_labels=cfg.min_support,
-                                                       seed=0, order=ref_order, only=wanted)):
-                ref_per[str(r_names[c])] = (n, m)
-        for c, (n, m) in enumerate(per_cur):
-            if not n:
-                continue
-            value = str(names[c])
-            ref_n, ref_m = ref_per.get(value, (0, None))
-            if ref_m is not None:
-                case = SegmentCase(col, value, n, m or {}, ref_m, "segment", ref_n, reference_labels=ref_n)
-            else:
-                if not in_reference:
-                    note = f"the reference has no column {col!r}: judged against the whole reference"
-                elif ref_n == 0:
-                    note = "absent from the reference: judged against the whole reference"
-                else:
-                    note = (f"only {ref_n} reference labels (fewer than {cfg.min_support}): judged against the "
-                            "whole reference")
-                case = SegmentCase(col, value, n, m or {}, m_ref, "reference", whole_n, new=ref_n == 0, note=note,
-                                   reference_labels=ref_n if in_reference else None)
-            case.gap = gap_of.get((col, value))
-            cases.append(case)
-    return cases

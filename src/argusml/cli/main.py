@@ -522,7 +522,7 @@ def token_create(
 @app.command("version")
 def version_cmd() -> None:
     """Print Argus's version."""
-    from argusml import __version__
+    from argusml.version import __version__
 
     typer.echo(__version__)
 

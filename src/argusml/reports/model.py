@@ -236,7 +236,7 @@ def cardinality(spec: ColumnSpec, rp: ColumnProfile) -> dict[str, Any] | None:
 
 
 def _report_dict(report: Report) -> dict[str, Any]:
-    from argusml import __version__
+    from argusml.version import __version__
 
     r = report.results
     ref = r.reference
