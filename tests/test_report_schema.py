@@ -286,3 +286,33 @@ def test_schema_rejects_broken_reports(validator: Draft202012Validator, bench_re
     broken = copy.deepcopy(bench_report)
     mutate(broken)
     assert _errors(validator, broken), f"the schema accepted a report broken by {mutate.__name__}"
+
+
+def test_report_quality_ratios_are_the_checks_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The report's out_of_range_ratio and new-category share are the numbers the checks judged, by one rule:
+    out of range counts rows past the reference's min/max and infinities, over rows with a number; new
+    categories are counted only against an exact reference (a sketch cannot tell a new level from a rare one
+    it dropped), so a sketched reference reports no count rather than a wrong one."""
+    import argusml.profile.categorical as categorical
+    import argusml.profile.column as column
+
+    rng = np.random.default_rng(7)
+    ref = pd.DataFrame({"x": rng.normal(0, 1, 4000), "c": rng.choice(list("abcd"), 4000)})
+    cur = pd.DataFrame({"x": np.r_[rng.normal(0, 1, 3700), np.full(250, 50.0), np.full(50, np.inf)],
+                        "c": np.r_[rng.choice(list("abcd"), 3600), np.full(400, "new")]})
+    rep = argusml.report(ref, cur)
+    cols = rep.to_dict()["columns"]
+    by_check = {f.check: f for f in rep.findings}
+    assert cols["x"]["quality"]["out_of_range_ratio"] == by_check["out_of_range"].evidence["share"]
+    assert cols["x"]["quality"]["out_of_range_ratio"] == pytest.approx((250 + 50 + (cur.x.iloc[:3700] > ref.x.max()).sum()
+                                                                        + (cur.x.iloc[:3700] < ref.x.min()).sum()) / 4000)
+    assert cols["c"]["quality"]["new_category_ratio"] == by_check["new_categories"].evidence["share"] == 0.1
+    assert cols["c"]["quality"]["new_categories"] == by_check["new_categories"].evidence["count"] == 1
+    # a reference past the exact cap keeps a sketch: no new-category count, and no finding either
+    monkeypatch.setattr(categorical, "MAX_EXACT", 2)
+    monkeypatch.setattr(column, "MAX_EXACT_ONCE", 2)
+    sketched = argusml.report(ref, cur)
+    quality = sketched.to_dict()["columns"]["c"]["quality"]
+    assert "new_categories" not in quality and "new_category_ratio" not in quality
+    assert quality["categories"] == 5
+    assert not [f for f in sketched.findings if f.check == "new_categories"]

@@ -17,6 +17,7 @@ import numpy as np
 from scipy import stats as sps
 
 from argusml.profile import ColumnProfile, ColumnSpec, DatasetProfile, NumericProfile, Reference
+from argusml.profile.categorical import CategoryProfile
 from argusml.profile.declared import Declared, encode_extreme
 from argusml.schema import Finding, Kind, QualitySettings, Role, Severity
 from argusml.stats import unseen_mass_test
@@ -74,6 +75,24 @@ def _value(x: float, when: bool) -> float | str | None:
 def _show(x: float, when: bool) -> str:
     v = _value(x, when)
     return v if isinstance(v, str) else f"{v:g}" if v is not None else "n/a"
+
+
+def outside_range(c: NumericProfile) -> tuple[int, int, int, int]:
+    """(below, above, infinite, n) of a current numeric profile binned on the reference's edges: rows
+    below the reference minimum, above its maximum, infinite, and all rows with a number. One rule for the
+    out_of_range check and the report's ``out_of_range_ratio``."""
+    if c.counts is None:
+        return 0, 0, c.n_inf, c.n + c.n_inf
+    return int(c.counts[0]), int(c.counts[-1]), c.n_inf, c.n + c.n_inf
+
+
+def new_categories(r: CategoryProfile, c: CategoryProfile) -> dict[Any, int] | None:
+    """The current categories the reference never had, with their counts; None when the reference's
+    categories are a sketch (a rare level it dropped would read as new). One rule for the new_categories
+    check and the report's ``new_categories``/``new_category_ratio``."""
+    if not r.exact:
+        return None
+    return {k: v for k, v in c.counts.items() if k not in r.counts}
 
 
 def beyond_bound(p: NumericProfile, edges: np.ndarray | None, bound: float, low: bool) -> tuple[int, int, float]:
@@ -376,9 +395,8 @@ class QualityChecker:
         assert r is not None and c is not None
         if c.counts is None or r.n == 0:
             return
-        below, above = int(c.counts[0]), int(c.counts[-1])
+        below, above, _, n = outside_range(c)
         k = below + above + c.n_inf
-        n = c.n + c.n_inf
         if n == 0 or k == 0:
             return
         share = k / n
@@ -421,8 +439,8 @@ class QualityChecker:
         assert r is not None and c is not None
         if c.n == 0 or r.n == 0:
             return
-        new = {k: v for k, v in c.counts.items() if k not in r.counts}
-        if new and r.exact:
+        new = new_categories(r, c)
+        if new:
             k_new = sum(new.values())
             share = k_new / c.n
             # Good-Turing: the chance that the next value is unseen is about the share of reference values

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from argusml.checks import CheckResults, ColumnResult, multivariate_rows, numeric_summary, run_checks
+from argusml.checks.quality import new_categories, outside_range
 from argusml.profile import ColumnProfile, ColumnSpec, Reference, is_baseline_file, open_source, profile_source
 from argusml.profile.dataset import keep_freed_memory, one_blas_thread
 from argusml.profile.declared import resolve_declared
@@ -167,13 +168,13 @@ def _column_dict(res: ColumnResult, reference: Reference, alpha: float) -> dict[
         quality.update({"rows": cp.n_rows, "missing_ratio": cp.missing_ratio, "nulls": cp.nulls,
                         "type_error_ratio": cp.type_error_ratio, "type_errors": cp.type_errors})
         if cp.numeric is not None and cp.numeric.counts is not None and spec.kind is Kind.NUMERIC:
-            n = cp.numeric.n + cp.numeric.n_inf
-            quality["out_of_range_ratio"] = (int(cp.numeric.counts[0] + cp.numeric.counts[-1]) + cp.numeric.n_inf) \
-                / n if n else 0.0
+            below, above, inf, n = outside_range(cp.numeric)
+            quality["out_of_range_ratio"] = (below + above + inf) / n if n else 0.0
         if cp.categories is not None and rp.categories is not None:
-            new = [k for k in cp.categories.counts if k not in rp.categories.counts]
-            quality["new_categories"] = len(new)
-            quality["new_category_ratio"] = sum(cp.categories.counts[k] for k in new) / max(cp.categories.n, 1)
+            new = new_categories(rp.categories, cp.categories)
+            if new is not None:  # a sketched reference cannot tell a new level from a rare one it dropped
+                quality["new_categories"] = len(new)
+                quality["new_category_ratio"] = sum(new.values()) / max(cp.categories.n, 1)
             quality["categories"] = len(cp.categories.counts)
         if cp.distinct is not None:
             quality["distinct"] = cp.distinct
