@@ -14,9 +14,10 @@ from argusml.checks.correlation import correlation_changes
 from argusml.checks.drift import DriftResult, column_drift, decide
 from argusml.checks.multivariate import multivariate_drift
 from argusml.checks.quality import QualityChecker
+from argusml.checks.verdict import Verdict, severity_counts, verdict_status
 from argusml.profile import ColumnProfile, DatasetProfile, Reference
 from argusml.profile.declared import resolve_declared
-from argusml.schema import DEFAULT_SEVERITY, DriftStatus, Finding, ReportConfig, Role, Severity
+from argusml.schema import DEFAULT_SEVERITY, DriftStatus, Finding, ReportConfig, Role
 
 DRIFT_CHECK = {Role.FEATURE: "drift", Role.PREDICTION: "prediction_drift", Role.TARGET: "target_drift"}
 
@@ -45,7 +46,7 @@ class CheckResults:
     columns: dict[str, ColumnResult]
     findings: list[Finding]
     correlations: dict[str, Any]
-    verdict: dict[str, Any]
+    verdict: Verdict
     multivariate: dict[str, Any] = field(default_factory=dict)
 
 
@@ -140,7 +141,7 @@ def run_checks(reference: Reference, current: DatasetProfile, config: ReportConf
 
     findings.sort(key=lambda f: (f.severity.rank, f.check, f.column or ""))
     verdict = _verdict(reference, drift, findings, config, corr_names, multivariate["drifted"])
-    verdict["quality_insufficient"] = checker.insufficient
+    verdict.quality_insufficient = checker.insufficient
     return CheckResults(reference, current, config, columns, findings, corr, verdict, multivariate)
 
 
@@ -166,39 +167,26 @@ def _off_mode_support(reference: Reference, current: DatasetProfile) -> dict[str
     return out
 
 
-def severity_counts(findings: list[Finding]) -> dict[str, int]:
-    return {s.value: sum(1 for f in findings if f.severity is s) for s in Severity}
-
-
-def verdict_status(by_severity: dict[str, int], drifted: bool, multivariate: bool) -> str:
-    """The one-line answer: error (a P0), drift, warning (a P1), ok, in that order."""
-    if by_severity["P0"]:
-        return "error"
-    if drifted or multivariate:
-        return "drift"
-    return "warning" if by_severity["P1"] else "ok"
-
-
 def _verdict(reference: Reference, drift: dict[str, DriftResult], findings: list[Finding], config: ReportConfig,
-             corr_names: set[str], multivariate: bool) -> dict[str, Any]:
+             corr_names: set[str], multivariate: bool) -> Verdict:
     drifted = [n for n, r in drift.items() if r.status is DriftStatus.DRIFTED]
     tested = [n for n, r in drift.items() if r.tested]
     features = [n for n in tested if reference.specs[n].role is Role.FEATURE]
     drifted_features = [n for n in drifted if reference.specs[n].role is Role.FEATURE]
     by_sev = severity_counts(findings)
-    return {
-        "status": verdict_status(by_sev, bool(drifted), multivariate),
-        "drifted_columns": drifted,
-        "prediction_drift": any(reference.specs[n].role is Role.PREDICTION for n in drifted),
-        "target_drift": any(reference.specs[n].role is Role.TARGET for n in drifted),
-        "n_columns": sum(1 for n in reference.specs if not config.ignored(n)),
-        "n_tested": len(tested),
-        "n_drifted": len(drifted),
-        "share_drifted_features": (len(drifted_features) / len(features)) if features else 0.0,
-        "insufficient_data": [n for n, r in drift.items() if r.status is DriftStatus.INSUFFICIENT_DATA],
-        "alpha": config.drift.alpha,
-        "correction": config.drift.correction,
-        "findings_by_severity": by_sev,
-        "correlation_changed_columns": sorted(corr_names),
-        "multivariate_drift": multivariate,
-    }
+    return Verdict(
+        status=verdict_status(by_sev, bool(drifted), multivariate),
+        drifted_columns=drifted,
+        prediction_drift=any(reference.specs[n].role is Role.PREDICTION for n in drifted),
+        target_drift=any(reference.specs[n].role is Role.TARGET for n in drifted),
+        n_columns=sum(1 for n in reference.specs if not config.ignored(n)),
+        n_tested=len(tested),
+        n_drifted=len(drifted),
+        share_drifted_features=(len(drifted_features) / len(features)) if features else 0.0,
+        insufficient_data=[n for n, r in drift.items() if r.status is DriftStatus.INSUFFICIENT_DATA],
+        alpha=config.drift.alpha,
+        correction=config.drift.correction,
+        findings_by_severity=by_sev,
+        correlation_changed_columns=sorted(corr_names),
+        multivariate_drift=multivariate,
+    )

@@ -1,11 +1,13 @@
-"""What one window says, as one type: stored, shown by ``/status`` and ``/windows``, and read by ``/metrics``.
+"""What a check run says, as types: ``Verdict`` for a report, ``WindowVerdict`` for a window of the service.
 
-A window's verdict used to be a dict built in the monitor and read back by
-string keys in four places (the gauges, recovery, advice, the API), each
-guessing which keys an older row might lack. Here it is built once from the
-check results (``WindowVerdict.of``), written as JSON by ``to_dict`` and read
-back by ``from_dict``, which is where a row from an older store is made
-whole. The JSON keeps the shape the service always answered with.
+``run_checks`` decides one ``Verdict`` (the report's JSON ``verdict`` is its
+``to_dict``). A window's verdict is built from it and the window's profile
+(``WindowVerdict.of``); it is what the store holds, ``/status`` and
+``/windows`` show and ``/metrics`` reads. It used to be a dict built in the
+monitor and read back by string keys in four places, each guessing which
+keys an older row might lack; ``from_dict`` is now the one place where a row
+from an older store is made whole. Both JSON shapes are the ones Argus
+always wrote.
 
 >>> v = WindowVerdict.not_checked("no window on the current reference", skipped_windows=2)
 >>> v.to_dict()
@@ -21,14 +23,53 @@ True
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field, fields, replace
+from typing import TYPE_CHECKING, Any
 
-from argusml.checks.run import CheckResults, severity_counts, verdict_status
 from argusml.profile import DatasetProfile, Reference
-from argusml.schema import DriftStatus, Finding, Kind
+from argusml.schema import DriftStatus, Finding, Kind, Severity
+
+if TYPE_CHECKING:
+    from argusml.checks.run import CheckResults
 
 NOT_CHECKED = "not_checked"
+
+
+def severity_counts(findings: list[Finding]) -> dict[str, int]:
+    return {s.value: sum(1 for f in findings if f.severity is s) for s in Severity}
+
+
+def verdict_status(by_severity: dict[str, int], drifted: bool, multivariate: bool) -> str:
+    """The one-line answer: error (a P0), drift, warning (a P1), ok, in that order."""
+    if by_severity["P0"]:
+        return "error"
+    if drifted or multivariate:
+        return "drift"
+    return "warning" if by_severity["P1"] else "ok"
+
+
+@dataclass
+class Verdict:
+    """The one-line answer of a check run and the counts behind it."""
+
+    status: str
+    drifted_columns: list[str]
+    prediction_drift: bool
+    target_drift: bool
+    n_columns: int
+    n_tested: int
+    n_drifted: int
+    share_drifted_features: float
+    insufficient_data: list[str]
+    alpha: float
+    correction: str
+    findings_by_severity: dict[str, int]
+    correlation_changed_columns: list[str]
+    multivariate_drift: bool
+    quality_insufficient: dict[str, Any] | None = None  # the rate checks' minimum rows, when not met
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 @dataclass
@@ -142,10 +183,9 @@ class WindowVerdict:
                             scores={k: x for k, x in d.scores.items() if x is not None and isinstance(x, (int, float))
                                     and math.isfinite(x)})
             cols[name] = c
-        return cls(v["status"], list(v["drifted_columns"]), v["n_tested"], v["n_drifted"],
-                   dict(v["findings_by_severity"]), v["alpha"], profile.n_rows, cols,
-                   _prediction(reference, profile), MultivariateVerdict.of(res.multivariate),
-                   list(v["insufficient_data"]), v.get("quality_insufficient"))
+        return cls(v.status, list(v.drifted_columns), v.n_tested, v.n_drifted, dict(v.findings_by_severity),
+                   v.alpha, profile.n_rows, cols, _prediction(reference, profile),
+                   MultivariateVerdict.of(res.multivariate), list(v.insufficient_data), v.quality_insufficient)
 
     def with_findings(self, kept: list[Finding]) -> WindowVerdict:
         """The verdict once only ``kept`` of its findings stand (the severity counts and status follow)."""

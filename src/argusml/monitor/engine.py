@@ -47,7 +47,7 @@ import orjson
 import pyarrow as pa
 
 from argusml.checks import multivariate_rows, run_checks
-from argusml.checks.run import severity_counts, verdict_status
+from argusml.checks.verdict import severity_counts, verdict_status
 from argusml.monitor.dedup import DedupIndex, key_of
 from argusml.monitor.events import (
     EventBatch,
@@ -2014,7 +2014,7 @@ def _json_default(o: Any) -> Any:
 def window_summary(res: Any, reference: Reference, profile: DatasetProfile) -> dict[str, Any]:
     """What a closed window says, compactly: verdict, per-column drift and
     missing ratio, prediction summary. The service's /metrics reads this."""
-    v = res.verdict
+    v = res.verdict.to_dict()
     cols: dict[str, Any] = {}
     for name, cr in res.columns.items():
         d = cr.drift

@@ -61,11 +61,11 @@ class Report:
 
     @property
     def verdict(self) -> dict[str, Any]:
-        return self.results.verdict
+        return self.results.verdict.to_dict()
 
     @property
     def drifted_columns(self) -> list[str]:
-        return list(self.results.verdict["drifted_columns"])
+        return list(self.results.verdict.drifted_columns)
 
     def has_blocking(self) -> bool:
         """True when any P0 or P1 finding exists: what `argus check` fails on."""
@@ -254,7 +254,7 @@ def _report_dict(report: Report) -> dict[str, Any]:
         "settings": {"drift": cfg.drift.model_dump(), "quality": cfg.quality.model_dump(),
                      "multivariate": cfg.multivariate.model_dump(),
                      "ignored": sorted(set(cfg.ignore) | {n for n, c in cfg.columns.items() if c.ignore})},
-        "verdict": r.verdict,
+        "verdict": r.verdict.to_dict(),
         "columns": {c.name: _column_dict(c, ref, cfg.drift.alpha) for c in order},
         "correlations": r.correlations,
         "multivariate": r.multivariate,
