@@ -1,15 +1,17 @@
 """Everything the service keeps, in one embedded DuckDB file and two folders beside it.
 
-This module is the only place that knows SQL. Times are epoch seconds
-(DOUBLE): every caller already thinks in them, and the HTTP edge formats
-RFC 3339. A commit here is durable: DuckDB writes and fsyncs its WAL before
-``COMMIT`` returns, which is what lets the service acknowledge an event only
-after the transaction that holds it has committed.
+The store package is the only place that knows SQL. Times are epoch
+seconds (DOUBLE): every caller already thinks in them, and the HTTP edge
+formats RFC 3339. A commit is durable (``connection.py``), which is what lets
+the service acknowledge an event only after the transaction that holds it
+has committed.
 
-DuckDB connections are not to be shared between threads; each thread gets
-its own cursor of the one database (``_cur``). Only one process may open
-the file read-write (DuckDB locks it), as the architecture wants: only the
-server opens its store.
+``Store`` is built in layers: ``Connection`` (the database, cursors,
+transactions), ``WindowTables`` (windows, findings, profile files:
+``windows.py``), and here what the rest keeps: models and baselines, the
+prediction index and labels, performance windows, champion/challenger
+reads, review samples, retention and the counters that outlive a process.
+The tables themselves are in ``tables.py``.
 
 Beside the database: ``events/``, the raw events (``rawlog.py``), and
 ``profiles/``, the window profiles the windows table points at
@@ -19,301 +21,51 @@ checkpoint.
 
 from __future__ import annotations
 
-import copy
 import logging
 import os
-import re
-import threading
-import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, fields
 from typing import Any
 
 import orjson
 import pyarrow as pa
 
-from argusml.schema import InputError
-from argusml.store.profiles import ProfileFiles, is_reference
 from argusml.store.rawlog import RawLog
+from argusml.store.tables import (
+    EVENT_SCHEMA,
+    FINDING_COLUMNS,
+    LABEL_SCHEMA,
+    LABEL_TALLIES,
+    PERF_CHECKS,
+    PERFORMANCE_COLUMNS,
+    SCHEMA_VERSION,
+    BackfilledRow,
+    FindingRow,
+    PerformanceRow,
+    WindowRow,
+    by_check,
+    event_columns,
+    link_repeats,
+    rows_table,
+)
+from argusml.store.windows import WindowTables
 
 log = logging.getLogger("argus.store")
 
-SCHEMA_VERSION = "1"
-
-DDL = """
-CREATE TABLE IF NOT EXISTS meta(key VARCHAR PRIMARY KEY, value VARCHAR);
-CREATE TABLE IF NOT EXISTS models(model VARCHAR PRIMARY KEY, config VARCHAR, updated_at DOUBLE);
-CREATE TABLE IF NOT EXISTS baselines(model VARCHAR, version VARCHAR, baseline VARCHAR, updated_at DOUBLE,
-    PRIMARY KEY (model, version));
-CREATE TABLE IF NOT EXISTS events(seq BIGINT, model VARCHAR, version VARCHAR, id VARCHAR, ts DOUBLE,
-    arrival DOUBLE, prediction DOUBLE, prediction_label VARCHAR, segment VARCHAR);
-ALTER TABLE events ADD COLUMN IF NOT EXISTS probabilities VARCHAR;
-ALTER TABLE events ADD COLUMN IF NOT EXISTS latency_ms DOUBLE;
-ALTER TABLE events ADD COLUMN IF NOT EXISTS status INTEGER;
-CREATE TABLE IF NOT EXISTS labels(model VARCHAR, version VARCHAR, id VARCHAR, label VARCHAR, ts DOUBLE,
-    arrival DOUBLE, state VARCHAR, prediction_ts DOUBLE, resolved_at DOUBLE);
-ALTER TABLE labels ADD COLUMN IF NOT EXISTS lseq BIGINT;
-ALTER TABLE labels ADD COLUMN IF NOT EXISTS name VARCHAR;
-CREATE TABLE IF NOT EXISTS performance(model VARCHAR, version VARCHAR, segment VARCHAR, granularity DOUBLE,
-    start_ts DOUBLE, end_ts DOUBLE, predictions BIGINT, labels BIGINT, lag_p50 DOUBLE, lag_p90 DOUBLE,
-    status VARCHAR, metrics VARCHAR, outcomes VARCHAR, updated_at DOUBLE);
-ALTER TABLE performance ADD COLUMN IF NOT EXISTS estimated VARCHAR;
-CREATE TABLE IF NOT EXISTS windows(model VARCHAR, version VARCHAR, segment VARCHAR, granularity DOUBLE,
-    start_ts DOUBLE, end_ts DOUBLE, closed BOOLEAN, n_rows BIGINT, late BIGINT, profile VARCHAR, verdict VARCHAR,
-    closed_at DOUBLE);
-CREATE TABLE IF NOT EXISTS findings(model VARCHAR, version VARCHAR, segment VARCHAR, granularity DOUBLE,
-    window_start DOUBLE, window_end DOUBLE, check_name VARCHAR, column_name VARCHAR, severity VARCHAR,
-    message VARCHAR, evidence VARCHAR, created_at DOUBLE);
-ALTER TABLE findings ADD COLUMN IF NOT EXISTS parent_segment VARCHAR;
-ALTER TABLE findings ADD COLUMN IF NOT EXISTS parent_granularity DOUBLE;
-ALTER TABLE findings ADD COLUMN IF NOT EXISTS parent_start DOUBLE;
-"""
-
-EVENT_SCHEMA = pa.schema([("seq", pa.int64()), ("model", pa.string()), ("version", pa.string()),
-                          ("id", pa.string()), ("ts", pa.float64()), ("arrival", pa.float64()),
-                          ("prediction", pa.float64()), ("prediction_label", pa.string()), ("segment", pa.string()),
-                          ("probabilities", pa.string()), ("latency_ms", pa.float64()), ("status", pa.int32())])
-"""One row per event: the compact prediction index (kept
-``retention.predictions``, so late labels join). The raw, redacted events
-live in the append-only ``RawLog`` beside the database (``rawlog.py``).
-``probabilities`` is the JSON of a ``{class: probability}`` prediction (null
-otherwise): a multiclass model's label-free estimates need the whole vector,
-which ``prediction`` (one number) cannot hold. Added after the first release:
-a store from before it gets the column, null, when opened. So do ``latency_ms``
-and ``status`` (as the event sent them; null: not sent, a status then counts
-as 200), which a champion/challenger comparison reads per version."""
-LABEL_SCHEMA = pa.schema([("model", pa.string()), ("version", pa.string()), ("id", pa.string()),
-                          ("label", pa.string()), ("ts", pa.float64()), ("arrival", pa.float64()),
-                          ("state", pa.string()), ("prediction_ts", pa.float64()), ("resolved_at", pa.float64()),
-                          ("lseq", pa.int64()), ("name", pa.string())])
-"""Labels and business outcomes, one row each as they arrived (``name`` null: a label; else the outcome's
-name). A correction is a later row for the same (version, id): the one with the highest ``lseq`` counts,
-the earlier ones stay for audit."""
-PERF_CHECKS = ("performance_drop", "weak_segment", "estimated_performance_drop", "proxy_shift")
-"""Findings the performance job writes; it replaces them whenever it revises a window."""
-LABEL_TALLIES = ("labels", "labels_joined", "labels_expired", "label_corrections", "outcomes", "outcomes_joined",
-                 "outcomes_expired")
-"""The label and outcome counters the labels table can tell (``Store.label_tallies``): labels and outcomes
-stored, first labels joined to their prediction, pending ones expired, corrections (a later, different label
-for a (version, id)), outcomes joined and expired."""
-PERFORMANCE_COLUMNS = pa.schema([("model", pa.string()), ("version", pa.string()), ("segment", pa.string()),
-                                 ("granularity", pa.float64()), ("start_ts", pa.float64()), ("end_ts", pa.float64()),
-                                 ("predictions", pa.int64()), ("labels", pa.int64()), ("lag_p50", pa.float64()),
-                                 ("lag_p90", pa.float64()), ("status", pa.string()), ("metrics", pa.string()),
-                                 ("outcomes", pa.string()), ("updated_at", pa.float64()), ("estimated", pa.string())])
-FINDING_COLUMNS = pa.schema([("model", pa.string()), ("version", pa.string()), ("segment", pa.string()),
-                             ("granularity", pa.float64()), ("window_start", pa.float64()),
-                             ("window_end", pa.float64()), ("check_name", pa.string()), ("column_name", pa.string()),
-                             ("severity", pa.string()), ("message", pa.string()), ("evidence", pa.string()),
-                             ("created_at", pa.float64()), ("parent_segment", pa.string()),
-                             ("parent_granularity", pa.float64()), ("parent_start", pa.float64())])
+__all__ = ["EVENT_SCHEMA", "FINDING_COLUMNS", "LABEL_SCHEMA", "LABEL_TALLIES", "PERFORMANCE_COLUMNS", "PERF_CHECKS",
+           "SCHEMA_VERSION", "BackfilledRow", "FindingRow", "PerformanceRow", "Store", "WindowRow", "by_check",
+           "link_repeats"]
 
 
-def _memory_size(limit: str) -> str:
-    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", limit.strip(), re.IGNORECASE):
-        raise ValueError(f"not a memory size: {limit!r} (e.g. 64MB, 1GB)")
-    return limit.strip()
-
-
-def _event_columns(events: pa.Table) -> pa.Table:
-    """Index rows in ``EVENT_SCHEMA``'s column order (inserts are by position), the columns a caller
-    written before they existed null: such a caller keeps working as columns are added."""
-    n = events.num_rows
-    return pa.table({f.name: events.column(f.name) if f.name in events.schema.names else pa.nulls(n, f.type)
-                     for f in EVENT_SCHEMA}, schema=EVENT_SCHEMA)
-
-
-def _rows_table(rows: Sequence[Any], schema: pa.Schema) -> pa.Table:
-    cols = list(zip(*(r.values() for r in rows)))
-    return pa.table({f.name: pa.array(c, f.type) for f, c in zip(schema, cols)}, schema=schema)
-
-
-class _Row:
-    """A row of one table: its fields are the table's columns, in order."""
-
-    def values(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, f.name) for f in fields(self))  # type: ignore[arg-type]
-
-
-@dataclass
-class PerformanceRow(_Row):
-    model: str
-    version: str
-    segment: str
-    granularity: float
-    start: float
-    end: float
-    predictions: int
-    labels: int
-    lag_p50: float | None
-    lag_p90: float | None
-    status: str
-    metrics: str  # JSON: name -> Estimate.to_dict()
-    outcomes: str | None  # JSON: name -> summary
-    updated_at: float
-    estimated: str | None = None  # JSON: label-free estimates (CBPE) from every prediction of the window
-
-
-@dataclass
-class WindowRow(_Row):
-    model: str
-    version: str
-    segment: str
-    granularity: float
-    start: float
-    end: float
-    closed: bool
-    n_rows: int
-    late: int
-    profile: str | None
-    verdict: str | None = None
-    closed_at: float | None = None
-
-
-class BackfilledRow(WindowRow):
-    """A closed window of a backfill (``Monitor._close`` with ``backfill``): it may take the place of the
-    row the store holds for its bucket (``replaces``: that row's ``closed_at``; None: nothing to replace),
-    and the roll-ups over its bucket are out of date once it is saved (``Store.save_windows``)."""
-
-    replaces: float | None = None
-
-    @classmethod
-    def of(cls, row: WindowRow, replaces: float | None) -> BackfilledRow:
-        out = cls(*row.values())
-        out.replaces = replaces
-        return out
-
-
-@dataclass
-class FindingRow(_Row):
-    model: str
-    version: str
-    segment: str
-    granularity: float
-    window_start: float
-    window_end: float
-    check: str
-    column: str | None
-    severity: str
-    message: str
-    evidence: str
-    created_at: float
-    # the finding this one repeats (same version, check and column): the overall window's of the same
-    # bucket for a segment's, a child window's for a roll-up's; null for a finding of its own. The
-    # parent is always a root (its own parent is null), so one lookup finds the original evidence.
-    parent_segment: str | None = None
-    parent_granularity: float | None = None
-    parent_start: float | None = None
-
-    @property
-    def key(self) -> tuple[str, float, float]:
-        """(segment, granularity, window start): what a repeat names as its parent."""
-        return self.segment, self.granularity, self.window_start
-
-    @property
-    def root(self) -> tuple[str, float, float]:
-        """The key of the finding this one stands for: its parent's, or its own."""
-        if self.parent_segment is None or self.parent_granularity is None or self.parent_start is None:
-            return self.key
-        return self.parent_segment, self.parent_granularity, self.parent_start
-
-
-def by_check(frows: list[FindingRow]) -> dict[tuple[str, str | None], FindingRow]:
-    """Findings by (check, column), the first of each kept (children come oldest first)."""
-    out: dict[tuple[str, str | None], FindingRow] = {}
-    for f in frows:
-        out.setdefault((f.check, f.column), f)
-    return out
-
-
-def link_repeats(frows: list[FindingRow], parents: dict[tuple[str, str | None], FindingRow]) -> None:
-    """Point each finding that repeats a parent's check on the same column at the parent's root."""
-    for f in frows:
-        p = parents.get((f.check, f.column))
-        if p is not None:
-            f.parent_segment, f.parent_granularity, f.parent_start = p.root
-
-
-class Store:
-    """One DuckDB database file under the service's data directory."""
+class Store(WindowTables):
+    """What the service keeps under its data directory (see the module docstring)."""
 
     def __init__(self, data_dir: str | os.PathLike[str], *, read_only: bool = False, memory_limit: str = "512MB") -> None:
-        import duckdb
-
-        os.makedirs(data_dir, exist_ok=True)
-        self.path = os.path.join(os.fspath(data_dir), "argus.duckdb")
-        try:
-            # DuckDB checkpoints inside the commit that crosses its WAL threshold (16 MB by default),
-            # stalling that writer for 0.1-0.5 s every few seconds under load; the monitor checkpoints
-            # on its own cadence instead, and 128 MB bounds the WAL (and the replay after a crash)
-            self._con = duckdb.connect(self.path, read_only=read_only,
-                                       config={"memory_limit": memory_limit, "threads": 2,
-                                               **({} if read_only else {"checkpoint_threshold": "128MB"})})
-        except duckdb.IOException as exc:
-            msg = str(exc)
-            if "lock" in msg.lower():
-                raise InputError("the store is open in another process (is another `argus serve` running on this "
-                                 "--data directory?)", path=self.path) from None
-            raise InputError(f"cannot open the store: {msg}", path=self.path) from None
-        except duckdb.Error as exc:
-            raise InputError(f"cannot open the store (not a DuckDB file, or from a newer DuckDB?): {exc}",
-                             path=self.path) from None
-        self._local = threading.local()
+        super().__init__(data_dir, read_only=read_only, memory_limit=memory_limit)
         self.raw = RawLog(os.path.join(os.fspath(data_dir), "events"))
-        self.profiles = ProfileFiles(os.path.join(os.fspath(data_dir), "profiles"))
         if not read_only:
-            self._con.execute(DDL)
-            self._con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
             for model in self.raw.models():  # a crash mid-append leaves a torn last line: never acknowledged
                 if self.raw.repair(model):
                     log.info("raw log of %r: cut a torn last line (a crash during its write)", model)
-            n = self.profiles.sweep(self._profile_files(), at_once=True)
-            if n:
-                log.info("profiles: deleted %d file(s) nothing points at (dropped, or written by a crashed save)", n)
-
-    # -- connections -------------------------------------------------------------
-    def _cur(self) -> Any:
-        cur = getattr(self._local, "cur", None)
-        if cur is None:
-            cur = self._con.cursor()
-            self._local.cur = cur
-        return cur
-
-    @contextmanager
-    def transaction(self) -> Iterator[Any]:
-        cur = self._cur()
-        cur.execute("BEGIN TRANSACTION")
-        try:
-            yield cur
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-        cur.execute("COMMIT")
-
-    def close(self) -> None:
-        self.raw.close()
-        try:
-            self._con.execute("CHECKPOINT")
-        except Exception:  # read-only or already closed: nothing to flush
-            pass
-        self._con.close()
-
-    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return self._cur().execute(sql, list(params)).fetchall()
-
-    # -- meta ------------------------------------------------------------------------
-    def get_meta(self, key: str) -> str | None:
-        r = self._rows("SELECT value FROM meta WHERE key = ?", [key])
-        return r[0][0] if r else None
-
-    def set_memory_limit(self, limit: str) -> None:
-        """DuckDB's memory limit is the database's, for every connection: the performance job raises it
-        while it joins a period and lowers it after (DuckDB then evicts cached blocks down to it)."""
-        self._cur().execute(f"SET memory_limit = '{_memory_size(limit)}'")
-
-    def set_meta(self, key: str, value: str) -> None:
-        self._cur().execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
 
     # -- models and baselines ---------------------------------------------------------
     def save_model(self, model: str, config_json: str, now: float) -> None:
@@ -346,7 +98,7 @@ class Store:
         prediction is in ``events``: they are resolved in the same
         transaction, so a crash never leaves one joined but not stored."""
         if events is not None and events.num_rows and events.schema.names != EVENT_SCHEMA.names:
-            events = _event_columns(events)
+            events = event_columns(events)
         if not labels and not joined:
             if events is not None and events.num_rows:
                 # one statement in auto-commit mode is one transaction: one call into DuckDB instead of three
@@ -535,9 +287,9 @@ class Store:
                 cur.unregister("_k")
             # from Arrow, not executemany: thousands of windows with their JSON took seconds row by row
             if rows:
-                cur.from_arrow(_rows_table(rows, PERFORMANCE_COLUMNS)).insert_into("performance")
+                cur.from_arrow(rows_table(rows, PERFORMANCE_COLUMNS)).insert_into("performance")
             if findings:
-                cur.from_arrow(_rows_table(findings, FINDING_COLUMNS)).insert_into("findings")
+                cur.from_arrow(rows_table(findings, FINDING_COLUMNS)).insert_into("findings")
 
     def performance(self, model: str, *, since: float | None = None, until: float | None = None,
                     version: str | None = None, segment: str | None = None, granularity: float | None = None,
@@ -653,216 +405,6 @@ class Store:
                                [model]).fetchall()
         finally:
             cur.unregister("_seqs")
-
-    # -- windows and findings -------------------------------------------------------
-    def load_open_windows(self) -> list[WindowRow]:
-        rows = [WindowRow(*r) for r in self._rows("SELECT * FROM windows WHERE NOT closed")]
-        for row, text in zip(rows, self.profiles.read([r.profile for r in rows])):
-            row.profile = text
-        return rows
-
-    def _profile_files(self) -> list[str]:
-        """The profile files some window points at."""
-        return [r[0] for r in self._rows("SELECT DISTINCT substr(profile, 2, strpos(profile, '#') - 2) FROM windows "
-                                         "WHERE starts_with(profile, '@')")]
-
-    def _written(self, rows: Sequence[WindowRow]) -> list[WindowRow]:
-        """Copies of ``rows`` whose profiles are written to a profile file, the copies holding references
-        (a row already holding one is kept: a save retried after a failure)."""
-        todo = [i for i, r in enumerate(rows) if r.profile is not None and not is_reference(r.profile)]
-        refs = self.profiles.put([rows[i].profile for i in todo])  # type: ignore[misc]
-        out = list(rows)
-        for i, ref in zip(todo, refs):
-            out[i] = copy.copy(rows[i])
-            out[i].profile = ref
-        return out
-
-    def save_windows(self, closed: list[tuple[WindowRow, list[FindingRow]]],
-                     snapshot: tuple[list[WindowRow], dict[str, str]] | None = None,
-                     profiles: Sequence[tuple[str, str, str, float, float, str]] = ()) -> None:
-        """Closed windows with their findings and, in the same transaction, the
-        snapshot of the windows still open and the ``meta`` that goes with it
-        (folded sequence, closing clock). One transaction, so a crash can
-        neither lose a closed window nor replay its events into it twice.
-        ``profiles`` replaces closed windows' stored profiles, (model, version,
-        segment, granularity, start, profile): a roll-up slims the children it
-        merged in the transaction that saves it.
-
-        The profiles go to a profile file first (``profiles.py``), durable before the commit that points
-        at it; the files this transaction stops pointing at are swept later."""
-        slim = [p for *_, p in profiles]
-        written = self._written([row for row, _ in closed] + [WindowRow("", "", "", 0, 0, 0, True, 0, 0, p)
-                                                               for p in slim])
-        closed = [(row, findings) for row, (_, findings) in zip(written, closed)]
-        slim_refs = [r.profile for r in written[len(closed):]]
-        open_rows = self._written(snapshot[0]) if snapshot is not None else []
-        with self.transaction() as cur:
-            if profiles:
-                cur.executemany("UPDATE windows SET profile = ? WHERE model = ? AND version = ? AND segment = ? "
-                                "AND granularity = ? AND start_ts = ? AND closed",
-                                [[p, m, v, s, g, t] for (m, v, s, g, t, _), p in zip(profiles, slim_refs)])
-            backfilled = [row for row, _ in closed if isinstance(row, BackfilledRow)]
-            if backfilled:
-                self._make_room(cur, backfilled)
-            for row, findings in closed:
-                cur.execute("INSERT INTO windows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row.values())
-                if findings:
-                    cur.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                    [f.values() for f in findings])
-            if snapshot is not None:
-                meta = snapshot[1]
-                cur.execute("DELETE FROM windows WHERE NOT closed")
-                if open_rows:
-                    cur.executemany("INSERT INTO windows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                    [r.values() for r in open_rows])
-                for k, v in meta.items():
-                    cur.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [k, v])
-
-    @staticmethod
-    def _make_room(cur: Any, rows: list[BackfilledRow]) -> None:
-        """Before backfilled windows are inserted: the rows they merged (and those rows' findings) go, and so
-        do the roll-ups over their buckets at every coarser granularity with their findings, so the next
-        roll-up pass computes them again from the children as they are now. The performance job's findings
-        are its own (it revises them when predictions change) and stay. Set-wise (a backfill of a month
-        closes thousands of windows at once), and before any insert: a merged row may carry the same
-        ``closed_at`` as the row it replaces."""
-        perf = ", ".join("?" * len(PERF_CHECKS))
-        cur.register("_b", pa.table({"model": [r.model for r in rows], "version": [r.version for r in rows],
-                                     "segment": [r.segment for r in rows], "g": [r.granularity for r in rows],
-                                     "s": [r.start for r in rows],
-                                     "replaces": pa.array([r.replaces for r in rows], pa.float64())}))
-        same = "_b.model = {t}.model AND _b.version = {t}.version AND _b.segment = {t}.segment"
-        try:
-            cur.execute(f"""DELETE FROM windows WHERE closed AND EXISTS (SELECT 1 FROM _b WHERE {same.format(t="windows")}
-                            AND _b.g = windows.granularity AND _b.s = windows.start_ts
-                            AND _b.replaces = windows.closed_at)""")
-            cur.execute(f"""DELETE FROM findings WHERE check_name NOT IN ({perf}) AND EXISTS (SELECT 1 FROM _b
-                            WHERE {same.format(t="findings")} AND _b.replaces IS NOT NULL
-                            AND _b.g = findings.granularity AND _b.s = findings.window_start)""", list(PERF_CHECKS))
-            cur.execute(f"""DELETE FROM findings WHERE check_name NOT IN ({perf}) AND EXISTS (SELECT 1 FROM _b
-                            WHERE {same.format(t="findings")} AND findings.granularity > _b.g
-                            AND findings.window_start <= _b.s AND findings.window_end > _b.s)""", list(PERF_CHECKS))
-            cur.execute(f"""DELETE FROM windows WHERE closed AND EXISTS (SELECT 1 FROM _b WHERE {same.format(t="windows")}
-                            AND windows.granularity > _b.g AND windows.start_ts <= _b.s AND windows.end_ts > _b.s)""")
-        finally:
-            cur.unregister("_b")
-
-    def bucket_windows(self, model: str, version: str, granularity: float, start: float
-                       ) -> list[tuple[str, str | None, int, int, float]]:
-        """(segment, profile, n_rows, late, closed_at) of the closed windows of one bucket, every segment."""
-        rows = self._rows("SELECT segment, profile, n_rows, late, closed_at FROM windows WHERE model = ? AND "
-                          "version = ? AND granularity = ? AND start_ts = ? AND closed ORDER BY closed_at",
-                          [model, version, granularity, start])
-        return self._with_texts(rows, 1)
-
-    def _with_texts(self, rows: list[tuple[Any, ...]], col: int) -> list[tuple[Any, ...]]:
-        """``rows`` with the stored profile in column ``col`` replaced by its text."""
-        texts = self.profiles.read([r[col] for r in rows])
-        return [(*r[:col], t, *r[col + 1:]) for r, t in zip(rows, texts)]
-
-    def pending_rollups(self, model: str, child: float, granularity: float, closes_before: float
-                        ) -> list[tuple[str, str, float]]:
-        """(version, segment, start) of ``granularity`` buckets whose children are
-        all due (the bucket ended before ``closes_before``) and that are not rolled up yet."""
-        return self._rows("""
-            SELECT DISTINCT version, segment, floor(start_ts / ?) * ? AS b FROM windows
-            WHERE model = ? AND granularity = ? AND closed AND floor(start_ts / ?) * ? + ? <= ?
-            EXCEPT SELECT version, segment, start_ts FROM windows WHERE model = ? AND granularity = ?
-            ORDER BY 3, 1, 2""",
-            [granularity, granularity, model, child, granularity, granularity, granularity, closes_before,
-             model, granularity])
-
-    def child_profiles(self, model: str, version: str, segment: str, child: float, start: float, end: float
-                       ) -> list[tuple[str, int, int, float]]:
-        """(profile, n_rows, late, start) of the closed windows of length ``child`` in [start, end)."""
-        return self._with_texts(self._rows(
-            "SELECT profile, n_rows, late, start_ts FROM windows WHERE model = ? AND version = ? AND segment = ? "
-            "AND granularity = ? AND closed AND start_ts >= ? AND start_ts < ? ORDER BY start_ts",
-            [model, version, segment, child, start, end]), 0)
-
-    def windows(self, model: str, *, since: float | None = None, until: float | None = None,
-                version: str | None = None, segment: str | None = None, granularity: float | None = None,
-                closed: bool | None = None, limit: int = 100, with_profile: bool = False) -> list[dict[str, Any]]:
-        where, params = self._filters(model, "start_ts", "end_ts", since, until, version, segment, granularity)
-        if closed is not None:
-            where.append("closed = ?")
-            params.append(closed)
-        cols = ("version, segment, granularity, start_ts, end_ts, closed, n_rows, late, verdict, closed_at"
-                + (", profile" if with_profile else ""))
-        rows = self._select("windows", cols, where, params, "start_ts DESC, granularity, version, segment", limit)
-        if with_profile:
-            for r, text in zip(rows, self.profiles.read([r["profile"] for r in rows])):
-                r["profile"] = text
-        return rows
-
-    def findings(self, model: str, *, since: float | None = None, until: float | None = None,
-                 version: str | None = None, segment: str | None = None, granularity: float | None = None,
-                 severity: str | None = None, linked: bool = True, limit: int = 100) -> list[dict[str, Any]]:
-        """Findings, newest window first. ``linked=False`` leaves out those that repeat a parent's (a
-        segment's or roll-up's restatement of the same check on the same column) and counts, per finding
-        listed, the repeats that point at it (``repeated``)."""
-        where, params = self._filters(model, "window_start", "window_end", since, until, version, segment, granularity)
-        if severity is not None:
-            where.append("severity = ?")
-            params.append(severity)
-        cols = ("version, segment, granularity, window_start, window_end, check_name, column_name, severity, "
-                "message, evidence, created_at, parent_segment, parent_granularity, parent_start")
-        if linked:
-            return self._select("findings", cols, where, params, "window_start DESC, severity, check_name", limit)
-        where.append("parent_segment IS NULL")
-        rows = self._select("findings", cols, where, params, "window_start DESC, severity, check_name", limit)
-        if rows:
-            counts = self._rows(
-                "SELECT version, check_name, column_name, parent_segment, parent_granularity, parent_start, count(*) "
-                "FROM findings WHERE model = ? AND parent_segment IS NOT NULL AND parent_start >= ? "
-                "AND parent_start <= ? GROUP BY ALL",
-                [model, min(r["window_start"] for r in rows), max(r["window_start"] for r in rows)])
-            n = {tuple(c[:6]): c[6] for c in counts}
-            for r in rows:
-                r["repeated"] = n.get((r["version"], r["check_name"], r["column_name"], r["segment"],
-                                       r["granularity"], r["window_start"]), 0)
-        return rows
-
-    def child_findings(self, model: str, version: str, segment: str, child: float, start: float, end: float
-                       ) -> list[FindingRow]:
-        """The findings of the closed windows of length ``child`` in [start, end), oldest first: what a
-        roll-up's findings may repeat."""
-        rows = self._rows("SELECT * FROM findings WHERE model = ? AND version = ? AND segment = ? AND granularity = ? "
-                          "AND window_start >= ? AND window_start < ? ORDER BY window_start",
-                          [model, version, segment, child, start, end])
-        return [FindingRow(*r) for r in rows]
-
-    def _select(self, table: str, cols: str, where: list[str], params: list[Any], order: str, limit: int
-                ) -> list[dict[str, Any]]:
-        """Rows of ``table`` as dicts keyed by ``cols`` (the reads behind the API's lists)."""
-        rows = self._rows(f"SELECT {cols} FROM {table} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?",
-                          [*params, limit])
-        names = [c.strip() for c in cols.split(",")]
-        return [dict(zip(names, r)) for r in rows]
-
-    @staticmethod
-    def _filters(model: str, start_col: str, end_col: str, since: float | None, until: float | None,
-                 version: str | None, segment: str | None, granularity: float | None) -> tuple[list[str], list[Any]]:
-        where, params = ["model = ?"], [model]
-        for cond, val in ((f"{end_col} > ?", since), (f"{start_col} < ?", until), ("version = ?", version),
-                          ("segment = ?", segment), ("granularity = ?", granularity)):
-            if val is not None:
-                where.append(cond)
-                params.append(val)
-        return where, params
-
-    def first_windows(self, model: str, granularity: float) -> dict[str, float]:
-        """Per version, the start of its first window of ``granularity`` (open or closed): when it began serving."""
-        return dict(self._rows("SELECT version, min(start_ts) FROM windows WHERE model = ? AND granularity = ? "
-                               "GROUP BY version", [model, granularity]))
-
-    def latest_closed(self, model: str, granularity: float) -> list[dict[str, Any]]:
-        """The newest closed window of ``granularity`` per (version, segment)."""
-        rows = self._rows("""SELECT version, segment, start_ts, end_ts, n_rows, verdict FROM windows w
-            WHERE model = ? AND granularity = ? AND closed AND start_ts = (SELECT max(start_ts) FROM windows
-                WHERE model = w.model AND version = w.version AND segment = w.segment AND granularity = w.granularity
-                AND closed) ORDER BY version, segment""", [model, granularity])
-        return [dict(zip(("version", "segment", "start_ts", "end_ts", "n_rows", "verdict"), r)) for r in rows]
 
     # -- retention ----------------------------------------------------------------------
     def delete_older(self, model: str, *, raw_events: float, predictions: float, labels: float,
@@ -990,29 +532,3 @@ class Store:
         out = self._label_tally(cur, model, lag_bounds)
         old = self._retired(cur, model)
         return self._plus(out, old) if old is not None else out
-
-    def newest_windows(self, model: str, granularity: float, segment: str) -> list[dict[str, Any]]:
-        """Per version, the newest closed window of ``granularity`` and ``segment`` (of two with one start,
-        one closed early when its reference was replaced, the later): the window the live gauges showed."""
-        rows = self._rows("""SELECT version, start_ts, end_ts, n_rows, verdict FROM windows
-                             WHERE model = ? AND granularity = ? AND segment = ? AND closed
-                             QUALIFY row_number() OVER (PARTITION BY version ORDER BY start_ts DESC,
-                                                        closed_at DESC NULLS LAST) = 1
-                             ORDER BY version""", [model, granularity, segment])
-        return [dict(zip(("version", "start_ts", "end_ts", "n_rows", "verdict"), r)) for r in rows]
-
-    def checkpoint(self) -> bool:
-        """Write the WAL into the database file; False when a write transaction of another thread is open
-        (DuckDB refuses then): the next call, a few seconds later, does it. Waiting (FORCE CHECKPOINT)
-        would stall the fold loop behind the writer. Then profile files nothing points at any more are swept
-        (``ProfileFiles.sweep``): the fold loop calls this every few seconds."""
-        import duckdb
-
-        try:
-            self._cur().execute("CHECKPOINT")
-        except duckdb.TransactionException as exc:
-            if "other write transactions" not in str(exc):
-                raise
-            return False
-        self.profiles.sweep(self._profile_files(), now=time.monotonic())
-        return True
