@@ -21,6 +21,8 @@ import datasketches as ds
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from argusml.stats import Mergeable
+
 MAX_EXACT = 100_000
 MAX_EXACT_ONCE = 1_000_000
 """A profile compared once and thrown away (a report on files) stays exact up to this many levels: a sketch
@@ -49,7 +51,7 @@ def string_counts(arr: pa.ChunkedArray | pa.Array) -> dict[str, int]:
 
 
 @dataclass
-class CategoryProfile:
+class CategoryProfile(Mergeable):
     n: int = 0  # non-null values
     counts: dict[str, int] = field(default_factory=dict)
     sketch_bytes: bytes | None = None  # set once the cap was exceeded

@@ -24,6 +24,7 @@ from argusml.profile.frame import coerce, float64_values
 from argusml.profile.numeric import UNSORTED_MIN, NumericProfile, NumericSpec, learn_unsorted
 from argusml.profile.unseen import SeenValues, UnseenCounts
 from argusml.schema import Kind, Role
+from argusml.stats import Mergeable
 
 NUMERIC_LIKE = (Kind.NUMERIC, Kind.DATETIME, Kind.TEXT, Kind.IDENTIFIER)
 _WORD = r"\S+"
@@ -62,7 +63,7 @@ class ColumnSpec:
 
 
 @dataclass
-class ColumnProfile:
+class ColumnProfile(Mergeable):
     kind: Kind
     n_rows: int
     nulls: int

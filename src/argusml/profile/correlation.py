@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtri
 
+from argusml.stats import Mergeable
+
 ECDF_FLOOR_N = 10_000
 """Reference ECDFs are clipped to [1/2n, 1 - 1/2n] with n at most this: the most extreme normal score is
 about +-3.9 whatever the reference size, so no single value carries unbounded weight."""
@@ -49,7 +51,7 @@ def ecdf_knots(edges: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.nd
 
 
 @dataclass
-class CoMoments:
+class CoMoments(Mergeable):
     names: list[str]
     shift: np.ndarray
     n: np.ndarray  # [i, j]: rows where both present
@@ -114,6 +116,7 @@ class CoMoments:
         return CoMoments(list(names), self.shift[idx], self.n[ix], self.sx[ix], self.sxx[ix], self.sxy[ix],
                          None if self.scores is None else {n: self.scores[n] for n in names})
 
+    @property
     def correlation(self) -> np.ndarray:
         """Pairwise-complete Pearson r; NaN where undefined (constant or < 2 rows)."""
         with np.errstate(invalid="ignore", divide="ignore"):

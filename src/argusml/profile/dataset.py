@@ -24,6 +24,7 @@ from argusml.profile.declared import Declared, DeclaredCounts, count_declared, m
 from argusml.profile.frame import TableSource, most_probable
 from argusml.profile.multivariate import MultivariateModel, MultivariateProfile, score_rows
 from argusml.schema import Role
+from argusml.stats import Mergeable
 
 MAX_CORRELATION_COLUMNS = 100
 """Correlations are kept for at most this many numeric features (the most
@@ -31,7 +32,7 @@ complete ones); the matrix grows with the square."""
 
 
 @dataclass
-class DatasetProfile:
+class DatasetProfile(Mergeable):
     n_rows: int
     columns: dict[str, ColumnProfile]
     correlation: CoMoments | None = None

@@ -34,6 +34,7 @@ from argusml.profile.column import ColumnSpec
 from argusml.profile.correlation import normal_scores
 from argusml.profile.frame import TableSource, coerce
 from argusml.schema import Kind, Role
+from argusml.stats import Mergeable
 from argusml.stats.multivariate import PCA, QUADRATIC_BASIS, bottom_k, fit_pca, principal_axes
 
 FIT_ROWS = 20_000
@@ -300,7 +301,7 @@ class MultivariateModel:
 
 
 @dataclass
-class MultivariateProfile:
+class MultivariateProfile(Mergeable):
     n: int  # rows whose reconstruction error was computed
     error_sum: float
     error_sum2: float

@@ -20,7 +20,7 @@ from typing import Any
 import datasketches as ds
 import numpy as np
 
-from argusml.stats import EMPTY_MOMENTS, Moments, merge_moments, moments_of
+from argusml.stats import EMPTY_MOMENTS, Mergeable, Moments, merge_moments, moments_of
 
 KLL_K = 200
 """KLL accuracy parameter: about 1.3% normalized rank error (99% confidence)."""
@@ -101,7 +101,7 @@ class NumericSpec:
 
 
 @dataclass
-class NumericProfile:
+class NumericProfile(Mergeable):
     n: int = 0  # finite values
     n_inf: int = 0
     moments: Moments = EMPTY_MOMENTS

@@ -30,6 +30,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from argusml.stats import Mergeable
+
 MAX_HASHES = 100_000
 """Distinct reference values kept (800 kB of hashes): past it, the bottom-k sample."""
 
@@ -131,6 +133,10 @@ class SeenValues:
 
     @classmethod
     def of(cls, arr: pa.ChunkedArray | pa.Array, max_hashes: int = MAX_HASHES) -> SeenValues:
+        return cls.from_arrow(arr, max_hashes)
+
+    @classmethod
+    def from_arrow(cls, arr: pa.ChunkedArray | pa.Array, max_hashes: int = MAX_HASHES) -> SeenValues:
         h, c = value_counts(arr)
         order = np.argsort(h, kind="stable")
         h, c = h[order], c[order]
@@ -165,7 +171,7 @@ class SeenValues:
 
 
 @dataclass
-class UnseenCounts:
+class UnseenCounts(Mergeable):
     """The current side: rows in the sampled sub-space and how many of them the reference never held.
     Both add, so window profiles merge exactly."""
 

@@ -1,6 +1,7 @@
 """Pure statistics (numpy and scipy only): nothing here knows about data
 frames, files, HTTP or time."""
 
+from argusml.stats.mergeable import Mergeable
 from argusml.stats.moments import EMPTY as EMPTY_MOMENTS
 from argusml.stats.moments import Moments, merge_moments, moments_of
 from argusml.stats.tests import (
@@ -27,6 +28,7 @@ from argusml.stats.tests import (
 
 __all__ = [
     "EMPTY_MOMENTS",
+    "Mergeable",
     "Moments",
     "TestResult",
     "adjust_p_values",

@@ -270,6 +270,7 @@ class SortedScores:
         se = math.sqrt(max(var10 / m + var01 / n, 0.0))
         return Estimate(auc, *_logit_bounds(auc, se, confidence), m + n, "delong")
 
+    @property
     def average_precision(self) -> float:
         """scikit-learn's ``average_precision_score``: thresholds from the highest score down."""
         if self.m == 0:

@@ -126,6 +126,7 @@ class Design:
     def population(self) -> int:
         return int(self.unit_stratum.size)
 
+    @property
     def inclusion_probabilities(self) -> np.ndarray:
         """``pi`` of every unit of the population (they sum to the sample size)."""
         pi = np.array([s.inclusion_probability for s in self.strata], dtype=np.float64)
