@@ -135,7 +135,7 @@ def test_comoments_match_pandas_pairwise_corr() -> None:
     cm.update(x[:1200])
     other = CoMoments.empty(["a", "b", "c"], np.array([1000.0, -5.0, 0.0]))
     other.update(x[1200:])
-    r = cm.merge(other).correlation()
+    r = cm.merge(other).correlation
     want = pd.DataFrame(x, columns=["a", "b", "c"]).corr().to_numpy()
     np.testing.assert_allclose(r, want, atol=1e-10)
 
@@ -167,7 +167,7 @@ def test_dataset_merge_equals_profile_of_union() -> None:
             np.testing.assert_array_equal(got.numeric.counts, col.numeric.counts)
         if col.categories is not None:
             assert got.categories.counts == col.categories.counts
-    np.testing.assert_allclose(m.correlation.correlation(), whole.correlation.correlation(), atol=1e-12)
+    np.testing.assert_allclose(m.correlation.correlation, whole.correlation.correlation, atol=1e-12)
 
 
 def test_profile_json_round_trip() -> None:

@@ -194,7 +194,7 @@ def build_column(arr: pa.ChunkedArray, name: str, kind: Kind, role: Role, *, cor
         if kind.near_unique and c.text is not None:
             prof.distinct = distinct_count(c.text)
             if role not in (Role.ID, Role.TIMESTAMP):  # never drift-tested: nothing to learn for it
-                spec.seen = SeenValues.of(c.text)
+                spec.seen = SeenValues.from_arrow(c.text)
             if kind is Kind.TEXT:
                 w = word_counts(c.text)
                 w = np.sort(w[np.isfinite(w)])

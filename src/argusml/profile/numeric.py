@@ -20,7 +20,7 @@ from typing import Any
 import datasketches as ds
 import numpy as np
 
-from argusml.stats import EMPTY_MOMENTS, Mergeable, Moments, merge_moments, moments_of
+from argusml.stats import EMPTY_MOMENTS, Mergeable, Moments
 
 KLL_K = 200
 """KLL accuracy parameter: about 1.3% normalized rank error (99% confidence)."""
@@ -155,7 +155,7 @@ class NumericProfile(Mergeable):
         n = int(s.size)
         p = cls(n=n, n_inf=n_inf)
         if n:
-            p.moments = moments_of(s)
+            p.moments = Moments.from_values(s)
             p.min, p.max = float(s[0]), float(s[-1])
             q_idx = np.clip(np.ceil(np.asarray(REPORT_QUANTILES) * n).astype(np.int64) - 1, 0, n - 1)
             p.quantiles = {q: float(s[i]) for q, i in zip(REPORT_QUANTILES, q_idx, strict=False)}
@@ -198,7 +198,7 @@ class NumericProfile(Mergeable):
         ):
             raise ValueError("cannot merge numeric profiles binned on different reference edges")
         out = NumericProfile(n=self.n + other.n, n_inf=self.n_inf + other.n_inf)
-        out.moments = merge_moments(self.moments, other.moments)
+        out.moments = self.moments.merge(other.moments)
         out.min = float(np.nanmin([self.min, other.min])) if out.n else math.nan
         out.max = float(np.nanmax([self.max, other.max])) if out.n else math.nan
         if self.counts is not None and other.counts is not None:
@@ -420,7 +420,7 @@ def _unsorted_start(v: np.ndarray, n_inf: int, sample_cap: int) -> tuple[Numeric
     """What an unsorted profile knows before binning: count, moments, range, the exact sample (seeded by
     the size, as the sorted path's), and the ranks of the report quantiles."""
     n = int(v.size)
-    p = NumericProfile(n=n, n_inf=n_inf, moments=moments_of(v), min=float(v.min()), max=float(v.max()))
+    p = NumericProfile(n=n, n_inf=n_inf, moments=Moments.from_values(v), min=float(v.min()), max=float(v.max()))
     p.sample = np.sort(v[np.random.default_rng(n).choice(n, size=sample_cap, replace=False)]) if n > sample_cap \
         else np.sort(v)
     return p, np.clip(np.ceil(np.asarray(REPORT_QUANTILES) * n).astype(np.int64) - 1, 0, n - 1)

@@ -3,7 +3,7 @@ frames, files, HTTP or time."""
 
 from argusml.stats.mergeable import Mergeable
 from argusml.stats.moments import EMPTY as EMPTY_MOMENTS
-from argusml.stats.moments import Moments, merge_moments, moments_of
+from argusml.stats.moments import Moments
 from argusml.stats.tests import (
     TestResult,
     adjust_p_values,
@@ -42,9 +42,7 @@ __all__ = [
     "ks_p_value",
     "ks_statistic_from_counts",
     "max_cell_test",
-    "merge_moments",
     "merge_sparse_bins",
-    "moments_of",
     "net_distance",
     "psi",
     "tail_change",

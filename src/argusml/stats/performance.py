@@ -281,7 +281,7 @@ class SortedScores:
         return float(np.sum(np.diff(np.r_[0.0, recall]) * (tp / (tp + fp))))
 
     def average_precision_interval(self, confidence: float = 0.95) -> Estimate:
-        return _logit_interval(self.average_precision(), self.m, self.m + self.n, confidence)
+        return _logit_interval(self.average_precision, self.m, self.m + self.n, confidence)
 
     def confusion(self, threshold: float) -> tuple[int, int, int, int]:
         """(tp, fp, fn, tn) of the decision ``score >= threshold``."""
