@@ -132,10 +132,6 @@ class SeenValues:
         return self.cut != _MASK
 
     @classmethod
-    def of(cls, arr: pa.ChunkedArray | pa.Array, max_hashes: int = MAX_HASHES) -> SeenValues:
-        return cls.from_arrow(arr, max_hashes)
-
-    @classmethod
     def from_arrow(cls, arr: pa.ChunkedArray | pa.Array, max_hashes: int = MAX_HASHES) -> SeenValues:
         h, c = value_counts(arr)
         order = np.argsort(h, kind="stable")

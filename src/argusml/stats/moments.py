@@ -123,13 +123,4 @@ class Moments(Mergeable):
 
 EMPTY = Moments(0, 0.0, 0.0, 0.0, 0.0)
 
-
-def moments_of(x: np.ndarray) -> Moments:
-    return Moments.from_values(x)
-
-
 _BLOCK = 1 << 16
-
-
-def merge_moments(a: Moments, b: Moments) -> Moments:
-    return a.merge(b)
