@@ -33,6 +33,27 @@ complete ones); the matrix grows with the square."""
 
 @dataclass
 class DatasetProfile(Mergeable):
+    """A table's profile against a reference: each column's, and what spans columns.
+
+    Built by ``profile_source``; combined by ``merge`` or ``+`` into a new profile, column by column.
+    On a reference of x = 1, 2, 3, 4: x = 0.5, 2, 9 falls in bins 0 (below the minimum), 2 and 5 (above
+    the maximum), and x = 3 of a second batch in bin 3; the second batch's unknown column is kept as
+    extra; one null among the four values of c.
+
+    >>> import pyarrow as pa
+    >>> from argusml.profile import Reference
+    >>> ref = Reference.from_frame(pa.table({"x": [1.0, 2.0, 3.0, 4.0], "c": ["a", "b", "a", None]}))
+    >>> a = profile_source(TableSource.from_frame(pa.table({"x": [0.5, 2.0, 9.0], "c": ["a", "z", None]})),
+    ...                    ref.specs, ref.profile.correlation)
+    >>> b = profile_source(TableSource.from_frame(pa.table({"x": [3.0], "c": ["b"], "extra": [1]})),
+    ...                    ref.specs, ref.profile.correlation)
+    >>> m = a + b
+    >>> m.n_rows, m.columns["x"].numeric.counts.tolist(), m.columns["c"].missing_ratio, m.extra_columns
+    (4, [1, 0, 1, 1, 0, 1], 0.25, ['extra'])
+    >>> m.columns["c"].categories.counts
+    {'a': 1, 'b': 1, 'z': 1}
+    """
+
     n_rows: int
     columns: dict[str, ColumnProfile]
     correlation: CoMoments | None = None

@@ -56,7 +56,12 @@ def to_arrow(frame: Any, where: str = "frame") -> pa.Table:
 
 @dataclass
 class TableSource:
-    """Columns of one table, read lazily from Parquet or held in memory."""
+    """Columns of one table, read lazily from Parquet or held in memory.
+
+    >>> src = TableSource.from_frame(pa.table({"a": [1, 2, 3], "b": ["x", "y", None]}))
+    >>> src.n_rows, src.columns, src.column("b").to_pylist()
+    (3, ['a', 'b'], ['x', 'y', None])
+    """
 
     name: str
     schema: pa.Schema
@@ -254,6 +259,13 @@ class Coerced:
     seconds, text as lengths) or an Arrow string array (categorical,
     boolean as "true"/"false"); ``type_errors`` counts present values that
     could not be read as the expected kind (they are not missing values).
+
+    "1", " 2.5", "x" and a null read as numbers: 1.0 and 2.5 (whitespace is trimmed), "x" is a type
+    error and the null a missing value; both become NaN.
+
+    >>> c = coerce(pa.chunked_array([["1", " 2.5", "x", None]]), Kind.NUMERIC)
+    >>> c.values.tolist()[:2], int(np.isnan(c.values).sum()), c.nulls, c.type_errors
+    ([1.0, 2.5], 2, 1, 1)
     """
 
     values: Any

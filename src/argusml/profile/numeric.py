@@ -48,7 +48,16 @@ class NumericSpec:
     """Bin edges taken exactly from the reference, and which quantile level
     each edge stands for. Bin 0 holds values below the reference minimum,
     bin i holds ``edges[i-1] < x <= edges[i]``, the last bin values above the
-    reference maximum."""
+    reference maximum.
+
+    A reference of 1, 2, 3, 4 puts an edge on each value (the inverted CDF at every level picks one of
+    them), plus one just below the minimum: 5 edges, 6 bins. The median level 0.5 picks the value at
+    rank ceil(0.5 * 4) = 2, which is 2.0, edge 2.
+
+    >>> spec = NumericSpec.from_sorted(np.array([1.0, 2.0, 3.0, 4.0]))
+    >>> spec.edges.tolist()[1:], spec.n_bins, spec.edge_of(0.5), float(spec.edges[spec.edge_of(0.5)])
+    ([1.0, 2.0, 3.0, 4.0], 6, 2, 2.0)
+    """
 
     edges: np.ndarray
     level_values: np.ndarray  # quantile levels ...
@@ -102,6 +111,23 @@ class NumericSpec:
 
 @dataclass
 class NumericProfile(Mergeable):
+    """One numeric column of one batch or window, binned on the reference's edges (see the module).
+
+    Built from values by ``from_values`` (or ``from_sorted``); combined by ``merge`` or ``+`` into a new
+    profile. On the edges of ``NumericSpec``'s example, the batch 1, 2, 3, 4, NaN, inf has 4 finite
+    values (one in each of bins 1-4) and one infinity; NaN is the column profile's business. Merged with
+    0, 4, 9 (bins 0, 4 and 5), the seven values have mean 23 / 7 = 3.2857, and their median, read from
+    the complete sample, is the value at rank ceil(0.5 * 7) = 4: 3.0.
+
+    >>> spec = NumericSpec.from_sorted(np.array([1.0, 2.0, 3.0, 4.0]))
+    >>> p = NumericProfile.from_values(np.array([1.0, 2.0, 3.0, 4.0, np.nan, np.inf]), spec)
+    >>> p.n, p.n_inf, p.counts.tolist(), p.quantile(0.5), p.moments.variance   # 5 / 3 by hand
+    (4, 1, [0, 1, 1, 1, 1, 0], 2.0, 1.6666666666666667)
+    >>> m = p + NumericProfile.from_values(np.array([0.0, 4.0, 9.0]), spec)
+    >>> m.n, m.counts.tolist(), round(m.moments.mean, 4), m.quantile(0.5), m.min, m.max
+    (7, [1, 1, 1, 1, 2, 1], 3.2857, 3.0, 0.0, 9.0)
+    """
+
     n: int = 0  # finite values
     n_inf: int = 0
     moments: Moments = EMPTY_MOMENTS
@@ -176,6 +202,8 @@ class NumericProfile(Mergeable):
         return p
 
     def kll(self) -> ds.kll_doubles_sketch | None:
+        """A fresh sketch from the stored bytes, which the caller may change (merge into): a method, not a
+        property, because each call deserialises and hands out a new mutable object."""
         return ds.kll_doubles_sketch.deserialize(self.kll_bytes) if self.kll_bytes else None
 
     def quantile(self, q: float) -> float:

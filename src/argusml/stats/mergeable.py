@@ -9,16 +9,6 @@ leaves both operands as they were, because the callers keep the parts (a
 window's own profile stays stored after its hour has merged it). The result
 may share unchanged parts with an operand, so a summary is treated as a
 value once it has been merged. ``a + b`` is ``a.merge(b)``.
-
->>> import numpy as np
->>> from argusml.stats import Moments
->>> a, b = Moments.from_values(np.array([1.0, 2.0])), Moments.from_values(np.array([6.0]))
->>> (a + b) == a.merge(b), (a + b).n, (a + b).mean   # (1 + 2 + 6) / 3
-(True, 3, 3.0)
->>> a + 1
-Traceback (most recent call last):
-...
-TypeError: unsupported operand type(s) for +: 'Moments' and 'int'
 """
 
 from __future__ import annotations
@@ -29,7 +19,18 @@ M = TypeVar("M", bound="Mergeable")
 
 
 class Mergeable:
-    """Gives a class with ``merge`` the ``+`` operator; only summaries of the same class add."""
+    """Gives a class with ``merge`` the ``+`` operator; only summaries of the same class add.
+
+    >>> import numpy as np
+    >>> from argusml.stats import Moments
+    >>> a, b = Moments.from_values(np.array([1.0, 2.0])), Moments.from_values(np.array([6.0]))
+    >>> (a + b) == a.merge(b), (a + b).n, (a + b).mean   # (1 + 2 + 6) / 3
+    (True, 3, 3.0)
+    >>> a + 1
+    Traceback (most recent call last):
+    ...
+    TypeError: unsupported operand type(s) for +: 'Moments' and 'int'
+    """
 
     __slots__ = ()
 

@@ -61,7 +61,15 @@ EPS = float(np.finfo(np.float64).eps)
 
 @dataclass(frozen=True)
 class Estimate:
-    """A metric's value, its interval, the rows behind it and how the interval was made."""
+    """A metric's value, its interval, the rows behind it and how the interval was made.
+
+    8 right of 10: Wilson's interval is (0.8 + z²/20 -+ z sqrt(0.016 + z²/400)) / (1 + z²/10) with
+    z = 1.96, i.e. (0.4902, 0.9433), as ``scipy.stats.binomtest(8, 10).proportion_ci(method="wilson")``.
+
+    >>> e = proportion(8, 10)
+    >>> e.value, round(e.low, 4), round(e.high, 4), e.n, e.method
+    (0.8, 0.4902, 0.9433, 10, 'wilson')
+    """
 
     value: float
     low: float
@@ -243,7 +251,17 @@ class SortedScores:
     service sorts a whole day of pairs by score once; every window and
     segment taken from it in that order is already sorted
     (``binary_metrics(..., presorted=True)``), so its metrics cost a linear
-    pass instead of four sorts."""
+    pass instead of four sorts.
+
+    Scores 0.1, 0.35, 0.4, 0.8 with labels 0, 1, 0, 1: of the four positive-negative pairs the positives
+    win three (only 0.35 < 0.4 loses), so ROC AUC is 0.75; from the top, precision is 1 at recall 0.5
+    and 2/3 at recall 1, so average precision is 0.5 * 1 + 0.5 * 2/3 = 0.8333 (scikit-learn's
+    ``roc_auc_score`` and ``average_precision_score`` agree). At threshold 0.5: tp 1, fp 0, fn 1, tn 2.
+
+    >>> ss = SortedScores(np.array([0, 1, 0, 1]), np.array([0.1, 0.35, 0.4, 0.8]))
+    >>> ss.delong().value, round(ss.average_precision, 4), ss.confusion(0.5)
+    (0.75, 0.8333, (1, 0, 1, 2))
+    """
 
     def __init__(self, y: np.ndarray, score: np.ndarray) -> None:
         n = score.size
