@@ -215,7 +215,7 @@ def build_column(arr: pa.ChunkedArray, name: str, kind: Kind, role: Role, *, cor
         v = c.values if finite.all() else c.values[finite]
         n_inf = int(np.isinf(c.values).sum()) if v.size != c.values.size else 0
         if with_sketch or v.size < UNSORTED_MIN:
-            s = np.sort(v)  # the sketch is fed sorted values twice as fast
+            s = np.sort(v)  # the sketch takes sorted values faster (docs/BENCHMARKS.md)
             spec.numeric = NumericSpec.from_sorted(s)
             prof.numeric = NumericProfile.from_sorted(s, spec.numeric, n_inf=n_inf, with_sketch=with_sketch)
         else:  # exact edges by selection, and the profile on the same grid: the same numbers, without a sort

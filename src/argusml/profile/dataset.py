@@ -114,7 +114,7 @@ def keep_freed_memory() -> None:
     A report allocates and frees hundreds of megabytes of temporary arrays (a few per column, 8 MB each at
     a million rows). By default glibc gives large blocks back to the kernel on free (mmap above a
     threshold, heap trimming above another), so the next array of the same size is faulted in and zeroed
-    again: 0.3-0.9 s of system time in a 1M-row report, a fifth to a third of it. Fixing the mmap
+    again, in system time that was a large share of a report (docs/BENCHMARKS.md, "Figures behind the code"). Fixing the mmap
     threshold at its maximum (32 MiB) and the trim threshold at 256 MiB keeps blocks of that size in the
     process. The price is RSS that does not shrink after a report by up to 256 MiB of free heap. Set once
     per process; nothing on platforms without glibc.
@@ -141,7 +141,8 @@ def one_blas_thread() -> AbstractContextManager[Any]:
 
     Argus's matrix products are small (co-moments of 50,000 rows, a classifier of a thousand rows), and
     its column tasks already keep every core busy; BLAS's own threads then only compete with them and
-    with each other, and on a loaded machine their spin-waits make a 40 ms Newton fit take 0.6 s.
+    with each other, and on a loaded machine their spin-waits make a Newton fit many times slower
+    (docs/BENCHMARKS.md, "Figures behind the code").
     """
     from threadpoolctl import threadpool_limits
 
@@ -216,7 +217,8 @@ def profile_source(source: TableSource, specs: dict[str, ColumnSpec], correlatio
 
     ``with_sketch=False`` leaves out the KLL quantile sketches: a profile
     that is compared once and thrown away (a report on files) has its exact
-    quantiles already, and the sketch would cost a third of the time.
+    quantiles already, and the sketch would be a large part of the time
+    (docs/BENCHMARKS.md, "Figures behind the code").
 
     ``parallel=False`` profiles in the calling thread: the service folds
     small micro-batches, where starting a pool costs more than it saves.

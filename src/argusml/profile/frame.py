@@ -243,7 +243,8 @@ def infer_kind(arr: pa.ChunkedArray) -> Kind:
 
 def _count_distinct(arr: pa.ChunkedArray) -> int:
     """Distinct values; for a dictionary column, distinct codes once the chunks share one dictionary (a
-    dictionary holds each value once; decoding a million strings to count fifty would cost 7x more)."""
+    dictionary holds each value once; decoding a million strings to count fifty costs several times more:
+    docs/BENCHMARKS.md, "Figures behind the code")."""
     if pa.types.is_dictionary(arr.type):
         unified = arr.unify_dictionaries()
         return int(pc.count_distinct(pa.chunked_array([c.indices for c in unified.chunks],
@@ -276,7 +277,7 @@ class Coerced:
 
 def float64_values(arr: pa.ChunkedArray) -> np.ndarray:
     """Values as float64 with NaN for nulls, read straight from the Arrow
-    buffers: pyarrow's own to_numpy imports pandas on first use (0.3 s)."""
+    buffers: pyarrow's own to_numpy imports pandas on first use (docs/BENCHMARKS.md, "Figures behind the code")."""
     if not pa.types.is_float64(arr.type):
         arr = pc.cast(arr, pa.float64(), safe=False)  # ints beyond 2**53 round, as in numpy
     out = np.empty(len(arr), dtype=np.float64)

@@ -3,7 +3,7 @@ sketch, the most frequent values and a bounded exact sample.
 
 One sort of the batch's values gives everything exactly and cheaply: bin
 counts are ``searchsorted`` of the edges into the sorted values, the
-KLL sketch is fed in sorted order (twice as fast for the sketch), and run
+KLL sketch is fed in sorted order (faster for the sketch: docs/BENCHMARKS.md), and run
 lengths give the frequent values. Every part merges: counts, sums and
 moments exactly; the sketch within its published rank error; the frequent
 values within a stated bound (Misra-Gries style); the sample stays a
@@ -160,7 +160,7 @@ class NumericProfile(Mergeable):
     @classmethod
     def _from_unsorted(cls, v: np.ndarray, spec: NumericSpec, *, n_inf: int, sample_cap: int) -> NumericProfile:
         """The same profile as ``from_sorted`` (bins, sums, exact quantiles, the frequent values) without
-        sorting: a sort of a million values costs more than every other step of a profile together.
+        sorting: on a large column the sort is the largest step of a profile (docs/BENCHMARKS.md, "Figures behind the code").
 
         Integer-valued columns are counted value by value (``bincount``); others on a fine uniform grid
         whose cells either lie between two edges (every value in them has the same bin) or touch an edge

@@ -95,8 +95,8 @@ class Reference:
         ``profile_source``) for a reference that is used once and not saved;
         ``multivariate_exclude`` keeps features out of the multivariate model
         (None: no model at all, for a comparison that will not use it); ``with_performance=False``
-        skips the model's own performance on the reference (a drift report does not read it, and at a
-        million rows it costs as much as profiling the reference)."""
+        skips the model's own performance on the reference (a drift report does not read it, and on a
+        large reference it costs about as much as the profile: docs/BENCHMARKS.md, "Figures behind the code")."""
         keep_freed_memory()
         with one_blas_thread():
             return cls._from_source(source, target=target, prediction=prediction, id=id, timestamp=timestamp,

@@ -81,7 +81,7 @@ class Moments(Mergeable):
             return EMPTY
         mean = float(x.mean())
         # In cache-sized blocks with two reused buffers: whole-array temporaries
-        # make this memory-bound (as slow as sorting at 10M values). Not np.dot:
+        # make this memory-bound (docs/BENCHMARKS.md, "Figures behind the code"). Not np.dot:
         # a BLAS call wakes OpenBLAS's threads, which costs more than the sums.
         size = min(n, _BLOCK)
         d_buf, d2_buf = np.empty(size), np.empty(size)

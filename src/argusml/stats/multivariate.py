@@ -88,8 +88,7 @@ def principal_axes(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean, principal directions (rows, by falling variance) and their shares of the variance.
 
     From the p x p covariance by ``eigh``, not an SVD of the n x p rows: the
-    same axes for n >> p at a fraction of the cost (an SVD of 10,000 x 50 took
-    0.85 s on a busy 2-core machine, ``eigh`` of 50 x 50 a millisecond)."""
+    same axes for n >> p at a fraction of the cost (docs/BENCHMARKS.md, "Figures behind the code")."""
     mean = z.mean(axis=0)
     c = z - mean
     var, vec = np.linalg.eigh(c.T @ c)
@@ -172,7 +171,8 @@ def _logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float, tol: float
 
     The ridge makes the loss strongly convex, so Newton steps (with step halving while the loss does
     not fall) reach the one minimum in a handful of iterations; each costs one p x p Hessian, which at a
-    few hundred features and a thousand rows is cheaper than the many small steps L-BFGS needed (0.5 s).
+    few hundred features and a thousand rows is cheaper than the many small steps L-BFGS needed
+    (docs/BENCHMARKS.md, "Figures behind the code").
     """
     n, p = x.shape
     xa = np.hstack([np.ones((n, 1)), x])

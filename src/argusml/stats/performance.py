@@ -24,9 +24,9 @@ Intervals, 95% by default:
 Coverage of every method is measured in bench/bench_coverage.py
 (bench/results/coverage.md).
 
-Rows are never resampled one by one where a summary suffices: a window of
-100,000 labels takes milliseconds, not the ten seconds a row bootstrap of
-PR AUC took (500 sorts).
+Rows are never resampled one by one where a summary suffices: a row
+bootstrap of PR AUC sorts the window once per resample (500 sorts) where the
+summary's interval takes one pass (docs/BENCHMARKS.md, "Figures behind the code").
 
 Conventions (also in docs/PERFORMANCE.md):
 - binary: ``y`` is 1 for the positive class; ``score`` its probability; the
@@ -82,7 +82,8 @@ class Estimate:
 
 
 def _z(confidence: float) -> float:
-    # the ufunc, not sps.norm.ppf: that one's argument handling costs ~150 µs, thousands of times per pass
+    # the ufunc, not sps.norm.ppf: that one's argument handling costs more than the quantile itself, and this
+    # runs thousands of times per pass (docs/BENCHMARKS.md, "Figures behind the code")
     return float(special.ndtri(0.5 + confidence / 2))
 
 

@@ -104,7 +104,7 @@ def ks_detectable(alpha: float, n_ref: int, n_cur: int) -> float:
 
 @lru_cache(maxsize=1024)
 def _ks_critical(alpha: float, en: float) -> float:
-    # scipy's inverse takes up to 0.1 s at some n; columns of one report share their n
+    # scipy's inverse is slow at some n (docs/BENCHMARKS.md, "Figures behind the code"); columns of one report share their n
     if en <= EXACT_KS_DISTRIBUTION_MAX_N:
         return float(sps.kstwo.isf(alpha, en))
     return float(sps.kstwobign.isf(alpha) / _stephens(en))
@@ -262,8 +262,8 @@ def correlation_change_p(r_ref: float, n_ref: int, r_cur: float, n_cur: int) -> 
 
 
 def correlation_change_ps(r_ref: np.ndarray, n_ref: np.ndarray, r_cur: np.ndarray, n_cur: np.ndarray) -> np.ndarray:
-    """``correlation_change_p`` for many pairs at once: one call of the normal tail instead of one per pair
-    (190 pairs of 20 features cost 40 ms one by one)."""
+    """``correlation_change_p`` for many pairs at once: one call of the normal tail instead of one per pair,
+    whose overhead adds up over the pairs of a wide table (docs/BENCHMARKS.md, "Figures behind the code")."""
     r_ref, r_cur = np.asarray(r_ref, dtype=float), np.asarray(r_cur, dtype=float)
     n_ref, n_cur = np.asarray(n_ref, dtype=float), np.asarray(n_cur, dtype=float)
     ok = (n_ref > 3) & (n_cur > 3) & np.isfinite(r_ref) & np.isfinite(r_cur)

@@ -237,7 +237,7 @@ class Store:
         self.path = os.path.join(os.fspath(data_dir), "argus.duckdb")
         try:
             # DuckDB checkpoints inside the commit that crosses its WAL threshold (16 MB by default),
-            # stalling that writer for 0.1-0.5 s every few seconds under load; the monitor checkpoints
+            # stalling that writer under load (docs/BENCHMARKS.md); the monitor checkpoints
             # on its own cadence instead, and 128 MB bounds the WAL (and the replay after a crash)
             self._con = duckdb.connect(self.path, read_only=read_only,
                                        config={"memory_limit": memory_limit, "threads": 2,
@@ -431,7 +431,7 @@ class Store:
         labelled = " AND (lv.id IS NOT NULL OR lu.id IS NOT NULL)" if labelled_only else ""
         # labels collapse to the latest per (id, version) first; a prediction then takes its version's label or
         # the unversioned one, whichever came later (two joins on the collapsed rows beat one join and a
-        # GROUP BY over the prediction: 3.7 s against 4.4 s for 10M pairs on 2 cores)
+        # GROUP BY over the prediction: docs/BENCHMARKS.md, "Figures behind the code")
         sql = f"""WITH l AS (SELECT id, version, arg_max(label, lseq) AS label, max(lseq) AS lseq,
                                     min(arrival) AS first_arrival
                              FROM labels WHERE model = ? AND name IS NULL AND state = 'joined' GROUP BY id, version)
@@ -618,7 +618,7 @@ class Store:
         the design needs nothing else; the drawn units' details come from ``events_by_seq``.
         ``unlabelled_only``: without a label of this version or of none (which joins every version) that
         has not expired. An anti-join on the id, not NOT EXISTS with the version condition in it: that
-        one DuckDB runs as a nested loop (2.1 s against 0.25 s for 2M predictions)."""
+        one DuckDB runs as a nested loop, many times slower (docs/BENCHMARKS.md, "Figures behind the code")."""
         where, params = self._window_where(since, until)
         anti, anti_params = "", []
         if unlabelled_only:
