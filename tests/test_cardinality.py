@@ -229,7 +229,7 @@ def test_unseen_mass_test_holds_its_level_on_random_splits() -> None:
     p_values = []
     for _ in range(200):
         rows = population[rng.integers(0, population.size, 4000)]
-        seen = SeenValues.of(pa.array(rows[:2000]))
+        seen = SeenValues.from_arrow(pa.array(rows[:2000]))
         u = seen.count_unseen(pa.array(rows[2000:]))
         p_values.append(unseen_mass_test(seen.rows, seen.singletons, seen.doubletons, u.rows, u.unseen).p_value)
     rate = float(np.mean(np.array(p_values) < 0.05))
@@ -279,9 +279,9 @@ def test_sampled_value_set_gives_the_same_answer(monkeypatch: pytest.MonkeyPatch
     rng = np.random.default_rng(8)
     rows = np.array(_titles(rng, 40_000), dtype=object)
     ref, cur = pa.array(rows[:20_000]), pa.array(rows[20_000:])
-    full = SeenValues.of(ref)
+    full = SeenValues.from_arrow(ref)
     monkeypatch.setattr(unseen_mod, "MAX_HASHES", 3000)
-    part = SeenValues.of(ref, max_hashes=3000)
+    part = SeenValues.from_arrow(ref, max_hashes=3000)
     assert part.sampled and not full.sampled and part.hashes.size == 3000
     u_full, u_part = full.count_unseen(cur), part.count_unseen(cur)
     assert u_part.rows < u_full.rows
@@ -296,7 +296,7 @@ def test_sampled_value_set_gives_the_same_answer(monkeypatch: pytest.MonkeyPatch
        st.lists(st.text(min_size=0, max_size=6), min_size=1, max_size=60),
        st.lists(st.text(min_size=0, max_size=6), min_size=1, max_size=60))
 def test_unseen_counts_merge_like_the_union(ref: list[str], a: list[str], b: list[str]) -> None:
-    seen = SeenValues.of(pa.array(ref))
+    seen = SeenValues.from_arrow(pa.array(ref))
     merged = seen.count_unseen(pa.array(a)).merge(seen.count_unseen(pa.array(b)))
     assert merged == seen.count_unseen(pa.array(a + b))
     assert merged.unseen == sum(1 for v in a + b if v not in set(ref))

@@ -135,7 +135,7 @@ def test_comoments_match_pandas_pairwise_corr() -> None:
     cm.update(x[:1200])
     other = CoMoments.empty(["a", "b", "c"], np.array([1000.0, -5.0, 0.0]))
     other.update(x[1200:])
-    r = cm.merge(other).correlation()
+    r = cm.merge(other).correlation
     want = pd.DataFrame(x, columns=["a", "b", "c"]).corr().to_numpy()
     np.testing.assert_allclose(r, want, atol=1e-10)
 
@@ -167,7 +167,66 @@ def test_dataset_merge_equals_profile_of_union() -> None:
             np.testing.assert_array_equal(got.numeric.counts, col.numeric.counts)
         if col.categories is not None:
             assert got.categories.counts == col.categories.counts
-    np.testing.assert_allclose(m.correlation.correlation(), whole.correlation.correlation(), atol=1e-12)
+    np.testing.assert_allclose(m.correlation.correlation, whole.correlation.correlation, atol=1e-12)
+
+
+def _dumped(summary: object) -> str:
+    return json.dumps(summary.to_dict(), sort_keys=True)  # type: ignore[attr-defined]
+
+
+def test_plus_is_merge_and_leaves_both_parts_unchanged() -> None:
+    """The verb set's contract (stats/mergeable.py): ``a + b`` is ``a.merge(b)``, a new summary, and
+    neither part changes; for every mergeable profile a table's profile holds."""
+    ref = Reference.from_frame(_frame(3000, 0))
+    assert ref.multivariate is not None
+    a, b = (profile_source(open_source(_frame(n, seed)), ref.specs, ref.profile.correlation, with_sketch=False,
+                           multivariate=ref.multivariate, sample_rows=50, seed=seed)
+            for n, seed in ((500, 1), (700, 2)))
+    parts = [(a, b), (a.correlation, b.correlation), (a.multivariate, b.multivariate)]
+    for name in ("x", "k", "c", "b", "t", "s"):
+        ca, cb = a.columns[name], b.columns[name]
+        parts.append((ca, cb))
+        parts += [(getattr(ca, f), getattr(cb, f)) for f in ("numeric", "categories", "tokens", "unseen")
+                  if getattr(ca, f) is not None]
+    kinds = {type(x).__name__ for x, _ in parts}
+    assert kinds == {"DatasetProfile", "CoMoments", "MultivariateProfile", "ColumnProfile", "NumericProfile",
+                     "CategoryProfile", "UnseenCounts"}
+    for x, y in parts:
+        before = (_dumped(x), _dumped(y))
+        total = x + y
+        assert type(total) is type(x) and total is not x and total is not y
+        assert _dumped(total) == _dumped(x.merge(y))
+        assert (_dumped(x), _dumped(y)) == before
+    assert (a + b).n_rows == 1200
+
+
+def test_plus_refuses_a_summary_of_another_kind() -> None:
+    p = NumericProfile.from_values(np.array([1.0, 2.0]), None)
+    with pytest.raises(TypeError, match="unsupported operand type"):
+        p + p.moments
+    with pytest.raises(TypeError, match="unsupported operand type"):
+        CategoryProfile() + 1
+
+
+def test_every_public_stats_and_profile_class_has_a_doctest() -> None:
+    """Each shows its use (build, update, merge, read) with numbers a reader can check; the suite runs them."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import argusml.profile
+    import argusml.stats
+
+    missing, seen = [], 0
+    for pkg in (argusml.stats, argusml.profile):
+        for info in pkgutil.iter_modules(pkg.__path__):
+            mod = importlib.import_module(f"{pkg.__name__}.{info.name}")
+            for name, obj in vars(mod).items():
+                if inspect.isclass(obj) and obj.__module__ == mod.__name__ and not name.startswith("_"):
+                    seen += 1
+                    if ">>>" not in (obj.__doc__ or ""):
+                        missing.append(f"{mod.__name__}.{name}")
+    assert seen >= 40 and not missing, missing
 
 
 def test_profile_json_round_trip() -> None:

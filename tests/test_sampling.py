@@ -82,7 +82,7 @@ def test_inclusion_probabilities_sum_to_the_size_and_the_draw_respects_them() ->
     rng = np.random.default_rng(4)
     u = np.where(rng.random(5000) < 0.1, np.nan, rng.beta(0.5, 1.5, 5000) / 2)
     s = review_sample(u, 321, strata=6, random_share=0.25, seed=9)
-    pi = s.design.inclusion_probabilities()
+    pi = s.design.inclusion_probabilities
     assert pi.sum() == pytest.approx(321, abs=1e-9)
     assert s.positions.size == 321 and np.unique(s.positions).size == 321
     assert np.all(np.diff(s.positions) > 0)
@@ -106,7 +106,7 @@ def test_selection_frequencies_match_the_inclusion_probabilities() -> None:
     counts = np.zeros(60)
     for r in range(reps):
         counts[draw(d, seed=r).positions] += 1
-    pi = d.inclusion_probabilities()
+    pi = d.inclusion_probabilities
     assert counts.sum() == reps * 14
     stat, dof = 0.0, 0
     for s in d.strata:
@@ -223,7 +223,7 @@ def test_design_properties(u: list[float], size: int, strata: int, share: float,
     n = min(size, len(u))
     assert s.positions.size == n and np.unique(s.positions).size == n
     assert 0 <= s.positions.min() and s.positions.max() < len(u)
-    assert d.inclusion_probabilities().sum() == pytest.approx(n, abs=1e-9)
+    assert d.inclusion_probabilities.sum() == pytest.approx(n, abs=1e-9)
     assert sum(st_.population for st_ in d.strata) == len(u)
     for st_ in d.strata:
         assert st_.population > 0 and (s.stratum == st_.index).sum() == st_.sampled

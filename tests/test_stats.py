@@ -12,6 +12,7 @@ from scipy import stats as sps
 from scipy.spatial import distance as spd
 
 from argusml.stats import (
+    Moments,
     adjust_p_values,
     chi2_homogeneity,
     correlation_change_p,
@@ -19,9 +20,7 @@ from argusml.stats import (
     ks_detectable,
     ks_exact,
     ks_from_counts,
-    merge_moments,
     merge_sparse_bins,
-    moments_of,
     psi,
     tail_change,
     total_variation,
@@ -164,8 +163,8 @@ finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
 @given(st.lists(finite, min_size=0, max_size=60), st.lists(finite, min_size=0, max_size=60))
 def test_moments_merge_equals_moments_of_union(a: list[float], b: list[float]) -> None:
     xa, xb = np.array(a), np.array(b)
-    got = merge_moments(moments_of(xa), moments_of(xb))
-    want = moments_of(np.concatenate([xa, xb]))
+    got = Moments.from_values(xa).merge(Moments.from_values(xb))
+    want = Moments.from_values(np.concatenate([xa, xb]))
     assert got.n == want.n
     scale = max(1.0, float(np.abs(np.concatenate([xa, xb])).max(initial=0)))
     assert got.mean == pytest.approx(want.mean, abs=1e-9 * scale)
@@ -176,7 +175,7 @@ def test_moments_merge_equals_moments_of_union(a: list[float], b: list[float]) -
 
 def test_moments_match_scipy() -> None:
     x = np.random.default_rng(5).gamma(2, 3, 1000)
-    m = moments_of(x)
+    m = Moments.from_values(x)
     assert m.variance == pytest.approx(np.var(x, ddof=1), rel=TOL)
     assert m.skewness == pytest.approx(sps.skew(x), rel=1e-9)
     assert m.kurtosis == pytest.approx(sps.kurtosis(x), rel=1e-9)

@@ -34,7 +34,7 @@ def correlation_changes(ref: CoMoments | None, cur: CoMoments | None, alpha: flo
         return {"method": ref.method, "tested": False, "pairs": [], "changed": []}
     ref, cur = ref.subset(common), cur.subset(common)
     support = support or {}
-    r_ref, r_cur = ref.correlation(), cur.correlation()
+    r_ref, r_cur = ref.correlation, cur.correlation
     names = ref.names
     rows = []
     for i in range(len(names)):

@@ -1,7 +1,7 @@
 """Which (version, id) pairs of a model were seen recently: idempotent retries.
 
-A Python set of tuples costs ~150 bytes a key; at 20,000 events/s an hour
-of keys would be gigabytes. Keys are therefore 64-bit hashes, gathered in a
+A Python set of tuples costs many times a key's 8 bytes (docs/BENCHMARKS.md, "Figures behind the code"); at
+20,000 events/s an hour of keys would be gigabytes. Keys are therefore 64-bit hashes, gathered in a
 small set for the current generation and frozen into sorted numpy arrays
 (8 bytes a key) when the generation fills or ages. Generations older than
 the horizon are dropped whole, and the oldest go first when ``max_keys`` is

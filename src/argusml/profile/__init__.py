@@ -1,5 +1,12 @@
 """Mergeable profiles of columns and tables, and the reference (schema +
-expectations + profile) they are compared against."""
+expectations + profile) they are compared against.
+
+Every profile speaks one verb set (``argusml.stats.mergeable``): built from
+data by a class method (``from_values``, ``from_arrow``, ``profile_source``
+for a table) or, for the co-moments that accumulate row blocks, ``update``;
+combined by ``merge`` or ``+``, which return a new profile and leave both
+parts unchanged; read through properties; stored by ``to_dict``/``from_dict``.
+"""
 
 from argusml.profile.categorical import CategoryProfile
 from argusml.profile.column import ColumnProfile, ColumnSpec, build_column, profile_column

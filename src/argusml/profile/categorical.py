@@ -21,6 +21,8 @@ import datasketches as ds
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from argusml.stats import Mergeable
+
 MAX_EXACT = 100_000
 MAX_EXACT_ONCE = 1_000_000
 """A profile compared once and thrown away (a report on files) stays exact up to this many levels: a sketch
@@ -49,7 +51,20 @@ def string_counts(arr: pa.ChunkedArray | pa.Array) -> dict[str, int]:
 
 
 @dataclass
-class CategoryProfile:
+class CategoryProfile(Mergeable):
+    """Category counts of one column of a batch or window: exact, or a sketch past the cap (see the module).
+
+    Built by ``from_arrow``; combined by ``merge`` or ``+`` into a new profile. "a", "b", "a", null
+    counts 3 values, "a" twice; adding "b", "c" gives 5 values. Exact counts bound a count by itself.
+
+    >>> c = CategoryProfile.from_arrow(pa.array(["a", "b", "a", None]))
+    >>> c.n, c.counts, c.exact, c.bounds("a"), c.bounds("z")
+    (3, {'a': 2, 'b': 1}, True, (2, 2), (0, 0))
+    >>> both = c + CategoryProfile.from_arrow(pa.array(["b", "c"]))
+    >>> both.n, both.counts
+    (5, {'a': 2, 'b': 2, 'c': 1})
+    """
+
     n: int = 0  # non-null values
     counts: dict[str, int] = field(default_factory=dict)
     sketch_bytes: bytes | None = None  # set once the cap was exceeded

@@ -24,6 +24,7 @@ from argusml.profile.frame import coerce, float64_values
 from argusml.profile.numeric import UNSORTED_MIN, NumericProfile, NumericSpec, learn_unsorted
 from argusml.profile.unseen import SeenValues, UnseenCounts
 from argusml.schema import Kind, Role
+from argusml.stats import Mergeable
 
 NUMERIC_LIKE = (Kind.NUMERIC, Kind.DATETIME, Kind.TEXT, Kind.IDENTIFIER)
 _WORD = r"\S+"
@@ -31,6 +32,16 @@ _WORD = r"\S+"
 
 @dataclass
 class ColumnSpec:
+    """What the reference fixed for one column, once; every later profile of it is made against it.
+
+    >>> spec = ColumnSpec("x", Kind.NUMERIC, Role.FEATURE, "double",
+    ...                   numeric=NumericSpec.from_sorted(np.array([1.0, 2.0, 3.0, 4.0])))
+    >>> spec.numeric.n_bins, sorted(spec.to_dict())
+    (6, ['bins', 'dtype', 'kind', 'role'])
+    >>> ColumnSpec.from_dict("x", spec.to_dict()).numeric.edges.tolist() == spec.numeric.edges.tolist()
+    True
+    """
+
     name: str
     kind: Kind
     role: Role
@@ -62,7 +73,26 @@ class ColumnSpec:
 
 
 @dataclass
-class ColumnProfile:
+class ColumnProfile(Mergeable):
+    """One column of a batch or window against its spec: rows, missing and mistyped values, and the
+    values' own profile. Built by ``profile_column`` (or ``build_column`` for the reference); combined
+    by ``merge`` or ``+``; the ratios are properties.
+
+    "1", " 2.5", "x", null read as numbers: one null, one type error ("x"), two values present, so both
+    ratios are 1/4; 1 falls in bin 1 of the spec below and 2.5 in bin 3.
+
+    >>> spec = ColumnSpec("x", Kind.NUMERIC, Role.FEATURE, "double",
+    ...                   numeric=NumericSpec.from_sorted(np.array([1.0, 2.0, 3.0, 4.0])))
+    >>> p, _ = profile_column(pa.chunked_array([["1", " 2.5", "x", None]]), spec)
+    >>> p.n_rows, p.nulls, p.type_errors, p.present, p.missing_ratio, p.type_error_ratio
+    (4, 1, 1, 2, 0.25, 0.25)
+    >>> p.numeric.counts.tolist()
+    [0, 1, 0, 1, 0, 0]
+    >>> twice = p + p
+    >>> twice.n_rows, twice.nulls, twice.missing_ratio, twice.numeric.counts.tolist()
+    (8, 2, 0.25, [0, 2, 0, 2, 0, 0])
+    """
+
     kind: Kind
     n_rows: int
     nulls: int
@@ -185,7 +215,7 @@ def build_column(arr: pa.ChunkedArray, name: str, kind: Kind, role: Role, *, cor
         v = c.values if finite.all() else c.values[finite]
         n_inf = int(np.isinf(c.values).sum()) if v.size != c.values.size else 0
         if with_sketch or v.size < UNSORTED_MIN:
-            s = np.sort(v)  # the sketch is fed sorted values twice as fast
+            s = np.sort(v)  # the sketch takes sorted values faster (docs/BENCHMARKS.md)
             spec.numeric = NumericSpec.from_sorted(s)
             prof.numeric = NumericProfile.from_sorted(s, spec.numeric, n_inf=n_inf, with_sketch=with_sketch)
         else:  # exact edges by selection, and the profile on the same grid: the same numbers, without a sort
@@ -193,7 +223,7 @@ def build_column(arr: pa.ChunkedArray, name: str, kind: Kind, role: Role, *, cor
         if kind.near_unique and c.text is not None:
             prof.distinct = distinct_count(c.text)
             if role not in (Role.ID, Role.TIMESTAMP):  # never drift-tested: nothing to learn for it
-                spec.seen = SeenValues.of(c.text)
+                spec.seen = SeenValues.from_arrow(c.text)
             if kind is Kind.TEXT:
                 w = word_counts(c.text)
                 w = np.sort(w[np.isfinite(w)])

@@ -24,6 +24,7 @@ from argusml.profile.declared import Declared, DeclaredCounts, count_declared, m
 from argusml.profile.frame import TableSource, most_probable
 from argusml.profile.multivariate import MultivariateModel, MultivariateProfile, score_rows
 from argusml.schema import Role
+from argusml.stats import Mergeable
 
 MAX_CORRELATION_COLUMNS = 100
 """Correlations are kept for at most this many numeric features (the most
@@ -31,7 +32,28 @@ complete ones); the matrix grows with the square."""
 
 
 @dataclass
-class DatasetProfile:
+class DatasetProfile(Mergeable):
+    """A table's profile against a reference: each column's, and what spans columns.
+
+    Built by ``profile_source``; combined by ``merge`` or ``+`` into a new profile, column by column.
+    On a reference of x = 1, 2, 3, 4: x = 0.5, 2, 9 falls in bins 0 (below the minimum), 2 and 5 (above
+    the maximum), and x = 3 of a second batch in bin 3; the second batch's unknown column is kept as
+    extra; one null among the four values of c.
+
+    >>> import pyarrow as pa
+    >>> from argusml.profile import Reference
+    >>> ref = Reference.from_frame(pa.table({"x": [1.0, 2.0, 3.0, 4.0], "c": ["a", "b", "a", None]}))
+    >>> a = profile_source(TableSource.from_frame(pa.table({"x": [0.5, 2.0, 9.0], "c": ["a", "z", None]})),
+    ...                    ref.specs, ref.profile.correlation)
+    >>> b = profile_source(TableSource.from_frame(pa.table({"x": [3.0], "c": ["b"], "extra": [1]})),
+    ...                    ref.specs, ref.profile.correlation)
+    >>> m = a + b
+    >>> m.n_rows, m.columns["x"].numeric.counts.tolist(), m.columns["c"].missing_ratio, m.extra_columns
+    (4, [1, 0, 1, 1, 0, 1], 0.25, ['extra'])
+    >>> m.columns["c"].categories.counts
+    {'a': 1, 'b': 1, 'z': 1}
+    """
+
     n_rows: int
     columns: dict[str, ColumnProfile]
     correlation: CoMoments | None = None
@@ -92,7 +114,7 @@ def keep_freed_memory() -> None:
     A report allocates and frees hundreds of megabytes of temporary arrays (a few per column, 8 MB each at
     a million rows). By default glibc gives large blocks back to the kernel on free (mmap above a
     threshold, heap trimming above another), so the next array of the same size is faulted in and zeroed
-    again: 0.3-0.9 s of system time in a 1M-row report, a fifth to a third of it. Fixing the mmap
+    again, in system time that was a large share of a report (docs/BENCHMARKS.md, "Figures behind the code"). Fixing the mmap
     threshold at its maximum (32 MiB) and the trim threshold at 256 MiB keeps blocks of that size in the
     process. The price is RSS that does not shrink after a report by up to 256 MiB of free heap. Set once
     per process; nothing on platforms without glibc.
@@ -119,7 +141,8 @@ def one_blas_thread() -> AbstractContextManager[Any]:
 
     Argus's matrix products are small (co-moments of 50,000 rows, a classifier of a thousand rows), and
     its column tasks already keep every core busy; BLAS's own threads then only compete with them and
-    with each other, and on a loaded machine their spin-waits make a 40 ms Newton fit take 0.6 s.
+    with each other, and on a loaded machine their spin-waits make a Newton fit many times slower
+    (docs/BENCHMARKS.md, "Figures behind the code").
     """
     from threadpoolctl import threadpool_limits
 
@@ -194,7 +217,8 @@ def profile_source(source: TableSource, specs: dict[str, ColumnSpec], correlatio
 
     ``with_sketch=False`` leaves out the KLL quantile sketches: a profile
     that is compared once and thrown away (a report on files) has its exact
-    quantiles already, and the sketch would cost a third of the time.
+    quantiles already, and the sketch would be a large part of the time
+    (docs/BENCHMARKS.md, "Figures behind the code").
 
     ``parallel=False`` profiles in the calling thread: the service folds
     small micro-batches, where starting a pool costs more than it saves.

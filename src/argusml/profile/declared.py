@@ -39,7 +39,14 @@ class Declared:
     """One column's declared expectations in the units its profile uses:
     datetimes as epoch seconds (UTC), allowed values spelled as the
     category profile spells them ("true"/"false", integral codes without
-    ".0")."""
+    ".0").
+
+    ``max_missing`` needs no counting (the null count answers it), so ``counted`` leaves it out.
+
+    >>> d = Declared(min=0.0, max=10.0, max_missing=0.1)
+    >>> d.counted, Declared(max_missing=0.1).counted
+    (Declared(min=0.0, max=10.0, allowed=None, max_missing=None), None)
+    """
 
     min: float | None = None
     max: float | None = None
@@ -72,6 +79,22 @@ class DeclaredCounts:
     ``below``/``above`` include infinities (-inf is below any min); ``lowest``
     and ``highest`` are the worst offenders (NaN when there are none).
     ``outside`` counts non-missing values not in ``allowed``.
+
+    Counts add, so ``merge`` gives the union's; it returns None for parts counted against different
+    bounds (no count of the union exists), which is why these counts have no ``+``. Against [0, 10],
+    -1, 5, 12, 20 and a null hold one value below and two above; a second part's -3 makes two below.
+
+    >>> from argusml.schema import Role
+    >>> spec = ColumnSpec("x", Kind.NUMERIC, Role.FEATURE, "double")
+    >>> a = count_declared(pa.chunked_array([[-1.0, 5.0, 12.0, 20.0, None]]), spec, Declared(0.0, 10.0))
+    >>> a.below, a.above, a.lowest, a.highest
+    (1, 2, -1.0, 20.0)
+    >>> b = count_declared(pa.chunked_array([[-3.0]]), spec, Declared(0.0, 10.0))
+    >>> m = a.merge(b)
+    >>> m.below, m.above, m.lowest
+    (2, 2, -3.0)
+    >>> a.merge(count_declared(pa.chunked_array([[-3.0]]), spec, Declared(1.0, 10.0))) is None
+    True
     """
 
     bounds: Declared

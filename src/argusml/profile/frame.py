@@ -56,7 +56,12 @@ def to_arrow(frame: Any, where: str = "frame") -> pa.Table:
 
 @dataclass
 class TableSource:
-    """Columns of one table, read lazily from Parquet or held in memory."""
+    """Columns of one table, read lazily from Parquet or held in memory.
+
+    >>> src = TableSource.from_frame(pa.table({"a": [1, 2, 3], "b": ["x", "y", None]}))
+    >>> src.n_rows, src.columns, src.column("b").to_pylist()
+    (3, ['a', 'b'], ['x', 'y', None])
+    """
 
     name: str
     schema: pa.Schema
@@ -238,7 +243,8 @@ def infer_kind(arr: pa.ChunkedArray) -> Kind:
 
 def _count_distinct(arr: pa.ChunkedArray) -> int:
     """Distinct values; for a dictionary column, distinct codes once the chunks share one dictionary (a
-    dictionary holds each value once; decoding a million strings to count fifty would cost 7x more)."""
+    dictionary holds each value once; decoding a million strings to count fifty costs several times more:
+    docs/BENCHMARKS.md, "Figures behind the code")."""
     if pa.types.is_dictionary(arr.type):
         unified = arr.unify_dictionaries()
         return int(pc.count_distinct(pa.chunked_array([c.indices for c in unified.chunks],
@@ -254,6 +260,13 @@ class Coerced:
     seconds, text as lengths) or an Arrow string array (categorical,
     boolean as "true"/"false"); ``type_errors`` counts present values that
     could not be read as the expected kind (they are not missing values).
+
+    "1", " 2.5", "x" and a null read as numbers: 1.0 and 2.5 (whitespace is trimmed), "x" is a type
+    error and the null a missing value; both become NaN.
+
+    >>> c = coerce(pa.chunked_array([["1", " 2.5", "x", None]]), Kind.NUMERIC)
+    >>> c.values.tolist()[:2], int(np.isnan(c.values).sum()), c.nulls, c.type_errors
+    ([1.0, 2.5], 2, 1, 1)
     """
 
     values: Any
@@ -264,7 +277,7 @@ class Coerced:
 
 def float64_values(arr: pa.ChunkedArray) -> np.ndarray:
     """Values as float64 with NaN for nulls, read straight from the Arrow
-    buffers: pyarrow's own to_numpy imports pandas on first use (0.3 s)."""
+    buffers: pyarrow's own to_numpy imports pandas on first use (docs/BENCHMARKS.md, "Figures behind the code")."""
     if not pa.types.is_float64(arr.type):
         arr = pc.cast(arr, pa.float64(), safe=False)  # ints beyond 2**53 round, as in numpy
     out = np.empty(len(arr), dtype=np.float64)

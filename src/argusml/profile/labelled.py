@@ -38,6 +38,17 @@ POSITIVE_NAMES = ("1", "true", "yes", "positive")
 
 @dataclass
 class PerformanceConfig:
+    """How model quality is measured and judged: the decision threshold, the positive class, the
+    tolerated drop, and the sizes below which a window or segment is not judged.
+
+    Scores 0.9, 0.2, 0.4, 0.7 for labels 1, 0, 1, 1: at the default threshold 0.5 the 0.4 is called
+    negative, so 3 of 4 are right; at 0.3 all 4 are.
+
+    >>> lab = Labelled("binary", np.array([1, 0, 1, 1]), np.array([0.9, 0.2, 0.4, 0.7]))
+    >>> metrics_of(lab, PerformanceConfig())["accuracy"].value, metrics_of(lab, PerformanceConfig(threshold=0.3))["accuracy"].value
+    (0.75, 1.0)
+    """
+
     threshold: float = 0.5
     positive_class: str | None = None
     tolerance: float = 0.05  # relative
@@ -51,7 +62,18 @@ class PerformanceConfig:
 
 @dataclass
 class Labelled:
-    """Target and prediction of the labelled rows, read for one task."""
+    """Target and prediction of the labelled rows, read for one task.
+
+    A text target yes/no with a probability column is binary, its positive class "yes" (a known
+    positive name); the row without a target is counted, not kept.
+
+    >>> src = TableSource.from_frame(pa.table({"y": ["yes", "no", "yes", None], "p": [0.9, 0.2, 0.4, 0.7]}))
+    >>> lab = read_labelled(src, "y", "p", PerformanceConfig())
+    >>> lab.task, lab.positive, lab.y.tolist(), lab.score.tolist(), lab.unlabelled
+    ('binary', 'yes', [1, 0, 1], [0.9, 0.2, 0.4], 1)
+    >>> lab.subset(np.array([0, 2])).y.tolist()
+    [1, 1]
+    """
 
     task: str  # binary | multiclass | regression
     y: np.ndarray
@@ -124,8 +146,8 @@ def read_labelled(src: TableSource, target: str, prediction: str, cfg: Performan
 def class_text(arr: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """Class labels as the service stores them: booleans ``true``/``false``, integral numbers without ``.0``.
 
-    By Arrow casts where the spelling is the cast's (booleans, integers, integral floats, text): a
-    million labels then take milliseconds, not the half second of a Python loop."""
+    By Arrow casts where the spelling is the cast's (booleans, integers, integral floats, text): one
+    vectorised pass instead of a Python loop over every label (docs/BENCHMARKS.md, "Figures behind the code")."""
     t = arr.type
     if pa.types.is_dictionary(t):
         arr, t = arr.cast(t.value_type), t.value_type
@@ -168,8 +190,8 @@ def segment_codes(arr: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarr
     """A segment column as (code per row, -1 for none; the value of each code), values spelled ``str(v)``
     as the service spells an event's segment value, so a baseline's segments and the windows' agree.
 
-    Arrow's dictionary encoding does the per-row work: spelling a million values one by one in Python
-    costs a third of a second per column, the dictionary's few values nothing."""
+    Arrow's dictionary encoding does the per-row work: spelling every value one by one in Python is slow
+    on large tables (docs/BENCHMARKS.md, "Figures behind the code"), the dictionary's few values cost nothing."""
     if isinstance(arr, pa.Array):
         arr = pa.chunked_array([arr])
     if not pa.types.is_dictionary(arr.type):
@@ -226,7 +248,7 @@ MAX_SEGMENT_VALUES = 50
 ``max_segment_values``, past which its windows pool values into one ``__other__`` segment anyway."""
 MAX_SEGMENT_COLUMNS = 16
 """Segment candidates a baseline computes its per-segment performance for, in the schema's order: each
-costs about one metric pass over the reference (0.2 s a million binary rows)."""
+costs about one metric pass over the reference (docs/BENCHMARKS.md, "Figures behind the code")."""
 _SMALL_DICTIONARY = 16 * 1024
 """Bytes of a Parquet dictionary page that can hold ``MAX_SEGMENT_VALUES`` short values: a larger page
 means a column of many values, skipped without reading it (an id column is hundreds of MB to read)."""

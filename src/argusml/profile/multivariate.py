@@ -34,6 +34,7 @@ from argusml.profile.column import ColumnSpec
 from argusml.profile.correlation import normal_scores
 from argusml.profile.frame import TableSource, coerce
 from argusml.schema import Kind, Role
+from argusml.stats import Mergeable
 from argusml.stats.multivariate import PCA, QUADRATIC_BASIS, bottom_k, fit_pca, principal_axes
 
 FIT_ROWS = 20_000
@@ -64,6 +65,14 @@ def _unb64(s: str, dtype: Any, shape: tuple[int, ...]) -> np.ndarray:
 
 @dataclass
 class EncodedColumn:
+    """One coordinate of an encoded row: a numeric feature's normal score, or one category's indicator.
+
+    >>> EncodedColumn("x", "numeric").label, EncodedColumn("c", "categorical", category="a").label
+    ('x', 'c=a')
+    >>> EncodedColumn.from_dict(EncodedColumn("c", "categorical", category="a", mean=0.5, sd=0.5).to_dict())
+    EncodedColumn(name='c', kind='categorical', knots=None, cdf=None, category='a', mean=0.5, sd=0.5)
+    """
+
     name: str
     kind: str  # the column's kind: "numeric", or "categorical" / "boolean" for an indicator of ``category``
     knots: np.ndarray | None = None  # numeric: reference values ...
@@ -138,7 +147,18 @@ def _fit_column(source: TableSource, name: str, spec: ColumnSpec, rows: np.ndarr
 
 
 class Encoder:
-    """Rows of a table as a float matrix, the same way for reference and current data."""
+    """Rows of a table as a float matrix, the same way for reference and current data.
+
+    With knots 0, 1, 2 at ECDF 0.25, 0.5, 0.75, x = 1 scores the normal quantile of 0.5, 0, and x = 2
+    that of 0.75, 0.6745; c = "a" against a share of 0.5 (sd 0.5) is (1 - 0.5) / 0.5 = 1, "b" -1.
+    Missing values encode as 0, the centre.
+
+    >>> enc = Encoder([EncodedColumn("x", "numeric", knots=np.array([0.0, 1.0, 2.0]), cdf=np.array([0.25, 0.5, 0.75])),
+    ...                EncodedColumn("c", "categorical", category="a", mean=0.5, sd=0.5)])
+    >>> src = TableSource.from_frame(pa.table({"x": [1.0, 2.0, None], "c": ["a", "b", None]}))
+    >>> enc.names, enc.encode(src).round(4).tolist()
+    (['x', 'c'], [[0.0, 1.0], [0.6745, -1.0], [0.0, 0.0]])
+    """
 
     def __init__(self, columns: list[EncodedColumn]) -> None:
         self.columns = columns
@@ -211,6 +231,25 @@ def score_rows(n_rows: int) -> np.ndarray | None:
 
 @dataclass
 class MultivariateModel:
+    """What the reference learned of the features' joint structure (see the module): fitted once by
+    ``fit``, then ``score`` folds each batch of current rows into a ``MultivariateProfile``.
+
+    200 reference rows of two correlated features: all are fit rows, half fit the PCA (one component:
+    at most p - 1) and the other 100 give the held-out error. Current rows whose y runs against x
+    break the structure, and their mean error is far above the reference's.
+
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=200)
+    >>> src = TableSource.from_frame(pa.table({"x": x, "y": x + rng.normal(0.0, 0.3, 200)}))
+    >>> from argusml.profile import Reference
+    >>> model = Reference.from_source(src).multivariate
+    >>> len(model.encoder.columns), model.pca.components.shape, model.error_n, model.sample.shape
+    (2, (1, 2), 100, (100, 2))
+    >>> p = model.score(TableSource.from_frame(pa.table({"x": x[:100], "y": -x[:100]})), sample_rows=10)
+    >>> p.n, p.error_sum / p.n > 10 * model.error_mean
+    (100, True)
+    """
+
     encoder: Encoder
     pca: PCA
     error_n: int  # held-out reference rows ...
@@ -300,7 +339,20 @@ class MultivariateModel:
 
 
 @dataclass
-class MultivariateProfile:
+class MultivariateProfile(Mergeable):
+    """Current rows folded for the multivariate tests: the sums of their reconstruction errors and a
+    bottom-k sample of encoded rows. Built by ``MultivariateModel.score``; combined by ``merge`` or ``+``
+    into a new profile: the sums add, and the sample keeps the ``capacity`` smallest keys of both.
+
+    >>> a = MultivariateProfile(2, error_sum=1.5, error_sum2=1.25, capacity=2, residual_sum=np.array([1.0, 0.5]),
+    ...                         keys=np.array([0.3, 0.9]), rows=np.array([[1.0, 2.0], [3.0, 4.0]], dtype=np.float32))
+    >>> b = MultivariateProfile(1, error_sum=0.5, error_sum2=0.25, capacity=2, residual_sum=np.array([0.25, 0.25]),
+    ...                         keys=np.array([0.1]), rows=np.array([[5.0, 6.0]], dtype=np.float32))
+    >>> m = a + b
+    >>> m.n, m.error_sum, m.residual_sum.tolist(), m.keys.tolist(), m.rows.tolist()
+    (3, 2.0, [1.25, 0.75], [0.1, 0.3], [[5.0, 6.0], [1.0, 2.0]])
+    """
+
     n: int  # rows whose reconstruction error was computed
     error_sum: float
     error_sum2: float

@@ -3,7 +3,7 @@ sketch, the most frequent values and a bounded exact sample.
 
 One sort of the batch's values gives everything exactly and cheaply: bin
 counts are ``searchsorted`` of the edges into the sorted values, the
-KLL sketch is fed in sorted order (twice as fast for the sketch), and run
+KLL sketch is fed in sorted order (faster for the sketch: docs/BENCHMARKS.md), and run
 lengths give the frequent values. Every part merges: counts, sums and
 moments exactly; the sketch within its published rank error; the frequent
 values within a stated bound (Misra-Gries style); the sample stays a
@@ -20,7 +20,7 @@ from typing import Any
 import datasketches as ds
 import numpy as np
 
-from argusml.stats import EMPTY_MOMENTS, Moments, merge_moments, moments_of
+from argusml.stats import EMPTY_MOMENTS, Mergeable, Moments
 
 KLL_K = 200
 """KLL accuracy parameter: about 1.3% normalized rank error (99% confidence)."""
@@ -48,7 +48,16 @@ class NumericSpec:
     """Bin edges taken exactly from the reference, and which quantile level
     each edge stands for. Bin 0 holds values below the reference minimum,
     bin i holds ``edges[i-1] < x <= edges[i]``, the last bin values above the
-    reference maximum."""
+    reference maximum.
+
+    A reference of 1, 2, 3, 4 puts an edge on each value (the inverted CDF at every level picks one of
+    them), plus one just below the minimum: 5 edges, 6 bins. The median level 0.5 picks the value at
+    rank ceil(0.5 * 4) = 2, which is 2.0, edge 2.
+
+    >>> spec = NumericSpec.from_sorted(np.array([1.0, 2.0, 3.0, 4.0]))
+    >>> spec.edges.tolist()[1:], spec.n_bins, spec.edge_of(0.5), float(spec.edges[spec.edge_of(0.5)])
+    ([1.0, 2.0, 3.0, 4.0], 6, 2, 2.0)
+    """
 
     edges: np.ndarray
     level_values: np.ndarray  # quantile levels ...
@@ -101,7 +110,24 @@ class NumericSpec:
 
 
 @dataclass
-class NumericProfile:
+class NumericProfile(Mergeable):
+    """One numeric column of one batch or window, binned on the reference's edges (see the module).
+
+    Built from values by ``from_values`` (or ``from_sorted``); combined by ``merge`` or ``+`` into a new
+    profile. On the edges of ``NumericSpec``'s example, the batch 1, 2, 3, 4, NaN, inf has 4 finite
+    values (one in each of bins 1-4) and one infinity; NaN is the column profile's business. Merged with
+    0, 4, 9 (bins 0, 4 and 5), the seven values have mean 23 / 7 = 3.2857, and their median, read from
+    the complete sample, is the value at rank ceil(0.5 * 7) = 4: 3.0.
+
+    >>> spec = NumericSpec.from_sorted(np.array([1.0, 2.0, 3.0, 4.0]))
+    >>> p = NumericProfile.from_values(np.array([1.0, 2.0, 3.0, 4.0, np.nan, np.inf]), spec)
+    >>> p.n, p.n_inf, p.counts.tolist(), p.quantile(0.5), p.moments.variance   # 5 / 3 by hand
+    (4, 1, [0, 1, 1, 1, 1, 0], 2.0, 1.6666666666666667)
+    >>> m = p + NumericProfile.from_values(np.array([0.0, 4.0, 9.0]), spec)
+    >>> m.n, m.counts.tolist(), round(m.moments.mean, 4), m.quantile(0.5), m.min, m.max
+    (7, [1, 1, 1, 1, 2, 1], 3.2857, 3.0, 0.0, 9.0)
+    """
+
     n: int = 0  # finite values
     n_inf: int = 0
     moments: Moments = EMPTY_MOMENTS
@@ -134,7 +160,7 @@ class NumericProfile:
     @classmethod
     def _from_unsorted(cls, v: np.ndarray, spec: NumericSpec, *, n_inf: int, sample_cap: int) -> NumericProfile:
         """The same profile as ``from_sorted`` (bins, sums, exact quantiles, the frequent values) without
-        sorting: a sort of a million values costs more than every other step of a profile together.
+        sorting: on a large column the sort is the largest step of a profile (docs/BENCHMARKS.md, "Figures behind the code").
 
         Integer-valued columns are counted value by value (``bincount``); others on a fine uniform grid
         whose cells either lie between two edges (every value in them has the same bin) or touch an edge
@@ -155,7 +181,7 @@ class NumericProfile:
         n = int(s.size)
         p = cls(n=n, n_inf=n_inf)
         if n:
-            p.moments = moments_of(s)
+            p.moments = Moments.from_values(s)
             p.min, p.max = float(s[0]), float(s[-1])
             q_idx = np.clip(np.ceil(np.asarray(REPORT_QUANTILES) * n).astype(np.int64) - 1, 0, n - 1)
             p.quantiles = {q: float(s[i]) for q, i in zip(REPORT_QUANTILES, q_idx, strict=False)}
@@ -176,6 +202,8 @@ class NumericProfile:
         return p
 
     def kll(self) -> ds.kll_doubles_sketch | None:
+        """A fresh sketch from the stored bytes, which the caller may change (merge into): a method, not a
+        property, because each call deserialises and hands out a new mutable object."""
         return ds.kll_doubles_sketch.deserialize(self.kll_bytes) if self.kll_bytes else None
 
     def quantile(self, q: float) -> float:
@@ -198,7 +226,7 @@ class NumericProfile:
         ):
             raise ValueError("cannot merge numeric profiles binned on different reference edges")
         out = NumericProfile(n=self.n + other.n, n_inf=self.n_inf + other.n_inf)
-        out.moments = merge_moments(self.moments, other.moments)
+        out.moments = self.moments.merge(other.moments)
         out.min = float(np.nanmin([self.min, other.min])) if out.n else math.nan
         out.max = float(np.nanmax([self.max, other.max])) if out.n else math.nan
         if self.counts is not None and other.counts is not None:
@@ -420,7 +448,7 @@ def _unsorted_start(v: np.ndarray, n_inf: int, sample_cap: int) -> tuple[Numeric
     """What an unsorted profile knows before binning: count, moments, range, the exact sample (seeded by
     the size, as the sorted path's), and the ranks of the report quantiles."""
     n = int(v.size)
-    p = NumericProfile(n=n, n_inf=n_inf, moments=moments_of(v), min=float(v.min()), max=float(v.max()))
+    p = NumericProfile(n=n, n_inf=n_inf, moments=Moments.from_values(v), min=float(v.min()), max=float(v.max()))
     p.sample = np.sort(v[np.random.default_rng(n).choice(n, size=sample_cap, replace=False)]) if n > sample_cap \
         else np.sort(v)
     return p, np.clip(np.ceil(np.asarray(REPORT_QUANTILES) * n).astype(np.int64) - 1, 0, n - 1)

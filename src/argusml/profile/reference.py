@@ -42,7 +42,22 @@ BASELINE_VERSION = 1
 
 
 class Reference:
-    """Schema, expectations and profile of the reference data."""
+    """Schema, expectations and profile of the reference data.
+
+    Learned once by ``from_frame`` (or ``from_source``), stored by ``save``/``to_dict`` and read back by
+    ``load``/``from_dict``. Of x = 1, 2, 3, 4 and c = a, b, a, null: x ranges over [1, 4], c has two
+    categories and one value missing in four.
+
+    >>> ref = Reference.from_frame(pa.table({"x": [1.0, 2.0, 3.0, 4.0], "c": ["a", "b", "a", None]}))
+    >>> ref.n_rows, list(ref.specs), ref.target
+    (4, ['x', 'c'], None)
+    >>> ref.expectations("x")
+    {'kind': 'numeric', 'nullable': False, 'missing_ratio': 0.0, 'range': [1.0, 4.0]}
+    >>> ref.expectations("c")
+    {'kind': 'categorical', 'nullable': True, 'missing_ratio': 0.25, 'categories': 2}
+    >>> Reference.from_dict(ref.to_dict()).to_dict() == ref.to_dict()
+    True
+    """
 
     def __init__(self, specs: dict[str, ColumnSpec], profile: DatasetProfile, *, source: str | None = None,
                  created_at: str | None = None, performance: dict[str, Any] | None = None,
@@ -80,8 +95,8 @@ class Reference:
         ``profile_source``) for a reference that is used once and not saved;
         ``multivariate_exclude`` keeps features out of the multivariate model
         (None: no model at all, for a comparison that will not use it); ``with_performance=False``
-        skips the model's own performance on the reference (a drift report does not read it, and at a
-        million rows it costs as much as profiling the reference)."""
+        skips the model's own performance on the reference (a drift report does not read it, and on a
+        large reference it costs about as much as the profile: docs/BENCHMARKS.md, "Figures behind the code")."""
         keep_freed_memory()
         with one_blas_thread():
             return cls._from_source(source, target=target, prediction=prediction, id=id, timestamp=timestamp,

@@ -30,6 +30,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from argusml.stats import Mergeable
+
 MAX_HASHES = 100_000
 """Distinct reference values kept (800 kB of hashes): past it, the bottom-k sample."""
 
@@ -117,6 +119,15 @@ class SeenValues:
     distinct ones: then ``cut`` is 2**64 - 1). ``rows`` counts reference values in the sample,
     ``singletons`` and ``doubletons`` the sampled values seen once and twice (Good-Turing and its
     variance).
+
+    Built by ``from_arrow``. "a", "b", "b", "c" (and a null) hold 4 values, "a" and "c" once, "b" twice;
+    of "a", "d", "d", 2 values were never held.
+
+    >>> seen = SeenValues.from_arrow(pa.array(["a", "b", "b", "c", None]))
+    >>> seen.rows, seen.singletons, seen.doubletons, seen.sampled, seen.hashes.size
+    (4, 2, 1, False, 3)
+    >>> seen.count_unseen(pa.array(["a", "d", "d"]))
+    UnseenCounts(rows=3, unseen=2)
     """
 
     hashes: np.ndarray  # sorted uint64
@@ -130,7 +141,7 @@ class SeenValues:
         return self.cut != _MASK
 
     @classmethod
-    def of(cls, arr: pa.ChunkedArray | pa.Array, max_hashes: int = MAX_HASHES) -> SeenValues:
+    def from_arrow(cls, arr: pa.ChunkedArray | pa.Array, max_hashes: int = MAX_HASHES) -> SeenValues:
         h, c = value_counts(arr)
         order = np.argsort(h, kind="stable")
         h, c = h[order], c[order]
@@ -165,9 +176,13 @@ class SeenValues:
 
 
 @dataclass
-class UnseenCounts:
+class UnseenCounts(Mergeable):
     """The current side: rows in the sampled sub-space and how many of them the reference never held.
-    Both add, so window profiles merge exactly."""
+    Both add, so window profiles merge exactly (``merge`` or ``+``, a new object).
+
+    >>> UnseenCounts(3, 2) + UnseenCounts(5, 1)
+    UnseenCounts(rows=8, unseen=3)
+    """
 
     rows: int = 0
     unseen: int = 0

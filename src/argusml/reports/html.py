@@ -6,9 +6,9 @@ Why it looks the way it does:
   inline, charts are inline SVG drawn here in Python, the only script is a
   few lines of optional filtering. No JavaScript library, no web font.
 - Small: the report dict holds aggregates only (bins and shares), and the
-  charts are drawn from those, so a 30-column report stays around 200 KB
-  whatever the number of rows (the incumbents' 600 MB HTML reports embed
-  raw rows).
+  charts are drawn from those, so a report's size does not grow with the
+  number of rows, unlike the incumbents' HTML reports, which embed raw rows
+  (docs/BENCHMARKS.md, "Figures behind the code").
 - Safe: column names and categories are user data. Everything goes through
   Jinja2's autoescape, and the SVG builders (``charts.py``) escape every
   string they place, so a column named ``<script>`` is shown, never run.

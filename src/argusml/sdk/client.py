@@ -135,7 +135,8 @@ class Client:
         self._close_ok = False
         self._undelivered_seen = 0  # stats.undelivered when flush() last finished waiting
         self._logged_codes: set[int] = set()  # a status that fails every batch is logged once, not per batch
-        # ids the client makes: a random prefix per client and a counter (uuid4 costs 3 µs a call)
+        # ids the client makes: a random prefix per client and a counter (cheaper than a uuid4 a call:
+        # docs/BENCHMARKS.md, "Figures behind the code")
         self._id_prefix = os.urandom(8).hex()
         self._id_seq = itertools.count()
         self._report_every = report_resources

@@ -384,8 +384,8 @@ class _ArgusAPI(FastAPI):
     """FastAPI with ``RequestContext`` outside its middleware stack rather
     than inside it: every request still gets the request id, auth and the
     access log, and the ingest fast path also skips the stack's layers (error
-    middleware, FastAPI's telemetry hooks, body limit), which cost it ~6% of
-    the request thread. Route errors are still turned into answers inside."""
+    middleware, FastAPI's telemetry hooks, body limit), a measurable share of
+    the request thread (docs/BENCHMARKS.md, "Figures behind the code"). Route errors are still turned into answers inside."""
 
     context: RequestContext | None = None
 

@@ -2,8 +2,8 @@
 
 One process owns the monitor's state (dedup, windows, the store), and the
 GIL lets it use one core for Python: measured on 2 cores, one `argus serve`
-saturated at ~23,000 events/s, where JSON decoding and validation were
-about half of the request thread's work. They need no shared state, only
+saturated with JSON decoding and validation a large part of the request
+thread's work (docs/BENCHMARKS.md, "Figures behind the code"). They need no shared state, only
 the model's validation plan (schemas, skew, redaction), so they run here,
 in worker processes, and the owner keeps HTTP, dedup, writing and folding.
 
@@ -52,7 +52,8 @@ def decode_and_validate(plan: ValidationPlan, body: bytes, ndjson: bool, now: fl
 
 def _pack(v: Validated, plan: ValidationPlan) -> tuple[Any, ...]:
     """The owner needs the columns and, of an event's features, only those windows are segmented by
-    (the raw payload is already serialised): pickling every feature value twice cost the owner 20%.
+    (the raw payload is already serialised): pickling every feature value twice was a measurable cost to
+    the owner (docs/BENCHMARKS.md, "Figures behind the code").
     A model with per-version references gets them all: its other versions' columns are rebuilt
     from the features when they fold."""
     keep = plan.segments if len(plan.schemas) == 1 else None

@@ -104,8 +104,8 @@ def build(config_dir: str | None, data_dir: str, settings: Settings | None = Non
 
 
 def default_validate_workers() -> int:
-    """One worker process once there is a second core: it takes decoding and validation (half of
-    the request thread's work) off the owner's GIL; one worker keeps up with what one owner can
+    """One worker process once there is a second core: it takes decoding and validation (a large part
+    of the request thread's work) off the owner's GIL; one worker keeps up with what one owner can
     dedup, write and fold (docs/BENCHMARKS.md)."""
     return 1 if (os.cpu_count() or 1) >= 2 else 0
 

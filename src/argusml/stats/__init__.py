@@ -1,8 +1,9 @@
 """Pure statistics (numpy and scipy only): nothing here knows about data
 frames, files, HTTP or time."""
 
+from argusml.stats.mergeable import Mergeable
 from argusml.stats.moments import EMPTY as EMPTY_MOMENTS
-from argusml.stats.moments import Moments, merge_moments, moments_of
+from argusml.stats.moments import Moments
 from argusml.stats.tests import (
     TestResult,
     adjust_p_values,
@@ -27,6 +28,7 @@ from argusml.stats.tests import (
 
 __all__ = [
     "EMPTY_MOMENTS",
+    "Mergeable",
     "Moments",
     "TestResult",
     "adjust_p_values",
@@ -40,9 +42,7 @@ __all__ = [
     "ks_p_value",
     "ks_statistic_from_counts",
     "max_cell_test",
-    "merge_moments",
     "merge_sparse_bins",
-    "moments_of",
     "net_distance",
     "psi",
     "tail_change",

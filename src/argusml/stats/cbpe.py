@@ -47,7 +47,20 @@ from argusml.stats.tests import adjust_p_values
 
 @dataclass(frozen=True)
 class Calibration:
-    """How a reference's scores map to probabilities: the identity, or an isotonic step function."""
+    """How a reference's scores map to probabilities: the identity, or an isotonic step function.
+
+    Pool-adjacent-violators on scores 0.1, 0.2, 0.3, 0.4 with outcomes 0, 1, 0, 1: the 1 at 0.2 and the
+    0 at 0.3 violate the order and pool to their mean 0.5; between breakpoints the map is linear, so 0.35
+    maps halfway from 0.5 to 1.0, and below the lowest score it is flat at 0.0.
+
+    >>> cal = isotonic(np.array([0.1, 0.2, 0.3, 0.4]), np.array([0, 1, 0, 1]))
+    >>> [float(v) for v in cal.y]
+    [0.0, 0.5, 0.5, 1.0]
+    >>> cal(np.array([0.05, 0.25, 0.35])).round(6).tolist()
+    [0.0, 0.5, 0.75]
+    >>> Calibration()(np.array([-0.2, 0.3, 1.4])).tolist()   # the identity, clipped to [0, 1]
+    [0.0, 0.3, 1.0]
+    """
 
     x: tuple[float, ...] = ()  # ascending score breakpoints; empty: the identity
     y: tuple[float, ...] = ()  # calibrated probability at each breakpoint (linear between, flat outside)
@@ -217,7 +230,15 @@ def estimate_binary(p: np.ndarray, score: np.ndarray, *, threshold: float = 0.5,
 class MulticlassCalibration:
     """How a reference's class probabilities map to calibrated ones: per class a one-vs-rest map (isotonic, or
     none), then each row renormalised to sum to one (Zadrozny & Elkan 2002). ``classes`` name the columns of
-    the probability matrices it reads and returns."""
+    the probability matrices it reads and returns.
+
+    Without maps a row is only renormalised: (0.2, 0.2, 0) becomes (0.5, 0.5, 0), and a row with no
+    probability at all becomes uniform.
+
+    >>> identity = MulticlassCalibration(("a", "b", "c"))
+    >>> identity(np.array([[0.2, 0.2, 0.0], [0.0, 0.0, 0.0]])).round(4).tolist()
+    [[0.5, 0.5, 0.0], [0.3333, 0.3333, 0.3333]]
+    """
 
     classes: tuple[str, ...] = ()
     maps: tuple[Calibration, ...] = ()  # per class; empty: the identity (only renormalised)

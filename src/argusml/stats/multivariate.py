@@ -42,6 +42,19 @@ MIN_TEST_ROWS = 100
 
 @dataclass
 class PCA:
+    """The reference's kept principal components: what a row's structure is compared with.
+
+    Rows on the diagonal (-1, -1), (0, 0), (1, 1) have all their variance along it, so one component
+    explains all of it; a row (1, -1) lies wholly outside and errs by (1² + 1²) / 2 = 1 per feature,
+    while (2, 2) reconstructs exactly.
+
+    >>> pca = fit_pca(np.array([[-1.0, -1.0], [0.0, 0.0], [1.0, 1.0]]))
+    >>> pca.components.shape, pca.total_explained
+    ((1, 2), 1.0)
+    >>> pca.residual_error(np.array([[1.0, -1.0], [2.0, 2.0]])).round(6).tolist()
+    [1.0, 0.0]
+    """
+
     mean: np.ndarray  # (p,)
     components: np.ndarray  # (k, p), orthonormal rows
     explained: np.ndarray  # share of variance of each kept component
@@ -75,8 +88,7 @@ def principal_axes(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean, principal directions (rows, by falling variance) and their shares of the variance.
 
     From the p x p covariance by ``eigh``, not an SVD of the n x p rows: the
-    same axes for n >> p at a fraction of the cost (an SVD of 10,000 x 50 took
-    0.85 s on a busy 2-core machine, ``eigh`` of 50 x 50 a millisecond)."""
+    same axes for n >> p at a fraction of the cost (docs/BENCHMARKS.md, "Figures behind the code")."""
     mean = z.mean(axis=0)
     c = z - mean
     var, vec = np.linalg.eigh(c.T @ c)
@@ -88,6 +100,17 @@ def principal_axes(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 @dataclass
 class ErrorTest:
+    """Whether the current rows reconstruct worse than the reference's held-out rows.
+
+    Mean errors 1.0 and 1.2 over 100 rows each, both with variance 0.25: the Welch z is
+    0.2 / sqrt(0.25/100 + 0.25/100) = 2.8284 and the one-sided p-value ``scipy.stats.norm.sf(2.8284)``
+    = 0.00234.
+
+    >>> t = error_increase(100, 1.0, 0.25, 100, cur_sum=120.0, cur_sum2=168.75)
+    >>> round(t.current_mean, 4), round(t.relative_increase, 4), round(t.z, 4), round(t.p_value, 5)
+    (1.2, 0.2, 2.8284, 0.00234)
+    """
+
     reference_mean: float
     current_mean: float
     relative_increase: float
@@ -112,6 +135,21 @@ def error_increase(ref_n: int, ref_mean: float, ref_var: float, cur_n: int, cur_
 
 @dataclass
 class ClassifierTest:
+    """How well a classifier tells current rows from reference rows, on rows it did not train on.
+
+    400 rows a side are halved into 200 to train and 200 to test; two features give the classifier
+    2 + 3 inputs (the features, their squares and their product). A mean shift of one standard deviation
+    is told apart far better than chance; two samples of one distribution stay near AUC 0.5.
+
+    >>> rng = np.random.default_rng(0)
+    >>> t = domain_classifier(rng.normal(size=(400, 2)), rng.normal(1.0, 1.0, size=(400, 2)))
+    >>> t.n_train, t.n_test, t.features, t.auc > 0.8, t.p_value < 1e-10
+    ((200, 200), (200, 200), 5, True, True)
+    >>> same = domain_classifier(rng.normal(size=(400, 2)), rng.normal(size=(400, 2)))
+    >>> round(same.auc, 2), same.p_value > 0.05
+    (0.5, True)
+    """
+
     auc: float
     p_value: float
     n_train: tuple[int, int]  # (reference, current)
@@ -133,7 +171,8 @@ def _logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float, tol: float
 
     The ridge makes the loss strongly convex, so Newton steps (with step halving while the loss does
     not fall) reach the one minimum in a handful of iterations; each costs one p x p Hessian, which at a
-    few hundred features and a thousand rows is cheaper than the many small steps L-BFGS needed (0.5 s).
+    few hundred features and a thousand rows is cheaper than the many small steps L-BFGS needed
+    (docs/BENCHMARKS.md, "Figures behind the code").
     """
     n, p = x.shape
     xa = np.hstack([np.ones((n, 1)), x])

@@ -24,9 +24,9 @@ Intervals, 95% by default:
 Coverage of every method is measured in bench/bench_coverage.py
 (bench/results/coverage.md).
 
-Rows are never resampled one by one where a summary suffices: a window of
-100,000 labels takes milliseconds, not the ten seconds a row bootstrap of
-PR AUC took (500 sorts).
+Rows are never resampled one by one where a summary suffices: a row
+bootstrap of PR AUC sorts the window once per resample (500 sorts) where the
+summary's interval takes one pass (docs/BENCHMARKS.md, "Figures behind the code").
 
 Conventions (also in docs/PERFORMANCE.md):
 - binary: ``y`` is 1 for the positive class; ``score`` its probability; the
@@ -61,7 +61,15 @@ EPS = float(np.finfo(np.float64).eps)
 
 @dataclass(frozen=True)
 class Estimate:
-    """A metric's value, its interval, the rows behind it and how the interval was made."""
+    """A metric's value, its interval, the rows behind it and how the interval was made.
+
+    8 right of 10: Wilson's interval is (0.8 + z²/20 -+ z sqrt(0.016 + z²/400)) / (1 + z²/10) with
+    z = 1.96, i.e. (0.4902, 0.9433), as ``scipy.stats.binomtest(8, 10).proportion_ci(method="wilson")``.
+
+    >>> e = proportion(8, 10)
+    >>> e.value, round(e.low, 4), round(e.high, 4), e.n, e.method
+    (0.8, 0.4902, 0.9433, 10, 'wilson')
+    """
 
     value: float
     low: float
@@ -74,7 +82,8 @@ class Estimate:
 
 
 def _z(confidence: float) -> float:
-    # the ufunc, not sps.norm.ppf: that one's argument handling costs ~150 µs, thousands of times per pass
+    # the ufunc, not sps.norm.ppf: that one's argument handling costs more than the quantile itself, and this
+    # runs thousands of times per pass (docs/BENCHMARKS.md, "Figures behind the code")
     return float(special.ndtri(0.5 + confidence / 2))
 
 
@@ -243,7 +252,17 @@ class SortedScores:
     service sorts a whole day of pairs by score once; every window and
     segment taken from it in that order is already sorted
     (``binary_metrics(..., presorted=True)``), so its metrics cost a linear
-    pass instead of four sorts."""
+    pass instead of four sorts.
+
+    Scores 0.1, 0.35, 0.4, 0.8 with labels 0, 1, 0, 1: of the four positive-negative pairs the positives
+    win three (only 0.35 < 0.4 loses), so ROC AUC is 0.75; from the top, precision is 1 at recall 0.5
+    and 2/3 at recall 1, so average precision is 0.5 * 1 + 0.5 * 2/3 = 0.8333 (scikit-learn's
+    ``roc_auc_score`` and ``average_precision_score`` agree). At threshold 0.5: tp 1, fp 0, fn 1, tn 2.
+
+    >>> ss = SortedScores(np.array([0, 1, 0, 1]), np.array([0.1, 0.35, 0.4, 0.8]))
+    >>> ss.delong().value, round(ss.average_precision, 4), ss.confusion(0.5)
+    (0.75, 0.8333, (1, 0, 1, 2))
+    """
 
     def __init__(self, y: np.ndarray, score: np.ndarray) -> None:
         n = score.size
@@ -270,6 +289,7 @@ class SortedScores:
         se = math.sqrt(max(var10 / m + var01 / n, 0.0))
         return Estimate(auc, *_logit_bounds(auc, se, confidence), m + n, "delong")
 
+    @property
     def average_precision(self) -> float:
         """scikit-learn's ``average_precision_score``: thresholds from the highest score down."""
         if self.m == 0:
@@ -280,7 +300,7 @@ class SortedScores:
         return float(np.sum(np.diff(np.r_[0.0, recall]) * (tp / (tp + fp))))
 
     def average_precision_interval(self, confidence: float = 0.95) -> Estimate:
-        return _logit_interval(self.average_precision(), self.m, self.m + self.n, confidence)
+        return _logit_interval(self.average_precision, self.m, self.m + self.n, confidence)
 
     def confusion(self, threshold: float) -> tuple[int, int, int, int]:
         """(tp, fp, fn, tn) of the decision ``score >= threshold``."""

@@ -89,7 +89,12 @@ UNSCORED_SPREAD = 0.5
 
 @dataclass(frozen=True)
 class Stratum:
-    """One stratum of a review design: who is in it and how many of them are drawn."""
+    """One stratum of a review design: who is in it and how many of them are drawn.
+
+    >>> s = Stratum(0, population=60, sampled=3, uncertainty_low=0.0, uncertainty_high=0.1, mean_uncertainty=0.05)
+    >>> s.inclusion_probability, Stratum.from_dict(s.to_dict()) == s
+    (0.05, True)
+    """
 
     index: int
     population: int  # N_h
@@ -115,7 +120,18 @@ class Stratum:
 
 @dataclass(frozen=True)
 class Design:
-    """A review design before the draw: the stratum of every unit of the population and the sizes."""
+    """A review design before the draw: the stratum of every unit of the population and the sizes.
+
+    Eight units cut into two strata by uncertainty: the four most certain (0.01, 0.02, 0.05, 0.2, at
+    positions 0, 1, 4, 7) form stratum 0. Four reviews split 2 + 2, so every unit has pi = 2/4, and the
+    pi sum to the sample size.
+
+    >>> d = plan_design([0.01, 0.02, 0.3, 0.45, 0.05, 0.4, 0.48, 0.2], 4, strata=2)
+    >>> d.unit_stratum.tolist(), d.population
+    ([0, 0, 1, 1, 0, 1, 1, 0], 8)
+    >>> d.inclusion_probabilities.tolist(), float(d.inclusion_probabilities.sum())
+    ([0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5], 4.0)
+    """
 
     unit_stratum: np.ndarray  # int16, one per population unit
     strata: tuple[Stratum, ...]
@@ -126,6 +142,7 @@ class Design:
     def population(self) -> int:
         return int(self.unit_stratum.size)
 
+    @property
     def inclusion_probabilities(self) -> np.ndarray:
         """``pi`` of every unit of the population (they sum to the sample size)."""
         pi = np.array([s.inclusion_probability for s in self.strata], dtype=np.float64)
@@ -134,7 +151,16 @@ class Design:
 
 @dataclass(frozen=True)
 class ReviewSample:
-    """The drawn units: positions in the population (ascending), their strata and inclusion probabilities."""
+    """The drawn units: positions in the population (ascending), their strata and inclusion probabilities.
+
+    The design of ``Design``'s example, drawn: two units from each stratum, each with pi = 0.5.
+
+    >>> s = draw(plan_design([0.01, 0.02, 0.3, 0.45, 0.05, 0.4, 0.48, 0.2], 4, strata=2), seed=1)
+    >>> [int((s.stratum == h).sum()) for h in (0, 1)], s.inclusion.tolist()
+    ([2, 2], [0.5, 0.5, 0.5, 0.5])
+    >>> s.to_dict()["population"], s.to_dict()["size"]
+    (8, 4)
+    """
 
     positions: np.ndarray
     stratum: np.ndarray
@@ -305,7 +331,13 @@ def top_class_uncertainty(top_probability: np.ndarray) -> np.ndarray:
 # -- estimation ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class StratumEstimate:
-    """What one stratum contributed: its mean over the responders and their number."""
+    """What one stratum contributed: its mean over the responders and their number.
+
+    >>> e = estimate_mean([1, 1, 0, 1, 0, 0], [0, 0, 0, 1, 1, 1], [Stratum(0, 60, 3, 0.0, 0.1, 0.05),
+    ...                                                          Stratum(1, 40, 3, 0.1, 0.5, 0.3)])
+    >>> [(s.stratum, s.responded, round(s.mean, 4)) for s in e.strata]
+    [(0, 3, 0.6667), (1, 3, 0.3333)]
+    """
 
     stratum: int
     population: int
@@ -322,7 +354,18 @@ class StratumEstimate:
 
 @dataclass(frozen=True)
 class MeanEstimate:
-    """The estimated population mean, its standard error and interval, and how much of the sample answered."""
+    """The estimated population mean, its standard error and interval, and how much of the sample answered.
+
+    Strata of 60 and 40 units, three reviewed in each, right 2 of 3 and 1 of 3: the estimate is
+    (60 * 2/3 + 40 * 1/3) / 100 = 0.5333; its variance is
+    0.6² (1 - 3/60) (1/3) / 3 + 0.4² (1 - 3/40) (1/3) / 3 = 0.05444, so se = 0.2333, and Wilson's
+    interval runs at the effective size 0.5333 * 0.4667 / 0.05444 = 4.571.
+
+    >>> e = estimate_mean([1, 1, 0, 1, 0, 0], [0, 0, 0, 1, 1, 1], [Stratum(0, 60, 3, 0.0, 0.1, 0.05),
+    ...                                                          Stratum(1, 40, 3, 0.1, 0.5, 0.3)])
+    >>> round(e.value, 4), round(e.se, 4), round(e.effective_n, 3), e.interval, e.response_rate
+    (0.5333, 0.2333, 4.571, 'wilson_effective_n', 1.0)
+    """
 
     value: float
     low: float

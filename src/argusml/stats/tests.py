@@ -24,6 +24,16 @@ it PSI is infinite as soon as one side has a bin the other lacks)."""
 
 @dataclass(frozen=True)
 class TestResult:
+    """A test's statistic and p-value, and how it was made.
+
+    Samples 1, 2, 3 and 4, 5, 6 do not overlap, so KS's D is 1; of the C(6, 3) = 20 ways to split six
+    values into two threes, 2 give D = 1, so the exact p-value is 0.1 (``scipy.stats.ks_2samp``).
+
+    >>> r = ks_exact(np.array([1.0, 2.0, 3.0]), np.array([4.0, 5.0, 6.0]))
+    >>> r.method, r.statistic, round(r.p_value, 6)
+    ('ks', 1.0, 0.1)
+    """
+
     method: str
     statistic: float
     p_value: float
@@ -94,7 +104,7 @@ def ks_detectable(alpha: float, n_ref: int, n_cur: int) -> float:
 
 @lru_cache(maxsize=1024)
 def _ks_critical(alpha: float, en: float) -> float:
-    # scipy's inverse takes up to 0.1 s at some n; columns of one report share their n
+    # scipy's inverse is slow at some n (docs/BENCHMARKS.md, "Figures behind the code"); columns of one report share their n
     if en <= EXACT_KS_DISTRIBUTION_MAX_N:
         return float(sps.kstwo.isf(alpha, en))
     return float(sps.kstwobign.isf(alpha) / _stephens(en))
@@ -252,8 +262,8 @@ def correlation_change_p(r_ref: float, n_ref: int, r_cur: float, n_cur: int) -> 
 
 
 def correlation_change_ps(r_ref: np.ndarray, n_ref: np.ndarray, r_cur: np.ndarray, n_cur: np.ndarray) -> np.ndarray:
-    """``correlation_change_p`` for many pairs at once: one call of the normal tail instead of one per pair
-    (190 pairs of 20 features cost 40 ms one by one)."""
+    """``correlation_change_p`` for many pairs at once: one call of the normal tail instead of one per pair,
+    whose overhead adds up over the pairs of a wide table (docs/BENCHMARKS.md, "Figures behind the code")."""
     r_ref, r_cur = np.asarray(r_ref, dtype=float), np.asarray(r_cur, dtype=float)
     n_ref, n_cur = np.asarray(n_ref, dtype=float), np.asarray(n_cur, dtype=float)
     ok = (n_ref > 3) & (n_cur > 3) & np.isfinite(r_ref) & np.isfinite(r_cur)
@@ -273,6 +283,18 @@ repeat rate of 0.1%, and a move of a tenth of a percentage point is not one anyb
 
 @dataclass(frozen=True)
 class UnseenMassResult:
+    """The unseen-value test of a near-unique column.
+
+    10 singletons and 5 doubletons in 100 reference rows predict an unseen share of 10 / 100 = 0.1 (Good-
+    Turing), with variance (10 + 2 * 5) / 100² - 10² / 100³ = 0.0019. Seeing 25 of 100 current values unseen
+    gives z = 0.15 / sqrt(0.1 * 0.9 / 100 + 0.0019) = 2.8347, p = ``scipy.stats.norm.sf(2.8347)`` = 0.00229,
+    and a rise of 1.5 times the predicted share.
+
+    >>> r = unseen_mass_test(100, 10, 5, 100, 25)
+    >>> r.expected, r.observed, round(r.statistic, 4), round(r.p_value, 5), round(r.effect, 4)
+    (0.1, 0.25, 2.8347, 0.00229, 1.5)
+    """
+
     statistic: float  # z
     p_value: float
     expected: float  # Good-Turing estimate of the unseen share
@@ -308,7 +330,16 @@ def unseen_mass_test(ref_rows: int, singletons: int, doubletons: int, cur_rows: 
 
 @dataclass(frozen=True)
 class NetDistance:
-    """A distance between category counts and the part of it that sampling noise cannot explain."""
+    """A distance between category counts and the part of it that sampling noise cannot explain.
+
+    50/50 against 60/40 over 100 rows each: pooled shares 0.55 and 0.45 give each cell a noise of
+    sqrt(2/pi) sqrt(0.55 * 0.45 * 0.02) = 0.05614, so TVD's noise is 0.05614 and its net
+    0.1 - 0.05614 = 0.04386; PSI is 0.1 ln 1.2 - 0.1 ln 0.8 = 0.04055, its noise 1 * 0.02.
+
+    >>> d = net_distance(np.array([50, 50]), np.array([60, 40]))
+    >>> round(d.tvd_noise, 5), round(d.tvd_net, 5), float(d.psi_noise), round(float(d.psi_net), 5)
+    (0.05614, 0.04386, 0.02, 0.02055)
+    """
 
     tvd_noise: float  # what TVD comes to by noise alone, when both samples share one distribution
     psi_noise: float  # the same for PSI

@@ -29,7 +29,7 @@ class Connection:
         self.path = os.path.join(os.fspath(data_dir), "argus.duckdb")
         try:
             # DuckDB checkpoints inside the commit that crosses its WAL threshold (16 MB by default),
-            # stalling that writer for 0.1-0.5 s every few seconds under load; the monitor checkpoints
+            # stalling that writer under load (docs/BENCHMARKS.md); the monitor checkpoints
             # on its own cadence instead, and 128 MB bounds the WAL (and the replay after a crash)
             self._con = duckdb.connect(self.path, read_only=read_only,
                                        config={"memory_limit": memory_limit, "threads": 2,

@@ -195,7 +195,7 @@ class Store(WindowTables):
         labelled = " AND (lv.id IS NOT NULL OR lu.id IS NOT NULL)" if labelled_only else ""
         # labels collapse to the latest per (id, version) first; a prediction then takes its version's label or
         # the unversioned one, whichever came later (two joins on the collapsed rows beat one join and a
-        # GROUP BY over the prediction: 3.7 s against 4.4 s for 10M pairs on 2 cores)
+        # GROUP BY over the prediction: docs/BENCHMARKS.md, "Figures behind the code")
         sql = f"""WITH l AS (SELECT id, version, arg_max(label, lseq) AS label, max(lseq) AS lseq,
                                     min(arrival) AS first_arrival
                              FROM labels WHERE model = ? AND name IS NULL AND state = 'joined' GROUP BY id, version)
@@ -382,7 +382,7 @@ class Store(WindowTables):
         the design needs nothing else; the drawn units' details come from ``events_by_seq``.
         ``unlabelled_only``: without a label of this version or of none (which joins every version) that
         has not expired. An anti-join on the id, not NOT EXISTS with the version condition in it: that
-        one DuckDB runs as a nested loop (2.1 s against 0.25 s for 2M predictions)."""
+        one DuckDB runs as a nested loop, many times slower (docs/BENCHMARKS.md, "Figures behind the code")."""
         where, params = self._window_where(since, until)
         anti, anti_params = "", []
         if unlabelled_only:

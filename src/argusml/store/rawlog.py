@@ -1,7 +1,7 @@
 """Raw events: append-only segment files, one directory per model.
 
-The raw event is the bulk of what the service writes (a 25-feature event
-is ~700 bytes of JSON; its index row in DuckDB ~100). Writing it through
+The raw event is the bulk of what the service writes (a 25-feature event's
+JSON is several times its index row in DuckDB: docs/BENCHMARKS.md, "Figures behind the code"). Writing it through
 DuckDB costs twice: once into DuckDB's WAL at commit, once more when DuckDB
 checkpoints that WAL into its file, and the checkpoint stalls the writer.
 An append-only file costs one sequential write and one fsync per writer
