@@ -210,24 +210,19 @@ def test_the_service_estimates_a_multiclass_window_and_flags_a_degraded_mix_befo
     c, without labels: the estimated accuracy and macro F1 fall (a P2 finding), and the class-mix proxy says
     why. When the labels come, drawn from the true probabilities, the realised accuracy is where the
     estimate said, and the estimate's finding gives way to the labels."""
-    from fastapi.testclient import TestClient
-
-    from argusml.monitor import Monitor, Settings
+    from argusml.monitor import Settings
     from argusml.schema.model_config import ModelConfig
-    from argusml.service.app import create_app
-    from argusml.store import Store
-    from test_service import T0, Clock
+    from service_util import T0, Clock, start_monitor
 
     hour = 3600.0
     rng = np.random.default_rng(8)
     ref = Reference.from_frame(reference_frame(rng, 10_000), target="label", prediction="pred")
     assert not ref.performance["calibration"]["recalibrated"]
     clock = Clock()
-    store = Store(tmp_path / "data")
-    mon = Monitor(store, Settings(tick_every=0.02, snapshot_every=0.05, performance_every=3600), clock=clock)
-    mon.register(ModelConfig(model="m", window="5m", lateness="3h"), ref)  # two hours sent at once, as late events
-    mon.start()
-    client = TestClient(create_app(mon))
+    running = start_monitor(tmp_path / "data",  # two hours sent at once, as late events
+                            (ModelConfig(model="m", window="5m", lateness="3h"), ref), clock=clock,
+                            settings=Settings(tick_every=0.02, snapshot_every=0.05, performance_every=3600))
+    mon, store, client = running.monitor, running.store, running.client
     try:
         events, truth = [], {}
         for h, shift, spread in ((2, 0.0, 1.0), (1, 0.0, 0.25)):

@@ -14,23 +14,16 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
 import argusml
-from argusml.monitor import Monitor, Settings
+from argusml.monitor import Settings
 from argusml.schema.model_config import AuthConfig, ModelConfig, TokenEntry
 from argusml.service.auth import Authenticator, digest
-from argusml.store import Store
 from service_util import LiveServer, free_port, make_reference
 
 
 @pytest.fixture
-def monitor(tmp_path):
-    store = Store(tmp_path / "d")
-    mon = Monitor(store, Settings(tick_every=0.02))
-    ref = make_reference(1000)
-    mon.register(ModelConfig(model="m"), ref)
-    mon.start()
-    yield mon
-    mon.stop()
-    store.close()
+def monitor(running_monitor):
+    return running_monitor((ModelConfig(model="m"), make_reference(1000)), data="d", settings=Settings(tick_every=0.02),
+                           clock=time.time).monitor
 
 
 class Features(BaseModel):

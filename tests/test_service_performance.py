@@ -13,10 +13,8 @@ from sklearn import metrics as skm
 from argusml.monitor import Monitor, Settings
 from argusml.profile import Reference
 from argusml.schema.model_config import ModelConfig
-from argusml.service.app import create_app
 from argusml.store import Store
-from service_util import event, make_reference
-from test_service import T0, Clock
+from service_util import T0, Clock, event, make_reference, start_monitor
 
 HOUR = 3600.0
 DAY_START = 1_799_971_200.0  # the UTC day T0 is in
@@ -28,14 +26,12 @@ def ref() -> Reference:
 
 
 def start(tmp_path, ref: Reference, clock: Clock, **perf) -> tuple[Monitor, Store, TestClient]:
-    store = Store(tmp_path / "data")
-    mon = Monitor(store, Settings(tick_every=0.02, snapshot_every=0.05, performance_every=3600), clock=clock)
     # the tests send hours (up to days) of traffic at once, as late events: the lateness covers them (an
     # event older than it is rejected, and history goes to backfill)
-    mon.register(ModelConfig(model="m", window="5m", lateness="4d", segments=["cat"],
-                             performance=perf or {}), ref)
-    mon.start()
-    return mon, store, TestClient(create_app(mon))
+    running = start_monitor(tmp_path / "data", (ModelConfig(model="m", window="5m", lateness="4d", segments=["cat"],
+                                                            performance=perf or {}), ref),
+                            clock=clock, settings=Settings(tick_every=0.02, snapshot_every=0.05, performance_every=3600))
+    return running.monitor, running.store, running.client
 
 
 def traffic(rng: np.random.Generator, n: int, t0: float, span: float, *, signal: bool = True, prefix: str = "e",
