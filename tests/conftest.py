@@ -1,8 +1,10 @@
 """Fixtures shared across the test files: the service tests' baseline and a running monitor.
 
-The ``slow`` marker (registered in pyproject.toml) sits on the tests that start real processes, a real
-Prometheus or Chromium, kill -9 a server, or take more than a few seconds: ``make test-fast`` leaves them
-out, ``make test`` runs them.
+Two markers, registered in pyproject.toml, say what ``make test-fast`` leaves out (``make test`` runs all):
+``service`` on the tests of the collector's parts (monitor, store, service), ``slow`` on those that start
+real processes, a real Prometheus or Chromium, kill -9 a server, or take seconds (Monte Carlo checks, the
+real-data corpus). A new test that starts a monitor or a server takes ``service``; one that runs ``argus``
+in a child process takes ``slow``.
 """
 
 from __future__ import annotations

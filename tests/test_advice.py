@@ -204,6 +204,7 @@ def _run(tmp_path, reference: Reference, *, shift: float, flip: bool, label: boo
         store.close()
 
 
+@pytest.mark.service
 def test_service_drift_that_hurts_says_retrain_since_its_onset(tmp_path, reference):
     a = _run(tmp_path, reference, shift=1.5, flip=True, label=True, cli=True)
     v = a["versions"]["unversioned"]
@@ -223,6 +224,7 @@ def test_service_drift_that_hurts_says_retrain_since_its_onset(tmp_path, referen
     assert "nope" in a["_cli_404"].stderr and "Traceback" not in a["_cli_404"].output
 
 
+@pytest.mark.service
 def test_service_drift_that_does_not_hurt_says_so_without_a_retrain(tmp_path, reference):
     a = _run(tmp_path, reference, shift=1.5, flip=False, label=True)
     # the drift findings of the newest window are open: not "no action", but no retrain either
@@ -231,12 +233,14 @@ def test_service_drift_that_does_not_hurt_says_so_without_a_retrain(tmp_path, re
     assert "No retrain needed" in " ".join(a["versions"]["unversioned"]["actions"])
 
 
+@pytest.mark.service
 def test_service_drift_without_labels_is_investigate(tmp_path, reference):
     a = _run(tmp_path, reference, shift=1.5, flip=False, label=False)
     assert a["decision"] == "investigate"
     assert "No labelled window wholly after the drift began" in a["summary"]
 
 
+@pytest.mark.service
 def test_advice_of_unknown_model_is_404(running_monitor):
     client = running_monitor(data="d", settings=Settings(), clock=Clock(NOW), start=False).client
     r = client.get("/v1/models/nope/advice")
@@ -249,6 +253,7 @@ def test_labels_outrank_proxies():
     assert a["decision"] == "no_action" and "labelled performance outranks them" in a["summary"]
 
 
+@pytest.mark.service
 def test_service_a_worse_new_version_says_roll_back(tmp_path, reference):
     day0 = (NOW // DAY) * DAY + 8 * 3600
     clock = Clock(day0)
@@ -285,6 +290,7 @@ def test_service_a_worse_new_version_says_roll_back(tmp_path, reference):
         store.close()
 
 
+@pytest.mark.service
 def test_service_advice_names_the_segments_that_drifted(tmp_path, reference):
     a = _run(tmp_path, reference, shift=2.0, flip=False, label=False, by_region=True)
     drift = a["versions"]["unversioned"]["evidence"]["drift"]

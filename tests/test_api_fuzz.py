@@ -47,6 +47,8 @@ from argusml.schema.model_config import ModelConfig
 from argusml.service.app import NDJSON_TYPES, create_app
 from service_util import start_monitor
 
+pytestmark = pytest.mark.service
+
 MODEL = "m"
 JSON = {"content-type": "application/json"}
 NDJSON = {"content-type": "application/x-ndjson"}

@@ -28,6 +28,8 @@ from argusml.service.app import create_app
 from service_util import T0, event, start_monitor
 from test_review_sample import argus
 
+pytestmark = pytest.mark.service
+
 HOUR = 3600.0
 WINDOW = 1800.0
 PER_WINDOW = 100
@@ -75,6 +77,7 @@ def windows(url: str, **params: Any) -> list[dict[str, Any]]:
         "windows"]
 
 
+@pytest.mark.slow
 def test_a_day_of_history_over_http_and_the_cli(served, tmp_path) -> None:
     server, _, _ = served
     now = time.time()
@@ -314,6 +317,7 @@ def test_backfill_validated_in_a_worker_process_is_placed_by_its_time(running_mo
         pool.close()
 
 
+@pytest.mark.slow
 def test_a_sparse_history_is_split_and_paced_by_the_service(served, tmp_path) -> None:
     """200 predictions, one per 30 minutes: one request would open 200 windows, more than the 128 a model may
     hold open (every open window is in each snapshot). The service answers 413 backfill_too_wide, the command

@@ -67,6 +67,7 @@ def _pooled(r: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return r, c
 
 
+@pytest.mark.slow  # columns of up to 200,000 levels, counted and tested: seconds
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(levels=st.one_of(st.integers(1, 60), st.integers(61, 5_000), st.integers(5_001, 200_000)),
        seed=st.integers(0, 2**31), share=st.floats(0.2, 0.8))
@@ -368,6 +369,7 @@ def test_many_levels_do_not_vanish_or_appear_on_a_random_split() -> None:
 # -- the service: window profiles of near-unique and many-level columns ---------------------------------------
 
 
+@pytest.mark.service
 def test_the_service_tests_text_columns_in_windows_and_rollups(tmp_path) -> None:
     """A model with a title column (text) and a 2,000-level code: clean windows stay quiet, a window of
     titles from another catalogue is drifted on the unseen share, and so is the hour roll-up that holds it."""

@@ -47,6 +47,7 @@ def inputs(rng: np.random.Generator, n: int, shift: float = 0.0, spread: float =
     return rng.normal(loc=shift, scale=spread, size=(n, 3))
 
 
+@pytest.mark.slow  # a Monte Carlo check: its power is in its thousands of simulated draws
 def test_the_estimates_are_the_mean_realised_metrics_of_labels_drawn_from_the_probabilities():
     """One window of 300 rows, 4 classes, scores rounded so every class has ties; 1,500 label draws.
 
@@ -74,6 +75,7 @@ def test_the_estimates_are_the_mean_realised_metrics_of_labels_drawn_from_the_pr
     assert est["accuracy"].value == pytest.approx(P.max(axis=1).mean(), abs=1e-15)
 
 
+@pytest.mark.slow  # a Monte Carlo check: its power is in its thousands of simulated draws
 def test_intervals_hold_the_realised_metrics_95_percent_of_the_time_under_covariate_shift():
     """A calibrated 3-class model over 1,000 windows of 600 rows whose inputs move (P(y | x) does not): the
     realised accuracy, macro precision, recall, F1 and one-vs-rest AUC each lie in the estimate's 95%
@@ -205,6 +207,7 @@ def test_the_baseline_stores_the_multiclass_calibration_and_proxies_through_json
 
 # -- the service: a 3-class model's windows ---------------------------------------------------------------
 
+@pytest.mark.service
 def test_the_service_estimates_a_multiclass_window_and_flags_a_degraded_mix_before_labels(tmp_path):
     """Hour 1: inputs like the reference's. Hour 2: the inputs moved to where the model is unsure between a and
     c, without labels: the estimated accuracy and macro F1 fall (a P2 finding), and the class-mix proxy says

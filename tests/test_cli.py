@@ -13,6 +13,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
+pytestmark = pytest.mark.slow
+
 ARGUS = [sys.executable, "-m", "argusml.cli.main"]
 
 

@@ -337,6 +337,7 @@ def _events(rng: np.random.Generator, start: int, n: int, ts: float) -> list[dic
     return evs
 
 
+@pytest.mark.service
 def test_model_yaml_keys_produce_the_finding_in_windows_and_rollups(served):
     mon, client, clock, _ = served
     rng = np.random.default_rng(5)
@@ -376,6 +377,7 @@ def test_model_yaml_keys_produce_the_finding_in_windows_and_rollups(served):
     assert rolled["cat"]["evidence"]["max_missing"]["count"] == 2
 
 
+@pytest.mark.service
 def test_a_model_yaml_key_that_does_not_fit_the_baseline_is_refused(tmp_path, served):
     mon, client, _, ref = served
     bad = ModelConfig(model="m", checks={"columns": {"cat": {"min": 0}}})

@@ -12,6 +12,8 @@ from argusml.profile import Reference
 from argusml.schema.model_config import ModelConfig
 from service_util import T0, event, reference_frame
 
+pytestmark = pytest.mark.service
+
 
 @pytest.fixture
 def svc(running_monitor, ref):

@@ -11,9 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_import_contracts_hold() -> None:
     exe = shutil.which("lint-imports", path=str(Path(sys.executable).parent)) or shutil.which("lint-imports")
     assert exe, "import-linter is a dev dependency: pip install -e '.[dev]'"
@@ -29,6 +32,7 @@ def test_contract_names_every_layer() -> None:
         assert f'"{layer}"' in text
 
 
+@pytest.mark.slow
 def test_contract_catches_an_upward_import(tmp_path: Path) -> None:
     """A copy of the package where `stats` imports `report` must fail the lint."""
     shutil.copytree(ROOT / "src" / "argusml", tmp_path / "src" / "argusml",

@@ -130,6 +130,7 @@ def test_a_correlation_break_is_found_by_these_and_by_no_column_test(ref):
     assert ok["status"] == "stable" and ok["drifted"] is False
 
 
+@pytest.mark.slow  # a Monte Carlo check: its power is in its thousands of simulated draws
 def test_random_splits_stay_quiet():
     """20 random halves of one table: no split reports multivariate drift."""
     data = frame(12_000, 5)
@@ -208,6 +209,7 @@ def test_profiles_merge_exactly(ref):
 T0 = 1_800_000_000.0
 
 
+@pytest.mark.service
 def test_service_windows_report_multivariate_drift(tmp_path, ref):
     start = (T0 // 300) * 300
     now = [start - 600 + 20]  # the clock only moves forward: windows behind it are closed

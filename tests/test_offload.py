@@ -15,6 +15,8 @@ from argusml.service.app import OFFLOAD_MIN_BYTES, create_app
 from argusml.service.offload import ValidatorPool, decode_and_validate
 from service_util import event, make_reference, start_monitor
 
+pytestmark = pytest.mark.service
+
 
 @pytest.fixture(scope="module")
 def pool():

@@ -26,6 +26,8 @@ from service_util import T0, Clock, LiveServer, Server, event, make_reference, s
 from test_html_browser import headless_chromium, needs_browser
 from test_serve_cli import token_create_appended
 
+pytestmark = pytest.mark.service
+
 FORM = {"content-type": "application/x-www-form-urlencoded"}  # what `curl -d` sends unless told otherwise
 GET_ANSWERS = {  # the GET routes whose answers the OpenAPI document describes, and the schema of each
     "/v1/models": "ModelList",
@@ -59,6 +61,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, d
 
 
 # -- tokens ------------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_tokens_appended_by_token_create_authenticate_in_serve(served: tuple[Server, dict[str, str]]) -> None:
     server, tokens = served
     rng = np.random.default_rng(1)
@@ -161,6 +164,7 @@ def test_openapi_declares_the_bearer_scheme_and_the_get_answers(served: tuple[Se
     assert window["properties"]["closed_at"]["anyOf"] == [{"type": "string"}, {"type": "null"}]
 
 
+@pytest.mark.slow
 @needs_browser
 def test_docs_page_renders_in_a_browser_and_sends_the_token(served: tuple[Server, dict[str, str]]) -> None:
     """Swagger UI itself, in headless Chromium with auth on: it renders every operation of the document

@@ -24,6 +24,8 @@ from argusml.schema.model_config import ModelConfig, model_config_from_dict
 from argusml.store import Store
 from service_util import T0, Clock, event
 
+pytestmark = pytest.mark.service
+
 FEATURES = {f"x{j}" for j in range(6)}
 
 
@@ -213,6 +215,7 @@ def test_provisional_settings_are_validated():
         model_config_from_dict({"model": "m", "provisional": {"min_row": 10}}, "m.yaml")
 
 
+@pytest.mark.slow
 def test_repeated_looks_at_stable_windows_keep_false_alarms_at_alpha(running_monitor, ref):
     """Stable traffic, looked at as it grows: the windows with any provisional drift are no more than
     alpha of them allow, where looking at full alpha every time (what the per-look p-values say) raises

@@ -28,6 +28,8 @@ from argusml.schema.model_config import ModelConfig
 from argusml.store import Store
 from service_util import T0, Clock, LiveServer, Server, event, make_reference, start_monitor, write_config
 
+pytestmark = pytest.mark.service
+
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
@@ -166,6 +168,7 @@ def wait_for(url: str, sample: str, timeout: float = 60.0) -> None:
     raise TimeoutError(f"{sample} never appeared")
 
 
+@pytest.mark.slow
 def test_kill_9_loses_no_counter_of_acknowledged_data(tmp_path):
     config = write_config(tmp_path / "cfg", make_reference(2000), window="5s", lateness="5s")
     data = tmp_path / "data"

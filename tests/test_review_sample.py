@@ -28,6 +28,8 @@ from argusml.profile import Reference
 from argusml.schema.model_config import ModelConfig
 from service_util import LiveServer, event, make_reference, start_monitor
 
+pytestmark = pytest.mark.service
+
 ARGUS = [sys.executable, "-m", "argusml.cli.main"]
 RUNNER = CliRunner()
 N_EVENTS = 3000
@@ -309,6 +311,7 @@ def test_help_has_examples() -> None:
         assert p.returncode == 0 and "Example:" in p.stdout
 
 
+@pytest.mark.slow
 def test_the_installed_command_runs(service, tmp_path) -> None:
     server, _, _ = service
     env = {**os.environ, "ARGUS_URL": server.url}

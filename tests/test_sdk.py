@@ -19,6 +19,8 @@ from argusml.schema.model_config import AuthConfig, ModelConfig, TokenEntry
 from argusml.service.auth import Authenticator, digest
 from service_util import LiveServer, free_port, make_reference
 
+pytestmark = pytest.mark.service
+
 
 @pytest.fixture
 def monitor(running_monitor):
@@ -242,6 +244,7 @@ def test_fastapi_endpoint_decorator(monitor):
     assert docs[0]["latency_ms"] >= 0
 
 
+@pytest.mark.slow
 def test_buffer_is_flushed_when_the_process_exits(monitor, tmp_path):
     import subprocess
     import sys

@@ -9,9 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from service_util import make_reference
+
+pytestmark = pytest.mark.slow
 
 ARGUS = [sys.executable, "-m", "argusml.cli.main"]
 

@@ -31,6 +31,8 @@ from argusml.service.auth import Authenticator, digest
 from argusml.store import Store
 from service_util import T0, event, reference_frame
 
+pytestmark = pytest.mark.service
+
 
 @pytest.fixture
 def svc(running_monitor, ref):

@@ -18,6 +18,8 @@ from argusml.profile import Reference
 from argusml.schema.model_config import ModelConfig
 from service_util import T0, event, reference_frame, start_monitor
 
+pytestmark = pytest.mark.service
+
 N = 1500
 
 

@@ -16,6 +16,8 @@ from argusml.schema.model_config import ModelConfig
 from argusml.store import Store
 from service_util import T0, Clock, event, make_reference, start_monitor
 
+pytestmark = pytest.mark.service
+
 HOUR = 3600.0
 DAY_START = 1_799_971_200.0  # the UTC day T0 is in
 
@@ -125,6 +127,7 @@ def test_window_metrics_equal_scikit_learn_per_window_and_segment_with_coverage_
         store.close()
 
 
+@pytest.mark.slow
 def test_a_real_drop_is_a_finding_a_random_split_is_not_and_the_weak_segment_is_named(tmp_path, ref):
     clock = Clock()
     mon, store, client = start(tmp_path, ref, clock)
@@ -157,6 +160,7 @@ def test_a_real_drop_is_a_finding_a_random_split_is_not_and_the_weak_segment_is_
         store.close()
 
 
+@pytest.mark.slow
 def test_trailing_baseline_flags_a_day_worse_than_the_days_before(tmp_path, ref):
     clock = Clock(DAY_START + 3 * 86400 + 3600)
     mon, store, client = start(tmp_path, ref, clock, baseline="trailing", trailing="2d")

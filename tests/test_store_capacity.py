@@ -20,6 +20,8 @@ import pytest
 
 from argusml.store import Store, WindowRow
 
+pytestmark = pytest.mark.service
+
 LIMIT = "16MB"
 
 

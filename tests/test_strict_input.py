@@ -25,6 +25,8 @@ from argusml.schema.model_config import ModelConfig
 from argusml.store import Store
 from service_util import T0, Clock, LiveServer, event, reference_frame, start_monitor
 
+pytestmark = pytest.mark.service
+
 MINUTE = 60.0
 KEPT = "; kept, they count as missing values in the window (send null for a value that is missing on purpose)"
 
