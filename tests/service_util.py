@@ -9,11 +9,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import numpy as np
@@ -22,6 +23,7 @@ import pandas as pd
 from argusml.profile import Reference
 
 N_FEATURES = 6
+T = TypeVar("T")
 
 
 def reference_frame(n: int = 4000, seed: int = 0) -> pd.DataFrame:
@@ -43,6 +45,14 @@ def event(i: int | str, rng: np.random.Generator, *, shift: float = 0.0, **extra
     feats: dict[str, Any] = {f"x{j}": float(rng.normal(shift)) for j in range(N_FEATURES)}
     feats["cat"] = str(rng.choice(["a", "b", "c"], p=[0.5, 0.3, 0.2]))
     return {"id": str(i), "features": feats, "prediction": float(rng.random()), **extra}
+
+
+def concurrently(fn: Callable[..., T], *calls: tuple[Any, ...]) -> list[T]:
+    """``fn(*args)`` for each tuple of ``calls``, side by side in threads; the results in the order of the calls.
+    For a test's independent ``argus`` runs: pytest runs one test at a time, so a second child process uses a
+    core that would idle, and each run answers what it would alone."""
+    with ThreadPoolExecutor(max_workers=max(1, min(len(calls), os.cpu_count() or 1))) as pool:
+        return list(pool.map(lambda args: fn(*args), calls))
 
 
 def free_port() -> int:
