@@ -106,9 +106,10 @@ class WindowQuery(BaseModel):
     segment: str | None = None
     granularity: str | None = None
 
-    def select(self, monitor: Monitor, st: ModelState) -> dict[str, Any]:
-        """The store's filter keywords: times as epoch seconds, the version and granularity checked against
-        the model (400 or 404 naming the problem)."""
+    def select(self, monitor: Monitor, model: str) -> dict[str, Any]:
+        """The store's filter keywords for this model: times as epoch seconds, the version and granularity
+        checked against the model (404 for an unknown model or version, 400 for a bad time or granularity)."""
+        st = state_of(monitor, model)
         return {"since": parse_time(self.since, "since"), "until": parse_time(self.until, "until"),
                 "version": version_of(monitor, st, self.version), "segment": self.segment,
                 "granularity": granularity_of(self.granularity, st)}

@@ -60,8 +60,7 @@ def status(model: str, monitor: MonitorDep) -> Response:
             response_model=schemas.FindingList,
             responses={404: {"model": schemas.ErrorBody}, 400: {"model": schemas.ErrorBody}})
 def findings(model: str, q: Annotated[FindingsQuery, Query()], monitor: MonitorDep) -> Response:
-    st = state_of(monitor, model)
-    where = q.select(monitor, st)
+    where = q.select(monitor, model)
     out = []
     if q.provisional:  # the open windows' last looks first, then the confirmed findings
         for w in monitor.store.windows(model, **where, closed=False, limit=q.limit):
@@ -78,8 +77,7 @@ def findings(model: str, q: Annotated[FindingsQuery, Query()], monitor: MonitorD
             response_model=schemas.WindowList,
             responses={404: {"model": schemas.ErrorBody}, 400: {"model": schemas.ErrorBody}})
 def windows(model: str, q: Annotated[WindowsQuery, Query()], monitor: MonitorDep) -> Response:
-    st = state_of(monitor, model)
-    rows = monitor.store.windows(model, **q.select(monitor, st), closed=q.closed, limit=q.limit)
+    rows = monitor.store.windows(model, **q.select(monitor, model), closed=q.closed, limit=q.limit)
     return json_response({"windows": [_window_out(w) for w in rows]})
 
 
@@ -88,8 +86,7 @@ def windows(model: str, q: Annotated[WindowsQuery, Query()], monitor: MonitorDep
                     "labels arrive)",
             responses={404: {"model": schemas.ErrorBody}, 400: {"model": schemas.ErrorBody}})
 def performance(model: str, q: Annotated[PerformanceQuery, Query()], monitor: MonitorDep) -> Response:
-    st = state_of(monitor, model)
-    rows = monitor.store.performance(model, **q.select(monitor, st), min_labels=q.min_labels, limit=q.limit)
+    rows = monitor.store.performance(model, **q.select(monitor, model), min_labels=q.min_labels, limit=q.limit)
     return json_response({"performance": [_performance_out(r) for r in rows]})
 
 
