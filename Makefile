@@ -1,11 +1,11 @@
-# Two commands from a fresh machine: `make demo` and `make test`.
+# Two commands from a fresh machine: `make demo` and `make test` (`make test-fast` while editing).
 # Both create .venv on first use (Python 3.10+ and pip are all they need).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo demo-live test lint bench clean
+.PHONY: demo demo-live test test-fast lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest
+
+# the pure layers (schema, stats, profile, checks, reports) and their doctests, in under a minute: no test
+# marked service (a running monitor, the app, a server) or slow (real processes, Prometheus, Chromium, kill -9)
+FAST_PATHS := tests src/argusml/schema src/argusml/stats src/argusml/profile src/argusml/checks src/argusml/reports
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow and not service" $(FAST_PATHS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_bench.py

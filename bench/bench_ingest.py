@@ -429,8 +429,8 @@ BUCKETS: list[tuple[str, re.Pattern[str]]] = [(name, re.compile(rx)) for name, r
                                                                           "apply_retention", "_check", "window_summary")),
     ("writer bookkeeping (_write, metrics)", _fn("_write", "_writer", "_count_events") + r"|monitor/metrics\.py"),
     ("ingest_events (engine, rest)", _fn("ingest_events")),
-    ("response JSON (_json)", _fn("_json") + r".*service/app\.py"),
-    ("request middleware (RequestContext)", r"service/app\.py"),
+    ("response JSON (json_response)", _fn("json_response") + r".*service/errors\.py"),
+    ("request middleware (RequestContext)", r"service/(app|middleware|bodies|errors|deps)\.py|service/routers/"),
     ("HTTP + asyncio (uvicorn, starlette, fastapi)", r"uvicorn|h11|httptools|starlette|fastapi|asyncio|anyio|uvloop|selectors|"
                                                      r"\(loop\.c|\(libuv|_ssl|socket"),
 ]]

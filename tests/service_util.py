@@ -7,11 +7,14 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import numpy as np
@@ -20,6 +23,7 @@ import pandas as pd
 from argusml.profile import Reference
 
 N_FEATURES = 6
+T = TypeVar("T")
 
 
 def reference_frame(n: int = 4000, seed: int = 0) -> pd.DataFrame:
@@ -41,6 +45,14 @@ def event(i: int | str, rng: np.random.Generator, *, shift: float = 0.0, **extra
     feats: dict[str, Any] = {f"x{j}": float(rng.normal(shift)) for j in range(N_FEATURES)}
     feats["cat"] = str(rng.choice(["a", "b", "c"], p=[0.5, 0.3, 0.2]))
     return {"id": str(i), "features": feats, "prediction": float(rng.random()), **extra}
+
+
+def concurrently(fn: Callable[..., T], *calls: tuple[Any, ...]) -> list[T]:
+    """``fn(*args)`` for each tuple of ``calls``, side by side in threads; the results in the order of the calls.
+    For a test's independent ``argus`` runs: pytest runs one test at a time, so a second child process uses a
+    core that would idle, and each run answers what it would alone."""
+    with ThreadPoolExecutor(max_workers=max(1, min(len(calls), os.cpu_count() or 1))) as pool:
+        return list(pool.map(lambda args: fn(*args), calls))
 
 
 def free_port() -> int:
@@ -66,8 +78,6 @@ class LiveServer:
     child process spends importing; ``with LiveServer(monitor) as srv`` or ``start()`` / ``stop()``."""
 
     def __init__(self, monitor: Any, port: int | None = None, auth: Any = None) -> None:
-        import threading
-
         import uvicorn
 
         from argusml.service.app import create_app
@@ -142,32 +152,84 @@ class Server:
         return self.proc.returncode
 
 
-class SimClock:
-    """The monitor's clock, moved by the test: windows close without waiting minutes."""
+T0 = 1_800_000_000.0  # a UTC day boundary is at 1_799_971_200; T0 sits 8 h into that day
 
-    def __init__(self, t: float = 1_800_000_000.0) -> None:
+
+class Clock:
+    """The monitor's clock, moved by the test (``clock.t = ...`` or ``advance``): windows close without
+    waiting minutes."""
+
+    def __init__(self, t: float = T0) -> None:
         self.t = t
+        self._lock = threading.Lock()
 
     def __call__(self) -> float:
-        return self.t
+        with self._lock:
+            return self.t
+
+    def advance(self, dt: float) -> None:
+        with self._lock:
+            self.t += dt
 
 
-@contextmanager
-def monitor_in_process(path: Path, config: Any, reference: Reference) -> Iterator[tuple[Any, Any, SimClock]]:
-    """(monitor, TestClient, clock): a real store under ``path`` and the real app, fast ticks."""
+FAST = {"tick_every": 0.02, "snapshot_every": 0.05}
+"""The monitor's loops every 20 ms and a snapshot every 50 ms: what a test waits for happens at once."""
+
+
+@dataclass
+class Running:
+    """A started monitor with its store, clock and the real app (``client`` calls it in process; ``live()``
+    serves it on a real socket). ``stop()`` is what a process exit does: drain, snapshot, close the store."""
+
+    monitor: Any
+    store: Any
+    clock: Any
+    client: Any
+    path: Path
+    servers: list[LiveServer] = field(default_factory=list)
+    stopped: bool = False
+
+    def live(self, auth: Any = None) -> LiveServer:
+        server = LiveServer(self.monitor, auth=auth).start()
+        self.servers.append(server)
+        return server
+
+    def stop(self) -> None:
+        if self.stopped:
+            return
+        self.stopped = True
+        for server in self.servers:
+            server.stop()
+        self.monitor.stop()
+        self.store.close()
+
+
+def start_monitor(path: Path, *models: tuple[Any, Reference], clock: Any = None, settings: Any = None,
+                  auth: Any = None, start: bool = True) -> Running:
+    """A real Monitor on a real store at ``path`` with these (config, baseline) pairs registered, started
+    (unless ``start=False``), behind the real app. ``settings``: a ``Settings`` (default: ``FAST``);
+    ``clock``: the monitor's clock (default: a ``Clock`` at ``T0``; pass ``time.time`` for the real one)."""
     from fastapi.testclient import TestClient
 
     from argusml.monitor import Monitor, Settings
     from argusml.service.app import create_app
     from argusml.store import Store
 
-    clock = SimClock()
-    store = Store(path / "data")
-    mon = Monitor(store, Settings(tick_every=0.02, snapshot_every=0.05), clock=clock)
-    mon.register(config, reference)
-    mon.start()
+    clock = Clock() if clock is None else clock
+    store = Store(path)
+    mon = Monitor(store, Settings(**FAST) if settings is None else settings, clock=clock)
+    for config, reference in models:
+        mon.register(config, reference)
+    if start:
+        mon.start()
+    return Running(mon, store, clock, TestClient(create_app(mon, auth=auth)), path)
+
+
+@contextmanager
+def monitor_in_process(path: Path, config: Any, reference: Reference) -> Iterator[tuple[Any, Any, Clock]]:
+    """(monitor, TestClient, clock): a real store under ``path`` and the real app, fast ticks."""
+    running = start_monitor(path / "data", (config, reference))
     try:
-        yield mon, TestClient(create_app(mon)), clock
+        yield running.monitor, running.client, running.clock
     finally:
-        mon.stop()
-        store.close()
+        running.stop()

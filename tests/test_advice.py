@@ -6,22 +6,18 @@ the window since its onset; drift that does not -> no action, said; no labels
 from __future__ import annotations
 
 import json
-import threading
 
 import numpy as np
 import pandas as pd
 import pytest
-from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from argusml.checks.advice import AdviceInputs, DriftRun, Drop, advise
 from argusml.cli.main import app
-from argusml.monitor import Monitor, Settings
+from argusml.monitor import Settings
 from argusml.profile import Reference
 from argusml.schema.model_config import ModelConfig
-from argusml.service.app import create_app
-from argusml.store import Store
-from service_util import LiveServer
+from service_util import Clock, LiveServer, start_monitor
 
 DAY = 86400.0
 NOW = 1_800_000_000.0
@@ -143,14 +139,7 @@ def test_rollback_wins():
 
 
 # -- the service -------------------------------------------------------------------------------------------------
-class Clock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self.t
+PERF = Settings(tick_every=0.02, snapshot_every=0.05, performance_every=3600)
 
 
 def _frame(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
@@ -174,13 +163,12 @@ def _run(tmp_path, reference: Reference, *, shift: float, flip: bool, label: boo
     rows shift."""
     day0 = (NOW // DAY) * DAY + 8 * 3600
     clock = Clock(day0)
-    store = Store(tmp_path / "data")
-    mon = Monitor(store, Settings(tick_every=0.02, snapshot_every=0.05, performance_every=3600), clock=clock)
-    mon.register(ModelConfig(model="m", window="1h", lateness="1m", performance={"min_labels": 200},
-                             advice={"min_retrain_labels": 1000}, segments=["region"] if by_region else []), reference)
-    mon.start()
+    running = start_monitor(tmp_path / "data", (ModelConfig(
+        model="m", window="1h", lateness="1m", performance={"min_labels": 200}, advice={"min_retrain_labels": 1000},
+        segments=["region"] if by_region else []), reference), clock=clock, settings=PERF)
+    mon, store = running.monitor, running.store
     try:
-        client = TestClient(create_app(mon))
+        client = running.client
         for h, sh in enumerate((0.0, shift, shift)):
             t0 = day0 + h * 3600
             clock.t = t0 + 3500  # the hour's events are all in the past (none beyond the future skew)
@@ -216,6 +204,7 @@ def _run(tmp_path, reference: Reference, *, shift: float, flip: bool, label: boo
         store.close()
 
 
+@pytest.mark.service
 def test_service_drift_that_hurts_says_retrain_since_its_onset(tmp_path, reference):
     a = _run(tmp_path, reference, shift=1.5, flip=True, label=True, cli=True)
     v = a["versions"]["unversioned"]
@@ -235,6 +224,7 @@ def test_service_drift_that_hurts_says_retrain_since_its_onset(tmp_path, referen
     assert "nope" in a["_cli_404"].stderr and "Traceback" not in a["_cli_404"].output
 
 
+@pytest.mark.service
 def test_service_drift_that_does_not_hurt_says_so_without_a_retrain(tmp_path, reference):
     a = _run(tmp_path, reference, shift=1.5, flip=False, label=True)
     # the drift findings of the newest window are open: not "no action", but no retrain either
@@ -243,20 +233,18 @@ def test_service_drift_that_does_not_hurt_says_so_without_a_retrain(tmp_path, re
     assert "No retrain needed" in " ".join(a["versions"]["unversioned"]["actions"])
 
 
+@pytest.mark.service
 def test_service_drift_without_labels_is_investigate(tmp_path, reference):
     a = _run(tmp_path, reference, shift=1.5, flip=False, label=False)
     assert a["decision"] == "investigate"
     assert "No labelled window wholly after the drift began" in a["summary"]
 
 
-def test_advice_of_unknown_model_is_404(tmp_path, reference):
-    store = Store(tmp_path / "d")
-    mon = Monitor(store, Settings(), clock=Clock(NOW))
-    try:
-        r = TestClient(create_app(mon)).get("/v1/models/nope/advice")
-        assert r.status_code == 404
-    finally:
-        store.close()
+@pytest.mark.service
+def test_advice_of_unknown_model_is_404(running_monitor):
+    client = running_monitor(data="d", settings=Settings(), clock=Clock(NOW), start=False).client
+    r = client.get("/v1/models/nope/advice")
+    assert r.status_code == 404
 
 
 def test_labels_outrank_proxies():
@@ -265,15 +253,16 @@ def test_labels_outrank_proxies():
     assert a["decision"] == "no_action" and "labelled performance outranks them" in a["summary"]
 
 
+@pytest.mark.service
 def test_service_a_worse_new_version_says_roll_back(tmp_path, reference):
     day0 = (NOW // DAY) * DAY + 8 * 3600
     clock = Clock(day0)
-    store = Store(tmp_path / "data")
-    mon = Monitor(store, Settings(tick_every=0.02, snapshot_every=0.05, performance_every=3600), clock=clock)
-    mon.register(ModelConfig(model="m", window="1h", lateness="1m", performance={"min_labels": 200}), reference)
-    mon.start()
+    running = start_monitor(tmp_path / "data", (ModelConfig(model="m", window="1h", lateness="1m",
+                                                            performance={"min_labels": 200}), reference),
+                            clock=clock, settings=PERF)
+    mon, store = running.monitor, running.store
     try:
-        client = TestClient(create_app(mon))
+        client = running.client
         for h, version in enumerate(("v1", "v2", "v2")):
             t0 = day0 + h * 3600
             clock.t = t0 + 3500
@@ -301,6 +290,7 @@ def test_service_a_worse_new_version_says_roll_back(tmp_path, reference):
         store.close()
 
 
+@pytest.mark.service
 def test_service_advice_names_the_segments_that_drifted(tmp_path, reference):
     a = _run(tmp_path, reference, shift=2.0, flip=False, label=False, by_region=True)
     drift = a["versions"]["unversioned"]["evidence"]["drift"]

@@ -14,6 +14,7 @@ import tempfile
 import numpy as np
 import orjson
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,6 +23,8 @@ from argusml.monitor.engine import ModelState
 from argusml.profile import Reference
 from argusml.schema.model_config import ModelConfig
 from argusml.store import FindingRow, PerformanceRow, Store, WindowRow
+
+pytestmark = [pytest.mark.service, pytest.mark.slow]
 
 HOUR, DAY = 3600.0, 86400.0
 DAY0 = 1_799_971_200.0  # a UTC midnight

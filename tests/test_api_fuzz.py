@@ -45,7 +45,9 @@ from argusml.monitor import Monitor, Settings
 from argusml.profile import Reference
 from argusml.schema.model_config import ModelConfig
 from argusml.service.app import NDJSON_TYPES, create_app
-from argusml.store import Store
+from service_util import start_monitor
+
+pytestmark = pytest.mark.service
 
 MODEL = "m"
 JSON = {"content-type": "application/json"}
@@ -124,15 +126,12 @@ def errors() -> Iterator[ErrorLog]:
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory, reference: Reference, errors: ErrorLog
             ) -> Iterator[tuple[Monitor, FastAPI]]:
-    store = Store(tmp_path_factory.mktemp("argus-fuzz"))
-    monitor = Monitor(store, Settings(tick_every=0.05))
-    monitor.register(ModelConfig(model=MODEL), reference)
-    monitor.start()
+    running = start_monitor(tmp_path_factory.mktemp("argus-fuzz"), (ModelConfig(model=MODEL), reference),
+                            settings=Settings(tick_every=0.05), clock=time.time)
     try:
-        yield monitor, create_app(monitor)
+        yield running.monitor, running.client.app
     finally:
-        monitor.stop()
-        store.close()
+        running.stop()
 
 
 @pytest.fixture(scope="module")
@@ -502,10 +501,9 @@ def test_extreme_numbers_do_not_break_windows(tmp_path: Any, reference: Referenc
     events were acknowledged) and, for a roll-up, repeats on every tick."""
     started = time.time()
     clock = [T0 - EXTREME[0][0]]
-    store = Store(tmp_path / "extreme")
-    monitor = Monitor(store, Settings(tick_every=0.02), clock=lambda: clock[0])
-    monitor.register(ModelConfig(model="x", window="5m", lateness="1m"), reference)
-    monitor.start()
+    running = start_monitor(tmp_path / "extreme", (ModelConfig(model="x", window="5m", lateness="1m"), reference),
+                            settings=Settings(tick_every=0.02), clock=lambda: clock[0])
+    monitor = running.monitor
     try:
         with error_log() as fold_errors, TestClient(create_app(monitor), raise_server_exceptions=False) as c:
             for j, (ago, values) in enumerate(EXTREME):
@@ -532,8 +530,7 @@ def test_extreme_numbers_do_not_break_windows(tmp_path: Any, reference: Referenc
             for what in ("status", "findings"):
                 assert c.get(f"/v1/models/x/{what}").status_code == 200
     finally:
-        monitor.stop()
-        store.close()
+        running.stop()
         # this test's monitor is not the module's: what it logged is reported above, not again at the end
         errors.records = [r for r in errors.records if r.created < started]
 

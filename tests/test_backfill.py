@@ -23,22 +23,16 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from argusml.monitor import Monitor, Settings
-from argusml.profile import Reference
 from argusml.schema.model_config import ModelConfig
 from argusml.service.app import create_app
-from argusml.store import Store
-from service_util import LiveServer, event, make_reference
+from service_util import T0, event, start_monitor
 from test_review_sample import argus
-from test_service import T0, Clock
+
+pytestmark = pytest.mark.service
 
 HOUR = 3600.0
 WINDOW = 1800.0
 PER_WINDOW = 100
-
-
-@pytest.fixture(scope="module")
-def ref() -> Reference:
-    return make_reference()
 
 
 def rfc(t: float) -> str:
@@ -72,15 +66,10 @@ def wait_for(predicate: Any, timeout: float = 60.0) -> Any:
 def served(tmp_path_factory, ref) -> Any:
     """The real service (real clock) with model 'm': 30-minute windows, so hours and days roll up."""
     d = tmp_path_factory.mktemp("backfill")
-    store = Store(d / "data")
-    monitor = Monitor(store, Settings(tick_every=0.05, snapshot_every=0.5, backfill_idle=0.5))
-    monitor.register(ModelConfig(model="m", window="30m", lateness="2m"), ref)
-    monitor.start()
-    server = LiveServer(monitor).start()
-    yield server, monitor, d
-    server.stop()
-    monitor.stop()
-    store.close()
+    running = start_monitor(d / "data", (ModelConfig(model="m", window="30m", lateness="2m"), ref), clock=time.time,
+                            settings=Settings(tick_every=0.05, snapshot_every=0.5, backfill_idle=0.5))
+    yield running.live(), running.monitor, d
+    running.stop()
 
 
 def windows(url: str, **params: Any) -> list[dict[str, Any]]:
@@ -88,6 +77,7 @@ def windows(url: str, **params: Any) -> list[dict[str, Any]]:
         "windows"]
 
 
+@pytest.mark.slow
 def test_a_day_of_history_over_http_and_the_cli(served, tmp_path) -> None:
     server, _, _ = served
     now = time.time()
@@ -181,15 +171,10 @@ def test_unusable_input_exits_2_with_one_line(served, tmp_path) -> None:
 
 # -- the rules, in process with our own clock ---------------------------------------------------------------
 @pytest.fixture
-def svc(tmp_path, ref):
-    clock = Clock()
-    store = Store(tmp_path / "data")
-    mon = Monitor(store, Settings(tick_every=0.02, snapshot_every=0.05, backfill_idle=0.3), clock=clock)
-    mon.register(ModelConfig(model="m", window="5m", lateness="1m", segments=["cat"]), ref)
-    mon.start()
-    yield mon, TestClient(create_app(mon)), clock, store
-    mon.stop()
-    store.close()
+def svc(running_monitor, ref):
+    running = running_monitor((ModelConfig(model="m", window="5m", lateness="1m", segments=["cat"]), ref),
+                        settings=Settings(tick_every=0.02, snapshot_every=0.05, backfill_idle=0.3))
+    return running.monitor, running.client, running.clock, running.store
 
 
 def back(client: TestClient, events: list) -> dict[str, Any]:
@@ -281,17 +266,13 @@ def test_same_validation_dedup_and_retention_as_events(svc) -> None:
 
 
 @pytest.mark.parametrize("crash", [False, True])
-def test_a_restart_or_crash_before_the_backfill_closes_loses_nothing(tmp_path, ref, crash) -> None:
-    clock = Clock()
+def test_a_restart_or_crash_before_the_backfill_closes_loses_nothing(running_monitor, ref, crash) -> None:
     # no periodic snapshot after the first: a crash leaves only the raw log to recover the backfill from
     settings = Settings(tick_every=0.02, snapshot_every=3600 if crash else 0.05, backfill_idle=3600)
-    store = Store(tmp_path / "d")
-    mon = Monitor(store, settings, clock=clock)
     cfg = ModelConfig(model="m", window="5m", lateness="1m")
-    mon.register(cfg, ref)
-    mon.start()
+    first = running_monitor((cfg, ref), data="d", settings=settings)
+    mon, client, clock = first.monitor, first.client, first.clock
     assert mon.wait_idle()  # the first snapshot is taken (before any event)
-    client = TestClient(create_app(mon))
     rng = np.random.default_rng(5)
     assert client.post("/v1/models/m/events", json=[event(f"l{i}", rng, timestamp=T0 + 10) for i in range(20)]
                        ).status_code == 200
@@ -300,31 +281,25 @@ def test_a_restart_or_crash_before_the_backfill_closes_loses_nothing(tmp_path, r
     assert mon.status("m")["backfill_open_windows"] == 1  # folded, open: the backfill has not moved past it
     if crash:
         mon._snapshot = lambda *a, **k: None  # type: ignore[method-assign]  # the process dies: no snapshot
-    mon.stop()
-    store.close()
-    store = Store(tmp_path / "d")
-    mon = Monitor(store, Settings(tick_every=0.02, snapshot_every=0.05, backfill_idle=0.2), clock=clock)
-    mon.register(cfg, ref)
-    mon.start()
+    first.stop()
+    again = running_monitor((cfg, ref), data="d", settings=Settings(tick_every=0.02, snapshot_every=0.05,
+                                                                    backfill_idle=0.2), clock=clock)
+    mon, store = again.monitor, again.store
     assert mon.status("m")["open_window_rows"] == 20
     settle(mon)
     w = store.windows("m", segment="*", granularity=300.0)
     assert sorted((x["start_ts"], x["n_rows"], x["closed"]) for x in w) == [(T0 - 7200, 40, True), (T0, 20, False)]
-    mon.stop()
-    store.close()
 
 
-def test_backfill_validated_in_a_worker_process_is_placed_by_its_time(tmp_path, ref) -> None:
+def test_backfill_validated_in_a_worker_process_is_placed_by_its_time(running_monitor, ref) -> None:
     """`argus serve` validates large bodies in worker processes: a backfill validated there is still one."""
     from argusml.service.app import OFFLOAD_MIN_BYTES
     from argusml.service.offload import ValidatorPool
 
-    clock = Clock()
     pool = ValidatorPool(1)
-    store = Store(tmp_path / "d")
-    mon = Monitor(store, Settings(tick_every=0.02, snapshot_every=0.05, backfill_idle=0.2), clock=clock)
-    mon.register(ModelConfig(model="m", window="5m", lateness="1m"), ref)
-    mon.start()
+    running = running_monitor((ModelConfig(model="m", window="5m", lateness="1m"), ref), data="d",
+                        settings=Settings(tick_every=0.02, snapshot_every=0.05, backfill_idle=0.2))
+    mon, store = running.monitor, running.store
     try:
         rng = np.random.default_rng(6)
         events = [event(f"w{i}", rng, timestamp=T0 - 3000 + i) for i in range(60)]
@@ -338,11 +313,11 @@ def test_backfill_validated_in_a_worker_process_is_placed_by_its_time(tmp_path, 
         assert mon.status("m")["too_late_total"] == 0
         assert all(line[5]["backfill"] is True for chunk in store.raw_after("m", 0) for line in chunk)
     finally:
-        mon.stop()
-        store.close()
+        running.stop()
         pool.close()
 
 
+@pytest.mark.slow
 def test_a_sparse_history_is_split_and_paced_by_the_service(served, tmp_path) -> None:
     """200 predictions, one per 30 minutes: one request would open 200 windows, more than the 128 a model may
     hold open (every open window is in each snapshot). The service answers 413 backfill_too_wide, the command
@@ -369,14 +344,13 @@ def test_a_sparse_history_is_split_and_paced_by_the_service(served, tmp_path) ->
     assert {x["n_rows"] for x in w} == {1}
 
 
-def test_a_backfill_ahead_of_its_windows_is_asked_to_wait(tmp_path, ref) -> None:
+def test_a_backfill_ahead_of_its_windows_is_asked_to_wait(running_monitor, ref) -> None:
     """Accepted and not yet folded, a backfill's windows count against the bound too: the next request that
     would pass it is answered 429 (the monitor's threads are not started here, so nothing folds)."""
     from argusml.monitor.engine import BackfillAhead, BackfillTooWide
 
-    store = Store(tmp_path / "d")
-    mon = Monitor(store, Settings(), clock=Clock())
-    mon.register(ModelConfig(model="m", window="5m", lateness="1m", segments=["cat"]), ref)
+    mon = running_monitor((ModelConfig(model="m", window="5m", lateness="1m", segments=["cat"]), ref), data="d",
+                          settings=Settings(), start=False).monitor
     rng = np.random.default_rng(8)
 
     def span(tag: str, buckets: int, t0: float) -> list[dict[str, Any]]:
@@ -391,4 +365,3 @@ def test_a_backfill_ahead_of_its_windows_is_asked_to_wait(tmp_path, ref) -> None
     with pytest.raises(BackfillAhead, match=r"the backfill holds 120 open windows \(limit 128\)"):
         mon.ingest_backfill("m", span("b", 3, T0 - 43200))
     assert mon.ingest_backfill("m", span("c", 2, T0 - 43200)).body["accepted"] == 6  # 120 + 8 fits
-    store.close()

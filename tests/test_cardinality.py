@@ -67,6 +67,7 @@ def _pooled(r: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return r, c
 
 
+@pytest.mark.slow  # columns of up to 200,000 levels, counted and tested: seconds
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(levels=st.one_of(st.integers(1, 60), st.integers(61, 5_000), st.integers(5_001, 200_000)),
        seed=st.integers(0, 2**31), share=st.floats(0.2, 0.8))
@@ -368,26 +369,14 @@ def test_many_levels_do_not_vanish_or_appear_on_a_random_split() -> None:
 # -- the service: window profiles of near-unique and many-level columns ---------------------------------------
 
 
+@pytest.mark.service
 def test_the_service_tests_text_columns_in_windows_and_rollups(tmp_path) -> None:
     """A model with a title column (text) and a 2,000-level code: clean windows stay quiet, a window of
     titles from another catalogue is drifted on the unseen share, and so is the hour roll-up that holds it."""
-    from fastapi.testclient import TestClient
-
-    from argusml.monitor import Monitor, Settings
-    from argusml.service.app import create_app
     from argusml.service.server import load_config_dir
-    from argusml.store import Store
-    from service_util import write_config
+    from service_util import Clock, start_monitor, write_config
 
     t0 = 1_800_000_000.0
-
-    class Clock:
-        def __init__(self, t: float) -> None:
-            self.t = t
-
-        def __call__(self) -> float:
-            return self.t
-
     rng = np.random.default_rng(12)
     n = 6000
     ref_frame = pd.DataFrame({"title": _titles(rng, n), "code": [f"K{c}" for c in _zipf_codes(rng, 2000, n, a=0.8)],
@@ -396,12 +385,10 @@ def test_the_service_tests_text_columns_in_windows_and_rollups(tmp_path) -> None
     assert ref.specs["title"].kind is Kind.TEXT and ref.specs["code"].kind is Kind.CATEGORICAL
     (cfg, baseline), = load_config_dir(write_config(tmp_path / "models", ref, window="5m"))[0]
     clock = Clock(t0)
-    store = Store(tmp_path / "data")
-    mon = Monitor(store, Settings(tick_every=0.02, snapshot_every=0.05), clock=clock)
-    mon.register(cfg, baseline)
-    mon.start()
+    running = start_monitor(tmp_path / "data", (cfg, baseline), clock=clock)
+    mon, store = running.monitor, running.store
     try:
-        client = TestClient(create_app(mon))
+        client = running.client
         hour = t0 + 3600
         starts = (hour + 5, hour + 305, hour + 605)
         for k, t in enumerate(starts):

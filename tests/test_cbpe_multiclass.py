@@ -47,6 +47,7 @@ def inputs(rng: np.random.Generator, n: int, shift: float = 0.0, spread: float =
     return rng.normal(loc=shift, scale=spread, size=(n, 3))
 
 
+@pytest.mark.slow  # a Monte Carlo check: its power is in its thousands of simulated draws
 def test_the_estimates_are_the_mean_realised_metrics_of_labels_drawn_from_the_probabilities():
     """One window of 300 rows, 4 classes, scores rounded so every class has ties; 1,500 label draws.
 
@@ -74,6 +75,7 @@ def test_the_estimates_are_the_mean_realised_metrics_of_labels_drawn_from_the_pr
     assert est["accuracy"].value == pytest.approx(P.max(axis=1).mean(), abs=1e-15)
 
 
+@pytest.mark.slow  # a Monte Carlo check: its power is in its thousands of simulated draws
 def test_intervals_hold_the_realised_metrics_95_percent_of_the_time_under_covariate_shift():
     """A calibrated 3-class model over 1,000 windows of 600 rows whose inputs move (P(y | x) does not): the
     realised accuracy, macro precision, recall, F1 and one-vs-rest AUC each lie in the estimate's 95%
@@ -205,29 +207,25 @@ def test_the_baseline_stores_the_multiclass_calibration_and_proxies_through_json
 
 # -- the service: a 3-class model's windows ---------------------------------------------------------------
 
+@pytest.mark.service
 def test_the_service_estimates_a_multiclass_window_and_flags_a_degraded_mix_before_labels(tmp_path):
     """Hour 1: inputs like the reference's. Hour 2: the inputs moved to where the model is unsure between a and
     c, without labels: the estimated accuracy and macro F1 fall (a P2 finding), and the class-mix proxy says
     why. When the labels come, drawn from the true probabilities, the realised accuracy is where the
     estimate said, and the estimate's finding gives way to the labels."""
-    from fastapi.testclient import TestClient
-
-    from argusml.monitor import Monitor, Settings
+    from argusml.monitor import Settings
     from argusml.schema.model_config import ModelConfig
-    from argusml.service.app import create_app
-    from argusml.store import Store
-    from test_service import T0, Clock
+    from service_util import T0, Clock, start_monitor
 
     hour = 3600.0
     rng = np.random.default_rng(8)
     ref = Reference.from_frame(reference_frame(rng, 10_000), target="label", prediction="pred")
     assert not ref.performance["calibration"]["recalibrated"]
     clock = Clock()
-    store = Store(tmp_path / "data")
-    mon = Monitor(store, Settings(tick_every=0.02, snapshot_every=0.05, performance_every=3600), clock=clock)
-    mon.register(ModelConfig(model="m", window="5m", lateness="3h"), ref)  # two hours sent at once, as late events
-    mon.start()
-    client = TestClient(create_app(mon))
+    running = start_monitor(tmp_path / "data",  # two hours sent at once, as late events
+                            (ModelConfig(model="m", window="5m", lateness="3h"), ref), clock=clock,
+                            settings=Settings(tick_every=0.02, snapshot_every=0.05, performance_every=3600))
+    mon, store, client = running.monitor, running.store, running.client
     try:
         events, truth = [], {}
         for h, shift, spread in ((2, 0.0, 1.0), (1, 0.0, 0.25)):

@@ -13,6 +13,10 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from service_util import concurrently
+
+pytestmark = pytest.mark.slow
+
 ARGUS = [sys.executable, "-m", "argusml.cli.main"]
 
 
@@ -47,14 +51,16 @@ def files(tmp_path_factory) -> dict[str, Path]:
 
 def test_report_json_and_html(files, tmp_path) -> None:
     out = tmp_path / "r.json"
-    p = run("report", "-r", str(files["ref"]), "-c", str(files["shifted"]), "--prediction", "score", "-o", str(out))
+    html = tmp_path / "r.html"
+    p, p_html = concurrently(
+        run, ("report", "-r", str(files["ref"]), "-c", str(files["shifted"]), "--prediction", "score", "-o", str(out)),
+        ("report", "-r", str(files["ref"]), "-c", str(files["shifted"]), "--format", "html", "-o", str(html)))
     assert p.returncode == 0, p.stderr
     assert str(out) in p.stdout and "drift" in p.stdout
     rep = json.loads(out.read_text())
     assert rep["schema_version"] == 1 and rep["verdict"]["drifted_columns"] == ["x"]
     assert rep["columns"]["score"]["role"] == "prediction"
-    html = tmp_path / "r.html"
-    p = run("report", "-r", str(files["ref"]), "-c", str(files["shifted"]), "--format", "html", "-o", str(html))
+    p = p_html
     assert p.returncode == 0, p.stderr
     assert html.read_text().lstrip().lower().startswith("<!doctype html") or "<html" in html.read_text()[:500]
 
@@ -67,29 +73,35 @@ def test_report_to_stdout_is_pure_json(files) -> None:
 
 
 def test_check_gate(files, tmp_path) -> None:
-    assert run("check", "-r", str(files["ref"]), "-c", str(files["same"])).returncode == 0
-    p = run("check", "-r", str(files["ref"]), "-c", str(files["shifted"]))
-    assert p.returncode == 1
-    assert "P1" in p.stdout and "drift" in p.stdout and "x" in p.stdout
-    assert run("check", "-r", str(files["ref"]), "-c", str(files["shifted"]), "--ignore", "x").returncode == 0
     cfg = tmp_path / "argus.yaml"
     cfg.write_text("severity:\n  drift: P2\n")
-    assert run("check", "-r", str(files["ref"]), "-c", str(files["shifted"]), "--config", str(cfg)).returncode == 0
+    same, p, ignored, configured = concurrently(
+        run, ("check", "-r", str(files["ref"]), "-c", str(files["same"])),
+        ("check", "-r", str(files["ref"]), "-c", str(files["shifted"])),
+        ("check", "-r", str(files["ref"]), "-c", str(files["shifted"]), "--ignore", "x"),
+        ("check", "-r", str(files["ref"]), "-c", str(files["shifted"]), "--config", str(cfg)))
+    assert same.returncode == 0
+    assert p.returncode == 1
+    assert "P1" in p.stdout and "drift" in p.stdout and "x" in p.stdout
+    assert ignored.returncode == 0
+    assert configured.returncode == 0
 
 
 def test_baseline_then_report_from_baseline(files, tmp_path) -> None:
     base = tmp_path / "baseline.json"
-    p = run("baseline", str(files["ref"]), "--prediction", "score", "--target", "label", "-o", str(base))
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    p, from_file = concurrently(
+        run, ("baseline", str(files["ref"]), "--prediction", "score", "--target", "label", "-o", str(base)),
+        ("report", "-r", str(files["ref"]), "-c", str(files["shifted"]), "--prediction", "score", "--target", "label",
+         "-o", str(b)))
     assert p.returncode == 0, p.stderr
     # the baseline carries the model's own performance on it: what the service measures drops against
     perf = json.loads(base.read_text())["performance"]
     ref = pd.read_parquet(files["ref"])
     assert perf["task"] == "binary" and perf["positive_class"] == "1" and perf["labelled"] == len(ref)
     assert perf["metrics"]["roc_auc"]["value"] == pytest.approx(roc_auc_score(ref["label"], ref["score"]), abs=1e-12)
-    a, b = tmp_path / "a.json", tmp_path / "b.json"
     assert run("report", "-r", str(base), "-c", str(files["shifted"]), "-o", str(a)).returncode == 0
-    assert run("report", "-r", str(files["ref"]), "-c", str(files["shifted"]), "--prediction", "score",
-               "--target", "label", "-o", str(b)).returncode == 0
+    assert from_file.returncode == 0
     ra, rb = json.loads(a.read_text()), json.loads(b.read_text())
     assert ra["verdict"]["drifted_columns"] == rb["verdict"]["drifted_columns"]
     for name in ra["columns"]:
@@ -125,22 +137,22 @@ def test_bad_baseline_version(files, tmp_path) -> None:
 def test_config_validate_explains_errors(tmp_path) -> None:
     good = tmp_path / "good.yaml"
     good.write_text("drift:\n  alpha: 0.01\n  thresholds:\n    ks: 0.05\ncolumns:\n  income:\n    kind: numeric\n")
-    assert run("config", "validate", str(good)).returncode == 0
     bad = tmp_path / "bad.yaml"
     bad.write_text("drift:\n  alpah: 0.01\n  thresholds:\n    kss: 0.05\nseverity:\n  drfit: P2\n")
-    p = run("config", "validate", str(bad))
+    worse = tmp_path / "worse.yaml"
+    worse.write_text("drift:\n  alpha: 2\n")
+    ok, p, p_worse = concurrently(run, ("config", "validate", str(good)), ("config", "validate", str(bad)),
+                                  ("config", "validate", str(worse)))
+    assert ok.returncode == 0
     assert p.returncode == 2
     assert "drift.alpah: unknown key; did you mean 'alpha'?" in p.stderr
     assert "drift.thresholds.kss: unknown key; did you mean 'ks'?" in p.stderr
-    worse = tmp_path / "worse.yaml"
-    worse.write_text("drift:\n  alpha: 2\n")
-    p = run("config", "validate", str(worse))
+    p = p_worse
     assert p.returncode == 2 and "drift.alpha" in p.stderr and "less than 1" in p.stderr
 
 
 def test_help_has_examples() -> None:
-    for cmd in ("report", "check", "baseline", "demo"):
-        p = run(cmd, "--help")
+    for p in concurrently(run, *((cmd, "--help") for cmd in ("report", "check", "baseline", "demo"))):
         assert p.returncode == 0 and "Example:" in p.stdout
 
 

@@ -12,12 +12,14 @@ import time
 
 import httpx
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from argusml.cli.main import app
-from service_util import Server, free_port, make_reference, write_config
-from test_service import T0
+from service_util import T0, Server, free_port, make_reference, write_config
 from test_service_compare import _traffic
+
+pytestmark = [pytest.mark.service, pytest.mark.slow]
 
 
 def test_argus_compare_prints_the_verdict_and_fails_cleanly(tmp_path) -> None:

@@ -26,6 +26,8 @@ from jsonschema import Draft202012Validator
 
 from argusml.cli.main import app
 
+pytestmark = pytest.mark.slow
+
 ARGUS = [sys.executable, "-m", "argusml.cli.main"]
 ENV = {**os.environ, "ARGUS_NO_PROGRESS": "1"}
 BOX = ("│", "╭", "╰", "─")

@@ -411,6 +411,7 @@ def test_metric_per_task_and_config_keys() -> None:
 
 
 # -- the store: the columns a comparison reads, and stores from before them ------------------------------
+@pytest.mark.service
 def test_old_store_gains_latency_and_status_and_narrow_writers_still_insert(tmp_path) -> None:
     con = duckdb.connect(str(tmp_path / "argus.duckdb"))
     con.execute("""CREATE TABLE events(seq BIGINT, model VARCHAR, version VARCHAR, id VARCHAR, ts DOUBLE,

@@ -14,13 +14,11 @@ import orjson
 import pandas as pd
 import pyarrow as pa
 import pytest
-from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import argusml
 from argusml.checks import QualityChecker
-from argusml.monitor import Monitor, Settings
 from argusml.profile import DatasetProfile, Reference, TableSource, profile_source
 from argusml.profile.declared import resolve_declared
 from argusml.schema import (
@@ -33,10 +31,8 @@ from argusml.schema import (
     load_report_config,
 )
 from argusml.schema.model_config import ModelConfig
-from argusml.service.app import create_app
 from argusml.service.server import load_config_dir
-from argusml.store import Store
-from service_util import event, make_reference, reference_frame, write_config
+from service_util import T0, event, make_reference, reference_frame, write_config
 
 
 def declared_findings(ref: object, current: pd.DataFrame, **config: object) -> list[Finding]:
@@ -316,36 +312,20 @@ def test_parts_counted_against_other_bounds_fall_back_to_a_true_bracket():
 
 
 # -- the service ---------------------------------------------------------------------------------------------
-T0 = 1_800_000_000.0  # an hour boundary (the service tests' clock)
-
-
-class Clock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-
 DECLARED_YAML = {"checks": {"columns": {"x0": {"min": -3.0, "max": 3.0},
                                         "cat": {"allowed": ["a", "b", "c"], "max_missing": 0.0},
                                         "score": {"min": 0, "max": 1}}}}
 
 
 @pytest.fixture
-def served(tmp_path):
-    """The model YAML read by `argus serve`'s loader, registered on a monitor with our clock."""
+def served(tmp_path, running_monitor):
+    """The model YAML read by `argus serve`'s loader, registered on a monitor with our clock (at T0, an hour
+    boundary)."""
     ref = make_reference()
     (cfg, baseline), = load_config_dir(write_config(tmp_path / "models", ref, **DECLARED_YAML))[0]
     assert cfg.checks.columns["x0"].min == -3.0
-    clock = Clock(T0)
-    store = Store(tmp_path / "data")
-    mon = Monitor(store, Settings(tick_every=0.02, snapshot_every=0.05), clock=clock)
-    mon.register(cfg, baseline)
-    mon.start()
-    yield mon, TestClient(create_app(mon)), clock, ref
-    mon.stop()
-    store.close()
+    running = running_monitor((cfg, baseline))
+    return running.monitor, running.client, running.clock, ref
 
 
 def _events(rng: np.random.Generator, start: int, n: int, ts: float) -> list[dict]:
@@ -357,6 +337,7 @@ def _events(rng: np.random.Generator, start: int, n: int, ts: float) -> list[dic
     return evs
 
 
+@pytest.mark.service
 def test_model_yaml_keys_produce_the_finding_in_windows_and_rollups(served):
     mon, client, clock, _ = served
     rng = np.random.default_rng(5)
@@ -396,6 +377,7 @@ def test_model_yaml_keys_produce_the_finding_in_windows_and_rollups(served):
     assert rolled["cat"]["evidence"]["max_missing"]["count"] == 2
 
 
+@pytest.mark.service
 def test_a_model_yaml_key_that_does_not_fit_the_baseline_is_refused(tmp_path, served):
     mon, client, _, ref = served
     bad = ModelConfig(model="m", checks={"columns": {"cat": {"min": 0}}})

@@ -429,6 +429,7 @@ def test_yaml_examples_are_valid_configs():
                                      f"nor a model config ({model_error})") from None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("block", example_params())
 def test_shell_example_runs(workspace: Workspace, block: Block) -> None:
     failures = [(cmd, problem) for cmd in commands(block) if (problem := workspace.run(cmd)) is not None]
@@ -438,6 +439,7 @@ def test_shell_example_runs(workspace: Workspace, block: Block) -> None:
     assert not failures, f"{block.id}:\n{report}"
 
 
+@pytest.mark.slow
 def test_what_serves_until_ctrl_c_answers_then_stops(workspace: Workspace) -> None:
     """Run last: the background commands the examples started still answer, and stop on Ctrl-C."""
     if not workspace.serving:

@@ -16,11 +16,15 @@ import time
 
 import httpx
 import numpy as np
+import pytest
 
 from argusml.store import Store
 from service_util import Server, event, make_reference, write_config
 
+pytestmark = pytest.mark.service
 
+
+@pytest.mark.slow
 def test_kill_9_under_load_loses_no_acknowledged_event(tmp_path):
     config = write_config(tmp_path / "cfg", make_reference(2000), window="1h", lateness="5m")
     data = tmp_path / "data"

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from argusml.monitor.events import EventRecord, Schema, normalize_prediction, validate_events
 from argusml.schema import Kind, Role
+
+pytestmark = pytest.mark.service
 
 KINDS = {"a": Kind.NUMERIC, "b": Kind.NUMERIC, "c": Kind.CATEGORICAL, "d": Kind.BOOLEAN}
 SCHEMA = Schema({n: SimpleNamespace(role=Role.FEATURE, kind=k) for n, k in KINDS.items()} |

@@ -8,32 +8,18 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from argusml.monitor import Monitor, Settings
 from argusml.profile import Reference
 from argusml.schema.model_config import ModelConfig
-from argusml.service.app import create_app
-from argusml.store import Store
-from service_util import event, make_reference, reference_frame
-from test_service import T0, Clock
+from service_util import T0, event, reference_frame
 
-
-@pytest.fixture(scope="module")
-def ref() -> Reference:
-    return make_reference()
+pytestmark = pytest.mark.service
 
 
 @pytest.fixture
-def svc(tmp_path, ref):
-    clock = Clock()
-    store = Store(tmp_path / "data")
-    mon = Monitor(store, Settings(tick_every=0.02, snapshot_every=0.05), clock=clock)
-    mon.register(ModelConfig(model="m", window="5m", lateness="1m", segments=["cat"]), ref)
-    mon.register(ModelConfig(model="notarget"), Reference.from_frame(reference_frame(), prediction="score"))
-    mon.start()
-    client = TestClient(create_app(mon))
-    yield mon, client, clock
-    mon.stop()
-    store.close()
+def svc(running_monitor, ref):
+    running = running_monitor((ModelConfig(model="m", window="5m", lateness="1m", segments=["cat"]), ref),
+                        (ModelConfig(model="notarget"), Reference.from_frame(reference_frame(), prediction="score")))
+    return running.monitor, running.client, running.clock
 
 
 def labels(client: TestClient, items: list, model: str = "m"):

@@ -128,6 +128,7 @@ def _column_card(drv: WebDriver, name: str) -> WebElement:
     raise AssertionError(f"no column card for {name!r}")
 
 
+@pytest.mark.slow
 @needs_browser
 def test_verdict_and_summary_are_visible(page: WebDriver, report_dict: dict[str, Any]) -> None:
     assert report_dict["verdict"]["status"] == "drift"
@@ -140,6 +141,7 @@ def test_verdict_and_summary_are_visible(page: WebDriver, report_dict: dict[str,
     assert "of 4 tested" in page.find_element(By.CSS_SELECTOR, ".cards").text
 
 
+@pytest.mark.slow
 @needs_browser
 def test_findings_table_lists_every_finding_in_order(page: WebDriver, report_dict: dict[str, Any]) -> None:
     rows = page.find_elements(By.CSS_SELECTOR, "table.findings tbody tr")
@@ -151,6 +153,7 @@ def test_findings_table_lists_every_finding_in_order(page: WebDriver, report_dic
         assert cells[3].text == f["message"]
 
 
+@pytest.mark.slow
 @needs_browser
 def test_drifted_columns_show_drawn_charts(page: WebDriver, report_dict: dict[str, Any]) -> None:
     drifted = report_dict["verdict"]["drifted_columns"]
@@ -174,6 +177,7 @@ def test_drifted_columns_show_drawn_charts(page: WebDriver, report_dict: dict[st
         assert [t.text for t in legend] == ["reference", "current"]
 
 
+@pytest.mark.slow
 @needs_browser
 def test_hostile_column_name_is_text_and_nothing_runs(page: WebDriver) -> None:
     card = _column_card(page, EVIL)  # found by its visible text: rendered as text, not as an element
@@ -185,6 +189,7 @@ def test_hostile_column_name_is_text_and_nothing_runs(page: WebDriver) -> None:
     assert severe == []
 
 
+@pytest.mark.slow
 @needs_browser
 def test_page_makes_no_network_requests(page: WebDriver, report_file: Path) -> None:
     assert page.execute_script("return performance.getEntriesByType('resource').length") == 0
@@ -193,6 +198,7 @@ def test_page_makes_no_network_requests(page: WebDriver, report_file: Path) -> N
     assert "@import" not in html and "url(" not in html
 
 
+@pytest.mark.slow
 @needs_browser
 def test_filter_hides_other_columns(page: WebDriver) -> None:
     box = page.find_element(By.CSS_SELECTOR, "[data-q]")
@@ -206,6 +212,7 @@ def test_filter_hides_other_columns(page: WebDriver) -> None:
         page.execute_script("arguments[0].dispatchEvent(new Event('input'))", box)
 
 
+@pytest.mark.slow
 @needs_browser
 def test_screenshot_is_not_blank(page: WebDriver, tmp_path: Path) -> None:
     page.set_window_size(1280, 1600)
@@ -218,6 +225,7 @@ def test_screenshot_is_not_blank(page: WebDriver, tmp_path: Path) -> None:
     assert distinct > 100, "the screenshot is (almost) one colour"
 
 
+@pytest.mark.slow
 @needs_browser
 def test_embedded_fragment_does_not_restyle_the_host(driver: WebDriver, report_dict: dict[str, Any],
                                                      tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_import_contracts_hold() -> None:
     exe = shutil.which("lint-imports", path=str(Path(sys.executable).parent)) or shutil.which("lint-imports")
     assert exe, "import-linter is a dev dependency: pip install -e '.[dev]'"
@@ -41,6 +42,7 @@ def test_contract_names_every_layer() -> None:
     assert {"argusml.checks", "argusml.store"} in _layers()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("layer, target", [("stats", "reports"), ("checks", "store"), ("store", "checks")])
 def test_contract_catches_a_forbidden_import(tmp_path: Path, layer: str, target: str) -> None:
     """A copy of the package where ``layer`` imports ``target`` must fail the lint."""

@@ -14,6 +14,8 @@ import pytest
 from argusml.service.live_demo import run_live_demo
 from service_util import free_port
 
+pytestmark = [pytest.mark.service, pytest.mark.slow]
+
 WIDTH = 80
 
 

@@ -376,6 +376,7 @@ def _messy_csv_frame(seed: int) -> pd.DataFrame:
     })
 
 
+@pytest.mark.slow
 def test_cli_check_on_messy_but_unchanged_csv_exits_0(tmp_path: Path) -> None:
     ref, cur, out = tmp_path / "ref.csv", tmp_path / "cur.csv", tmp_path / "out" / "report.json"
     _messy_csv_frame(1).to_csv(ref, index=False)
@@ -388,6 +389,7 @@ def test_cli_check_on_messy_but_unchanged_csv_exits_0(tmp_path: Path) -> None:
     assert report["columns"]["when"]["kind"] == "datetime"
 
 
+@pytest.mark.slow
 def test_cli_report_with_half_the_columns_missing_exits_0(tmp_path: Path) -> None:
     ref, cur, out = tmp_path / "ref.csv", tmp_path / "cur.csv", tmp_path / "report.json"
     REF.to_csv(ref, index=False)
@@ -400,6 +402,7 @@ def test_cli_report_with_half_the_columns_missing_exits_0(tmp_path: Path) -> Non
     assert missing == {("missing_column", c, "P0") for c in ("y", "cat", "k")}
 
 
+@pytest.mark.slow
 def test_cli_check_on_planted_type_errors_exits_1(tmp_path: Path) -> None:
     ref, cur, out = tmp_path / "ref.csv", tmp_path / "cur.csv", tmp_path / "report.json"
     planted = CUR.copy()
@@ -413,6 +416,7 @@ def test_cli_check_on_planted_type_errors_exits_1(tmp_path: Path) -> None:
     assert ("type_errors", "x", "P1") in {(f["check"], f["column"], f["severity"]) for f in report["findings"]}
 
 
+@pytest.mark.slow
 def test_cli_unusable_current_file_exits_2_without_traceback(tmp_path: Path) -> None:
     ref, cur = tmp_path / "ref.csv", tmp_path / "cur.csv"
     REF.to_csv(ref, index=False)

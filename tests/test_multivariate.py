@@ -10,20 +10,17 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import argusml
 from argusml import ReportConfig
-from argusml.monitor import Monitor, Settings
 from argusml.monitor.windows import load_profile
 from argusml.profile import Reference, open_source
 from argusml.profile.dataset import profile_source
 from argusml.schema.model_config import ModelConfig
-from argusml.service.app import create_app
 from argusml.stats.multivariate import bottom_k, domain_classifier, error_increase, fit_pca
-from argusml.store import Store
+from service_util import start_monitor
 
 COLUMN_CHECKS = {"drift", "prediction_drift", "target_drift", "missing_values", "out_of_range", "new_categories",
                  "vanished_categories", "sentinel_value", "constant_column", "near_constant_column", "type_errors"}
@@ -133,6 +130,7 @@ def test_a_correlation_break_is_found_by_these_and_by_no_column_test(ref):
     assert ok["status"] == "stable" and ok["drifted"] is False
 
 
+@pytest.mark.slow  # a Monte Carlo check: its power is in its thousands of simulated draws
 def test_random_splits_stay_quiet():
     """20 random halves of one table: no split reports multivariate drift."""
     data = frame(12_000, 5)
@@ -211,15 +209,15 @@ def test_profiles_merge_exactly(ref):
 T0 = 1_800_000_000.0
 
 
+@pytest.mark.service
 def test_service_windows_report_multivariate_drift(tmp_path, ref):
     start = (T0 // 300) * 300
     now = [start - 600 + 20]  # the clock only moves forward: windows behind it are closed
-    store = Store(tmp_path / "data")
-    mon = Monitor(store, Settings(tick_every=0.02, snapshot_every=0.05), clock=lambda: now[0])
-    mon.register(ModelConfig(model="m", window="5m", lateness="1m", segments=["cat"]), ref)
-    mon.start()
+    running = start_monitor(tmp_path / "data", (ModelConfig(model="m", window="5m", lateness="1m", segments=["cat"]), ref),
+                            clock=lambda: now[0])
+    mon, store = running.monitor, running.store
     try:
-        client = TestClient(create_app(mon))
+        client = running.client
 
         def events(df: pd.DataFrame, ts: float, tag: str) -> list[dict]:  # ids from the frame's index
             recs = df.to_dict("records")

@@ -13,13 +13,9 @@ from argusml.monitor import Monitor, Settings
 from argusml.schema.model_config import ModelConfig
 from argusml.service.app import OFFLOAD_MIN_BYTES, create_app
 from argusml.service.offload import ValidatorPool, decode_and_validate
-from argusml.store import Store
-from service_util import event, make_reference
+from service_util import event, make_reference, start_monitor
 
-
-@pytest.fixture(scope="module")
-def ref():
-    return make_reference()
+pytestmark = pytest.mark.service
 
 
 @pytest.fixture(scope="module")
@@ -30,10 +26,8 @@ def pool():
 
 
 def start(tmp_path, ref, name: str) -> Monitor:
-    mon = Monitor(Store(tmp_path / name), Settings(tick_every=0.02))
-    mon.register(ModelConfig(model="m", window="1h", segments=["cat"]), ref)
-    mon.start()
-    return mon
+    return start_monitor(tmp_path / name, (ModelConfig(model="m", window="1h", segments=["cat"]), ref),
+                         settings=Settings(tick_every=0.02), clock=time.time).monitor
 
 
 def bodies(now: float) -> list[tuple[bytes, str]]:

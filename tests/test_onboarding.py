@@ -20,13 +20,13 @@ import jsonschema
 import numpy as np
 import pytest
 
-from argusml.monitor import Monitor, Settings
+from argusml.monitor import Settings
 from argusml.schema.model_config import ModelConfig
-from argusml.store import Store
-from service_util import LiveServer, Server, event, make_reference, write_config
+from service_util import T0, Clock, LiveServer, Server, event, make_reference, start_monitor, write_config
 from test_html_browser import headless_chromium, needs_browser
 from test_serve_cli import token_create_appended
-from test_service import T0, Clock
+
+pytestmark = pytest.mark.service
 
 FORM = {"content-type": "application/x-www-form-urlencoded"}  # what `curl -d` sends unless told otherwise
 GET_ANSWERS = {  # the GET routes whose answers the OpenAPI document describes, and the schema of each
@@ -61,6 +61,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, d
 
 
 # -- tokens ------------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_tokens_appended_by_token_create_authenticate_in_serve(served: tuple[Server, dict[str, str]]) -> None:
     server, tokens = served
     rng = np.random.default_rng(1)
@@ -163,6 +164,7 @@ def test_openapi_declares_the_bearer_scheme_and_the_get_answers(served: tuple[Se
     assert window["properties"]["closed_at"]["anyOf"] == [{"type": "string"}, {"type": "null"}]
 
 
+@pytest.mark.slow
 @needs_browser
 def test_docs_page_renders_in_a_browser_and_sends_the_token(served: tuple[Server, dict[str, str]]) -> None:
     """Swagger UI itself, in headless Chromium with auth on: it renders every operation of the document
@@ -205,11 +207,10 @@ def test_every_get_answer_matches_its_documented_schema(tmp_path: Any) -> None:
     performance pass run. Each GET answer (full, not empty) validates against the schema /openapi.json gives
     it, resolved in that same document."""
     clock = Clock(T0 - 3600)
-    store = Store(tmp_path / "data")
-    mon = Monitor(store, Settings(tick_every=0.02, snapshot_every=0.05, performance_every=3600), clock=clock)
-    mon.register(ModelConfig(model="m", window="5m", lateness="1m", segments=["cat"],
-                             performance={"min_labels": 50}), make_reference(4000))
-    mon.start()
+    running = start_monitor(tmp_path / "data", (ModelConfig(model="m", window="5m", lateness="1m", segments=["cat"],
+                                                            performance={"min_labels": 50}), make_reference(4000)),
+                            clock=clock, settings=Settings(tick_every=0.02, snapshot_every=0.05, performance_every=3600))
+    mon, store = running.monitor, running.store
     try:
         with LiveServer(mon) as srv:
             rng = np.random.default_rng(3)

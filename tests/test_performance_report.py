@@ -92,6 +92,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_cli_json_html_and_errors(tmp_path):
     pq.write_table(credit(3000, 1), tmp_path / "ref.parquet")
     pacsv.write_csv(credit(3000, 2, weaken="apac"), tmp_path / "cur.csv")

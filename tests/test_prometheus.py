@@ -38,6 +38,8 @@ import pytest
 from argusml.monitor.metrics import LATENCY_BUCKETS
 from argusml.service.metrics import DRIFT_METHODS
 
+pytestmark = [pytest.mark.service, pytest.mark.slow]
+
 PROMETHEUS = "/usr/bin/prometheus"
 PROMTOOL = "/usr/bin/promtool"
 ARGUS = str(Path(sys.executable).with_name("argus"))

@@ -9,6 +9,7 @@ at and closed without waiting minutes.
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pytest
@@ -20,35 +21,26 @@ from argusml.monitor import Monitor, Settings
 from argusml.profile import Reference
 from argusml.schema import ConfigError
 from argusml.schema.model_config import ModelConfig, model_config_from_dict
-from argusml.service.app import create_app
 from argusml.store import Store
-from service_util import event, make_reference
-from test_service import T0, Clock
+from service_util import T0, Clock, event
+
+pytestmark = pytest.mark.service
 
 FEATURES = {f"x{j}" for j in range(6)}
 
 
-@pytest.fixture(scope="module")
-def ref() -> Reference:
-    return make_reference()
-
-
-def _monitor(path, ref: Reference, clock: Clock, **cfg) -> tuple[Monitor, Store, TestClient]:
-    store = Store(path)
-    mon = Monitor(store, Settings(tick_every=0.02, snapshot_every=0.05), clock=clock)
-    mon.register(ModelConfig(model="m", window="5m", lateness="1m", segments=["cat"], **cfg), ref)
-    mon.start()
-    return mon, store, TestClient(create_app(mon))
+def _monitor(running_monitor, data: str, ref: Reference, clock: Clock, **cfg) -> tuple[Monitor, Store, TestClient]:
+    running = running_monitor((ModelConfig(model="m", window="5m", lateness="1m", segments=["cat"], **cfg), ref),
+                              data=data, clock=clock)
+    return running.monitor, running.store, running.client
 
 
 @pytest.fixture
-def svc(tmp_path, ref):
+def svc(running_monitor, ref):
     """(monitor, client, clock): model 'm' with 5 min windows, 1 min lateness, looks every 30 s (the default)."""
     clock = Clock()
-    mon, store, client = _monitor(tmp_path / "data", ref, clock)
-    yield mon, client, clock
-    mon.stop()
-    store.close()
+    mon, _, client = _monitor(running_monitor, "data", ref, clock)
+    return mon, client, clock
 
 
 def post(client: TestClient, events: list) -> None:
@@ -169,11 +161,11 @@ def test_looks_wait_for_rows_growth_and_the_interval(svc):
     assert look()["look"] == 2  # a minute later, but the window did not grow
 
 
-def test_the_looks_stop_at_the_planned_number(tmp_path, ref):
+def test_the_looks_stop_at_the_planned_number(running_monitor, ref):
     """A window opened early (events up to future_skew ahead) could be looked at more often than planned;
     the budget stops there, so the alpha spent per look stays a bound."""
     clock = Clock(T0 - 290)
-    mon, store, client = _monitor(tmp_path / "d", ref, clock, provisional={"every": "100s"})
+    mon, store, client = _monitor(running_monitor, "d", ref, clock, provisional={"every": "100s"})
     assert mon.models["m"].config.provisional_looks == 4  # ceil((5m + 1m) / 100 s)
     rng = np.random.default_rng(4)
     for k in range(6):  # six chances to look, 110 s apart, all before the window closes (T0 + 6m)
@@ -188,9 +180,9 @@ def test_the_looks_stop_at_the_planned_number(tmp_path, ref):
     store.close()
 
 
-def test_a_restart_keeps_the_looks_and_their_gauges(tmp_path, ref):
+def test_a_restart_keeps_the_looks_and_their_gauges(running_monitor, ref):
     clock = Clock()
-    mon, store, client = _monitor(tmp_path / "rs", ref, clock)
+    mon, store, client = _monitor(running_monitor, "rs", ref, clock)
     rng = np.random.default_rng(5)
     post(client, [event(i, rng, shift=1.0, timestamp=T0 - 250) for i in range(300)])
     assert mon.wait_idle()
@@ -198,7 +190,7 @@ def test_a_restart_keeps_the_looks_and_their_gauges(tmp_path, ref):
     assert before[drifted_gauge("argus_provisional_feature_drifted", "x0")] == 1.0
     mon.stop()
     store.close()
-    mon, store, client = _monitor(tmp_path / "rs", ref, clock)
+    mon, store, client = _monitor(running_monitor, "rs", ref, clock)
     assert gauges(client) == before
     w = mon.models["m"].folder.open[("unversioned", "*", T0 - 300)]
     assert (w.looks, w.looked_rows) == (1, 300)  # the spent alpha is remembered
@@ -223,7 +215,8 @@ def test_provisional_settings_are_validated():
         model_config_from_dict({"model": "m", "provisional": {"min_row": 10}}, "m.yaml")
 
 
-def test_repeated_looks_at_stable_windows_keep_false_alarms_at_alpha(tmp_path, ref):
+@pytest.mark.slow
+def test_repeated_looks_at_stable_windows_keep_false_alarms_at_alpha(running_monitor, ref):
     """Stable traffic, looked at as it grows: the windows with any provisional drift are no more than
     alpha of them allow, where looking at full alpha every time (what the per-look p-values say) raises
     several times as many.
@@ -239,8 +232,8 @@ def test_repeated_looks_at_stable_windows_keep_false_alarms_at_alpha(tmp_path, r
                               "ignore": ["x3", "x4", "x5", "cat"]})
     planned = cfg.provisional_looks
     assert planned == 10
-    store = Store(tmp_path / "sim")
-    mon = Monitor(store, Settings())
+    running = running_monitor(data="sim", settings=Settings(), clock=time.time, start=False)
+    store, mon = running.store, running.monitor
     state = mon.register(cfg, ref, persist=False)
     vr = state.ref("")
     rng = np.random.default_rng(20240601)

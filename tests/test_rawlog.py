@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import orjson
+import pytest
 
 from argusml.store import Store
 from argusml.store.rawlog import RawLog
+
+pytestmark = pytest.mark.service
 
 
 def line(seq: int) -> bytes:

@@ -46,6 +46,9 @@ import pytest
 import argusml
 import realdata
 
+# about a hundred reports on the thirteen tables of the corpus: each test takes under a second, together ~20 s
+pytestmark = pytest.mark.slow
+
 DATA = realdata.DATA
 SEEDS = (0, 1, 2, 3, 4)
 DRIFT_CHECKS = {"drift", "prediction_drift", "target_drift"}

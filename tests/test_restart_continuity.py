@@ -26,8 +26,9 @@ from argusml.monitor import Monitor, Settings
 from argusml.monitor.metrics import LABEL_LAG_BUCKETS
 from argusml.schema.model_config import ModelConfig
 from argusml.store import Store
-from service_util import LiveServer, Server, event, make_reference, write_config
-from test_service import T0, Clock
+from service_util import T0, Clock, LiveServer, Server, event, make_reference, start_monitor, write_config
+
+pytestmark = pytest.mark.service
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -77,11 +78,8 @@ def test_every_family_and_status_counter_is_the_same_after_a_clean_restart(tmp_p
     clock = Clock()
     settings = Settings(tick_every=0.02, snapshot_every=0.05)
     cfg = ModelConfig(model="m", window="5m", lateness="1m")
-    store = Store(tmp_path / "data")
-    mon = Monitor(store, settings, clock=clock)
-    mon.register(cfg, ref)
-    mon.start()
-    srv = LiveServer(mon).start()
+    first = start_monitor(tmp_path / "data", (cfg, ref), clock=clock, settings=settings)
+    mon, srv = first.monitor, first.live()
     rng = np.random.default_rng(3)
     lat = [20.0, 50.0, 120.0, 900.0]  # 50 ms sits on a bucket bound
     v1 = [event(f"a{i}", rng, shift=1.0, timestamp=T0 - 100, version="v1", latency_ms=lat[i % 4],
@@ -109,9 +107,7 @@ def test_every_family_and_status_counter_is_the_same_after_a_clean_restart(tmp_p
     before, types = scrape(srv.url)
     st_before = status(srv.url)
     models_before = httpx.get(srv.url + "/v1/models").json()
-    srv.stop()
-    mon.stop()
-    store.close()
+    first.stop()
 
     # what the scrape holds, so that equality below is not of two empty pages
     expected = {"argus_events_total", "argus_events_rejected_total", "argus_events_duplicate_total",
@@ -130,11 +126,8 @@ def test_every_family_and_status_counter_is_the_same_after_a_clean_restart(tmp_p
     assert st_before["rejected_total"] >= 3 and st_before["too_late_total"] + st_before["rejected_total"] >= 3 + 7
     assert (st_before["label_corrections"], st_before["label_duplicates"], st_before["open_window_rows"]) == (1, 1, 40)
 
-    store = Store(tmp_path / "data")
-    mon = Monitor(store, settings, clock=clock)
-    mon.register(cfg, ref)
-    mon.start()
-    srv = LiveServer(mon).start()
+    again = start_monitor(tmp_path / "data", (cfg, ref), clock=clock, settings=settings)
+    mon, srv = again.monitor, again.live()
     try:
         assert mon.wait_idle()  # ticks ran (nothing is due: the clock stands still)
         after, types_after = scrape(srv.url)
@@ -147,9 +140,7 @@ def test_every_family_and_status_counter_is_the_same_after_a_clean_restart(tmp_p
         assert status(srv.url) == st_before
         assert httpx.get(srv.url + "/v1/models").json() == models_before
     finally:
-        srv.stop()
-        mon.stop()
-        store.close()
+        again.stop()
 
 
 # -- kill -9 ---------------------------------------------------------------------------------------------
@@ -177,6 +168,7 @@ def wait_for(url: str, sample: str, timeout: float = 60.0) -> None:
     raise TimeoutError(f"{sample} never appeared")
 
 
+@pytest.mark.slow
 def test_kill_9_loses_no_counter_of_acknowledged_data(tmp_path):
     config = write_config(tmp_path / "cfg", make_reference(2000), window="5s", lateness="5s")
     data = tmp_path / "data"
@@ -236,11 +228,8 @@ def test_kill_9_loses_no_counter_of_acknowledged_data(tmp_path):
 
 # -- what the store derives ---------------------------------------------------------------------------------
 def _mon(path: Any, clock: Clock) -> tuple[Monitor, Store]:
-    store = Store(path)
-    mon = Monitor(store, Settings(tick_every=0.02, snapshot_every=0.05), clock=clock)
-    mon.register(ModelConfig(model="m", window="5m", lateness="1m"), make_reference(2000))
-    mon.start()
-    return mon, store
+    running = start_monitor(path, (ModelConfig(model="m", window="5m", lateness="1m"), make_reference(2000)), clock=clock)
+    return running.monitor, running.store
 
 
 def test_retention_does_not_take_counters_back(tmp_path):

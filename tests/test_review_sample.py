@@ -23,11 +23,12 @@ import pytest
 from typer.testing import CliRunner
 
 from argusml.cli.main import app
-from argusml.monitor import Monitor, Settings
+from argusml.monitor import Settings
 from argusml.profile import Reference
 from argusml.schema.model_config import ModelConfig
-from argusml.store import Store
-from service_util import LiveServer, event, make_reference
+from service_util import LiveServer, event, make_reference, start_monitor
+
+pytestmark = pytest.mark.service
 
 ARGUS = [sys.executable, "-m", "argusml.cli.main"]
 RUNNER = CliRunner()
@@ -57,13 +58,11 @@ def multiclass_reference() -> Reference:
 @pytest.fixture(scope="module")
 def service(tmp_path_factory) -> Any:
     d = tmp_path_factory.mktemp("review")
-    store = Store(d / "data")
-    monitor = Monitor(store, Settings(tick_every=0.05))
     # an hour of predictions is sent at once, as late events: the lateness covers them
-    monitor.register(ModelConfig(model="m", window="5m", lateness="2h"), make_reference(2000))
-    monitor.register(ModelConfig(model="mc", window="5m", lateness="2h"), multiclass_reference())
-    monitor.start()
-    server = LiveServer(monitor).start()
+    running = start_monitor(d / "data", (ModelConfig(model="m", window="5m", lateness="2h"), make_reference(2000)),
+                            (ModelConfig(model="mc", window="5m", lateness="2h"), multiclass_reference()),
+                            settings=Settings(tick_every=0.05), clock=time.time)
+    server = running.live()
     try:
         rng = np.random.default_rng(1)
         truth: dict[str, dict[str, Any]] = {"m": {}, "mc": {}}
@@ -85,9 +84,7 @@ def service(tmp_path_factory) -> Any:
         assert r.status_code == 200 and r.json()["accepted"] == 600, r.text
         yield server, truth, d
     finally:
-        server.stop()
-        monitor.stop()
-        store.close()
+        running.stop()
 
 
 def status(server: LiveServer, model: str = "m") -> dict[str, Any]:
@@ -314,6 +311,7 @@ def test_help_has_examples() -> None:
         assert p.returncode == 0 and "Example:" in p.stdout
 
 
+@pytest.mark.slow
 def test_the_installed_command_runs(service, tmp_path) -> None:
     server, _, _ = service
     env = {**os.environ, "ARGUS_URL": server.url}

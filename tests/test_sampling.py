@@ -268,6 +268,7 @@ def simulate(y: np.ndarray, u: np.ndarray, size: int, reps: int, missing: float 
     return est, covered / reps, naive
 
 
+@pytest.mark.slow  # a Monte Carlo check: its power is in its thousands of simulated draws
 def test_accuracy_estimate_is_unbiased_and_covers_with_nonresponse() -> None:
     """A calibrated binary model on 20,000 predictions, 400 reviewed, 20% of reviews lost at random:
     over 2,000 samples the mean estimate is within 4 Monte-Carlo standard errors of the true accuracy and
@@ -285,6 +286,7 @@ def test_accuracy_estimate_is_unbiased_and_covers_with_nonresponse() -> None:
     assert truth - naive.mean() > 20 * mc
 
 
+@pytest.mark.slow  # a Monte Carlo check: its power is in its thousands of simulated draws
 def test_mean_absolute_error_estimate_is_unbiased_and_covers() -> None:
     """A regressor whose absolute error grows with its uncertainty (skewed, numeric): 1,500 samples of 300
     from 20,000, the t interval with Satterthwaite's degrees of freedom."""
@@ -297,6 +299,7 @@ def test_mean_absolute_error_estimate_is_unbiased_and_covers() -> None:
     assert 0.93 <= coverage <= 0.97, coverage
 
 
+@pytest.mark.slow  # a Monte Carlo check: its power is in its thousands of simulated draws
 def test_accurate_model_small_sample_coverage() -> None:
     """Accuracy near 0.9 with 200 reviews, where a confident stratum often has no error at all in its
     sample (its variance estimate 0): Wilson at the effective sample size still covers."""

@@ -14,23 +14,18 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
 import argusml
-from argusml.monitor import Monitor, Settings
+from argusml.monitor import Settings
 from argusml.schema.model_config import AuthConfig, ModelConfig, TokenEntry
 from argusml.service.auth import Authenticator, digest
-from argusml.store import Store
 from service_util import LiveServer, free_port, make_reference
+
+pytestmark = pytest.mark.service
 
 
 @pytest.fixture
-def monitor(tmp_path):
-    store = Store(tmp_path / "d")
-    mon = Monitor(store, Settings(tick_every=0.02))
-    ref = make_reference(1000)
-    mon.register(ModelConfig(model="m"), ref)
-    mon.start()
-    yield mon
-    mon.stop()
-    store.close()
+def monitor(running_monitor):
+    return running_monitor((ModelConfig(model="m"), make_reference(1000)), data="d", settings=Settings(tick_every=0.02),
+                           clock=time.time).monitor
 
 
 class Features(BaseModel):
@@ -249,6 +244,7 @@ def test_fastapi_endpoint_decorator(monitor):
     assert docs[0]["latency_ms"] >= 0
 
 
+@pytest.mark.slow
 def test_buffer_is_flushed_when_the_process_exits(monitor, tmp_path):
     import subprocess
     import sys

@@ -9,9 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
-from service_util import make_reference
+from service_util import concurrently, make_reference
+
+pytestmark = pytest.mark.slow
 
 ARGUS = [sys.executable, "-m", "argusml.cli.main"]
 
@@ -26,30 +29,32 @@ def test_config_validate_model_config(tmp_path: Path):
     good = tmp_path / "m.yaml"
     good.write_text("model: credit\nreference: base.json\nwindow: 15m\nsegments: [cat]\n"
                     "privacy:\n  drop: [features.x1]\nchecks:\n  drift:\n    alpha: 0.01\n")
-    r = run("config", "validate", str(good))
-    assert r.returncode == 0 and "valid model config" in r.stdout
     typo = tmp_path / "typo.yaml"
     typo.write_text("model: credit\nreference: base.json\nwindw: 15m\nchecks:\n  drift:\n    alpah: 0.01\n")
-    r = run("config", "validate", str(typo))
+    missing = tmp_path / "missing.yaml"
+    missing.write_text("model: credit\nreference: nope.json\n")
+    bad_window = tmp_path / "w.yaml"
+    bad_window.write_text("model: credit\nwindow: 7m\n")
+    misfit = tmp_path / "misfit.yaml"  # a numeric bound on a categorical column: `argus serve` would refuse it
+    misfit.write_text("model: credit\nreference: base.json\nchecks:\n  columns:\n    cat: {min: 0}\n")
+    bad_dur = tmp_path / "d.yaml"
+    bad_dur.write_text("model: credit\nlateness: soon\n")
+    answers = iter(concurrently(run, *(("config", "validate", str(f))
+                                       for f in (good, typo, missing, bad_window, misfit, bad_dur))))
+    r = next(answers)
+    assert r.returncode == 0 and "valid model config" in r.stdout
+    r = next(answers)
     assert r.returncode == 2
     assert "windw: unknown key; did you mean 'window'?" in r.stderr
     assert "checks.drift.alpah: unknown key; did you mean 'alpha'?" in r.stderr
     assert "Traceback" not in r.stderr
-    missing = tmp_path / "missing.yaml"
-    missing.write_text("model: credit\nreference: nope.json\n")
-    r = run("config", "validate", str(missing))
+    r = next(answers)
     assert r.returncode == 2 and "baseline file not found" in r.stderr
-    bad_window = tmp_path / "w.yaml"
-    bad_window.write_text("model: credit\nwindow: 7m\n")
-    r = run("config", "validate", str(bad_window))
+    r = next(answers)
     assert r.returncode == 2 and "must divide a day evenly" in r.stderr
-    misfit = tmp_path / "misfit.yaml"  # a numeric bound on a categorical column: `argus serve` would refuse it
-    misfit.write_text("model: credit\nreference: base.json\nchecks:\n  columns:\n    cat: {min: 0}\n")
-    r = run("config", "validate", str(misfit))
+    r = next(answers)
     assert r.returncode == 2 and "columns.cat.min" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
-    bad_dur = tmp_path / "d.yaml"
-    bad_dur.write_text("model: credit\nlateness: soon\n")
-    r = run("config", "validate", str(bad_dur))
+    r = next(answers)
     assert r.returncode == 2 and "lateness" in r.stderr and "30s, 5m" in r.stderr
 
 
@@ -68,11 +73,12 @@ def test_token_create_prints_token_once_and_its_hash(tmp_path: Path):
 
 
 def test_serve_refuses_bad_config_dir_with_one_line(tmp_path: Path):
-    r = run("serve", "--config", str(tmp_path / "nope"), "--data", str(tmp_path / "d"))
-    assert r.returncode == 2 and "must be a directory" in r.stderr and "Traceback" not in r.stderr
     (tmp_path / "cfg").mkdir()
     (tmp_path / "cfg" / "m.yaml").write_text("model: m\n")
-    r = run("serve", "--config", str(tmp_path / "cfg"), "--data", str(tmp_path / "d"))
+    r, r_cfg = concurrently(run, ("serve", "--config", str(tmp_path / "nope"), "--data", str(tmp_path / "d")),
+                            ("serve", "--config", str(tmp_path / "cfg"), "--data", str(tmp_path / "d")))
+    assert r.returncode == 2 and "must be a directory" in r.stderr and "Traceback" not in r.stderr
+    r = r_cfg
     assert r.returncode == 2 and "reference: required" in r.stderr
 
 
@@ -95,17 +101,20 @@ def test_token_create_appended_to_any_tokens_file_loads(tmp_path: Path):
         "mapping-flush": "tokens:\n- name: ops\n  sha256: " + "a" * 64 + "\n  scopes: [read]",
         "list": "- name: ops\n  sha256: " + "a" * 64 + "\n  scopes: [read]\n",
     }
-    for case, text in hand_written.items():
+    def appended_twice(case: str, text: str) -> tuple[Path, str, str]:  # one file per case: the cases run side by side
         f = tmp_path / f"{case}.yaml"
         f.write_text(text)
-        first = token_create_appended(f, "ingest", "--scope", "write")
-        second = token_create_appended(f, "dashboard", "--scope", "read", "--model", "credit")
+        return (f, token_create_appended(f, "ingest", "--scope", "write"),
+                token_create_appended(f, "dashboard", "--scope", "read", "--model", "credit"))
+
+    appended = concurrently(appended_twice, *hand_written.items())
+    answers = concurrently(run, *(("config", "validate", str(f)) for f, _, _ in appended))
+    for case, (f, first, second), r in zip(hand_written, appended, answers):
         tokens = load_auth_config(f).tokens
         before = [] if case == "empty" else [("ops", "a" * 64, ["read"], None)]
         assert [(t.name, t.sha256, t.scopes, t.models) for t in tokens] == [
             *before, ("ingest", hashlib.sha256(first.encode()).hexdigest(), ["write"], None),
             ("dashboard", hashlib.sha256(second.encode()).hexdigest(), ["read"], ["credit"])], case
-        r = run("config", "validate", str(f))
         assert r.returncode == 0 and f"valid tokens file: {len(tokens)} token(s)" in r.stdout, (case, r.stderr)
 
 
@@ -127,9 +136,9 @@ def test_config_without_reference_gets_the_same_message_from_validate_and_serve(
     cfg.mkdir()
     (cfg / "m.yaml").write_text("model: m\nwindow: 5m\n")
     expected = f"argus: error: {cfg / 'm.yaml'}: reference: required (the baseline file written by `argus baseline`)"
-    for args in (("config", "validate", str(cfg / "m.yaml")), ("config", "validate", str(cfg)),
-                 ("serve", "--config", str(cfg), "--data", str(tmp_path / "data"), "--port", "1")):
-        r = run(*args)
+    calls = (("config", "validate", str(cfg / "m.yaml")), ("config", "validate", str(cfg)),
+             ("serve", "--config", str(cfg), "--data", str(tmp_path / "data"), "--port", "1"))
+    for args, r in zip(calls, concurrently(run, *calls)):
         assert r.returncode == 2, (args, r.stdout, r.stderr)
         assert [line for line in r.stderr.splitlines() if line.startswith("argus:")] == [expected], (args, r.stderr)
 
@@ -161,7 +170,8 @@ def test_config_validate_folder_names_each_bad_file(tmp_path: Path):
     (cfg / "b_misfit.yaml").write_text("model: misfit\nreference: base.json\nchecks:\n  columns:\n    cat: {min: 0}\n")
     (cfg / "c_typo.yaml").write_text("model: typo\nreference: base.json\nwindw: 5m\n")
     (cfg / "d_again.yaml").write_text("model: good\nreference: base.json\n")
-    r = run("config", "validate", str(cfg))
+    r, served = concurrently(run, ("config", "validate", str(cfg)),
+                             ("serve", "--config", str(cfg), "--data", str(tmp_path / "data"), "--port", "1"))
     assert r.returncode == 2 and "Traceback" not in r.stderr and r.stdout == ""
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 3, r.stderr
@@ -169,7 +179,6 @@ def test_config_validate_folder_names_each_bad_file(tmp_path: Path):
     assert lines[1] == f"argus: error: {cfg / 'c_typo.yaml'}: windw: unknown key; did you mean 'window'?"
     assert lines[2] == (f"argus: error: {cfg / 'd_again.yaml'}: model: 'good' is already defined in "
                         f"{cfg / 'a_good.yaml'}")
-    served = run("serve", "--config", str(cfg), "--data", str(tmp_path / "data"), "--port", "1")
     assert served.returncode == 2
     assert [line for line in served.stderr.splitlines() if line.startswith("argus:")] == lines
 

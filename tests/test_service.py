@@ -12,7 +12,7 @@ import hmac
 import io
 import json
 import logging
-import threading
+import time
 
 import numpy as np
 import orjson
@@ -27,45 +27,18 @@ from argusml.profile.dataset import profile_source
 from argusml.profile.frame import TableSource
 from argusml.schema import ConfigError
 from argusml.schema.model_config import AuthConfig, ModelConfig, TokenEntry
-from argusml.service.app import create_app
 from argusml.service.auth import Authenticator, digest
 from argusml.store import Store
-from service_util import event, make_reference, reference_frame
+from service_util import T0, event, reference_frame
 
-T0 = 1_800_000_000.0  # a UTC day boundary is at 1_799_971_200; T0 sits 8 h into that day
-
-
-class Clock:
-    def __init__(self, t: float = T0) -> None:
-        self.t = t
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self.t
-
-    def advance(self, dt: float) -> None:
-        with self._lock:
-            self.t += dt
-
-
-@pytest.fixture(scope="module")
-def ref() -> Reference:
-    return make_reference()
+pytestmark = pytest.mark.service
 
 
 @pytest.fixture
-def svc(tmp_path, ref):
+def svc(running_monitor, ref):
     """(monitor, client, clock) with model 'm': 5 min windows, 1 min lateness, segment by cat."""
-    clock = Clock()
-    store = Store(tmp_path / "data")
-    mon = Monitor(store, Settings(tick_every=0.02, snapshot_every=0.05), clock=clock)
-    mon.register(ModelConfig(model="m", window="5m", lateness="1m", segments=["cat"]), ref)
-    mon.start()
-    client = TestClient(create_app(mon))
-    yield mon, client, clock
-    mon.stop()
-    store.close()
+    running = running_monitor((ModelConfig(model="m", window="5m", lateness="1m", segments=["cat"]), ref))
+    return running.monitor, running.client, running.clock
 
 
 def post(client: TestClient, events: list, model: str = "m"):
@@ -305,14 +278,11 @@ def test_version_reference_replaced_on_retrain(svc, ref):
 
 
 # -- privacy ------------------------------------------------------------------------------------------------
-def test_privacy_drops_masks_and_hashes_before_storage(tmp_path, ref, monkeypatch):
+def test_privacy_drops_masks_and_hashes_before_storage(tmp_path, ref, monkeypatch, running_monitor):
     monkeypatch.setenv("ARGUS_HMAC_KEY", "k" * 32)
-    store = Store(tmp_path / "p")
-    mon = Monitor(store, Settings(tick_every=0.02))
     cfg = ModelConfig(model="p", privacy={"drop": ["features.x1"], "mask": ["features.cat"], "hash": ["id", "segment.user"]})
-    mon.register(cfg, ref)
-    mon.start()
-    client = TestClient(create_app(mon))
+    running = running_monitor((cfg, ref), data="p", settings=Settings(tick_every=0.02), clock=time.time)
+    mon, store, client = running.monitor, running.store, running.client
     rng = np.random.default_rng(10)
     r = post(client, [event("alice@example.com", rng, segment={"user": "u-17"})], model="p")
     assert r.status_code == 200
@@ -327,21 +297,17 @@ def test_privacy_drops_masks_and_hashes_before_storage(tmp_path, ref, monkeypatc
     assert "alice" not in str(store._rows("SELECT id, prediction, prediction_label, segment FROM events"))
     lab = client.post("/v1/models/p/labels", json=[{"id": "alice@example.com", "label": 1}]).json()
     assert lab["joined"] == 1  # the label's id is hashed the same way, so it joins
-    mon.stop()
-    store.close()
+    running.stop()
     monkeypatch.delenv("ARGUS_HMAC_KEY")
     with pytest.raises(ConfigError, match="ARGUS_HMAC_KEY"):
         Monitor(Store(tmp_path / "q")).register(cfg, ref)
 
 
 # -- retention ---------------------------------------------------------------------------------------------
-def test_retention_deletes_raw_events_keeps_prediction_index_and_profiles(tmp_path, ref):
-    clock = Clock()
-    store = Store(tmp_path / "r")
-    mon = Monitor(store, Settings(tick_every=0.02), clock=clock)
-    mon.register(ModelConfig(model="m", retention={"raw_events": "1d", "predictions": "30d"}), ref)
-    mon.start()
-    client = TestClient(create_app(mon))
+def test_retention_deletes_raw_events_keeps_prediction_index_and_profiles(running_monitor, ref):
+    running = running_monitor((ModelConfig(model="m", retention={"raw_events": "1d", "predictions": "30d"}), ref),
+                        data="r", settings=Settings(tick_every=0.02))
+    mon, store, client, clock = running.monitor, running.store, running.client, running.clock
     rng = np.random.default_rng(11)
     post(client, [event(i, rng, timestamp=T0 - 10) for i in range(100)])
     clock.advance(3600)
@@ -353,41 +319,34 @@ def test_retention_deletes_raw_events_keeps_prediction_index_and_profiles(tmp_pa
     assert len(store.windows("m", closed=True)) > 0
     late_label = client.post("/v1/models/m/labels", json=[{"id": "5", "label": 1}]).json()
     assert late_label["joined"] == 1  # two days late, the prediction index still joins it
-    mon.stop()
-    store.close()
+    running.stop()
     with pytest.raises(ValueError, match=r"labels\.horizon"):
         ModelConfig(model="m", retention={"predictions": "1d"})
 
 
 # -- backpressure -----------------------------------------------------------------------------------------
-def test_backpressure_answers_429_with_retry_after(tmp_path, ref):
-    store = Store(tmp_path / "b")
-    mon = Monitor(store, Settings(max_pending_events=100))
-    mon.register(ModelConfig(model="m"), ref)  # not started: nothing drains the queue
+def test_backpressure_answers_429_with_retry_after(running_monitor, ref):
+    running = running_monitor((ModelConfig(model="m"), ref), data="b", settings=Settings(max_pending_events=100),
+                        clock=time.time, start=False)  # not started: nothing drains the queue
+    mon, client = running.monitor, running.client
     rng = np.random.default_rng(12)
     first = mon.ingest_events("m", [event(i, rng) for i in range(150)])
     assert first.body["accepted"] == 150
     with pytest.raises(Busy):
         mon.ingest_events("m", [event("x", rng)])
-    client = TestClient(create_app(mon))
     r = post(client, [event("y", rng)])
     assert r.status_code == 429 and r.headers["retry-after"] == "1" and "queued" in r.json()["detail"]
-    store.close()
 
 
 # -- auth and logs ----------------------------------------------------------------------------------------
-def test_auth_scopes_models_and_healthz(tmp_path, ref):
-    store = Store(tmp_path / "a")
-    mon = Monitor(store, Settings(tick_every=0.02))
-    mon.register(ModelConfig(model="m"), ref)
-    mon.register(ModelConfig(model="other"), ref)
-    mon.start()
+def test_auth_scopes_models_and_healthz(running_monitor, ref):
     tokens = {"rw": "argus_rw_secret", "ro": "argus_ro_secret", "m_only": "argus_m_secret"}
     auth = Authenticator(AuthConfig(tokens=[
         TokenEntry(name="rw", sha256=digest(tokens["rw"]), scopes=["read", "write"]),
         TokenEntry(name="ro", sha256=digest(tokens["ro"]), scopes=["read"]),
         TokenEntry(name="m", sha256=digest(tokens["m_only"]), scopes=["read", "write"], models=["m"])]))
-    client = TestClient(create_app(mon, auth=auth))
+    client = running_monitor((ModelConfig(model="m"), ref), (ModelConfig(model="other"), ref), data="a",
+                             settings=Settings(tick_every=0.02), clock=time.time, auth=auth).client
     rng = np.random.default_rng(13)
 
     def h(name: str) -> dict[str, str]:
@@ -406,8 +365,6 @@ def test_auth_scopes_models_and_healthz(tmp_path, ref):
     assert [m["model"] for m in client.get("/v1/models", headers=h("m_only")).json()["models"]] == ["m"]
     assert client.get("/metrics", headers=h("m_only")).status_code == 403  # service-wide: all models' numbers
     assert client.get("/metrics").headers["www-authenticate"].startswith("Bearer")
-    mon.stop()
-    store.close()
 
 
 def test_json_logs_carry_request_id_and_model(svc):
@@ -431,11 +388,9 @@ def test_json_logs_carry_request_id_and_model(svc):
 
 
 # -- registration --------------------------------------------------------------------------------------------
-def test_register_over_http_persists_and_survives_restart(tmp_path, ref):
-    store = Store(tmp_path / "reg")
-    mon = Monitor(store, Settings(tick_every=0.02))
-    mon.start()
-    client = TestClient(create_app(mon))
+def test_register_over_http_persists_and_survives_restart(running_monitor, ref):
+    first = running_monitor(data="reg", settings=Settings(tick_every=0.02), clock=time.time)
+    client = first.client
     r = client.put("/v1/models/fraud", json={"config": {"window": "15m", "owner": "risk"}, "baseline": ref.to_dict()})
     assert r.status_code == 200
     bad = client.put("/v1/models/fraud", json={"config": {"windw": "15m"}, "baseline": ref.to_dict()})
@@ -443,71 +398,51 @@ def test_register_over_http_persists_and_survives_restart(tmp_path, ref):
     bad = client.put("/v1/models/fraud", json={"config": {}, "baseline": {"format": "nope"}})
     assert bad.status_code == 422 and "not an Argus baseline" in json.dumps(bad.json())
     post(client, [event(1, np.random.default_rng(0))], model="fraud")
-    mon.stop()
-    store.close()
-    store = Store(tmp_path / "reg")
-    mon = Monitor(store, Settings(tick_every=0.02))
+    first.stop()
+    again = running_monitor(data="reg", settings=Settings(tick_every=0.02), clock=time.time, start=False)
+    mon, client = again.monitor, again.client
     assert mon.load_registered() == ["fraud"]
     mon.start()
-    client = TestClient(create_app(mon))
     s = client.get("/v1/models/fraud/status").json()
     assert s["owner"] == "risk" and s["window"] == 900 and s["events_total"] == 1
     assert post(client, [event(1, np.random.default_rng(0))], model="fraud").json()["duplicates"] == 1
-    mon.stop()
-    store.close()
 
 
-def test_restart_restores_open_windows_without_double_counting(tmp_path, ref):
-    clock = Clock()
-    store = Store(tmp_path / "rs")
-    mon = Monitor(store, Settings(tick_every=0.02, snapshot_every=0.05), clock=clock)
-    mon.register(ModelConfig(model="m", window="1h"), ref)
-    mon.start()
-    client = TestClient(create_app(mon))
+def test_restart_restores_open_windows_without_double_counting(running_monitor, ref):
+    first = running_monitor((ModelConfig(model="m", window="1h"), ref), data="rs")
+    mon, client, clock = first.monitor, first.client, first.clock
     rng = np.random.default_rng(14)
     post(client, [event(i, rng, timestamp=T0 + 10) for i in range(500)])
     mon.wait_idle()
     post(client, [event(f"b{i}", rng, timestamp=T0 + 20) for i in range(300)])
-    mon.stop()
-    store.close()
-    store = Store(tmp_path / "rs")
-    mon = Monitor(store, Settings(tick_every=0.02), clock=clock)
-    mon.register(ModelConfig(model="m", window="1h"), ref)
-    mon.start()
+    first.stop()
+    mon = running_monitor((ModelConfig(model="m", window="1h"), ref), data="rs", settings=Settings(tick_every=0.02),
+                          clock=clock).monitor
     assert mon.status("m")["open_window_rows"] == 800
     assert orjson.loads(orjson.dumps(mon.status("m")["events_total"])) == 800
-    mon.stop()
-    store.close()
 
 
-def test_a_crash_before_the_index_commit_loses_nothing_acknowledged(tmp_path, ref):
+def test_a_crash_before_the_index_commit_loses_nothing_acknowledged(running_monitor, ref):
     """Acknowledged = in the fsynced raw log; the index rows come later. A process that dies
     in between leaves the index behind: the next start indexes the tail from the raw log."""
-    clock = Clock()
-    store = Store(tmp_path / "cr")
     never = Settings(tick_every=0.02, index_rows=10**9, index_every=3600.0)  # the index is never flushed
-    mon = Monitor(store, never, clock=clock)
-    mon.register(ModelConfig(model="m", window="1h"), ref)
-    mon.start()
-    client = TestClient(create_app(mon))
+    first = running_monitor((ModelConfig(model="m", window="1h"), ref), data="cr", settings=never)
+    mon, store, client, clock = first.monitor, first.store, first.client, first.clock
     rng = np.random.default_rng(15)
     events = [event(i, rng, timestamp=T0 + 10) for i in range(200)]
     assert post(client, events).json()["accepted"] == 200
     assert store.raw_events("m") == 200 and store.count_events("m") == 0
     mon._ibuf, mon._ibuf_rows = {k: [] for k in mon._ibuf}, 0  # the crash: these rows never reach DuckDB
-    mon.stop()
-    store.close()
-    store = Store(tmp_path / "cr")
-    mon = Monitor(store, Settings(tick_every=0.02), clock=clock)
-    mon.register(ModelConfig(model="m", window="1h"), ref)
-    mon.start()
+    first.stop()
+    again = running_monitor((ModelConfig(model="m", window="1h"), ref), data="cr", settings=Settings(tick_every=0.02),
+                            clock=clock)
+    mon, store = again.monitor, again.store
     rows = store._rows("SELECT id, prediction, ts FROM events WHERE model = 'm' ORDER BY seq")
     assert [(i, p) for i, p, _ in rows] == [(e["id"], e["prediction"]) for e in events]
     assert mon.status("m")["events_total"] == 200
-    assert post(TestClient(create_app(mon)), events[:10]).json()["duplicates"] == 10  # dedup knows them again
+    assert post(again.client, events[:10]).json()["duplicates"] == 10  # dedup knows them again
     mon.stop()
     assert store.max_seq("m") == 200 and store.raw_events("m") == 200
-    store.close()
 
 
 def test_dedup_remembers_every_key_within_the_horizon_across_merges():
@@ -524,13 +459,10 @@ def test_dedup_remembers_every_key_within_the_horizon_across_merges():
     assert len(d) == len(seen)
 
 
-def test_registering_again_closes_open_windows_once(tmp_path, ref):
-    clock = Clock()
-    store = Store(tmp_path / "again")
-    mon = Monitor(store, Settings(tick_every=0.02, snapshot_every=3600), clock=clock)  # no periodic snapshot
-    mon.register(ModelConfig(model="m"), ref)
-    mon.start()
-    client = TestClient(create_app(mon))
+def test_registering_again_closes_open_windows_once(running_monitor, ref):
+    running = running_monitor((ModelConfig(model="m"), ref), data="again",
+                        settings=Settings(tick_every=0.02, snapshot_every=3600))  # no periodic snapshot
+    mon, store, client = running.monitor, running.store, running.client
     rng = np.random.default_rng(15)
     post(client, [event(i, rng, timestamp=T0 - 30) for i in range(100)])
     assert mon.wait_idle()
@@ -541,5 +473,3 @@ def test_registering_again_closes_open_windows_once(tmp_path, ref):
     assert store.load_open_windows() == []  # not also saved as open (a restart would count them twice)
     s = client.get("/v1/models/m/status").json()
     assert s["owner"] == "new-owner" and s["events_total"] == 100 and s["open_windows"] == 0
-    mon.stop()
-    store.close()

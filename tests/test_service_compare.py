@@ -16,17 +16,11 @@ from sklearn.metrics import roc_auc_score
 from argusml.monitor import Monitor, Settings
 from argusml.profile import Reference
 from argusml.schema.model_config import ModelConfig
-from argusml.service.app import create_app
-from argusml.store import Store
-from service_util import event, make_reference, reference_frame
-from test_service import T0, Clock
+from service_util import T0, event, reference_frame, start_monitor
+
+pytestmark = pytest.mark.service
 
 N = 1500
-
-
-@pytest.fixture(scope="module")
-def ref() -> Reference:
-    return make_reference(n=4000)
 
 
 def _score(y: np.ndarray, strength: float, rng: np.random.Generator) -> np.ndarray:
@@ -54,14 +48,15 @@ def _traffic(rng: np.random.Generator, n: int, *, weak: float = 0.6, strong: flo
     return events, labels, {"y": y, "s1": s1, "s2": s2, "to_v2": to_v2}
 
 
+PERF = Settings(tick_every=0.02, snapshot_every=0.05, performance_every=3600)
+
+
 def _start(tmp_path, ref: Reference) -> tuple[Monitor, TestClient]:
-    mon = Monitor(Store(tmp_path / "data"), Settings(tick_every=0.02, snapshot_every=0.05,
-                                                      performance_every=3600), clock=Clock())
     # an hour of traffic is sent at once, as late events: the lateness covers it (older ones are rejected)
-    mon.register(ModelConfig(model="m", window="5m", lateness="2h"), ref)
-    mon.register(ModelConfig(model="acc", window="5m", lateness="2h", compare={"metric": "accuracy"}), ref)
-    mon.start()
-    return mon, TestClient(create_app(mon))
+    running = start_monitor(tmp_path / "data", (ModelConfig(model="m", window="5m", lateness="2h"), ref),
+                            (ModelConfig(model="acc", window="5m", lateness="2h", compare={"metric": "accuracy"}), ref),
+                            settings=PERF)
+    return running.monitor, running.client
 
 
 def _post(client: TestClient, model: str, path: str, items: list[dict]) -> None:
@@ -216,14 +211,12 @@ def test_regression_and_multiclass_models_compare_on_their_own_metrics(tmp_path)
     df["y"] = df["score"] + rng.normal(0, 1, len(df))
     df["pred"] = rng.choice(["a", "b", "c"], len(df))
     df["cls"] = np.where(rng.random(len(df)) < 0.7, df["pred"], rng.choice(["a", "b", "c"], len(df)))
-    mon = Monitor(Store(tmp_path / "data"), Settings(tick_every=0.02, snapshot_every=0.05, performance_every=3600),
-                  clock=Clock())
-    mon.register(ModelConfig(model="reg", lateness="2h"), Reference.from_frame(df.drop(columns=["pred", "cls"]),
-                                                                               prediction="score", target="y"))
-    mon.register(ModelConfig(model="mc", lateness="2h"), Reference.from_frame(df.drop(columns=["score", "y"]),
-                                                                              prediction="pred", target="cls"))
-    mon.start()
-    client = TestClient(create_app(mon))
+    running = start_monitor(tmp_path / "data",
+                            (ModelConfig(model="reg", lateness="2h"), Reference.from_frame(
+                                df.drop(columns=["pred", "cls"]), prediction="score", target="y")),
+                            (ModelConfig(model="mc", lateness="2h"), Reference.from_frame(
+                                df.drop(columns=["score", "y"]), prediction="pred", target="cls")), settings=PERF)
+    mon, client = running.monitor, running.client
     try:
         n = 600
         truth = rng.normal(0, 3, n)

@@ -13,10 +13,10 @@ from sklearn import metrics as skm
 from argusml.monitor import Monitor, Settings
 from argusml.profile import Reference
 from argusml.schema.model_config import ModelConfig
-from argusml.service.app import create_app
 from argusml.store import Store
-from service_util import event, make_reference
-from test_service import T0, Clock
+from service_util import T0, Clock, event, make_reference, start_monitor
+
+pytestmark = pytest.mark.service
 
 HOUR = 3600.0
 DAY_START = 1_799_971_200.0  # the UTC day T0 is in
@@ -28,14 +28,12 @@ def ref() -> Reference:
 
 
 def start(tmp_path, ref: Reference, clock: Clock, **perf) -> tuple[Monitor, Store, TestClient]:
-    store = Store(tmp_path / "data")
-    mon = Monitor(store, Settings(tick_every=0.02, snapshot_every=0.05, performance_every=3600), clock=clock)
     # the tests send hours (up to days) of traffic at once, as late events: the lateness covers them (an
     # event older than it is rejected, and history goes to backfill)
-    mon.register(ModelConfig(model="m", window="5m", lateness="4d", segments=["cat"],
-                             performance=perf or {}), ref)
-    mon.start()
-    return mon, store, TestClient(create_app(mon))
+    running = start_monitor(tmp_path / "data", (ModelConfig(model="m", window="5m", lateness="4d", segments=["cat"],
+                                                            performance=perf or {}), ref),
+                            clock=clock, settings=Settings(tick_every=0.02, snapshot_every=0.05, performance_every=3600))
+    return running.monitor, running.store, running.client
 
 
 def traffic(rng: np.random.Generator, n: int, t0: float, span: float, *, signal: bool = True, prefix: str = "e",
@@ -129,6 +127,7 @@ def test_window_metrics_equal_scikit_learn_per_window_and_segment_with_coverage_
         store.close()
 
 
+@pytest.mark.slow
 def test_a_real_drop_is_a_finding_a_random_split_is_not_and_the_weak_segment_is_named(tmp_path, ref):
     clock = Clock()
     mon, store, client = start(tmp_path, ref, clock)
@@ -161,6 +160,7 @@ def test_a_real_drop_is_a_finding_a_random_split_is_not_and_the_weak_segment_is_
         store.close()
 
 
+@pytest.mark.slow
 def test_trailing_baseline_flags_a_day_worse_than_the_days_before(tmp_path, ref):
     clock = Clock(DAY_START + 3 * 86400 + 3600)
     mon, store, client = start(tmp_path, ref, clock, baseline="trailing", trailing="2d")

@@ -19,6 +19,8 @@ from argusml.schema import ReportConfig
 from argusml.schema.model_config import ModelConfig
 from service_util import N_FEATURES, event, make_reference, monitor_in_process
 
+pytestmark = pytest.mark.service
+
 T0 = 1_800_000_000.0
 
 

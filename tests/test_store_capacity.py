@@ -20,6 +20,8 @@ import pytest
 from argusml.schema import InputError
 from argusml.store import Store, WindowRow
 
+pytestmark = pytest.mark.service
+
 LIMIT = "16MB"
 
 

@@ -19,29 +19,22 @@ import numpy as np
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from argusml.monitor import Monitor, Settings
+from argusml.monitor import Monitor
 from argusml.profile import Reference
 from argusml.schema.model_config import ModelConfig
 from argusml.store import Store
-from service_util import LiveServer, event, make_reference, reference_frame
-from test_service import T0, Clock
+from service_util import T0, Clock, LiveServer, event, reference_frame, start_monitor
+
+pytestmark = pytest.mark.service
 
 MINUTE = 60.0
 KEPT = "; kept, they count as missing values in the window (send null for a value that is missing on purpose)"
 
 
-@pytest.fixture(scope="module")
-def ref() -> Reference:
-    """A binary classifier: ``score`` is the probability of ``label`` = 1 (0/1), seven features x0-x5, cat."""
-    return make_reference()
-
-
 def start(tmp_path: Any, ref: Reference, clock: Clock, **cfg: Any) -> tuple[Monitor, Store, LiveServer]:
-    store = Store(tmp_path / "data")
-    mon = Monitor(store, Settings(tick_every=0.02, snapshot_every=0.05), clock=clock)
-    mon.register(ModelConfig(model="m", **{"window": "1m", "lateness": "1m", **cfg}), ref)
-    mon.start()
-    return mon, store, LiveServer(mon).start()
+    running = start_monitor(tmp_path / "data", (ModelConfig(model="m", **{"window": "1m", "lateness": "1m", **cfg}), ref),
+                            clock=clock)
+    return running.monitor, running.store, running.live()
 
 
 @pytest.fixture
@@ -324,40 +317,27 @@ def test_granularities_follow_the_models_window(tmp_path, ref):
 
 
 
-def test_labels_for_the_tokens_a_sample_hands_out_join_under_hashed_ids(tmp_path, monkeypatch):
+def test_labels_for_the_tokens_a_sample_hands_out_join_under_hashed_ids(running_monitor, ref, monkeypatch):
     """Under privacy.hash [id], `GET .../sample` hands out the stored tokens; a label sent back with
     `"id_hashed": true` joins as it is, one without would be hashed again. Only a token's shape may skip
     the hashing, so a raw identifier cannot be stored that way."""
-    from fastapi.testclient import TestClient
+    import time
 
-    from argusml.monitor import Monitor, Settings
     from argusml.monitor.privacy import TOKEN_CHARS
-    from argusml.schema.model_config import ModelConfig
-    from argusml.service.app import create_app
-    from argusml.store import Store
-    from service_util import event, make_reference
 
     monkeypatch.setenv("ARGUS_HMAC_KEY", "k" * 32)
-    store = Store(tmp_path / "d")
-    mon = Monitor(store, Settings(tick_every=0.02, snapshot_every=0.05))
-    mon.register(ModelConfig(model="m", privacy={"hash": ["id"]}), make_reference())
-    mon.start()
-    try:
-        client = TestClient(create_app(mon))
-        rng = np.random.default_rng(0)
-        assert client.post("/v1/models/m/events", json=[event(f"r{i}", rng) for i in range(20)]).status_code == 200
-        s = client.get("/v1/models/m/sample", params={"size": 5}).json()
-        assert s["ids"] == "hashed" and all(len(r["id"]) == TOKEN_CHARS for r in s["rows"])
-        back = [{"id": r["id"], "label": 1, "id_hashed": True} for r in s["rows"]]
-        r = client.post("/v1/models/m/labels", json=back).json()
-        assert r["joined"] == 5 and r["pending"] == 0
-        bad = client.post("/v1/models/m/labels", json=[{"id": "alice@example.com", "label": 1, "id_hashed": True},
-                                                       {"id": "r1", "label": 0, "id_hashed": "yes"}])
-        assert bad.status_code == 422
-        assert [(p["index"], p["field"]) for p in bad.json()["rejected"]] == [(0, "id"), (1, "id_hashed")]
-        assert "token Argus handed out" in bad.json()["rejected"][0]["error"]
-        # the raw id, as the model server knows it, still joins (hashed on the way in)
-        assert client.post("/v1/models/m/labels", json=[{"id": "r7", "label": 0}]).json()["joined"] == 1
-    finally:
-        mon.stop()
-        store.close()
+    client = running_monitor((ModelConfig(model="m", privacy={"hash": ["id"]}), ref), data="d", clock=time.time).client
+    rng = np.random.default_rng(0)
+    assert client.post("/v1/models/m/events", json=[event(f"r{i}", rng) for i in range(20)]).status_code == 200
+    s = client.get("/v1/models/m/sample", params={"size": 5}).json()
+    assert s["ids"] == "hashed" and all(len(r["id"]) == TOKEN_CHARS for r in s["rows"])
+    back = [{"id": r["id"], "label": 1, "id_hashed": True} for r in s["rows"]]
+    r = client.post("/v1/models/m/labels", json=back).json()
+    assert r["joined"] == 5 and r["pending"] == 0
+    bad = client.post("/v1/models/m/labels", json=[{"id": "alice@example.com", "label": 1, "id_hashed": True},
+                                                   {"id": "r1", "label": 0, "id_hashed": "yes"}])
+    assert bad.status_code == 422
+    assert [(p["index"], p["field"]) for p in bad.json()["rejected"]] == [(0, "id"), (1, "id_hashed")]
+    assert "token Argus handed out" in bad.json()["rejected"][0]["error"]
+    # the raw id, as the model server knows it, still joins (hashed on the way in)
+    assert client.post("/v1/models/m/labels", json=[{"id": "r7", "label": 0}]).json()["joined"] == 1

@@ -13,6 +13,8 @@ from argusml.schema.model_config import ModelConfig
 from argusml.service.app import create_app
 from service_util import LiveServer, event, make_reference, monitor_in_process
 
+pytestmark = pytest.mark.service
+
 T0 = 1_800_000_000.0
 
 

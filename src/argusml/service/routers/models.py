@@ -1,0 +1,96 @@
+"""The registry over HTTP: list the models, read one, register or replace one, replace a version's baseline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from argusml.profile import Reference
+from argusml.schema import ConfigError, InputError
+from argusml.schema.model_config import MODEL_NAME, model_config_from_dict
+from argusml.service import schemas
+from argusml.service.deps import MonitorDep, state_of
+from argusml.service.errors import ApiError, json_response
+
+router = APIRouter(tags=["models"])
+
+
+@router.get("/v1/models", summary="Models being monitored",
+            response_model=schemas.ModelList)
+def list_models(request: Request, monitor: MonitorDep) -> Response:
+    allowed = request.scope.get("state", {}).get("token_models")
+    yaml_models: set[str] | None = request.app.state.yaml_models
+    out = []
+    for name, st in sorted(monitor.models.items()):
+        if allowed is not None and name not in allowed:
+            continue
+        out.append({"model": name, "owner": st.config.owner, "window": st.config.window,
+                    "versions": sorted(st.versions), "events_total": st.events_total,
+                    "source": "config" if yaml_models and name in yaml_models else "api"})
+    return json_response({"models": out})
+
+
+@router.get("/v1/models/{model}", summary="A model's configuration",
+            response_model=schemas.ModelDetail,
+            responses={404: {"model": schemas.ErrorBody}})
+def get_model(model: str, monitor: MonitorDep) -> Response:
+    st = state_of(monitor, model)
+    return json_response({"model": model, "config": st.config.model_dump(mode="json"),
+                          "references": {v or "*": {"created_at": r.reference.created_at, "fingerprint": r.fingerprint,
+                                                    "columns": len(r.reference.specs), "rows": r.reference.n_rows,
+                                                    "roles": _roles(r.reference)}
+                                         for v, r in st.refs.items()}})
+
+
+@router.put("/v1/models/{model}", summary="Register or replace a model (config + baseline)",
+            responses={200: {"description": "registered"}, 422: {"model": schemas.ErrorBody}})
+def put_model(model: str, body: schemas.RegisterIn, monitor: MonitorDep) -> Response:
+    if not MODEL_NAME.match(model):
+        raise ApiError(422, "invalid_model_name", "model names are 1-64 letters, digits, '_', '-' or '.'")
+    cfg_in = dict(body.config)
+    if cfg_in.get("model", model) != model:
+        raise ApiError(422, "invalid_config", f"config.model {cfg_in.get('model')!r} differs from the URL's {model!r}")
+    if "reference" in cfg_in:
+        raise ApiError(422, "invalid_config", "config.reference: over HTTP the baseline goes in 'baseline', "
+                                              "not as a file path")
+    if cfg_in.get("versions"):
+        raise ApiError(422, "invalid_config", "config.versions: over HTTP each version's baseline goes to "
+                                              "PUT /v1/models/{model}/versions/{version}/reference, not as a "
+                                              "file path")
+    cfg_in["model"] = model
+    try:
+        cfg = model_config_from_dict(cfg_in, "config")
+        ref = Reference.from_dict(body.baseline, "baseline")
+        monitor.register(cfg, ref)
+    except (ConfigError, InputError) as exc:
+        raise ApiError(422, "invalid_config", str(exc).splitlines()) from None
+    return json_response({"model": model, "registered": True})
+
+
+@router.put("/v1/models/{model}/versions/{version}/reference",
+            summary="Replace one version's reference (after a retrain)",
+            responses={404: {"model": schemas.ErrorBody}, 422: {"model": schemas.ErrorBody}})
+def put_reference(model: str, version: str, baseline: dict[str, Any], monitor: MonitorDep) -> Response:
+    state_of(monitor, model)
+    if not version or len(version) > 64:
+        raise ApiError(422, "invalid_version", "version must have 1 to 64 characters")
+    try:
+        ref = Reference.from_dict(baseline, "baseline")
+        # a baseline the model's declared bounds do not fit (a min on a now-categorical column) is refused
+        monitor.set_version_reference(model, version, ref)
+    except InputError as exc:
+        raise ApiError(422, "invalid_baseline", str(exc)) from None
+    return json_response({"model": model, "version": version, "replaced": True})
+
+
+def _roles(ref: Reference) -> dict[str, Any]:
+    """Which of the baseline's columns are the id, the time, the prediction, the target and the features, and
+    each column's kind: what `argus backfill` maps (and reads) a file's columns by."""
+    from argusml.schema import Role
+
+    return {"id": ref.column_with(Role.ID), "timestamp": ref.column_with(Role.TIMESTAMP),
+            "prediction": ref.prediction, "target": ref.target,
+            "features": [n for n, sp in ref.specs.items() if sp.role is Role.FEATURE],
+            "kinds": {n: sp.kind.value for n, sp in ref.specs.items()}}
