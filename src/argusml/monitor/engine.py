@@ -72,8 +72,6 @@ from argusml.profile.declared import Declared, resolve_declared
 from argusml.schema import ArgusError, ConfigError, DriftStatus, InputError, Kind, ReportConfig, Role
 from argusml.schema.model_config import ModelConfig, format_duration
 from argusml.store import (
-    EVENT_SCHEMA,
-    LABEL_SCHEMA,
     BackfilledRow,
     FindingRow,
     Store,
@@ -81,6 +79,8 @@ from argusml.store import (
     by_check,
     link_repeats,
 )
+from argusml.store.rawlog import encode_line
+from argusml.store.rows import EventRows, LabelRows
 
 log = logging.getLogger("argus.monitor")
 
@@ -363,6 +363,13 @@ def segment_json(rec: EventRecord, dims: list[str]) -> str | None:
     return orjson.dumps(seg).decode() if seg else None
 
 
+def index_row(rows: EventRows, rec: EventRecord, model: str, arrival: float, dims: list[str]) -> None:
+    """Add an event's index row: what the writer commits for it, and the restart re-indexes from the raw log."""
+    rows.add(rec.seq, model, rec.version, rec.id, rec.ts, arrival, rec.pred_value, rec.pred_label,
+             segment_json(rec, dims) if dims or rec.segment else None, probabilities_json(rec), rec.latency_ms,
+             rec.status)
+
+
 def probabilities_json(rec: EventRecord) -> str | None:
     """The index's probabilities column: a ``{class: probability}`` prediction as sent, which a multiclass
     model's label-free estimates (CBPE) read whole; null for any other prediction."""
@@ -393,14 +400,13 @@ class Monitor:
         self._counted_seq = 0
         self.writer_stats = {"transactions": 0, "rows": 0, "seconds": 0.0, "store_seconds": 0.0, "requests": 0,
                              "index_flushes": 0}
-        self._ibuf: dict[str, list[Any]] = {f.name: [] for f in EVENT_SCHEMA}  # acknowledged, not yet indexed
-        self._ibuf_rows = 0
+        self._ibuf = EventRows()  # acknowledged, not yet indexed
         self._ibuf_since = 0.0
         self._ibuf_joined: list[tuple[ModelState, str, float, float]] = []
         self._index_error: str | None = None
         self._index_q: queue.Queue[Any] = queue.Queue()  # writer -> indexer: ("rows", ...), ("barrier", ...), None
         self._unindexed = 0  # acknowledged events whose index rows are not committed yet
-        self._wbuf: dict[str, list[Any]] = {f.name: [] for f in EVENT_SCHEMA}  # the writer's, not handed over yet
+        self._wbuf = EventRows()  # the writer's, not handed over yet
         self._wbuf_joined: list[tuple[ModelState, str, float, float]] = []
         self._wbuf_since = 0.0
         self._seq = 0
@@ -575,17 +581,12 @@ class Monitor:
         """Index rows for the raw events past the index (acknowledged before a crash, never indexed)."""
         done = 0
         for rows in self.store.raw_after(state.name, self.store.max_seq(state.name)):
-            cols: dict[str, list[Any]] = {f.name: [] for f in EVENT_SCHEMA}
+            ev = EventRows()
             for seq, version, id_, ts, arrival, payload in rows:
                 rec = EventRecord.from_stored(seq, version, id_, ts, payload)
                 normalize_prediction(rec, state.ref(version).schema)
-                for k, v in (("seq", seq), ("model", state.name), ("version", version), ("id", id_), ("ts", ts),
-                             ("arrival", arrival), ("prediction", rec.pred_value), ("prediction_label", rec.pred_label),
-                             ("segment", segment_json(rec, state.config.segments)),
-                             ("probabilities", probabilities_json(rec)), ("latency_ms", rec.latency_ms),
-                             ("status", rec.status)):
-                    cols[k].append(v)
-            self.store.index(pa.Table.from_pydict(cols, schema=EVENT_SCHEMA))
+                index_row(ev, rec, state.name, arrival, state.config.segments)
+            self.store.index(ev.table())
             done += len(rows)
         if done:
             log.info("model %r: indexed %d acknowledged events the index lacked (the raw log is ahead after a "
@@ -887,7 +888,7 @@ class Monitor:
     def _writer(self) -> None:
         while True:
             timeout = None
-            if self._wbuf_joined or self._wbuf["seq"]:
+            if self._wbuf_joined or len(self._wbuf):
                 timeout = max(0.0, self._wbuf_since + self.settings.index_every / 2 - time.monotonic())
             try:
                 item = self._writer_q.get(timeout=timeout)
@@ -925,9 +926,9 @@ class Monitor:
     def _hand_over(self) -> None:
         """Pass the index rows gathered over writer cycles to the indexer (one wake-up for many cycles:
         with single-event requests a hand-over per cycle cost 10-15% of the throughput)."""
-        if self._wbuf["seq"] or self._wbuf_joined:
+        if len(self._wbuf) or self._wbuf_joined:
             self._index_q.put(("rows", self._wbuf, self._wbuf_joined))
-            self._wbuf = {f.name: [] for f in EVENT_SCHEMA}
+            self._wbuf = EventRows()
             self._wbuf_joined = []
 
     def _write(self, items: list[_Item]) -> None:
@@ -965,7 +966,7 @@ class Monitor:
     def _indexer(self) -> None:
         while True:
             timeout = None
-            if self._ibuf_rows:
+            if len(self._ibuf):
                 timeout = max(0.0, self._ibuf_since + self.settings.index_every - time.monotonic())
             try:
                 msg = self._index_q.get(timeout=timeout)
@@ -976,14 +977,12 @@ class Monitor:
                 self._try_flush_index()
                 return
             if msg[0] == "rows":
-                _, cols, joined = msg
-                if not self._ibuf_rows:
+                _, rows, joined = msg
+                if not len(self._ibuf):
                     self._ibuf_since = time.monotonic()
-                for k, col in cols.items():
-                    self._ibuf[k].extend(col)
-                self._ibuf_rows += len(cols["seq"])
+                self._ibuf.extend(rows)
                 self._ibuf_joined.extend(joined)
-                if self._ibuf_joined or self._ibuf_rows >= self.settings.index_rows:
+                if self._ibuf_joined or len(self._ibuf) >= self.settings.index_rows:
                     self._try_flush_index()
             else:
                 _, fut, labels, now = msg
@@ -1004,18 +1003,17 @@ class Monitor:
         """The buffered index rows (and ``labels``, and the label joins the
         buffered events resolve) in one DuckDB transaction. On failure the
         buffer stays for the next try and the exception propagates."""
-        if not self._ibuf_rows and labels is None:
+        n = len(self._ibuf)
+        if not n and labels is None:
             return
         now = self.clock() if now is None else now
-        n = self._ibuf_rows
-        ev = pa.Table.from_pydict(self._ibuf, schema=EVENT_SCHEMA) if n else None
+        ev = self._ibuf.table() if n else None
         joined = self._ibuf_joined
         t0 = time.perf_counter()
         self.store.index(ev, labels, [(st.name, id_, pts) for st, id_, pts, _ in joined], now)
         self.writer_stats["store_seconds"] += time.perf_counter() - t0
         self.writer_stats["index_flushes"] += 1
-        self._ibuf = {f.name: [] for f in EVENT_SCHEMA}
-        self._ibuf_rows = 0
+        self._ibuf = EventRows()
         self._ibuf_joined = []
         with self._count_lock:
             self._unindexed -= n
@@ -1060,15 +1058,14 @@ class Monitor:
             except Exception as exc:
                 self._fail(items, exc)
                 return
-            if ev["seq"] or joined:
+            if len(ev) or joined:
                 with self._count_lock:
-                    self._unindexed += len(ev["seq"])
-                if not self._wbuf["seq"] and not self._wbuf_joined:
+                    self._unindexed += len(ev)
+                if not len(self._wbuf) and not self._wbuf_joined:
                     self._wbuf_since = time.monotonic()
-                for k, col in ev.items():
-                    self._wbuf[k].extend(col)
+                self._wbuf.extend(ev)
                 self._wbuf_joined.extend(joined)
-                if joined or len(self._wbuf["seq"]) >= 1000:  # batched traffic: about every cycle
+                if joined or len(self._wbuf) >= 1000:  # batched traffic: about every cycle
                     self._hand_over()
             if lb is not None:
                 try:
@@ -1119,17 +1116,13 @@ class Monitor:
             self._inflight = None
 
     def _tables(self, items: list[_Item], now: float
-                ) -> tuple[dict[str, list[Any]], pa.Table | None, list[tuple[ModelState, str, float, float]],
+                ) -> tuple[EventRows, pa.Table | None, list[tuple[ModelState, str, float, float]],
                            dict[int, _Effect], list[tuple[str, int, list[bytes]]]]:
         """The index rows (column lists) and label table of one writer cycle;
         pending labels and outcomes that these predictions resolve; per label
         or outcome item, what happened to it (``_Effect``); the raw lines per model."""
-        seq, model, version, ids, ts = [], [], [], [], []
+        ev = EventRows()
         raw: dict[str, tuple[int, list[bytes]]] = {}  # model -> (first seq, raw log lines)
-        tail = b"," + orjson.dumps(now)
-        pval, plabel, pseg, pprob = [], [], [], []
-        plat: list[float | None] = []  # latency and status per event: champion/challenger comparisons read them
-        pstatus: list[int | None] = []
         joined: list[tuple[ModelState, str, float, float]] = []
         for i in items:
             name = i.model.name
@@ -1140,29 +1133,15 @@ class Monitor:
             for r in i.records:
                 self._seq += 1
                 r.seq = self._seq
-                seq.append(self._seq)
-                model.append(name)
-                version.append(r.version)
-                ids.append(r.id)
-                ts.append(r.ts)
-                # [seq, version, id, ts, arrival, payload]: the payload is already JSON
-                lines.append(orjson.dumps((self._seq, r.version, r.id, r.ts))[:-1] + tail + b"," + r.payload + b"]\n")
-                pval.append(r.pred_value)
-                plabel.append(r.pred_label)
-                pseg.append(segment_json(r, dims) if dims or r.segment else None)
-                pprob.append(probabilities_json(r))
-                plat.append(r.latency_ms)
-                pstatus.append(r.status)
+                lines.append(encode_line(self._seq, r.version, r.id, r.ts, now, r.payload))
+                index_row(ev, r, name, now, dims)
                 if pending and r.id in pending:
                     joined.append((i.model, r.id, r.ts, pending[r.id]))
                 if pending_o and r.id in pending_o:
                     joined.append((i.model, r.id, r.ts, -1.0))  # an outcome: no label lag
-        ev = {"seq": seq, "model": model, "version": version, "id": ids, "ts": ts, "arrival": [now] * len(seq),
-              "prediction": pval, "prediction_label": plabel, "segment": pseg, "probabilities": pprob,
-              "latency_ms": plat, "status": pstatus}
         lb = None
         effects: dict[int, _Effect] = {}
-        cols: dict[str, list[Any]] = {f.name: [] for f in LABEL_SCHEMA}
+        cols = LabelRows()
         for i in items:
             if not i.labels:
                 continue
@@ -1206,13 +1185,10 @@ class Monitor:
                 else:
                     eff.joined_again += 1
                 self._lseq += 1
-                for k, v in (("model", i.model.name), ("version", lr.version), ("id", lr.id), ("label", lr.label),
-                             ("ts", lr.ts), ("arrival", now), ("state", "pending" if pts is None else "joined"),
-                             ("prediction_ts", pts), ("resolved_at", now if pts is not None else None),
-                             ("lseq", self._lseq), ("name", lr.name)):
-                    cols[k].append(v)
-        if cols["id"]:
-            lb = pa.table(cols, schema=LABEL_SCHEMA)
+                cols.add(i.model.name, lr.version, lr.id, lr.label, lr.ts, now, "pending" if pts is None else "joined",
+                         pts, now if pts is not None else None, self._lseq, lr.name)
+        if len(cols):
+            lb = cols.table()
         return ev, lb, joined, effects, [(m, first, lines) for m, (first, lines) in raw.items()]
 
     def _count_events(self, state: ModelState, records: list[EventRecord]) -> None:
