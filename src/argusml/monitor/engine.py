@@ -48,6 +48,7 @@ import pyarrow as pa
 
 from argusml.checks import run_checks
 from argusml.checks.run import severity_counts, verdict_status
+from argusml.monitor.backlog import Backlog, Busy
 from argusml.monitor.dedup import key_of
 from argusml.monitor.events import (
     EventBatch,
@@ -61,6 +62,7 @@ from argusml.monitor.events import (
 )
 from argusml.monitor.metrics import LABEL_LAG_BUCKETS, LATENCY_BUCKETS, ModelMetrics
 from argusml.monitor.performance import PerformanceJob
+from argusml.monitor.settings import Settings
 from argusml.monitor.state import HOUR, ModelState, Validated, version_references
 from argusml.monitor.versions import PredictionBaselines, with_prediction
 from argusml.monitor.windows import OVERALL, Folder, Window, load_profile, without_sample
@@ -81,43 +83,6 @@ from argusml.store.rows import EventRows, LabelRows
 log = logging.getLogger("argus.monitor")
 
 MAX_OUTCOME_NAMES = 32
-
-
-@dataclass
-class Settings:
-    """Service-wide limits (not per model)."""
-
-    max_pending_events: int = 200_000
-    max_batch_rows: int = 20_000  # per writer transaction
-    snapshot_every: float = 10.0
-    tick_every: float = 1.0
-    retention_every: float = 3600.0
-    fold_gather: float = 0.25  # the fold thread waits this long for more rows ...
-    fold_min_rows: int = 5_000  # ... unless it has this many
-    index_rows: int = 20_000  # index rows buffered before a DuckDB commit ...
-    index_every: float = 0.5  # ... or after this many seconds (see Monitor._writer)
-    performance_every: float = 10.0  # how often the performance job looks for changed windows
-    advice_every: float = 60.0  # how old the advice /status shows may be (GET .../advice is always fresh)
-    checkpoint_every: float = 10.0  # DuckDB holds appended rows in memory until a checkpoint writes them out
-    memory_limit: str = "64MB"  # DuckDB caches blocks up to this (and spills past it); ingest needs little
-    # ... while the performance job joins a period's labels to its predictions, DuckDB may use this much
-    # (a day of 10M pairs: 4.4 s at 1GB, 7.7 s at 256MB spilling, out of memory at 64MB)
-    performance_memory_limit: str = "1GB"
-    backfill_idle: float = 10.0  # seconds without a backfill request after which its open windows close
-    # a window's profile is 50-250 KB: snapshots (every open window, in one transaction) must stay far under
-    # DuckDB's memory limit, and closing (a check run each) must not hold up the live windows for long; so a
-    # model holds at most this many open backfill windows (segments included) ...
-    backfill_open_max: int = 128
-    backfill_close_seconds: float = 0.5  # ... and closing them takes at most about this long per tick (the
-    # rest wait for the next tick); the closed ones are saved with the next snapshot
-
-
-class Busy(ArgusError):
-    """Ingestion is behind; the caller should retry after ``retry_after`` seconds."""
-
-    def __init__(self, pending: int, limit: int) -> None:
-        self.retry_after = 1
-        super().__init__(f"ingestion is behind: {pending} events queued (limit {limit}); retry shortly")
 
 
 class BackfillAhead(Busy):
@@ -236,9 +201,7 @@ class Monitor:
         self.models: dict[str, ModelState] = {}
         self._writer_q: queue.Queue[_Item | None] = queue.Queue()
         self._fold_q: queue.Queue[list[tuple[ModelState, EventBatch, float]] | None] = queue.Queue()
-        self._pending_writer = 0
-        self._pending_fold = 0
-        self._count_lock = threading.Lock()  # the two counters are updated from three threads
+        self._backlog = Backlog()
         # the writer's event counters and the sequence they count through, read together by _snapshot
         self._counters_lock = threading.Lock()
         self._counted_seq = 0
@@ -249,7 +212,6 @@ class Monitor:
         self._ibuf_joined: list[tuple[ModelState, str, float, float]] = []
         self._index_error: str | None = None
         self._index_q: queue.Queue[Any] = queue.Queue()  # writer -> indexer: ("rows", ...), ("barrier", ...), None
-        self._unindexed = 0  # acknowledged events whose index rows are not committed yet
         self._wbuf = EventRows()  # the writer's, not handed over yet
         self._wbuf_joined: list[tuple[ModelState, str, float, float]] = []
         self._wbuf_since = 0.0
@@ -522,18 +484,14 @@ class Monitor:
 
     # -- ingest (request thread) -----------------------------------------------------
     def _count(self, writer: int = 0, fold: int = 0) -> None:
-        with self._count_lock:
-            self._pending_writer += writer
-            self._pending_fold += fold
+        self._backlog.count(writer, fold)
 
     @property
     def queue_depth(self) -> int:
-        return self._pending_writer + self._pending_fold
+        return self._backlog.depth
 
     def _check_busy(self) -> None:
-        depth = self.queue_depth + self._unindexed  # index rows pile up only while DuckDB fails
-        if depth >= self.settings.max_pending_events:
-            raise Busy(depth, self.settings.max_pending_events)
+        self._backlog.check(self.settings.max_pending_events)
 
     def ingest_events(self, model: str, items: list[Any], first_problems: list[Problem] | None = None) -> IngestAnswer:
         state = self.model(model)
@@ -621,7 +579,7 @@ class Monitor:
                 r.payload = r.payload[:-1] + BACKFILL_MARK
             batch = _Backfill(batch.records, batch.columns, batch.extra, batch.schema, batch.dirty,
                               width=self._backfill_width(state, batch.records) if len(batch) else 0)
-            with self._count_lock:
+            with self._backlog.lock:
                 state.backfill_queued += batch.width
         item = _Item(state, batch, None, new_keys)
         self._count(writer=len(batch))
@@ -859,8 +817,7 @@ class Monitor:
         self.writer_stats["index_flushes"] += 1
         self._ibuf = EventRows()
         self._ibuf_joined = []
-        with self._count_lock:
-            self._unindexed -= n
+        self._backlog.count(unindexed=-n)
         for st, id_, pts, label_arrival in joined:
             if label_arrival < 0:  # an outcome
                 if st.pending_outcomes.pop(id_, None) is not None:
@@ -879,7 +836,7 @@ class Monitor:
             i.model.dedup.forget(i.keys)
             i.future.set_exception(exc)
             if type(i.batch) is _Backfill:  # never folded: the windows it was to open are not coming
-                with self._count_lock:
+                with self._backlog.lock:
                     i.model.backfill_queued -= i.batch.width
         self._count(writer=-sum(i.rows for i in items))
 
@@ -903,8 +860,7 @@ class Monitor:
                 self._fail(items, exc)
                 return
             if len(ev) or joined:
-                with self._count_lock:
-                    self._unindexed += len(ev)
+                self._backlog.count(unindexed=len(ev))
                 if not len(self._wbuf) and not self._wbuf_joined:
                     self._wbuf_since = time.monotonic()
                 self._wbuf.extend(ev)
@@ -1120,7 +1076,7 @@ class Monitor:
         n = 0
         for state, eb, _ in batch:
             if type(eb) is _Backfill:
-                with self._count_lock:
+                with self._backlog.lock:
                     state.backfill_queued -= eb.width
         with self._lock:
             for state, eb, arrival in _coalesce(batch):
