@@ -29,7 +29,6 @@ instead of growing memory.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import math
 import operator
@@ -38,7 +37,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -46,9 +45,8 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
-from argusml.checks import run_checks
-from argusml.checks.run import severity_counts, verdict_status
 from argusml.monitor.backlog import Backlog, Busy
+from argusml.monitor.closing import Closer, provisional_gauges
 from argusml.monitor.dedup import key_of
 from argusml.monitor.events import (
     EventBatch,
@@ -62,20 +60,19 @@ from argusml.monitor.events import (
 )
 from argusml.monitor.metrics import LABEL_LAG_BUCKETS, LATENCY_BUCKETS, ModelMetrics
 from argusml.monitor.performance import PerformanceJob
+from argusml.monitor.provisional import provisional_pass, provisional_windows
+from argusml.monitor.rollups import rollups
 from argusml.monitor.settings import Settings
 from argusml.monitor.state import HOUR, ModelState, Validated, version_references
-from argusml.monitor.versions import PredictionBaselines, with_prediction
-from argusml.monitor.windows import OVERALL, Folder, Window, load_profile, without_sample
-from argusml.profile import DatasetProfile, Reference
-from argusml.schema import ArgusError, ConfigError, DriftStatus, InputError, Kind, Role
+from argusml.monitor.versions import PredictionBaselines
+from argusml.monitor.windows import OVERALL, Folder, Window, load_profile
+from argusml.profile import Reference
+from argusml.schema import ArgusError, ConfigError, InputError
 from argusml.schema.model_config import ModelConfig, format_duration
 from argusml.store import (
-    BackfilledRow,
     FindingRow,
     Store,
     WindowRow,
-    by_check,
-    link_repeats,
 )
 from argusml.store.rawlog import encode_line
 from argusml.store.rows import EventRows, LabelRows
@@ -104,7 +101,6 @@ class UnknownModel(ArgusError):
         self.model = model
         super().__init__(f"unknown model {model!r}: register it with PUT /v1/models/{model} (a config and a "
                          f"baseline from `argus baseline`), or add {model}.yaml to the --config directory")
-
 
 
 class _Backfill(EventBatch):
@@ -221,14 +217,12 @@ class Monitor:
         self._running = False
         self.ready = False
         self._lock = threading.RLock()  # fold-thread state vs. reference replacement from the API
-        # closed backfill windows waiting for the next snapshot, which saves them: closing them every tick and
-        # saving them at the snapshot's cadence keeps both the fold thread's pauses and the writes small
-        self._backfill_rows: list[tuple[WindowRow, list[FindingRow]]] = []
         self.last_error: str | None = None
         self._inflight: float | None = None  # clock of the write in progress
         self._folded_seq = 0
         self.ticks = 0  # completed fold-loop ticks (closing, rollups): lets callers wait for one
         self.baselines = PredictionBaselines(store)  # new versions' predictions before they have a reference
+        self._closer = Closer(store, self.settings, self.models, self._lock, self.baselines)
         self.performance = PerformanceJob(store, self.settings.performance_every,
                                           (self.settings.performance_memory_limit, self.settings.memory_limit))
         self._perf_wake = threading.Event()
@@ -445,7 +439,7 @@ class Monitor:
         folded = newest
         self._folded_seq = folded
         for state in self.models.values():
-            self._provisional_gauges(state)
+            provisional_gauges(state)
         if replayed:
             log.info("replayed %d stored events into open windows", replayed)
 
@@ -1050,7 +1044,7 @@ class Monitor:
                 if mono - last_tick >= self.settings.tick_every:
                     last_tick = mono
                     closed = self._tick(now)
-                    looked = self.provisional_pass(now)
+                    looked = provisional_pass(self._closer, now)
                     if closed or looked or mono - last_snap >= self.settings.snapshot_every:
                         last_snap = mono
                         self._snapshot(closed)
@@ -1058,7 +1052,7 @@ class Monitor:
                     # ask the store every tick while events stream in
                     if closed or self.ticks < 3 or mono - last_rollup >= self.settings.snapshot_every:
                         last_rollup = mono
-                        self._rollups(now)
+                        rollups(self._closer, now)
                     self.ticks += 1
                 if mono - last_retention >= self.settings.retention_every:
                     last_retention = mono
@@ -1150,271 +1144,20 @@ class Monitor:
             self._fold_batch(batch)
         if inflight is not None:
             now = min(now, inflight)
-        closed: list[tuple[WindowRow, list[FindingRow]]] = []
-        with self._lock:
-            for state in self.models.values():
-                passed = state.folder.closed_through  # buckets whose live windows closed in an earlier tick
-                due = state.folder.due(now)
-                if due:
-                    closed.extend(self._close(state, due, now))
-                    self._provisional_gauges(state)
-                evicted, done = self._backfill_due(state, passed)
-                if evicted:  # never put back: a window of the same key may be open again
-                    self._backfill_rows.extend(self._close(state, evicted, now, backfill=True))
-                started = time.perf_counter()
-                for k in range(0, len(done), 4):
-                    if k and time.perf_counter() - started > self.settings.backfill_close_seconds:
-                        for w in done[k:]:  # the next tick's: the live windows have waited long enough
-                            state.backfill.open[(w.version, w.segment, w.start)] = w
-                        break
-                    self._backfill_rows.extend(self._close(state, done[k:k + 4], now, backfill=True))
-        return closed
-
-    def _backfill_due(self, state: ModelState, passed: float) -> tuple[list[Window], list[Window]]:
-        """The backfill's windows to close: those it has moved past (an event at or after their end was
-        folded; a client sending in time order fills each before it moves on), or all of them once no
-        backfill came for ``Settings.backfill_idle`` seconds. Only windows whose bucket the live windows
-        had closed by the tick before (``passed``): what the store holds for the bucket is then saved, and
-        the backfilled window merges into it instead of standing beside it."""
-        b = state.backfill
-        if not b.open and not b.evicted:
-            return [], []
-        idle = time.monotonic() - state.backfill_at >= self.settings.backfill_idle
-        lateness = state.config.lateness
-        out = sorted((w for w in b.open.values()
-                      if (idle or w.end <= state.backfill_frontier) and w.end + lateness <= passed),
-                     key=lambda w: (w.start, w.version, w.segment))
-        for w in out:
-            del b.open[(w.version, w.segment, w.start)]
-        evicted, b.evicted = b.evicted, []
-        if idle:  # the next backfill may be of an earlier period: it moves past its windows from its own start
-            state.backfill_frontier = -math.inf
-        return evicted, out
+        return self._closer.close_due(now)
 
     def provisional_pass(self, now: float) -> int:
-        """Provisional looks at the open whole-traffic windows (``ProvisionalSettings``): the same checks as
-        at the close, on what the window holds now, once it has ``provisional_min_rows`` rows, at most every
-        ``provisional.every`` and only when it grew. Each window gets at most ``provisional_looks`` looks, each
-        at alpha divided by that many (Bonferroni over the looks, as over a bucket's segments): repeated looks
-        at a growing window are a sequential test, and unspent alpha per look is what keeps a stable window's
-        chance of any provisional drift at alpha. Segment windows and roll-ups are never looked at: a look
-        costs a profile flush and a full check run, and segments multiply the windows by their values.
-        Returns the looks taken (the fold loop then snapshots, which stores them)."""
-        taken = 0
-        with self._lock:
-            for state in list(self.models.values()):
-                cfg = state.config
-                if not cfg.provisional.enabled:
-                    continue
-                planned, min_rows = cfg.provisional_looks, cfg.provisional_min_rows
-                looked = False
-                for w in list(state.folder.open.values()):
-                    if (w.segment != OVERALL or w.n_rows < min_rows or w.n_rows <= w.looked_rows
-                            or w.looks >= planned or now - w.looked_at < cfg.provisional.every):
-                        continue
-                    vr = state.ref(w.version)
-                    if vr.fingerprint != w.reference:
-                        continue  # closed on the next tick, unchecked
-                    w.flush()
-                    if w.profile is None:
-                        continue
-                    prof = replace(w.profile, extra_columns=sorted(w.extra)) if w.extra else w.profile
-                    try:
-                        summary, findings = self._check(state, vr.reference, prof, planned, OVERALL, w.version,
-                                                        now, w.start)
-                    except Exception:  # a look that fails leaves the window to its close
-                        log.exception("provisional checks failed on window %s %s", state.name, w.version)
-                        w.looked_at = now
-                        continue
-                    w.looks += 1
-                    w.looked_rows, w.looked_at = w.n_rows, now
-                    summary.update(provisional=True, look=w.looks, looks_planned=planned, looked_at=now,
-                                   n_rows=w.n_rows, findings=[_finding_json(f) for f in findings])
-                    # plain JSON values from here on: snapshots, /status and /metrics read it as it is
-                    w.provisional = orjson.loads(orjson.dumps(summary, option=_JSON_OPTIONS, default=_json_default))
-                    taken += 1
-                    looked = True
-                if looked:
-                    self._provisional_gauges(state)
-        return taken
-
-    def _provisional_gauges(self, state: ModelState) -> None:
-        """Per version, the newest open window's last look (what /metrics shows as ``argus_provisional_*``);
-        None once no open window of the version has one."""
-        newest: dict[str, Window] = {}
-        for w in list(state.folder.open.values()):
-            if w.provisional is not None and w.segment == OVERALL and (
-                    w.version not in newest or w.start > newest[w.version].start):
-                newest[w.version] = w
-        for version, vm in list(state.metrics.versions.items()):
-            w = newest.pop(version, None)
-            vm.provisional = None if w is None else {**(w.provisional or {}), "start": w.start, "end": w.end}
-        for version, w in newest.items():
-            state.metrics.version(version).provisional = {**(w.provisional or {}), "start": w.start, "end": w.end}
+        """Provisional looks at the open windows now (``provisional.py``); the looks taken."""
+        return provisional_pass(self._closer, now)
 
     def _close_now(self, state: ModelState, windows: list[Window], now: float, backfill: bool = False) -> None:
         """Close windows outside the fold loop's schedule (reference replaced)."""
         if windows:
-            self._snapshot(self._close(state, windows, now, backfill))
-
-    def _close(self, state: ModelState, windows: list[Window], now: float, backfill: bool = False
-               ) -> list[tuple[WindowRow, list[FindingRow]]]:
-        """Check and store closing windows. ``backfill``: each merges what the store holds for its bucket
-        and segment (``_merge_stored``) and its row replaces that one (``BackfilledRow``)."""
-        out = []
-        # Bonferroni across the segment windows of one bucket: more segments, more chances of a fluke
-        per_bucket: dict[tuple[str, float], int] = {}
-        for w in windows:
-            if w.segment != OVERALL:
-                per_bucket[(w.version, w.start)] = per_bucket.get((w.version, w.start), 0) + 1
-        stored: dict[tuple[str, float], list[tuple[str, str | None, int, int, float]]] = {}
-        pending: dict[tuple[str, str, float], tuple[WindowRow, list[FindingRow]]] = {}
-        if backfill:
-            pending = {(r.version, r.segment, r.start): (r, f) for r, f in self._backfill_rows if r.model == state.name}
-            closing: dict[tuple[str, float], set[str]] = {}
-            for w in windows:
-                closing.setdefault((w.version, w.start), set()).add(w.segment)
-            for (version, start), segs in closing.items():
-                rows = stored[(version, start)] = self.store.bucket_windows(state.name, version, state.config.window,
-                                                                            start)
-                held = {seg for v, seg, t in pending if v == version and t == start}
-                per_bucket[(version, start)] = len((segs | held | {r[0] for r in rows}) - {OVERALL})
-        for w in windows:
-            w.flush()
-            if w.profile is None:
-                continue
-            replaces = None
-            if backfill:
-                earlier = pending.get((w.version, w.segment, w.start))
-                if earlier is not None and earlier[0].profile and load_profile(earlier[0].profile)[0] == w.reference:
-                    # closed by this backfill and not saved yet: merged here, and it is that row's stored one
-                    # that the merge replaces
-                    self._backfill_rows.remove(earlier)
-                    row0 = earlier[0]
-                    replaces = row0.replaces if isinstance(row0, BackfilledRow) else None
-                    self._merge_stored(w, [(row0.segment, row0.profile, row0.n_rows, row0.late, 0.0)])
-                else:
-                    replaces = self._merge_stored(w, stored[(w.version, w.start)])
-            vr = state.ref(w.version)
-            n_seg = per_bucket.get((w.version, w.start), 0) if w.segment != OVERALL else 0
-            prof = w.profile
-            if w.extra:
-                prof = replace(prof, extra_columns=sorted(w.extra))
-            if vr.fingerprint != w.reference:
-                summary, findings = {"status": "not_checked", "reason": "the reference was replaced"}, []
-            else:
-                try:
-                    summary, findings = self._check(state, vr.reference, prof, n_seg, w.segment, w.version, now,
-                                                    w.start)
-                except Exception as exc:  # one window's failure must not stop the others from closing
-                    log.exception("checks failed on window %s %s %s", state.name, w.version, w.segment)
-                    summary, findings = {"status": "not_checked", "reason": f"checks failed: {exc}"}, []
-            if w.looks and w.provisional is not None:  # what the close made of the last provisional look
-                looked, final = w.provisional.get("drifted_columns") or [], set(summary.get("drifted_columns") or [])
-                summary["provisional_looks"] = {"looks": w.looks, "drifted_columns": looked,
-                                                "confirmed": [c for c in looked if c in final],
-                                                "withdrawn": [c for c in looked if c not in final]}
-            if w.segment == OVERALL and w.granularity == state.config.window:
-                shown = state.metrics.version(w.version).window
-                if not backfill or shown is None or w.end >= shown.get("end", -math.inf):  # gauges: the newest
-                    self._update_gauges(state, w, summary)
-            row, frows = self._rows(state, w, summary, findings, now)
-            out.append((BackfilledRow.of(row, replaces), frows) if backfill else (row, frows))
-        overall = {(r.version, r.granularity, r.start): by_check(f) for r, f in out if r.segment == OVERALL}
-        for r, frows in out:
-            if r.segment != OVERALL:
-                link_repeats(frows, overall.get((r.version, r.granularity, r.start), {}))
-        return out
-
-    @staticmethod
-    def _merge_stored(w: Window, rows: list[tuple[str, str | None, int, int, float]]) -> float | None:
-        """Merge into a backfilled window the stored row of its bucket and segment on the same reference
-        (live rows, or an earlier backfill's); that row's ``closed_at``, or None when there is none. A row
-        on another reference cannot be merged (its bins differ) and stays beside the new one. A row a
-        roll-up has slimmed has no multivariate sample left: the merge's sample then comes from the
-        backfilled rows alone (its moments and the reconstruction test still cover every row)."""
-        for segment, text, n_rows, late, closed_at in rows:
-            if segment != w.segment or text is None:
-                continue
-            fp, prof = load_profile(text)
-            if fp != w.reference:
-                continue
-            assert w.profile is not None
-            w.profile = prof.merge(w.profile)
-            w.n_rows += n_rows
-            w.late += late
-            w.extra.update(prof.extra_columns)
-            return closed_at
-        return None
-
-    def _check(self, state: ModelState, reference: Reference, profile: DatasetProfile, n_segments: int,
-               segment: str = OVERALL, version: str = "", now: float = 0.0, start: float = 0.0
-               ) -> tuple[dict[str, Any], list[Any]]:
-        cfg = state.checks
-        baseline = None
-        if version and version not in state.refs and reference.prediction is not None:
-            # no reference of its own: the prediction is judged against the previous version's traffic
-            # (``versions.py``); a segment's share of that traffic is not kept, so a segment window then
-            # leaves the prediction to the whole traffic's window rather than judge it on the wrong baseline
-            baseline = self.baselines.get(state, version, now, start)
-            if baseline.previous is not None and baseline.column is not None:
-                if segment == OVERALL:
-                    reference = with_prediction(reference, baseline.column)
-                else:
-                    cfg = cfg.model_copy(update={"ignore": [*cfg.ignore, reference.prediction]})
-        # events carry features and the prediction; ids, timestamps and targets (labels) are not in them
-        absent = [n for n, sp in reference.specs.items() if sp.role not in (Role.FEATURE, Role.PREDICTION)]
-        if absent:
-            cfg = cfg.model_copy(update={"ignore": [*cfg.ignore, *absent]})
-        if segment != OVERALL:
-            # within "cat=a" the column cat is constant by construction: not a finding
-            dim = segment.split("=", 1)[0]
-            if dim in reference.specs:
-                cfg = cfg.model_copy(update={"ignore": [*cfg.ignore, dim]})
-        if n_segments > 1:
-            cfg = cfg.model_copy(update={"drift": cfg.drift.model_copy(update={"alpha": cfg.drift.alpha / n_segments})})
-        res = run_checks(reference, profile, cfg)
-        summary = window_summary(res, reference, profile)
-        if baseline is not None:
-            summary["prediction_baseline"] = baseline.summary(version)
-            if baseline.previous is not None:
-                # another model's scores are not this one's contract: a tree ensemble's repeated values are
-                # no sentinel, a sharper model's range no out-of-range. Against the previous version's
-                # traffic only the distribution is judged (prediction_drift), and said to be so judged
-                against = f" (against version {baseline.previous}'s traffic: {version} has no reference of its own)"
-                shape = {"sentinel_value", "near_constant_column", "constant_column", "out_of_range"}
-                kept = [replace(f, message=f.message + against, evidence={
-                    **f.evidence, "baseline": {"version": baseline.previous, "windows": baseline.windows}})
-                    if f.check == "prediction_drift" else f for f in res.findings
-                    if not (f.column == reference.prediction and f.check in shape)]
-                if len(kept) < len(res.findings):
-                    summary["findings_by_severity"] = severity_counts(kept)
-                    summary["status"] = verdict_status(summary["findings_by_severity"],
-                                                       bool(summary["drifted_columns"]),
-                                                       bool(summary["multivariate"].get("drifted")))
-                return summary, kept
-        return summary, res.findings
-
-    def _rows(self, state: ModelState, w: Window, summary: dict[str, Any], findings: list[Any], now: float
-              ) -> tuple[WindowRow, list[FindingRow]]:
-        row = WindowRow(state.name, w.version, w.segment, w.granularity, w.start, w.end, True, w.n_rows, w.late,
-                        w.profile_json(), orjson.dumps(summary, option=orjson.OPT_SERIALIZE_NUMPY).decode(), now)
-        frows = [FindingRow(state.name, w.version, w.segment, w.granularity, w.start, w.end, f.check, f.column,
-                            f.severity.value, f.message,
-                            orjson.dumps(f.evidence, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS,
-                                         default=_json_default).decode(), now)
-                 for f in findings]
-        return row, frows
-
-    def _update_gauges(self, state: ModelState, w: Window, summary: dict[str, Any]) -> None:
-        vm = state.metrics.version(w.version)
-        if vm.window is not None and vm.window.get("start", -math.inf) > w.start:
-            return  # an older window closing after a newer one (several due at once): the gauges show the newest
-        vm.window = {**summary, "start": w.start, "end": w.end, "n_rows": w.n_rows}
+            self._snapshot(self._closer.close(state, windows, now, backfill))
 
     def _snapshot(self, closed: list[tuple[WindowRow, list[FindingRow]]]) -> None:
         with self._lock:
-            backfilled, self._backfill_rows = self._backfill_rows, []
+            backfilled = self._closer.take_backfilled()
             closed = [*closed, *backfilled]
             rows = []
             for state in self.models.values():
@@ -1441,82 +1184,9 @@ class Monitor:
             try:
                 self.store.save_windows(closed, (rows, meta))
             except Exception:  # the store still holds their windows as open: kept for the next snapshot
-                self._backfill_rows[:0] = backfilled
+                self._closer.put_back(backfilled)
                 raise
 
-    def _rollups(self, now: float) -> None:
-        for state in list(self.models.values()):
-            grans = state.granularities
-            for child, g in itertools.pairwise(grans):
-                due = self.store.pending_rollups(state.name, child, g, now - state.config.lateness)
-                if not due:
-                    continue
-                results = []
-                slimmed: list[tuple[str, str, str, float, float, str]] = []
-                per_bucket: dict[tuple[str, float], int] = {}
-                for version, segment, start in due:
-                    if segment != OVERALL:
-                        per_bucket[(version, start)] = per_bucket.get((version, start), 0) + 1
-                for version, segment, start in due:
-                    try:
-                        results.append(self._rollup(state, version, segment, child, g, start, now,
-                                                    per_bucket.get((version, start), 0) if segment != OVERALL else 0,
-                                                    slimmed))
-                    except Exception as exc:  # stored as not checked, so it is not retried on every tick
-                        log.exception("roll-up failed: %s %s %s %s", state.name, version, segment, start)
-                        summary = {"status": "not_checked", "reason": f"roll-up failed: {exc}"}
-                        results.append((WindowRow(state.name, version, segment, g, start, start + g, True, 0, 0, None,
-                                                  orjson.dumps(summary).decode(), now), []))
-                self._link_rollups(state, child, g, results)
-                self.store.save_windows(results, profiles=slimmed)
-
-    def _link_rollups(self, state: ModelState, child: float, g: float,
-                      results: list[tuple[WindowRow, list[FindingRow]]]) -> None:
-        """Mark the roll-ups' findings that repeat one already on record: the overall bucket's repeat its
-        children's; a segment's repeat the overall bucket's, else its own children's. An hour of drift
-        found in every 5-minute window is one finding with its repeats linked, not twelve plus one."""
-        overall: dict[tuple[str, float], dict[tuple[str, str | None], FindingRow]] = {}
-        for row, frows in sorted(results, key=lambda rf: rf[0].segment != OVERALL):
-            children = by_check(self.store.child_findings(state.name, row.version, row.segment, child, row.start,
-                                                           row.start + g))
-            if row.segment == OVERALL:
-                link_repeats(frows, children)
-                overall[(row.version, row.start)] = by_check(frows)
-            else:
-                link_repeats(frows, {**children, **overall.get((row.version, row.start), {})})
-
-    def _rollup(self, state: ModelState, version: str, segment: str, child: float, g: float, start: float,
-                now: float, n_segments: int, slimmed: list[tuple[str, str, str, float, float, str]]
-                ) -> tuple[WindowRow, list[FindingRow]]:
-        """Merge a bucket's child windows and check the merge. The children's multivariate row samples
-        now live on in the merge, so ``slimmed`` collects the children without them (saved with the
-        parent): a window's sample is kept only until its roll-up, not for ``retention.profiles``."""
-        vr = state.ref(version)
-        merged: DatasetProfile | None = None
-        n_rows = late = skipped = 0
-        for text, n, lt, child_start in self.store.child_profiles(state.name, version, segment, child, start,
-                                                                  start + g):
-            fp, prof = load_profile(text)
-            if fp != vr.fingerprint:
-                skipped += 1
-                continue
-            slim = without_sample(text)
-            if slim is not None:
-                slimmed.append((state.name, version, segment, child, child_start, slim))
-            merged = prof if merged is None else merged.merge(prof)
-            n_rows += n
-            late += lt
-        w = Window(version, segment, g, start, vr.fingerprint, merged, n_rows, late)
-        if merged is None:
-            summary: dict[str, Any] = {"status": "not_checked", "reason": "no window on the current reference",
-                                       "skipped_windows": skipped}
-            row = WindowRow(state.name, version, segment, g, start, start + g, True, 0, 0,
-                            None, orjson.dumps(summary).decode(), now)
-            return row, []
-        summary, findings = self._check(state, vr.reference, merged, n_segments, segment, version, now, start)
-        if skipped:
-            summary["skipped_windows"] = skipped
-        return self._rows(state, w, summary, findings, now)
 
     # -- performance thread ------------------------------------------------------------------------
     def _performer(self) -> None:
@@ -1694,18 +1364,6 @@ def _iso(t: float) -> str:
     return datetime.fromtimestamp(t, timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def provisional_windows(state: ModelState) -> list[dict[str, Any]]:
-    """The open whole-traffic windows with a provisional verdict, newest first: their last look."""
-    out = []
-    for w in sorted(list(state.folder.open.values()), key=lambda w: (-w.start, w.version)):
-        v = w.provisional
-        if v is None or w.segment != OVERALL:
-            continue
-        out.append({"version": w.version, "segment": w.segment, "granularity": w.granularity, "start": w.start,
-                    "end": w.end, "n_rows": w.n_rows, "verdict": v})
-    return out
-
-
 def performance_summary(state: ModelState) -> dict[str, Any]:
     """Per version: the latest performance window (its coverage and label lag) and the latest one with
     enough labels to judge (its status and metrics with intervals)."""
@@ -1768,65 +1426,3 @@ def _iso(t: float) -> str:
     return datetime.fromtimestamp(t, timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-_JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
-
-
-def _finding_json(f: Any) -> dict[str, Any]:
-    """A finding as a provisional verdict keeps it (JSON, in the open window's row)."""
-    return {"check": f.check, "column": f.column, "severity": f.severity.value, "message": f.message,
-            "evidence": f.evidence}
-
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, (np.floating,)):
-        return float(o) if math.isfinite(o) else None
-    if isinstance(o, (set, frozenset, tuple)):
-        return list(o)
-    return str(o)
-
-
-def window_summary(res: Any, reference: Reference, profile: DatasetProfile) -> dict[str, Any]:
-    """What a closed window says, compactly: verdict, per-column drift and
-    missing ratio, prediction summary. The service's /metrics reads this."""
-    v = res.verdict
-    cols: dict[str, Any] = {}
-    for name, cr in res.columns.items():
-        d = cr.drift
-        c: dict[str, Any] = {"missing_ratio": cr.current.missing_ratio if cr.current is not None else None}
-        if d is not None:
-            c.update({"drift": d.status.value, "drifted": d.status is DriftStatus.DRIFTED, "method": d.method,
-                      "p_adjusted": d.p_adjusted, "effect": d.effect_method, "value": d.effect_value,
-                      "scores": {k: x for k, x in d.scores.items() if x is not None and isinstance(x, (int, float))
-                                 and math.isfinite(x)}})
-        cols[name] = c
-    pred: dict[str, Any] | None = None
-    pname = reference.prediction
-    if pname and pname in profile.columns:
-        cp = profile.columns[pname]
-        if cp.numeric is not None and cp.numeric.n:
-            pred = {"mean": float(cp.numeric.moments.mean)}
-        elif cp.categories is not None and cp.categories.n:
-            n = cp.categories.n
-            pred = {"class_ratio": {k: c / n for k, c in list(cp.categories.counts.items())[:50]}}
-        if pred is not None and reference.specs[pname].kind is Kind.BOOLEAN and cp.categories is not None:
-            pred["mean"] = cp.categories.counts.get("true", 0) / max(cp.categories.n, 1)
-    return {"status": v["status"], "drifted_columns": v["drifted_columns"], "n_tested": v["n_tested"],
-            "n_drifted": v["n_drifted"], "findings_by_severity": v["findings_by_severity"], "alpha": v["alpha"],
-            "n_rows": profile.n_rows, "columns": cols, "prediction": pred,
-            "multivariate": _multivariate_summary(res.multivariate),
-            "insufficient_data": v["insufficient_data"], "quality_insufficient": v.get("quality_insufficient")}
-
-
-def _multivariate_summary(mv: dict[str, Any]) -> dict[str, Any]:
-    """The window's multivariate verdict and the two tests' effect sizes (the rest is in its finding)."""
-    out: dict[str, Any] = {"status": mv.get("status"), "drifted": bool(mv.get("drifted"))}
-    rec, clf = mv.get("reconstruction") or {}, mv.get("classifier") or {}
-    if "relative_increase" in rec:
-        out["error_increase"] = rec["relative_increase"]
-        out["error_p_adjusted"] = rec["p_adjusted"]
-    if "auc" in clf:
-        out["classifier_auc"] = clf["auc"]
-        out["classifier_p_adjusted"] = clf["p_adjusted"]
-    return out
