@@ -496,7 +496,7 @@ def test_a_crash_before_the_index_commit_loses_nothing_acknowledged(tmp_path, re
     events = [event(i, rng, timestamp=T0 + 10) for i in range(200)]
     assert post(client, events).json()["accepted"] == 200
     assert store.raw_events("m") == 200 and store.count_events("m") == 0
-    mon._ibuf = EventRows()  # the crash: these rows never reach DuckDB
+    mon._writer._ibuf = EventRows()  # the crash: these rows never reach DuckDB
     mon.stop()
     store.close()
     store = Store(tmp_path / "cr")

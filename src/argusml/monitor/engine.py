@@ -37,13 +37,12 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
 import orjson
-import pyarrow as pa
 
 from argusml.monitor.backlog import Backlog, Busy
 from argusml.monitor.closing import Closer, provisional_gauges
@@ -66,6 +65,7 @@ from argusml.monitor.settings import Settings
 from argusml.monitor.state import HOUR, ModelState, Validated, version_references
 from argusml.monitor.versions import PredictionBaselines
 from argusml.monitor.windows import OVERALL, Folder, Window, load_profile
+from argusml.monitor.writer import BackfillBatch, WriteItem, Writer, index_row
 from argusml.profile import Reference
 from argusml.schema import ArgusError, ConfigError, InputError
 from argusml.schema.model_config import ModelConfig, format_duration
@@ -74,8 +74,7 @@ from argusml.store import (
     Store,
     WindowRow,
 )
-from argusml.store.rawlog import encode_line
-from argusml.store.rows import EventRows, LabelRows
+from argusml.store.rows import EventRows
 
 log = logging.getLogger("argus.monitor")
 
@@ -103,82 +102,10 @@ class UnknownModel(ArgusError):
                          f"baseline from `argus baseline`), or add {model}.yaml to the --config directory")
 
 
-class _Backfill(EventBatch):
-    """A backfill request's events (``Monitor.accept_events`` with ``backfill``): the fold thread places each
-    by its own time (``Monitor._fold_backfill``) instead of treating the old ones as too late. ``width``: the
-    windows it may open, counted in ``ModelState.backfill_queued`` until it is folded."""
-
-    __slots__ = ("width",)
-
-    def __init__(self, *args: Any, width: int = 0, **kw: Any) -> None:
-        super().__init__(*args, **kw)
-        self.width = width
-
-
 BACKFILL_MARK = b',"backfill":true}'
 """Ends a backfilled event's raw payload (a JSON object), so a replay after a crash folds it as it was."""
 BACKFILL_VERDICT = '{"status":"open","backfill":true}'
 """The verdict of a backfill's open window in a snapshot: what tells it from a live one on recovery."""
-
-
-class _Item:
-    """A request's accepted events or labels on their way to the writer (``model`` None: a flush request)."""
-
-    __slots__ = ("batch", "future", "is_labels", "keys", "labels", "model", "outcomes", "records", "rows")
-
-    def __init__(self, model: ModelState | None, batch: EventBatch | None, labels: list[LabelRecord] | None,
-                 keys: list[int], outcomes: bool = False) -> None:
-        self.model = model  # type: ignore[assignment]
-        self.batch = batch
-        self.records = batch.records if batch is not None else []
-        self.labels = labels or []
-        self.keys = keys
-        self.is_labels = labels is not None  # labels or outcomes: matched against the index by the writer
-        self.outcomes = outcomes
-        self.rows = len(self.records) + len(self.labels)
-        self.future: Future[dict[str, Any]] = Future()
-
-
-@dataclass
-class _Effect:
-    """What the writer did with one request's labels or outcomes."""
-
-    pending: list[str] = field(default_factory=list)  # ids whose prediction is not known yet
-    lags: list[float] = field(default_factory=list)  # label lag of first labels joined now
-    joined_again: int = 0  # corrections of labels already joined
-    duplicates: int = 0  # the same label (or outcome) as stored: not stored again
-    corrected: int = 0  # a different label for an id that had one: stored, and it counts from now on
-
-
-def segment_json(rec: EventRecord, dims: list[str]) -> str | None:
-    """The index's segment column: the event's ``segment`` object, plus the configured segment dimensions
-    read from its features (as windows read them, ``Folder.segment_of``), spelled as text. Performance per
-    segment is computed from this column long after the features are gone (raw events are kept less long)."""
-    seg = rec.segment
-    if dims:
-        found = {}
-        for d in dims:
-            v = seg.get(d) if seg else None
-            if v is None:
-                v = rec.features.get(d)
-            if v is not None and type(v) not in (dict, list):
-                found[d] = str(v)[:100]
-        if found:
-            seg = {**seg, **found} if seg else found
-    return orjson.dumps(seg).decode() if seg else None
-
-
-def index_row(rows: EventRows, rec: EventRecord, model: str, arrival: float, dims: list[str]) -> None:
-    """Add an event's index row: what the writer commits for it, and the restart re-indexes from the raw log."""
-    rows.add(rec.seq, model, rec.version, rec.id, rec.ts, arrival, rec.pred_value, rec.pred_label,
-             segment_json(rec, dims) if dims or rec.segment else None, probabilities_json(rec), rec.latency_ms,
-             rec.status)
-
-
-def probabilities_json(rec: EventRecord) -> str | None:
-    """The index's probabilities column: a ``{class: probability}`` prediction as sent, which a multiclass
-    model's label-free estimates (CBPE) read whole; null for any other prediction."""
-    return orjson.dumps(rec.prediction).decode() if type(rec.prediction) is dict else None
 
 
 @dataclass
@@ -195,30 +122,14 @@ class Monitor:
         self.clock = clock
         self._advice_cache: dict[str, tuple[float, dict[str, Any]]] = {}
         self.models: dict[str, ModelState] = {}
-        self._writer_q: queue.Queue[_Item | None] = queue.Queue()
-        self._fold_q: queue.Queue[list[tuple[ModelState, EventBatch, float]] | None] = queue.Queue()
         self._backlog = Backlog()
-        # the writer's event counters and the sequence they count through, read together by _snapshot
-        self._counters_lock = threading.Lock()
-        self._counted_seq = 0
-        self.writer_stats = {"transactions": 0, "rows": 0, "seconds": 0.0, "store_seconds": 0.0, "requests": 0,
-                             "index_flushes": 0}
-        self._ibuf = EventRows()  # acknowledged, not yet indexed
-        self._ibuf_since = 0.0
-        self._ibuf_joined: list[tuple[ModelState, str, float, float]] = []
-        self._index_error: str | None = None
-        self._index_q: queue.Queue[Any] = queue.Queue()  # writer -> indexer: ("rows", ...), ("barrier", ...), None
-        self._wbuf = EventRows()  # the writer's, not handed over yet
-        self._wbuf_joined: list[tuple[ModelState, str, float, float]] = []
-        self._wbuf_since = 0.0
-        self._seq = 0
-        self._lseq = 0  # the order labels were stored in: the latest for an id is the one that counts
+        self._writer = Writer(store, self.settings, clock, self._backlog, self._report)
+        self.writer_stats = self._writer.stats
         self._threads: list[threading.Thread] = []
         self._running = False
         self.ready = False
         self._lock = threading.RLock()  # fold-thread state vs. reference replacement from the API
         self.last_error: str | None = None
-        self._inflight: float | None = None  # clock of the write in progress
         self._folded_seq = 0
         self.ticks = 0  # completed fold-loop ticks (closing, rollups): lets callers wait for one
         self.baselines = PredictionBaselines(store)  # new versions' predictions before they have a reference
@@ -320,8 +231,8 @@ class Monitor:
         now = self.clock()
         for state in self.models.values():
             self._reindex(state)
-        self._seq = self.store.last_seq()
-        self._lseq = self.store.max_lseq()
+        self._writer.seq = self.store.last_seq()
+        self._writer.lseq = self.store.max_lseq()
         for name, state in self.models.items():
             cfg = state.config
             for version, id_ in reversed(self.store.recent_keys(name, now - cfg.dedup.horizon, cfg.dedup.max_keys)):
@@ -333,13 +244,13 @@ class Monitor:
             state.metrics.labels_pending = len(state.pending)
             state.versions = set(self.store.versions(name))
             self._load_window_gauges(state)
-        self._counted_seq = self._seq
+        self._writer.counted_seq = self._writer.seq
         self._recover()
         self._running = True
         for state in self.models.values():
             self._load_performance(state)
-        for target, name in ((self._writer, "argus-writer"), (self._indexer, "argus-indexer"),
-                             (self._folder, "argus-folder"), (self._performer, "argus-performance")):
+        self._threads.extend(self._writer.start())
+        for target, name in ((self._folder, "argus-folder"), (self._performer, "argus-performance")):
             t = threading.Thread(target=target, name=name, daemon=True)
             t.start()
             self._threads.append(t)
@@ -449,7 +360,7 @@ class Monitor:
             return
         self._running = False
         self._perf_wake.set()
-        self._writer_q.put(None)
+        self._writer.stop()
         for t in self._threads:
             t.join(timeout=30)
         self._threads = []
@@ -464,11 +375,18 @@ class Monitor:
         deadline = time.monotonic() + timeout
         while self.queue_depth and time.monotonic() < deadline:
             time.sleep(0.01)
-        self.flush_index(max(0.1, deadline - time.monotonic()))
+        self._writer.flush_index(max(0.1, deadline - time.monotonic()))
         target = self.ticks + 2
         while self.ticks < target and time.monotonic() < deadline:
             time.sleep(0.01)
         return self.queue_depth == 0 and self.ticks >= target
+
+    def flush_index(self, timeout: float = 30.0) -> None:
+        """Wait until every acknowledged event has its index row in DuckDB (tests, demos, reads that count)."""
+        self._writer.flush_index(timeout)
+
+    def _report(self, error: str | None) -> None:
+        self.last_error = error
 
     def healthy(self) -> bool:
         """Threads alive (once started) and the last write succeeded."""
@@ -571,13 +489,12 @@ class Monitor:
         if backfill:
             for r in batch.records:
                 r.payload = r.payload[:-1] + BACKFILL_MARK
-            batch = _Backfill(batch.records, batch.columns, batch.extra, batch.schema, batch.dirty,
+            batch = BackfillBatch(batch.records, batch.columns, batch.extra, batch.schema, batch.dirty,
                               width=self._backfill_width(state, batch.records) if len(batch) else 0)
             with self._backlog.lock:
                 state.backfill_queued += batch.width
-        item = _Item(state, batch, None, new_keys)
-        self._count(writer=len(batch))
-        self._writer_q.put(item)
+        item = WriteItem(state, batch, None, new_keys)
+        self._writer.submit(item)
         return IngestAnswer(body, item.future)
 
     def _too_late(self, state: ModelState, batch: EventBatch, indexes: list[int], rejected: list[Problem]
@@ -662,9 +579,8 @@ class Monitor:
         body: dict[str, Any] = {"accepted": len(records), "rejected": [p.to_dict() for p in rejected]}
         if not records:
             return IngestAnswer(body, None, all_rejected=bool(rejected))
-        item = _Item(state, None, records, [], outcomes=outcomes)
-        self._count(writer=len(records))
-        self._writer_q.put(item)
+        item = WriteItem(state, None, records, [], outcomes=outcomes)
+        self._writer.submit(item)
         return IngestAnswer(body, item.future)
 
     def report_resources(self, model: str, instance: str, values: dict[str, float]) -> None:
@@ -672,341 +588,6 @@ class Monitor:
         for k, v in values.items():
             state.metrics.resources[(instance, k)] = v
 
-    # -- writer thread ------------------------------------------------------------------
-    # An event is durable once its raw line is fsynced (rawlog.py): that is when it is acknowledged.
-    # Its index row (the compact prediction row in DuckDB) goes to the indexer thread, which
-    # commits rows in bulk: a DuckDB commit costs ~2 ms of CPU whatever its size, and an insert of
-    # 10k rows takes tens of ms, so neither may sit between an event and its acknowledgement. The
-    # indexer commits when it holds ``index_rows`` rows or its oldest is ``index_every`` seconds
-    # old, when an event resolves a pending label, and on a barrier: before labels are matched
-    # against the index, with the labels themselves, on ``flush_index`` and at stop. After a crash
-    # ``start`` re-indexes the raw tail the index lacks.
-    def _writer(self) -> None:
-        while True:
-            timeout = None
-            if self._wbuf_joined or len(self._wbuf):
-                timeout = max(0.0, self._wbuf_since + self.settings.index_every / 2 - time.monotonic())
-            try:
-                item = self._writer_q.get(timeout=timeout)
-            except queue.Empty:
-                self._hand_over()
-                continue
-            if item is None:
-                break
-            items = [item]
-            rows = item.rows
-            stop = False
-            while rows < self.settings.max_batch_rows:
-                try:
-                    nxt = self._writer_q.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    stop = True
-                    break
-                items.append(nxt)
-                rows += nxt.rows
-            try:
-                self._write(items)
-            except Exception as exc:  # pragma: no cover - _write resolves futures itself; this keeps the thread alive
-                log.exception("writer error")
-                for i in items:
-                    if not i.future.done():
-                        i.future.set_exception(exc)
-            if stop:
-                break
-        self._hand_over()
-        self._index_q.put(None)
-        self._fold_q.put(None)
-
-    def _hand_over(self) -> None:
-        """Pass the index rows gathered over writer cycles to the indexer (one wake-up for many cycles:
-        with single-event requests a hand-over per cycle cost 10-15% of the throughput)."""
-        if len(self._wbuf) or self._wbuf_joined:
-            self._index_q.put(("rows", self._wbuf, self._wbuf_joined))
-            self._wbuf = EventRows()
-            self._wbuf_joined = []
-
-    def _write(self, items: list[_Item]) -> None:
-        started = time.perf_counter()
-        try:
-            self._write_items([i for i in items if i.model is not None])
-        finally:
-            for i in items:
-                if i.model is None:  # a flush request (flush_index): answered by the indexer
-                    self._hand_over()
-                    self._index_q.put(("barrier", i.future, None, None))
-            ws = self.writer_stats
-            ws["transactions"] += 1
-            ws["requests"] += len(items)
-            ws["rows"] += sum(i.rows for i in items)
-            ws["seconds"] += time.perf_counter() - started
-
-    def flush_index(self, timeout: float = 30.0) -> None:
-        """Wait until every acknowledged event has its index row in DuckDB (tests, demos, reads that count)."""
-        if not self._running:
-            self._try_flush_index()
-            return
-        item = _Item(None, None, None, [])
-        self._writer_q.put(item)  # through the writer: everything acknowledged before is handed on first
-        item.future.result(timeout)
-
-    def _barrier(self, labels: pa.Table | None = None, now: float | None = None) -> None:
-        """From the writer: wait until the indexer committed everything handed to it (and ``labels``)."""
-        fut: Future[dict[str, Any]] = Future()
-        self._hand_over()
-        self._index_q.put(("barrier", fut, labels, now))
-        fut.result()
-
-    # -- indexer thread -----------------------------------------------------------------
-    def _indexer(self) -> None:
-        while True:
-            timeout = None
-            if len(self._ibuf):
-                timeout = max(0.0, self._ibuf_since + self.settings.index_every - time.monotonic())
-            try:
-                msg = self._index_q.get(timeout=timeout)
-            except queue.Empty:
-                self._try_flush_index()
-                continue
-            if msg is None:
-                self._try_flush_index()
-                return
-            if msg[0] == "rows":
-                _, rows, joined = msg
-                if not len(self._ibuf):
-                    self._ibuf_since = time.monotonic()
-                self._ibuf.extend(rows)
-                self._ibuf_joined.extend(joined)
-                if self._ibuf_joined or len(self._ibuf) >= self.settings.index_rows:
-                    self._try_flush_index()
-            else:
-                _, fut, labels, now = msg
-                try:
-                    self._flush_index(labels, now)
-                    fut.set_result({})
-                except Exception as exc:
-                    fut.set_exception(exc)
-
-    def _try_flush_index(self) -> None:
-        try:
-            self._flush_index()
-        except Exception as exc:  # kept in the buffer: the next flush retries; the events are durable already
-            self.last_error = self._index_error = f"index write failed: {type(exc).__name__}: {exc}"
-            log.error("%s (retried at the next flush)", self._index_error)
-
-    def _flush_index(self, labels: pa.Table | None = None, now: float | None = None) -> None:
-        """The buffered index rows (and ``labels``, and the label joins the
-        buffered events resolve) in one DuckDB transaction. On failure the
-        buffer stays for the next try and the exception propagates."""
-        n = len(self._ibuf)
-        if not n and labels is None:
-            return
-        now = self.clock() if now is None else now
-        ev = self._ibuf.table() if n else None
-        joined = self._ibuf_joined
-        t0 = time.perf_counter()
-        self.store.index(ev, labels, [(st.name, id_, pts) for st, id_, pts, _ in joined], now)
-        self.writer_stats["store_seconds"] += time.perf_counter() - t0
-        self.writer_stats["index_flushes"] += 1
-        self._ibuf = EventRows()
-        self._ibuf_joined = []
-        self._backlog.count(unindexed=-n)
-        for st, id_, pts, label_arrival in joined:
-            if label_arrival < 0:  # an outcome
-                if st.pending_outcomes.pop(id_, None) is not None:
-                    st.metrics.outcomes_joined += 1
-            elif st.pending.pop(id_, None) is not None:
-                st.metrics.labels_joined += 1
-                st.metrics.label_lag.observe_many(np.array([max(0.0, label_arrival - pts)]))
-                st.metrics.labels_pending = len(st.pending)
-        if self._index_error is not None:
-            self.last_error = self._index_error = None
-
-    def _fail(self, items: list[_Item], exc: Exception) -> None:
-        self.last_error = f"{type(exc).__name__}: {exc}"
-        log.error("write failed: %s", self.last_error)
-        for i in items:
-            i.model.dedup.forget(i.keys)
-            i.future.set_exception(exc)
-            if type(i.batch) is _Backfill:  # never folded: the windows it was to open are not coming
-                with self._backlog.lock:
-                    i.model.backfill_queued -= i.batch.width
-        self._count(writer=-sum(i.rows for i in items))
-
-    def _write_items(self, items: list[_Item]) -> None:
-        if not items:
-            return
-        self._inflight = now = self.clock()  # see _tick: windows do not close past a write in flight
-        try:
-            label_items = [i for i in items if i.is_labels]
-            if label_items:
-                try:  # labels are matched against the index: it must hold every acknowledged prediction
-                    self._barrier()
-                except Exception as exc:
-                    self._fail(label_items, exc)
-                    items = [i for i in items if not i.is_labels]
-                    label_items = []
-            ev, lb, joined, label_effects, raw = self._tables(items, now)
-            try:
-                self.store.append_raw(raw)
-            except Exception as exc:
-                self._fail(items, exc)
-                return
-            if len(ev) or joined:
-                self._backlog.count(unindexed=len(ev))
-                if not len(self._wbuf) and not self._wbuf_joined:
-                    self._wbuf_since = time.monotonic()
-                self._wbuf.extend(ev)
-                self._wbuf_joined.extend(joined)
-                if joined or len(self._wbuf) >= 1000:  # batched traffic: about every cycle
-                    self._hand_over()
-            if lb is not None:
-                try:
-                    self._barrier(lb, now)
-                except Exception as exc:
-                    self._fail(label_items, exc)
-                    items = [i for i in items if not i.is_labels]
-            self.last_error = self._index_error  # the raw log took the events; the index may still be failing
-            fold: list[tuple[ModelState, EventBatch, float]] = []
-            for i in items:
-                state = i.model
-                if not i.is_labels:
-                    if not i.records:  # all duplicates: durable since their first write, which came before
-                        i.future.set_result({})
-                        continue
-                    state.events_total += len(i.records)
-                    self._count_events(state, i.records)
-                    assert i.batch is not None
-                    fold.append((state, i.batch, now))
-                    i.future.set_result({})
-                else:
-                    eff = label_effects[id(i)]
-                    m = state.metrics
-                    stored = len(i.labels) - eff.duplicates
-                    joined_now = len(eff.lags) + eff.joined_again
-                    if i.outcomes:
-                        m.outcomes += stored
-                        m.outcomes_joined += joined_now
-                        m.outcome_duplicates += eff.duplicates
-                        pend = state.pending_outcomes
-                    else:
-                        m.labels += stored
-                        m.labels_joined += len(eff.lags)
-                        m.label_duplicates += eff.duplicates
-                        m.label_corrections += eff.corrected
-                        m.label_lag.observe_many(np.maximum(np.asarray(eff.lags, dtype=np.float64), 0.0))
-                        pend = state.pending
-                    for id_ in eff.pending:
-                        pend[id_] = now
-                    m.labels_pending = len(state.pending)
-                    i.future.set_result({"accepted": stored, "duplicates": eff.duplicates, "joined": joined_now,
-                                         "pending": len(eff.pending),
-                                         **({} if i.outcomes else {"corrected": eff.corrected})})
-            self._count(writer=-sum(i.rows for i in items), fold=sum(len(r) for _, r, _ in fold))
-            if fold:
-                self._fold_q.put(fold)
-        finally:
-            self._inflight = None
-
-    def _tables(self, items: list[_Item], now: float
-                ) -> tuple[EventRows, pa.Table | None, list[tuple[ModelState, str, float, float]],
-                           dict[int, _Effect], list[tuple[str, int, list[bytes]]]]:
-        """The index rows (column lists) and label table of one writer cycle;
-        pending labels and outcomes that these predictions resolve; per label
-        or outcome item, what happened to it (``_Effect``); the raw lines per model."""
-        ev = EventRows()
-        raw: dict[str, tuple[int, list[bytes]]] = {}  # model -> (first seq, raw log lines)
-        joined: list[tuple[ModelState, str, float, float]] = []
-        for i in items:
-            name = i.model.name
-            pending, pending_o = i.model.pending, i.model.pending_outcomes
-            dims = i.model.config.segments
-            if i.records:
-                lines = raw.setdefault(name, (self._seq + 1, []))[1]
-            for r in i.records:
-                self._seq += 1
-                r.seq = self._seq
-                lines.append(encode_line(self._seq, r.version, r.id, r.ts, now, r.payload))
-                index_row(ev, r, name, now, dims)
-                if pending and r.id in pending:
-                    joined.append((i.model, r.id, r.ts, pending[r.id]))
-                if pending_o and r.id in pending_o:
-                    joined.append((i.model, r.id, r.ts, -1.0))  # an outcome: no label lag
-        lb = None
-        effects: dict[int, _Effect] = {}
-        cols = LabelRows()
-        for i in items:
-            if not i.labels:
-                continue
-            ids = [lr.id for lr in i.labels]
-            found = self.store.find_predictions(i.model.name, ids)
-            # a prediction in this same transaction counts as found too
-            same = {(r.version, r.id): r.ts for j in items if j.model is i.model for r in j.records}
-            by_id: dict[str, float] = {}
-            for (_v, id_), t in [*found.items(), *same.items()]:
-                by_id[id_] = t
-            eff = effects[id(i)] = _Effect()
-            if i.outcomes:
-                seen_o = self.store.outcome_keys(i.model.name, ids)
-            else:
-                latest = self.store.latest_labels(i.model.name, ids)
-            for lr in i.labels:
-                key = (lr.version or "", lr.id)
-                first = True
-                if i.outcomes:
-                    okey = (*key, lr.name, lr.label, lr.ts)
-                    if okey in seen_o:  # a retried post: the same outcome, already stored
-                        eff.duplicates += 1
-                        continue
-                    seen_o.add(okey)
-                else:
-                    before = latest.get(key)
-                    if before == lr.label:  # the same label again: nothing changes
-                        eff.duplicates += 1
-                        continue
-                    if before is not None:  # a correction: stored beside the earlier one, and from now on it counts
-                        eff.corrected += 1
-                        first = False
-                    latest[key] = lr.label
-                pts = found.get((lr.version, lr.id)) if lr.version else by_id.get(lr.id)
-                if pts is None and lr.version:
-                    pts = same.get((lr.version, lr.id))
-                if pts is None:
-                    eff.pending.append(lr.id)
-                elif first:
-                    eff.lags.append(now - pts)
-                else:
-                    eff.joined_again += 1
-                self._lseq += 1
-                cols.add(i.model.name, lr.version, lr.id, lr.label, lr.ts, now, "pending" if pts is None else "joined",
-                         pts, now if pts is not None else None, self._lseq, lr.name)
-        if len(cols):
-            lb = cols.table()
-        return ev, lb, joined, effects, [(m, first, lines) for m, (first, lines) in raw.items()]
-
-    def _count_events(self, state: ModelState, records: list[EventRecord]) -> None:
-        with self._counters_lock:
-            self._count_events_locked(state, records)
-            self._counted_seq = records[-1].seq  # the writer counts in sequence order
-
-    def _count_events_locked(self, state: ModelState, records: list[EventRecord]) -> None:
-        m = state.metrics
-        by_version: dict[str, list[EventRecord]] = {}
-        for r in records:
-            by_version.setdefault(r.version, []).append(r)
-        for v, recs in by_version.items():
-            vm = m.version(v)
-            vm.events += len(recs)
-            for r in recs:
-                code = "200" if r.status is None else str(r.status)
-                vm.requests[code] = vm.requests.get(code, 0) + 1
-            lat = [r.latency_ms for r in recs if r.latency_ms is not None]
-            if lat:
-                vm.latency.observe_many(np.asarray(lat, dtype=np.float64) / 1000.0)
-        newest = max(r.ts for r in records)
-        if m.last_event_ts is None or newest > m.last_event_ts:
-            m.last_event_ts = newest
 
     # -- fold thread ------------------------------------------------------------------------
     def _folder(self) -> None:
@@ -1015,7 +596,7 @@ class Monitor:
         last_checkpoint = time.monotonic()
         while True:
             try:
-                batch = self._fold_q.get(timeout=self.settings.tick_every)
+                batch = self._writer.written.get(timeout=self.settings.tick_every)
             except queue.Empty:
                 batch = []
             if batch is None:
@@ -1029,7 +610,7 @@ class Monitor:
                     if left <= 0:
                         break
                     try:
-                        more = self._fold_q.get(timeout=left)
+                        more = self._writer.written.get(timeout=left)
                     except queue.Empty:
                         break
                     if more is None:
@@ -1069,12 +650,12 @@ class Monitor:
     def _fold_batch(self, batch: list[tuple[ModelState, EventBatch, float]]) -> None:
         n = 0
         for state, eb, _ in batch:
-            if type(eb) is _Backfill:
+            if type(eb) is BackfillBatch:
                 with self._backlog.lock:
                     state.backfill_queued -= eb.width
         with self._lock:
             for state, eb, arrival in _coalesce(batch):
-                if type(eb) is _Backfill:
+                if type(eb) is BackfillBatch:
                     self._fold_backfill(state, eb, arrival)
                 else:
                     self._fold(state, eb, arrival)
@@ -1132,14 +713,14 @@ class Monitor:
         time must be in it: so first fold whatever the writer has handed
         over, and never close past the clock of a write still in flight
         (its events arrived at that time and may belong to the window)."""
-        inflight = self._inflight
+        inflight = self._writer.inflight
         while True:
             try:
-                batch = self._fold_q.get_nowait()
+                batch = self._writer.written.get_nowait()
             except queue.Empty:
                 break
             if batch is None:
-                self._fold_q.put(None)
+                self._writer.written.put(None)
                 break
             self._fold_batch(batch)
         if inflight is not None:
@@ -1177,9 +758,9 @@ class Monitor:
             meta = {"folded_seq": str(self._folded_seq), "closed_through": repr(through)}
             # the counters, with the event sequence they count through (too_late: through folded_seq, as
             # it is folded under self._lock); a restart continues them (_restore_counters)
-            with self._counters_lock:
+            with self._writer.counters_lock:
                 for state in self.models.values():
-                    meta[f"counters:{state.name}"] = orjson.dumps({"seq": self._counted_seq,
+                    meta[f"counters:{state.name}"] = orjson.dumps({"seq": self._writer.counted_seq,
                                                                    **state.metrics.to_dict()}).decode()
             try:
                 self.store.save_windows(closed, (rows, meta))
@@ -1207,7 +788,7 @@ class Monitor:
         """One pass over every model; ``force`` recomputes changed windows even if computed recently
         (tests and demos: after ``wait_idle``). Returns the windows computed."""
         if force:
-            self.flush_index()
+            self._writer.flush_index()
         n = 0
         with self._perf_lock:
             now = self.clock()
