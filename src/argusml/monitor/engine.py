@@ -60,6 +60,7 @@ from argusml.monitor.events import (
 from argusml.monitor.metrics import LABEL_LAG_BUCKETS, LATENCY_BUCKETS, ModelMetrics
 from argusml.monitor.performance import PerformanceJob
 from argusml.monitor.provisional import provisional_pass, provisional_windows
+from argusml.monitor.retention import apply_retention
 from argusml.monitor.rollups import rollups
 from argusml.monitor.settings import Settings
 from argusml.monitor.state import HOUR, ModelState, Validated, version_references
@@ -637,7 +638,7 @@ class Monitor:
                     self.ticks += 1
                 if mono - last_retention >= self.settings.retention_every:
                     last_retention = mono
-                    self.apply_retention(now)
+                    apply_retention(self.store, self.models, now)
                 if mono - last_checkpoint >= self.settings.checkpoint_every:
                     last_checkpoint = mono
                     self.store.checkpoint()
@@ -857,26 +858,10 @@ class Monitor:
             out.setdefault(row["version"], {}).setdefault("judged", row)
         state.metrics.performance = out
 
-    # -- retention and label expiry ----------------------------------------------------------
+
     def apply_retention(self, now: float) -> dict[str, dict[str, int]]:
-        out = {}
-        for state in list(self.models.values()):
-            r = state.config.retention
-            out[state.name] = self.store.delete_older(state.name, raw_events=now - r.raw_events,
-                                                      predictions=now - r.predictions, labels=now - r.labels,
-                                                      profiles=now - r.profiles, lag_bounds=LABEL_LAG_BUCKETS)
-            expired, expired_outcomes = self.store.expire_labels(state.name, now - state.config.labels.horizon, now)
-            if expired or expired_outcomes:
-                cutoff = now - state.config.labels.horizon
-                for pend in (state.pending, state.pending_outcomes):
-                    for k in [k for k, a in pend.items() if a < cutoff]:
-                        del pend[k]
-                state.metrics.labels_expired += expired
-                state.metrics.outcomes_expired += expired_outcomes
-                state.metrics.labels_pending = len(state.pending)
-                log.info("%d pending labels of %r expired without a prediction", expired, state.name)
-            out[state.name]["labels_expired"] = expired
-        return out
+        """Retention now (``retention.py``); the fold thread applies it every ``Settings.retention_every``."""
+        return apply_retention(self.store, self.models, now)
 
     # -- reads for the API ------------------------------------------------------------------
     def status(self, model: str) -> dict[str, Any]:
