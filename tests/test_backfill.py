@@ -299,7 +299,7 @@ def test_a_restart_or_crash_before_the_backfill_closes_loses_nothing(tmp_path, r
     assert mon.wait_idle()
     assert mon.status("m")["backfill_open_windows"] == 1  # folded, open: the backfill has not moved past it
     if crash:
-        mon._snapshot = lambda *a, **k: None  # type: ignore[method-assign]  # the process dies: no snapshot
+        mon._fold.snapshot = lambda *a, **k: None  # type: ignore[method-assign]  # the process dies: no snapshot
     mon.stop()
     store.close()
     store = Store(tmp_path / "d")

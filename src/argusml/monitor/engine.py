@@ -32,7 +32,6 @@ from __future__ import annotations
 import logging
 import math
 import operator
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -52,28 +51,25 @@ from argusml.monitor.events import (
     EventRecord,
     LabelRecord,
     Problem,
-    columns_of,
     normalize_prediction,
     validate_labels,
     validate_outcomes,
 )
+from argusml.monitor.fold import Fold
 from argusml.monitor.metrics import LABEL_LAG_BUCKETS, LATENCY_BUCKETS, ModelMetrics
 from argusml.monitor.performance import PerformanceJob
 from argusml.monitor.provisional import provisional_pass, provisional_windows
 from argusml.monitor.retention import apply_retention
-from argusml.monitor.rollups import rollups
 from argusml.monitor.settings import Settings
 from argusml.monitor.state import HOUR, ModelState, Validated, version_references
 from argusml.monitor.versions import PredictionBaselines
-from argusml.monitor.windows import OVERALL, Folder, Window, load_profile
+from argusml.monitor.windows import OVERALL, Window, load_profile
 from argusml.monitor.writer import BackfillBatch, WriteItem, Writer, index_row
 from argusml.profile import Reference
 from argusml.schema import ArgusError, ConfigError, InputError
 from argusml.schema.model_config import ModelConfig, format_duration
 from argusml.store import (
-    FindingRow,
     Store,
-    WindowRow,
 )
 from argusml.store.rows import EventRows
 
@@ -105,8 +101,6 @@ class UnknownModel(ArgusError):
 
 BACKFILL_MARK = b',"backfill":true}'
 """Ends a backfilled event's raw payload (a JSON object), so a replay after a crash folds it as it was."""
-BACKFILL_VERDICT = '{"status":"open","backfill":true}'
-"""The verdict of a backfill's open window in a snapshot: what tells it from a live one on recovery."""
 
 
 @dataclass
@@ -131,10 +125,10 @@ class Monitor:
         self.ready = False
         self._lock = threading.RLock()  # fold-thread state vs. reference replacement from the API
         self.last_error: str | None = None
-        self._folded_seq = 0
-        self.ticks = 0  # completed fold-loop ticks (closing, rollups): lets callers wait for one
         self.baselines = PredictionBaselines(store)  # new versions' predictions before they have a reference
         self._closer = Closer(store, self.settings, self.models, self._lock, self.baselines)
+        self._fold = Fold(store, self.settings, clock, self.models, self._lock, self._backlog, self._writer,
+                          self._closer, self._report)
         self.performance = PerformanceJob(store, self.settings.performance_every,
                                           (self.settings.performance_memory_limit, self.settings.memory_limit))
         self._perf_wake = threading.Event()
@@ -251,10 +245,10 @@ class Monitor:
         for state in self.models.values():
             self._load_performance(state)
         self._threads.extend(self._writer.start())
-        for target, name in ((self._folder, "argus-folder"), (self._performer, "argus-performance")):
-            t = threading.Thread(target=target, name=name, daemon=True)
-            t.start()
-            self._threads.append(t)
+        self._threads.extend(self._fold.start())
+        t = threading.Thread(target=self._performer, name="argus-performance", daemon=True)
+        t.start()
+        self._threads.append(t)
         self.ready = True
 
     def _restore_counters(self, state: ModelState) -> None:
@@ -339,17 +333,18 @@ class Monitor:
                 # schema None: _fold reads each prediction and builds the columns by the version's reference
                 backfilled = [bool(r[5].get("backfill")) for r in rows]
                 if not any(backfilled):
-                    self._fold(state, EventBatch(recs, {}, set(), None), arrivals)
+                    self._fold.fold(state, EventBatch(recs, {}, set(), None), arrivals)
                 else:
                     live = [not b for b in backfilled]
                     if any(live):
-                        self._fold(state, EventBatch(recs, {}, set(), None).select(live), arrivals[np.asarray(live)])
-                    self._fold_backfill(state, EventBatch(recs, {}, set(), None).select(backfilled),
+                        self._fold.fold(state, EventBatch(recs, {}, set(), None).select(live),
+                                        arrivals[np.asarray(live)])
+                    self._fold.fold_backfill(state, EventBatch(recs, {}, set(), None).select(backfilled),
                                         arrivals[np.asarray(backfilled)])
                 newest = max(newest, rows[-1][0])
                 replayed += len(rows)
         folded = newest
-        self._folded_seq = folded
+        self._fold.folded_seq = folded
         for state in self.models.values():
             provisional_gauges(state)
         if replayed:
@@ -366,7 +361,7 @@ class Monitor:
             t.join(timeout=30)
         self._threads = []
         try:
-            self._snapshot([])
+            self._fold.snapshot([])
         except Exception as exc:  # pragma: no cover - the store is going away anyway
             log.error("final snapshot failed: %s", exc)
 
@@ -381,6 +376,11 @@ class Monitor:
         while self.ticks < target and time.monotonic() < deadline:
             time.sleep(0.01)
         return self.queue_depth == 0 and self.ticks >= target
+
+    @property
+    def ticks(self) -> int:
+        """Completed fold-loop ticks (closing, rollups): lets callers wait for one."""
+        return self._fold.ticks
 
     def flush_index(self, timeout: float = 30.0) -> None:
         """Wait until every acknowledged event has its index row in DuckDB (tests, demos, reads that count)."""
@@ -429,7 +429,7 @@ class Monitor:
     def accept_events(self, model: str, v: Validated, *, backfill: bool = False) -> IngestAnswer:
         """Dedup validated events and queue them for the writer; the answer's body and the future of
         their write. ``v`` must come from the model's current plan (``validation_plan().generation``).
-        ``backfill``: no lateness applies (``_fold_backfill``); only events older than the profiles'
+        ``backfill``: no lateness applies (``Fold.fold_backfill``); only events older than the profiles'
         retention are refused, as their windows would be deleted at once."""
         state = self.model(model)
         if v.generation != state.generation:
@@ -590,144 +590,6 @@ class Monitor:
             state.metrics.resources[(instance, k)] = v
 
 
-    # -- fold thread ------------------------------------------------------------------------
-    def _folder(self) -> None:
-        # cadences run on the monotonic clock; what is due is decided on the monitor's clock
-        last_tick = last_snap = last_retention = last_rollup = -math.inf
-        last_checkpoint = time.monotonic()
-        while True:
-            try:
-                batch = self._writer.written.get(timeout=self.settings.tick_every)
-            except queue.Empty:
-                batch = []
-            if batch is None:
-                return
-            stop = False
-            if batch:  # gather what else is coming: one fold of many small writes costs far less
-                deadline = time.monotonic() + self.settings.fold_gather
-                rows = sum(len(b) for _, b, _ in batch)
-                while rows < self.settings.fold_min_rows:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        break
-                    try:
-                        more = self._writer.written.get(timeout=left)
-                    except queue.Empty:
-                        break
-                    if more is None:
-                        stop = True
-                        break
-                    batch.extend(more)
-                    rows += sum(len(b) for _, b, _ in more)
-            try:
-                if batch:
-                    self._fold_batch(batch)
-                mono, now = time.monotonic(), self.clock()
-                if mono - last_tick >= self.settings.tick_every:
-                    last_tick = mono
-                    closed = self._tick(now)
-                    looked = provisional_pass(self._closer, now)
-                    if closed or looked or mono - last_snap >= self.settings.snapshot_every:
-                        last_snap = mono
-                        self._snapshot(closed)
-                    # a roll-up is due only after windows close (or, after a restart, at once): no need to
-                    # ask the store every tick while events stream in
-                    if closed or self.ticks < 3 or mono - last_rollup >= self.settings.snapshot_every:
-                        last_rollup = mono
-                        rollups(self._closer, now)
-                    self.ticks += 1
-                if mono - last_retention >= self.settings.retention_every:
-                    last_retention = mono
-                    apply_retention(self.store, self.models, now)
-                if mono - last_checkpoint >= self.settings.checkpoint_every:
-                    last_checkpoint = mono
-                    self.store.checkpoint()
-            except Exception as exc:  # the loop must survive anything one window throws
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                log.exception("fold loop error")
-            if stop:
-                return
-
-    def _fold_batch(self, batch: list[tuple[ModelState, EventBatch, float]]) -> None:
-        n = 0
-        for state, eb, _ in batch:
-            if type(eb) is BackfillBatch:
-                with self._backlog.lock:
-                    state.backfill_queued -= eb.width
-        with self._lock:
-            for state, eb, arrival in _coalesce(batch):
-                if type(eb) is BackfillBatch:
-                    self._fold_backfill(state, eb, arrival)
-                else:
-                    self._fold(state, eb, arrival)
-                n += len(eb)
-                self._folded_seq = max(self._folded_seq, eb.records[-1].seq)
-        self._count(fold=-n)
-
-    def _fold(self, state: ModelState, batch: EventBatch, arrival: float | np.ndarray,
-              folder: Folder | None = None) -> None:
-        """Fold a batch version by version; the batch's own columns serve when
-        its schema is the version's (the common case), else they are rebuilt.
-        ``folder``: the live windows unless given (a backfill's)."""
-        records = batch.records
-        versions = {r.version for r in records}
-        for version in sorted(versions):
-            vr = state.ref(version)
-            if len(versions) == 1:
-                recs, arr, cols = records, arrival, batch.columns
-            else:
-                idx = [j for j, r in enumerate(records) if r.version == version]
-                recs = [records[j] for j in idx]
-                arr = arrival if np.ndim(arrival) == 0 else np.asarray(arrival)[idx]
-                cols = {n: [c[j] for j in idx] for n, c in batch.columns.items()}
-            dirty = batch.dirty
-            if batch.schema is not vr.schema:
-                for r in recs:  # the prediction is read by the version's own reference
-                    r.pred_value = r.pred_label = None
-                    normalize_prediction(r, vr.schema)
-                cols = columns_of(recs, vr.schema)
-                dirty = set(cols)
-            state.metrics.too_late += (folder or state.folder).fold(recs, cols, arr, vr.reference, vr.fingerprint,
-                                                                    batch.extra, dirty, vr.declared)
-
-    def _fold_backfill(self, state: ModelState, batch: EventBatch, arrival: float | np.ndarray) -> None:
-        """Place a backfill's events by their own time. An event whose live window is still open (it would
-        not be too late as an event) joins it, as it would from ``/events``; the others fill the backfill's
-        windows (``ModelState.backfill``), folded with their own time as arrival, so none is late or too
-        late there, whatever its age."""
-        folder = state.folder
-        n = len(batch)
-        ts = np.fromiter((r.ts for r in batch.records), dtype=np.float64, count=n)
-        arr = np.broadcast_to(np.asarray(arrival, dtype=np.float64), (n,))
-        w = folder.window
-        live = np.floor(ts / w) * w + w + folder.lateness > np.maximum(arr, folder.closed_through)
-        if live.any():
-            self._fold(state, batch.select(live.tolist()), arr[live])
-        if not live.all():
-            past = ~live
-            self._fold(state, batch.select(past.tolist()), ts[past], state.backfill)
-            state.backfill_frontier = max(state.backfill_frontier, float(ts[past].max()))
-            state.backfill_at = time.monotonic()
-
-    def _tick(self, now: float) -> list[tuple[WindowRow, list[FindingRow]]]:
-        """Close due windows. An event acknowledged before a window's close
-        time must be in it: so first fold whatever the writer has handed
-        over, and never close past the clock of a write still in flight
-        (its events arrived at that time and may belong to the window)."""
-        inflight = self._writer.inflight
-        while True:
-            try:
-                batch = self._writer.written.get_nowait()
-            except queue.Empty:
-                break
-            if batch is None:
-                self._writer.written.put(None)
-                break
-            self._fold_batch(batch)
-        if inflight is not None:
-            now = min(now, inflight)
-        return self._closer.close_due(now)
-
     def provisional_pass(self, now: float) -> int:
         """Provisional looks at the open windows now (``provisional.py``); the looks taken."""
         return provisional_pass(self._closer, now)
@@ -735,39 +597,7 @@ class Monitor:
     def _close_now(self, state: ModelState, windows: list[Window], now: float, backfill: bool = False) -> None:
         """Close windows outside the fold loop's schedule (reference replaced)."""
         if windows:
-            self._snapshot(self._closer.close(state, windows, now, backfill))
-
-    def _snapshot(self, closed: list[tuple[WindowRow, list[FindingRow]]]) -> None:
-        with self._lock:
-            backfilled = self._closer.take_backfilled()
-            closed = [*closed, *backfilled]
-            rows = []
-            for state in self.models.values():
-                for w in state.folder.open.values():
-                    w.flush()
-                    if w.profile is not None:
-                        # the open row's verdict is the last provisional look's (None: no look yet)
-                        look = None if w.provisional is None else orjson.dumps(w.provisional).decode()
-                        rows.append(WindowRow(state.name, w.version, w.segment, w.granularity, w.start, w.end, False,
-                                              w.n_rows, w.late, w.profile_json(), look))
-                for w in state.backfill.open.values():
-                    w.flush()
-                    if w.profile is not None:
-                        rows.append(WindowRow(state.name, w.version, w.segment, w.granularity, w.start, w.end, False,
-                                              w.n_rows, w.late, w.profile_json(), BACKFILL_VERDICT))
-            through = max((s.folder.closed_through for s in self.models.values()), default=0.0)
-            meta = {"folded_seq": str(self._folded_seq), "closed_through": repr(through)}
-            # the counters, with the event sequence they count through (too_late: through folded_seq, as
-            # it is folded under self._lock); a restart continues them (_restore_counters)
-            with self._writer.counters_lock:
-                for state in self.models.values():
-                    meta[f"counters:{state.name}"] = orjson.dumps({"seq": self._writer.counted_seq,
-                                                                   **state.metrics.to_dict()}).decode()
-            try:
-                self.store.save_windows(closed, (rows, meta))
-            except Exception:  # the store still holds their windows as open: kept for the next snapshot
-                self._closer.put_back(backfilled)
-                raise
+            self._fold.snapshot(self._closer.close(state, windows, now, backfill))
 
 
     # -- performance thread ------------------------------------------------------------------------
@@ -951,38 +781,6 @@ def performance_summary(state: ModelState) -> dict[str, Any]:
                                "predictions": judged["predictions"], "status": judged["status"],
                                "metrics": orjson.loads(judged["metrics"])}
         out[version] = entry
-    return out
-
-
-def _coalesce(batch: list[tuple[ModelState, EventBatch, float]]
-              ) -> list[tuple[ModelState, EventBatch, float | np.ndarray]]:
-    """Join consecutive batches of one model with the same schema and columns
-    into one (with per-row arrival times), so the fold's fixed cost is paid once."""
-    out: list[tuple[ModelState, EventBatch, float | np.ndarray]] = []
-    run: list[tuple[ModelState, EventBatch, float]] = []
-
-    def flush() -> None:
-        if not run:
-            return
-        if len(run) == 1:
-            out.append(run[0])
-        else:
-            state, first, _ = run[0]
-            records = [r for _, b, _ in run for r in b.records]
-            columns = {name: [v for _, b, _ in run for v in b.columns[name]] for name in first.columns}
-            arrival = np.concatenate([np.full(len(b), a) for _, b, a in run])
-            merged = type(first)(records, columns, set().union(*(b.extra for _, b, _ in run)), first.schema,
-                                set().union(*(b.dirty for _, b, _ in run)))
-            out.append((state, merged, arrival))
-        run.clear()
-
-    for item in batch:
-        state, eb, _ = item
-        if run and (run[0][0] is not state or run[0][1].schema is not eb.schema
-                    or run[0][1].columns.keys() != eb.columns.keys() or type(run[0][1]) is not type(eb)):
-            flush()
-        run.append(item)
-    flush()
     return out
 
 
