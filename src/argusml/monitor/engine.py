@@ -40,38 +40,35 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-import numpy as np
 import orjson
 
 from argusml.monitor.backlog import Backlog, Busy
-from argusml.monitor.closing import Closer, provisional_gauges
+from argusml.monitor.closing import Closer
 from argusml.monitor.dedup import key_of
 from argusml.monitor.events import (
     EventBatch,
     EventRecord,
     LabelRecord,
     Problem,
-    normalize_prediction,
     validate_labels,
     validate_outcomes,
 )
 from argusml.monitor.fold import Fold
-from argusml.monitor.metrics import LABEL_LAG_BUCKETS, LATENCY_BUCKETS, ModelMetrics
 from argusml.monitor.performance import PerformanceJob
 from argusml.monitor.provisional import provisional_pass, provisional_windows
+from argusml.monitor.recovery import recover
 from argusml.monitor.retention import apply_retention
 from argusml.monitor.settings import Settings
 from argusml.monitor.state import HOUR, ModelState, Validated, version_references
 from argusml.monitor.versions import PredictionBaselines
-from argusml.monitor.windows import OVERALL, Window, load_profile
-from argusml.monitor.writer import BackfillBatch, WriteItem, Writer, index_row
+from argusml.monitor.windows import OVERALL, Window
+from argusml.monitor.writer import BackfillBatch, WriteItem, Writer
 from argusml.profile import Reference
 from argusml.schema import ArgusError, ConfigError, InputError
 from argusml.schema.model_config import ModelConfig, format_duration
 from argusml.store import (
     Store,
 )
-from argusml.store.rows import EventRows
 
 log = logging.getLogger("argus.monitor")
 
@@ -223,24 +220,7 @@ class Monitor:
 
     def start(self) -> None:
         """Recover (snapshot + replay), then start the writer and fold threads."""
-        now = self.clock()
-        for state in self.models.values():
-            self._reindex(state)
-        self._writer.seq = self.store.last_seq()
-        self._writer.lseq = self.store.max_lseq()
-        for name, state in self.models.items():
-            cfg = state.config
-            for version, id_ in reversed(self.store.recent_keys(name, now - cfg.dedup.horizon, cfg.dedup.max_keys)):
-                state.dedup.add([key_of(version, id_)], now)
-            state.pending = dict(self.store.pending_labels(name))
-            state.pending_outcomes = dict(self.store.pending_labels(name, outcomes=True))
-            state.outcome_names = set(self.store.outcome_names(name))
-            self._restore_counters(state)
-            state.metrics.labels_pending = len(state.pending)
-            state.versions = set(self.store.versions(name))
-            self._load_window_gauges(state)
-        self._writer.counted_seq = self._writer.seq
-        self._recover()
+        recover(self.store, self.models, self._writer, self._fold, self.clock())
         self._running = True
         for state in self.models.values():
             self._load_performance(state)
@@ -250,105 +230,6 @@ class Monitor:
         t.start()
         self._threads.append(t)
         self.ready = True
-
-    def _restore_counters(self, state: ModelState) -> None:
-        """Continue every counter where the last run left it (``ModelMetrics.to_dict``, saved with each
-        snapshot), so /metrics never goes backwards and agrees with /status. What was acknowledged after that
-        snapshot is counted again from the store: events past the sequence the saved counters count through
-        (from the index, which by now holds the raw log's tail), labels and outcomes from their table; too
-        late events are counted again as the replay past the snapshot folds them. Rejections, duplicates and
-        host resources are in no table: a crash loses those counted since the last snapshot (``snapshot_every``)."""
-        m = state.metrics
-        saved = self.store.get_meta(f"counters:{state.name}")
-        through = 0
-        if saved is not None:
-            try:
-                d = orjson.loads(saved)
-                m.restore(d)
-                through = int(d.get("seq", 0))
-            except (ValueError, TypeError, AttributeError) as exc:  # unreadable: recount what the store holds
-                log.error("model %r: saved counters unreadable (%s); counting from the store", state.name, exc)
-                state.metrics = m = ModelMetrics()
-                through = 0
-        m.add_events(self.store.event_tallies(state.name, through, LATENCY_BUCKETS))
-        m.merge_labels(self.store.label_tallies(state.name, LABEL_LAG_BUCKETS))
-        state.events_total = sum(vm.events for vm in m.versions.values())
-
-    def _load_window_gauges(self, state: ModelState) -> None:
-        """The window gauges as they were when the newest closed window of each version closed: built from
-        the summary stored with it, as ``_update_gauges`` built them (not empty until the next window closes,
-        which would resolve drift alerts and blank the dashboards)."""
-        for row in self.store.newest_windows(state.name, state.config.window, OVERALL):
-            if row["verdict"] is not None:
-                state.metrics.version(row["version"]).window = {**orjson.loads(row["verdict"]), "start": row["start_ts"],
-                                                                "end": row["end_ts"], "n_rows": row["n_rows"]}
-
-    def _reindex(self, state: ModelState) -> None:
-        """Index rows for the raw events past the index (acknowledged before a crash, never indexed)."""
-        done = 0
-        for rows in self.store.raw_after(state.name, self.store.max_seq(state.name)):
-            ev = EventRows()
-            for seq, version, id_, ts, arrival, payload in rows:
-                rec = EventRecord.from_stored(seq, version, id_, ts, payload)
-                normalize_prediction(rec, state.ref(version).schema)
-                index_row(ev, rec, state.name, arrival, state.config.segments)
-            self.store.index(ev.table())
-            done += len(rows)
-        if done:
-            log.info("model %r: indexed %d acknowledged events the index lacked (the raw log is ahead after a "
-                     "crash)", state.name, done)
-
-    def _recover(self) -> None:
-        meta_seq = self.store.get_meta("folded_seq")
-        folded = int(meta_seq) if meta_seq else 0
-        closed_through = float(self.store.get_meta("closed_through") or 0.0)
-        for row in self.store.load_open_windows():
-            state = self.models.get(row.model)
-            if state is None or row.profile is None:
-                continue
-            fp, prof = load_profile(row.profile)
-            win = Window(row.version, row.segment, row.granularity, row.start, fp, prof, row.n_rows, row.late,
-                         set(prof.extra_columns))
-            verdict = orjson.loads(row.verdict) if row.verdict else {}
-            if verdict.get("backfill"):
-                state.backfill.open[(row.version, row.segment, row.start)] = win
-                continue
-            if verdict.get("provisional"):  # the looks taken count on: the window's alpha stays spent
-                win.provisional, win.looks = verdict, int(verdict.get("look", 0))
-                win.looked_rows, win.looked_at = int(verdict.get("n_rows", 0)), float(verdict.get("looked_at", 0.0))
-            state.folder.open[(row.version, row.segment, row.start)] = win
-            if row.segment != OVERALL:
-                dim, value = row.segment.split("=", 1)
-                if dim in state.folder.segment_values:
-                    state.folder.segment_values[dim].add(value)
-        for state in self.models.values():
-            state.folder.closed_through = closed_through
-        replayed = 0
-        newest = folded
-        for name, state in self.models.items():
-            for rows in self.store.raw_after(name, folded):
-                recs = [EventRecord.from_stored(seq, version, id_, ts, payload)
-                        for seq, version, id_, ts, _arrival, payload in rows]
-                arrivals = np.fromiter((r[4] for r in rows), dtype=np.float64, count=len(rows))
-                # schema None: _fold reads each prediction and builds the columns by the version's reference
-                backfilled = [bool(r[5].get("backfill")) for r in rows]
-                if not any(backfilled):
-                    self._fold.fold(state, EventBatch(recs, {}, set(), None), arrivals)
-                else:
-                    live = [not b for b in backfilled]
-                    if any(live):
-                        self._fold.fold(state, EventBatch(recs, {}, set(), None).select(live),
-                                        arrivals[np.asarray(live)])
-                    self._fold.fold_backfill(state, EventBatch(recs, {}, set(), None).select(backfilled),
-                                        arrivals[np.asarray(backfilled)])
-                newest = max(newest, rows[-1][0])
-                replayed += len(rows)
-        folded = newest
-        self._fold.folded_seq = folded
-        for state in self.models.values():
-            provisional_gauges(state)
-        if replayed:
-            log.info("replayed %d stored events into open windows", replayed)
 
     def stop(self) -> None:
         """Drain what is queued, snapshot open windows, close the store."""
@@ -589,7 +470,6 @@ class Monitor:
         for k, v in values.items():
             state.metrics.resources[(instance, k)] = v
 
-
     def provisional_pass(self, now: float) -> int:
         """Provisional looks at the open windows now (``provisional.py``); the looks taken."""
         return provisional_pass(self._closer, now)
@@ -598,7 +478,6 @@ class Monitor:
         """Close windows outside the fold loop's schedule (reference replaced)."""
         if windows:
             self._fold.snapshot(self._closer.close(state, windows, now, backfill))
-
 
     # -- performance thread ------------------------------------------------------------------------
     def _performer(self) -> None:
@@ -687,7 +566,6 @@ class Monitor:
         for row in judged:
             out.setdefault(row["version"], {}).setdefault("judged", row)
         state.metrics.performance = out
-
 
     def apply_retention(self, now: float) -> dict[str, dict[str, int]]:
         """Retention now (``retention.py``); the fold thread applies it every ``Settings.retention_every``."""

@@ -225,7 +225,7 @@ class Fold:
             through = max((s.folder.closed_through for s in self.models.values()), default=0.0)
             meta = {"folded_seq": str(self.folded_seq), "closed_through": repr(through)}
             # the counters, with the event sequence they count through (too_late: through folded_seq, as
-            # it is folded under self.lock); a restart continues them (_restore_counters)
+            # it is folded under self.lock); a restart continues them (recovery.py)
             with self.writer.counters_lock:
                 for state in self.models.values():
                     meta[f"counters:{state.name}"] = orjson.dumps({"seq": self.writer.counted_seq,

@@ -330,7 +330,7 @@ class Writer:
     def _write_items(self, items: list[WriteItem]) -> None:
         if not items:
             return
-        self.inflight = now = self.clock()  # see _tick: windows do not close past a write in flight
+        self.inflight = now = self.clock()  # see Fold._tick: windows do not close past a write in flight
         try:
             label_items = [i for i in items if i.is_labels]
             if label_items:
