@@ -57,14 +57,15 @@ from argusml.monitor.fold import Fold
 from argusml.monitor.performance import PerformanceJob
 from argusml.monitor.provisional import provisional_pass, provisional_windows
 from argusml.monitor.recovery import recover
+from argusml.monitor.registry import Registry
 from argusml.monitor.retention import apply_retention
 from argusml.monitor.settings import Settings
-from argusml.monitor.state import HOUR, ModelState, Validated, version_references
+from argusml.monitor.state import HOUR, ModelState, Validated
 from argusml.monitor.versions import PredictionBaselines
-from argusml.monitor.windows import OVERALL, Window
+from argusml.monitor.windows import OVERALL
 from argusml.monitor.writer import BackfillBatch, WriteItem, Writer
 from argusml.profile import Reference
-from argusml.schema import ArgusError, ConfigError, InputError
+from argusml.schema import ArgusError
 from argusml.schema.model_config import ModelConfig, format_duration
 from argusml.store import (
     Store,
@@ -87,13 +88,6 @@ class BackfillAhead(Busy):
 class BackfillTooWide(ArgusError):
     """One backfill request spans more windows than a model may hold open: the client must send fewer events
     per request (413)."""
-
-
-class UnknownModel(ArgusError):
-    def __init__(self, model: str) -> None:
-        self.model = model
-        super().__init__(f"unknown model {model!r}: register it with PUT /v1/models/{model} (a config and a "
-                         f"baseline from `argus baseline`), or add {model}.yaml to the --config directory")
 
 
 BACKFILL_MARK = b',"backfill":true}'
@@ -126,97 +120,30 @@ class Monitor:
         self._closer = Closer(store, self.settings, self.models, self._lock, self.baselines)
         self._fold = Fold(store, self.settings, clock, self.models, self._lock, self._backlog, self._writer,
                           self._closer, self._report)
+        self._registry = Registry(store, clock, self.models, self._lock, self.baselines, self._closer, self._fold)
         self.performance = PerformanceJob(store, self.settings.performance_every,
                                           (self.settings.performance_memory_limit, self.settings.memory_limit))
         self._perf_wake = threading.Event()
         self._perf_lock = threading.Lock()  # one performance pass at a time (the thread, or a caller)
 
+
     # -- registry ------------------------------------------------------------------
     def register(self, config: ModelConfig, reference: Reference, *, persist: bool = True) -> ModelState:
-        """Add or replace a model. Replacing keeps its live state (counters,
-        dedup, open windows) and swaps config and reference."""
-        now = self.clock()
-        own = version_references(config)  # before anything changes: a bad file changes nothing
-        with self._lock:
-            old = self.models.get(config.model)
-            state = ModelState(config, reference)
-            if old is None:  # a start: the versions' references set over HTTP in an earlier run carry on
-                for v, b in self.store.load_baselines(config.model):
-                    if v and v not in own:
-                        state.set_reference(v, Reference.from_dict(orjson.loads(b), f"store:{config.model}:{v}"))
-            else:
-                windows = list(old.folder.open.values())
-                old.folder.open.clear()  # closed now, so the snapshot below must not save them as open
-                self._close_now(old, windows, now)
-                backfilled = [*old.backfill.open.values(), *old.backfill.evicted]
-                old.backfill.open.clear()
-                old.backfill.evicted = []
-                self._close_now(old, backfilled, now, backfill=True)
-                for v, r in old.refs.items():
-                    if v:
-                        state.set_reference(v, r.reference)
-                state.metrics, state.dedup, state.pending = old.metrics, old.dedup, old.pending
-                state.pending_outcomes, state.outcome_names = old.pending_outcomes, old.outcome_names
-                state.versions, state.events_total = old.versions, old.events_total
-            for v, r in own.items():
-                state.set_reference(v, r)
-            self.models[config.model] = state
-            self.baselines.forget(config.model)
-        if persist:
-            self.store.save_model(config.model, config.model_dump_json(), now)
-            self.store.save_baseline(config.model, "", orjson.dumps(reference.to_dict(),
-                                                                    option=orjson.OPT_SERIALIZE_NUMPY).decode(), now)
-            for v, r in own.items():
-                self.store.save_baseline(config.model, v, orjson.dumps(r.to_dict(),
-                                                                       option=orjson.OPT_SERIALIZE_NUMPY).decode(), now)
-        return state
+        """Add or replace a model (``Registry.register``)."""
+        return self._registry.register(config, reference, persist=persist)
 
     def set_version_reference(self, model: str, version: str, reference: Reference) -> None:
-        """Replace one version's reference (a retrain): its open windows close
-        now on the old bins, new events fold on the new ones."""
-        state = self.model(model)
-        try:  # before anything closes: a baseline the declared bounds do not fit changes nothing
-            state.declared_for(reference)
-        except ConfigError as exc:
-            raise InputError(f"the baseline does not fit the model's declared bounds: {exc}") from None
-        now = self.clock()
-        with self._lock:
-            self._close_now(state, state.folder.take_version(version), now)
-            self._close_now(state, state.backfill.take_version(version), now, backfill=True)
-            state.set_reference(version, reference)
-            self.baselines.forget(model, version)
-        self.store.save_baseline(model, version, orjson.dumps(reference.to_dict(),
-                                                              option=orjson.OPT_SERIALIZE_NUMPY).decode(), now)
+        """Replace one version's reference (``Registry.set_version_reference``)."""
+        self._registry.set_version_reference(model, version, reference)
 
     def model(self, name: str) -> ModelState:
-        state = self.models.get(name)
-        if state is None:
-            raise UnknownModel(name)
-        return state
+        return self._registry.model(name)
 
-    # -- start and stop ------------------------------------------------------------
     def load_registered(self) -> list[str]:
         """Models registered over HTTP in an earlier run (YAML files are loaded by the caller, and win)."""
-        out = []
-        for name, cfg_json in self.store.load_models():
-            if name in self.models:
-                continue
-            try:
-                # its versions' references are in the store (saved when it was registered): file paths in
-                # the config may not exist any more
-                cfg = ModelConfig.model_validate_json(cfg_json).model_copy(update={"versions": {}})
-                baselines = dict(self.store.load_baselines(name))
-                if "" not in baselines:
-                    continue
-                state = self.register(cfg, Reference.from_dict(orjson.loads(baselines[""]), f"store:{name}"),
-                                      persist=False)
-                for v, b in baselines.items():
-                    if v:
-                        state.set_reference(v, Reference.from_dict(orjson.loads(b), f"store:{name}:{v}"))
-                out.append(name)
-            except Exception as exc:  # one bad stored model must not keep the others from starting
-                log.error("cannot load stored model %r: %s", name, exc)
-        return out
+        return self._registry.load_registered()
+
+    # -- start and stop ------------------------------------------------------------
 
     def start(self) -> None:
         """Recover (snapshot + replay), then start the writer and fold threads."""
@@ -474,10 +401,6 @@ class Monitor:
         """Provisional looks at the open windows now (``provisional.py``); the looks taken."""
         return provisional_pass(self._closer, now)
 
-    def _close_now(self, state: ModelState, windows: list[Window], now: float, backfill: bool = False) -> None:
-        """Close windows outside the fold loop's schedule (reference replaced)."""
-        if windows:
-            self._fold.snapshot(self._closer.close(state, windows, now, backfill))
 
     # -- performance thread ------------------------------------------------------------------------
     def _performer(self) -> None:

@@ -41,7 +41,7 @@ class VersionRef:
 
 class ModelState:
     """Everything the monitor holds about one model between requests. Replacing the model's config keeps
-    its counters, dedup index and pending labels (``register``)."""
+    its counters, dedup index and pending labels (``Registry.register``)."""
 
     def __init__(self, config: ModelConfig, reference: Reference) -> None:
         self.config = config
