@@ -372,7 +372,7 @@ def test_a_sparse_history_is_split_and_paced_by_the_service(served, tmp_path) ->
 def test_a_backfill_ahead_of_its_windows_is_asked_to_wait(tmp_path, ref) -> None:
     """Accepted and not yet folded, a backfill's windows count against the bound too: the next request that
     would pass it is answered 429 (the monitor's threads are not started here, so nothing folds)."""
-    from argusml.monitor.engine import BackfillAhead, BackfillTooWide
+    from argusml.monitor.ingest import BackfillAhead, BackfillTooWide
 
     store = Store(tmp_path / "d")
     mon = Monitor(store, Settings(), clock=Clock())

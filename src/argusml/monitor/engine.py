@@ -30,30 +30,18 @@ instead of growing memory.
 from __future__ import annotations
 
 import logging
-import math
-import operator
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 import orjson
 
-from argusml.monitor.backlog import Backlog, Busy
+from argusml.monitor.backlog import Backlog
 from argusml.monitor.closing import Closer
-from argusml.monitor.dedup import key_of
-from argusml.monitor.events import (
-    EventBatch,
-    EventRecord,
-    LabelRecord,
-    Problem,
-    validate_labels,
-    validate_outcomes,
-)
+from argusml.monitor.events import Problem
 from argusml.monitor.fold import Fold
+from argusml.monitor.ingest import Ingest, IngestAnswer
 from argusml.monitor.performance import PerformanceJob
 from argusml.monitor.provisional import provisional_pass, provisional_windows
 from argusml.monitor.recovery import recover
@@ -63,42 +51,12 @@ from argusml.monitor.settings import Settings
 from argusml.monitor.state import HOUR, ModelState, Validated
 from argusml.monitor.versions import PredictionBaselines
 from argusml.monitor.windows import OVERALL
-from argusml.monitor.writer import BackfillBatch, WriteItem, Writer
+from argusml.monitor.writer import Writer
 from argusml.profile import Reference
-from argusml.schema import ArgusError
-from argusml.schema.model_config import ModelConfig, format_duration
-from argusml.store import (
-    Store,
-)
+from argusml.schema.model_config import ModelConfig
+from argusml.store import Store
 
 log = logging.getLogger("argus.monitor")
-
-MAX_OUTCOME_NAMES = 32
-
-
-class BackfillAhead(Busy):
-    """A backfill is ahead of its windows' closing: retry in a moment (429, as for a full queue)."""
-
-    def __init__(self, open_windows: int, limit: int) -> None:
-        self.retry_after = 1
-        ArgusError.__init__(self, f"the backfill holds {open_windows} open windows (limit {limit}) until they close; "
-                                  "retry shortly")
-
-
-class BackfillTooWide(ArgusError):
-    """One backfill request spans more windows than a model may hold open: the client must send fewer events
-    per request (413)."""
-
-
-BACKFILL_MARK = b',"backfill":true}'
-"""Ends a backfilled event's raw payload (a JSON object), so a replay after a crash folds it as it was."""
-
-
-@dataclass
-class IngestAnswer:
-    body: dict[str, Any]
-    future: Future[dict[str, Any]] | None
-    all_rejected: bool = False
 
 
 class Monitor:
@@ -121,11 +79,11 @@ class Monitor:
         self._fold = Fold(store, self.settings, clock, self.models, self._lock, self._backlog, self._writer,
                           self._closer, self._report)
         self._registry = Registry(store, clock, self.models, self._lock, self.baselines, self._closer, self._fold)
+        self._ingest = Ingest(self.settings, clock, self._registry, self._backlog, self._writer)
         self.performance = PerformanceJob(store, self.settings.performance_every,
                                           (self.settings.performance_memory_limit, self.settings.memory_limit))
         self._perf_wake = threading.Event()
         self._perf_lock = threading.Lock()  # one performance pass at a time (the thread, or a caller)
-
 
     # -- registry ------------------------------------------------------------------
     def register(self, config: ModelConfig, reference: Reference, *, persist: bool = True) -> ModelState:
@@ -204,203 +162,40 @@ class Monitor:
         return all(t.is_alive() for t in self._threads)
 
     # -- ingest (request thread) -----------------------------------------------------
-    def _count(self, writer: int = 0, fold: int = 0) -> None:
-        self._backlog.count(writer, fold)
-
     @property
     def queue_depth(self) -> int:
+        """Events accepted but not yet written and folded."""
         return self._backlog.depth
-
-    def _check_busy(self) -> None:
-        self._backlog.check(self.settings.max_pending_events)
-
-    def ingest_events(self, model: str, items: list[Any], first_problems: list[Problem] | None = None) -> IngestAnswer:
-        state = self.model(model)
-        self._check_busy()
-        # every version's events are validated against that version's reference schema
-        return self.accept_events(model, state.validation_plan().validate(items, self.clock(), first_problems))
 
     def check_busy(self, model: str) -> ModelState:
         """Raise UnknownModel or Busy before a request's events are validated elsewhere."""
-        state = self.model(model)
-        self._check_busy()
-        return state
+        return self._ingest.check_busy(model)
+
+    def ingest_events(self, model: str, items: list[Any], first_problems: list[Problem] | None = None) -> IngestAnswer:
+        return self._ingest.events(model, items, first_problems)
 
     def ingest_backfill(self, model: str, items: list[Any], first_problems: list[Problem] | None = None
                         ) -> IngestAnswer:
         """Events of the past (``POST .../backfill``): validated as events are, then placed by their own time."""
-        state = self.model(model)
-        self._check_busy()
-        return self.accept_events(model, state.validation_plan().validate(items, self.clock(), first_problems),
-                                  backfill=True)
+        return self._ingest.backfill(model, items, first_problems)
 
     def accept_events(self, model: str, v: Validated, *, backfill: bool = False) -> IngestAnswer:
-        """Dedup validated events and queue them for the writer; the answer's body and the future of
-        their write. ``v`` must come from the model's current plan (``validation_plan().generation``).
-        ``backfill``: no lateness applies (``Fold.fold_backfill``); only events older than the profiles'
-        retention are refused, as their windows would be deleted at once."""
-        state = self.model(model)
-        if v.generation != state.generation:
-            raise ValueError("events validated against a replaced reference")
-        cfg = state.config
-        batch, indexes, rejected, warnings = v.batch, v.indexes, v.rejected, v.warnings
-        # validated in a worker: the same schema (same generation), and folding needs this process's object
-        batch.schema = state.schemas[""]
-        if not backfill:  # a backfill places old events by their own time: "too late" is for live ones
-            batch, indexes = self._too_late(state, batch, indexes, rejected)
-        records = batch.records
-        if backfill:
-            width = self._backfill_width(state, records)
-            held = len(state.backfill.open) + state.backfill_queued
-            if held and held + width > self._backfill_limit(state, records):
-                raise BackfillAhead(held, self._backfill_limit(state, records))
-            oldest = self.clock() - cfg.retention.profiles
-            keep = [r.ts >= oldest for r in records]
-            if not all(keep):
-                for i, k, r in zip(indexes, keep, records):
-                    if not k:
-                        rejected.append(Problem(i, "timestamp", f"timestamp {_iso(r.ts)} is older than "
-                                                f"retention.profiles ({format_duration(cfg.retention.profiles)}): "
-                                                "its window would be deleted at once", "too_old"))
-                batch = batch.select(keep)
-                records = batch.records
-                indexes = [i for i, k in zip(indexes, keep) if k]
-        versions = {r.version for r in records}
-        if not versions <= state.versions and len(state.versions | versions) > cfg.max_versions:
-            room = cfg.max_versions - len(state.versions)
-            allowed = set(state.versions) | set(sorted(versions - state.versions)[:max(room, 0)])
-            keep = [r.version in allowed for r in records]
-            for i, k in zip(indexes, keep):
-                if not k:
-                    rejected.append(Problem(i, "version", f"model already has {cfg.max_versions} versions "
-                                            "(max_versions); retire one or raise the limit", "too_many_versions"))
-            batch = batch.select(keep)
-            records = batch.records
-        n_valid = len(records)
-        keys = [key_of(r.version, r.id) for r in records]
-        seen = state.dedup.check_and_add(keys, self.clock())
-        new_keys = [k for k, s in zip(keys, seen) if not s]
-        batch = batch.select([not x for x in seen])
-        dups = n_valid - len(batch)
-        state.versions.update(r.version for r in batch.records)
-        m = state.metrics
-        m.duplicates += dups
-        for p in rejected:
-            m.reject(p.reason)
-        rejected.sort(key=lambda p: p.index)
-        body = {"accepted": len(batch), "duplicates": dups, "rejected": [p.to_dict() for p in rejected]}
-        if warnings:
-            body["warnings"] = [p.to_dict() for p in warnings[:1000]]
-            if len(warnings) > 1000:
-                body["warnings_omitted"] = len(warnings) - 1000
-        if not n_valid and rejected:
-            return IngestAnswer(body, None, all_rejected=True)
-        if backfill:
-            for r in batch.records:
-                r.payload = r.payload[:-1] + BACKFILL_MARK
-            batch = BackfillBatch(batch.records, batch.columns, batch.extra, batch.schema, batch.dirty,
-                              width=self._backfill_width(state, batch.records) if len(batch) else 0)
-            with self._backlog.lock:
-                state.backfill_queued += batch.width
-        item = WriteItem(state, batch, None, new_keys)
-        self._writer.submit(item)
-        return IngestAnswer(body, item.future)
-
-    def _too_late(self, state: ModelState, batch: EventBatch, indexes: list[int], rejected: list[Problem]
-                  ) -> tuple[EventBatch, list[int]]:
-        """Reject the events whose window has closed (its end plus the lateness has passed), adding each to
-        ``rejected`` and to the too-late counter. Stored, they would never be folded, and only that counter
-        showed it; decided here, before the answer, so the client learns it and can backfill them. The rule
-        is the fold's (``Folder.fold``): a window is open until its end plus the lateness, so the oldest
-        event taken is the start of the window that ``max(now, closed_through) - lateness`` falls in. An
-        event taken here whose window closes before it folds (a race of milliseconds) is counted there."""
-        records = batch.records
-        if not records:
-            return batch, indexes
-        folder = state.folder
-        w, lateness = folder.window, folder.lateness
-        oldest = math.floor((max(self.clock(), folder.closed_through) - lateness) / w) * w
-        if min(map(_TS, records)) >= oldest:
-            return batch, indexes
-        keep = [r.ts >= oldest for r in records]
-        for i, r, k in zip(indexes, records, keep):
-            if not k:
-                end = math.floor(r.ts / w) * w + w
-                rejected.append(Problem(
-                    i, "timestamp", f"timestamp {_iso(r.ts)} is older than the window's lateness: use backfill "
-                    f"(POST /v1/models/{state.name}/backfill). Its {format_duration(w)} window closed at "
-                    f"{_iso(end + lateness)} ({format_duration(lateness)} after its end); live events must be "
-                    f"from {_iso(oldest)} on", "too_late"))
-        state.metrics.too_late += keep.count(False)
-        return batch.select(keep), [i for i, k in zip(indexes, keep) if k]
-
-    def _per_bucket(self, state: ModelState, records: list[EventRecord]) -> int:
-        """Windows one bucket of these events may open: the whole traffic's, and one per segment value
-        (seen before or in these events, up to the cap and its ``__other__``)."""
-        n = 1
-        for dim, seen in state.folder.segment_values.items():
-            values = {str(v)[:100] for r in records
-                      if (v := (r.segment or {}).get(dim, r.features.get(dim))) is not None and type(v) not in (dict, list)}
-            n += min(len(seen | values), state.config.max_segment_values + 1)
-        return n
-
-    def _backfill_limit(self, state: ModelState, records: list[EventRecord]) -> int:
-        return max(self.settings.backfill_open_max, 2 * self._per_bucket(state, records))
-
-    def _backfill_width(self, state: ModelState, records: list[EventRecord]) -> int:
-        """The windows these backfilled events may open. Past ``Settings.backfill_open_max`` (segments
-        included) for one request, it is refused (the client splits it): every open window is in each
-        snapshot, and a profile is 50-250 KB."""
-        w = state.config.window
-        per_bucket = self._per_bucket(state, records)
-        buckets = len({math.floor(r.ts / w) for r in records})
-        width, limit = buckets * per_bucket, self._backfill_limit(state, records)
-        if width > limit:
-            raise BackfillTooWide(
-                f"these events span {buckets} windows of {format_duration(w)}"
-                + (f" ({width} with their segments)" if per_bucket > 1 else "")
-                + f"; a backfill request may open at most {limit // per_bucket}: send fewer events per request, "
-                  "in time order")
-        return width
+        """Dedup events validated elsewhere (a worker process) and queue them for the writer (``Ingest.accept``)."""
+        return self._ingest.accept(model, v, backfill=backfill)
 
     def ingest_labels(self, model: str, items: list[Any], first_problems: list[Problem] | None = None) -> IngestAnswer:
-        state = self.model(model)
-        self._check_busy()
-        labels, rejected = validate_labels(items, state.targets, now=self.clock(), first_problems=first_problems,
-                                           redact_id=state.redactor.id if state.redactor.hash_id else None)
-        return self._queue_ground_truth(state, labels, rejected, "label", outcomes=False)
+        return self._ingest.labels(model, items, first_problems)
 
     def ingest_outcomes(self, model: str, items: list[Any], first_problems: list[Problem] | None = None
                         ) -> IngestAnswer:
-        state = self.model(model)
-        self._check_busy()
-        outcomes, rejected = validate_outcomes(items, now=self.clock(), first_problems=first_problems,
-                                               redact_id=state.redactor.id if state.redactor.hash_id else None,
-                                               names=state.outcome_names, max_names=MAX_OUTCOME_NAMES)
-        state.outcome_names.update(o.name for o in outcomes if o.name is not None)
-        return self._queue_ground_truth(state, outcomes, rejected, "outcome", outcomes=True)
-
-    def _queue_ground_truth(self, state: ModelState, records: list[LabelRecord], rejected: list[Problem],
-                            what: str, outcomes: bool) -> IngestAnswer:
-        for p in rejected:
-            state.metrics.reject(f"{what}_{p.reason}")
-        rejected.sort(key=lambda p: p.index)
-        body: dict[str, Any] = {"accepted": len(records), "rejected": [p.to_dict() for p in rejected]}
-        if not records:
-            return IngestAnswer(body, None, all_rejected=bool(rejected))
-        item = WriteItem(state, None, records, [], outcomes=outcomes)
-        self._writer.submit(item)
-        return IngestAnswer(body, item.future)
+        return self._ingest.outcomes(model, items, first_problems)
 
     def report_resources(self, model: str, instance: str, values: dict[str, float]) -> None:
-        state = self.model(model)
-        for k, v in values.items():
-            state.metrics.resources[(instance, k)] = v
+        self._ingest.resources(model, instance, values)
 
     def provisional_pass(self, now: float) -> int:
         """Provisional looks at the open windows now (``provisional.py``); the looks taken."""
         return provisional_pass(self._closer, now)
-
 
     # -- performance thread ------------------------------------------------------------------------
     def _performer(self) -> None:
@@ -553,14 +348,6 @@ class Monitor:
         return out
 
 
-_TS = operator.attrgetter("ts")
-
-
-def _iso(t: float) -> str:
-    """RFC 3339 in UTC, as the API writes times."""
-    return datetime.fromtimestamp(t, timezone.utc).isoformat().replace("+00:00", "Z")
-
-
 def performance_summary(state: ModelState) -> dict[str, Any]:
     """Per version: the latest performance window (its coverage and label lag) and the latest one with
     enough labels to judge (its status and metrics with intervals)."""
@@ -583,11 +370,4 @@ def performance_summary(state: ModelState) -> dict[str, Any]:
                                "metrics": orjson.loads(judged["metrics"])}
         out[version] = entry
     return out
-
-
-def _iso(t: float) -> str:
-    from datetime import datetime, timezone
-
-    return datetime.fromtimestamp(t, timezone.utc).isoformat().replace("+00:00", "Z")
-
 
