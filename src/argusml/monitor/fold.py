@@ -123,6 +123,8 @@ class Fold:
                 return
 
     def fold_batch(self, batch: Folding) -> None:
+        """Fold what the writer handed on (consecutive requests of a model coalesced into one fold), under
+        ``lock``, and count it off the backlog."""
         n = 0
         for state, eb, _ in batch:
             if type(eb) is BackfillBatch:
@@ -139,7 +141,7 @@ class Fold:
         self.backlog.count(fold=-n)
 
     def fold(self, state: ModelState, batch: EventBatch, arrival: float | np.ndarray,
-              folder: Folder | None = None) -> None:
+             folder: Folder | None = None) -> None:
         """Fold a batch version by version; the batch's own columns serve when
         its schema is the version's (the common case), else they are rebuilt.
         ``folder``: the live windows unless given (a backfill's)."""

@@ -59,6 +59,7 @@ class IngestAnswer:
 
 _TS = operator.attrgetter("ts")
 
+
 class Ingest:
     """The request thread's side of the monitor: it holds no state of its own beyond the models'."""
 

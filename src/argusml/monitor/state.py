@@ -64,14 +64,14 @@ class ModelState:
         self.folder = Folder(config.window, config.lateness, config.segments, config.max_segment_values,
                              sample_rows=multivariate_rows(self.checks))
         # a backfill's windows (buckets the live windows are past): their rows are folded by their own time, so
-        # none is late, and they close as the backfill moves past them (Monitor._backfill_due). They share the
+        # none is late, and they close as the backfill moves past them (Closer._backfill_due). They share the
         # live windows' segment values, so a value is "__other__" in both or in neither.
         self.backfill = Folder(config.window, 0.0, config.segments, config.max_segment_values,
                                sample_rows=multivariate_rows(self.checks))
         self.backfill.segment_values = self.folder.segment_values
         self.backfill_frontier = -math.inf  # the newest event time a backfill has folded
         self.backfill_at = -math.inf  # time.monotonic() of the last backfill fold
-        self.backfill_queued = 0  # windows accepted backfills may open, not folded yet (Monitor._backfill_width)
+        self.backfill_queued = 0  # windows accepted backfills may open, not folded yet (Ingest._backfill_width)
         granularities = [config.window]
         for g in (HOUR, DAY):
             if g > granularities[-1] and g % granularities[-1] == 0:

@@ -16,7 +16,7 @@ commits rows in bulk: a DuckDB commit costs ~2 ms of CPU whatever its size, and 
 indexer commits when it holds ``index_rows`` rows or its oldest is ``index_every`` seconds
 old, when an event resolves a pending label, and on a barrier: before labels are matched
 against the index, with the labels themselves, on ``flush_index`` and at stop. After a crash
-``start`` re-indexes the raw tail the index lacks.
+``start`` re-indexes the raw tail the index lacks (``recovery.py``).
 """
 
 from __future__ import annotations
