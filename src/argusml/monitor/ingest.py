@@ -18,7 +18,8 @@ from typing import Any
 
 from argusml.monitor.backlog import Backlog, Busy
 from argusml.monitor.dedup import key_of
-from argusml.monitor.events import EventBatch, EventRecord, LabelRecord, Problem, validate_labels, validate_outcomes
+from argusml.monitor.events import EventBatch, EventRecord, Problem
+from argusml.monitor.labels import LabelRecord, validate_labels, validate_outcomes
 from argusml.monitor.registry import Registry
 from argusml.monitor.settings import Settings
 from argusml.monitor.state import ModelState, Validated
@@ -159,7 +160,7 @@ class Ingest:
             for r in batch.records:
                 r.payload = r.payload[:-1] + BACKFILL_MARK
             batch = BackfillBatch(batch.records, batch.columns, batch.extra, batch.schema, batch.dirty,
-                              width=self._backfill_width(state, batch.records) if len(batch) else 0)
+                                  width=self._backfill_width(state, batch.records) if len(batch) else 0)
             with self.backlog.lock:
                 state.backfill_queued += batch.width
         item = WriteItem(state, batch, None, new_keys)

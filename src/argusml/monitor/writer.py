@@ -35,7 +35,8 @@ import orjson
 import pyarrow as pa
 
 from argusml.monitor.backlog import Backlog
-from argusml.monitor.events import EventBatch, EventRecord, LabelRecord
+from argusml.monitor.events import EventBatch, EventRecord
+from argusml.monitor.labels import LabelRecord
 from argusml.monitor.settings import Settings
 from argusml.monitor.state import ModelState
 from argusml.store import Store
