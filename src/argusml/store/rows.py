@@ -21,20 +21,25 @@ class _Rows:
 
     __slots__ = ()
     schema: ClassVar[pa.Schema]
+    names: ClassVar[tuple[str, ...]]  # the schema's, read once (``Schema.names`` builds a new list per call)
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        cls.names = tuple(cls.schema.names)
 
     def __init__(self) -> None:
-        for name in self.schema.names:
+        for name in self.names:
             setattr(self, name, [])
 
     def __len__(self) -> int:
-        return len(getattr(self, self.schema.names[0]))
+        return len(getattr(self, self.names[0]))
 
     def extend(self, other: _Rows) -> None:
-        for name in self.schema.names:
+        for name in self.names:
             getattr(self, name).extend(getattr(other, name))
 
     def table(self) -> pa.Table:
-        return pa.Table.from_pydict({name: getattr(self, name) for name in self.schema.names}, schema=self.schema)
+        return pa.Table.from_pydict({name: getattr(self, name) for name in self.names}, schema=self.schema)
 
 
 class EventRows(_Rows):
