@@ -27,8 +27,8 @@ def child(rows: int, size: int, data: str) -> None:
     import pyarrow as pa
 
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
-    from argusml.monitor.engine import ModelState
     from argusml.monitor.review import draw_review_sample
+    from argusml.monitor.state import ModelState
     from argusml.schema.model_config import ModelConfig
     from argusml.store import EVENT_SCHEMA, LABEL_SCHEMA, Store
     from service_util import make_reference

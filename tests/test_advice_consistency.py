@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from argusml.monitor.advice import model_advice
-from argusml.monitor.engine import ModelState
+from argusml.monitor.state import ModelState
 from argusml.profile import Reference
 from argusml.schema.model_config import ModelConfig
 from argusml.store import FindingRow, PerformanceRow, Store, WindowRow

@@ -280,7 +280,7 @@ def test_a_restart_or_crash_before_the_backfill_closes_loses_nothing(running_mon
     assert mon.wait_idle()
     assert mon.status("m")["backfill_open_windows"] == 1  # folded, open: the backfill has not moved past it
     if crash:
-        mon._snapshot = lambda *a, **k: None  # type: ignore[method-assign]  # the process dies: no snapshot
+        mon._fold.snapshot = lambda *a, **k: None  # type: ignore[method-assign]  # the process dies: no snapshot
     first.stop()
     again = running_monitor((cfg, ref), data="d", settings=Settings(tick_every=0.02, snapshot_every=0.05,
                                                                     backfill_idle=0.2), clock=clock)
@@ -347,7 +347,7 @@ def test_a_sparse_history_is_split_and_paced_by_the_service(served, tmp_path) ->
 def test_a_backfill_ahead_of_its_windows_is_asked_to_wait(running_monitor, ref) -> None:
     """Accepted and not yet folded, a backfill's windows count against the bound too: the next request that
     would pass it is answered 429 (the monitor's threads are not started here, so nothing folds)."""
-    from argusml.monitor.engine import BackfillAhead, BackfillTooWide
+    from argusml.monitor.ingest import BackfillAhead, BackfillTooWide
 
     mon = running_monitor((ModelConfig(model="m", window="5m", lateness="1m", segments=["cat"]), ref), data="d",
                           settings=Settings(), start=False).monitor

@@ -74,3 +74,15 @@ def test_store_keeps_a_raw_tail_ahead_of_its_index_and_cuts_a_torn_line(tmp_path
     assert store.raw_events("m") == 2 and store.count_events("m") == 0
     assert store.last_seq() == 2  # new events must not reuse 1 and 2 (the monitor re-indexes them)
     store.close()
+
+
+def test_encode_line_is_the_format_decode_line_and_the_log_read():
+    """The writer's line and the reader's tuple are one format: a JSON array with the payload spliced in."""
+    from argusml.store.rawlog import decode_line, encode_line
+
+    payload = orjson.dumps({"features": {"x": 1.5, "c": "é"}, "prediction": 0.25, "backfill": True})
+    enc = encode_line(42, "v2", "id-42", 1.8e9 + 0.125, 1.8e9 + 3.5, payload)
+    assert enc == orjson.dumps([42, "v2", "id-42", 1.8e9 + 0.125, 1.8e9 + 3.5, orjson.loads(payload)]) + b"\n"
+    assert decode_line(enc) == (42, "v2", "id-42", 1.8e9 + 0.125, 1.8e9 + 3.5,
+                                {"features": {"x": 1.5, "c": "é"}, "prediction": 0.25, "backfill": True})
+    assert decode_line(line(7)) == (7, "v1", "id7", 1.8e9 + 7, 1.8e9 + 7, {"features": {"x": 7}})

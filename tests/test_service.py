@@ -425,6 +425,8 @@ def test_restart_restores_open_windows_without_double_counting(running_monitor, 
 def test_a_crash_before_the_index_commit_loses_nothing_acknowledged(running_monitor, ref):
     """Acknowledged = in the fsynced raw log; the index rows come later. A process that dies
     in between leaves the index behind: the next start indexes the tail from the raw log."""
+    from argusml.store.rows import EventRows
+
     never = Settings(tick_every=0.02, index_rows=10**9, index_every=3600.0)  # the index is never flushed
     first = running_monitor((ModelConfig(model="m", window="1h"), ref), data="cr", settings=never)
     mon, store, client, clock = first.monitor, first.store, first.client, first.clock
@@ -432,7 +434,7 @@ def test_a_crash_before_the_index_commit_loses_nothing_acknowledged(running_moni
     events = [event(i, rng, timestamp=T0 + 10) for i in range(200)]
     assert post(client, events).json()["accepted"] == 200
     assert store.raw_events("m") == 200 and store.count_events("m") == 0
-    mon._ibuf, mon._ibuf_rows = {k: [] for k in mon._ibuf}, 0  # the crash: these rows never reach DuckDB
+    mon._writer._ibuf = EventRows()  # the crash: these rows never reach DuckDB
     first.stop()
     again = running_monitor((ModelConfig(model="m", window="1h"), ref), data="cr", settings=Settings(tick_every=0.02),
                             clock=clock)

@@ -56,7 +56,7 @@ STORED_BEFORE = {
 @pytest.mark.parametrize("pred", ["numeric", "boolean", "class"])
 @pytest.mark.parametrize("shift", [0.0, 0.8])
 def test_the_typed_verdict_is_the_json_the_monitor_wrote(pred: str, shift: float) -> None:
-    from argusml.monitor.engine import window_summary
+    from argusml.monitor.summary import window_summary
 
     res, ref, prof = _results(pred, shift)
     v = WindowVerdict.of(res, ref, prof)

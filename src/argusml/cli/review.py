@@ -348,7 +348,7 @@ def estimate_from_review(design: dict[str, Any], labels: dict[tuple[str | None, 
     """The estimate from the design's units and the labels that reached the service, keyed by (version, id)
     (version None: the label named none). Classification: accuracy (label == predicted class, the binary
     decision being score >= threshold); regression: mean absolute error."""
-    from argusml.monitor.events import label_text
+    from argusml.monitor.labels import label_text
     from argusml.schema import Kind
     from argusml.stats.sampling import estimate_mean
 

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from argusml.checks.advice import DECISIONS, AdviceInputs, DriftRun, Drop, advise
+from argusml.monitor.state import ModelState
 from argusml.schema import InputError, Role
 from argusml.store import Store
 
@@ -40,7 +41,7 @@ def _checked(verdict: dict[str, Any]) -> bool:
     return bool(verdict.get("n_tested")) or mv in ("stable", "drifted")
 
 
-def _drift_run(store: Store, state: Any, version: str, since: float, findings: list[dict[str, Any]]
+def _drift_run(store: Store, state: ModelState, version: str, since: float, findings: list[dict[str, Any]]
                ) -> tuple[DriftRun | None, float | None]:
     rows = store.windows(state.name, since=since, version=version, segment=OVERALL, granularity=state.config.window,
                          closed=True, limit=MAX_ROWS)
@@ -144,7 +145,7 @@ OPEN_LOOKBACK = 50
 """Closed windows read back, newest first, to find the newest one big enough to judge."""
 
 
-def open_finding_rows(store: Store, state: Any, version: str) -> list[dict[str, Any]]:
+def open_finding_rows(store: Store, state: ModelState, version: str) -> list[dict[str, Any]]:
     """The findings that are open for a version: those of its newest closed whole-traffic window at the
     base length that was big enough for the checks. A window of a few stray events says nothing either
     way (``quality_insufficient``), so it neither raises findings nor closes the ones before it.
@@ -159,7 +160,7 @@ def open_finding_rows(store: Store, state: Any, version: str) -> list[dict[str, 
     return []
 
 
-def _open_findings(store: Store, state: Any, version: str) -> list[dict[str, Any]]:
+def _open_findings(store: Store, state: ModelState, version: str) -> list[dict[str, Any]]:
     """The P0/P1 open findings, one per (check, column) (a performance drop names its metric)."""
     out = []
     for f in open_finding_rows(store, state, version):
@@ -175,7 +176,7 @@ def _open_findings(store: Store, state: Any, version: str) -> list[dict[str, Any
     return out
 
 
-def gather(store: Store, state: Any, version: str, now: float,
+def gather(store: Store, state: ModelState, version: str, now: float,
            compare: Callable[[str, str], dict[str, Any] | None] | None = None) -> AdviceInputs:
     cfg = state.config
     adv = cfg.advice
@@ -236,7 +237,7 @@ def gather(store: Store, state: Any, version: str, now: float,
         open_findings=_open_findings(store, state, version))
 
 
-def _previous_version(store: Store, state: Any, version: str, since: float) -> str | None:
+def _previous_version(store: Store, state: ModelState, version: str, since: float) -> str | None:
     """The version that served before ``version`` started (by their first windows in the lookback)."""
     firsts: dict[str, float] = {}
     for r in store.windows(state.name, since=since, segment=OVERALL, granularity=state.config.window, closed=True,
@@ -248,7 +249,7 @@ def _previous_version(store: Store, state: Any, version: str, since: float) -> s
     return max(earlier)[1] if earlier else None
 
 
-def model_advice(store: Store, state: Any, now: float,
+def model_advice(store: Store, state: ModelState, now: float,
                  compare: Callable[[str, str], dict[str, Any] | None] | None = None) -> dict[str, Any]:
     """Advice per version with traffic in the lookback, and the model's: the most pressing of them."""
     versions = sorted({r["version"] for r in store.windows(state.name, since=now - state.config.advice.lookback,

@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 
 from argusml.checks.compare import Verdict, decide, metric_for
 from argusml.monitor.performance import TaskSpec, pcfg_of, task_of
+from argusml.monitor.state import ModelState
 from argusml.profile.labelled import Labelled, metrics_of
 from argusml.schema import InputError
 from argusml.stats import compare as sc
@@ -98,7 +99,7 @@ def _estimate(e: Estimate) -> dict[str, Any]:
     return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in e.to_dict().items()}
 
 
-def compare_versions(store: Store, state: Any, champion: str, challenger: str, since: float | None = None,
+def compare_versions(store: Store, state: ModelState, champion: str, challenger: str, since: float | None = None,
                      until: float | None = None) -> dict[str, Any]:
     """The comparison the API answers and the CLI prints (``state`` is the model's ``ModelState``)."""
     cfg = state.config

@@ -37,7 +37,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
@@ -65,6 +65,9 @@ from argusml.stats.loss_estimate import ASSUMPTION as LOSS_ASSUMPTION
 from argusml.stats.loss_estimate import LossModel
 from argusml.stats.performance import Estimate, proportion
 from argusml.store import FindingRow, PerformanceRow, Store, by_check, link_repeats
+
+if TYPE_CHECKING:  # state.py reads a version's task with task_of, from here
+    from argusml.monitor.state import ModelState
 
 log = logging.getLogger("argus.performance")
 
@@ -299,7 +302,7 @@ class PerformanceJob:
     def _interval(self, g: float) -> float:
         return max(self.every, g / 24)
 
-    def run(self, state: Any, now: float, force: bool = False) -> int:
+    def run(self, state: ModelState, now: float, force: bool = False) -> int:
         """One pass for one model (``ModelState``); returns the windows computed."""
         model = state.name
         since = self.through.get(model)
@@ -346,7 +349,7 @@ class PerformanceJob:
         return n
 
     # -- one period ------------------------------------------------------------------------------
-    def _compute(self, state: Any, keys: list[tuple[float, float]], now: float
+    def _compute(self, state: ModelState, keys: list[tuple[float, float]], now: float
                  ) -> tuple[list[PerformanceRow], list[FindingRow]]:
         cfg: ModelConfig = state.config
         dims = list(cfg.segments)
@@ -386,7 +389,7 @@ class PerformanceJob:
             out.append(set(sorted(tot, key=lambda v: (-tot[v], v))[:limit]))
         return out
 
-    def _window(self, state: Any, version: str, spec: TaskSpec | None, data: _Version | None, counts: pa.Table,
+    def _window(self, state: ModelState, version: str, spec: TaskSpec | None, data: _Version | None, counts: pa.Table,
                 outcomes: pa.Table | None, dims: list[str], top: list[set[str]], g: float, start: float, now: float
                 ) -> tuple[list[PerformanceRow], list[FindingRow]]:
         cfg: ModelConfig = state.config
@@ -515,7 +518,7 @@ class PerformanceJob:
             findings.extend(mine)
         return rows, findings
 
-    def _segment_case(self, state: Any, version: str, seg: str, labels: int, metrics: dict[str, Estimate],
+    def _segment_case(self, state: ModelState, version: str, seg: str, labels: int, metrics: dict[str, Estimate],
                       spec: TaskSpec, pcfg: PerformanceConfig, start: float) -> SegmentCase:
         """What a segment window is judged against: its own segment of the reference (stored in the
         baseline) or of the trailing period, else the whole reference or trailing period, saying why."""
@@ -562,7 +565,7 @@ class PerformanceJob:
                                   resamples=pcfg.resamples, presorted=True)
         return metrics_of(lab, pcfg)
 
-    def _baseline(self, state: Any, version: str, seg: str, spec: TaskSpec, pcfg: PerformanceConfig,
+    def _baseline(self, state: ModelState, version: str, seg: str, spec: TaskSpec, pcfg: PerformanceConfig,
                   start: float) -> dict[str, Estimate] | None:
         cfg: ModelConfig = state.config
         if cfg.performance.baseline == "reference":
@@ -573,7 +576,7 @@ class PerformanceJob:
             self._trailing[key] = self._trailing_metrics(state, version, seg, spec, pcfg, day)
         return self._trailing[key]
 
-    def _trailing_metrics(self, state: Any, version: str, seg: str, spec: TaskSpec, pcfg: PerformanceConfig,
+    def _trailing_metrics(self, state: ModelState, version: str, seg: str, spec: TaskSpec, pcfg: PerformanceConfig,
                           day: float) -> dict[str, Estimate] | None:
         cfg: ModelConfig = state.config
         dims = list(cfg.segments)

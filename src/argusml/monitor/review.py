@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import orjson
 
-from argusml.monitor.engine import ModelState
 from argusml.monitor.performance import TaskSpec, task_of
+from argusml.monitor.state import ModelState
 from argusml.schema import ArgusError
 from argusml.stats.sampling import binary_uncertainty, review_sample, top_class_uncertainty
 from argusml.store import Store

@@ -19,7 +19,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 from argusml.monitor import Monitor
-from argusml.monitor.engine import performance_summary
+from argusml.monitor.status import performance_summary
 
 DRIFT_METHODS = ("psi", "ks", "js", "wasserstein_norm", "tvd", "tail")
 

@@ -25,8 +25,8 @@ import socket
 import struct
 from typing import Any
 
-from argusml.monitor.engine import Validated, ValidationPlan
 from argusml.monitor.events import BodyError, EventBatch, EventRecord, Problem, decode_body
+from argusml.monitor.state import Validated, ValidationPlan
 
 log = logging.getLogger("argus.offload")
 

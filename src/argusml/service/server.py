@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from argusml.monitor import ModelState, Monitor, Settings
-from argusml.monitor.engine import version_references
+from argusml.monitor.state import version_references
 from argusml.profile import Reference
 from argusml.schema import ConfigError, InputError
 from argusml.schema.model_config import AuthConfig, ModelConfig, load_auth_config, load_model_config

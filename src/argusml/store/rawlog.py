@@ -9,8 +9,9 @@ transaction, and retention deletes whole files instead of updating rows.
 
 Layout: ``<dir>/<model>/<first_seq:020d>.ndjson``; each line is
 ``[seq, version, id, ts, arrival, payload]`` with the payload being the
-stored (redacted) event object. Sequence numbers grow across the files of a
-model. A segment is closed once it passes ``segment_bytes``.
+stored (redacted) event object (``encode_line`` writes it, ``decode_line``
+reads it: nothing else knows the format). Sequence numbers grow across the
+files of a model. A segment is closed once it passes ``segment_bytes``.
 
 Crash consistency: the writer appends and fsyncs here, then acknowledges;
 the index rows reach DuckDB later, in larger transactions. This log is
@@ -30,6 +31,18 @@ from typing import Any
 import orjson
 
 SEGMENT_BYTES = 64 * 1024 * 1024
+
+
+def encode_line(seq: int, version: str, id_: str, ts: float, arrival: float, payload: bytes) -> bytes:
+    """One raw event as a line of the log. ``payload`` is the event object already serialised (the writer
+    holds it as bytes from validation), so it is spliced in rather than parsed and dumped again."""
+    return orjson.dumps((seq, version, id_, ts, arrival))[:-1] + b"," + payload + b"]\n"
+
+
+def decode_line(line: bytes) -> tuple[int, str, str, float, float, dict[str, Any]]:
+    """(seq, version, id, ts, arrival, payload) of a line ``encode_line`` wrote."""
+    seq, version, id_, ts, arrival, payload = orjson.loads(line)
+    return seq, version, id_, ts, arrival, payload
 
 
 class RawLog:
@@ -88,10 +101,10 @@ class RawLog:
                 for line in f:
                     if not line.endswith(b"\n"):
                         break  # a torn tail (crash mid-write): never acknowledged
-                    s_, version, id_, ts, arrival, payload = orjson.loads(line)
-                    if s_ <= seq:
+                    row = decode_line(line)
+                    if row[0] <= seq:
                         continue
-                    out.append((s_, version, id_, ts, arrival, payload))
+                    out.append(row)
                     if len(out) >= chunk:
                         yield out
                         out = []
@@ -126,7 +139,7 @@ class RawLog:
                     lines = f.read(size - start).split(b"\n")
                     whole = lines[:-1] if start == 0 else lines[1:-1]  # the first piece may be cut, the last torn
                     if whole:
-                        return int(orjson.loads(whole[-1])[0])
+                        return int(decode_line(whole[-1])[0])
                     if start == 0:
                         break
                     back *= 4
@@ -140,7 +153,7 @@ class RawLog:
             tail = 0
             with open(p, "rb") as f:
                 for line in f:
-                    if line.endswith(b"\n") and orjson.loads(line)[0] <= seq:
+                    if line.endswith(b"\n") and decode_line(line)[0] <= seq:
                         keep += len(line)
                     else:
                         tail += line.endswith(b"\n")

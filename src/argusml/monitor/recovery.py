@@ -1,0 +1,155 @@
+"""Recovery: a start continues where the last run stopped, or crashed.
+
+Acknowledged means in the fsynced raw log; the index, the open windows and
+the counters come later. So a start indexes the raw tail the index lacks,
+reloads the last snapshot's open windows (``Fold.snapshot``) and folds the
+stored events past the sequence it covers into them, and continues every
+counter from the snapshot plus what the store holds past it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import orjson
+
+from argusml.monitor.closing import provisional_gauges
+from argusml.monitor.dedup import key_of
+from argusml.monitor.events import EventBatch, EventRecord, normalize_prediction
+from argusml.monitor.fold import Fold
+from argusml.monitor.metrics import LABEL_LAG_BUCKETS, LATENCY_BUCKETS, ModelMetrics
+from argusml.monitor.state import ModelState
+from argusml.monitor.windows import OVERALL, Window, load_profile
+from argusml.monitor.writer import Writer, index_row
+from argusml.store import Store
+from argusml.store.rows import EventRows
+
+log = logging.getLogger("argus.monitor")
+
+
+def recover(store: Store, models: dict[str, ModelState], writer: Writer, fold: Fold, now: float) -> None:
+    """Everything the monitor knew when it stopped, before its threads start: the index completed from the
+    raw log, the sequences continued, each model's dedup keys, pending labels, counters and window gauges
+    reloaded, and the open windows reloaded and replayed."""
+    for state in models.values():
+        _reindex(store, state)
+    writer.seq = store.last_seq()
+    writer.lseq = store.max_lseq()
+    for name, state in models.items():
+        cfg = state.config
+        for version, id_ in reversed(store.recent_keys(name, now - cfg.dedup.horizon, cfg.dedup.max_keys)):
+            state.dedup.add([key_of(version, id_)], now)
+        state.pending = dict(store.pending_labels(name))
+        state.pending_outcomes = dict(store.pending_labels(name, outcomes=True))
+        state.outcome_names = set(store.outcome_names(name))
+        _restore_counters(store, state)
+        state.metrics.labels_pending = len(state.pending)
+        state.versions = set(store.versions(name))
+        _load_window_gauges(store, state)
+    writer.counted_seq = writer.seq
+    _replay(store, models, fold)
+
+
+def _restore_counters(store: Store, state: ModelState) -> None:
+    """Continue every counter where the last run left it (``ModelMetrics.to_dict``, saved with each
+    snapshot), so /metrics never goes backwards and agrees with /status. What was acknowledged after that
+    snapshot is counted again from the store: events past the sequence the saved counters count through
+    (from the index, which by now holds the raw log's tail), labels and outcomes from their table; too
+    late events are counted again as the replay past the snapshot folds them. Rejections, duplicates and
+    host resources are in no table: a crash loses those counted since the last snapshot (``snapshot_every``)."""
+    m = state.metrics
+    saved = store.get_meta(f"counters:{state.name}")
+    through = 0
+    if saved is not None:
+        try:
+            d = orjson.loads(saved)
+            m.restore(d)
+            through = int(d.get("seq", 0))
+        except (ValueError, TypeError, AttributeError) as exc:  # unreadable: recount what the store holds
+            log.error("model %r: saved counters unreadable (%s); counting from the store", state.name, exc)
+            state.metrics = m = ModelMetrics()
+            through = 0
+    m.add_events(store.event_tallies(state.name, through, LATENCY_BUCKETS))
+    m.merge_labels(store.label_tallies(state.name, LABEL_LAG_BUCKETS))
+    state.events_total = sum(vm.events for vm in m.versions.values())
+
+
+def _load_window_gauges(store: Store, state: ModelState) -> None:
+    """The window gauges as they were when the newest closed window of each version closed: built from
+    the summary stored with it, as ``Closer`` built them (not empty until the next window closes,
+    which would resolve drift alerts and blank the dashboards)."""
+    for row in store.newest_windows(state.name, state.config.window, OVERALL):
+        if row["verdict"] is not None:
+            state.metrics.version(row["version"]).window = {**orjson.loads(row["verdict"]), "start": row["start_ts"],
+                                                            "end": row["end_ts"], "n_rows": row["n_rows"]}
+
+
+def _reindex(store: Store, state: ModelState) -> None:
+    """Index rows for the raw events past the index (acknowledged before a crash, never indexed)."""
+    done = 0
+    for rows in store.raw_after(state.name, store.max_seq(state.name)):
+        ev = EventRows()
+        for seq, version, id_, ts, arrival, payload in rows:
+            rec = EventRecord.from_stored(seq, version, id_, ts, payload)
+            normalize_prediction(rec, state.ref(version).schema)
+            index_row(ev, rec, state.name, arrival, state.config.segments)
+        store.index(ev.table())
+        done += len(rows)
+    if done:
+        log.info("model %r: indexed %d acknowledged events the index lacked (the raw log is ahead after a "
+                 "crash)", state.name, done)
+
+
+def _replay(store: Store, models: dict[str, ModelState], fold: Fold) -> None:
+    """The open windows of the last snapshot, then the stored events past the sequence it covers folded into
+    them (live ones as live, backfilled ones by their own time), as they were folded before the stop."""
+    meta_seq = store.get_meta("folded_seq")
+    folded = int(meta_seq) if meta_seq else 0
+    closed_through = float(store.get_meta("closed_through") or 0.0)
+    for row in store.load_open_windows():
+        state = models.get(row.model)
+        if state is None or row.profile is None:
+            continue
+        fp, prof = load_profile(row.profile)
+        win = Window(row.version, row.segment, row.granularity, row.start, fp, prof, row.n_rows, row.late,
+                     set(prof.extra_columns))
+        verdict = orjson.loads(row.verdict) if row.verdict else {}
+        if verdict.get("backfill"):
+            state.backfill.open[(row.version, row.segment, row.start)] = win
+            continue
+        if verdict.get("provisional"):  # the looks taken count on: the window's alpha stays spent
+            win.provisional, win.looks = verdict, int(verdict.get("look", 0))
+            win.looked_rows, win.looked_at = int(verdict.get("n_rows", 0)), float(verdict.get("looked_at", 0.0))
+        state.folder.open[(row.version, row.segment, row.start)] = win
+        if row.segment != OVERALL:
+            dim, value = row.segment.split("=", 1)
+            if dim in state.folder.segment_values:
+                state.folder.segment_values[dim].add(value)
+    for state in models.values():
+        state.folder.closed_through = closed_through
+    replayed = 0
+    newest = folded
+    for name, state in models.items():
+        for rows in store.raw_after(name, folded):
+            recs = [EventRecord.from_stored(seq, version, id_, ts, payload)
+                    for seq, version, id_, ts, _arrival, payload in rows]
+            arrivals = np.fromiter((r[4] for r in rows), dtype=np.float64, count=len(rows))
+            # schema None: the fold reads each prediction and builds the columns by the version's reference
+            backfilled = [bool(r[5].get("backfill")) for r in rows]
+            if not any(backfilled):
+                fold.fold(state, EventBatch(recs, {}, set(), None), arrivals)
+            else:
+                live = [not b for b in backfilled]
+                if any(live):
+                    fold.fold(state, EventBatch(recs, {}, set(), None).select(live), arrivals[np.asarray(live)])
+                fold.fold_backfill(state, EventBatch(recs, {}, set(), None).select(backfilled),
+                                   arrivals[np.asarray(backfilled)])
+            newest = max(newest, rows[-1][0])
+            replayed += len(rows)
+    folded = newest
+    fold.folded_seq = folded
+    for state in models.values():
+        provisional_gauges(state)
+    if replayed:
+        log.info("replayed %d stored events into open windows", replayed)
