@@ -210,8 +210,8 @@ class Ingest:
 
     def _backfill_width(self, state: ModelState, records: list[EventRecord]) -> int:
         """The windows these backfilled events may open. Past ``Settings.backfill_open_max`` (segments
-        included) for one request, it is refused (the client splits it): every open window is in each
-        snapshot, and a profile is 50-250 KB."""
+        included) for one request, it is refused (the client splits it): every open window's profile is
+        written with each snapshot (sizes: docs/BENCHMARKS.md, "Figures behind the code")."""
         w = state.config.window
         per_bucket = self._per_bucket(state, records)
         buckets = len({math.floor(r.ts / w) for r in records})

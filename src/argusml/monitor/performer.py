@@ -82,7 +82,8 @@ class Performer:
                 until: float | None = None, *, wait: bool = True) -> dict[str, Any] | None:
         """Champion against challenger (``monitor.compare``). It joins a period's labels as a performance
         pass does, so it runs as one: under the same lock (one heavy join at a time) and with the same raised
-        DuckDB memory limit (the ingest's 64 MB would spill a million shadow pairs to disk for minutes).
+        DuckDB memory limit (the ingest's limit would spill the pairs to disk: docs/BENCHMARKS.md, "Figures
+        behind the code").
         ``wait=False``: None instead of waiting for a performance pass to finish."""
         from argusml.monitor.compare import compare_versions
 

@@ -23,12 +23,12 @@ class Settings:
     checkpoint_every: float = 10.0  # DuckDB holds appended rows in memory until a checkpoint writes them out
     memory_limit: str = "64MB"  # DuckDB caches blocks up to this (and spills past it); ingest needs little
     # ... while the performance job joins a period's labels to its predictions, DuckDB may use this much
-    # (a day of 10M pairs: 4.4 s at 1GB, 7.7 s at 256MB spilling, out of memory at 64MB)
+    # (a day of pairs runs out of memory at the ingest's limit: docs/BENCHMARKS.md, "Figures behind the code")
     performance_memory_limit: str = "1GB"
     backfill_idle: float = 10.0  # seconds without a backfill request after which its open windows close
-    # a window's profile is 50-250 KB: snapshots (every open window, in one transaction) must stay far under
-    # DuckDB's memory limit, and closing (a check run each) must not hold up the live windows for long; so a
-    # model holds at most this many open backfill windows (segments included) ...
+    # every open window's profile is written with each snapshot, and closing (a check run each) must not hold
+    # up the live windows for long; so a model holds at most this many open backfill windows (segments
+    # included) ...
     backfill_open_max: int = 128
     backfill_close_seconds: float = 0.5  # ... and closing them takes at most about this long per tick (the
     # rest wait for the next tick); the closed ones are saved with the next snapshot

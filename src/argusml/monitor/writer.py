@@ -11,8 +11,9 @@ they are answered.
 
 An event is durable once its raw line is fsynced (rawlog.py): that is when it is acknowledged.
 Its index row (the compact prediction row in DuckDB) goes to the indexer thread, which
-commits rows in bulk: a DuckDB commit costs ~2 ms of CPU whatever its size, and an insert of
-10k rows takes tens of ms, so neither may sit between an event and its acknowledgement. The
+commits rows in bulk: a DuckDB commit costs CPU whatever its size, and a large insert takes
+longer still (docs/BENCHMARKS.md, "Figures behind the code"), so neither may sit between an
+event and its acknowledgement. The
 indexer commits when it holds ``index_rows`` rows or its oldest is ``index_every`` seconds
 old, when an event resolves a pending label, and on a barrier: before labels are matched
 against the index, with the labels themselves, on ``flush_index`` and at stop. After a crash
@@ -211,7 +212,8 @@ class Writer:
 
     def _hand_over(self) -> None:
         """Pass the index rows gathered over writer cycles to the indexer (one wake-up for many cycles:
-        with single-event requests a hand-over per cycle cost 10-15% of the throughput)."""
+        with single-event requests a hand-over per cycle cost a measurable share of the throughput:
+        docs/BENCHMARKS.md, "Figures behind the code")."""
         if len(self._wbuf) or self._wbuf_joined:
             self._index_q.put(("rows", self._wbuf, self._wbuf_joined))
             self._wbuf = EventRows()
