@@ -427,7 +427,7 @@ BUCKETS: list[tuple[str, re.Pattern[str]]] = [(name, re.compile(rx)) for name, r
     ("folding into window profiles", r"monitor/windows\.py|argusml/profile/|argusml/stats/|" + _fn("Fold\\.fold_batch")),
     ("window close: checks, snapshot, rollups", r"argusml/checks/|" + _fn("Fold\\._tick", "Closer\\.close", "Fold\\.snapshot",
                                                                           "rollups", "_rollup", "apply_retention",
-                                                                          "Closer\\.check", "window_summary")),
+                                                                          "Closer\\.check", "WindowVerdict\\.of")),
     ("writer bookkeeping (_write, metrics)", _fn("_write", "Writer\\.run", "_count_events") + r"|monitor/metrics\.py"),
     ("ingest_events (engine, rest)", _fn("ingest_events")),
     ("response JSON (json_response)", _fn("json_response") + r".*service/errors\.py"),

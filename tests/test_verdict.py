@@ -7,6 +7,9 @@ a boolean prediction, with drift planted and without.
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 import orjson
 import pandas as pd
@@ -19,7 +22,7 @@ from argusml.checks.verdict import ColumnVerdict, MultivariateVerdict, WindowVer
 from argusml.profile import Reference
 from argusml.profile.dataset import profile_source
 from argusml.profile.frame import TableSource
-from argusml.schema import Finding, Severity
+from argusml.schema import DriftStatus, Finding, Kind, Severity
 
 
 def _frame(rng: np.random.Generator, n: int, shift: float, pred: str) -> pd.DataFrame:
@@ -38,7 +41,7 @@ def _results(pred: str, shift: float) -> tuple[object, Reference, object]:
     return run_checks(ref, prof), ref, prof
 
 
-# the JSON as the monitor wrote it before the verdict had a type (monitor/engine.py window_summary), for a
+# the JSON as the monitor wrote it before the verdict had a type (``_written_before`` below), for a
 # numeric prediction with drift planted: keys, order and nesting must stay
 STORED_BEFORE = {
     "status": "drift", "drifted_columns": ["x"], "n_tested": 4, "n_drifted": 1,
@@ -56,12 +59,10 @@ STORED_BEFORE = {
 @pytest.mark.parametrize("pred", ["numeric", "boolean", "class"])
 @pytest.mark.parametrize("shift", [0.0, 0.8])
 def test_the_typed_verdict_is_the_json_the_monitor_wrote(pred: str, shift: float) -> None:
-    from argusml.monitor.summary import window_summary
-
     res, ref, prof = _results(pred, shift)
     v = WindowVerdict.of(res, ref, prof)
-    assert v.to_dict() == window_summary(res, ref, prof)
-    assert list(v.to_dict()) == list(window_summary(res, ref, prof))
+    assert v.to_dict() == _written_before(res, ref, prof)
+    assert list(v.to_dict()) == list(_written_before(res, ref, prof))
     back = WindowVerdict.from_dict(orjson.loads(orjson.dumps(v.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY)))
     assert back == v
     if shift:
@@ -120,3 +121,48 @@ _columns = st.dictionaries(st.text(min_size=1, max_size=8), st.one_of(
 def test_json_round_trip(v: WindowVerdict) -> None:
     v.multivariate.error_p_adjusted = None if v.multivariate.error_increase is None else 0.5
     assert WindowVerdict.from_dict(orjson.loads(orjson.dumps(v.to_dict()))) == v
+
+
+def _written_before(res: Any, reference: Reference, profile: Any) -> dict[str, Any]:
+    """The monitor's window summary as it was before the verdict had a type (monitor/summary.py, removed):
+    the oracle the typed verdict must equal."""
+    v = res.verdict.to_dict()
+    cols: dict[str, Any] = {}
+    for name, cr in res.columns.items():
+        d = cr.drift
+        c: dict[str, Any] = {"missing_ratio": cr.current.missing_ratio if cr.current is not None else None}
+        if d is not None:
+            c.update({"drift": d.status.value, "drifted": d.status is DriftStatus.DRIFTED, "method": d.method,
+                      "p_adjusted": d.p_adjusted, "effect": d.effect_method, "value": d.effect_value,
+                      "scores": {k: x for k, x in d.scores.items() if x is not None and isinstance(x, (int, float))
+                                 and math.isfinite(x)}})
+        cols[name] = c
+    pred: dict[str, Any] | None = None
+    pname = reference.prediction
+    if pname and pname in profile.columns:
+        cp = profile.columns[pname]
+        if cp.numeric is not None and cp.numeric.n:
+            pred = {"mean": float(cp.numeric.moments.mean)}
+        elif cp.categories is not None and cp.categories.n:
+            n = cp.categories.n
+            pred = {"class_ratio": {k: c / n for k, c in list(cp.categories.counts.items())[:50]}}
+        if pred is not None and reference.specs[pname].kind is Kind.BOOLEAN and cp.categories is not None:
+            pred["mean"] = cp.categories.counts.get("true", 0) / max(cp.categories.n, 1)
+    return {"status": v["status"], "drifted_columns": v["drifted_columns"], "n_tested": v["n_tested"],
+            "n_drifted": v["n_drifted"], "findings_by_severity": v["findings_by_severity"], "alpha": v["alpha"],
+            "n_rows": profile.n_rows, "columns": cols, "prediction": pred,
+            "multivariate": _mv_written_before(res.multivariate),
+            "insufficient_data": v["insufficient_data"], "quality_insufficient": v.get("quality_insufficient")}
+
+
+def _mv_written_before(mv: dict[str, Any]) -> dict[str, Any]:
+    """The window's multivariate verdict and the two tests' effect sizes (the rest is in its finding)."""
+    out: dict[str, Any] = {"status": mv.get("status"), "drifted": bool(mv.get("drifted"))}
+    rec, clf = mv.get("reconstruction") or {}, mv.get("classifier") or {}
+    if "relative_increase" in rec:
+        out["error_increase"] = rec["relative_increase"]
+        out["error_p_adjusted"] = rec["p_adjusted"]
+    if "auc" in clf:
+        out["classifier_auc"] = clf["auc"]
+        out["classifier_p_adjusted"] = clf["p_adjusted"]
+    return out

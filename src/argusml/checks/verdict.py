@@ -26,6 +26,9 @@ import math
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import orjson
+
 from argusml.profile import DatasetProfile, Reference
 from argusml.schema import DriftStatus, Finding, Kind, Severity
 
@@ -33,6 +36,24 @@ if TYPE_CHECKING:
     from argusml.checks.run import CheckResults
 
 NOT_CHECKED = "not_checked"
+JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+
+
+def json_default(o: Any) -> Any:
+    """What orjson cannot write by itself, as JSON: a check's evidence may hold numpy scalars or sets."""
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o) if math.isfinite(o) else None
+    if isinstance(o, (set, frozenset, tuple)):
+        return list(o)
+    return str(o)
+
+
+def finding_json(f: Finding) -> dict[str, Any]:
+    """A finding as a provisional look keeps it (JSON, in the open window's row)."""
+    return {"check": f.check, "column": f.column, "severity": f.severity.value, "message": f.message,
+            "evidence": f.evidence}
 
 
 def severity_counts(findings: list[Finding]) -> dict[str, int]:
@@ -163,6 +184,31 @@ class WindowVerdict:
     @property
     def checked(self) -> bool:
         return self.status != NOT_CHECKED
+
+    @property
+    def drifted(self) -> bool:
+        """A column or the rows as a whole (multivariate) drifted."""
+        return bool(self.drifted_columns) or self.multivariate.drifted
+
+    @property
+    def judged(self) -> bool:
+        """The checks said something either way: checked, and something was tested (not a window too small
+        to test, not one skipped)."""
+        return self.checked and (bool(self.n_tested) or self.multivariate.status in ("stable", "drifted"))
+
+    @classmethod
+    def loads(cls, text: str | None) -> WindowVerdict | None:
+        """A verdict as the store holds it (JSON text; None: a row without one)."""
+        return None if not text else cls.from_dict(orjson.loads(text))
+
+    def dumps(self) -> str:
+        """The JSON text the store keeps (numpy numbers as numbers)."""
+        return orjson.dumps(self.to_dict(), option=JSON_OPTIONS, default=json_default).decode()
+
+    def plain(self) -> dict[str, Any]:
+        """``to_dict`` with plain JSON values only (no numpy scalars): what an open window keeps in memory
+        and snapshots, and the API answers."""
+        return orjson.loads(self.dumps())
 
     @classmethod
     def not_checked(cls, reason: str, *, skipped_windows: int | None = None) -> WindowVerdict:

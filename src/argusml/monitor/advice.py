@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from argusml.checks.advice import DECISIONS, AdviceInputs, DriftRun, Drop, advise
+from argusml.checks.verdict import WindowVerdict
 from argusml.monitor.state import ModelState
 from argusml.schema import InputError, Role
 from argusml.store import Store
@@ -29,38 +30,26 @@ PER_PREDICTION = ("accuracy", "mae", "error_rate")
 """Metrics whose drop prices per prediction: preferred when several dropped, so costs can be compared."""
 
 
-def _drifted(verdict: dict[str, Any]) -> bool:
-    return bool(verdict.get("drifted_columns")) or bool((verdict.get("multivariate") or {}).get("drifted"))
-
-
-def _checked(verdict: dict[str, Any]) -> bool:
-    """A window whose checks said something either way (not skipped, not too small to test)."""
-    if verdict.get("status") in (None, "not_checked"):
-        return False
-    mv = (verdict.get("multivariate") or {}).get("status")
-    return bool(verdict.get("n_tested")) or mv in ("stable", "drifted")
-
-
 def _drift_run(store: Store, state: ModelState, version: str, since: float, findings: list[dict[str, Any]]
                ) -> tuple[DriftRun | None, float | None]:
     rows = store.windows(state.name, since=since, version=version, segment=OVERALL, granularity=state.config.window,
                          closed=True, limit=MAX_ROWS)
-    verdicts = [(r, orjson.loads(r["verdict"])) for r in rows if r.get("verdict")]
-    verdicts = [(r, v) for r, v in verdicts if _checked(v)]
+    read = [(r, WindowVerdict.loads(r.get("verdict"))) for r in rows]
+    verdicts = [(r, v) for r, v in read if v is not None and v.judged]
     verdicts.sort(key=lambda t: -t[0]["start_ts"])
     run = []
     for r, v in verdicts:
-        if not _drifted(v):
+        if not v.drifted:
             break
         run.append((r, v))
     if not run:
-        ended = next((r["end_ts"] for r, v in verdicts if _drifted(v)), None)
+        ended = next((r["end_ts"] for r, v in verdicts if v.drifted), None)
         return None, ended
     specs = state.ref(version).reference.specs
     counts: Counter[str] = Counter()
     prediction = False
     for _, v in run:
-        for c in v.get("drifted_columns") or []:
+        for c in v.drifted_columns:
             sp = specs.get(c)
             if sp is not None and sp.role is Role.PREDICTION:
                 prediction = True
@@ -78,12 +67,11 @@ def _drift_run(store: Store, state: ModelState, version: str, since: float, find
         # which sub-populations carry the drift: segment windows of the run with a drifted feature
         for r in store.windows(state.name, since=onset, version=version, granularity=state.config.window,
                                closed=True, limit=MAX_ROWS):
-            if r["segment"] != OVERALL and r.get("verdict"):
-                v = orjson.loads(r["verdict"])
-                if any(c in counts for c in v.get("drifted_columns") or []):
-                    segments[r["segment"]] += 1
+            seg = WindowVerdict.loads(r.get("verdict")) if r["segment"] != OVERALL else None
+            if seg is not None and any(c in counts for c in seg.drifted_columns):
+                segments[r["segment"]] += 1
     return DriftRun(onset=onset, windows=len(run), features=[c for c, _ in counts.most_common()],
-                    multivariate=any((v.get("multivariate") or {}).get("drifted") for _, v in run),
+                    multivariate=any(v.multivariate.drifted for _, v in run),
                     residual_features=[c for c, _ in residual.most_common()], prediction=prediction,
                     segments=[s for s, _ in segments.most_common()]), None
 
@@ -152,8 +140,8 @@ def open_finding_rows(store: Store, state: ModelState, version: str) -> list[dic
     /status lists these and advice reads them: the two cannot disagree."""
     for w in store.windows(state.name, version=version, segment=OVERALL, granularity=state.config.window,
                            closed=True, limit=OPEN_LOOKBACK):
-        verdict = orjson.loads(w["verdict"]) if w.get("verdict") else {}
-        if verdict.get("quality_insufficient") or verdict.get("status") == "not_checked":
+        verdict = WindowVerdict.loads(w.get("verdict"))
+        if verdict is not None and (verdict.quality_insufficient or not verdict.checked):
             continue
         return store.findings(state.name, version=version, granularity=state.config.window,
                               since=w["end_ts"] - 1e-6, until=w["end_ts"], segment=OVERALL, limit=MAX_ROWS)

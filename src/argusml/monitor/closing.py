@@ -21,10 +21,10 @@ from typing import Any
 import orjson
 
 from argusml.checks import run_checks
-from argusml.checks.verdict import severity_counts, verdict_status
+from argusml.checks.verdict import JSON_OPTIONS, WindowVerdict, json_default
+from argusml.monitor.metrics import Shown
 from argusml.monitor.settings import Settings
 from argusml.monitor.state import ModelState
-from argusml.monitor.summary import json_default, window_summary
 from argusml.monitor.versions import PredictionBaselines, with_prediction
 from argusml.monitor.windows import OVERALL, Window, load_profile
 from argusml.profile import DatasetProfile, Reference
@@ -144,25 +144,26 @@ class Closer:
             prof = w.profile
             if w.extra:
                 prof = replace(prof, extra_columns=sorted(w.extra))
+            findings: list[Any] = []
             if vr.fingerprint != w.reference:
-                summary, findings = {"status": "not_checked", "reason": "the reference was replaced"}, []
+                verdict = WindowVerdict.not_checked("the reference was replaced")
             else:
                 try:
-                    summary, findings = self.check(state, vr.reference, prof, n_seg, w.segment, w.version, now,
+                    verdict, findings = self.check(state, vr.reference, prof, n_seg, w.segment, w.version, now,
                                                    w.start)
                 except Exception as exc:  # one window's failure must not stop the others from closing
                     log.exception("checks failed on window %s %s %s", state.name, w.version, w.segment)
-                    summary, findings = {"status": "not_checked", "reason": f"checks failed: {exc}"}, []
+                    verdict = WindowVerdict.not_checked(f"checks failed: {exc}")
             if w.looks and w.provisional is not None:  # what the close made of the last provisional look
-                looked, final = w.provisional.get("drifted_columns") or [], set(summary.get("drifted_columns") or [])
-                summary["provisional_looks"] = {"looks": w.looks, "drifted_columns": looked,
-                                                "confirmed": [c for c in looked if c in final],
-                                                "withdrawn": [c for c in looked if c not in final]}
+                looked, final = w.provisional.get("drifted_columns") or [], set(verdict.drifted_columns)
+                verdict.provisional_looks = {"looks": w.looks, "drifted_columns": looked,
+                                             "confirmed": [c for c in looked if c in final],
+                                             "withdrawn": [c for c in looked if c not in final]}
             if w.segment == OVERALL and w.granularity == state.config.window:
                 shown = state.metrics.version(w.version).window
-                if not backfill or shown is None or w.end >= shown.get("end", -math.inf):  # gauges: the newest
-                    self._update_gauges(state, w, summary)
-            row, frows = self.rows(state, w, summary, findings, now)
+                if not backfill or shown is None or w.end >= shown.end:  # gauges: the newest
+                    self._update_gauges(state, w, verdict)
+            row, frows = self.rows(state, w, verdict, findings, now)
             out.append((BackfilledRow.of(row, replaces), frows) if backfill else (row, frows))
         overall = {(r.version, r.granularity, r.start): by_check(f) for r, f in out if r.segment == OVERALL}
         for r, frows in out:
@@ -193,11 +194,11 @@ class Closer:
 
     def check(self, state: ModelState, reference: Reference, profile: DatasetProfile, n_segments: int,
               segment: str = OVERALL, version: str = "", now: float = 0.0, start: float = 0.0
-              ) -> tuple[dict[str, Any], list[Any]]:
+              ) -> tuple[WindowVerdict, list[Any]]:
         """Run the checks on one window's profile: the model's checks, without the columns events never
         carry, with alpha split across ``n_segments`` segment windows of a bucket (Bonferroni), and for a
         version without a reference of its own the prediction judged against the previous version's traffic.
-        The window's summary (``window_summary``) and its findings."""
+        The window's verdict and its findings."""
         cfg = state.checks
         baseline = None
         if version and version not in state.refs and reference.prediction is not None:
@@ -222,9 +223,9 @@ class Closer:
         if n_segments > 1:
             cfg = cfg.model_copy(update={"drift": cfg.drift.model_copy(update={"alpha": cfg.drift.alpha / n_segments})})
         res = run_checks(reference, profile, cfg)
-        summary = window_summary(res, reference, profile)
+        verdict = WindowVerdict.of(res, reference, profile)
         if baseline is not None:
-            summary["prediction_baseline"] = baseline.summary(version)
+            verdict.prediction_baseline = baseline.summary(version)
             if baseline.previous is not None:
                 # another model's scores are not this one's contract: a tree ensemble's repeated values are
                 # no sentinel, a sharper model's range no out-of-range. Against the previous version's
@@ -236,31 +237,27 @@ class Closer:
                     if f.check == "prediction_drift" else f for f in res.findings
                     if not (f.column == reference.prediction and f.check in shape)]
                 if len(kept) < len(res.findings):
-                    summary["findings_by_severity"] = severity_counts(kept)
-                    summary["status"] = verdict_status(summary["findings_by_severity"],
-                                                       bool(summary["drifted_columns"]),
-                                                       bool(summary["multivariate"].get("drifted")))
-                return summary, kept
-        return summary, res.findings
+                    verdict = verdict.with_findings(kept)
+                return verdict, kept
+        return verdict, res.findings
 
-    def rows(self, state: ModelState, w: Window, summary: dict[str, Any], findings: list[Any], now: float
+    def rows(self, state: ModelState, w: Window, verdict: WindowVerdict, findings: list[Any], now: float
              ) -> tuple[WindowRow, list[FindingRow]]:
-        """A checked window as the store keeps it: the window with its profile and summary, and its findings
+        """A checked window as the store keeps it: the window with its profile and verdict, and its findings
         (their evidence as JSON, whatever numpy values or sets a check put in it)."""
         row = WindowRow(state.name, w.version, w.segment, w.granularity, w.start, w.end, True, w.n_rows, w.late,
-                        w.profile_json(), orjson.dumps(summary, option=orjson.OPT_SERIALIZE_NUMPY).decode(), now)
+                        w.profile_json(), verdict.dumps(), now)
         frows = [FindingRow(state.name, w.version, w.segment, w.granularity, w.start, w.end, f.check, f.column,
                             f.severity.value, f.message,
-                            orjson.dumps(f.evidence, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS,
-                                         default=json_default).decode(), now)
+                            orjson.dumps(f.evidence, option=JSON_OPTIONS, default=json_default).decode(), now)
                  for f in findings]
         return row, frows
 
-    def _update_gauges(self, state: ModelState, w: Window, summary: dict[str, Any]) -> None:
+    def _update_gauges(self, state: ModelState, w: Window, verdict: WindowVerdict) -> None:
         vm = state.metrics.version(w.version)
-        if vm.window is not None and vm.window.get("start", -math.inf) > w.start:
+        if vm.window is not None and vm.window.start > w.start:
             return  # an older window closing after a newer one (several due at once): the gauges show the newest
-        vm.window = {**summary, "start": w.start, "end": w.end, "n_rows": w.n_rows}
+        vm.window = Shown(verdict, w.start, w.end, w.n_rows)
 
 
 def provisional_gauges(state: ModelState) -> None:
@@ -273,6 +270,6 @@ def provisional_gauges(state: ModelState) -> None:
             newest[w.version] = w
     for version, vm in list(state.metrics.versions.items()):
         w = newest.pop(version, None)
-        vm.provisional = None if w is None else {**(w.provisional or {}), "start": w.start, "end": w.end}
+        vm.provisional = None if w is None else Shown.look(w)
     for version, w in newest.items():
-        state.metrics.version(version).provisional = {**(w.provisional or {}), "start": w.start, "end": w.end}
+        state.metrics.version(version).provisional = Shown.look(w)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from argusml.checks.verdict import WindowVerdict
 from argusml.store.duck import LABEL_TALLIES
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0,
@@ -65,12 +66,28 @@ class Histogram:
 
 
 @dataclass
+class Shown:
+    """A window as the gauges show it: its verdict, its bounds and its rows."""
+
+    verdict: WindowVerdict
+    start: float
+    end: float
+    n_rows: int
+
+    @classmethod
+    def look(cls, w: Any) -> Shown:
+        """An open window's last provisional look (``Window.provisional``, its verdict as plain JSON)."""
+        verdict = WindowVerdict.from_dict(w.provisional or {})
+        return cls(verdict, w.start, w.end, verdict.n_rows)
+
+
+@dataclass
 class VersionMetrics:
     events: int = 0
     requests: dict[str, int] = field(default_factory=dict)  # status code -> count
     latency: Histogram = field(default_factory=lambda: Histogram(LATENCY_BUCKETS))
-    window: dict[str, Any] | None = None  # summary of the latest closed window (overall traffic)
-    provisional: dict[str, Any] | None = None  # the last provisional look at the newest open window, if any
+    window: Shown | None = None  # the latest closed window (overall traffic)
+    provisional: Shown | None = None  # the last provisional look at the newest open window, if any
 
 
 @dataclass

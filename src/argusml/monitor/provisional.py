@@ -8,11 +8,9 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-import orjson
-
+from argusml.checks.verdict import finding_json
 from argusml.monitor.closing import Closer, provisional_gauges
 from argusml.monitor.state import ModelState
-from argusml.monitor.summary import JSON_OPTIONS, finding_json, json_default
 from argusml.monitor.windows import OVERALL
 
 log = logging.getLogger("argus.monitor")
@@ -47,7 +45,7 @@ def provisional_pass(closer: Closer, now: float) -> int:
                     continue
                 prof = replace(w.profile, extra_columns=sorted(w.extra)) if w.extra else w.profile
                 try:
-                    summary, findings = closer.check(state, vr.reference, prof, planned, OVERALL, w.version,
+                    verdict, findings = closer.check(state, vr.reference, prof, planned, OVERALL, w.version,
                                                      now, w.start)
                 except Exception:  # a look that fails leaves the window to its close
                     log.exception("provisional checks failed on window %s %s", state.name, w.version)
@@ -55,10 +53,11 @@ def provisional_pass(closer: Closer, now: float) -> int:
                     continue
                 w.looks += 1
                 w.looked_rows, w.looked_at = w.n_rows, now
-                summary.update(provisional=True, look=w.looks, looks_planned=planned, looked_at=now,
-                               n_rows=w.n_rows, findings=[finding_json(f) for f in findings])
-                # plain JSON values from here on: snapshots, /status and /metrics read it as it is
-                w.provisional = orjson.loads(orjson.dumps(summary, option=JSON_OPTIONS, default=json_default))
+                verdict.n_rows = w.n_rows
+                verdict.provisional = {"provisional": True, "look": w.looks, "looks_planned": planned,
+                                       "looked_at": now, "findings": [finding_json(f) for f in findings]}
+                # plain JSON values from here on: snapshots and /status read it as it is
+                w.provisional = verdict.plain()
                 taken += 1
                 looked = True
             if looked:

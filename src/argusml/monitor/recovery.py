@@ -14,11 +14,12 @@ import logging
 import numpy as np
 import orjson
 
+from argusml.checks.verdict import WindowVerdict
 from argusml.monitor.closing import provisional_gauges
 from argusml.monitor.dedup import key_of
 from argusml.monitor.events import EventBatch, EventRecord, normalize_prediction
 from argusml.monitor.fold import Fold
-from argusml.monitor.metrics import LABEL_LAG_BUCKETS, LATENCY_BUCKETS, ModelMetrics
+from argusml.monitor.metrics import LABEL_LAG_BUCKETS, LATENCY_BUCKETS, ModelMetrics, Shown
 from argusml.monitor.state import ModelState
 from argusml.monitor.windows import OVERALL, Window, load_profile
 from argusml.monitor.writer import Writer, index_row
@@ -77,12 +78,12 @@ def _restore_counters(store: Store, state: ModelState) -> None:
 
 def _load_window_gauges(store: Store, state: ModelState) -> None:
     """The window gauges as they were when the newest closed window of each version closed: built from
-    the summary stored with it, as ``Closer`` built them (not empty until the next window closes,
+    the verdict stored with it, as ``Closer`` built them (not empty until the next window closes,
     which would resolve drift alerts and blank the dashboards)."""
     for row in store.newest_windows(state.name, state.config.window, OVERALL):
-        if row["verdict"] is not None:
-            state.metrics.version(row["version"]).window = {**orjson.loads(row["verdict"]), "start": row["start_ts"],
-                                                            "end": row["end_ts"], "n_rows": row["n_rows"]}
+        verdict = WindowVerdict.loads(row["verdict"])
+        if verdict is not None:
+            state.metrics.version(row["version"]).window = Shown(verdict, row["start_ts"], row["end_ts"], row["n_rows"])
 
 
 def _reindex(store: Store, state: ModelState) -> None:

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import itertools
 import logging
-from typing import Any
 
-import orjson
-
+from argusml.checks.verdict import WindowVerdict
 from argusml.monitor.closing import Closer
 from argusml.monitor.state import ModelState
 from argusml.monitor.windows import OVERALL, Window, load_profile, without_sample
@@ -40,9 +38,9 @@ def rollups(closer: Closer, now: float) -> None:
                                            slimmed))
                 except Exception as exc:  # stored as not checked, so it is not retried on every tick
                     log.exception("roll-up failed: %s %s %s %s", state.name, version, segment, start)
-                    summary = {"status": "not_checked", "reason": f"roll-up failed: {exc}"}
+                    failed = WindowVerdict.not_checked(f"roll-up failed: {exc}")
                     results.append((WindowRow(state.name, version, segment, g, start, start + g, True, 0, 0, None,
-                                              orjson.dumps(summary).decode(), now), []))
+                                              failed.dumps(), now), []))
             _link_rollups(closer.store, state, child, g, results)
             closer.store.save_windows(results, profiles=slimmed)
 
@@ -86,12 +84,11 @@ def _rollup(closer: Closer, state: ModelState, version: str, segment: str, child
         late += lt
     w = Window(version, segment, g, start, vr.fingerprint, merged, n_rows, late)
     if merged is None:
-        summary: dict[str, Any] = {"status": "not_checked", "reason": "no window on the current reference",
-                                   "skipped_windows": skipped}
+        nothing = WindowVerdict.not_checked("no window on the current reference", skipped_windows=skipped)
         row = WindowRow(state.name, version, segment, g, start, start + g, True, 0, 0,
-                        None, orjson.dumps(summary).decode(), now)
+                        None, nothing.dumps(), now)
         return row, []
-    summary, findings = closer.check(state, vr.reference, merged, n_segments, segment, version, now, start)
+    verdict, findings = closer.check(state, vr.reference, merged, n_segments, segment, version, now, start)
     if skipped:
-        summary["skipped_windows"] = skipped
-    return closer.rows(state, w, summary, findings, now)
+        verdict.skipped_windows = skipped
+    return closer.rows(state, w, verdict, findings, now)

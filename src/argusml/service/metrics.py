@@ -12,13 +12,13 @@ reference's), status codes (100-599), rejection reasons (a fixed list).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from prometheus_client import CollectorRegistry, ProcessCollector
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from argusml.monitor import Monitor
+from argusml.monitor.metrics import Shown
 from argusml.monitor.status import performance_summary
 
 DRIFT_METHODS = ("psi", "ks", "js", "wasserstein_norm", "tvd", "tail")
@@ -165,52 +165,53 @@ class MonitorCollector(Collector):
                                 value=1.0 if mon.healthy() else 0.0)
 
 
-def _window_gauges(model: str, version: str, win: dict[str, Any] | None, rows: GaugeMetricFamily,
+def _window_gauges(model: str, version: str, win: Shown | None, rows: GaugeMetricFamily,
                    wend: GaugeMetricFamily, drifted_n: GaugeMetricFamily, score: GaugeMetricFamily,
                    drifted: GaugeMetricFamily, missing: GaugeMetricFamily, pmean: GaugeMetricFamily,
                    pclass: GaugeMetricFamily) -> None:
-    if not win:
+    if win is None:
         return
-    rows.add_metric([model, version], win.get("n_rows", 0))
-    wend.add_metric([model, version], win.get("end", 0))
-    drifted_n.add_metric([model, version], win.get("n_drifted", 0))
-    for feature, c in (win.get("columns") or {}).items():
-        if c.get("missing_ratio") is not None:
-            missing.add_metric([model, version, feature], c["missing_ratio"])
-        if "drifted" in c:
-            drifted.add_metric([model, version, feature], 1.0 if c["drifted"] else 0.0)
+    v = win.verdict
+    rows.add_metric([model, version], win.n_rows)
+    wend.add_metric([model, version], win.end)
+    drifted_n.add_metric([model, version], v.n_drifted)
+    for feature, c in v.columns.items():
+        if c.missing_ratio is not None:
+            missing.add_metric([model, version, feature], c.missing_ratio)
+        if c.drift is not None:
+            drifted.add_metric([model, version, feature], 1.0 if c.drifted else 0.0)
         for method in DRIFT_METHODS:
-            val = (c.get("scores") or {}).get(method)
+            val = c.scores.get(method)
             if val is not None:
                 score.add_metric([model, version, feature, method], val)
-    pred = win.get("prediction") or {}
+    pred = v.prediction or {}
     if pred.get("mean") is not None:
         pmean.add_metric([model, version], pred["mean"])
     for cls, share in (pred.get("class_ratio") or {}).items():
         pclass.add_metric([model, version, str(cls)], share)
 
 
-def _provisional_gauges(model: str, version: str, look: dict[str, Any] | None, rows: GaugeMetricFamily,
+def _provisional_gauges(model: str, version: str, look: Shown | None, rows: GaugeMetricFamily,
                         end: GaugeMetricFamily, drifted_n: GaugeMetricFamily, drifted: GaugeMetricFamily) -> None:
-    if not look:
+    if look is None:
         return
-    rows.add_metric([model, version], look.get("n_rows", 0))
-    end.add_metric([model, version], look.get("end", 0))
-    drifted_n.add_metric([model, version], look.get("n_drifted", 0))
-    for feature, c in (look.get("columns") or {}).items():
-        if "drifted" in c:
-            drifted.add_metric([model, version, feature], 1.0 if c["drifted"] else 0.0)
+    rows.add_metric([model, version], look.n_rows)
+    end.add_metric([model, version], look.end)
+    drifted_n.add_metric([model, version], look.verdict.n_drifted)
+    for feature, c in look.verdict.columns.items():
+        if c.drift is not None:
+            drifted.add_metric([model, version, feature], 1.0 if c.drifted else 0.0)
 
 
-def _multivariate_gauges(model: str, version: str, win: dict[str, Any] | None, drifted: GaugeMetricFamily,
+def _multivariate_gauges(model: str, version: str, win: Shown | None, drifted: GaugeMetricFamily,
                          score: GaugeMetricFamily) -> None:
-    mv = (win or {}).get("multivariate") or {}
-    if mv.get("status") in (None, "not_tested"):
+    mv = win.verdict.multivariate if win is not None else None
+    if mv is None or mv.status in (None, "not_tested"):
         return
-    drifted.add_metric([model, version], 1.0 if mv.get("drifted") else 0.0)
-    for method, key in (("error_increase", "error_increase"), ("classifier_auc", "classifier_auc")):
-        if mv.get(key) is not None:
-            score.add_metric([model, version, method], mv[key])
+    drifted.add_metric([model, version], 1.0 if mv.drifted else 0.0)
+    for method, val in (("error_increase", mv.error_increase), ("classifier_auc", mv.classifier_auc)):
+        if val is not None:
+            score.add_metric([model, version, method], val)
 
 
 def registry_for(monitor: Monitor) -> CollectorRegistry:
