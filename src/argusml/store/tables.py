@@ -146,7 +146,7 @@ class WindowRow(_Row):
 
 
 class BackfilledRow(WindowRow):
-    """A closed window of a backfill (``Monitor._close`` with ``backfill``): it may take the place of the
+    """A closed window of a backfill (``Closer.close`` with ``backfill``): it may take the place of the
     row the store holds for its bucket (``replaces``: that row's ``closed_at``; None: nothing to replace),
     and the roll-ups over its bucket are out of date once it is saved (``Store.save_windows``)."""
 
