@@ -67,7 +67,6 @@ class Connection:
         cur.execute("COMMIT")
 
     def close(self) -> None:
-        self.raw.close()
         try:
             self._con.execute("CHECKPOINT")
         except Exception:  # read-only or already closed: nothing to flush

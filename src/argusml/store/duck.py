@@ -67,6 +67,10 @@ class Store(WindowTables):
                 if self.raw.repair(model):
                     log.info("raw log of %r: cut a torn last line (a crash during its write)", model)
 
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
     # -- models and baselines ---------------------------------------------------------
     def save_model(self, model: str, config_json: str, now: float) -> None:
         with self.transaction() as cur:

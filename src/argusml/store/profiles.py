@@ -125,7 +125,7 @@ class ProfileFiles:
                 try:
                     (self.dir / f"{name}{SUFFIX}").unlink()
                     deleted += 1
-                except FileNotFoundError:
+                except FileNotFoundError:  # deleted meanwhile (by hand): nothing left to do
                     pass
             else:
                 seen[name] = first

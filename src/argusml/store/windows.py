@@ -45,16 +45,17 @@ class WindowTables(Connection):
         return [r[0] for r in self._rows("SELECT DISTINCT substr(profile, 2, strpos(profile, '#') - 2) FROM windows "
                                          "WHERE starts_with(profile, '@')")]
 
-    def _written(self, rows: Sequence[WindowRow]) -> list[WindowRow]:
-        """Copies of ``rows`` whose profiles are written to a profile file, the copies holding references
-        (a row already holding one is kept: a save retried after a failure)."""
+    def _written(self, rows: Sequence[WindowRow], also: Sequence[str] = ()) -> tuple[list[WindowRow], list[str]]:
+        """Copies of ``rows`` whose profiles are written to one profile file, the copies holding references
+        (a row already holding one is kept: a save retried after a failure), and the references of the
+        texts ``also`` written into the same file."""
         todo = [i for i, r in enumerate(rows) if r.profile is not None and not is_reference(r.profile)]
-        refs = self.profiles.put([rows[i].profile for i in todo])  # type: ignore[misc]
+        refs = self.profiles.put([rows[i].profile for i in todo] + list(also))  # type: ignore[misc]
         out = list(rows)
         for i, ref in zip(todo, refs):
             out[i] = copy.copy(rows[i])
             out[i].profile = ref
-        return out
+        return out, refs[len(todo):]
 
     def save_windows(self, closed: list[tuple[WindowRow, list[FindingRow]]],
                      snapshot: tuple[list[WindowRow], dict[str, str]] | None = None,
@@ -69,12 +70,9 @@ class WindowTables(Connection):
 
         The profiles go to a profile file first (``profiles.py``), durable before the commit that points
         at it; the files this transaction stops pointing at are swept later."""
-        slim = [p for *_, p in profiles]
-        written = self._written([row for row, _ in closed] + [WindowRow("", "", "", 0, 0, 0, True, 0, 0, p)
-                                                               for p in slim])
+        written, slim_refs = self._written([row for row, _ in closed], [p for *_, p in profiles])
         closed = [(row, findings) for row, (_, findings) in zip(written, closed)]
-        slim_refs = [r.profile for r in written[len(closed):]]
-        open_rows = self._written(snapshot[0]) if snapshot is not None else []
+        open_rows = self._written(snapshot[0])[0] if snapshot is not None else []
         with self.transaction() as cur:
             if profiles:
                 cur.executemany("UPDATE windows SET profile = ? WHERE model = ? AND version = ? AND segment = ? "
