@@ -106,6 +106,8 @@ def version_references(config: ModelConfig) -> dict[str, Reference]:
     checked against the declared bounds like any baseline; a ConfigError naming the version otherwise."""
     out = {}
     for v, vs in config.versions.items():
+        if vs.reference is None:
+            continue
         try:
             ref = Reference.load(vs.reference)
         except InputError as exc:

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from argusml.schema.alerts import AlertsConfig, SLOs
 from argusml.schema.config import ReportConfig, explain_validation_error, read_mapping
 from argusml.schema.errors import ConfigError
 
@@ -196,9 +197,13 @@ class AdviceSettings(_Strict):
 
 
 class VersionSettings(_Strict):
-    """What is known about one model version before its traffic arrives."""
+    """What is known about one model version before its traffic arrives: its own baseline, and whether it
+    is expected to serve. Once any version is pinned ``expected: true``, traffic from a version that is not
+    is an alert (``unexpected_version``, a likely cause of whatever else moved)."""
 
-    reference: str = Field(description="the version's baseline JSON from `argus baseline`, relative to the YAML")
+    reference: str | None = Field(None, description="the version's baseline JSON from `argus baseline`, relative "
+                                                    "to the YAML")
+    expected: bool | None = Field(None, description="true: this version may serve; false: it must not")
 
 
 class ProvisionalSettings(_Strict):
@@ -223,6 +228,7 @@ class ProvisionalSettings(_Strict):
 class ModelConfig(_Strict):
     model: str
     owner: str | None = None
+    team: str | None = Field(None, description="the team that owns the model: routes match on it")
     description: str | None = None
     reference: str | None = Field(None, description="baseline JSON from `argus baseline`, relative to this file")
     window: float = Field(300.0, description="length of the tumbling windows (UTC aligned)")
@@ -246,7 +252,17 @@ class ModelConfig(_Strict):
     versions: dict[str, VersionSettings] = Field(
         default_factory=dict, description="per-version references; a version without one is judged against the "
                                           "model's reference, its prediction against the previous version's traffic")
+    alerts: AlertsConfig = AlertsConfig()
+    slos: SLOs = SLOs()
+    runbooks: dict[str, str] = Field(default_factory=dict, description="per alert name: a runbook URL that "
+                                                                       "replaces the one Argus ships")
     _d = _duration_field("window", "lateness", "future_skew")
+
+    @property
+    def expected_versions(self) -> set[str] | None:
+        """The versions pinned ``expected: true`` (None when none is: then any version may serve)."""
+        pinned = {v for v, s in self.versions.items() if s.expected}
+        return pinned or None
 
     @field_validator("versions")
     @classmethod
@@ -314,10 +330,13 @@ def load_model_config(path: str | Path) -> tuple[ModelConfig, Path | None]:
     if cfg.versions:
         resolved = {}
         for v, vs in cfg.versions.items():
+            if vs.reference is None:
+                resolved[v] = vs
+                continue
             path = (p.parent / vs.reference).resolve()
             if not path.is_file():
                 raise ConfigError(f"{p}: versions.{v}.reference: baseline file not found: {path}")
-            resolved[v] = VersionSettings(reference=str(path))
+            resolved[v] = vs.model_copy(update={"reference": str(path)})
         cfg = cfg.model_copy(update={"versions": resolved})
     return cfg, ref
 

@@ -55,7 +55,7 @@ def put_model(model: str, body: schemas.RegisterIn, monitor: MonitorDep) -> Resp
     if "reference" in cfg_in:
         raise ApiError(422, "invalid_config", "config.reference: over HTTP the baseline goes in 'baseline', "
                                               "not as a file path")
-    if cfg_in.get("versions"):
+    if any(isinstance(v, dict) and "reference" in v for v in (cfg_in.get("versions") or {}).values()):
         raise ApiError(422, "invalid_config", "config.versions: over HTTP each version's baseline goes to "
                                               "PUT /v1/models/{model}/versions/{version}/reference, not as a "
                                               "file path")
