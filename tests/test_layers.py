@@ -35,7 +35,7 @@ def _layers() -> list[set[str]]:
 
 def test_contract_names_every_layer() -> None:
     named = set().union(*_layers())
-    for layer in ("argusml.cli", "argusml.service", "argusml.monitor", "argusml.reports", "argusml.checks",
+    for layer in ("argusml.cli", "argusml.service", "argusml.monitor", "argusml.reports", "argusml.alerts", "argusml.checks",
                   "argusml.store", "argusml.profile", "argusml.stats", "argusml.schema"):
         assert layer in named
     # checks and store are siblings: neither may import the other

@@ -24,6 +24,7 @@ from typer.core import TyperGroup
 
 from argusml.cli.backfill import backfill_cmd
 from argusml.cli.decisions import advise_cmd, compare_cmd
+from argusml.cli.incidents import incidents_app, silences_app
 from argusml.cli.references import reference_app
 from argusml.cli.remote import fail
 from argusml.cli.review import labels_app, sample_cmd
@@ -537,6 +538,9 @@ app.add_typer(labels_app, name="labels")
 app.add_typer(reference_app, name="reference")
 # history for a new deployment (cli/backfill.py): past predictions into the service's windows
 app.command("backfill")(backfill_cmd)
+# what the alert engine opened, and what on-call does about it (cli/incidents.py)
+app.add_typer(incidents_app, name="incidents")
+app.add_typer(silences_app, name="silences")
 
 
 def _write(path: str, text: str) -> None:

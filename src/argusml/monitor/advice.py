@@ -172,7 +172,7 @@ def gather(store: Store, state: ModelState, version: str, now: float,
     findings = store.findings(state.name, since=since, version=version, limit=MAX_ROWS)
     drift, ended = _drift_run(store, state, version, since, findings)
 
-    g = cfg.performance.report or (3600.0 if 3600.0 in state.granularities else cfg.window)
+    g = state.report_granularity
     perf_by_g = {gr: store.performance(state.name, since=since, version=version, segment=OVERALL, granularity=gr,
                                        limit=MAX_ROWS) for gr in state.granularities}
     for rows in perf_by_g.values():

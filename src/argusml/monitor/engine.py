@@ -15,10 +15,12 @@ a module of its own, so a change has one room to go to:
 - ``fold.py``: the **fold thread** folds records into window profiles and on
   each tick closes, looks, snapshots and rolls up; ``closing.py`` checks and
   stores closing windows, ``provisional.py`` looks at open ones,
-  ``rollups.py`` merges hours and days, ``summary.py`` is what a window says;
+  ``rollups.py`` merges hours and days;
 - ``recovery.py``: a start reloads the snapshot and replays the events past it;
 - ``performer.py``: the **performance thread** (labels joined to predictions),
   champion/challenger comparisons and the advice;
+- ``alerting.py``: the **alert thread** follows the closed windows in the store
+  and drives the alert engine (``argusml.alerts``): alerts, incidents, notices;
 - ``retention.py``, ``status.py`` (what /status shows), ``backlog.py``
   (backpressure: past its bound ingest answers "busy", 429 at the edge),
   ``settings.py``.
@@ -32,6 +34,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from argusml.monitor.alerting import Alerting
 from argusml.monitor.backlog import Backlog
 from argusml.monitor.closing import Closer
 from argusml.monitor.events import Problem
@@ -78,6 +81,7 @@ class Monitor:
         self._ingest = Ingest(self.settings, clock, self._registry, self._backlog, self._writer)
         self._performer = Performer(store, self.settings, clock, self._registry, self._writer, self._report)
         self._status = Status(store, self.settings, clock, self._registry, self.advice)
+        self.alerting = Alerting(store, self.settings, clock, self.models, self.settings.external_url)
         self.writer_stats = self._writer.stats
         self.performance = self._performer.job
 
@@ -110,6 +114,8 @@ class Monitor:
         self._threads.extend(self._writer.start())
         self._threads.extend(self._fold.start())
         self._threads.extend(self._performer.start())
+        self.alerting.load()
+        self._threads.append(self.alerting.start())
         self.ready = True
 
     def stop(self) -> None:
@@ -117,6 +123,7 @@ class Monitor:
         if not self._running:
             return
         self._running = False
+        self.alerting.stop()
         self._performer.stop()
         self._writer.stop()
         for t in self._threads:

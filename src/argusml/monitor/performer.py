@@ -14,7 +14,7 @@ from typing import Any
 from argusml.monitor.performance import PerformanceJob
 from argusml.monitor.registry import Registry
 from argusml.monitor.settings import Settings
-from argusml.monitor.state import HOUR, ModelState
+from argusml.monitor.state import ModelState
 from argusml.monitor.windows import OVERALL
 from argusml.monitor.writer import Writer
 from argusml.store import Store
@@ -126,7 +126,7 @@ class Performer:
         """Per version, what /status and /metrics show: the latest window of the report length, and the
         latest one with enough labels to judge (labels lag, so the two are often different windows)."""
         cfg = state.config
-        g = cfg.performance.report or (HOUR if HOUR in state.granularities else cfg.window)
+        g = state.report_granularity
         latest = self.store.performance(state.name, granularity=g, segment=OVERALL, limit=10 * max(len(state.versions), 1))
         judged = self.store.performance(state.name, granularity=g, segment=OVERALL, min_labels=cfg.performance.min_labels,
                                         limit=10 * max(len(state.versions), 1))

@@ -25,6 +25,8 @@ class Settings:
     # ... while the performance job joins a period's labels to its predictions, DuckDB may use this much
     # (a day of pairs runs out of memory at the ingest's limit: docs/BENCHMARKS.md, "Figures behind the code")
     performance_memory_limit: str = "1GB"
+    external_url: str = ""  # how users reach this service: links in notifications (runbooks, incidents)
+    alert_every: float = 1.0  # the alert thread judges what closed this often (seconds to a notification)
     backfill_idle: float = 10.0  # seconds without a backfill request after which its open windows close
     # every open window's profile is written with each snapshot, and closing (a check run each) must not hold
     # up the live windows for long; so a model holds at most this many open backfill windows (segments

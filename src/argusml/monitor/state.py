@@ -97,6 +97,13 @@ class ModelState:
         return ValidationPlan(self.generation, self.schemas, cfg.future_skew, cfg.on_schema_violation == "reject",
                               self.redactor if self.redactor.active else None, tuple(cfg.segments))
 
+    @property
+    def report_granularity(self) -> float:
+        """The performance windows /status, /metrics and the alerts judge: ``performance.report``, else an hour
+        when the model rolls its windows up to hours, else its window."""
+        cfg = self.config
+        return cfg.performance.report or (HOUR if HOUR in self.granularities else cfg.window)
+
     def ref(self, version: str) -> VersionRef:
         return self.refs.get(version) or self.refs[""]
 

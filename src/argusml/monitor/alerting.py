@@ -1,0 +1,385 @@
+"""The alert loop: the monitor's **alert thread** follows what the store has closed and feeds the alert engine.
+
+Each pass (``Alerting.run_once``, every ``Settings.alert_every`` seconds) reads the whole-traffic windows
+closed since its cursor and the performance windows written since its other cursor, turns each into what
+the engine judges (``window_signal``: the verdict's numbers, the findings, the requests and latencies that
+arrived since the model's previous window), ticks every model (silence, freshness, SLO counters), and saves
+the engine's state, the incidents it changed, the notices it queued and both cursors in one transaction.
+Reading from the store rather than being called by the closing code is what makes a restart safe: a
+window is judged once its row is committed, and the cursor moves only with the state that judged it.
+
+Backfilled history is not alerted on: a window closed long after its end (``closed_at - end`` over the
+window, its lateness and ten minutes) is the past arriving late, and paging for it now helps nobody.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from argusml.alerts.engine import Changes, Engine, FindingSignal, Silence, TickSignal, WindowSignal
+from argusml.alerts.incident import Incident
+from argusml.checks.verdict import WindowVerdict
+from argusml.monitor.metrics import LATENCY_BUCKETS
+from argusml.monitor.settings import Settings
+from argusml.monitor.state import ModelState
+from argusml.store import Store
+
+log = logging.getLogger("argus.alerts")
+
+WINDOW_CURSOR = "alerts.windows_closed_at"
+PERF_CURSOR = "alerts.performance_updated_at"
+LATE_CLOSE = 600.0
+"""Seconds past a window's end and lateness after which its close is history arriving (a backfill), not news."""
+
+
+def verdict_metrics(n_rows: int, verdict_text: str | None) -> dict[str, float]:
+    """A closed window's numbers as rules name them (``schema.alerts.METRICS``)."""
+    out: dict[str, float] = {"rows": float(n_rows)}
+    v = WindowVerdict.loads(verdict_text)
+    if v is None or not v.checked:
+        return out
+    for col, cv in v.columns.items():
+        if cv.missing_ratio is not None:
+            out[f"missing_ratio.{col}"] = float(cv.missing_ratio)
+        if cv.value is not None:
+            out[f"drift_score.{col}"] = float(cv.value)
+    pred = v.prediction or {}
+    if pred.get("mean") is not None:
+        out["prediction_mean"] = float(pred["mean"])
+    for cls, share in (pred.get("class_ratio") or {}).items():
+        out[f"class_ratio.{cls}"] = float(share)
+    return out
+
+
+def performance_metrics(metrics_text: str | None, lag_p90: float | None) -> dict[str, float]:
+    import orjson
+
+    out: dict[str, float] = {}
+    for name, est in (orjson.loads(metrics_text) if metrics_text else {}).items():
+        if isinstance(est, dict) and isinstance(est.get("value"), (int, float)) and not name.startswith("_"):
+            out[f"performance.{name}"] = float(est["value"])
+    if lag_p90 is not None:
+        out["label_lag"] = float(lag_p90)
+    return out
+
+
+def histogram_quantile(q: float, bounds: tuple[float, ...], counts: np.ndarray) -> float | None:
+    """Prometheus's ``histogram_quantile`` on per-bucket counts (last bucket +Inf): linear within the bucket
+    the quantile falls in; the highest finite bound when it falls in +Inf."""
+    n = float(counts.sum())
+    if n <= 0:
+        return None
+    rank = q * n
+    acc = np.cumsum(counts)
+    i = int(np.searchsorted(acc, rank, side="left"))
+    if i >= len(bounds):
+        return float(bounds[-1])
+    lo = 0.0 if i == 0 else bounds[i - 1]
+    below = 0.0 if i == 0 else float(acc[i - 1])
+    inside = float(counts[i])
+    return lo + (bounds[i] - lo) * ((rank - below) / inside if inside else 1.0)
+
+
+def slower_than(threshold: float, bounds: tuple[float, ...], counts: np.ndarray) -> float:
+    """How many observations exceed ``threshold``: exact when it is a bucket bound (Argus's bounds are chosen
+    around common latency SLOs), linear within its bucket otherwise."""
+    edges = (0.0, *bounds)
+    total = 0.0
+    for i, c in enumerate(counts):
+        lo = edges[i]
+        hi = bounds[i] if i < len(bounds) else math.inf
+        if lo >= threshold:
+            total += float(c)
+        elif hi > threshold:
+            total += float(c) * (1.0 if hi == math.inf else (hi - threshold) / (hi - lo))
+    return total
+
+
+class MetricHistory:
+    """A metric's past for baseline and seasonal rules, read from the store once and extended as windows
+    close (a rule added today judges against the weeks the store already holds)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._cache: dict[tuple[str, str, str], tuple[float, float, list[tuple[float, dict[str, float]]]]] = {}
+
+    def for_model(self, state: ModelState) -> Callable[[str, str, float, float], tuple[list[float], list[float]]]:
+        def history(version: str, metric: str, since: float, until: float) -> tuple[list[float], list[float]]:
+            stream = "performance" if metric.startswith("performance.") or metric == "label_lag" else "window"
+            points = self._points(state, version, stream, since, until)
+            times = [t for t, m in points if since <= t < until and metric in m]
+            values = [m[metric] for t, m in points if since <= t < until and metric in m]
+            return times, values
+        return history
+
+    def _points(self, state: ModelState, version: str, stream: str, since: float, until: float
+                ) -> list[tuple[float, dict[str, float]]]:
+        key = (state.name, version, stream)
+        got = self._cache.get(key)
+        if got is None or since < got[0]:
+            lo, hi, points = since, since, []
+        else:
+            lo, hi, points = got
+        if until > hi:
+            if stream == "window":
+                rows = self.store.metric_windows(state.name, version, state.config.window, hi, until)
+                points.extend((float(t), verdict_metrics(n, text)) for t, n, text in rows)
+            else:
+                rows2 = self.store.performance_history(state.name, version, hi, until)
+                points.extend((float(t), performance_metrics(text, lag)) for t, text, lag in rows2)
+            hi = until
+        keep_from = since - 86400.0
+        if points and points[0][0] < keep_from:
+            points = [p for p in points if p[0] >= keep_from]
+            lo = max(lo, keep_from)
+        self._cache[key] = (lo, hi, points)
+        return points
+
+
+class Alerting:
+    """The alert thread and the engine it drives. ``lock`` guards the engine: the API's acknowledgements,
+    resolutions and silences change it too."""
+
+    def __init__(self, store: Store, settings: Settings, clock: Callable[[], float], models: dict[str, ModelState],
+                 external_url: str = "") -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self.models = models
+        self.lock = threading.RLock()
+        self.engine = Engine(external_url=external_url)
+        self.history = MetricHistory(store)
+        self.on_queued: Callable[[], None] | None = None  # wakes the sender once notices are committed
+        self.last_error: str | None = None
+        self.passes = 0
+        self._ops_prev: dict[tuple[str, str], tuple[dict[str, int], np.ndarray]] = {}
+        self._arrived: dict[str, tuple[int, float]] = {}  # model -> (events seen, when that count last grew)
+        self._cursors = {WINDOW_CURSOR: 0.0, PERF_CURSOR: 0.0}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- start and stop ---------------------------------------------------------------------------
+    def load(self) -> None:
+        models, incidents, silences = self.store.load_alerting()
+        with self.lock:
+            self.engine.load(models, [Incident.from_state(i) for i in incidents],
+                             [Silence(**s) for s in silences])
+            self._cursors = {k: self.store.cursor(k) for k in self._cursors}
+
+    def start(self) -> threading.Thread:
+        self._thread = threading.Thread(target=self._loop, name="argus-alerts", daemon=True)
+        self._thread.start()
+        return self._thread
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.settings.alert_every):
+            try:
+                self.run_once()
+                self.last_error = None
+            except Exception as exc:  # the loop must outlive one bad pass; the next one retries from the cursor
+                log.exception("alert pass failed")
+                self.last_error = f"alerts: {type(exc).__name__}: {exc}"
+
+    # -- one pass -----------------------------------------------------------------------------------
+    def run_once(self, now: float | None = None) -> Changes:
+        """Judge what closed since the last pass and tick every model; save it all in one transaction."""
+        now = self.clock() if now is None else now
+        with self.lock:  # one pass at a time: the thread's, or a test's or demo's own
+            windows = self.store.closed_windows_since(self._cursors[WINDOW_CURSOR])
+            perf = self.store.performance_since(self._cursors[PERF_CURSOR])
+            cursors = dict(self._cursors)
+            for w in windows:
+                cursors[WINDOW_CURSOR] = max(cursors[WINDOW_CURSOR], w["closed_at"])
+                state = self.models.get(w["model"])
+                if state is None or w["granularity"] != state.config.window:
+                    continue
+                if w["closed_at"] - w["end_ts"] > state.config.window + state.config.lateness + LATE_CLOSE:
+                    continue
+                sig = self.window_signal(state, w)
+                self.engine.window(state.config, sig, now, self.history.for_model(state))
+            for p in perf:
+                cursors[PERF_CURSOR] = max(cursors[PERF_CURSOR], p["updated_at"])
+                state = self.models.get(p["model"])
+                if state is None or p["granularity"] != state.report_granularity:
+                    continue
+                if (p["labels"] or 0) < state.config.performance.min_labels:
+                    continue
+                self.engine.window(state.config, self.performance_signal(p), now, self.history.for_model(state))
+            for state in list(self.models.values()):
+                self.engine.tick(state.config, self.tick_signal(state, now), now)
+            changes = self.engine.drain()
+            self._save(changes, cursors, now)
+            self._cursors = cursors
+        self.passes += 1
+        if changes.notices and self.on_queued is not None:
+            self.on_queued()
+        return changes
+
+    def _save(self, changes: Changes, cursors: dict[str, float], now: float) -> None:
+        incidents = [(i.id, i.model, i.status, i.severity, i.opened_at, i.updated_at, i.to_state())
+                     for i in changes.incidents]
+        with self.store.transaction() as cur:
+            self.store.save_alerting(cur, dict(changes.models), incidents, cursors, now)
+            if changes.notices and hasattr(self.store, "queue_notifications"):
+                import orjson
+
+                self.store.queue_notifications(
+                    [(n.model, n.incident_id, n.receiver, n.severity, orjson.dumps(n.to_dict()).decode())
+                     for n in changes.notices], now, cur=cur)
+
+    # -- signals ------------------------------------------------------------------------------------
+    def window_signal(self, state: ModelState, w: dict[str, Any]) -> WindowSignal:
+        metrics = verdict_metrics(int(w["n_rows"] or 0), w["verdict"])
+        metrics.update(self._ops(state, w["version"]))
+        segs: dict[tuple[str, str | None], list[str]] = {}
+        for f in w["findings"]:
+            if f["segment"] != "*":
+                segs.setdefault((f["check_name"], f["column_name"]), []).append(f["segment"])
+        n_segments = int(w.get("segment_windows") or 0)
+        findings = []
+        for f in w["findings"]:
+            if f["segment"] != "*":
+                continue
+            col = f["column_name"]
+            names = sorted(set(segs.get((f["check_name"], col), [])))
+            findings.append(FindingSignal(
+                f["check_name"], col, f["severity"], f["message"],
+                metrics.get(f"drift_score.{col}") if f["check_name"] in ("drift", "prediction_drift") else None,
+                {"in": len(names), "of": n_segments, "names": names} if names and n_segments else None))
+        return WindowSignal(state.name, w["version"], w["start_ts"], w["end_ts"], "window", metrics, findings)
+
+    @staticmethod
+    def performance_signal(p: dict[str, Any]) -> WindowSignal:
+        findings = [FindingSignal(f["check_name"], f["column_name"], f["severity"], f["message"])
+                    for f in p["findings"]]
+        return WindowSignal(p["model"], p["version"], p["start_ts"], p["end_ts"], "performance",
+                            performance_metrics(p["metrics"], p["lag_p90"]), findings)
+
+    def _ops(self, state: ModelState, version: str) -> dict[str, float]:
+        """Requests, error rate and latency quantiles that arrived since this version's previous window (by
+        arrival: what the model server answered over the window's length, give or take the lateness)."""
+        vm = state.metrics.versions.get(version)
+        if vm is None:
+            return {}
+        requests, latency = dict(vm.requests), vm.latency.counts.copy()
+        prev = self._ops_prev.get((state.name, version))
+        self._ops_prev[(state.name, version)] = (requests, latency)
+        if prev is None:
+            return {}
+        total = {c: n - prev[0].get(c, 0) for c, n in requests.items()}
+        n = sum(total.values())
+        out: dict[str, float] = {"requests": float(n)}
+        if n > 0:
+            out["error_rate"] = sum(k for c, k in total.items() if not str(c).startswith("2")) / n
+        delta = latency - prev[1]
+        if delta.sum() > 0 and (delta >= 0).all():
+            for q, name in ((0.5, "latency_p50"), (0.99, "latency_p99")):
+                value = histogram_quantile(q, LATENCY_BUCKETS, delta)
+                if value is not None:
+                    out[name] = value
+        return out
+
+    def tick_signal(self, state: ModelState, now: float) -> TickSignal:
+        m = state.metrics
+        seen, since = self._arrived.get(state.name, (state.events_total, now))
+        if state.events_total != seen:
+            seen, since = state.events_total, now
+        self._arrived[state.name] = (seen, since)
+        counters: dict[str, tuple[float, float]] = {}
+        slos = state.config.slos
+        if slos.latency is not None and slos.latency.threshold is not None:
+            total = bad = 0.0
+            for vm in list(m.versions.values()):
+                total += float(vm.latency.counts.sum())
+                bad += slower_than(slos.latency.threshold, vm.latency.bounds, vm.latency.counts)
+            counters["latency"] = (total, bad)
+        if slos.error_rate is not None:
+            total = bad = 0.0
+            for vm in list(m.versions.values()):
+                for code, n in list(vm.requests.items()):
+                    total += n
+                    bad += 0 if str(code).startswith("2") else n
+            counters["error_rate"] = (total, bad)
+        perf: dict[str, float] = {}
+        lag = None
+        newest = max(m.performance.values(), key=lambda p: p.get("end_ts") or 0, default=None) \
+            if m.performance else None
+        if newest:
+            for k, est in (newest.get("metrics") or {}).items():
+                if isinstance(est, dict) and isinstance(est.get("value"), (int, float)):
+                    perf[k] = float(est["value"])
+            lag = newest.get("lag_p90")
+        return TickSignal(state.name, silence=now - since,
+                          freshness=None if m.last_event_ts is None else max(0.0, now - m.last_event_ts),
+                          label_lag=lag, counters=counters, performance=perf, versions=sorted(state.versions))
+
+    # -- people (the API) ----------------------------------------------------------------------------
+    def act(self, incident_id: str, action: str, who: str, comment: str = "") -> dict[str, Any] | None:
+        """Acknowledge or resolve an open incident; its new state, saved. None: no open incident of that id
+        (the caller tells a resolved one from an unknown one)."""
+        now = self.clock()
+        with self.lock:
+            inc = self.engine.incidents.get(incident_id)
+            if inc is None:
+                return None
+            if action == "ack":
+                self.engine.acknowledge(incident_id, who, now, comment)
+            else:
+                state = self.models.get(inc.model)
+                self.engine.resolve(state.config if state else None, incident_id, who, now, comment)
+            changes = self.engine.drain()
+            self._save(changes, self._cursors, now)
+        if changes.notices and self.on_queued is not None:
+            self.on_queued()
+        return self.engine.show(inc)
+
+    def add_silence(self, silence: Silence) -> None:
+        with self.lock:
+            self.store.save_silence(silence.id, silence.ends_at, silence.__dict__)
+            self.engine.add_silence(silence)
+
+    def expire_silence(self, silence_id: str) -> Silence | None:
+        with self.lock:
+            s = self.engine.silences.get(silence_id)
+            if s is None:
+                return None
+            self.engine.expire_silence(silence_id, self.clock())
+            self.store.save_silence(s.id, s.ends_at, s.__dict__)
+            return s
+
+    def alerts(self, model: str | None = None) -> list[dict[str, Any]]:
+        """The alerts pending or firing now."""
+        with self.lock:
+            out = []
+            for name, m in self.engine.models.items():
+                if model is not None and name != model:
+                    continue
+                for a in m.alerts.values():
+                    if a.status in ("pending", "firing"):
+                        out.append({"model": name, "name": a.name, "status": a.status, "severity": a.severity,
+                                    "role": a.role, "labels": a.labels, "fingerprint": a.fingerprint,
+                                    "alert_id": a.alert_id, "incident_id": a.incident, "summary": a.summary,
+                                    "value": a.value, "silenced_by": a.silenced_by,
+                                    "bad_windows": a.streak(True)})
+            return sorted(out, key=lambda a: (a["model"], a["severity"], a["name"]))
+
+
+def wait_passes(alerting: Alerting, n: int = 1, timeout: float = 10.0) -> bool:
+    """Block until ``n`` more alert passes ran (tests and demos)."""
+    target = alerting.passes + n
+    deadline = time.monotonic() + timeout
+    while alerting.passes < target and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return alerting.passes >= target
