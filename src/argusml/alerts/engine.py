@@ -176,6 +176,14 @@ class Engine:
         self._dirty_models: set[str] = set()
         self._dirty_incidents: dict[str, Incident] = {}
         self._notices: list[Notice] = []
+        self._specs: dict[str, tuple[ModelConfig, list[Spec]]] = {}
+
+    def specs(self, cfg: ModelConfig) -> list[Spec]:
+        """The model's rules (``rules.specs``), built once per config: ticks and windows ask for them often."""
+        got = self._specs.get(cfg.model)
+        if got is None or got[0] is not cfg:
+            got = self._specs[cfg.model] = (cfg, specs(cfg))
+        return got[1]
 
     # -- state in and out ----------------------------------------------------------------------
     def load(self, models: dict[str, dict[str, Any]], incidents: list[Incident], silences: list[Silence]) -> None:
@@ -236,7 +244,7 @@ class Engine:
                     and a.labels.get("model_version") == sig.version):
                 a.judge(sig.start, sig.end, False, None, keep)
                 self._settle(cfg, a, cfg.alerts.for_windows, now)
-        for spec in specs(cfg):
+        for spec in self.specs(cfg):
             if spec.stream == sig.stream:
                 self._rule(cfg, m, spec, sig, now, history, keep)
         self._unexpected_version(cfg, m, sig, now, keep)
@@ -375,7 +383,7 @@ class Engine:
     def tick(self, cfg: ModelConfig, sig: TickSignal, now: float) -> None:
         """Absence rules and SLO burn rates, and notices due by the clock (repeats, silences that ended)."""
         m = self._model(cfg.model)
-        for spec in specs(cfg):
+        for spec in self.specs(cfg):
             if spec.stream != "tick":
                 continue
             r = spec.rule

@@ -469,6 +469,9 @@ def serve_cmd(
     validate_workers: Annotated[int, typer.Option(
         "--validate-workers", help="processes that decode and validate event batches (-1: 1 with 2+ cores, else 0; "
                                    "0: all in the server process)")] = -1,
+    external_url: Annotated[Optional[str], typer.Option(
+        "--external-url", envvar="ARGUS_EXTERNAL_URL",
+        help="how people reach this service (links in notifications; default http://HOST:PORT)")] = None,
 ) -> None:
     """Run the collector: HTTP ingest of events and labels, windows, checks, /metrics.
 
@@ -482,7 +485,7 @@ def serve_cmd(
         fail(f"--validate-workers {validate_workers}: use -1 (automatic), 0, or up to 64")
     _run(lambda: serve(str(config) if config else None, str(data), host, port, log_level=log_level.lower(),
                        tokens_file=str(tokens) if tokens else None, max_body=int(max_body_mb * 1024 * 1024),
-                       validate_workers=validate_workers))
+                       validate_workers=validate_workers, external_url=external_url))
 
 
 token_app = typer.Typer(no_args_is_help=True, help="Bearer tokens for `argus serve`.")

@@ -359,6 +359,22 @@ class Alerting:
             self.store.save_silence(s.id, s.ends_at, s.__dict__)
             return s
 
+    def counts(self) -> dict[str, dict[tuple[str, ...], int]]:
+        """Alerts by (model, severity, state) and open incidents by (model, severity): the /metrics gauges."""
+        alerts: dict[tuple[str, ...], int] = {}
+        incidents: dict[tuple[str, ...], int] = {}
+        with self.lock:
+            for name, m in self.engine.models.items():
+                for a in m.alerts.values():
+                    if a.status in ("pending", "firing"):
+                        key = (name, a.severity, a.status)
+                        alerts[key] = alerts.get(key, 0) + 1
+            for inc in self.engine.incidents.values():
+                if inc.open:
+                    key2 = (inc.model, inc.severity)
+                    incidents[key2] = incidents.get(key2, 0) + 1
+        return {"alerts": alerts, "incidents": incidents}
+
     def alerts(self, model: str | None = None) -> list[dict[str, Any]]:
         """The alerts pending or firing now."""
         with self.lock:

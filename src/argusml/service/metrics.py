@@ -159,6 +159,7 @@ class MonitorCollector(Collector):
                     pmean, pclass, mv_drifted, mv_score, labels_total, labels_pending, labels_expired, lag, perf, perf_bound, perf_labels,
                     perf_ok, perf_est, coverage, lag50, lag90, outcomes_total, last, resources)
         yield from (p_rows, p_end, p_drifted_n, p_drifted)
+        yield from _alert_metrics(mon)
         yield GaugeMetricFamily("argus_ingest_queue_depth", "Events accepted but not yet stored and folded.",
                                 value=mon.queue_depth)
         yield GaugeMetricFamily("argus_up", "1 while the monitor's threads run and the store answers.",
@@ -212,6 +213,20 @@ def _multivariate_gauges(model: str, version: str, win: Shown | None, drifted: G
     for method, val in (("error_increase", mv.error_increase), ("classifier_auc", mv.classifier_auc)):
         if val is not None:
             score.add_metric([model, version, method], val)
+
+
+def _alert_metrics(mon: Monitor) -> Iterator[Metric]:
+    """What the alert engine holds now: alerts pending and firing, incidents open, per model and severity."""
+    alerts = GaugeMetricFamily("argus_alerts", "Alerts now, by state (pending, firing).",
+                               labels=["model", "severity", "state"])
+    incidents = GaugeMetricFamily("argus_incidents_open", "Incidents not resolved (open or acknowledged).",
+                                  labels=["model", "severity"])
+    counts = mon.alerting.counts()
+    for (model, severity, state), n in sorted(counts["alerts"].items()):
+        alerts.add_metric([model, severity, state], n)
+    for (model, severity), n in sorted(counts["incidents"].items()):
+        incidents.add_metric([model, severity], n)
+    yield from (alerts, incidents)
 
 
 def registry_for(monitor: Monitor) -> CollectorRegistry:

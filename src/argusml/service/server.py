@@ -111,7 +111,8 @@ def default_validate_workers() -> int:
 
 
 def serve(config_dir: str | None, data_dir: str, host: str, port: int, *, log_level: str = "info",
-          tokens_file: str | None = None, max_body: int = 16 * 1024 * 1024, validate_workers: int = -1) -> None:
+          tokens_file: str | None = None, max_body: int = 16 * 1024 * 1024, validate_workers: int = -1,
+          external_url: str | None = None) -> None:
     import uvicorn
 
     from argusml.profile.dataset import one_blas_thread
@@ -127,7 +128,9 @@ def serve(config_dir: str | None, data_dir: str, host: str, port: int, *, log_le
     # interval a writer coming back from DuckDB (GIL released) waits up to 5 ms per re-acquire
     # while the event loop parses JSON, several times per commit: acknowledgements queue behind it.
     sys.setswitchinterval(0.0005)
-    monitor, auth, yaml_models = build(config_dir, data_dir, tokens_file=tokens_file)
+    shown_host = "localhost" if host in ("0.0.0.0", "::", "") else host
+    settings = Settings(external_url=(external_url or f"http://{shown_host}:{port}").rstrip("/"))
+    monitor, auth, yaml_models = build(config_dir, data_dir, settings=settings, tokens_file=tokens_file)
     # Every event allocates dicts and floats, so the cyclic collector runs often; each full pass
     # walks every object alive (references, modules, the app): move those out of its reach and
     # let the young generation grow, or the passes show up as periodic stalls of the acks.
