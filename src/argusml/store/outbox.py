@@ -94,8 +94,11 @@ class Outbox(Connection):
         return [NotificationRow(*r) for r in rows]
 
     def next_notification_at(self) -> float | None:
-        """When the earliest pending notice is due (None: nothing pending): how long the sender may sleep."""
-        r = self._rows("SELECT min(next_at) FROM notifications WHERE state = 'pending'")
+        """When the earliest notice ``due_notifications`` could offer is due (None: nothing pending): how long the
+        sender may sleep."""
+        r = self._rows("""SELECT min(next_at) FROM (
+            SELECT next_at, row_number() OVER (PARTITION BY model, incident_id, receiver ORDER BY created_at, id) AS rn
+            FROM notifications WHERE state = 'pending') WHERE rn = 1""")
         return r[0][0] if r else None
 
     def notification_sent(self, id: int, now: float) -> None:
