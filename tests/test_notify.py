@@ -193,10 +193,10 @@ def test_slack_gets_a_header_the_ranked_causes_the_symptoms_and_the_links(hook: 
     assert facts == ["*Model* credit", "*Status* open (opened)", "*Opened* 2026-12-07T04:00:00Z", "*Team* risk",
                      "*Owner* alice"]
     causes = p["blocks"][2]["text"]["text"]
-    assert causes == ("*Likely causes*\n1. *missing_column* (column=income, model=spoofed) column income is missing "
+    assert causes == ("*Likely causes*\n1. *missing_column* (column=income, model=spoofed): column income is missing "
                       "from every event\n      _moved first: 20 minutes before accuracy_drop_")
-    assert p["blocks"][3]["text"]["text"] == ("*Symptoms*\n• *accuracy_drop* [P1] accuracy 0.71, 12% below its "
-                                             "30-day 0.81")
+    assert p["blocks"][3]["text"]["text"] == ("*Symptoms*\n• *accuracy_drop* [P1] (metric=accuracy): accuracy 0.71, "
+                                             "12% below its 30-day 0.81")
     assert p["blocks"][4]["text"]["text"] == (
         "<http://argus.example:8080/v1/incidents/inc-1|Incident inc-1> · Runbooks: "
         "<http://argus.example:8080/runbooks/missing_column|missing_column>, "
@@ -209,7 +209,8 @@ def test_slack_says_resolved_and_escapes_its_control_characters():
     assert "*Resolved* 2026-12-07T05:30:00Z" in [f["text"] for f in p["blocks"][1]["fields"]]
     n = make_notice()
     n["incident"]["alerts"][0]["summary"] = "a <@channel> & more"
-    assert "a &lt;@channel&gt; &amp; more" in slack_payload(n)["blocks"][3]["text"]["text"]
+    n["incident"]["alerts"][0]["labels"] = {}
+    assert slack_payload(n)["blocks"][3]["text"]["text"] == "*Symptoms*\n• *accuracy_drop* [P1]: a &lt;@channel&gt; &amp; more"
 
 
 # -- e-mail against a real SMTP server ---------------------------------------------------------------

@@ -157,7 +157,9 @@ def _link(url: object, label: str) -> str:
 
 
 def _labels_text(alert: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in sorted((alert.get("labels") or {}).items()))
+    """`` (column=income)``, or nothing for an alert without labels."""
+    text = ", ".join(f"{k}={v}" for k, v in sorted((alert.get("labels") or {}).items()))
+    return f" ({text})" if text else ""
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -189,13 +191,14 @@ def slack_payload(notice: dict[str, Any]) -> dict[str, Any]:
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in facts]}]
     ranked, rest = _ranked(inc)
     if ranked:
-        lines = [f"{c.get('rank', i + 1)}. *{_mrkdwn(a.get('name', ''))}* ({_mrkdwn(_labels_text(a))}) "
+        lines = [f"{c.get('rank', i + 1)}. *{_mrkdwn(a.get('name', ''))}*{_mrkdwn(_labels_text(a))}: "
                  f"{_mrkdwn(a.get('summary') or '')}" + (f"\n      _{_mrkdwn(c['evidence'])}_" if c.get("evidence") else "")
                  for i, (c, a) in enumerate(ranked)]
         blocks.append(_section("*Likely causes*\n" + "\n".join(lines)))
     if rest:
         blocks.append(_section(("*Symptoms*" if ranked else "*Alerts*") + "\n" + "\n".join(
-            f"• *{_mrkdwn(a.get('name', ''))}* [{_mrkdwn(a.get('severity', ''))}] {_mrkdwn(a.get('summary') or '')}"
+            f"• *{_mrkdwn(a.get('name', ''))}* [{_mrkdwn(a.get('severity', ''))}]{_mrkdwn(_labels_text(a))}: "
+            f"{_mrkdwn(a.get('summary') or '')}"
             for a in rest)))
     links = [_link(inc["url"], f"Incident {inc['id']}")] if inc.get("url") else []
     runbooks: dict[str, str] = {}
@@ -232,8 +235,8 @@ def _email_lines(notice: dict[str, Any]) -> list[tuple[str, str | None]]:
     if ranked:
         out += [("", None), ("Likely causes", None)]
         for i, (c, a) in enumerate(ranked):
-            out.append((f"{c.get('rank', i + 1)}. {a.get('name', '')} [{a.get('severity', '')}] "
-                        f"({_labels_text(a)}): {a.get('summary') or ''}", None))
+            out.append((f"{c.get('rank', i + 1)}. {a.get('name', '')} [{a.get('severity', '')}]{_labels_text(a)}: "
+                        f"{a.get('summary') or ''}", None))
             if c.get("evidence"):
                 out.append((f"   Evidence: {c['evidence']}", None))
             if a.get("runbook_url"):
@@ -241,8 +244,8 @@ def _email_lines(notice: dict[str, Any]) -> list[tuple[str, str | None]]:
     if rest:
         out += [("", None), ("Symptoms" if ranked else "Alerts", None)]
         for a in rest:
-            out.append((f"- {a.get('name', '')} [{a.get('severity', '')}] ({_labels_text(a)}): "
-                        f"{a.get('summary') or ''}", None))
+            out.append((f"- {a.get('name', '')} [{a.get('severity', '')}]{_labels_text(a)}: {a.get('summary') or ''}",
+                        None))
             if a.get("runbook_url"):
                 out.append((f"   Runbook: {a['runbook_url']}", a["runbook_url"]))
     if inc.get("url"):
