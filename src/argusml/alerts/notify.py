@@ -21,6 +21,7 @@ import html
 import os
 import smtplib
 import ssl
+import threading
 import time
 from email.message import EmailMessage
 from typing import Any
@@ -320,10 +321,24 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None if when is None else max(0.0, when.timestamp() - time.time())
 
 
+_client: httpx.Client | None = None
+_client_lock = threading.Lock()
+
+
+def _http() -> httpx.Client:
+    """One client for every delivery (it is thread-safe): building one loads the CA bundle, which costs
+    more than a POST to a near receiver, and its pool keeps connections to a busy receiver open."""
+    global _client
+    with _client_lock:
+        if _client is None:
+            _client = httpx.Client(headers={"User-Agent": "argus-notify"}, follow_redirects=False)
+        return _client
+
+
 def _post(name: str, kind: str, url: str, payload: dict[str, Any], timeout: float) -> None:
     where = f"receiver {name!r} ({kind} {_where(url)})"
     try:
-        response = httpx.post(url, json=payload, timeout=timeout, headers={"User-Agent": "argus-notify"})
+        response = _http().post(url, json=payload, timeout=timeout)
     except httpx.TimeoutException:
         raise DeliveryError(f"{where}: no answer within {timeout:g} s (the receiver's 'timeout')", True) from None
     except httpx.ConnectError as exc:

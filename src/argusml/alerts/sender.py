@@ -23,12 +23,15 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
 from argusml.alerts.notify import DeliveryError, deliver
 from argusml.schema.alerts import Receiver
+
+if TYPE_CHECKING:
+    from argusml.store.outbox import NotificationRow
 
 log = logging.getLogger("argus.notify")
 
@@ -36,21 +39,10 @@ FailureCallback = Callable[[str, str, dict[str, Any], str, bool], None]
 """``on_failure(model, receiver, notice, error, gave_up)``: called after every failed attempt."""
 
 
-class _Row(Protocol):
-    id: int
-    model: str
-    incident_id: str
-    receiver: str
-    severity: str
-    notice: str
-    attempts: int
-    created_at: float
-
-
 class OutboxStore(Protocol):
     """What the sender needs of the store (``argusml.store.outbox.Outbox``)."""
 
-    def due_notifications(self, now: float, limit: int = ...) -> list[Any]: ...
+    def due_notifications(self, now: float, limit: int = ...) -> list[NotificationRow]: ...
     def next_notification_at(self) -> float | None: ...
     def notification_sent(self, id: int, now: float) -> None: ...
     def notification_failed(self, id: int, now: float, error: str, next_at: float | None) -> None: ...
@@ -141,7 +133,7 @@ class Sender:
             busy = set(self._inflight.values())
             known = set(self._inflight)
         rows = self.store.due_notifications(now, self.batch)
-        picked: list[Any] = []
+        picked: list[NotificationRow] = []
         for row in rows:
             key = (row.model, row.receiver)
             if row.id in known or key in busy:
@@ -158,7 +150,7 @@ class Sender:
             futures.append(self._pool.submit(self._attempt, row, now))
         return futures
 
-    def _attempt(self, row: _Row, now: float) -> None:
+    def _attempt(self, row: NotificationRow, now: float) -> None:
         started = self.clock()
         key = (row.model, row.receiver)
         try:
@@ -184,7 +176,7 @@ class Sender:
                 self._inflight.pop(row.id, None)
             self._wake.set()  # the receiver's slot is free: its next notice may go
 
-    def _receiver(self, row: _Row) -> Receiver:
+    def _receiver(self, row: NotificationRow) -> Receiver:
         try:
             configured = self.receivers(row.model)
         except KeyError:
@@ -196,7 +188,7 @@ class Sender:
                                 f"(its receivers: {known}); the notice is dropped", False)
         return receiver
 
-    def _failed(self, row: _Row, notice: dict[str, Any], error: DeliveryError, done: float) -> None:
+    def _failed(self, row: NotificationRow, notice: dict[str, Any], error: DeliveryError, done: float) -> None:
         key = (row.model, row.receiver)
         next_at: float | None = None
         if error.retryable:
