@@ -42,6 +42,10 @@ CREATE TABLE IF NOT EXISTS findings(model VARCHAR, version VARCHAR, segment VARC
 ALTER TABLE findings ADD COLUMN IF NOT EXISTS parent_segment VARCHAR;
 ALTER TABLE findings ADD COLUMN IF NOT EXISTS parent_granularity DOUBLE;
 ALTER TABLE findings ADD COLUMN IF NOT EXISTS parent_start DOUBLE;
+CREATE SEQUENCE IF NOT EXISTS notification_ids START 1;
+CREATE TABLE IF NOT EXISTS notifications(id BIGINT DEFAULT nextval('notification_ids'), model VARCHAR,
+    incident_id VARCHAR, receiver VARCHAR, severity VARCHAR, notice VARCHAR, state VARCHAR, attempts INTEGER,
+    created_at DOUBLE, next_at DOUBLE, sent_at DOUBLE, last_error VARCHAR, updated_at DOUBLE);
 """
 
 EVENT_SCHEMA = pa.schema([("seq", pa.int64()), ("model", pa.string()), ("version", pa.string()),
