@@ -12,11 +12,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from service_util import FAST, Running, event, make_reference
 
 from argusml.monitor import Settings
-
 from argusml.schema.model_config import model_config_from_dict
+from service_util import FAST, Running, event, make_reference
 
 pytestmark = pytest.mark.service
 

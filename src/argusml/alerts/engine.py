@@ -399,16 +399,22 @@ class Engine:
                 self._notify(cfg, inc, now)
         self._notify_changed(cfg, now)
 
+    def notifier(self, cfg: ModelConfig, receiver: str, failing: bool, error: str, now: float) -> None:
+        """A receiver whose deliveries fail is an alert of the model (``notifier_failing``) until one succeeds."""
+        self._instant(cfg, self._model(cfg.model), "notifier_failing", "notifier", "cause", failing, "P1", 1.0,
+                      f"notifications to receiver {receiver!r} fail: {error}", now, {"receiver": receiver})
+
     def _instant(self, cfg: ModelConfig, m: ModelAlerts, name: str, rule_type: str, role: str, bad: bool,
-                 severity: str, value: float, summary: str, now: float) -> None:
+                 severity: str, value: float, summary: str, now: float, labels: dict[str, str] | None = None) -> None:
         """An alert judged on the clock: bad fires at once, good resolves at once (its measure is itself a
         duration or a burn over windows, so waiting for more windows would only add delay)."""
-        fp = fingerprint(cfg.model, name, {})
+        labels = labels or {}
+        fp = fingerprint(cfg.model, name, labels)
         a = m.alerts.get(fp)
         if a is None and not bad:
             return
         if a is None:
-            a = m.alerts[fp] = AlertState(fp, cfg.model, name, {}, severity, role, "tick", rule_type=rule_type)
+            a = m.alerts[fp] = AlertState(fp, cfg.model, name, labels, severity, role, "tick", rule_type=rule_type)
         a.value = value
         if bad:
             a.summary = summary

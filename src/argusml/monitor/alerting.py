@@ -22,9 +22,11 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import orjson
 
 from argusml.alerts.engine import Changes, Engine, FindingSignal, Silence, TickSignal, WindowSignal
 from argusml.alerts.incident import Incident
+from argusml.alerts.sender import Sender
 from argusml.checks.verdict import WindowVerdict
 from argusml.monitor.metrics import LATENCY_BUCKETS
 from argusml.monitor.settings import Settings
@@ -156,7 +158,10 @@ class Alerting:
         self.lock = threading.RLock()
         self.engine = Engine(external_url=external_url)
         self.history = MetricHistory(store)
-        self.on_queued: Callable[[], None] | None = None  # wakes the sender once notices are committed
+        self.sender = Sender(store, self._receivers, clock=clock, external_url=external_url,
+                             on_failure=self._delivery_failed)
+        self.on_queued: Callable[[], None] | None = self.sender.wake  # once notices are committed
+        self._failing: dict[tuple[str, str], tuple[str, int]] = {}  # (model, receiver) -> (error, sent then)
         self.last_error: str | None = None
         self.passes = 0
         self._ops_prev: dict[tuple[str, str], tuple[dict[str, int], np.ndarray]] = {}
@@ -176,12 +181,35 @@ class Alerting:
     def start(self) -> threading.Thread:
         self._thread = threading.Thread(target=self._loop, name="argus-alerts", daemon=True)
         self._thread.start()
+        self.sender.start()
         return self._thread
 
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        self.sender.stop()
+
+    def _receivers(self, model: str) -> dict[str, Any]:
+        """A model's receivers as configured now (KeyError for a model no longer watched: its notices fail)."""
+        return self.models[model].config.alerts.all_receivers()
+
+    def _delivery_failed(self, model: str, receiver: str, notice: dict[str, Any], error: str, gave_up: bool) -> None:
+        """A notifier that times out or refuses: remembered for the next pass, which raises the model's
+        ``notifier_failing`` alert and records a finding; the engine keeps running and the sender retries."""
+        key = (model, receiver)
+        with self.lock:
+            first = key not in self._failing
+            self._failing[key] = (error + (" (given up)" if gave_up else ""), self.sender.sent.get(key, 0))
+        if first:
+            from argusml.store import FindingRow
+
+            now = self.clock()
+            self.store.add_findings([FindingRow(
+                model, "", "*", 0.0, now, now, "notifier_failing", None, "P1",
+                f"notifications to receiver {receiver!r} fail: {error}",
+                orjson.dumps({"receiver": receiver, "error": error, "gave_up": gave_up,
+                              "incident_id": (notice.get("incident") or {}).get("id")}).decode(), now)])
 
     def _loop(self) -> None:
         while not self._stop.wait(self.settings.alert_every):
@@ -218,6 +246,7 @@ class Alerting:
                     continue
                 self.engine.window(state.config, self.performance_signal(p), now, self.history.for_model(state))
             for state in list(self.models.values()):
+                self._notifiers(state, now)
                 self.engine.tick(state.config, self.tick_signal(state, now), now)
             changes = self.engine.drain()
             self._save(changes, cursors, now)
@@ -232,12 +261,21 @@ class Alerting:
                      for i in changes.incidents]
         with self.store.transaction() as cur:
             self.store.save_alerting(cur, dict(changes.models), incidents, cursors, now)
-            if changes.notices and hasattr(self.store, "queue_notifications"):
-                import orjson
-
+            if changes.notices:
                 self.store.queue_notifications(
                     [(n.model, n.incident_id, n.receiver, n.severity, orjson.dumps(n.to_dict()).decode())
                      for n in changes.notices], now, cur=cur)
+
+    def _notifiers(self, state: ModelState, now: float) -> None:
+        """Each receiver that failed since the last pass is an alert of the model until a delivery to it
+        succeeds again."""
+        for (model, receiver), (error, sent_then) in list(self._failing.items()):
+            if model != state.name:
+                continue
+            recovered = self.sender.sent.get((model, receiver), 0) > sent_then
+            self.engine.notifier(state.config, receiver, not recovered, error, now)
+            if recovered:
+                del self._failing[(model, receiver)]
 
     # -- signals ------------------------------------------------------------------------------------
     def window_signal(self, state: ModelState, w: dict[str, Any]) -> WindowSignal:

@@ -32,4 +32,9 @@ def apply_retention(store: Store, models: dict[str, ModelState], now: float) -> 
             state.metrics.labels_pending = len(state.pending)
             log.info("%d pending labels of %r expired without a prediction", expired, state.name)
         out[state.name]["labels_expired"] = expired
+        out[state.name]["incidents"] = store.delete_incidents_before(state.name, now - r.profiles)
+    # the alert engine's records outlive the models: kept as long as the longest profile retention
+    keep = max((s.config.retention.profiles for s in list(models.values())), default=400 * 86400.0)
+    store.prune_notifications(now - keep)
+    store.delete_silences_before(now - keep)
     return out

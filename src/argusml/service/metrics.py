@@ -226,7 +226,15 @@ def _alert_metrics(mon: Monitor) -> Iterator[Metric]:
         alerts.add_metric([model, severity, state], n)
     for (model, severity), n in sorted(counts["incidents"].items()):
         incidents.add_metric([model, severity], n)
-    yield from (alerts, incidents)
+    sent = CounterMetricFamily("argus_notifications_sent", "Notifications delivered, per receiver.",
+                               labels=["model", "receiver"])
+    failed = CounterMetricFamily("argus_notifications_failed", "Failed delivery attempts (each retry counts).",
+                                 labels=["model", "receiver"])
+    sender = mon.alerting.sender
+    for fam, counts in ((sent, sender.sent), (failed, sender.failures)):
+        for (model, receiver), n in sorted(dict(counts).items()):
+            fam.add_metric([model, receiver], n)
+    yield from (alerts, incidents, sent, failed)
 
 
 def registry_for(monitor: Monitor) -> CollectorRegistry:

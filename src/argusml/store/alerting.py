@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from argusml.store.connection import Connection
-from argusml.store.tables import PERF_CHECKS
+from argusml.store.tables import FINDING_COLUMNS, PERF_CHECKS, FindingRow, rows_table
 
 ALERT_DDL = """
 CREATE TABLE IF NOT EXISTS alert_state(model VARCHAR PRIMARY KEY, state VARCHAR, updated_at DOUBLE);
@@ -144,10 +144,20 @@ class AlertTables(Connection):
         rows = self._rows("SELECT state FROM incidents WHERE id = ?", [incident_id])
         return orjson.loads(rows[0][0]) if rows else None
 
+    def add_findings(self, rows: Sequence[FindingRow]) -> None:
+        """Findings that belong to no window (a notifier failing): granularity 0, a point in time."""
+        with self.transaction() as cur:
+            cur.from_arrow(rows_table(list(rows), FINDING_COLUMNS)).insert_into("findings")
+
     def save_silence(self, silence_id: str, ends_at: float, state: dict[str, Any]) -> None:
         with self.transaction() as cur:
             cur.execute("INSERT OR REPLACE INTO silences VALUES (?, ?, ?)",
                         [silence_id, ends_at, orjson.dumps(state).decode()])
+
+    def delete_incidents_before(self, model: str, before: float) -> int:
+        """Resolved incidents of ``model`` last changed before ``before`` go (retention); open ones stay."""
+        return len(self._rows("DELETE FROM incidents WHERE model = ? AND status = 'resolved' AND updated_at < ? "
+                              "RETURNING id", [model, before]))
 
     def delete_silences_before(self, before: float) -> int:
         """Silences over before ``before`` go (kept a while after they end, for the record)."""
