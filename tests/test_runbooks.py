@@ -156,10 +156,11 @@ def test_runbook_text_refuses_unknown_names_and_fills_commands_in():
     assert "`argus advise --url http://argus:8080 --model credit`" in filled
     assert "$MODEL" not in filled and "$ARGUS_URL" not in filled and "$INCIDENT" in filled
     assert filled.splitlines()[:3] == ["# A feature drifted", "",
-                                       "> Filled in for model `credit` at http://argus:8080/. `$INCIDENT` is the "
-                                       "incident id the notification carries (label `incident_id`). With tokens "
-                                       "on, `argus` reads `$ARGUS_TOKEN`; give curl `-H \"Authorization: Bearer "
-                                       "$ARGUS_TOKEN\"`."]
+                                       "> Filled in for model `credit` and the service at http://argus:8080/. "
+                                       "`$INCIDENT` is the incident id the notification carries (label "
+                                       "`incident_id`). With tokens on, `argus` reads `$ARGUS_TOKEN`; give curl "
+                                       "`-H \"Authorization: Bearer $ARGUS_TOKEN\"`."]
+    assert "Commands below use `$MODEL` (the model's name): export it first." in runbook_text("drift", url="http://a")
     with pytest.raises(ValueError, match=r"model 'a b; rm -rf /' is not a model name"):
         runbook_text("drift", model="a b; rm -rf /")
     with pytest.raises(ValueError, match=r"url 'javascript:alert\(1\)' is not an http\(s\) URL"):

@@ -95,16 +95,16 @@ def runbook_text(name: str, *, model: str | None = None, url: str | None = None)
     if url is not None and not _URL.match(url):
         raise ValueError(f"url {url!r} is not an http(s) URL")
     title, _, body = text.partition("\n")
-    if model is None and url is None:
-        note = ("> Commands below use `$ARGUS_URL` (the Argus service, e.g. `http://argus:8080`) and `$MODEL` "
-                "(the model's name): export both first. `$INCIDENT` is the incident id the notification carries "
-                "(label `incident_id`). With tokens on, `argus` reads `$ARGUS_TOKEN`; give curl "
-                "`-H \"Authorization: Bearer $ARGUS_TOKEN\"`.")
-    else:
-        note = ("> Filled in for" + (f" model `{model}`" if model is not None else "")
-                + (f" at {url}" if url is not None else "") + ". `$INCIDENT` is the incident id the notification "
-                "carries (label `incident_id`). With tokens on, `argus` reads `$ARGUS_TOKEN`; give curl "
-                "`-H \"Authorization: Bearer $ARGUS_TOKEN\"`.")
+    filled = [f"model `{model}`"] * (model is not None) + [f"the service at {url}"] * (url is not None)
+    unset = ["`$ARGUS_URL` (the Argus service, e.g. `http://argus:8080`)"] * (url is None) + [
+        "`$MODEL` (the model's name)"] * (model is None)
+    note = " ".join(
+        ([f"Filled in for {' and '.join(filled)}."] if filled else [])
+        + ([f"Commands below use {' and '.join(unset)}: export {'both' if len(unset) == 2 else 'it'} first."]
+           if unset else [])
+        + ["`$INCIDENT` is the incident id the notification carries (label `incident_id`). With tokens on, "
+           "`argus` reads `$ARGUS_TOKEN`; give curl `-H \"Authorization: Bearer $ARGUS_TOKEN\"`."])
+    note = "> " + note
     if model is not None:
         body = re.sub(r"\$MODEL\b", model, body)
     if url is not None:
