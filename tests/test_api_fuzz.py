@@ -185,6 +185,8 @@ OPERATIONS = [
     ("GET", "/v1/models/{model}/sample"),
     ("GET", "/v1/models/{model}/compare"),
     ("GET", "/v1/models/{model}/advice"),
+    ("GET", "/v1/runbooks"),
+    ("GET", "/v1/runbooks/{name}"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),

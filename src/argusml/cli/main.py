@@ -531,6 +531,33 @@ def version_cmd() -> None:
     typer.echo(__version__)
 
 
+@app.command("runbook")
+def runbook_cmd(
+    name: Annotated[Optional[str], typer.Argument(help="the runbook (an alert's name, or rule_<type> for a user "
+                                                       "rule); without it, the list")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", help="fill the commands in for this model")] = None,
+    url: Annotated[Optional[str], typer.Option("--url", help="fill the commands in for this service")] = None,
+) -> None:
+    """Print the runbook Argus ships for an alert (what it means, how to confirm, what to do), or list them.
+
+    Needs no service: the runbooks are part of Argus (a model's YAML may link its own under `runbooks:`).
+
+    Example: argus runbook missing_column --model credit --url http://argus:8080
+    """
+    from argusml.alerts.runbooks import RUNBOOKS, runbook_text, runbook_title
+
+    if name is None:
+        width = max(len(n) for n in RUNBOOKS)
+        for n in RUNBOOKS:
+            typer.echo(f"{n:<{width}}  {runbook_title(n)}")
+        return
+    try:
+        text = runbook_text(name, model=model, url=url)
+    except ValueError as exc:
+        fail(str(exc))
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
 # sampled ground truth (cli/review.py): draw predictions for review, send the reviewed labels back
 app.command("sample")(sample_cmd)
 # what to do (cli/decisions.py): champion against challenger, and retraining advice

@@ -1,7 +1,7 @@
 """The HTTP edge: the FastAPI app over the monitor.
 
 Only this layer knows HTTP. ``create_app`` builds the app from its parts:
-the routers (``service/routers``: ingest, models, results, incidents, operations), the
+the routers (``service/routers``: ingest, models, results, incidents, runbooks, operations), the
 error handlers (``service/errors``), and the request middleware
 (``service/middleware``) that sets the request id, checks the token and
 answers the ingest POSTs on a fast path.
@@ -26,9 +26,9 @@ from argusml.service.auth import Authenticator
 from argusml.service.bodies import NDJSON_TYPES
 from argusml.service.errors import ApiError
 from argusml.service.metrics import registry_for
-from argusml.service.middleware import DOCS_ASSETS, PUBLIC_PATHS, RequestContext
+from argusml.service.middleware import DOCS_ASSETS, RequestContext, is_public
 from argusml.service.offload import ValidatorPool
-from argusml.service.routers import incidents, ingest, models, operations, results
+from argusml.service.routers import incidents, ingest, models, operations, results, runbooks
 from argusml.service.routers.ingest import OFFLOAD_MIN_BYTES, Ingest
 from argusml.version import __version__
 
@@ -82,6 +82,7 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
     app.include_router(models.router)
     app.include_router(results.router)
     app.include_router(incidents.router)
+    app.include_router(runbooks.router)
     app.mount(DOCS_ASSETS, StaticFiles(directory=operations.SWAGGER_UI_DIR), name="docs-assets")
     app.include_router(operations.router)
 
@@ -117,9 +118,10 @@ def _declare_bearer(doc: dict[str, Any], required: bool) -> None:
     if not required:
         return
     doc["security"] = [{"bearer": []}]
-    for path in PUBLIC_PATHS:
-        for op in doc.get("paths", {}).get(path, {}).values():
-            op["security"] = []
+    for path, ops in doc.get("paths", {}).items():
+        if is_public(path):
+            for op in ops.values():
+                op["security"] = []
 
 
 __all__ = ["NDJSON_TYPES", "OFFLOAD_MIN_BYTES", "ApiError", "ArgusError", "create_app"]

@@ -21,6 +21,14 @@ DOCS_ASSETS = "/docs/assets"
 PUBLIC_PATHS = ("/healthz", "/docs", "/openapi.json")
 """Answered without a token even when the server has tokens: liveness, and the API's documentation (the
 page, its assets under DOCS_ASSETS, the OpenAPI document) which holds no data, only the routes' shapes."""
+RUNBOOKS_PATH = "/v1/runbooks"
+"""The shipped runbooks (the list, and each under it) are public too: they hold no data, and an alert's
+runbook link is opened from a notification by a browser that has no token to send."""
+
+
+def is_public(path: str) -> bool:
+    return (path in PUBLIC_PATHS or path.startswith(DOCS_ASSETS + "/") or path == RUNBOOKS_PATH
+            or path.startswith(RUNBOOKS_PATH + "/"))
 
 
 class RequestContext:
@@ -112,7 +120,7 @@ class RequestContext:
 
     def _deny(self, scope: dict[str, Any], headers: dict[bytes, bytes], path: str, model: str | None
               ) -> tuple[int, dict[str, Any], dict[str, str]] | None:
-        if not self.auth.enabled or path in PUBLIC_PATHS or path.startswith(DOCS_ASSETS + "/"):
+        if not self.auth.enabled or is_public(path):
             return None
         raw = headers.get(b"authorization", b"").decode("latin-1")
         challenge = {"www-authenticate": 'Bearer realm="argus"'}
