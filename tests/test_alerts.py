@@ -219,7 +219,7 @@ def test_twenty_alerts_from_one_upstream_break_are_one_incident_with_the_break_f
     assert "the largest of 12 drifted feature(s); the prediction shifted too" in top_drift["evidence"]
     assert inc["title"] == "credit: missing_column income (+19 more)"
     assert sent[0].incident["url"] == f"http://argus:8080/v1/incidents/{inc['id']}"
-    assert inc["alerts"][0]["runbook_url"].startswith("http://argus:8080/v1/runbooks/")
+    assert by_id[inc["causes"][0]["alert_id"]]["runbook_url"] == "http://argus:8080/v1/runbooks/missing_column?model=credit"
 
 
 def test_two_hundred_models_at_once_are_two_hundred_incidents() -> None:

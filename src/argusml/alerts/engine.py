@@ -32,6 +32,7 @@ from typing import Any
 
 from argusml.alerts.incident import SEVERITY_RANK, Incident, rfc3339
 from argusml.alerts.rules import IMMEDIATE_CHECKS, MIN_REQUESTS, PERF_STREAM_CHECKS, Spec, check_severity, fingerprint, role_of_check, specs
+from argusml.alerts.runbooks import postmortem, runbook_url
 from argusml.alerts.state import KEEP, AlertState
 from argusml.schema.kinds import Severity
 from argusml.schema.model_config import ModelConfig
@@ -40,9 +41,6 @@ History = Callable[[str, str, float, float], tuple[list[float], list[float]]]
 """(version, metric, since, until) -> (window start times, values): a metric's past, for baseline and
 seasonal rules (the monitor reads it from the store's closed windows, so a rule added today has weeks of
 history at once)."""
-
-RunbookUrl = Callable[[ModelConfig, str, "str | None", "str | None"], str]
-"""(config, alert name, rule type, the rule's own runbook) -> the runbook URL an alert links."""
 
 SLO_SAMPLE_EVERY = 60.0
 """Seconds between two samples of an SLO's counters: burn rates are judged over 5 minutes at the least."""
@@ -167,12 +165,11 @@ def _id(prefix: str, *parts: object) -> str:
 class Engine:
     """Every model's alerts and the open incidents. Not thread-safe: the monitor calls it under one lock."""
 
-    def __init__(self, runbook_url: RunbookUrl | None = None, external_url: str = "") -> None:
+    def __init__(self, external_url: str = "") -> None:
         self.models: dict[str, ModelAlerts] = {}
         self.incidents: dict[str, Incident] = {}  # the open ones (resolved ones are saved and let go)
         self.silences: dict[str, Silence] = {}
         self.external_url = external_url.rstrip("/")
-        self._runbook_url = runbook_url
         self._dirty_models: set[str] = set()
         self._dirty_incidents: dict[str, Incident] = {}
         self._notices: list[Notice] = []
@@ -517,8 +514,8 @@ class Engine:
         if a.name.startswith("slo_"):
             slo = getattr(cfg.slos, a.name[4:], None)
             rule_runbook = slo.runbook if slo is not None else None
-        url = (self._runbook_url(cfg, a.name, a.rule_type, rule_runbook) if self._runbook_url is not None
-               else cfg.runbooks.get(a.name) or rule_runbook or f"{self.external_url}/v1/runbooks/{a.name}")
+        url = runbook_url(a.name, model=cfg.model, overrides=cfg.runbooks, rule_runbook=rule_runbook,
+                          external_url=self.external_url, rule_type=a.rule_type)
         return {"id": a.alert_id, "name": a.name, "severity": a.severity, "role": a.role, "status": a.status,
                 "model_version": a.labels.get("model_version", ""),
                 "labels": {k: v for k, v in a.labels.items() if k != "model_version"},
@@ -591,8 +588,6 @@ class Engine:
     def _close(self, inc: Incident, now: float, by: str | None) -> None:
         inc.status, inc.resolved_at, inc.resolved_by = "resolved", now, by
         inc.log(now, "resolved", f"by {by}" if by else "every alert resolved")
-        from argusml.alerts.runbooks import postmortem
-
         inc.postmortem = postmortem(inc.to_dict())
         self._touch(inc)
 
