@@ -29,6 +29,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
+from argusml.store.configs import ConfigHistory
 from argusml.store.rawlog import RawLog
 from argusml.store.tables import (
     EVENT_SCHEMA,
@@ -56,7 +57,7 @@ __all__ = ["EVENT_SCHEMA", "FINDING_COLUMNS", "LABEL_SCHEMA", "LABEL_TALLIES", "
            "link_repeats"]
 
 
-class Store(WindowTables):
+class Store(ConfigHistory, WindowTables):
     """What the service keeps under its data directory (see the module docstring)."""
 
     def __init__(self, data_dir: str | os.PathLike[str], *, read_only: bool = False, memory_limit: str = "512MB") -> None:

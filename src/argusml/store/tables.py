@@ -42,6 +42,8 @@ CREATE TABLE IF NOT EXISTS findings(model VARCHAR, version VARCHAR, segment VARC
 ALTER TABLE findings ADD COLUMN IF NOT EXISTS parent_segment VARCHAR;
 ALTER TABLE findings ADD COLUMN IF NOT EXISTS parent_granularity DOUBLE;
 ALTER TABLE findings ADD COLUMN IF NOT EXISTS parent_start DOUBLE;
+CREATE TABLE IF NOT EXISTS config_versions(model VARCHAR, version INTEGER, sha256 VARCHAR, config VARCHAR,
+    author VARCHAR, source VARCHAR, recorded_at DOUBLE, PRIMARY KEY (model, version));
 """
 
 EVENT_SCHEMA = pa.schema([("seq", pa.int64()), ("model", pa.string()), ("version", pa.string()),
