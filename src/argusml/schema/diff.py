@@ -132,7 +132,7 @@ def routing(cfg: ModelConfig) -> dict[str, list[str]]:
 
 
 def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
-    if isinstance(value, dict) and value:
+    if isinstance(value, dict):
         for k, v in value.items():
             _flatten(v, f"{prefix}.{k}", out)
     else:
@@ -140,12 +140,21 @@ def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
 
 
 def thresholds(cfg: ModelConfig) -> dict[str, Any]:
-    """The settings that change what fires, by their YAML key: the checks' thresholds (global and per
-    column), the window, and the alert engine's windows, grouping and repeats."""
+    """The settings that change what fires, by their YAML key: the checks' thresholds, the per-column
+    settings that differ from the global ones (a column's effective drift thresholds, its declared bounds),
+    the window, and the alert engine's windows, grouping and repeats."""
     out: dict[str, Any] = {}
-    checks = cfg.checks.model_dump(mode="json")
-    checks.pop("severity")  # alert severities are compared per check
+    checks = cfg.checks.model_dump(mode="json", exclude={"severity", "columns"})  # severities: per check
     _flatten(checks, "checks", out)
+    overall = cfg.checks.drift.thresholds.model_dump()
+    for name, col in cfg.checks.columns.items():
+        key = f"checks.columns.{name}"
+        for measure, value in cfg.checks.thresholds_for(name).model_dump().items():
+            if value != overall[measure]:
+                out[f"{key}.thresholds.{measure}"] = value
+        for field, value in col.model_dump(mode="json", exclude={"thresholds"}).items():
+            if value is not None and value is not False:
+                out[f"{key}.{field}"] = value
     for key in ("window", "lateness"):
         out[key] = getattr(cfg, key)
     for key in ("for_windows", "resolve_windows", "group_within", "repeat"):
