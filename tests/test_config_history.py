@@ -7,6 +7,7 @@ import getpass
 import json
 from pathlib import Path
 
+import jsonschema
 import pytest
 from typer.testing import CliRunner
 
@@ -94,6 +95,11 @@ def test_history_over_http_names_the_token_and_the_cli_prints_it(tmp_path: Path,
         (2, "ci-bot", "http", "2027-01-15T08:00:00Z"), (1, "ci-bot", "http", "2027-01-15T08:00:00Z")]
     assert history[0]["changes"] == [{"what": "threshold", "key": "window", "old": 300.0, "new": 900.0,
                                       "effect": "judges over longer windows: alerts later, on more rows"}]
+    doc = client.get("/openapi.json", headers=headers).json()
+    answer = doc["paths"]["/v1/models/{model}/config/history"]["get"]["responses"]["200"]["content"]
+    assert answer["application/json"]["schema"] == {"$ref": "#/components/schemas/ConfigHistory"}
+    jsonschema.Draft202012Validator({"$ref": "#/components/schemas/ConfigHistory", "components": doc["components"]}
+                                    ).validate(r.json())
     assert client.get("/v1/models/m/config/history").status_code == 401
     assert client.get("/v1/models/nope/config/history", headers=headers).status_code == 404
 
