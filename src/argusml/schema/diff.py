@@ -14,6 +14,7 @@ validate` and the store's config history all read these.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -282,6 +283,23 @@ def _routing_effect(old: list[str], new: list[str]) -> str:
     return "; ".join(parts) or "same receivers, another order"
 
 
+def _slo_field_effect(slo: SLO, field: str, old: Any, new: Any) -> str:
+    d = _direction(old, new) * _SLO_STRICTER.get(field, 0)
+    return "stricter: fires sooner" if d > 0 else "looser: fires later" if d < 0 else "changes its alerts"
+
+
+def _entries(what: str, key: str, before: Any, after: Any, summary: Callable[[Any, ModelConfig], str],
+             old: ModelConfig, new: ModelConfig, added_removed: tuple[str, str],
+             field_effect: Callable[[Any, str, Any, Any], str]) -> list[Change]:
+    """A rule or an SLO: added or removed as a whole (with its summary), else each changed field."""
+    if before is None:
+        return [Change(what, key, None, summary(after, new), added_removed[0])]
+    if after is None:
+        return [Change(what, key, summary(before, old), None, added_removed[1])]
+    do, dn = before.model_dump(mode="json"), after.model_dump(mode="json")
+    return [Change(what, f"{key}.{f}", do[f], dn[f], field_effect(after, f, do[f], dn[f])) for f in do if do[f] != dn[f]]
+
+
 def diff_configs(old: ModelConfig, new: ModelConfig) -> list[Change]:
     """What ``new`` alerts on differently from ``old``; empty when they alert identically."""
     a, b = alerting_view(old), alerting_view(new)
@@ -291,32 +309,14 @@ def diff_configs(old: ModelConfig, new: ModelConfig) -> list[Change]:
         if o != n:
             out.append(Change("check", key, o, n, _severity_effect(o, n)))
     for key in _keys(a["rule"], b["rule"]):
-        ro, rn = a["rule"].get(key), b["rule"].get(key)
-        if ro is None:
-            out.append(Change("rule", key, None, rule_summary(rn, new.alerts), "new alert"))
-        elif rn is None:
-            out.append(Change("rule", key, rule_summary(ro, old.alerts), None, "no longer alerts"))
-        else:
-            do, dn = ro.model_dump(mode="json"), rn.model_dump(mode="json")
-            for field in do:
-                if do[field] != dn[field]:
-                    out.append(Change("rule", f"{key}.{field}", do[field], dn[field],
-                                      _rule_field_effect(rn, field, do[field], dn[field])))
+        out.extend(_entries("rule", key, a["rule"].get(key), b["rule"].get(key),
+                            lambda r, cfg: rule_summary(r, cfg.alerts), old, new, ("new alert", "no longer alerts"),
+                            _rule_field_effect))
     for key in _keys(a["slo"], b["slo"]):
-        so, sn = a["slo"].get(key), b["slo"].get(key)
-        name = key[5:-1]
-        if so is None:
-            out.append(Change("slo", key, None, slo_summary(name, sn), "new SLO: alerts when its error budget burns"))
-        elif sn is None:
-            out.append(Change("slo", key, slo_summary(name, so), None, "no longer alerts on its error budget"))
-        else:
-            do, dn = so.model_dump(mode="json"), sn.model_dump(mode="json")
-            for field in do:
-                if do[field] != dn[field]:
-                    d = _direction(do[field], dn[field]) * _SLO_STRICTER.get(field, 0)
-                    effect = ("stricter: fires sooner" if d > 0 else "looser: fires later" if d < 0
-                              else "changes its alerts")
-                    out.append(Change("slo", f"{key}.{field}", do[field], dn[field], effect))
+        out.extend(_entries("slo", key, a["slo"].get(key), b["slo"].get(key),
+                            lambda s, cfg, name=key[5:-1]: slo_summary(name, s), old, new,
+                            ("new SLO: alerts when its error budget burns", "no longer alerts on its error budget"),
+                            _slo_field_effect))
     for key in _keys(a["routing"], b["routing"]):
         o, n = a["routing"][key], b["routing"][key]
         if o != n:
