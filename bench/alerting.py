@@ -122,7 +122,7 @@ class Receiver:
         outer = self
 
         class H(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["content-length"]))
                 outer.got.append((time.time(), json.loads(body)))
                 self.send_response(200)
@@ -138,10 +138,9 @@ class Receiver:
 
 def notify_bench(n_models: int, rounds: int) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    from service_util import event, make_reference
-
     from argusml.monitor import Monitor, Settings
     from argusml.store import Store
+    from service_util import event, make_reference
 
     recv = Receiver()
     ref = make_reference()

@@ -196,15 +196,15 @@ def test_report_json_carries_the_finding(kelvin):
 
 # -- config validation -------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("text", "expected"), [
-    ("columns:\n  temp: {min: 5, max: 0}\n", "columns.temp: Value error, min (5) is above max (0)"),
-    ("columns:\n  color: {allowed: []}\n", "columns.color.allowed: Value error, an empty list allows nothing"),
-    ("columns:\n  temp: {max_missing: 5}\n", "columns.temp.max_missing: Value error, 5 is not a share in [0, 1]"),
+    ("columns:\n  temp: {min: 5, max: 0}\n", "columns.temp: min (5) is above max (0)"),
+    ("columns:\n  color: {allowed: []}\n", "columns.color.allowed: an empty list allows nothing"),
+    ("columns:\n  temp: {max_missing: 5}\n", "columns.temp.max_missing: 5 is not a share in [0, 1]"),
     ("columns:\n  temp: {mni: 0}\n", "columns.temp.mni: unknown key; did you mean 'min'?"),
-    ("columns:\n  temp: {min: cold}\n", "columns.temp.min: Value error, 'cold' is neither a number nor an ISO"),
+    ("columns:\n  temp: {min: cold}\n", "columns.temp.min: 'cold' is neither a number nor an ISO"),
     ("columns:\n  temp: {min: 0, max: 2020-01-01}\n", "must both be numbers or both dates"),
-    ("columns:\n  color: {kind: categorical, min: 0}\n", "columns.color: Value error, min: a bound fits numeric"),
-    ("columns:\n  color: {allowed: [red, null]}\n", "columns.color.allowed: Value error, null is not a value"),
-    ("columns:\n  temp: {min: .nan}\n", "columns.temp.min: Value error, nan is not a finite number"),
+    ("columns:\n  color: {kind: categorical, min: 0}\n", "columns.color.min: a bound fits numeric"),
+    ("columns:\n  color: {allowed: [red, null]}\n", "columns.color.allowed: null is not a value"),
+    ("columns:\n  temp: {min: .nan}\n", "columns.temp.min: nan is not a finite number"),
 ])
 def test_config_errors_at_load_name_the_column_and_key(tmp_path: Path, text: str, expected: str):
     p = tmp_path / "argus.yaml"

@@ -128,7 +128,7 @@ def test_tokens_file_errors_name_the_file_and_the_token(tmp_path: Path):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 2, r.stderr
     assert lines[0].startswith(f"argus: error: {f}: token 2 ('broken'): sha256: String should match pattern")
-    assert lines[1].startswith(f"argus: error: {f}: token 2 ('broken'): scopes.0: Input should be 'read' or 'write'")
+    assert lines[1].startswith(f"argus: error: {f}: token 2 ('broken'): scopes[0]: Input should be 'read' or 'write'")
 
 
 def test_config_without_reference_gets_the_same_message_from_validate_and_serve(tmp_path: Path):
@@ -154,9 +154,16 @@ def test_config_validate_folder_lists_its_models_and_tokens(tmp_path: Path):
     token_create_appended(cfg / "tokens.yaml", "dashboard", "--scope", "read")
     r = run("config", "validate", str(cfg))
     assert r.returncode == 0, r.stderr
+    from argusml.schema.diff import describe_alerting
+    from argusml.schema.model_config import load_model_document
+
+    alerting = {m: [f"  {line}" for line in describe_alerting(load_model_document(cfg / f))]
+                for m, f in (("credit", "credit.yaml"), ("fraud", "fraud.yml"))}
+    assert alerting["credit"][-1] == ("  fires after 3 bad 15m windows in a row, resolves after 2 good ones; alerts "
+                                      "within 1h join one incident")
     assert r.stdout.splitlines() == [
-        f"{cfg}: model 'credit': valid (baseline of 500 rows, {len(ref.specs)} columns)",
-        f"{cfg}: model 'fraud': valid (baseline of 500 rows, {len(ref.specs)} columns)",
+        f"{cfg}: model 'credit': valid (baseline of 500 rows, {len(ref.specs)} columns)", *alerting["credit"],
+        f"{cfg}: model 'fraud': valid (baseline of 500 rows, {len(ref.specs)} columns)", *alerting["fraud"],
         f"{cfg}: valid config folder: 2 model(s), 2 token(s), auth on"]
 
 

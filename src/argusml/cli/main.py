@@ -26,7 +26,7 @@ from argusml.cli.backfill import backfill_cmd
 from argusml.cli.decisions import advise_cmd, compare_cmd
 from argusml.cli.incidents import incidents_app, silences_app
 from argusml.cli.references import reference_app
-from argusml.cli.remote import fail
+from argusml.cli.remote import TokenOpt, UrlOpt, fail, get_json
 from argusml.cli.review import labels_app, sample_cmd
 from argusml.schema import ArgusError, ConfigError, InputError, Kind
 
@@ -119,7 +119,7 @@ class ArgusGroup(TyperGroup):
 
 app = typer.Typer(cls=ArgusGroup, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Argus: monitoring for machine-learning models (data quality, drift, reports).")
-config_app = typer.Typer(no_args_is_help=True, help="Validate configuration files.")
+config_app = typer.Typer(no_args_is_help=True, help="Validate model configs, compare what two alert on, read their history.")
 app.add_typer(config_app, name="config")
 
 FORMATS = ("json", "html")
@@ -417,6 +417,7 @@ def config_validate(path: Annotated[Path, typer.Argument(
         models, auth = _run(lambda: load_config_dir(path))
         for cfg, ref in models:
             typer.echo(f"{path}: model {cfg.model!r}: valid ({_baseline_line(ref)})")
+            _print_alerting(cfg)
         tokens = f"{len(auth.tokens)} token(s), auth on" if auth is not None and auth.tokens else "no tokens, auth off"
         typer.echo(f"{path}: valid config folder: {len(models)} model(s), {tokens}")
         return
@@ -432,9 +433,120 @@ def config_validate(path: Annotated[Path, typer.Argument(
     if "model" in data:
         cfg, ref = _run(lambda: load_model_file(path))
         typer.echo(f"{path}: valid model config: model {cfg.model!r} ({_baseline_line(ref)})")
+        _print_alerting(cfg)
     else:
         _run(lambda: load_report_config(path))
         typer.echo(f"{path}: valid report config")
+
+
+def _print_alerting(cfg: Any) -> None:
+    from argusml.schema.diff import describe_alerting
+
+    for line in describe_alerting(cfg):
+        typer.echo(f"  {line}")
+
+
+def _model_documents(path: Path) -> dict[str, Any]:
+    """The model configs at ``path`` (one YAML, or a folder as `argus serve --config` reads it), templates
+    applied, by model name; exit 2 naming every problem of every file."""
+    from argusml.schema.model_config import load_model_document
+    from argusml.service.server import config_files, is_tokens_file
+
+    if not path.exists():
+        fail(f"{path}: no such file or folder")
+    files = [path] if not path.is_dir() else [p for p in _run(lambda: config_files(path)) if not is_tokens_file(p)]
+    out: dict[str, Any] = {}
+    problems: list[str] = []
+    for f in files:
+        try:
+            cfg = load_model_document(f)
+        except ConfigError as exc:
+            problems.extend(str(exc).splitlines())
+            continue
+        if cfg.model in out:
+            problems.append(f"{f}: model: {cfg.model!r} is defined twice in {path}")
+        out[cfg.model] = cfg
+    if problems:
+        fail_lines("\n".join(problems))
+    return out
+
+
+@config_app.command("diff")
+def config_diff(
+    old: Annotated[Path, typer.Argument(help="the model YAML (or folder of them) as it is")],
+    new: Annotated[Path, typer.Argument(help="the model YAML (or folder) as the change would make it")],
+    as_json: Annotated[bool, typer.Option("--json", help="print a JSON list of {model, what, key, old, new, "
+                                                          "effect}")] = False,
+) -> None:
+    """Show what a config change would alert on differently: checks, rules, SLOs, routing, receivers and
+    the thresholds that decide what fires, compared with templates applied and defaults filled. Folders
+    are paired by model name. Exit 0 when both alert identically, 1 when they differ, 2 when a file is
+    invalid.
+
+    Example: git show main:models/credit.yaml > /tmp/credit.yaml && argus config diff /tmp/credit.yaml models/credit.yaml
+    """
+    import json
+
+    from argusml.schema.diff import Change, diff_configs
+
+    if old.is_dir() != new.is_dir() and old.exists() and new.exists():
+        fail(f"{old} and {new}: compare a file with a file, or a folder with a folder")
+    before, after = _model_documents(old), _model_documents(new)
+    if not old.is_dir() and before and after:  # two files: one model each, whatever their names
+        after = {next(iter(before)): next(iter(after.values()))}
+    changes: list[tuple[str, Change]] = []
+    for name in [*before, *(m for m in after if m not in before)]:
+        a, b = before.get(name), after.get(name)
+        if a is None:
+            changes.append((name, Change("model", name, None, "monitored", "new model: starts alerting")))
+        elif b is None:
+            changes.append((name, Change("model", name, "monitored", None, "no longer monitored")))
+        else:
+            changes.extend((name, c) for c in diff_configs(a, b))
+    if as_json:
+        typer.echo(json.dumps([{"model": m, **c.to_dict()} for m, c in changes], indent=2))
+    elif not changes:
+        typer.echo(f"{old} -> {new}: no change in what alerts")
+    else:
+        for name in dict.fromkeys(m for m, _ in changes):
+            mine = [c for m, c in changes if m == name]
+            typer.echo(f"model {name!r}: {len(mine)} change(s) in what alerts")
+            for c in mine:
+                typer.echo(f"  {c.line()}")
+    raise typer.Exit(1 if changes else 0)
+
+
+@config_app.command("history")
+def config_history(
+    url: UrlOpt,
+    model: Annotated[str, typer.Option("--model", help="the model whose config versions to list")],
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="newest versions to show")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="print the service's JSON answer")] = False,
+    token: TokenOpt = None,
+) -> None:
+    """List a model's config versions on a running service, newest first: when, who (the token's name over
+    HTTP, $ARGUS_CONFIG_AUTHOR or the OS user for a YAML), from where, and what each changed in what alerts.
+    Exit 2 when the service cannot be reached.
+
+    Example: argus config history --url http://argus:8080 --model credit
+    """
+    import json
+
+    from argusml.schema.diff import Change
+
+    body = get_json(url, token, f"/v1/models/{model}/config/history", {"limit": limit})
+    if as_json:
+        typer.echo(json.dumps(body["history"], indent=2))
+        return
+    for v in body["history"]:
+        typer.echo(f"version {v['version']}  {v['recorded_at']}  by {v['author']}  from {v['source']}  "
+                   f"sha256 {v['sha256'][:12]}")
+        if v["changes"] is None:
+            typer.echo("  first recorded version")
+        elif not v["changes"]:
+            typer.echo("  no change in what alerts")
+        for c in v["changes"] or []:
+            typer.echo(f"  {Change(**c).line()}")
 
 
 def _is_tokens_file(path: Path) -> bool:
@@ -582,15 +694,20 @@ def _write(path: str, text: str) -> None:
         fail(f"{path}: cannot write: {exc.strerror or exc}")
 
 
+def fail_lines(message: str) -> NoReturn:
+    """Exit 2 with every line of ``message`` on stderr: a config folder can have several problems, one
+    line each (file and key path), and each gets the prefix."""
+    lines = message.splitlines() or [""]
+    for line in lines[:-1]:
+        typer.echo(f"argus: error: {line}", err=True)
+    fail(lines[-1])
+
+
 def _run(fn: Any) -> Any:
     try:
         return fn()
     except (InputError, ConfigError) as exc:
-        # a config folder can have several problems, one line each (file and key path): each gets the prefix
-        lines = str(exc).splitlines() or [""]
-        for line in lines[:-1]:
-            typer.echo(f"argus: error: {line}", err=True)
-        fail(lines[-1])
+        fail_lines(str(exc))
     except ArgusError as exc:
         fail(str(exc))
     except MemoryError:

@@ -89,9 +89,10 @@ class Monitor:
         self.last_error = error
 
     # -- registry ------------------------------------------------------------------
-    def register(self, config: ModelConfig, reference: Reference, *, persist: bool = True) -> ModelState:
+    def register(self, config: ModelConfig, reference: Reference, *, persist: bool = True, author: str = "unknown",
+                 source: str = "api") -> ModelState:
         """Add or replace a model (``Registry.register``)."""
-        return self._registry.register(config, reference, persist=persist)
+        return self._registry.register(config, reference, persist=persist, author=author, source=source)
 
     def set_version_reference(self, model: str, version: str, reference: Reference) -> None:
         """Replace one version's reference (``Registry.set_version_reference``)."""

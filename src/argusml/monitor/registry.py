@@ -50,9 +50,12 @@ class Registry:
         self.closer = closer
         self.fold = fold
 
-    def register(self, config: ModelConfig, reference: Reference, *, persist: bool = True) -> ModelState:
+    def register(self, config: ModelConfig, reference: Reference, *, persist: bool = True, author: str = "unknown",
+                 source: str = "api") -> ModelState:
         """Add or replace a model. Replacing keeps its live state (counters,
-        dedup, open windows) and swaps config and reference."""
+        dedup, open windows) and swaps config and reference. A config that
+        differs from the newest recorded one becomes a new version in the
+        config history, by ``author`` from ``source`` (a YAML path, or "http")."""
         now = self.clock()
         own = version_references(config)  # before anything changes: a bad file changes nothing
         with self.lock:
@@ -82,6 +85,7 @@ class Registry:
             self.baselines.forget(config.model)
         if persist:
             self.store.save_model(config.model, config.model_dump_json(), now)
+            self.store.record_config(config.model, config.model_dump_json(), author, source, now)
             self.store.save_baseline(config.model, "", orjson.dumps(reference.to_dict(),
                                                                     option=orjson.OPT_SERIALIZE_NUMPY).decode(), now)
             for v, r in own.items():

@@ -283,14 +283,20 @@ class AlertsConfig(_Strict):
             raise ValueError(f"{v!r} is not an http(s) URL")
         return v
 
+    @field_validator("checks", mode="before")
+    @classmethod
+    def _off(cls, v: object) -> object:
+        # YAML 1.1 reads a bare `off` as false: `drift: off` means the word, not a boolean
+        return {k: "off" if s is False else s for k, s in v.items()} if isinstance(v, dict) else v
+
     @field_validator("checks")
     @classmethod
     def _checks(cls, v: dict[str, object]) -> dict[str, object]:
         for name in v:
             if name not in CHECKS:
                 hint = difflib.get_close_matches(name, CHECKS, n=1)
-                raise ValueError(f"unknown check {name!r}" + (f"; did you mean {hint[0]!r}?" if hint
-                                                              else f"; checks: {', '.join(CHECKS)}"))
+                raise ValueError(f"{name}: unknown check" + (f"; did you mean {hint[0]!r}?" if hint
+                                                             else f"; checks: {', '.join(CHECKS)}"))
         return v
 
     @model_validator(mode="after")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import re
+from collections.abc import Callable
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
@@ -258,18 +260,52 @@ def _known_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     return []
 
 
-def explain_validation_error(exc: ValidationError, model: type[BaseModel], source: str) -> str:
-    """One line per problem: ``source: path.to.key: what is wrong``."""
-    lines = []
+_UNION_TAG = re.compile(r"^[a-z][a-z-]*\[.*\]$")
+"""A member of a union in an error's location (``str-enum[Severity]``, ``literal['off']``)."""
+_PATH_IN_MESSAGE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*(?:\[\d+\])*(?:\.[A-Za-z0-9_-]+(?:\[\d+\])*)*): (.+)$", re.S)
+"""A validator's message that starts with a key path below its own location (``routes[0].receiver: ...``)."""
+
+
+def format_path(loc: tuple[Any, ...]) -> str:
+    """A location as a user writes it in YAML: ``alerts.rules[0].metric``, not ``alerts.rules.0.metric``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def explain_validation_error(exc: ValidationError, model: type[BaseModel],
+                             source: str | Callable[[tuple[Any, ...]], str]) -> str:
+    """One line per problem: ``source: path.to.key: what is wrong``, the nearest key for an unknown one.
+
+    ``source`` names the file, or is a function of the error's location that does (a key a template set
+    is blamed on the template too). A validator that names a key below its own location
+    (``routes[0].receiver: no receiver ...``) has that key joined to the path; pydantic's "Value error, "
+    prefix is dropped: the line says what is wrong, not which exception said so."""
+    found: dict[tuple[str, str], list[str]] = {}
     for err in exc.errors():
-        loc = tuple(err["loc"])
-        path = ".".join(str(p) for p in loc) or "(top level)"
-        msg = err["msg"]
+        # a union's members each add their tag to the location (``str-enum[Severity]``); the user wrote none
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and _UNION_TAG.match(p)))
+        path = format_path(loc)
+        msg = str(err["msg"])
+        for prefix in ("Value error, ", "Assertion failed, "):
+            msg = msg.removeprefix(prefix)
         if err["type"] == "extra_forbidden":
             known = _known_keys(model, loc)
             hint = difflib.get_close_matches(str(loc[-1]), known, n=1)
             msg = "unknown key" + (f"; did you mean {hint[0]!r}?" if hint else f"; known keys: {', '.join(known)}")
-        lines.append(f"{source}: {path}: {msg}")
+        elif (m := _PATH_IN_MESSAGE.match(msg)) is not None:
+            path = f"{path}.{m.group(1)}" if path else m.group(1)
+            msg = m.group(2)
+            loc += tuple(int(i) if i else k for k, i in re.findall(r"([A-Za-z0-9_-]+)|\[(\d+)\]", m.group(1)))
+        where = source(loc) if callable(source) else source
+        found.setdefault((where, path or "(top level)"), []).append(msg)
+    lines = []
+    for (where, path), msgs in found.items():
+        tails = [m.removeprefix("Input should be ") for m in msgs]
+        msg = ("Input should be " + ", or ".join(tails) if len(msgs) > 1 and all(m != t for m, t in zip(msgs, tails))
+               else "; ".join(msgs))
+        lines.append(f"{where}: {path}: {msg}")
     return "\n".join(lines)
 
 
@@ -287,8 +323,16 @@ def read_mapping(path: str | Path) -> dict[str, Any]:
             import yaml
 
             data = yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{p}: line {exc.lineno}, column {exc.colno}: not valid JSON: {exc.msg}") from None
     except Exception as exc:
-        raise ConfigError(f"{p}: not valid {'JSON' if p.suffix.lower() == '.json' else 'YAML'}: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None)
+        if mark is not None and problem:  # a YAML syntax error: where the parser gave up, and why
+            context = getattr(exc, "context", None)
+            raise ConfigError(f"{p}: line {mark.line + 1}, column {mark.column + 1}: not valid YAML: {problem}"
+                              + (f" ({context})" if context else "")) from None
+        raise ConfigError(f"{p}: not valid YAML: {' '.join(str(exc).split())}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):

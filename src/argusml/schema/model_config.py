@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from argusml.schema.alerts import AlertsConfig, SLOs
-from argusml.schema.config import ReportConfig, explain_validation_error, read_mapping
+from argusml.schema.config import ReportConfig, explain_validation_error
 from argusml.schema.errors import ConfigError
+from argusml.schema.templates import load_with_templates, source_label
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
@@ -308,20 +310,34 @@ class ModelConfig(_Strict):
         return self
 
 
-def model_config_from_dict(data: dict[str, Any], source: str) -> ModelConfig:
+def model_config_from_dict(data: dict[str, Any], source: str | Callable[[tuple[Any, ...]], str]) -> ModelConfig:
+    """The validated config, or a ConfigError with one line per problem (``explain_validation_error``);
+    ``source`` names the file, or is a function of an error's location that does (templates)."""
+    if "extends" in data:
+        where = source if isinstance(source, str) else source(())
+        raise ConfigError(f"{where}: extends: templates are read beside model YAMLs in a config folder "
+                          "(`argus serve --config DIR`); send the merged config instead")
     try:
         return ModelConfig(**data)
     except ValidationError as exc:
         raise ConfigError(explain_validation_error(exc, ModelConfig, source)) from None
     except TypeError as exc:  # keys that are not strings
-        raise ConfigError(f"{source}: {exc}") from None
+        raise ConfigError(f"{source if isinstance(source, str) else source(())}: {exc}") from None
+
+
+def load_model_document(path: str | Path) -> ModelConfig:
+    """A model YAML validated with its templates applied (``extends:``), its files not yet looked at: what
+    `argus config diff` compares, where the baselines of an old revision may be gone."""
+    p = Path(path)
+    doc = load_with_templates(p)
+    return model_config_from_dict(doc.data, lambda loc: source_label(p, doc.origin(loc)))
 
 
 def load_model_config(path: str | Path) -> tuple[ModelConfig, Path | None]:
-    """The config and the absolute path of its reference baseline (resolved
-    relative to the YAML, and checked to exist)."""
+    """The config (templates applied) and the absolute path of its reference baseline (resolved
+    relative to the YAML, or to the template that named it, and checked to exist)."""
     p = Path(path)
-    cfg = model_config_from_dict(read_mapping(p), str(p))
+    cfg = load_model_document(p)
     ref = None
     if cfg.reference is not None:
         ref = (p.parent / cfg.reference).resolve()

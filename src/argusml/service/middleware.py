@@ -139,5 +139,5 @@ class RequestContext:
             if model is not None and model not in entry.models:
                 return 403, {"error": "forbidden", "detail": f"token {entry.name!r} may not access model {model!r}"}, {}
         scope.setdefault("state", {})["token_models"] = entry.models
-        scope["state"]["token_name"] = entry.name
+        scope["state"]["token_name"] = entry.name  # the author of a config it registers (config history)
         return None

@@ -172,6 +172,30 @@ class ModelDetail(_Answer):
     references: dict[str, ReferenceInfo] = Field(description="per version ('*': the model's own reference)")
 
 
+class ConfigChange(_Answer):
+    what: str = Field(description="model, check, rule, slo, routing, receiver, threshold or versions")
+    key: str = Field(description="the YAML key, e.g. rules[p99].above or alerts.checks.drift")
+    old: Any = None
+    new: Any = None
+    effect: str = Field(description="what the change does, e.g. 'fires earlier', 'pages more'")
+
+
+class ConfigVersion(_Answer):
+    version: int
+    sha256: str = Field(description="SHA-256 of the config's canonical JSON")
+    author: str = Field(description="the token's name over HTTP; for a YAML, $ARGUS_CONFIG_AUTHOR or the OS user")
+    source: str = Field(description="the YAML's path, or 'http'")
+    recorded_at: str = Field(description="RFC 3339, UTC")
+    config: dict[str, Any] = Field(description="the effective config (templates applied, defaults filled)")
+    changes: list[ConfigChange] | None = Field(description="what it changed in what alerts against the version "
+                                                           "before it; null for the first")
+
+
+class ConfigHistory(_Answer):
+    model: str
+    history: list[ConfigVersion] = Field(description="newest first")
+
+
 class FindingKey(_Answer):
     segment: str
     granularity: float = Field(description="window length, seconds")

@@ -62,7 +62,25 @@ def config_files(config_dir: str | os.PathLike[str]) -> list[Path]:
 def load_config_dir(config_dir: str | os.PathLike[str]) -> tuple[list[tuple[Any, Reference]], AuthConfig | None]:
     """Every ``*.yaml`` / ``*.yml`` model config (``tokens.yaml`` is the token list), each checked by
     ``load_model_file``. Every file is read before anything fails, so one run names every problem of
-    the folder (one line each, naming its file), not only the first."""
+    the folder (one line each, naming its file), not only the first. ``DIR/templates/`` is a folder, so
+    its templates are never read as models."""
+    models, auth, _ = _load_config_dir(config_dir)
+    return models, auth
+
+
+def config_author() -> str:
+    """Who a YAML loaded at start-up is recorded as in the config history: ``$ARGUS_CONFIG_AUTHOR`` (a
+    deploy pipeline sets it to the commit's author), else the user running the service."""
+    import getpass
+
+    try:
+        return os.environ.get("ARGUS_CONFIG_AUTHOR") or getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container's random user)
+        return f"uid {os.getuid()}"
+
+
+def _load_config_dir(config_dir: str | os.PathLike[str]
+                     ) -> tuple[list[tuple[Any, Reference]], AuthConfig | None, dict[str, Path]]:
     models: list[tuple[Any, Reference]] = []
     auth = None
     names: dict[str, Path] = {}
@@ -83,19 +101,20 @@ def load_config_dir(config_dir: str | os.PathLike[str]) -> tuple[list[tuple[Any,
         models.append((cfg, ref))
     if problems:
         raise ConfigError("\n".join(problems))
-    return models, auth
+    return models, auth, names
 
 
 def build(config_dir: str | None, data_dir: str, settings: Settings | None = None,
           tokens_file: str | None = None) -> tuple[Monitor, Authenticator, set[str]]:
-    models, auth = load_config_dir(config_dir) if config_dir else ([], None)
+    models, auth, sources = _load_config_dir(config_dir) if config_dir else ([], None, {})
     if tokens_file:
         auth = load_auth_config(tokens_file)
     settings = settings or Settings()
     store = Store(data_dir, memory_limit=settings.memory_limit)
     monitor = Monitor(store, settings)
+    author = config_author()
     for cfg, ref in models:
-        monitor.register(cfg, ref)
+        monitor.register(cfg, ref, author=author, source=str(sources[cfg.model].resolve()))
     loaded = monitor.load_registered()
     monitor.start()
     log.info("monitoring %d model(s): %s", len(monitor.models), ", ".join(sorted(monitor.models)) or "none yet",

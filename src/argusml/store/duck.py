@@ -30,6 +30,7 @@ import orjson
 import pyarrow as pa
 
 from argusml.store.alerting import AlertTables
+from argusml.store.configs import ConfigHistory
 from argusml.store.outbox import Outbox
 from argusml.store.rawlog import RawLog
 from argusml.store.tables import (
@@ -58,7 +59,7 @@ __all__ = ["EVENT_SCHEMA", "FINDING_COLUMNS", "LABEL_SCHEMA", "LABEL_TALLIES", "
            "link_repeats"]
 
 
-class Store(Outbox, WindowTables, AlertTables):
+class Store(Outbox, ConfigHistory, WindowTables, AlertTables):
     """What the service keeps under its data directory (see the module docstring)."""
 
     def __init__(self, data_dir: str | os.PathLike[str], *, read_only: bool = False, memory_limit: str = "512MB") -> None:

@@ -46,6 +46,8 @@ CREATE SEQUENCE IF NOT EXISTS notification_ids START 1;
 CREATE TABLE IF NOT EXISTS notifications(id BIGINT DEFAULT nextval('notification_ids'), model VARCHAR,
     incident_id VARCHAR, receiver VARCHAR, severity VARCHAR, notice VARCHAR, state VARCHAR, attempts INTEGER,
     created_at DOUBLE, next_at DOUBLE, sent_at DOUBLE, last_error VARCHAR, updated_at DOUBLE);
+CREATE TABLE IF NOT EXISTS config_versions(model VARCHAR, version INTEGER, sha256 VARCHAR, config VARCHAR,
+    author VARCHAR, source VARCHAR, recorded_at DOUBLE, PRIMARY KEY (model, version));
 """
 
 EVENT_SCHEMA = pa.schema([("seq", pa.int64()), ("model", pa.string()), ("version", pa.string()),

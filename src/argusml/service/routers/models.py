@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from argusml.profile import Reference
 from argusml.schema import ConfigError, InputError
 from argusml.schema.model_config import MODEL_NAME, model_config_from_dict
 from argusml.service import schemas
-from argusml.service.deps import MonitorDep, state_of
+from argusml.service.deps import MonitorDep, rfc3339, state_of
 from argusml.service.errors import ApiError, json_response
 
 router = APIRouter(tags=["models"])
@@ -46,7 +46,7 @@ def get_model(model: str, monitor: MonitorDep) -> Response:
 
 @router.put("/v1/models/{model}", summary="Register or replace a model (config + baseline)",
             responses={200: {"description": "registered"}, 422: {"model": schemas.ErrorBody}})
-def put_model(model: str, body: schemas.RegisterIn, monitor: MonitorDep) -> Response:
+def put_model(model: str, body: schemas.RegisterIn, request: Request, monitor: MonitorDep) -> Response:
     if not MODEL_NAME.match(model):
         raise ApiError(422, "invalid_model_name", "model names are 1-64 letters, digits, '_', '-' or '.'")
     cfg_in = dict(body.config)
@@ -63,10 +63,24 @@ def put_model(model: str, body: schemas.RegisterIn, monitor: MonitorDep) -> Resp
     try:
         cfg = model_config_from_dict(cfg_in, "config")
         ref = Reference.from_dict(body.baseline, "baseline")
-        monitor.register(cfg, ref)
+        author = request.scope.get("state", {}).get("token_name") or "anonymous"
+        monitor.register(cfg, ref, author=author, source="http")
     except (ConfigError, InputError) as exc:
         raise ApiError(422, "invalid_config", str(exc).splitlines()) from None
     return json_response({"model": model, "registered": True})
+
+
+@router.get("/v1/models/{model}/config/history", summary="A model's config versions, newest first",
+            response_model=schemas.ConfigHistory, responses={404: {"model": schemas.ErrorBody}})
+def config_history(model: str, monitor: MonitorDep,
+                   limit: int = Query(20, ge=1, le=1000, description="newest versions to return")) -> Response:
+    """Who changed the model's config, when, from where (a YAML path, or "http"), and what each version
+    changed in what alerts against the one before it (``changes``; null for the first)."""
+    state_of(monitor, model)
+    history = monitor.store.config_history(model, limit)
+    for v in history:
+        v["recorded_at"] = rfc3339(v["recorded_at"])
+    return json_response({"model": model, "history": history})
 
 
 @router.put("/v1/models/{model}/versions/{version}/reference",
