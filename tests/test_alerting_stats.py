@@ -99,6 +99,8 @@ def test_append_refuses_bad_input_and_says_how_to_fix_it() -> None:
         CounterSeries(coarse_step=0)
     with pytest.raises(ValueError, match="as written by to_list"):
         CounterSeries.from_list([[1, 2, 3]])
+    with pytest.raises(ValueError, match="as written by to_list"):
+        CounterSeries.from_list([[7200, 300, 9000, 5, 1], [10, None, 0]])
     with pytest.raises(ValueError, match="increase strictly"):
         CounterSeries.from_list([[7200, 300, 9000, 5, 1], [10, 1, 0], [10, 5, 1]])
     assert len(s) == 1  # nothing refused was kept

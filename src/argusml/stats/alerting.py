@@ -207,25 +207,28 @@ class CounterSeries:
         pair is the last sample as read, to spot a reset on the next append; sample counts are reset-free)."""
         raw_total, raw_bad = self._raw if self._raw is not None else (None, None)
         head: list[float | None] = [self._fine, self._coarse_step, self._horizon, raw_total, raw_bad]
-        return [head, *([t, n, b] for t, n, b in zip(self._t, self._total, self._bad))]
+        return [head, *map(list, zip(self._t, self._total, self._bad))]
 
     @classmethod
     def from_list(cls, v: Sequence[Sequence[float | None]]) -> CounterSeries:
+        expected = (
+            "CounterSeries.from_list: expected [[fine, coarse_step, horizon, raw_total, raw_bad], [t, total, bad], ...] "
+            "as written by to_list"
+        )
         if not v or len(v[0]) != 5 or any(len(row) != 3 for row in v[1:]):
-            raise ValueError(
-                "CounterSeries.from_list: expected [[fine, coarse_step, horizon, raw_total, raw_bad], [t, total, bad], "
-                "...] as written by to_list"
-            )
+            raise ValueError(expected)
         fine, step, horizon, raw_total, raw_bad = v[0]
-        s = cls(fine=float(fine), coarse_step=float(step), horizon=float(horizon))  # type: ignore[arg-type]
-        for row in v[1:]:
-            t, n, b = (float(x) for x in row)  # type: ignore[arg-type]
-            s._t.append(t)
-            s._total.append(n)
-            s._bad.append(b)
+        rows = v[1:]
+        try:
+            s = cls(fine=float(fine), coarse_step=float(step), horizon=float(horizon))  # type: ignore[arg-type]
+            s._t = array("d", [row[0] for row in rows])  # type: ignore[misc]
+            s._total = array("d", [row[1] for row in rows])  # type: ignore[misc]
+            s._bad = array("d", [row[2] for row in rows])  # type: ignore[misc]
+        except TypeError as e:  # a null where a number belongs
+            raise ValueError(f"{expected} ({e})") from e
         if s._t and (raw_total is None or raw_bad is None):
             raise ValueError("CounterSeries.from_list: samples without the last raw counters; pass the list to_list wrote")
-        if list(s._t) != sorted(set(s._t)):
+        if any(b <= a for a, b in zip(s._t, s._t[1:])):
             raise ValueError("CounterSeries.from_list: sample times must increase strictly; pass the list to_list wrote")
         s._raw = None if raw_total is None or raw_bad is None else (float(raw_total), float(raw_bad))
         return s
