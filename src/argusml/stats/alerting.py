@@ -220,10 +220,10 @@ class CounterSeries:
         fine, step, horizon, raw_total, raw_bad = v[0]
         rows = v[1:]
         try:
-            s = cls(fine=float(fine), coarse_step=float(step), horizon=float(horizon))  # type: ignore[arg-type]
-            s._t = array("d", [row[0] for row in rows])  # type: ignore[misc]
-            s._total = array("d", [row[1] for row in rows])  # type: ignore[misc]
-            s._bad = array("d", [row[2] for row in rows])  # type: ignore[misc]
+            s = cls(fine=float(fine), coarse_step=float(step), horizon=float(horizon))
+            s._t = array("d", [row[0] for row in rows])
+            s._total = array("d", [row[1] for row in rows])
+            s._bad = array("d", [row[2] for row in rows])
         except TypeError as e:  # a null where a number belongs
             raise ValueError(f"{expected} ({e})") from e
         if s._t and (raw_total is None or raw_bad is None):
