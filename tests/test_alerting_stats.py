@@ -510,16 +510,17 @@ def test_a_constant_series_is_flat(level: float, n: int) -> None:
     assert s.kind == "flat" and s.at is None and s.change == 0.0 and s.slope_per_point == 0.0
 
 
+NOISY_CHANGE = {
+    "seed": st.integers(0, 2**32 - 1),
+    "bounds": st.floats(8.0, 40.0),  # the change, in noise bounds
+    "sign": st.sampled_from([-1.0, 1.0]),
+    "level": st.floats(-1e3, 1e3),
+    "sigma": st.floats(1e-3, 1e2),
+}
+
+
 @settings(max_examples=150, deadline=None)
-@given(
-    seed=st.integers(0, 2**32 - 1),
-    before=st.integers(4, 20),
-    after=st.integers(4, 20),
-    bounds=st.floats(8.0, 40.0),
-    sign=st.sampled_from([-1.0, 1.0]),
-    level=st.floats(-1e3, 1e3),
-    sigma=st.floats(1e-3, 1e2),
-)
+@given(before=st.integers(4, 20), after=st.integers(4, 20), **NOISY_CHANGE)
 def test_a_step_of_eight_noise_bounds_is_a_step(
     seed: int, before: int, after: int, bounds: float, sign: float, level: float, sigma: float
 ) -> None:
@@ -534,14 +535,7 @@ def test_a_step_of_eight_noise_bounds_is_a_step(
 
 
 @settings(max_examples=150, deadline=None)
-@given(
-    seed=st.integers(0, 2**32 - 1),
-    n=st.integers(12, 40),
-    bounds=st.floats(8.0, 40.0),
-    sign=st.sampled_from([-1.0, 1.0]),
-    level=st.floats(-1e3, 1e3),
-    sigma=st.floats(1e-3, 1e2),
-)
+@given(n=st.integers(12, 40), **NOISY_CHANGE)
 def test_a_ramp_of_eight_noise_bounds_over_twelve_points_is_a_slope(
     seed: int, n: int, bounds: float, sign: float, level: float, sigma: float
 ) -> None:

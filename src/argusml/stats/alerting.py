@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -340,6 +340,16 @@ class TierBurn:
         }
 
 
+def _read_fired(read: Callable[[TierBurn], float | None]) -> property:
+    """A BurnResult property reading the firing row, None when no row fires."""
+
+    def get(self: BurnResult) -> float | None:
+        f = self.fired
+        return read(f) if f is not None else None
+
+    return property(get)
+
+
 @dataclass(frozen=True)
 class BurnResult:
     """Every policy row's burn rates, and the most severe row whose two windows both burn (or none).
@@ -370,35 +380,12 @@ class BurnResult:
         f = self.fired
         return f.tier.severity if f else None
 
-    @property
-    def long_burn(self) -> float | None:
-        f = self.fired
-        return f.long_burn if f else None
-
-    @property
-    def short_burn(self) -> float | None:
-        f = self.fired
-        return f.short_burn if f else None
-
-    @property
-    def long_window(self) -> float | None:
-        f = self.fired
-        return f.tier.long_window if f else None
-
-    @property
-    def short_window(self) -> float | None:
-        f = self.fired
-        return f.tier.short_window if f else None
-
-    @property
-    def factor(self) -> float | None:
-        f = self.fired
-        return f.tier.factor if f else None
-
-    @property
-    def budget_spent(self) -> float | None:
-        f = self.fired
-        return f.budget_spent if f else None
+    long_burn = _read_fired(lambda f: f.long_burn)
+    short_burn = _read_fired(lambda f: f.short_burn)
+    long_window = _read_fired(lambda f: f.tier.long_window)
+    short_window = _read_fired(lambda f: f.tier.short_window)
+    factor = _read_fired(lambda f: f.tier.factor)
+    budget_spent = _read_fired(lambda f: f.budget_spent)
 
     def to_dict(self) -> dict[str, object]:
         return {"severity": self.severity, "tiers": [t.to_dict() for t in self.tiers]}
