@@ -249,14 +249,14 @@ def test_p0_fires_when_both_of_its_windows_burn() -> None:
     _steady(s, 3 * DAY, 3 * DAY + HOUR, 1000.0, 0.02)
     r = evaluate_burn(s, 3 * DAY + HOUR, 0.999)
     assert r.severity == "P0" and r.factor == 14.4
-    assert r.long_burn == pytest.approx(20.0) and r.short_burn == pytest.approx(20.0)
+    assert r.long_rate == pytest.approx(20.0) and r.short_rate == pytest.approx(20.0)
     assert (r.long_window, r.short_window) == (3600.0, 300.0)
     assert r.budget_spent == pytest.approx(20.0 / 720.0)
     _, p1, p2 = r.tiers
     # 6 h: 300 min at 0.5 bad/min and 60 min at 20 bad/min over 360,000 events: 1,350 / 360 = 3.75 (< 6)
-    assert p1.long_burn == pytest.approx(3.75) and p1.short_burn == pytest.approx(20.0) and not p1.burning
+    assert p1.long_rate == pytest.approx(3.75) and p1.short_rate == pytest.approx(20.0) and not p1.burning
     # 3 d (the thinned part, at a steady rate, is exact): (4,260 × 0.5 + 60 × 20) / 4,320 = 0.7708 (< 1)
-    assert p2.long_burn == pytest.approx((4260 * 0.5 + 60 * 20) / 4320) and not p2.burning
+    assert p2.long_rate == pytest.approx((4260 * 0.5 + 60 * 20) / 4320) and not p2.burning
     assert r.to_dict()["severity"] == "P0" and r.to_dict()["tiers"][0]["burning"] is True
 
 
@@ -266,9 +266,9 @@ def test_a_long_window_still_burning_but_a_recovered_short_one_does_not_alert() 
     _steady(s, HOUR, HOUR + 10 * MINUTE, 1000.0, 0.0)
     r = evaluate_burn(s, HOUR + 10 * MINUTE, 0.999)
     p0 = r.tiers[0]
-    assert p0.long_burn == pytest.approx(50 / 60 * 20) and p0.long_burn > 14.4  # still burning over the hour
-    assert p0.short_burn == 0.0
-    assert r.severity is None and r.fired is None and r.long_burn is None and r.budget_spent is None
+    assert p0.long_rate == pytest.approx(50 / 60 * 20) and p0.long_rate > 14.4  # still burning over the hour
+    assert p0.short_rate == 0.0
+    assert r.severity is None and r.fired is None and r.long_rate is None and r.budget_spent is None
 
 
 def test_a_short_blip_does_not_alert_either() -> None:
@@ -276,8 +276,8 @@ def test_a_short_blip_does_not_alert_either() -> None:
     _steady(s, 0.0, 55 * MINUTE, 1000.0, 0.0)
     _steady(s, 55 * MINUTE, HOUR, 1000.0, 0.02)
     r = evaluate_burn(s, HOUR, 0.999)
-    assert r.tiers[0].short_burn == pytest.approx(20.0)
-    assert r.tiers[0].long_burn == pytest.approx(20.0 * 5 / 60)
+    assert r.tiers[0].short_rate == pytest.approx(20.0)
+    assert r.tiers[0].long_rate == pytest.approx(20.0 * 5 / 60)
     assert r.severity is None
 
 
@@ -285,12 +285,12 @@ def test_p1_and_p2_fire_on_slower_burns() -> None:
     p1 = CounterSeries()
     _steady(p1, 0.0, 6 * HOUR, 1000.0, 0.008)  # burn 8: above 6, below 14.4
     r = evaluate_burn(p1, 6 * HOUR, 0.999)
-    assert r.severity == "P1" and r.long_burn == pytest.approx(8.0)
+    assert r.severity == "P1" and r.long_rate == pytest.approx(8.0)
     assert r.budget_spent == pytest.approx(8.0 * 6 / 720)
     p2 = CounterSeries()
     _steady(p2, 0.0, 3 * DAY, 100.0, 0.002)  # burn 2: above 1, below 6
     r = evaluate_burn(p2, 3 * DAY, 0.999)
-    assert r.severity == "P2" and r.long_burn == pytest.approx(2.0) and r.short_burn == pytest.approx(2.0)
+    assert r.severity == "P2" and r.long_rate == pytest.approx(2.0) and r.short_rate == pytest.approx(2.0)
     assert r.budget_spent == pytest.approx(2.0 * 3 / 30)
     # the policy is data: a custom single row, given as a plain tuple
     assert evaluate_burn(p2, 3 * DAY, 0.999, [("page", 3600, 300, 1.5)]).severity == "page"
@@ -328,9 +328,9 @@ def test_gaps_carry_their_events_but_a_stale_series_cannot_alert() -> None:
     s.append(50 * MINUTE, 50_000.0, 1000.0)  # 30 minutes without samples: the counters carried them
     _steady(s, 50 * MINUTE, HOUR, 1000.0, 0.02)
     r = evaluate_burn(s, HOUR, 0.999)
-    assert r.severity == "P0" and r.long_burn == pytest.approx(20.0)
+    assert r.severity == "P0" and r.long_rate == pytest.approx(20.0)
     stale = evaluate_burn(s, HOUR + 10 * MINUTE, 0.999)  # no sample for the last 10 minutes
-    assert stale.tiers[0].short_burn is None and stale.severity is None
+    assert stale.tiers[0].short_rate is None and stale.severity is None
 
 
 def test_budget_remaining() -> None:

@@ -306,26 +306,26 @@ BURN_POLICY: tuple[BurnTier, ...] = (
 class TierBurn:
     """A policy row's two burn rates now, and the share of the period's budget its long window spent.
 
-    ``budget_spent`` is ``long_burn × long_window / period`` (the workbook's reading, which takes the window's
+    ``budget_spent`` is ``long_rate × long_window / period`` (the workbook's reading, which takes the window's
     traffic as typical of the period). 20× over an hour of a 30-day SLO spends 20 / 720 = 2.78% of it.
 
-    >>> tb = TierBurn(BURN_POLICY[0], long_burn=20.0, short_burn=15.0, budget_spent=20.0 * 3600 / SLO_PERIOD_SECONDS)
+    >>> tb = TierBurn(BURN_POLICY[0], long_rate=20.0, short_rate=15.0, budget_spent=20.0 * 3600 / SLO_PERIOD_SECONDS)
     >>> tb.burning, round(tb.budget_spent, 5)
     (True, 0.02778)
-    >>> TierBurn(BURN_POLICY[0], long_burn=20.0, short_burn=2.0, budget_spent=0.028).burning
+    >>> TierBurn(BURN_POLICY[0], long_rate=20.0, short_rate=2.0, budget_spent=0.028).burning
     False
     """
 
     tier: BurnTier
-    long_burn: float | None
-    short_burn: float | None
+    long_rate: float | None
+    short_rate: float | None
     budget_spent: float | None
 
     @property
     def burning(self) -> bool:
         """Both windows burn faster than the row's factor (strictly, as the workbook's rules compare)."""
         f = self.tier.factor
-        return self.long_burn is not None and self.short_burn is not None and self.long_burn > f and self.short_burn > f
+        return self.long_rate is not None and self.short_rate is not None and self.long_rate > f and self.short_rate > f
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -333,8 +333,8 @@ class TierBurn:
             "long_window_s": self.tier.long_window,
             "short_window_s": self.tier.short_window,
             "factor": self.tier.factor,
-            "long_burn": self.long_burn,
-            "short_burn": self.short_burn,
+            "long_rate": self.long_rate,
+            "short_rate": self.short_rate,
             "budget_spent": self.budget_spent,
             "burning": self.burning,
         }
@@ -363,9 +363,9 @@ class BurnResult:
     >>> for minute in range(61):
     ...     s.append(60.0 * minute, 1000.0 * minute, 20.0 * minute)
     >>> r = evaluate_burn(s, 3600.0, 0.999)
-    >>> r.severity, round(r.long_burn, 6), round(r.short_burn, 6), r.long_window, r.short_window
+    >>> r.severity, round(r.long_rate, 6), round(r.short_rate, 6), r.long_window, r.short_window
     ('P0', 20.0, 20.0, 3600.0, 300.0)
-    >>> round(r.budget_spent, 5), [t.long_burn for t in r.tiers[1:]]  # 6 h and 3 d are not covered yet
+    >>> round(r.budget_spent, 5), [t.long_rate for t in r.tiers[1:]]  # 6 h and 3 d are not covered yet
     (0.02778, [None, None])
     """
 
@@ -380,8 +380,8 @@ class BurnResult:
         f = self.fired
         return f.tier.severity if f else None
 
-    long_burn = _read_fired(lambda f: f.long_burn)
-    short_burn = _read_fired(lambda f: f.short_burn)
+    long_rate = _read_fired(lambda f: f.long_rate)
+    short_rate = _read_fired(lambda f: f.short_rate)
     long_window = _read_fired(lambda f: f.tier.long_window)
     short_window = _read_fired(lambda f: f.tier.short_window)
     factor = _read_fired(lambda f: f.tier.factor)
@@ -414,7 +414,7 @@ def evaluate_burn(
     >>> for minute in range(66):
     ...     s.append(60.0 * minute, 1000.0 * minute, 20.0 * min(minute, 60))
     >>> r = evaluate_burn(s, 3900.0, 0.999)
-    >>> r.severity, round(r.tiers[0].long_burn, 4), r.tiers[0].short_burn
+    >>> r.severity, round(r.tiers[0].long_rate, 4), r.tiers[0].short_rate
     (None, 18.3333, 0.0)
     """
     _check_objective(objective)
@@ -425,10 +425,10 @@ def evaluate_burn(
         if len(row) != 4:
             raise ValueError(f"evaluate_burn: policy row {i} is {row!r}; each row is (severity, long_window, short_window, factor)")
         tier = BurnTier(str(row[0]), float(row[1]), float(row[2]), float(row[3]))
-        long_burn = burn_rate(series, now, tier.long_window, objective, min_coverage=min_coverage)
-        short_burn = burn_rate(series, now, tier.short_window, objective, min_coverage=min_coverage)
-        spent = None if long_burn is None else long_burn * tier.long_window / period
-        tiers.append(TierBurn(tier, long_burn, short_burn, spent))
+        long_rate = burn_rate(series, now, tier.long_window, objective, min_coverage=min_coverage)
+        short_rate = burn_rate(series, now, tier.short_window, objective, min_coverage=min_coverage)
+        spent = None if long_rate is None else long_rate * tier.long_window / period
+        tiers.append(TierBurn(tier, long_rate, short_rate, spent))
     return BurnResult(tuple(tiers))
 
 
