@@ -45,6 +45,10 @@ history at once)."""
 SLO_SAMPLE_EVERY = 60.0
 """Seconds between two samples of an SLO's counters: burn rates are judged over 5 minutes at the least."""
 
+SLO_SAVE_EVERY = 600.0
+"""Seconds between two saves of a model's SLO samples when nothing else of it changed (each save writes about
+24 KB per SLO): a crash loses at most this stretch of samples, which the counters then carry as one gap."""
+
 
 @dataclass
 class FindingSignal:
@@ -139,6 +143,7 @@ class ModelAlerts:
     slo: dict[str, Any] = field(default_factory=dict)  # SLO name -> CounterSeries
     slo_minutes: dict[str, list[float]] = field(default_factory=dict)  # freshness/quality: [total, bad] minutes
     slo_sampled_at: float = -math.inf
+    slo_saved_at: float = -math.inf
     versions: dict[str, float] = field(default_factory=dict)  # version -> end of its newest window
 
     def to_dict(self) -> dict[str, Any]:
@@ -330,7 +335,7 @@ class Engine:
             side = "above" if z > 0 else "below"
             if abs(z) > r.k and r.direction in (side, "both"):
                 return True, sev, (f"{side} its usual range for this hour of the week ({band.lower:.4g} to "
-                                   f"{band.upper:.4g}, median {band.median:.4g} of {band.n} past weeks)")
+                                   f"{band.upper:.4g}, median {band.median:.4g} of {band.n} past observations)")
             return (False if abs(z) <= 0.75 * r.k or not firing else None), sev, ""
         return None
 
@@ -413,6 +418,7 @@ class Engine:
         if a is None:
             a = m.alerts[fp] = AlertState(fp, cfg.model, name, labels, severity, role, "tick", rule_type=rule_type)
         a.value = value
+        before = (a.status, a.severity)
         if bad:
             a.summary = summary
             if a.status == "firing" and SEVERITY_RANK[severity] < SEVERITY_RANK[a.severity]:
@@ -422,8 +428,9 @@ class Engine:
                 a.severity = severity
         step = max(1.0, now - (a.judged[-1][0] if a.judged else now - 1.0))
         a.judge(now - step, now, bad, value, KEEP)
-        self._dirty_models.add(cfg.model)
         self._settle(cfg, a, 1, now, resolve=1)
+        if (a.status, a.severity) != before:  # judged every pass: saved only when that changes something
+            self._dirty_models.add(cfg.model)
         self._gc(m)
 
     def _slos(self, cfg: ModelConfig, m: ModelAlerts, sig: TickSignal, now: float) -> None:
@@ -434,7 +441,9 @@ class Engine:
 
         minutes = (now - m.slo_sampled_at) / 60 if m.slo_sampled_at > -math.inf else 0.0
         m.slo_sampled_at = now
-        self._dirty_models.add(cfg.model)
+        if now - m.slo_saved_at >= SLO_SAVE_EVERY:
+            m.slo_saved_at = now
+            self._dirty_models.add(cfg.model)
         for name, slo in slos:
             if name in ("latency", "error_rate"):
                 counts = sig.counters.get(name)
@@ -456,7 +465,7 @@ class Engine:
             if series is None:
                 series = m.slo[name] = CounterSeries()
             series.append(now, total, bad)
-            res = evaluate_burn(series, now, slo.objective)
+            res = evaluate_burn(series, now, slo.objective, period=slo.period)
             sev = res.severity
             alert = f"slo_{name}"
             summary = ""

@@ -1,6 +1,23 @@
 """Pure statistics (numpy and scipy only): nothing here knows about data
 frames, files, HTTP or time."""
 
+from argusml.stats.alerting import (
+    BURN_POLICY,
+    MONDAY_ORIGIN,
+    WEEK_SECONDS,
+    Band,
+    BurnResult,
+    BurnTier,
+    CounterSeries,
+    Shape,
+    TierBurn,
+    budget_remaining,
+    burn_rate,
+    evaluate_burn,
+    seasonal_band,
+    seasonal_bucket,
+    step_or_slope,
+)
 from argusml.stats.mergeable import Mergeable
 from argusml.stats.moments import EMPTY as EMPTY_MOMENTS
 from argusml.stats.moments import Moments
@@ -27,14 +44,26 @@ from argusml.stats.tests import (
 )
 
 __all__ = [
+    "BURN_POLICY",
     "EMPTY_MOMENTS",
+    "MONDAY_ORIGIN",
+    "WEEK_SECONDS",
+    "Band",
+    "BurnResult",
+    "BurnTier",
+    "CounterSeries",
     "Mergeable",
     "Moments",
+    "Shape",
     "TestResult",
+    "TierBurn",
     "adjust_p_values",
+    "budget_remaining",
+    "burn_rate",
     "chi2_homogeneity",
     "correlation_change_p",
     "correlation_change_ps",
+    "evaluate_burn",
     "js_distance",
     "ks_detectable",
     "ks_exact",
@@ -45,6 +74,9 @@ __all__ = [
     "merge_sparse_bins",
     "net_distance",
     "psi",
+    "seasonal_band",
+    "seasonal_bucket",
+    "step_or_slope",
     "tail_change",
     "total_variation",
     "unseen_mass_test",
