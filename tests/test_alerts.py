@@ -329,7 +329,9 @@ def test_a_baseline_rule_judges_against_the_median_of_its_past() -> None:
     past = [0.80, 0.82, 0.81, 0.79, 0.80]
 
     def history(version: str, metric: str, since: float, until: float) -> tuple[list[float], list[float]]:
-        assert (version, metric, until - since) == ("v1", "performance.roc_auc", 30 * 86400)
+        assert (version, metric) == ("v1", "performance.roc_auc")
+        if until - since != 30 * 86400:  # the windows before the alert's own, for step or slope: none here
+            return [], []
         return [since + k for k in range(len(past))], past
 
     e = Engine()
@@ -371,3 +373,65 @@ def test_a_route_to_a_missing_receiver_names_the_nearest() -> None:
     with pytest.raises(ConfigError) as info:
         config(alerts={"receivers": {"pager": {"webhook": "http://p/x"}}, "routes": [{"receiver": "pagr"}]})
     assert "routes[0].receiver: no receiver named 'pagr'; did you mean 'pager'?" in str(info.value)
+
+
+def test_an_slo_burning_fast_pages_and_stops_soon_after_the_burn() -> None:
+    cfg = config(slos={"error_rate": {"objective": 0.999}})
+    e = Engine()
+    total = bad = 0.0
+    sent: list[tuple[int, str, str]] = []
+    for minute in range(0, 4 * 60):
+        total += 1000
+        if 120 <= minute < 185:
+            bad += 20  # 2% of requests fail for 65 minutes: a burn rate of 0.02 / 0.001 = 20
+        e.tick(cfg, TickSignal("credit", counters={"error_rate": (total, bad)}), T0 + minute * 60)
+        sent += [(minute, n.event, n.severity) for n in e.drain().notices]
+    (opened, resolved) = sent
+    # at minute m the 1-hour window counts 20 * (m - 119) bad of 60,000: a burn of (m - 119) / 3, past 14.4
+    # from m = 163 (the 5-minute window burns at 20 all along): the page goes out after 44 minutes of errors
+    assert opened == (163, "opened", "P0")
+    # the errors stop at minute 185; the 5-minute window is clean by minute 190: no P0 tier burns, and the
+    # 6-hour window has not seen 90% of its span, so no lower tier either
+    assert resolved[1:] == ("resolved", "P0") and 185 <= resolved[0] <= 190
+
+
+def test_a_seasonal_rule_knows_a_monday_morning() -> None:
+    cfg = config(alerts={"for_windows": 1, "rules": [
+        {"name": "traffic", "type": "seasonal", "metric": "rows", "direction": "below", "k": 4}]})
+    monday_8am = 1_799_654_400.0  # 2027-01-11 08:00 UTC, a Monday
+    times = [monday_8am - w * 7 * 86400 + h * 3600 for w in range(1, 5) for h in range(-2, 3)]
+    values = [5000.0 + 10 * (w % 3) if h == 0 else 1000.0 for w in range(1, 5) for h in range(-2, 3)]
+
+    def history(version: str, metric: str, since: float, until: float) -> tuple[list[float], list[float]]:
+        kept = [(t, v) for t, v in zip(times, values) if since <= t < until]
+        return [t for t, _ in kept], [v for _, v in kept]
+
+    def hour(rows: float) -> list[Notice]:
+        e = Engine()
+        e.window(cfg, WindowSignal("credit", "v1", monday_8am, monday_8am + 3600, "window", {"rows": rows}),
+                 monday_8am + 3700, history)
+        return e.drain().notices
+
+    assert hour(4900.0) == []  # the usual Monday-morning peak
+    notices = hour(1000.0)  # a night's traffic on a Monday morning: below its band
+    assert [(n.event, n.severity) for n in notices] == [("opened", "P1")]
+    assert "below its usual range for this hour of the week" in notices[0].incident["alerts"][0]["summary"]
+
+
+@pytest.mark.parametrize("values, shape", [
+    ([0.10, 0.11, 0.10, 0.09, 0.10, 0.50, 0.51, 0.50], "a sudden step"),
+    ([0.10, 0.15, 0.20, 0.25, 0.30, 0.35, 0.40, 0.45], "a gradual slope"),
+])
+def test_an_alert_says_whether_its_metric_stepped_or_sloped(values: list[float], shape: str) -> None:
+    cfg = config(alerts={"rules": [{"name": "nulls", "type": "threshold", "metric": "missing_ratio.age",
+                                    "above": 0.3}]})
+    def history(version: str, metric: str, since: float, until: float) -> tuple[list[float], list[float]]:
+        kept = [(T0 + i * W, v) for i, v in enumerate(values) if since <= T0 + i * W < until]
+        return [t for t, _ in kept], [v for _, v in kept]
+
+    e = Engine()
+    for i, v in enumerate(values):
+        w = window(i, **{"missing_ratio.age": v})
+        e.window(cfg, w, w.end + 120, history)
+    (alert,) = only_incident(e).to_dict()["alerts"]
+    assert alert["summary"].endswith(f"({shape} over the last 8 windows)")

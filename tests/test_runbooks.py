@@ -34,11 +34,6 @@ EXPECTED = [*DEFAULT_SEVERITY, "unexpected_version", "serving_errors", "slo_late
             "slo_freshness", "slo_quality", "no_events", "stale_data", "label_lag", "notifier_failing",
             "rule_threshold", "rule_baseline", "rule_seasonal", "rule_absence"]
 
-# commands being added beside this change (the incidents API and CLI); the runbooks already tell people to
-# use them. Remove a name from here once `argus <name>` exists: the test then checks its options too.
-NOT_YET_IN_CLI = {"incidents"}
-
-
 def raw(name: str) -> str:
     return files("argusml.alerts").joinpath("runbooks", f"{name}.md").read_text(encoding="utf-8")
 
@@ -107,8 +102,6 @@ def test_every_quoted_command_exists_with_the_options_it_is_given():
     for name in RUNBOOKS:
         for cmd in _commands(raw(name)):
             words = shlex.split(cmd)[1:]
-            if words[0] in NOT_YET_IN_CLI:
-                continue
             node, path = root, ["argus"]
             while hasattr(node, "commands") and words and not words[0].startswith("-"):
                 assert words[0] in node.commands, f"{name}: `{cmd}`: no command {' '.join([*path, words[0]])}"

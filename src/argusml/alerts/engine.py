@@ -286,10 +286,10 @@ class Engine:
             a.summary = (r.summary.format(value=value) if r.summary else f"{r.metric} = {value:.4g}: {detail}")
             a.evidence = {"metric": r.metric, "value": value, "detail": detail}
         a.judge(sig.start, sig.end, bad, value, keep)
+        if bad:  # before it settles: the incident shows the summary as it fires
+            self._shape(a, r.metric, sig, history)
         immediate = severity == Severity.P0.value and r.p0 is not None
         self._settle(cfg, a, 1 if immediate and bad else spec.for_windows, now)
-        if a.status == "firing" and bad:
-            self._shape(a)
 
     @staticmethod
     def _judge_rule(r: Any, value: float, sig: WindowSignal, history: History | None, firing: bool
@@ -328,7 +328,7 @@ class Engine:
             from argusml.stats.alerting import seasonal_band
 
             times, values = history(sig.version, r.metric, sig.start - r.weeks * 7 * 86400, sig.start)
-            band = seasonal_band(times, values, sig.start, k=r.k, pool=1)
+            band = seasonal_band(times, values, sig.start, k=r.k)  # its own hour only: a peak is one hour wide
             if band is None:
                 return None
             z = band.z(value)
@@ -340,19 +340,26 @@ class Engine:
         return None
 
     @staticmethod
-    def _shape(a: AlertState) -> None:
-        """Step or slope: whether the metric jumped or decayed over the recent windows, said in the alert."""
+    def _shape(a: AlertState, metric: str, sig: WindowSignal, history: History | None) -> None:
+        """Step or slope: whether the metric jumped or decayed over the recent windows, said in the alert. The
+        alert's own judgements start at its first bad window; the windows before it come from the metric's
+        past (``history``), so a step is seen against what came before it."""
         from argusml.stats.alerting import step_or_slope
 
-        values = a.values()
+        judged = [(j[1], float(j[3])) for j in a.judged if j[3] is not None]
+        if history is not None and len(judged) < 12:
+            length = sig.end - sig.start
+            first = judged[0][0] if judged else sig.start
+            times, values = history(sig.version, metric, first - (12 - len(judged)) * length, first)
+            judged = [*zip(times, values), *judged]
+        values = [v for _, v in judged]
         if len(values) < 6:
             return
         shape = step_or_slope(values)
         if shape.kind in ("step", "slope"):
             a.evidence["shape"] = {"kind": shape.kind, "change": shape.change}
             how = "a sudden step" if shape.kind == "step" else "a gradual slope"
-            if f"({how}" not in a.summary:
-                a.summary += f" ({how} over the last {len(values)} windows)"
+            a.summary += f" ({how} over the last {len(values)} windows)"
 
     def _unexpected_version(self, cfg: ModelConfig, m: ModelAlerts, sig: WindowSignal, now: float, keep: int) -> None:
         if sig.stream != "window":
