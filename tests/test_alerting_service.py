@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,13 +31,15 @@ def model(**alerts: Any) -> Any:
                                    "alerts": {"webhook": "http://127.0.0.1:9/hook", **alerts}}, "m.yaml")
 
 
-def close_window(r: Running, w: int, *, rename: bool = False, shift: float = 0.0, n: int = 300) -> Any:
+def close_window(r: Running, w: int, *, rename: bool = False, shift: float = 0.0, n: int = 300,
+                 errors: float = 0.0) -> Any:
     """Send one minute of events (``x0`` renamed upstream to ``x0_v2`` with ``rename``), close the window and
     run an alert pass; the pass's changes."""
     rng = np.random.default_rng(1000 + w)  # not the reference's seed: its draws would repeat the reference's values
     events = []
     for i in range(n):
-        e = event(f"{w}-{i}", rng, shift=shift, timestamp=r.clock.t + i * 0.1)
+        e = event(f"{w}-{i}", rng, shift=shift, timestamp=r.clock.t + i * 0.1,
+                  status=500 if i < errors * n else 200, latency_ms=80.0)
         if rename:
             e["features"]["x0_v2"] = e["features"].pop("x0")
         events.append(e)
@@ -159,3 +162,80 @@ def test_incident_rows_survive_in_the_store(tmp_path: Path, running_monitor: Cal
     (after,) = r2.client.get("/v1/incidents").json()
     assert after["id"] == before["id"] and after["status"] == "open"
     assert after["id"] in r2.monitor.alerting.engine.incidents
+
+
+def test_an_incident_reaches_its_webhook_and_resolves_there(running_monitor: Callable[..., Running]) -> None:
+    from test_notify import Hook
+
+    hook = Hook()
+    try:
+        r = running_monitor((model(webhook=hook.url + "/am"), make_reference()), settings=QUIET)
+        close_window(r, 0, rename=True)
+        assert hook.wait_for(1)
+        path, body = hook.posts[0]
+        (inc,) = r.client.get("/v1/incidents").json()
+        assert (path, body["version"], body["status"], body["groupKey"]) == ("/am", "4", "firing", inc["id"])
+        labels = body["alerts"][0]["labels"]
+        assert (labels["alertname"], labels["model"], labels["severity"], labels["incident_id"]) == (
+            "all_null", "m", "P0", inc["id"])
+        assert body["alerts"][0]["annotations"]["runbook_url"].endswith("/v1/runbooks/all_null?model=m")
+        r.client.post(f"/v1/incidents/{inc['id']}/resolve", json={"by": "bob"})
+        assert hook.wait_for(2)
+        assert [b["status"] for _, b in hook.posts] == ["firing", "resolved"]
+        assert hook.posts[1][1]["groupKey"] == inc["id"]
+    finally:
+        hook.close()
+
+
+def test_a_failing_notifier_is_an_alert_a_finding_and_a_metric(running_monitor: Callable[..., Running]) -> None:
+    from test_notify import Hook
+
+    hook = Hook()
+    hook.script = [(400, "no such route", {})]  # refused for good: not retried
+    try:
+        r = running_monitor((model(webhook=hook.url + "/gone"), make_reference()), settings=QUIET)
+        close_window(r, 0, rename=True)
+        assert hook.wait_for(1)
+        deadline = time.monotonic() + 10
+        while not r.monitor.alerting.sender.gave_up and time.monotonic() < deadline:
+            time.sleep(0.02)
+        close_window(r, 1, rename=True)
+        firing = {a["name"]: a for a in r.client.get("/v1/alerts").json()}
+        assert firing["notifier_failing"]["labels"] == {"receiver": "default"}
+        assert "HTTP 400" in firing["notifier_failing"]["summary"]
+        found = r.client.get("/v1/models/m/findings", params={"limit": 1000}).json()["findings"]
+        assert any(f["check"] == "notifier_failing" and "'default'" in f["message"] for f in found)
+        assert 'argus_notifications_failed_total{model="m",receiver="default"} 1.0' in r.client.get("/metrics").text
+    finally:
+        hook.close()
+
+
+def test_an_error_budget_burning_fast_pages_from_the_running_service(running_monitor: Callable[..., Running]) -> None:
+    from test_notify import Hook
+
+    hook = Hook()
+    cfg = model_config_from_dict({"model": "m", "window": "1m", "lateness": "0s",
+                                  "slos": {"error_rate": {"objective": 0.99}},
+                                  "alerts": {"webhook": hook.url}}, "m.yaml")
+    r = running_monitor((cfg, make_reference()), settings=QUIET)
+    sent = []
+    for w in range(105):  # a quiet hour, then 20% of requests failing: a burn of 20 against a 1% budget
+        sent += [(w, n.event, n.severity) for n in close_window(r, w, n=50, errors=0.2 if w >= 60 else 0.0).notices]
+    st = r.client.get("/v1/models/m/slos").json()["error_rate"]
+    assert st["objective"] == 0.99 and st["burn_rates"]["5m"] == pytest.approx(20.0)
+    assert st["burn_rates"]["3d"] is None  # three days not sampled yet: no rate rather than a guess
+    assert st["alert"] == {"status": "firing", "severity": "P0"}
+    # the built-in serving_errors (over 5% failing) pages P1 after three windows; the 1-hour window of the
+    # SLO passes 14.4 once 44 of its 60 minutes failed at 20x (14.4 / 20 * 60 = 43.2): the same incident
+    # escalates to P0
+    assert sent == [(62, "opened", "P1"), (103, "escalated", "P0")]
+    (inc,) = r.client.get("/v1/incidents").json()
+    assert {a["name"] for a in inc["alerts"]} == {"serving_errors", "slo_error_rate"}
+    assert hook.wait_for(2)
+    told = [{a["labels"]["alertname"]: a["labels"]["severity"] for a in b["alerts"]} for _, b in hook.posts]
+    assert told == [{"serving_errors": "P1"}, {"serving_errors": "P1", "slo_error_rate": "P0"}]
+    hook.close()
+    metrics = r.client.get("/metrics").text
+    (line,) = [x for x in metrics.splitlines() if x.startswith('argus_slo_burn_rate{model="m",slo="error_rate",window="5m"}')]
+    assert float(line.split()[-1]) == pytest.approx(20.0)
+    assert 'argus_slo_error_budget_remaining{model="m",slo="error_rate"}' in metrics

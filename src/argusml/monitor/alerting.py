@@ -37,6 +37,8 @@ log = logging.getLogger("argus.alerts")
 
 WINDOW_CURSOR = "alerts.windows_closed_at"
 PERF_CURSOR = "alerts.performance_updated_at"
+SLO_WINDOWS = (300.0, 1800.0, 3600.0, 6 * 3600.0, 3 * 86400.0)
+"""The windows of the burn-rate tiers (5 minutes to 3 days): what /metrics and the SLO route show."""
 LATE_CLOSE = 600.0
 """Seconds past a window's end and lateness after which its close is history arriving (a backfill), not news."""
 
@@ -396,6 +398,32 @@ class Alerting:
             self.engine.expire_silence(silence_id, self.clock())
             self.store.save_silence(s.id, s.ends_at, s.__dict__)
             return s
+
+    def slo_status(self, model: str | None = None) -> dict[str, dict[str, dict[str, Any]]]:
+        """Per model and SLO: its objective, burn rate over each window the alerts use (None: not enough of
+        the window sampled yet), the error budget remaining over the samples kept, and its alert's state."""
+        from argusml.schema.model_config import format_duration
+        from argusml.stats.alerting import budget_remaining, burn_rate
+
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        now = self.clock()
+        with self.lock:
+            for name, m in self.engine.models.items():
+                state = self.models.get(name)
+                if state is None or (model is not None and name != model):
+                    continue
+                for slo_name, slo in state.config.slos.items():
+                    series = m.slo.get(slo_name)
+                    alert = next((a for a in m.alerts.values() if a.name == f"slo_{slo_name}"), None)
+                    out.setdefault(name, {})[slo_name] = {
+                        "objective": slo.objective,
+                        "burn_rates": {format_duration(w): (None if series is None else
+                                                            burn_rate(series, now, w, slo.objective))
+                                       for w in SLO_WINDOWS},
+                        "budget_remaining": None if series is None else budget_remaining(
+                            series, now, slo.objective, period=slo.period),
+                        "alert": None if alert is None else {"status": alert.status, "severity": alert.severity}}
+        return out
 
     def counts(self) -> dict[str, dict[tuple[str, ...], int]]:
         """Alerts by (model, severity, state) and open incidents by (model, severity): the /metrics gauges."""

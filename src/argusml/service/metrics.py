@@ -234,7 +234,18 @@ def _alert_metrics(mon: Monitor) -> Iterator[Metric]:
     for fam, counts in ((sent, sender.sent), (failed, sender.failures)):
         for (model, receiver), n in sorted(dict(counts).items()):
             fam.add_metric([model, receiver], n)
-    yield from (alerts, incidents, sent, failed)
+    burn = GaugeMetricFamily("argus_slo_burn_rate", "How fast each SLO spends its error budget over a window "
+                             "(1: exactly over its period).", labels=["model", "slo", "window"])
+    budget = GaugeMetricFamily("argus_slo_error_budget_remaining", "Share of each SLO's error budget left "
+                               "(over the samples kept: 3 days).", labels=["model", "slo"])
+    for model, slos in sorted(mon.alerting.slo_status().items()):
+        for slo, st in slos.items():
+            for window, rate in st["burn_rates"].items():
+                if rate is not None:
+                    burn.add_metric([model, slo, window], rate)
+            if st["budget_remaining"] is not None:
+                budget.add_metric([model, slo], st["budget_remaining"])
+    yield from (alerts, incidents, sent, failed, burn, budget)
 
 
 def registry_for(monitor: Monitor) -> CollectorRegistry:

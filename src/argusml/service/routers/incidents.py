@@ -14,7 +14,7 @@ from argusml.alerts.engine import Silence
 from argusml.alerts.incident import Incident
 from argusml.schema.model_config import parse_duration
 from argusml.service import schemas
-from argusml.service.deps import Limit, MonitorDep, parse_time
+from argusml.service.deps import Limit, MonitorDep, parse_time, state_of
 from argusml.service.errors import ApiError, json_response
 
 router = APIRouter(tags=["incidents"])
@@ -82,6 +82,13 @@ def resolve(incident_id: str, monitor: MonitorDep, request: Request, body: Actio
 @router.get("/v1/alerts", summary="Alerts pending or firing now")
 def alerts(monitor: MonitorDep, model: str | None = None) -> Response:
     return json_response(monitor.alerting.alerts(model))
+
+
+@router.get("/v1/models/{model}/slos", summary="Each SLO: burn rates per window, error budget left, its alert",
+            responses=_ERRORS)
+def slos(model: str, monitor: MonitorDep) -> Response:
+    state_of(monitor, model)
+    return json_response(monitor.alerting.slo_status(model).get(model, {}))
 
 
 class SilenceIn(BaseModel):
