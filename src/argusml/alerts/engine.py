@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import hashlib
 import math
-import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
+
+import numpy as np
 
 from argusml.alerts.incident import SEVERITY_RANK, Incident, rfc3339
 from argusml.alerts.rules import IMMEDIATE_CHECKS, MIN_REQUESTS, PERF_STREAM_CHECKS, Spec, check_severity, fingerprint, role_of_check, specs
@@ -179,6 +180,7 @@ class Engine:
         self._dirty_incidents: dict[str, Incident] = {}
         self._notices: list[Notice] = []
         self._specs: dict[str, tuple[ModelConfig, list[Spec]]] = {}
+        self._past_cache: dict[tuple[str, str, str], tuple[int, Any]] = {}
 
     def specs(self, cfg: ModelConfig) -> list[Spec]:
         """The model's rules (``rules.specs``), built once per config: ticks and windows ask for them often."""
@@ -270,7 +272,7 @@ class Engine:
             return
         if r.metric == "error_rate" and sig.metrics.get("requests", 0.0) < MIN_REQUESTS:
             return
-        judged = self._judge_rule(r, value, sig, history, firing=a is not None and a.status == "firing")
+        judged = self._judge_rule(cfg.model, r, value, sig, history, firing=a is not None and a.status == "firing")
         if judged is None:
             return
         bad, severity, detail = judged
@@ -286,14 +288,33 @@ class Engine:
             a.summary = (r.summary.format(value=value) if r.summary else f"{r.metric} = {value:.4g}: {detail}")
             a.evidence = {"metric": r.metric, "value": value, "detail": detail}
         a.judge(sig.start, sig.end, bad, value, keep)
-        if bad:  # before it settles: the incident shows the summary as it fires
-            self._shape(a, r.metric, sig, history)
         immediate = severity == Severity.P0.value and r.p0 is not None
+        if bad and (immediate or a.status == "firing" or a.streak(True) >= spec.for_windows):
+            self._shape(a, r.metric, sig, history)  # before it settles: the incident shows it as it fires
         self._settle(cfg, a, 1 if immediate and bad else spec.for_windows, now)
 
-    @staticmethod
-    def _judge_rule(r: Any, value: float, sig: WindowSignal, history: History | None, firing: bool
-                    ) -> tuple[bool | None, str, str] | None:
+    def _past(self, model: str, r: Any, sig: WindowSignal, history: History) -> Any:
+        """A rule's reference from the metric's past: the median of its period (baseline) or the band of its
+        hour of the week (seasonal). Both move slowly, so each is computed once per hour of window starts
+        (and per hour of the week) rather than for every window: at 5-minute windows a twelfth of the work."""
+        hour = math.floor(sig.start / 3600)
+        key = (model, sig.version, r.name)
+        got = self._past_cache.get(key)
+        if got is not None and got[0] == hour:
+            return got[1]
+        if r.type == "baseline":
+            _, values = history(sig.version, r.metric, sig.start - r.period, sig.start)
+            past: Any = (float(np.median(np.asarray(values, dtype=float))), len(values)) if len(values) >= 3 else None
+        else:
+            from argusml.stats.alerting import seasonal_band
+
+            times, values = history(sig.version, r.metric, sig.start - r.weeks * 7 * 86400, sig.start)
+            past = seasonal_band(times, values, sig.start, k=r.k)  # its own hour only: a peak is one hour wide
+        self._past_cache[key] = (hour, past)
+        return past
+
+    def _judge_rule(self, model: str, r: Any, value: float, sig: WindowSignal, history: History | None,
+                    firing: bool) -> tuple[bool | None, str, str] | None:
         """(bad: True / False / None for "between the limit and its clear level while firing", severity,
         why) or None when the rule cannot judge this window (no history yet)."""
         sev = r.severity.value
@@ -309,26 +330,23 @@ class Engine:
         if history is None:
             return None
         if r.type == "baseline":
-            times, values = history(sig.version, r.metric, sig.start - r.period, sig.start)
-            if len(values) < 3:
+            past = self._past(model, r, sig, history)
+            if past is None:
                 return None
-            base = statistics.median(values)
+            base, n = past
             if r.drop is not None:
                 rel = (base - value) / abs(base) if base else 0.0
                 if rel > r.drop:
                     p0 = r.p0_drop is not None and rel >= r.p0_drop
                     return True, "P0" if p0 else sev, f"{rel:.1%} below its baseline {base:.4g} (median of " \
-                                                      f"{len(values)} windows)"
+                                                      f"{n} windows)"
                 return (False if rel <= r.drop / 2 or not firing else None), sev, ""
             rel = (value - base) / abs(base) if base else (math.inf if value > 0 else 0.0)
             if rel > r.rise:
-                return True, sev, f"{rel:.1%} above its baseline {base:.4g} (median of {len(values)} windows)"
+                return True, sev, f"{rel:.1%} above its baseline {base:.4g} (median of {n} windows)"
             return (False if rel <= r.rise / 2 or not firing else None), sev, ""
         if r.type == "seasonal":
-            from argusml.stats.alerting import seasonal_band
-
-            times, values = history(sig.version, r.metric, sig.start - r.weeks * 7 * 86400, sig.start)
-            band = seasonal_band(times, values, sig.start, k=r.k)  # its own hour only: a peak is one hour wide
+            band = self._past(model, r, sig, history)
             if band is None:
                 return None
             z = band.z(value)

@@ -9,7 +9,7 @@ evidence}]``), times in RFC 3339 UTC.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any
 
@@ -159,8 +159,12 @@ class Incident:
         }
 
     def to_state(self) -> dict[str, Any]:
-        return asdict(self)
+        """Its fields as they are, for the store to serialise at once (not a deep copy)."""
+        return {f: getattr(self, f) for f in _FIELDS}
 
     @classmethod
     def from_state(cls, d: dict[str, Any]) -> Incident:
         return cls(**d)
+
+
+_FIELDS = tuple(f.name for f in fields(Incident))

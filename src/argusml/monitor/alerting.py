@@ -251,7 +251,8 @@ class Alerting:
                 self._notifiers(state, now)
                 self.engine.tick(state.config, self.tick_signal(state, now), now)
             changes = self.engine.drain()
-            self._save(changes, cursors, now)
+            if changes or cursors != self._cursors:  # a quiet pass writes nothing (no write transaction a second)
+                self._save(changes, cursors, now)
             self._cursors = cursors
         self.passes += 1
         if changes.notices and self.on_queued is not None:
