@@ -160,8 +160,8 @@ def notify_bench(n_models: int, rounds: int) -> None:
                     time.sleep(0.005)
                 for k in range(n_models):
                     evs = []
-                    for i in range(40):
-                        e = event(f"{r}-{phase}-{sec}-{i}", rng, timestamp=sec + i / 50)
+                    for i in range(100):  # enough rows for the quality checks (50) to judge the window
+                        e = event(f"{r}-{phase}-{sec}-{i}", rng, timestamp=sec + i / 120)
                         if phase == "bad":
                             e["features"].pop("x0")
                         evs.append(e)

@@ -170,6 +170,7 @@ class Alerting:
         self._arrived: dict[str, tuple[int, float]] = {}  # model -> (events seen, when that count last grew)
         self._cursors = {WINDOW_CURSOR: 0.0, PERF_CURSOR: 0.0}
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     # -- start and stop ---------------------------------------------------------------------------
@@ -186,8 +187,14 @@ class Alerting:
         self.sender.start()
         return self._thread
 
+    def wake(self) -> None:
+        """Run a pass now (closed windows were committed): a bad window becomes a notification in
+        milliseconds after it closes, not at the next pass."""
+        self._wake.set()
+
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
         self.sender.stop()
@@ -214,7 +221,11 @@ class Alerting:
                               "incident_id": (notice.get("incident") or {}).get("id")}).decode(), now)])
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.settings.alert_every):
+        while True:
+            self._wake.wait(self.settings.alert_every)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             try:
                 self.run_once()
                 self.last_error = None

@@ -82,6 +82,8 @@ class Monitor:
         self._performer = Performer(store, self.settings, clock, self._registry, self._writer, self._report)
         self._status = Status(store, self.settings, clock, self._registry, self.advice)
         self.alerting = Alerting(store, self.settings, clock, self.models, self.settings.external_url)
+        if self.settings.alert_on_close:
+            self._fold.on_closed = self.alerting.wake
         self.writer_stats = self._writer.stats
         self.performance = self._performer.job
 

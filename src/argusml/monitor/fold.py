@@ -55,6 +55,7 @@ class Fold:
         self.writer = writer  # what it wrote (``Writer.written``), its write in flight and its counters
         self.closer = closer
         self.report = report
+        self.on_closed: Callable[[], None] | None = None  # called once closed windows are committed
         self.folded_seq = 0
         self.ticks = 0  # completed ticks (closing, rollups): lets callers wait for one
 
@@ -104,6 +105,8 @@ class Fold:
                     if closed or looked or mono - last_snap >= self.settings.snapshot_every:
                         last_snap = mono
                         self.snapshot(closed)
+                        if closed and self.on_closed is not None:
+                            self.on_closed()  # the alert thread judges them now, not at its next pass
                     # a roll-up is due only after windows close (or, after a restart, at once): no need to
                     # ask the store every tick while events stream in
                     if closed or self.ticks < 3 or mono - last_rollup >= self.settings.snapshot_every:

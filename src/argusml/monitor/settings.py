@@ -26,7 +26,8 @@ class Settings:
     # (a day of pairs runs out of memory at the ingest's limit: docs/BENCHMARKS.md, "Figures behind the code")
     performance_memory_limit: str = "1GB"
     external_url: str = ""  # how users reach this service: links in notifications (runbooks, incidents)
-    alert_every: float = 1.0  # the alert thread judges what closed this often (seconds to a notification)
+    alert_every: float = 1.0  # the alert thread ticks this often (absence rules, SLO samples, repeats) ...
+    alert_on_close: bool = True  # ... and runs at once when the fold thread has committed closed windows
     backfill_idle: float = 10.0  # seconds without a backfill request after which its open windows close
     # every open window's profile is written with each snapshot, and closing (a check run each) must not hold
     # up the live windows for long; so a model holds at most this many open backfill windows (segments
