@@ -435,3 +435,13 @@ def test_an_alert_says_whether_its_metric_stepped_or_sloped(values: list[float],
         e.window(cfg, w, w.end + 120, history)
     (alert,) = only_incident(e).to_dict()["alerts"]
     assert alert["summary"].endswith(f"({shape} over the last 8 windows)")
+
+
+def test_an_alert_whose_rule_was_removed_resolves() -> None:
+    rule = {"name": "slow", "type": "threshold", "metric": "latency_p99", "above": 1.0}
+    cfg = config(alerts={"for_windows": 1, "rules": [rule]})
+    e = Engine()
+    assert [n.event for n in feed(e, cfg, 0, latency_p99=2.0)] == ["opened"]
+    without = config(alerts={"for_windows": 1})  # the owner deleted the rule and reloaded the config
+    assert [n.event for n in feed(e, without, 1, latency_p99=2.0)] == ["resolved"]
+    assert feed(e, without, 2, latency_p99=2.0) == [] and e.incidents == {}

@@ -181,6 +181,7 @@ class Engine:
         self._notices: list[Notice] = []
         self._specs: dict[str, tuple[ModelConfig, list[Spec]]] = {}
         self._past_cache: dict[tuple[str, str, str], tuple[int, Any]] = {}
+        self._of_model: dict[str, set[str]] = {}  # model -> ids of its open incidents
 
     def specs(self, cfg: ModelConfig) -> list[Spec]:
         """The model's rules (``rules.specs``), built once per config: ticks and windows ask for them often."""
@@ -193,6 +194,9 @@ class Engine:
     def load(self, models: dict[str, dict[str, Any]], incidents: list[Incident], silences: list[Silence]) -> None:
         self.models = {m: ModelAlerts.from_dict(d) for m, d in models.items()}
         self.incidents = {i.id: i for i in incidents if i.open}
+        self._of_model = {}
+        for i in self.incidents.values():
+            self._of_model.setdefault(i.model, set()).add(i.id)
         self.silences = {s.id: s for s in silences}
 
     def drain(self) -> Changes:
@@ -201,6 +205,7 @@ class Engine:
         for inc in out.incidents:
             if not inc.open:
                 self.incidents.pop(inc.id, None)
+                self._of_model.get(inc.model, set()).discard(inc.id)
         self._dirty_models, self._dirty_incidents, self._notices = set(), {}, []
         return out
 
@@ -252,6 +257,7 @@ class Engine:
             if spec.stream == sig.stream:
                 self._rule(cfg, m, spec, sig, now, history, keep)
         self._unexpected_version(cfg, m, sig, now, keep)
+        self._retire(cfg, m, now)
         self._gc(m)
         self._notify_changed(cfg, now)
 
@@ -399,6 +405,19 @@ class Engine:
         a.judge(sig.start, sig.end, bad, None, keep)
         self._settle(cfg, a, 1, now)
 
+    def _retire(self, cfg: ModelConfig, m: ModelAlerts, now: float) -> None:
+        """Alerts of rules the config no longer has (or SLOs it dropped, or expected versions it no longer
+        pins) resolve: nothing will judge them again, and a firing alert nobody judges would fire forever."""
+        names = {s.name for s in self.specs(cfg)} | {f"slo_{n}" for n, _ in cfg.slos.items()}
+        for a in list(m.alerts.values()):
+            gone = (a.rule_type in ("threshold", "baseline", "seasonal", "absence", "slo") and a.name not in names) or (
+                a.rule_type == "version" and cfg.expected_versions is None
+                and not any(v.expected is False for v in cfg.versions.values()))
+            if gone and a.status == "firing":
+                self._resolve_alert(a, now)
+            if gone:
+                a.status, a.judged = "inactive", []
+
     @staticmethod
     def _gc(m: ModelAlerts) -> None:
         """Alerts with nothing bad left to remember go: the state stays as small as what is happening."""
@@ -420,8 +439,9 @@ class Engine:
             self._instant(cfg, m, r.name, "absence", spec.role, value > r.after, r.severity.value, value,
                           f"{r.metric} {value / 60:.1f} min, over the {r.after / 60:g} min allowed", now)
         self._slos(cfg, m, sig, now)
-        for inc in list(self.incidents.values()):
-            if inc.model == cfg.model:
+        for iid in sorted(self._of_model.get(cfg.model, ())):
+            inc = self.incidents.get(iid)
+            if inc is not None and inc.open:
                 self._refresh_silences(inc, now)
                 self._notify(cfg, inc, now)
         self._notify_changed(cfg, now)
@@ -600,8 +620,9 @@ class Engine:
         assert a.first_bad_at is not None
         within = cfg.alerts.group_within
         best = None
-        for inc in self.incidents.values():
-            if inc.model != cfg.model or not inc.open:
+        for iid in self._of_model.get(cfg.model, ()):
+            inc = self.incidents[iid]
+            if not inc.open:
                 continue
             if inc.first_bad_at - within <= a.first_bad_at and a.first_bad_at <= inc.updated_at + within:
                 if best is None or inc.opened_at > best.opened_at:
@@ -614,6 +635,7 @@ class Engine:
         inc.log(now, "opened", f"by {a.name}{self._on(a)} ({a.severity}); first bad window at "
                                f"{rfc3339(a.first_bad_at)}")
         self.incidents[inc.id] = inc
+        self._of_model.setdefault(inc.model, set()).add(inc.id)
         return inc
 
     def _touch(self, inc: Incident) -> None:
