@@ -174,8 +174,13 @@ def notify_bench(n_models: int, rounds: int) -> None:
             time.sleep(0.05)
     finally:
         mon.stop()
-        store.close()
         recv.server.shutdown()
+    opened = {i["id"]: i["opened_at"] for i in store.incident_states(limit=100_000)}
+    closed_at = {(m, end): c for m in bad_ends for end in bad_ends[m]
+                 for c in [next((w["closed_at"] for w in store.windows(m, closed=True, limit=100_000)
+                                 if w["end_ts"] == end and w["segment"] == "*"), None)]}
+    store.close()
+    parts: list[tuple[float, float, float]] = []
     delays = []
     for at, payload in recv.got:
         if payload["status"] != "firing":
@@ -188,6 +193,9 @@ def notify_bench(n_models: int, rounds: int) -> None:
         end = first + 1.0  # the first bad window's end: when it became due to close
         assert end in bad_ends[model], (model, end)
         delays.append(at - end)
+        c, o = closed_at.get((model, end)), opened.get(payload["groupKey"])
+        if c is not None and o is not None:
+            parts.append((c - end, o - c, at - o))
     delays.sort()
     n = len(delays)
     print(f"bad window to notification: {n_models} models x {rounds} rounds, 1-second windows, default cadences "
@@ -197,6 +205,12 @@ def notify_bench(n_models: int, rounds: int) -> None:
         return
     print(f"  notifications: {n} of {n_models * rounds}; seconds from the bad window's end to arrival: "
           f"p50 {delays[n // 2]:.3f}  p99 {delays[min(n - 1, int(0.99 * n))]:.3f}  max {delays[-1]:.3f}")
+    for k, what in enumerate(("end -> its close began (the fold thread's next tick)",
+                              "close began -> incident opened (checks of every window closing in that tick, the "
+                              "snapshot, the alert pass)", "opened -> received (outbox, sender, HTTP)")):
+        xs = sorted(p[k] for p in parts)
+        if xs:
+            print(f"    {what}: p50 {xs[len(xs) // 2]:.3f}  max {xs[-1]:.3f}")
 
 
 def main() -> None:
