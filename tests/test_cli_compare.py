@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.service, pytest.mark.slow]
 
 
 def test_argus_compare_prints_the_verdict_and_fails_cleanly(tmp_path) -> None:
-    # ten minutes of traffic sent at once, as late events: the lateness covers them
+    # 80 seconds of traffic, ten minutes old, sent at once as late events: the 15 m lateness covers them
     cfg = write_config(tmp_path / "cfg", make_reference(n=4000), window="5m", lateness="15m")
     server = Server(cfg, tmp_path / "data")
     try:
@@ -31,8 +31,8 @@ def test_argus_compare_prints_the_verdict_and_fails_cleanly(tmp_path) -> None:
         rng = np.random.default_rng(5)
         events, labels, _ = _traffic(rng, 800)
         now = time.time()
-        for e in events:
-            e["timestamp"] = now - 600 + (e["timestamp"] - T0) / 10
+        for e in events:  # (ten minutes late, whatever the phase of the clock in its 5-minute windows)
+            e["timestamp"] = now - 680 + (e["timestamp"] - (T0 - 3600)) / 10
         for path, items in (("events", events), ("labels", labels)):
             r = httpx.post(f"{server.url}/v1/models/m/{path}", json=items, timeout=30)
             assert r.status_code in (200, 202), r.text

@@ -21,7 +21,10 @@ CREATE TABLE IF NOT EXISTS alert_state(model VARCHAR PRIMARY KEY, state VARCHAR,
 CREATE TABLE IF NOT EXISTS incidents(id VARCHAR PRIMARY KEY, model VARCHAR, status VARCHAR, severity VARCHAR,
     opened_at DOUBLE, updated_at DOUBLE, state VARCHAR);
 CREATE TABLE IF NOT EXISTS silences(id VARCHAR PRIMARY KEY, ends_at DOUBLE, state VARCHAR);
+CREATE TABLE IF NOT EXISTS alert_cursors(key VARCHAR PRIMARY KEY, value DOUBLE);
 """
+"""Only the alert thread (and the API's acknowledgements, under the same lock) writes these tables: a
+transaction of its own never conflicts with the fold thread's snapshots, which rewrite ``meta``."""
 
 _WINDOW_COLS = ("model", "version", "granularity", "start_ts", "end_ts", "n_rows", "verdict", "closed_at")
 _FINDING_COLS = ("model", "version", "segment", "granularity", "window_start", "check_name", "column_name",
@@ -119,11 +122,11 @@ class AlertTables(Connection):
             cur.execute("INSERT OR REPLACE INTO incidents VALUES (?, ?, ?, ?, ?, ?, ?)",
                         [iid, model, status, severity, opened_at, updated_at, orjson.dumps(state).decode()])
         for key, value in cursors.items():
-            cur.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, repr(float(value))])
+            cur.execute("INSERT OR REPLACE INTO alert_cursors VALUES (?, ?)", [key, float(value)])
 
     def cursor(self, key: str) -> float:
-        text = self.get_meta(key)
-        return float(text) if text else 0.0
+        rows = self._rows("SELECT value FROM alert_cursors WHERE key = ?", [key])
+        return float(rows[0][0]) if rows else 0.0
 
     # -- reads for the API ---------------------------------------------------------------------------
     def incident_states(self, *, model: str | None = None, status: str | None = None, limit: int = 100
