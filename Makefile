@@ -25,8 +25,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/lint-imports
 
+# two workers, each file's tests on one worker in their order (module fixtures, the doc examples' workspace)
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # the pure layers (schema, stats, profile, checks, reports) and their doctests, in under a minute: no test
 # marked service (a running monitor, the app, a server) or slow (real processes, Prometheus, Chromium, kill -9)
