@@ -241,3 +241,31 @@ def test_an_error_budget_burning_fast_pages_from_the_running_service(running_mon
     (line,) = [x for x in metrics.splitlines() if x.startswith('argus_slo_burn_rate{model="m",slo="error_rate",window="5m"}')]
     assert float(line.split()[-1]) == pytest.approx(20.0)
     assert 'argus_slo_error_budget_remaining{model="m",slo="error_rate"}' in metrics
+
+
+def test_the_clock_sees_the_performance_job_s_newest_windows(running_monitor: Callable[..., Running]) -> None:
+    """Quality SLOs and label-lag rules read the newest judged performance window and the newest window's lag
+    (what /status shows), not nothing."""
+    cfg = model_config_from_dict({"model": "m", "window": "1m", "lateness": "0s",
+                                  "performance": {"min_labels": 50},
+                                  "alerts": {"webhook": "http://127.0.0.1:9/hook"}}, "m.yaml")
+    r = running_monitor((cfg, make_reference()), settings=QUIET)
+    rng = np.random.default_rng(11)
+    events = [event(f"p{i}", rng, timestamp=r.clock.t + i * 0.1) for i in range(400)]
+    assert r.client.post("/v1/models/m/events", json=events).status_code == 200
+    labels = [{"id": e["id"], "label": int(rng.random() < e["prediction"])} for e in events]
+    r.clock.advance(90)
+    assert r.client.post("/v1/models/m/labels", json=labels).status_code == 200
+    r.clock.advance(60)
+    assert r.monitor.wait_idle()
+    r.monitor.update_performance(force=True)
+    sig = r.monitor.alerting.tick_signal(r.monitor.model("m"), r.clock())
+    perf = r.client.get("/v1/models/m/status").json()["performance"]["unversioned"]
+    assert sig.performance["roc_auc"] == perf["judged"]["metrics"]["roc_auc"]["value"]
+    assert sig.label_lag == perf["latest"]["label_lag_p90_seconds"] and sig.label_lag > 60
+    # and the alert pass reads the performance windows written (a quality rule judges them)
+    from argusml.monitor.alerting import PERF_CURSOR
+
+    r.monitor.alerting.run_once()
+    assert r.monitor.alerting._cursors[PERF_CURSOR] == max(
+        p["updated_at"] for p in r.monitor.store.performance("m", limit=1000))

@@ -364,15 +364,16 @@ class Alerting:
                     total += n
                     bad += 0 if str(code).startswith("2") else n
             counters["error_rate"] = (total, bad)
+        # the performance job's newest windows per version (``Performer.load``): the newest judged one's
+        # metrics (quality SLO), the newest one's label lag (label_lag absence rules)
+        judged = [r["judged"] for r in list(m.performance.values()) if r.get("judged")]
+        latest = [r["latest"] for r in list(m.performance.values()) if r.get("latest")]
         perf: dict[str, float] = {}
-        lag = None
-        newest = max(m.performance.values(), key=lambda p: p.get("end_ts") or 0, default=None) \
-            if m.performance else None
-        if newest:
-            for k, est in (newest.get("metrics") or {}).items():
-                if isinstance(est, dict) and isinstance(est.get("value"), (int, float)):
-                    perf[k] = float(est["value"])
-            lag = newest.get("lag_p90")
+        if judged:
+            newest = max(judged, key=lambda r: r["end_ts"])
+            perf = {k.split(".", 1)[1]: v for k, v in performance_metrics(newest["metrics"], None).items()}
+        lags = [r["lag_p90"] for r in sorted(latest, key=lambda r: r["end_ts"]) if r.get("lag_p90") is not None]
+        lag = float(lags[-1]) if lags else None
         return TickSignal(state.name, silence=now - since,
                           freshness=None if m.last_event_ts is None else max(0.0, now - m.last_event_ts),
                           label_lag=lag, counters=counters, performance=perf, versions=sorted(state.versions))
