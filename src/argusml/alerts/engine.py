@@ -215,11 +215,6 @@ class Engine:
             m = self.models[name] = ModelAlerts()
         return m
 
-    def forget(self, model: str) -> None:
-        """A model no longer watched: its alert state goes (its incidents stay, for the record)."""
-        if self.models.pop(model, None) is not None:
-            self._dirty_models.add(model)
-
     # -- windows -------------------------------------------------------------------------------
     def window(self, cfg: ModelConfig, sig: WindowSignal, now: float, history: History | None = None) -> None:
         """Judge one closed window (or performance window) against every alert of its stream."""

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import math
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -470,11 +469,3 @@ class Alerting:
                                     "bad_windows": a.streak(True)})
             return sorted(out, key=lambda a: (a["model"], a["severity"], a["name"]))
 
-
-def wait_passes(alerting: Alerting, n: int = 1, timeout: float = 10.0) -> bool:
-    """Block until ``n`` more alert passes ran (tests and demos)."""
-    target = alerting.passes + n
-    deadline = time.monotonic() + timeout
-    while alerting.passes < target and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return alerting.passes >= target
