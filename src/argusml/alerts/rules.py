@@ -47,7 +47,8 @@ waiting three windows."""
 PERF_STREAM_CHECKS = frozenset({"performance_drop", "weak_segment", "estimated_performance_drop", "proxy_shift"})
 """Findings of the performance job: judged per performance window (as labels arrive), not per event window."""
 
-SYMPTOM_METRICS = ("performance.", "latency_", "error_rate", "prediction_mean", "class_ratio.", "rows")
+SYMPTOM_METRICS = ("performance.", "latency_", "error_rate", "prediction_mean", "class_ratio.", "rows",
+                   "stage_latency_", "fallback_ratio", "cost_")
 """A user rule on one of these is a symptom unless it says ``role: cause``."""
 
 
@@ -97,11 +98,34 @@ MIN_REQUESTS = 30
 traffic, and the rate says nothing."""
 
 
+def budget_rules(cfg: ModelConfig) -> list[Rule]:
+    """The rules a model's ``cost:`` budgets become: ``cost_budget`` (the day's spend above
+    ``budget_per_day``) and ``cost_budget_per_prediction`` (a window's cost per prediction above
+    ``budget_per_prediction``). A spend past its budget is a fact, not noise: each fires on its first window."""
+    c = cfg.cost
+    if c is None:
+        return []
+    sev = Severity(c.budget_severity)
+    out = []
+    if c.budget_per_day is not None:
+        out.append(Rule(name="cost_budget", type="threshold", metric="cost_per_day", above=c.budget_per_day,
+                        severity=sev, for_windows=1, role="symptom",
+                        summary=f"{{value:.2f}} {c.currency} spent today; the budget is {c.budget_per_day:g} "
+                                f"{c.currency} a day"))
+    if c.budget_per_prediction is not None:
+        out.append(Rule(name="cost_budget_per_prediction", type="threshold", metric="cost_per_prediction",
+                        above=c.budget_per_prediction, severity=sev, for_windows=1, role="symptom",
+                        summary=f"{{value:.4g}} {c.currency} per prediction over the last window; the budget is "
+                                f"{c.budget_per_prediction:g} {c.currency}"))
+    return out
+
+
 def specs(cfg: ModelConfig) -> list[Spec]:
     """Every rule of a model, with its role, stream and ``for_windows`` filled from the model's defaults."""
     out = []
     names = {r.name for r in cfg.alerts.rules}
     rules = list(cfg.alerts.rules) + ([SERVING_ERRORS] if "serving_errors" not in names else [])
+    rules += [r for r in budget_rules(cfg) if r.name not in names]  # a rule of that name in the YAML wins
     for r in rules:
         role: Role = r.role or role_of_metric(r.metric)
         if r.type == "absence":

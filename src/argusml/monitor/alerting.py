@@ -28,6 +28,7 @@ from argusml.alerts.incident import Incident
 from argusml.alerts.sender import Sender
 from argusml.checks.verdict import WindowVerdict
 from argusml.monitor.metrics import LATENCY_BUCKETS
+from argusml.monitor.ops import DAY, OpsMark, cost_of_day, window_ops
 from argusml.monitor.settings import Settings
 from argusml.monitor.state import ModelState
 from argusml.store import Store
@@ -165,7 +166,7 @@ class Alerting:
         self._failing: dict[tuple[str, str], tuple[str, int]] = {}  # (model, receiver) -> (error, sent then)
         self.last_error: str | None = None
         self.passes = 0
-        self._ops_prev: dict[tuple[str, str], tuple[dict[str, int], np.ndarray]] = {}
+        self._ops_prev: dict[tuple[str, str], tuple[dict[str, int], np.ndarray, OpsMark]] = {}
         self._arrived: dict[str, tuple[int, float]] = {}  # model -> (events seen, when that count last grew)
         self._cursors = {WINDOW_CURSOR: 0.0, PERF_CURSOR: 0.0}
         self._stop = threading.Event()
@@ -294,6 +295,9 @@ class Alerting:
     def window_signal(self, state: ModelState, w: dict[str, Any]) -> WindowSignal:
         metrics = verdict_metrics(int(w["n_rows"] or 0), w["verdict"])
         metrics.update(self._ops(state, w["version"]))
+        day = cost_of_day(state.metrics, (w["start_ts"] // DAY) * DAY)
+        if day is not None:
+            metrics["cost_per_day"] = day
         segs: dict[tuple[str, str | None], list[str]] = {}
         for f in w["findings"]:
             if f["segment"] != "*":
@@ -319,14 +323,16 @@ class Alerting:
                             performance_metrics(p["metrics"], p["lag_p90"]), findings)
 
     def _ops(self, state: ModelState, version: str) -> dict[str, float]:
-        """Requests, error rate and latency quantiles that arrived since this version's previous window (by
-        arrival: what the model server answered over the window's length, give or take the lateness)."""
+        """Requests, error rate, latency quantiles, and the ops fields' numbers (fallback ratio, cost per
+        prediction, stage latency quantiles: ``ops.window_ops``) that arrived since this version's previous
+        window (by arrival: what the model server answered over the window's length, give or take the
+        lateness)."""
         vm = state.metrics.versions.get(version)
         if vm is None:
             return {}
-        requests, latency = dict(vm.requests), vm.latency.counts.copy()
+        requests, latency, mark = dict(vm.requests), vm.latency.counts.copy(), OpsMark.of(vm)
         prev = self._ops_prev.get((state.name, version))
-        self._ops_prev[(state.name, version)] = (requests, latency)
+        self._ops_prev[(state.name, version)] = (requests, latency, mark)
         if prev is None:
             return {}
         total = {c: n - prev[0].get(c, 0) for c, n in requests.items()}
@@ -340,6 +346,9 @@ class Alerting:
                 value = histogram_quantile(q, LATENCY_BUCKETS, delta)
                 if value is not None:
                     out[name] = value
+        ops = window_ops(prev[2], mark, histogram_quantile)
+        vm.last_ops = ops  # the gauges of the last closed window (argus_cost_per_prediction, ...)
+        out.update((k, v) for k, v in ops.items() if not k.startswith("resource."))
         return out
 
     def tick_signal(self, state: ModelState, now: float) -> TickSignal:

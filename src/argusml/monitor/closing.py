@@ -215,6 +215,10 @@ class Closer:
         absent = [n for n, sp in reference.specs.items() if sp.role not in (Role.FEATURE, Role.PREDICTION)]
         if absent:
             cfg = cfg.model_copy(update={"ignore": [*cfg.ignore, *absent]})
+        if reference.prediction is not None and profile.n_rows and reference.prediction not in profile.columns:
+            # a window's profile lacks the prediction only when the fallback answered every one of its events
+            # (``Fold.fold`` keeps a fallback's answer out of it): the model made no prediction to judge
+            cfg = cfg.model_copy(update={"ignore": [*cfg.ignore, reference.prediction]})
         if segment != OVERALL:
             # within "cat=a" the column cat is constant by construction: not a finding
             dim = segment.split("=", 1)[0]

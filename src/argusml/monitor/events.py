@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from operator import itemgetter
@@ -37,7 +38,18 @@ MAX_VERSION_CHARS = 64
 MAX_STRING_CHARS = 4096
 MAX_FEATURES = 2000
 MAX_EXTRA_NAMES = 200
-EVENT_FIELDS = ("id", "timestamp", "version", "features", "prediction", "segment", "latency_ms", "status")
+EVENT_FIELDS = ("id", "timestamp", "version", "features", "prediction", "segment", "latency_ms", "status",
+                "resources", "stages", "fallback", "cost")
+RESOURCES = {"cpu": "share of the CPUs the serving process may use, busy serving this request (0 to 1)",
+             "memory": "bytes of memory the serving process held",
+             "gpu": "share of a GPU the request kept busy for its latency (0 to 1)",
+             "gpu_memory": "bytes of GPU memory the serving process held"}
+"""What ``resources`` may say of an event, and in which unit: shares are fractions, memory is in bytes."""
+FRACTIONS = frozenset({"cpu", "gpu"})
+MAX_STAGES = 16
+"""Stages one event may name (``stages: {name: ms}``); each model also keeps at most ``MAX_STAGE_NAMES``
+distinct names (``monitor/ops.py``), so the stage label of Prometheus stays bounded."""
+STAGE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 UNVERSIONED = "unversioned"
 PROBABILITY_SLACK = 1e-9
 """A probability score may stray this far outside [0, 1]: float arithmetic (1 - p, a sigmoid in float32
@@ -54,11 +66,13 @@ MAX_NAMED = 20
 class EventRecord:
     """One accepted event, already redacted; ``payload`` is what is stored raw."""
 
-    __slots__ = ("features", "id", "latency_ms", "payload", "pred_label", "pred_value", "prediction", "segment",
-                 "seq", "status", "ts", "version")
+    __slots__ = ("cost", "fallback", "features", "id", "latency_ms", "payload", "pred_label", "pred_value",
+                 "prediction", "resources", "segment", "seq", "stages", "status", "ts", "version")
 
     def __init__(self, id: str, version: str, ts: float, features: dict[str, Any], prediction: Any,
-                 segment: dict[str, Any] | None, latency_ms: float | None, status: int | None) -> None:
+                 segment: dict[str, Any] | None, latency_ms: float | None, status: int | None,
+                 resources: dict[str, float] | None = None, stages: dict[str, float] | None = None,
+                 fallback: bool = False, cost: float | None = None) -> None:
         self.id = id
         self.version = version
         self.ts = ts
@@ -67,6 +81,10 @@ class EventRecord:
         self.segment = segment
         self.latency_ms = latency_ms
         self.status = status
+        self.resources = resources
+        self.stages = stages
+        self.fallback = fallback  # answered by the user's fallback, not the model (docs/OPERATIONS.md)
+        self.cost = cost
         self.pred_value: float | None = None
         self.pred_label: str | None = None
         self.payload = b""
@@ -82,12 +100,21 @@ class EventRecord:
             d["latency_ms"] = self.latency_ms
         if self.status is not None:
             d["status"] = self.status
+        if self.resources:
+            d["resources"] = self.resources
+        if self.stages:
+            d["stages"] = self.stages
+        if self.fallback:
+            d["fallback"] = True
+        if self.cost is not None:
+            d["cost"] = self.cost
         return orjson.dumps(d)
 
     @classmethod
     def from_stored(cls, seq: int, version: str, id: str, ts: float, d: dict[str, Any]) -> EventRecord:
         r = cls(id, version, ts, d.get("features", {}), d.get("prediction"), d.get("segment"),
-                d.get("latency_ms"), d.get("status"))
+                d.get("latency_ms"), d.get("status"), d.get("resources"), d.get("stages"), d.get("fallback") is True,
+                d.get("cost"))
         r.payload = orjson.dumps(d)
         r.seq = seq
         return r
@@ -460,8 +487,33 @@ def validate_events(items: list[Any], schemas: dict[str, Schema], *, now: float,
             rejected.append(Problem(i, "status", "status must be an HTTP-like integer code 100-599 (200 = success)",
                                     "bad_status"))
             continue
+        res = item.get("resources")
+        if res is not None:
+            problem = _resources_problem(i, res)
+            if problem is not None:
+                rejected.append(problem)
+                continue
+        stages = item.get("stages")
+        if stages is not None:
+            problem = _stages_problem(i, stages)
+            if problem is not None:
+                rejected.append(problem)
+                continue
+        fallback = item.get("fallback", False)
+        if fallback is not False and fallback is not True:
+            if fallback is not None:
+                rejected.append(Problem(i, "fallback", f"fallback must be true or false, got {_type_name(fallback)} "
+                                        f"{str(fallback)[:40]!r}", "bad_fallback"))
+                continue
+            fallback = False
+        cost = item.get("cost")
+        if cost is not None and (type(cost) not in (int, float) or not (0 <= cost < 1e15)):
+            rejected.append(Problem(i, "cost", f"cost must be a non-negative number (what serving this event cost, "
+                                    f"in the model's cost currency), got {_type_name(cost)} {str(cost)[:40]!r}",
+                                    "bad_cost"))
+            continue
         pred = item.get("prediction")
-        rec = EventRecord(eid, version, ts, feats, pred, seg, lat, status)
+        rec = EventRecord(eid, version, ts, feats, pred, seg, lat, status, res or None, stages or None, fallback, cost)
         if type(pred) is float and numeric_prediction and lo <= pred <= hi:
             rec.pred_value = pred  # the common case, without the call (strict JSON has no NaN/Infinity)
         else:
@@ -585,3 +637,45 @@ def validate_events(items: list[Any], schemas: dict[str, Schema], *, now: float,
 
 
 _EVENT_KEYS = frozenset(EVENT_FIELDS)
+
+
+def _resources_problem(i: int, res: Any) -> Problem | None:
+    """Why an event's ``resources`` is not one (None: it is): an object of ``RESOURCES`` keys to numbers,
+    shares in [0, 1], bytes non-negative."""
+    if type(res) is not dict:
+        return Problem(i, "resources", f"resources must be an object of {{{', '.join(RESOURCES)}}} to numbers, got "
+                       f"{_type_name(res)}", "bad_resources")
+    for k, v in res.items():
+        if k not in RESOURCES:
+            hint = difflib.get_close_matches(str(k), RESOURCES, n=1)
+            return Problem(i, f"resources.{str(k)[:64]}", "unknown resource" + (f"; did you mean {hint[0]!r}?" if hint
+                           else "") + f"; allowed: {', '.join(RESOURCES)}", "bad_resources")
+        if type(v) not in (int, float):
+            return Problem(i, f"resources.{k}", f"{k} must be a number ({RESOURCES[k]}), got {_type_name(v)}",
+                           "bad_resources")
+        if k in FRACTIONS:
+            if not 0 <= v <= 1:
+                return Problem(i, f"resources.{k}", f"{k} must be a share between 0 and 1 ({RESOURCES[k]}), got {v!r}; "
+                               "send 0.35 for 35%", "bad_resources")
+        elif not 0 <= v < 1e18:
+            return Problem(i, f"resources.{k}", f"{k} must be a non-negative number of bytes, got {v!r}",
+                           "bad_resources")
+    return None
+
+
+def _stages_problem(i: int, stages: Any) -> Problem | None:
+    """Why an event's ``stages`` is not one (None: it is): an object of at most ``MAX_STAGES`` plain names to
+    non-negative milliseconds."""
+    if type(stages) is not dict:
+        return Problem(i, "stages", f"stages must be an object of stage names to milliseconds (e.g. "
+                       f'{{"preprocess": 3.2, "model": 41.0}}), got {_type_name(stages)}', "bad_stages")
+    if len(stages) > MAX_STAGES:
+        return Problem(i, "stages", f"{len(stages)} stages; at most {MAX_STAGES} per event", "bad_stages")
+    for k, v in stages.items():
+        if not STAGE_NAME.match(k):
+            return Problem(i, f"stages.{k[:64]}", "a stage name must be 1-64 letters, digits, '_', '.' or '-', "
+                           "starting with a letter or '_'", "bad_stages")
+        if type(v) not in (int, float) or not (0 <= v < 1e9):
+            return Problem(i, f"stages.{k}", f"stage {k!r} must be a non-negative number of milliseconds, got "
+                           f"{_type_name(v)} {str(v)[:40]!r}", "bad_stages")
+    return None

@@ -17,13 +17,14 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import orjson
 
 from argusml.monitor.backlog import Backlog
 from argusml.monitor.closing import Closer
-from argusml.monitor.events import EventBatch, columns_of, normalize_prediction
+from argusml.monitor.events import EventBatch, EventRecord, columns_of, normalize_prediction
 from argusml.monitor.provisional import provisional_pass
 from argusml.monitor.retention import apply_retention
 from argusml.monitor.rollups import rollups
@@ -166,8 +167,13 @@ class Fold:
                     normalize_prediction(r, vr.schema)
                 cols = columns_of(recs, vr.schema)
                 dirty = set(cols)
-            state.metrics.too_late += (folder or state.folder).fold(recs, cols, arr, vr.reference, vr.fingerprint,
-                                                                    batch.extra, dirty, vr.declared)
+            pred = vr.schema.prediction
+            parts = [(recs, arr, cols)]
+            if pred is not None and pred in cols and any(r.fallback for r in recs):
+                parts = _without_fallback_predictions(recs, arr, cols, pred)
+            for recs_p, arr_p, cols_p in parts:
+                state.metrics.too_late += (folder or state.folder).fold(recs_p, cols_p, arr_p, vr.reference,
+                                                                        vr.fingerprint, batch.extra, dirty, vr.declared)
 
     def fold_backfill(self, state: ModelState, batch: EventBatch, arrival: float | np.ndarray) -> None:
         """Place a backfill's events by their own time. An event whose live window is still open (it would
@@ -240,6 +246,24 @@ class Fold:
             except Exception:  # the store still holds their windows as open: kept for the next snapshot
                 self.closer.put_back(backfilled)
                 raise
+
+
+def _without_fallback_predictions(recs: list[EventRecord], arrival: float | np.ndarray,
+                                  cols: dict[str, list[Any]], pred: str
+                                  ) -> list[tuple[list[EventRecord], float | np.ndarray, dict[str, list[Any]]]]:
+    """The model's events with every column, then the fallback's without the prediction column. A fallback's
+    answer is not the model's output: it stays out of the prediction's profile (its distribution, drift,
+    missing values), while its features, real inputs, count like any other (docs/OPERATIONS.md)."""
+    model = [j for j, r in enumerate(recs) if not r.fallback]
+    served = [j for j, r in enumerate(recs) if r.fallback]
+    out = []
+    for idx, keep_pred in ((model, True), (served, False)):
+        if not idx:
+            continue
+        arr = arrival if np.ndim(arrival) == 0 else np.asarray(arrival)[idx]
+        out.append(([recs[j] for j in idx], arr,
+                    {n: [c[j] for j in idx] for n, c in cols.items() if keep_pred or n != pred}))
+    return out
 
 
 def _coalesce(batch: list[tuple[ModelState, EventBatch, float]]

@@ -88,6 +88,31 @@ class VersionMetrics:
     latency: Histogram = field(default_factory=lambda: Histogram(LATENCY_BUCKETS))
     window: Shown | None = None  # the latest closed window (overall traffic)
     provisional: Shown | None = None  # the last provisional look at the newest open window, if any
+    # the ops fields of events (monitor/ops.py): counters, a latency histogram per stage, resource sums
+    fallback: int = 0
+    cost: float = 0.0
+    costed: int = 0  # events something priced
+    stages: dict[str, Histogram] = field(default_factory=dict)
+    resource_sum: dict[str, float] = field(default_factory=dict)
+    resource_n: dict[str, int] = field(default_factory=dict)
+    last_ops: dict[str, float] = field(default_factory=dict)  # ops.window_ops of the last closed window
+
+    def ops_dict(self) -> dict[str, Any]:
+        return {"fallback": self.fallback, "cost": self.cost, "costed": self.costed,
+                "stages": {k: h.to_dict() for k, h in list(self.stages.items())},
+                "resource_sum": dict(self.resource_sum), "resource_n": dict(self.resource_n),
+                "last_ops": dict(self.last_ops)}
+
+    def restore_ops(self, d: dict[str, Any]) -> None:
+        self.fallback = int(d.get("fallback") or 0)
+        self.cost = float(d.get("cost") or 0.0)
+        self.costed = int(d.get("costed") or 0)
+        for k, saved in (d.get("stages") or {}).items():
+            h = self.stages[str(k)] = Histogram(LATENCY_BUCKETS)
+            h.add(saved)
+        self.resource_sum = {str(k): float(v) for k, v in (d.get("resource_sum") or {}).items()}
+        self.resource_n = {str(k): int(v) for k, v in (d.get("resource_n") or {}).items()}
+        self.last_ops = {str(k): float(v) for k, v in (d.get("last_ops") or {}).items()}
 
 
 @dataclass
@@ -111,6 +136,9 @@ class ModelMetrics:
     label_lag: Histogram = field(default_factory=lambda: Histogram(LABEL_LAG_BUCKETS))
     last_event_ts: float | None = None
     resources: dict[tuple[str, str], float] = field(default_factory=dict)  # (instance, resource) -> value
+    # (UTC day start, version) -> [predictions, fallback, costed, total cost] (monitor/ops.py)
+    costs: dict[tuple[float, str], list[Any]] = field(default_factory=dict)
+    stage_names: set[str] = field(default_factory=set)  # bounded: ops.MAX_STAGE_NAMES
 
     def version(self, v: str) -> VersionMetrics:
         m = self.versions.get(v)
@@ -125,8 +153,11 @@ class ModelMetrics:
         """The counters and the gauges no store table holds, saved with every snapshot so that a restart
         continues them (``restore``). Window and performance gauges and pending labels are not here: they
         are read back from their own tables."""
-        return {"versions": {v: {"events": vm.events, "requests": dict(vm.requests), "latency": vm.latency.to_dict()}
+        return {"versions": {v: {"events": vm.events, "requests": dict(vm.requests), "latency": vm.latency.to_dict(),
+                                 "ops": vm.ops_dict()}
                              for v, vm in list(self.versions.items())},
+                "costs": [[d, v, *row] for (d, v), row in list(self.costs.items())],
+                "stage_names": sorted(self.stage_names),
                 **{k: getattr(self, k) for k in _SAVED_COUNTS}, "rejected": dict(self.rejected),
                 "label_lag": self.label_lag.to_dict(), "last_event_ts": self.last_event_ts,
                 "resources": [[i, r, v] for (i, r), v in list(self.resources.items())]}
@@ -138,6 +169,10 @@ class ModelMetrics:
             vm.events = int(d.get("events", 0))
             vm.requests = {str(c): int(n) for c, n in (d.get("requests") or {}).items()}
             vm.latency.add(d.get("latency") or {})
+            vm.restore_ops(d.get("ops") or {})
+        self.costs = {(float(d), str(v)): [int(n), int(fb), int(c), float(t)]
+                      for d, v, n, fb, c, t in saved.get("costs") or []}
+        self.stage_names = {str(n) for n in saved.get("stage_names") or []}
         for k in _SAVED_COUNTS:
             setattr(self, k, int(saved.get(k) or 0))
         self.rejected = {str(r): int(n) for r, n in (saved.get("rejected") or {}).items()}

@@ -20,6 +20,7 @@ from argusml.monitor.dedup import key_of
 from argusml.monitor.events import EventBatch, EventRecord, normalize_prediction
 from argusml.monitor.fold import Fold
 from argusml.monitor.metrics import LABEL_LAG_BUCKETS, LATENCY_BUCKETS, ModelMetrics, Shown
+from argusml.monitor.ops import count_records
 from argusml.monitor.state import ModelState
 from argusml.monitor.windows import OVERALL, Window, load_profile
 from argusml.monitor.writer import Writer, index_row
@@ -57,7 +58,8 @@ def _restore_counters(store: Store, state: ModelState) -> None:
     snapshot), so /metrics never goes backwards and agrees with /status. What was acknowledged after that
     snapshot is counted again from the store: events past the sequence the saved counters count through
     (from the index, which by now holds the raw log's tail), labels and outcomes from their table; too
-    late events are counted again as the replay past the snapshot folds them. Rejections, duplicates and
+    late events are counted again as the replay past the snapshot folds them; the ops counters (cost, stages,
+fallback, resources) from the raw log past the snapshot. Rejections, duplicates and
     host resources are in no table: a crash loses those counted since the last snapshot (``snapshot_every``)."""
     m = state.metrics
     saved = store.get_meta(f"counters:{state.name}")
@@ -72,8 +74,18 @@ def _restore_counters(store: Store, state: ModelState) -> None:
             state.metrics = m = ModelMetrics()
             through = 0
     m.add_events(store.event_tallies(state.name, through, LATENCY_BUCKETS))
+    _recount_ops(store, state, through)
     m.merge_labels(store.label_tallies(state.name, LABEL_LAG_BUCKETS))
     state.events_total = sum(vm.events for vm in m.versions.values())
+
+
+def _recount_ops(store: Store, state: ModelState, through: int) -> None:
+    """The ops counters (fallback, cost, stages, resources: ``ops.py``) of the events past ``through``, from
+    the raw log: the index keeps none of those fields but ``fallback``, and the raw log holds every
+    acknowledged event past the last snapshot (it outlasts a window and its lateness)."""
+    for rows in store.raw_after(state.name, through):
+        count_records(state.metrics, [EventRecord.from_stored(seq, version, id_, ts, payload)
+                                      for seq, version, id_, ts, _arrival, payload in rows], state.config.cost)
 
 
 def _load_window_gauges(store: Store, state: ModelState) -> None:

@@ -38,6 +38,7 @@ import pyarrow as pa
 from argusml.monitor.backlog import Backlog
 from argusml.monitor.events import EventBatch, EventRecord
 from argusml.monitor.labels import LabelRecord
+from argusml.monitor.ops import count_ops
 from argusml.monitor.settings import Settings
 from argusml.monitor.state import ModelState
 from argusml.store import Store
@@ -113,7 +114,7 @@ def index_row(rows: EventRows, rec: EventRecord, model: str, arrival: float, dim
     """Add an event's index row: what the writer commits for it, and the restart re-indexes from the raw log."""
     rows.add(rec.seq, model, rec.version, rec.id, rec.ts, arrival, rec.pred_value, rec.pred_label,
              segment_json(rec, dims) if dims or rec.segment else None, probabilities_json(rec), rec.latency_ms,
-             rec.status)
+             rec.status, True if rec.fallback else None)
 
 
 def probabilities_json(rec: EventRecord) -> str | None:
@@ -500,6 +501,7 @@ class Writer:
             lat = [r.latency_ms for r in recs if r.latency_ms is not None]
             if lat:
                 vm.latency.observe_many(np.asarray(lat, dtype=np.float64) / 1000.0)
+            count_ops(m, vm, v, recs, state.config.cost)
         newest = max(r.ts for r in records)
         if m.last_event_ts is None or newest > m.last_event_ts:
             m.last_event_ts = newest

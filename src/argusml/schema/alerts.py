@@ -48,11 +48,19 @@ METRICS: dict[str, str] = {
     "label_lag": "90th percentile label lag of the newest performance window, seconds",
     "freshness": "seconds since the newest event's timestamp (an upstream pipeline that stopped)",
     "silence": "seconds since any event arrived",
+    "fallback_ratio": "share of the events answered by the fallback, not the model, over the last window (by "
+                      "arrival)",
+    "cost_per_prediction": "cost per event over the last window (by arrival), in the model's cost currency",
+    "cost_per_day": "the model's spend so far on the UTC day of the closed window (every version, by event time)",
+    "stage_latency_p50.<stage>": "median latency of <stage> in seconds, over the last window (by arrival)",
+    "stage_latency_p99.<stage>": "99th percentile latency of <stage> in seconds, over the last window (by arrival)",
 }
 """What a rule's ``metric`` may name; ``<...>`` is filled with a class, feature, check or metric name."""
 
-_METRIC = re.compile(r"^(rows|error_rate|latency_p50|latency_p99|prediction_mean|label_lag|freshness|silence)$|"
-                     r"^(class_ratio|drift_score|missing_ratio|findings|performance)\.(.+)$")
+_METRIC = re.compile(r"^(rows|error_rate|latency_p50|latency_p99|prediction_mean|label_lag|freshness|silence|"
+                     r"fallback_ratio|cost_per_prediction|cost_per_day)$|"
+                     r"^(class_ratio|drift_score|missing_ratio|findings|performance|stage_latency_p50|"
+                     r"stage_latency_p99)\.(.+)$")
 
 CHECKS = tuple(DEFAULT_SEVERITY)
 

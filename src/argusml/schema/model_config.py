@@ -198,6 +198,38 @@ class AdviceSettings(_Strict):
     _d = _duration_field("lookback", "horizon")
 
 
+class CostSettings(_Strict):
+    """What serving one prediction costs (docs/OPERATIONS.md, "Cost").
+
+    An event's own ``cost`` wins. Otherwise the components configured here add up, each where the event
+    carries what it needs: ``per_prediction`` for every event the model answered; ``per_1k_tokens`` times
+    the sum of the ``tokens`` features (token counts the events carry as features) over 1000;
+    ``per_gpu_hour`` times the GPU time, ``resources.gpu`` (the share of a GPU the request used) times
+    ``latency_ms``. An event answered by the fallback (``fallback: true``) did not call the model: it costs
+    only what it says it cost. Budgets become alert rules (``cost_budget``)."""
+
+    per_prediction: float | None = Field(None, ge=0, description="cost of one prediction the model answers")
+    per_1k_tokens: float | None = Field(None, ge=0, description="cost of 1000 tokens (needs 'tokens')")
+    tokens: list[str] = Field(default_factory=list, description="features holding an event's token counts "
+                                                                "(summed), for per_1k_tokens")
+    per_gpu_hour: float | None = Field(None, ge=0, description="cost of one GPU for one hour")
+    currency: str = Field("USD", pattern=r"^[A-Za-z]{3}$", description="ISO 4217 code every cost is in")
+    budget_per_day: float | None = Field(None, gt=0, description="the model's spend per UTC day (all versions) "
+                                                                  "above which the cost_budget rule fires")
+    budget_per_prediction: float | None = Field(None, gt=0, description="cost per prediction over a window above "
+                                                                         "which cost_budget_per_prediction fires")
+    budget_severity: Literal["P0", "P1", "P2"] = Field("P1", description="severity of the budget rules")
+
+    @model_validator(mode="after")
+    def _tokens(self) -> CostSettings:
+        if self.per_1k_tokens is not None and not self.tokens:
+            raise ValueError("per_1k_tokens needs 'tokens': the features that hold each event's token counts "
+                             "(e.g. tokens: [prompt_tokens, completion_tokens])")
+        if self.tokens and self.per_1k_tokens is None:
+            raise ValueError("tokens is only read for per_1k_tokens: set per_1k_tokens, or remove tokens")
+        return self
+
+
 class VersionSettings(_Strict):
     """What is known about one model version before its traffic arrives: its own baseline, and whether it
     is expected to serve. Once any version is pinned ``expected: true``, traffic from a version that is not
@@ -256,6 +288,7 @@ class ModelConfig(_Strict):
                                           "model's reference, its prediction against the previous version's traffic")
     alerts: AlertsConfig = AlertsConfig()
     slos: SLOs = SLOs()
+    cost: CostSettings | None = Field(None, description="what a prediction costs, and budgets (docs/OPERATIONS.md)")
     runbooks: dict[str, str] = Field(default_factory=dict, description="per alert name: a runbook URL that "
                                                                        "replaces the one Argus ships")
     _d = _duration_field("window", "lateness", "future_skew")

@@ -18,7 +18,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 from argusml.monitor import Monitor
-from argusml.monitor.metrics import Shown
+from argusml.monitor.metrics import ModelMetrics, Shown
 from argusml.monitor.status import performance_summary
 
 DRIFT_METHODS = ("psi", "ks", "js", "wasserstein_norm", "tvd", "tail")
@@ -111,8 +111,10 @@ class MonitorCollector(Collector):
         # label `host`, not `instance`: Prometheus owns `instance` (the target) and would rename ours
         resources = GaugeMetricFamily("argus_host_resource", "Host/GPU resources reported by SDK instances.",
                                       labels=["model", "host", "resource"])
+        ops = _OpsFamilies()
         for name, state in list(mon.models.items()):
             m = state.metrics
+            ops.add(name, m)
             dups.add_metric([name], m.duplicates)
             late.add_metric([name], m.too_late)
             for reason, n in list(m.rejected.items()):
@@ -158,6 +160,7 @@ class MonitorCollector(Collector):
         yield from (events, rejected, dups, late, requests, latency, rows, wstart, drifted_n, score, drifted, missing,
                     pmean, pclass, mv_drifted, mv_score, labels_total, labels_pending, labels_expired, lag, perf, perf_bound, perf_labels,
                     perf_ok, perf_est, coverage, lag50, lag90, outcomes_total, last, resources)
+        yield from ops.families()
         yield from (p_rows, p_end, p_drifted_n, p_drifted)
         yield from _alert_metrics(mon)
         yield GaugeMetricFamily("argus_ingest_queue_depth", "Events accepted but not yet stored and folded.",
@@ -253,3 +256,40 @@ def registry_for(monitor: Monitor) -> CollectorRegistry:
     reg.register(MonitorCollector(monitor))
     ProcessCollector(registry=reg)
     return reg
+
+
+class _OpsFamilies:
+    """The families of the events' ops fields (``monitor/ops.py``; docs/OPERATIONS.md): stage latency,
+    fallback answers, cost, and the resources events report. Cost per prediction and resource usage are the
+    last closed window's (by arrival), as the alert rules saw them."""
+
+    def __init__(self) -> None:
+        self.stage = HistogramMetricFamily("argus_stage_duration_seconds", "Latency of each stage events report "
+                                           "(stages: {name: ms}).", labels=["model", "model_version", "stage"])
+        self.fallback = CounterMetricFamily("argus_fallback_events", "Events answered by the fallback, not the "
+                                            "model (fallback: true).", labels=["model", "model_version"])
+        self.cost = CounterMetricFamily("argus_cost", "What serving the events cost, in the model's cost currency.",
+                                        labels=["model", "model_version"])
+        self.per_prediction = GaugeMetricFamily("argus_cost_per_prediction", "Cost per event over the last closed "
+                                                "window (by arrival).", labels=["model", "model_version"])
+        self.usage = GaugeMetricFamily("argus_event_resource_usage", "Mean of each resource events report over the "
+                                       "last closed window (by arrival): cpu and gpu as shares (0 to 1), memory and "
+                                       "gpu_memory in bytes.", labels=["model", "model_version", "resource"])
+
+    def add(self, name: str, m: ModelMetrics) -> None:
+        for v, vm in list(m.versions.items()):
+            for stage, h in list(vm.stages.items()):
+                if h.n:
+                    self.stage.add_metric([name, v, stage], h.cumulative(), h.total)
+            self.fallback.add_metric([name, v], vm.fallback)
+            if vm.costed:
+                self.cost.add_metric([name, v], vm.cost)
+            last = vm.last_ops
+            if "cost_per_prediction" in last:
+                self.per_prediction.add_metric([name, v], last["cost_per_prediction"])
+            for key, value in list(last.items()):
+                if key.startswith("resource."):
+                    self.usage.add_metric([name, v, key.split(".", 1)[1]], value)
+
+    def families(self) -> tuple[Metric, ...]:
+        return self.stage, self.fallback, self.cost, self.per_prediction, self.usage

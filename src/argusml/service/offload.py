@@ -58,7 +58,8 @@ def _pack(v: Validated, plan: ValidationPlan) -> tuple[Any, ...]:
     from the features when they fold."""
     keep = plan.segments if len(plan.schemas) == 1 else None
     recs = [(r.id, r.version, r.ts, r.features if keep is None else {k: r.features[k] for k in keep if k in r.features},
-             r.prediction, r.segment, r.latency_ms, r.status, r.pred_value, r.pred_label, r.payload)
+             r.prediction, r.segment, r.latency_ms, r.status, r.pred_value, r.pred_label, r.payload, r.resources,
+             r.stages, r.fallback, r.cost)
             for r in v.batch.records]
     probs = [[(p.index, p.field, p.error, p.reason) for p in ps] for ps in (v.rejected, v.warnings)]
     return v.generation, recs, v.batch.columns, v.batch.extra, v.batch.dirty, v.indexes, *probs
@@ -67,8 +68,8 @@ def _pack(v: Validated, plan: ValidationPlan) -> tuple[Any, ...]:
 def _unpack(t: tuple[Any, ...]) -> Validated:
     generation, recs, columns, extra, dirty, indexes, rejected, warnings = t
     records = []
-    for id_, version, ts, feats, pred, seg, lat, status, pv, pl, payload in recs:
-        r = EventRecord(id_, version, ts, feats, pred, seg, lat, status)
+    for id_, version, ts, feats, pred, seg, lat, status, pv, pl, payload, res, stages, fallback, cost in recs:
+        r = EventRecord(id_, version, ts, feats, pred, seg, lat, status, res, stages, fallback, cost)
         r.pred_value, r.pred_label, r.payload = pv, pl, payload
         records.append(r)
     batch = EventBatch(records, columns, extra, None, dirty)  # the owner puts its own schema object in

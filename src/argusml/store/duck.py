@@ -196,7 +196,7 @@ class Store(Outbox, ConfigHistory, WindowTables, AlertTables):
                        ) -> pa.Table:
         """Predictions made in [start, end) that have a label, with the label that counts (the latest) and
         when the first label arrived: version, ts, prediction, prediction_label, probabilities, label,
-        first_arrival, s0...
+        first_arrival, s0... Events the fallback answered are not the model's predictions: left out.
         ``labelled_only=False``: every prediction, the label null where none arrived (label-free estimates).
         ``sample`` keeps a uniform random sample of that many pairs (seeded: the same rows every time)."""
         sel, paths = self._dim_sql(dims)
@@ -213,7 +213,7 @@ class Store(Outbox, ConfigHistory, WindowTables, AlertTables):
                          least(lv.first_arrival, lu.first_arrival) AS first_arrival{sel}
                   FROM events e LEFT JOIN l lv ON lv.id = e.id AND lv.version = e.version
                        LEFT JOIN l lu ON lu.id = e.id AND lu.version IS NULL
-                  WHERE e.model = ? AND e.ts >= ? AND e.ts < ?{vfilter}{labelled}"""
+                  WHERE e.model = ? AND e.ts >= ? AND e.ts < ? AND e.fallback IS NOT TRUE{vfilter}{labelled}"""
         if sample is not None:
             sql = f"SELECT * FROM ({sql}) USING SAMPLE reservoir({int(sample)} ROWS) REPEATABLE (7)"
         params = [model, *paths, model, start, end, *([version] if version is not None else [])]
@@ -227,6 +227,7 @@ class Store(Outbox, ConfigHistory, WindowTables, AlertTables):
                   FROM events e JOIN labels l ON l.model = e.model AND l.id = e.id
                        AND (l.version IS NULL OR l.version = e.version)
                   WHERE e.model = ? AND e.ts >= ? AND e.ts < ? AND l.name IS NOT NULL AND l.state = 'joined'
+                        AND e.fallback IS NOT TRUE
                   GROUP BY e.seq, e.version, e.ts, e.segment, l.name"""
         return self._cur().sql(sql, params=[*paths, model, start, end]).to_arrow_table()
 
@@ -245,7 +246,7 @@ class Store(Outbox, ConfigHistory, WindowTables, AlertTables):
                        FROM events e LEFT JOIN l lv ON lv.id = e.id AND lv.version = e.version
                             LEFT JOIN l lu ON lu.id = e.id AND lu.version IS NULL
                        WHERE e.model = ? AND e.version IN (?, ?) AND e.ts >= ? AND e.ts < ?
-                             AND (lv.id IS NOT NULL OR lu.id IS NOT NULL)
+                             AND (lv.id IS NOT NULL OR lu.id IS NOT NULL) AND e.fallback IS NOT TRUE
                        QUALIFY row_number() OVER (PARTITION BY e.version, e.id ORDER BY e.ts DESC, e.seq DESC) = 1),
                  a AS (SELECT * FROM p WHERE version = ?), b AS (SELECT * FROM p WHERE version = ?)
                  SELECT a.prediction AS champion_prediction, a.prediction_label AS champion_prediction_label,
@@ -274,10 +275,11 @@ class Store(Outbox, ConfigHistory, WindowTables, AlertTables):
 
     def prediction_counts(self, model: str, start: float, end: float, window: float, dims: Sequence[str] = ()
                           ) -> pa.Table:
-        """Predictions per version, ``window`` bucket (column b) and segment values in [start, end): n."""
+        """The model's predictions (not the fallback's) per version, ``window`` bucket (column b) and segment
+        values in [start, end): n."""
         sel, paths = self._dim_sql(dims)
         return self._cur().sql(f"""SELECT version, floor(ts / ?) * ? AS b{sel}, count(*) AS n FROM events e
-                                   WHERE model = ? AND ts >= ? AND ts < ? GROUP BY ALL""",
+                                   WHERE model = ? AND ts >= ? AND ts < ? AND fallback IS NOT TRUE GROUP BY ALL""",
                                params=[window, window, *paths, model, start, end]).to_arrow_table()
 
     def save_performance(self, model: str, keys: list[tuple[float, float]], rows: list[PerformanceRow],
@@ -399,7 +401,7 @@ class Store(Outbox, ConfigHistory, WindowTables, AlertTables):
                     "'expired' AND (version IS NULL OR version = ?)) l ON l.id = e.id ")
             anti_params = [model, version]
         return self._cur().sql(f"SELECT e.seq, e.prediction FROM events e {anti}WHERE e.model = ? AND "
-                               f"e.version = ?{where}", params=[*anti_params, model, version, *params]
+                               f"e.version = ? AND e.fallback IS NOT TRUE{where}", params=[*anti_params, model, version, *params]
                                ).to_arrow_table()
 
     def events_by_seq(self, model: str, seqs: Sequence[int]) -> list[tuple[Any, ...]]:

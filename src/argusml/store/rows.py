@@ -45,8 +45,8 @@ class _Rows:
 class EventRows(_Rows):
     """Index rows of events (``EVENT_SCHEMA``)."""
 
-    __slots__ = ("arrival", "id", "latency_ms", "model", "prediction", "prediction_label", "probabilities", "segment",
-                 "seq", "status", "ts", "version")
+    __slots__ = ("arrival", "fallback", "id", "latency_ms", "model", "prediction", "prediction_label", "probabilities",
+                 "segment", "seq", "status", "ts", "version")
     schema = EVENT_SCHEMA
     seq: list[int]
     model: list[str]
@@ -60,10 +60,11 @@ class EventRows(_Rows):
     probabilities: list[str | None]
     latency_ms: list[float | None]
     status: list[int | None]
+    fallback: list[bool | None]
 
     def add(self, seq: int, model: str, version: str, id_: str, ts: float, arrival: float, prediction: float | None,
             prediction_label: str | None, segment: str | None, probabilities: str | None, latency_ms: float | None,
-            status: int | None) -> None:
+            status: int | None, fallback: bool | None = None) -> None:
         self.seq.append(seq)
         self.model.append(model)
         self.version.append(version)
@@ -76,6 +77,7 @@ class EventRows(_Rows):
         self.probabilities.append(probabilities)
         self.latency_ms.append(latency_ms)
         self.status.append(status)
+        self.fallback.append(fallback)
 
 
 class LabelRows(_Rows):

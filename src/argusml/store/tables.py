@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS events(seq BIGINT, model VARCHAR, version VARCHAR, id
 ALTER TABLE events ADD COLUMN IF NOT EXISTS probabilities VARCHAR;
 ALTER TABLE events ADD COLUMN IF NOT EXISTS latency_ms DOUBLE;
 ALTER TABLE events ADD COLUMN IF NOT EXISTS status INTEGER;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS fallback BOOLEAN;
 CREATE TABLE IF NOT EXISTS labels(model VARCHAR, version VARCHAR, id VARCHAR, label VARCHAR, ts DOUBLE,
     arrival DOUBLE, state VARCHAR, prediction_ts DOUBLE, resolved_at DOUBLE);
 ALTER TABLE labels ADD COLUMN IF NOT EXISTS lseq BIGINT;
@@ -53,7 +54,8 @@ CREATE TABLE IF NOT EXISTS config_versions(model VARCHAR, version INTEGER, sha25
 EVENT_SCHEMA = pa.schema([("seq", pa.int64()), ("model", pa.string()), ("version", pa.string()),
                           ("id", pa.string()), ("ts", pa.float64()), ("arrival", pa.float64()),
                           ("prediction", pa.float64()), ("prediction_label", pa.string()), ("segment", pa.string()),
-                          ("probabilities", pa.string()), ("latency_ms", pa.float64()), ("status", pa.int32())])
+                          ("probabilities", pa.string()), ("latency_ms", pa.float64()), ("status", pa.int32()),
+                          ("fallback", pa.bool_())])
 """One row per event: the compact prediction index (kept
 ``retention.predictions``, so late labels join). The raw, redacted events
 live in the append-only ``RawLog`` beside the database (``rawlog.py``).
@@ -62,7 +64,9 @@ otherwise): a multiclass model's label-free estimates need the whole vector,
 which ``prediction`` (one number) cannot hold. Added after the first release:
 a store from before it gets the column, null, when opened. So do ``latency_ms``
 and ``status`` (as the event sent them; null: not sent, a status then counts
-as 200), which a champion/challenger comparison reads per version."""
+as 200), which a champion/challenger comparison reads per version. ``fallback`` is true for an event the
+user's fallback answered (null otherwise): its prediction is not the model's, so the performance joins, the
+review sample and the champion/challenger pairs leave it out (docs/OPERATIONS.md, "Fallback events")."""
 LABEL_SCHEMA = pa.schema([("model", pa.string()), ("version", pa.string()), ("id", pa.string()),
                           ("label", pa.string()), ("ts", pa.float64()), ("arrival", pa.float64()),
                           ("state", pa.string()), ("prediction_ts", pa.float64()), ("resolved_at", pa.float64()),
