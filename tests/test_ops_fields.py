@@ -129,6 +129,46 @@ def test_an_event_s_own_cost_wins_and_the_configured_components_add_up() -> None
     assert str(err.value) == "m.yaml: cost.per_predictoin: unknown key; did you mean 'per_prediction'?"
 
 
+@pytest.mark.parametrize("cost", [None, CostSettings(per_prediction=0.002), CostSettings(per_gpu_hour=3.6)])
+def test_the_counters_of_a_mixed_batch_are_the_sums_of_each_event_s_own(cost: CostSettings | None) -> None:
+    """The writer counts plain events per day without looking at each (a flat price); the counters must be
+    what event by event gives."""
+    from argusml.monitor.metrics import ModelMetrics
+    from argusml.monitor.ops import DAY, count_ops
+
+    rng = np.random.default_rng(5)
+    records = []
+    for i in range(500):
+        r = EventRecord(str(i), "v", DAY0 + 86400 * (i % 3) - 1.5 + i, {}, 0.5, None, float(rng.integers(1, 300)),
+                        None)
+        kind = i % 5
+        if kind == 1:
+            r.fallback = True
+        elif kind == 2:
+            r.cost = float(rng.random())
+        elif kind == 3:
+            r.resources, r.stages = {"gpu": float(rng.random())}, {"model": 5.0}
+        records.append(r)
+    m = ModelMetrics()
+    vm = m.version("v")
+    count_ops(m, vm, "v", records[:123], cost)
+    count_ops(m, vm, "v", records[123:], cost)
+    want: dict[tuple[float, str], list[Any]] = {}
+    for r in records:
+        c = event_cost(r, cost)
+        row = want.setdefault(((r.ts // DAY) * DAY, "v"), [0, 0, 0, 0.0])
+        row[0] += 1
+        row[1] += r.fallback
+        row[2] += c is not None
+        row[3] += c or 0.0
+    assert m.costs.keys() == want.keys()
+    for k, row in want.items():
+        assert m.costs[k][:3] == row[:3] and m.costs[k][3] == pytest.approx(row[3], rel=1e-12, abs=1e-15), k
+    costs = [c for r in records if (c := event_cost(r, cost)) is not None]
+    assert (vm.fallback, vm.costed) == (100, len(costs)) and vm.cost == pytest.approx(sum(costs), rel=1e-12)
+    assert vm.stages["model"].n == 100 and vm.resource_n == {"gpu": 100}
+
+
 # -- the running service -------------------------------------------------------------------------------
 QUIET = Settings(**FAST, alert_every=3600.0, alert_on_close=False)
 """The test runs each alert pass itself (``run_once``)."""

@@ -67,16 +67,40 @@ def stage_key(m: ModelMetrics, name: str) -> str:
 
 def count_ops(m: ModelMetrics, vm: VersionMetrics, version: str, records: list[EventRecord],
               cost: CostSettings | None) -> None:
-    """Count one version's records into the ops counters (the caller holds the writer's counters lock)."""
+    """Count one version's records into the ops counters (the caller holds the writer's counters lock).
+
+    Written for the writer's hot loop: the common event carries none of the ops fields, and with no cost
+    config or a flat ``per_prediction`` its cost is known without looking at it, so such events are only
+    counted per day; the others are walked one by one."""
+    flat = cost is None or (cost.per_1k_tokens is None and cost.per_gpu_hour is None)
+    if flat:
+        walk = [r for r in records if r.fallback or r.cost is not None or r.stages or r.resources]
+        per_day: dict[float, int] = {}
+        for r in records:
+            d = (r.ts // DAY) * DAY
+            per_day[d] = per_day.get(d, 0) + 1
+        if walk:
+            for r in walk:
+                d = (r.ts // DAY) * DAY
+                per_day[d] -= 1
+        price = cost.per_prediction if cost is not None else None
+        for d, n in per_day.items():
+            if n:
+                row = _row(m, d, version)
+                row[0] += n
+                if price is not None:
+                    row[2] += n
+                    row[3] += price * n
+                    vm.costed += n
+                    vm.cost += price * n
+    else:
+        walk = records
+    if not walk:
+        return
     stage_ms: dict[str, list[float]] = {}
-    for r in records:
+    for r in walk:
         c = event_cost(r, cost)
-        day = (r.ts // DAY) * DAY
-        row = m.costs.get((day, version))
-        if row is None:
-            row = m.costs[(day, version)] = [0, 0, 0, 0.0]
-            if len(m.costs) > COST_DAYS * max(1, len(m.versions)):
-                _forget_old_days(m)
+        row = _row(m, (r.ts // DAY) * DAY, version)
         row[0] += 1
         if r.fallback:
             vm.fallback += 1
@@ -98,6 +122,16 @@ def count_ops(m: ModelMetrics, vm: VersionMetrics, version: str, records: list[E
         if h is None:
             h = vm.stages[name] = Histogram(LATENCY_BUCKETS)
         h.observe_many(np.asarray(values, dtype=np.float64) / 1000.0)
+
+
+def _row(m: ModelMetrics, day: float, version: str) -> list[Any]:
+    """The cost row of a day and version: [predictions, fallback, costed, total]."""
+    row = m.costs.get((day, version))
+    if row is None:
+        row = m.costs[(day, version)] = [0, 0, 0, 0.0]
+        if len(m.costs) > COST_DAYS * max(1, len(m.versions)):
+            _forget_old_days(m)
+    return row
 
 
 def _forget_old_days(m: ModelMetrics) -> None:
