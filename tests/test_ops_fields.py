@@ -182,7 +182,9 @@ def config() -> Any:
         "cost": {"per_prediction": PER_PREDICTION, "per_gpu_hour": PER_GPU_HOUR, "budget_per_day": BUDGET},
         "alerts": {"webhook": "http://127.0.0.1:9/hook", "rules": [
             {"name": "slow_model_stage", "type": "threshold", "metric": "stage_latency_p99.model", "above": 0.07,
-             "for_windows": 1}]}}, "m.yaml")
+             "for_windows": 1},
+            {"name": "on_fallback", "type": "threshold", "metric": "fallback_ratio", "above": 0.4, "for_windows": 1}]}},
+        "m.yaml")
 
 
 def batch(start: float, rng: np.random.Generator) -> tuple[list[dict[str, Any]], list[float]]:
@@ -262,6 +264,7 @@ def test_stage_latency_cost_and_fallbacks_from_events_to_alerts_metrics_and_cost
     assert firing["cost_budget"]["value"] == pytest.approx(DAY_TOTAL, rel=1e-12)
     assert firing["cost_budget"]["summary"] == "0.98 USD spent today; the budget is 0.9 USD a day"
     assert firing["slow_model_stage"]["value"] == pytest.approx(0.0745, rel=1e-12)
+    assert firing["on_fallback"]["value"] == 0.5 and firing["on_fallback"]["role"] == "symptom"
 
     # the fallback's answers are not the model's: out of the window's prediction, their features in
     verdict = vm.window.verdict

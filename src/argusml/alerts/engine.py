@@ -271,7 +271,7 @@ class Engine:
         a = m.alerts.get(fp)
         if value is None or not math.isfinite(value):
             return
-        if r.metric == "error_rate" and sig.metrics.get("requests", 0.0) < MIN_REQUESTS:
+        if r.metric in ("error_rate", "fallback_ratio") and sig.metrics.get("requests", 0.0) < MIN_REQUESTS:
             return
         judged = self._judge_rule(cfg.model, r, value, sig, history, firing=a is not None and a.status == "firing")
         if judged is None:

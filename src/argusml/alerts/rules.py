@@ -94,8 +94,8 @@ SERVING_ERRORS = Rule(name="serving_errors", type="threshold", metric="error_rat
 is P0 and fires at once. It needs ``MIN_REQUESTS`` requests in the window, so six stray errors page nobody."""
 
 MIN_REQUESTS = 30
-"""Requests an error-rate window needs before it is judged: below it a handful of errors is most of the
-traffic, and the rate says nothing."""
+"""Requests an error-rate (or fallback-ratio) window needs before it is judged: below it a handful of errors
+is most of the traffic, and the rate says nothing."""
 
 
 def budget_rules(cfg: ModelConfig) -> list[Rule]:

@@ -19,6 +19,15 @@ class _Doc(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+class EventResources(_Doc):
+    """What serving one event used: shares from 0 to 1 and bytes."""
+
+    cpu: float | None = Field(None, ge=0, le=1, description="share of the CPUs the serving process may use")
+    memory: float | None = Field(None, ge=0, description="bytes of memory the serving process held")
+    gpu: float | None = Field(None, ge=0, le=1, description="share of a GPU the request kept busy for its latency")
+    gpu_memory: float | None = Field(None, ge=0, description="bytes of GPU memory the serving process held")
+
+
 class EventIn(_Doc):
     """One prediction. ``prediction`` is a number, a class label, or ``{class: probability}``."""
 
@@ -31,6 +40,12 @@ class EventIn(_Doc):
     segment: dict[str, Union[str, int, bool]] | None = None
     latency_ms: float | None = Field(None, ge=0)
     status: int | None = Field(None, ge=100, le=599)
+    resources: EventResources | None = None
+    stages: dict[str, float] | None = Field(None, max_length=16, description="latency per stage, milliseconds "
+                                                                            "({preprocess: 3.1, model: 41.0})")
+    fallback: bool | None = Field(None, description="true: the user's fallback answered, not the model; counted, "
+                                                    "and kept out of the model's predictions")
+    cost: float | None = Field(None, ge=0, description="what serving this event cost, in the model's cost currency")
 
 
 class LabelIn(_Doc):
