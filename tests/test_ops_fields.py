@@ -41,47 +41,36 @@ def test_each_wrong_ops_field_is_rejected_with_its_index_field_and_reason() -> N
     ok = {"id": "ok", "timestamp": T0, "features": {"a": 1.0}, "prediction": 0.5,
           "resources": {"cpu": 0.25, "memory": 2_000_000_000, "gpu": 1, "gpu_memory": 0},
           "stages": {"preprocess": 3, "model": 41.5}, "fallback": True, "cost": 0}
-    bad = [
-        {"resources": {"gpu_mem": 1e9}},
-        {"resources": {"cpu": 1.5}},
-        {"resources": {"memory": -1}},
-        {"resources": {"gpu": "0.3"}},
-        {"resources": [0.3]},
-        {"stages": {"model": -3}},
-        {"stages": {"pre process": 1}},
-        {"stages": {f"s{k}": 1 for k in range(17)}},
-        {"stages": "model=3"},
-        {"fallback": "yes"},
-        {"cost": -0.01},
-        {"cost": True},
+    cost_rule = "cost must be a non-negative number (what serving this event cost, in the model's cost currency)"
+    cases = [  # (what the event sends instead, the field named, the error)
+        ({"resources": {"gpu_mem": 1e9}}, "resources.gpu_mem",
+         "unknown resource; did you mean 'gpu_memory'?; allowed: cpu, memory, gpu, gpu_memory"),
+        ({"resources": {"cpu": 1.5}}, "resources.cpu", "cpu must be a share between 0 and 1 (share of the CPUs the "
+         "serving process may use, busy serving this request (0 to 1)), got 1.5; send 0.35 for 35%"),
+        ({"resources": {"memory": -1}}, "resources.memory", "memory must be a non-negative number of bytes, got -1"),
+        ({"resources": {"gpu": "0.3"}}, "resources.gpu",
+         "gpu must be a number (share of a GPU the request kept busy for its latency (0 to 1)), got a string"),
+        ({"resources": [0.3]}, "resources",
+         "resources must be an object of {cpu, memory, gpu, gpu_memory} to numbers, got a list"),
+        ({"stages": {"model": -3}}, "stages.model",
+         "stage 'model' must be a non-negative number of milliseconds, got a number '-3'"),
+        ({"stages": {"pre process": 1}}, "stages.pre process",
+         "a stage name must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or '_'"),
+        ({"stages": {f"s{k}": 1 for k in range(17)}}, "stages", "17 stages; at most 16 per event"),
+        ({"stages": "model=3"}, "stages",
+         'stages must be an object of stage names to milliseconds (e.g. {"preprocess": 3.2, "model": 41.0}), got a '
+         'string'),
+        ({"fallback": "yes"}, "fallback", "fallback must be true or false, got a string 'yes'"),
+        ({"cost": -0.01}, "cost", f"{cost_rule}, got a number '-0.01'"),
+        ({"cost": True}, "cost", f"{cost_rule}, got a boolean 'True'"),
     ]
-    items = [ok] + [{**ok, "id": f"b{k}", **b} for k, b in enumerate(bad)]
+    items = [ok] + [{**ok, "id": f"b{k}", **change} for k, (change, _, _) in enumerate(cases)]
     batch, indexes, rejected = _validate(items)
     assert indexes == [0]
     rec = batch.records[0]
     assert (rec.resources, rec.stages, rec.fallback, rec.cost) == (
         {"cpu": 0.25, "memory": 2_000_000_000, "gpu": 1, "gpu_memory": 0}, {"preprocess": 3, "model": 41.5}, True, 0)
-    got = [(p.index, p.field, p.error) for p in rejected]
-    assert got == [
-        (1, "resources.gpu_mem", "unknown resource; did you mean 'gpu_memory'?; allowed: cpu, memory, gpu, gpu_memory"),
-        (2, "resources.cpu", "cpu must be a share between 0 and 1 (share of the CPUs the serving process may use, "
-                             "busy serving this request (0 to 1)), got 1.5; send 0.35 for 35%"),
-        (3, "resources.memory", "memory must be a non-negative number of bytes, got -1"),
-        (4, "resources.gpu", "gpu must be a number (share of a GPU the request kept busy for its latency (0 to 1)), "
-                             "got a string"),
-        (5, "resources", "resources must be an object of {cpu, memory, gpu, gpu_memory} to numbers, got a list"),
-        (6, "stages.model", "stage 'model' must be a non-negative number of milliseconds, got a number '-3'"),
-        (7, "stages.pre process", "a stage name must be 1-64 letters, digits, '_', '.' or '-', starting with a letter "
-                                  "or '_'"),
-        (8, "stages", "17 stages; at most 16 per event"),
-        (9, "stages", 'stages must be an object of stage names to milliseconds (e.g. {"preprocess": 3.2, "model": '
-                      '41.0}), got a string'),
-        (10, "fallback", "fallback must be true or false, got a string 'yes'"),
-        (11, "cost", "cost must be a non-negative number (what serving this event cost, in the model's cost "
-                     "currency), got a number '-0.01'"),
-        (12, "cost", "cost must be a non-negative number (what serving this event cost, in the model's cost "
-                     "currency), got a boolean 'True'"),
-    ]
+    assert [(p.index, p.field, p.error) for p in rejected] == [(k + 1, f, e) for k, (_, f, e) in enumerate(cases)]
     assert {p.reason for p in rejected} == {"bad_resources", "bad_stages", "bad_fallback", "bad_cost"}
 
 

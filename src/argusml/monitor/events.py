@@ -487,33 +487,15 @@ def validate_events(items: list[Any], schemas: dict[str, Schema], *, now: float,
             rejected.append(Problem(i, "status", "status must be an HTTP-like integer code 100-599 (200 = success)",
                                     "bad_status"))
             continue
-        res = item.get("resources")
-        if res is not None:
-            problem = _resources_problem(i, res)
+        res, stages, fallback, cost = item.get("resources"), item.get("stages"), item.get("fallback"), item.get("cost")
+        if res is not None or stages is not None or fallback is not None or cost is not None:
+            problem = _ops_problem(i, res, stages, fallback, cost)
             if problem is not None:
                 rejected.append(problem)
                 continue
-        stages = item.get("stages")
-        if stages is not None:
-            problem = _stages_problem(i, stages)
-            if problem is not None:
-                rejected.append(problem)
-                continue
-        fallback = item.get("fallback", False)
-        if fallback is not False and fallback is not True:
-            if fallback is not None:
-                rejected.append(Problem(i, "fallback", f"fallback must be true or false, got {_type_name(fallback)} "
-                                        f"{str(fallback)[:40]!r}", "bad_fallback"))
-                continue
-            fallback = False
-        cost = item.get("cost")
-        if cost is not None and (type(cost) not in (int, float) or not (0 <= cost < 1e15)):
-            rejected.append(Problem(i, "cost", f"cost must be a non-negative number (what serving this event cost, "
-                                    f"in the model's cost currency), got {_type_name(cost)} {str(cost)[:40]!r}",
-                                    "bad_cost"))
-            continue
         pred = item.get("prediction")
-        rec = EventRecord(eid, version, ts, feats, pred, seg, lat, status, res or None, stages or None, fallback, cost)
+        rec = EventRecord(eid, version, ts, feats, pred, seg, lat, status, res or None, stages or None,
+                          fallback is True, cost)
         if type(pred) is float and numeric_prediction and lo <= pred <= hi:
             rec.pred_value = pred  # the common case, without the call (strict JSON has no NaN/Infinity)
         else:
@@ -637,6 +619,21 @@ def validate_events(items: list[Any], schemas: dict[str, Schema], *, now: float,
 
 
 _EVENT_KEYS = frozenset(EVENT_FIELDS)
+
+
+def _ops_problem(i: int, res: Any, stages: Any, fallback: Any, cost: Any) -> Problem | None:
+    """Why an event's ops fields are not what the contract says (None: they are); each may be absent."""
+    if res is not None and (problem := _resources_problem(i, res)) is not None:
+        return problem
+    if stages is not None and (problem := _stages_problem(i, stages)) is not None:
+        return problem
+    if fallback is not None and fallback is not True and fallback is not False:
+        return Problem(i, "fallback", f"fallback must be true or false, got {_type_name(fallback)} "
+                       f"{str(fallback)[:40]!r}", "bad_fallback")
+    if cost is not None and (type(cost) not in (int, float) or not (0 <= cost < 1e15)):
+        return Problem(i, "cost", f"cost must be a non-negative number (what serving this event cost, in the "
+                       f"model's cost currency), got {_type_name(cost)} {str(cost)[:40]!r}", "bad_cost")
+    return None
 
 
 def _resources_problem(i: int, res: Any) -> Problem | None:
