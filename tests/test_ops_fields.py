@@ -255,6 +255,10 @@ def test_stage_latency_cost_and_fallbacks_from_events_to_alerts_metrics_and_cost
     assert firing["slow_model_stage"]["value"] == pytest.approx(0.0745, rel=1e-12)
     assert firing["on_fallback"]["value"] == 0.5 and firing["on_fallback"]["role"] == "symptom"
 
+    ops = r.client.get("/v1/models/m/status").json()["operations"]["unversioned"]
+    assert ops["fallback_events"] == 20 and ops["cost_total"] == pytest.approx(DAY_TOTAL, rel=1e-12)
+    assert ops["last_window"] == pytest.approx(vm.last_ops, rel=1e-12)
+
     # the fallback's answers are not the model's: out of the window's prediction, their features in
     verdict = vm.window.verdict
     assert verdict.n_rows == 40

@@ -213,3 +213,10 @@ def cost_table(m: ModelMetrics, since: float | None = None, until: float | None 
         out.append({"day": day, "version": version, "predictions": n, "fallback": fb, "costed": costed,
                     "total": total if costed else None, "per_prediction": total / n if costed and n else None})
     return out
+
+
+def ops_summary(m: ModelMetrics) -> dict[str, dict[str, Any]]:
+    """Per version, what /status shows of the ops fields: fallback events and cost so far (None when nothing
+    was priced), and the last closed window's numbers by arrival (``window_ops``; empty before two closes)."""
+    return {v: {"fallback_events": vm.fallback, "cost_total": vm.cost if vm.costed else None,
+                "last_window": dict(vm.last_ops)} for v, vm in list(m.versions.items())}

@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from argusml.monitor.ops import ops_summary
 from argusml.monitor.provisional import provisional_windows
 from argusml.monitor.registry import Registry
 from argusml.monitor.settings import Settings
@@ -70,6 +71,7 @@ class Status:
             "provisional": provisional_windows(state),
             "last_event_timestamp": m.last_event_ts,
             "performance": performance_summary(state),
+            "operations": ops_summary(m),
             "advice": self._advice(model),
         }
 

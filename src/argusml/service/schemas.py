@@ -299,6 +299,9 @@ class StatusAnswer(_Answer):
     last_event_timestamp: str | None = Field(description="RFC 3339, UTC; null before the first event")
     performance: dict[str, dict[str, Any]] = Field(description="per version: the latest performance window and "
                                                                "the latest one with enough labels to judge")
+    operations: dict[str, dict[str, Any]] = Field(description="per version: fallback_events, cost_total, and "
+                                                              "last_window (fallback_ratio, cost_per_prediction, "
+                                                              "stage_latency_p50/p99.<stage>, resource.<name>)")
     advice: StatusAdvice
 
 
