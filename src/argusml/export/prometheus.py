@@ -167,7 +167,8 @@ def slo_rules(cfg: ModelConfig, opts: RuleOptions) -> list[dict[str, Any]]:
     too); Alertmanager's inhibit rules keep only the most severe, as the engine does."""
     out: list[dict[str, Any]] = []
     for slo, spec in cfg.slos.items():
-        labels = {"slo": slo}
+        # the model as a label of the rule too: the same rule of two models is two rules to promtool's linter
+        labels = {"model": cfg.model, "slo": slo}
         budget = 1.0 - spec.objective
         if slo in ("freshness", "quality"):
             out.append({"record": _bad_now_record(slo), "expr": _bad_now_expr(cfg, slo, spec.threshold, spec.metric,
@@ -185,7 +186,7 @@ def slo_rules(cfg: ModelConfig, opts: RuleOptions) -> list[dict[str, Any]]:
                 "alert": name,
                 "expr": (f"{burn_record(tier.long_window)}{{{sel}}} > {tier.factor:g}\n"
                          f"and\n{burn_record(tier.short_window)}{{{sel}}} > {tier.factor:g}"),
-                "labels": {"severity": tier.severity, "slo": slo, "tier": f"{long_w}/{short_w}"},
+                "labels": {"severity": tier.severity, "model": cfg.model, "slo": slo, "tier": f"{long_w}/{short_w}"},
                 "annotations": {
                     "summary": (f"{{{{ $labels.model }}}}: the {SLO_TEXT[slo]} SLO ({spec.objective:.4g}) burns its error "
                                 f"budget at {{{{ $value | humanize }}}}x over {long_w} and faster than {tier.factor:g}x "
@@ -222,7 +223,7 @@ def _alert(cfg: ModelConfig, opts: RuleOptions, name: str, expr: str, severity: 
     rule: dict[str, Any] = {"alert": name, "expr": expr}
     if for_s > 0:
         rule["for"] = duration(for_s)
-    rule["labels"] = {"severity": severity, **labels}
+    rule["labels"] = {"severity": severity, "model": cfg.model, **labels}
     rule["annotations"] = {"summary": summary, "runbook_url": _runbook(cfg, runbook or name, opts)}
     return rule
 
@@ -270,7 +271,7 @@ def model_alerts(cfg: ModelConfig, opts: RuleOptions) -> list[dict[str, Any]]:
                       f"{duration(cfg.labels.horizon)}", for_s=confirm))
 
     # incidents Argus itself holds open, at their own severity (the series carries the label)
-    out.append({"alert": "incident_open", "expr": f"argus_incidents_open{{{sel}}} > 0",
+    out.append({"alert": "incident_open", "expr": f"argus_incidents_open{{{sel}}} > 0", "labels": {"model": cfg.model},
                 "annotations": {"summary": "{{ $labels.model }}: {{ $value }} {{ $labels.severity }} incident(s) open "
                                            "in Argus",
                                 "runbook_url": f"{opts.external_url.rstrip('/')}/v1/incidents?model="
