@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -35,6 +34,7 @@ from argusml.export import RuleOptions, alertmanager_config, grafana_dashboards,
 from argusml.export.metrics import SERIES
 from argusml.export.prometheus import latency_good_ratio
 from argusml.schema.model_config import load_model_document
+from service_util import free_port, log_tail, require_binaries, stop_process, wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data" / "prometheus"
@@ -49,16 +49,6 @@ NEW_SERIES = {"argus_stage_duration_seconds_bucket", "argus_stage_duration_secon
               "argus_fallback_events_total", "argus_cost_total", "argus_cost_per_prediction", "argus_event_resource_usage",
               "argus_dependency_up", "argus_dependency_probe_duration_seconds", "argus_dependency_age_seconds",
               "argus_circuit_breaker_state"}
-
-
-def _require(*binaries: str) -> None:
-    missing = [b for b in binaries if not os.access(b, os.X_OK)]
-    if not missing:
-        return
-    why = f"{' and '.join(missing)} missing: run scripts/install-test-deps.sh (Debian: prometheus, prometheus-alertmanager)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI=true: {why}")
-    pytest.skip(why)
 
 
 def _service_series() -> set[str]:
@@ -125,7 +115,7 @@ def test_latency_slo_interpolates_within_a_bucket_as_the_engine_does() -> None:
 
 
 def test_promtool_accepts_the_rules_of_the_example_configs_and_the_smallest_one(tmp_path: Path) -> None:
-    _require(PROMTOOL)
+    require_binaries(PROMTOOL)
     smallest = tmp_path / "smallest"
     smallest.mkdir()
     (smallest / "m.yaml").write_text("model: m\n")
@@ -143,10 +133,11 @@ def test_promtool_accepts_the_rules_of_the_example_configs_and_the_smallest_one(
     assert tiers == sorted((f"slo_{s}", t) for s in ("error_rate", "latency", "freshness", "quality") for t in ("P0", "P1", "P2"))
 
 
+@pytest.mark.slow  # promtool evaluates 3-day windows over 2 hours of samples: 6 s
 def test_promtool_unit_tests_pass_on_the_exported_rules(tmp_path: Path) -> None:
     """tests/data/prometheus/rules_test.yml: input series in, expected alerts out (burn-rate tiers firing and not,
     serving errors, drift after for_windows, stale data, a dependency, the breaker, an open incident)."""
-    _require(PROMTOOL)
+    require_binaries(PROMTOOL)
     _export(tmp_path, "prometheus-rules", "--config", str(MODELS), "--external-url", "http://argus:8080",
             "-o", str(tmp_path / "argus.rules.yml"))
     shutil.copy(DATA / "rules_test.yml", tmp_path / "rules_test.yml")
@@ -155,10 +146,11 @@ def test_promtool_unit_tests_pass_on_the_exported_rules(tmp_path: Path) -> None:
     assert p.returncode == 0 and "SUCCESS" in p.stdout, p.stdout + p.stderr
 
 
+@pytest.mark.slow  # promtool evaluates 3-day windows over 2 hours of samples: 6 s
 def test_the_promtool_unit_tests_can_fail(tmp_path: Path) -> None:
     """The unit tests pin the numbers: rules that divided by a budget ten times smaller (an objective of 99.9%)
     would burn ten times faster, fire the P0 tier at 65 minutes and fail the file."""
-    _require(PROMTOOL)
+    require_binaries(PROMTOOL)
     _export(tmp_path, "prometheus-rules", "--config", str(MODELS), "--external-url", "http://argus:8080",
             "-o", str(tmp_path / "argus.rules.yml"))
     rules = (tmp_path / "argus.rules.yml").read_text()
@@ -173,7 +165,7 @@ def test_the_promtool_unit_tests_can_fail(tmp_path: Path) -> None:
 
 
 def test_amtool_accepts_the_config_and_routes_by_tier_then_model(tmp_path: Path) -> None:
-    _require(AMTOOL)
+    require_binaries(AMTOOL)
     out = tmp_path / "alertmanager.yml"
     _export(tmp_path, "alertmanager", "--config", str(MODELS), "-o", str(out))
     p = subprocess.run([AMTOOL, "check-config", str(out)], capture_output=True, text=True, timeout=60)
@@ -213,12 +205,6 @@ def test_receivers_map_each_kind() -> None:
         {"source_matchers": ['severity="P1"'], "target_matchers": ['severity=~"P2"'], "equal": ["model"]}]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _http(method: str, url: str, body: Any = None, timeout: float = 10.0) -> tuple[int, bytes]:
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
@@ -227,24 +213,6 @@ def _http(method: str, url: str, body: Any = None, timeout: float = 10.0) -> tup
             return r.status, r.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
-
-
-def _stop(proc: subprocess.Popen[bytes] | None) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
-
-
-def _tail(path: Path, n: int = 3000) -> str:
-    try:
-        return path.read_text(errors="replace")[-n:]
-    except OSError:
-        return ""
 
 
 class _Hook:
@@ -274,29 +242,21 @@ class _Hook:
 
 
 def _start_alertmanager(tmp: Path, config: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
-    port = _free_port()
+    port = free_port()
     log = tmp / "alertmanager.log"
     with log.open("wb") as out:
         proc = subprocess.Popen([ALERTMANAGER, f"--config.file={config}", f"--storage.path={tmp / 'am'}",
                                  f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
                                 stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        assert proc.poll() is None, f"alertmanager exited {proc.returncode}:\n{_tail(log)}"
-        try:
-            if _http("GET", f"{url}/-/ready", timeout=2)[0] == 200:
-                return proc, url, log
-        except OSError:
-            pass  # not listening yet
-        assert time.monotonic() < deadline, f"alertmanager not ready in 30 s:\n{_tail(log)}"
-        time.sleep(0.2)
+    wait_ready(proc, f"{url}/-/ready", log, "alertmanager", timeout=30)
+    return proc, url, log
 
 
 @pytest.mark.slow
 def test_a_p0_inhibits_the_p1_and_p2_of_its_model_only(tmp_path: Path) -> None:
     """Inhibition in a real Alertmanager (amtool's route test does not apply inhibit rules)."""
-    _require(ALERTMANAGER)
+    require_binaries(ALERTMANAGER)
     hook = _Hook()
     cfg = alertmanager_config(_configs(), default_webhook=hook.url)
     for r in cfg["receivers"]:  # deliver to the local hook, not to the examples' hosts
@@ -319,7 +279,7 @@ def test_a_p0_inhibits_the_p1_and_p2_of_its_model_only(tmp_path: Path) -> None:
             state = {(a["labels"]["alertname"], a["labels"]["model"]): a["status"] for a in got}
             if len(state) == 5 and state[("drift", "credit")]["state"] == "suppressed":
                 break
-            assert time.monotonic() < deadline, f"{state}\n{_tail(log)}"
+            assert time.monotonic() < deadline, f"{state}\n{log_tail(log)}"
             time.sleep(0.2)
         assert state[("slo_error_rate", "credit")]["state"] == "active"
         for key in (("drift", "credit"), ("label_lag", "credit")):
@@ -337,7 +297,7 @@ def test_a_p0_inhibits_the_p1_and_p2_of_its_model_only(tmp_path: Path) -> None:
         assert state[("label_lag", "fraud")]["inhibitedBy"] == [fingerprints[("drift", "fraud")]]
         assert state[("drift", "credit")]["inhibitedBy"] == [fingerprints[("slo_error_rate", "credit")]]
     finally:
-        _stop(proc)
+        stop_process(proc)
         hook.close()
 
 
@@ -438,7 +398,7 @@ def _reference(n: int, seed: int) -> pd.DataFrame:
 @pytest.mark.service
 def test_prometheus_fires_an_exported_rule_into_alertmanager_and_the_webhook(tmp_path: Path) -> None:
     """argus serve <- Prometheus (scraping, the exported rules) -> Alertmanager (the exported config) -> webhook."""
-    _require(PROMETHEUS, ALERTMANAGER)
+    require_binaries(PROMETHEUS, ALERTMANAGER)
     env = {**os.environ, "ARGUS_NO_PROGRESS": "1"}
     _reference(1000, 0).to_parquet(tmp_path / "ref.parquet")
     served = tmp_path / "served"
@@ -452,7 +412,7 @@ def test_prometheus_fires_an_exported_rule_into_alertmanager_and_the_webhook(tmp
     exported = tmp_path / "exported"
     exported.mkdir()
     (exported / "m.yaml").write_text(f"model: m\nwindow: 5s\nalerts:\n  webhook: {hook.url}\n")
-    port, prom_port = _free_port(), _free_port()
+    port, prom_port = free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
     res = runner.invoke(app, ["export", "prometheus-rules", "--config", str(exported), "--interval", "1s",
                               "--external-url", base, "-o", str(tmp_path / "argus.rules.yml")])
@@ -477,24 +437,15 @@ def test_prometheus_fires_an_exported_rule_into_alertmanager_and_the_webhook(tmp
             prom = subprocess.Popen([PROMETHEUS, f"--config.file={tmp_path / 'prometheus.yml'}",
                                      f"--storage.tsdb.path={tmp_path / 'tsdb'}",
                                      f"--web.listen-address=127.0.0.1:{prom_port}"], stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, f"argus serve exited {server.returncode}:\n{_tail(server_log)}"
-            try:
-                if _http("GET", f"{base}/healthz", timeout=2)[0] == 200:
-                    break
-            except OSError:
-                pass  # not listening yet
-            assert time.monotonic() < deadline, f"argus serve not healthy after 60 s:\n{_tail(server_log)}"
-            time.sleep(0.2)
+        wait_ready(server, f"{base}/healthz", server_log, "argus serve")
 
         # an error burst: batches of events, 80% with status 500, until the alert reaches the hook
         rng = np.random.default_rng(1)
         sent, firing = 0, []
         deadline = time.monotonic() + 90
         while not firing:
-            assert prom.poll() is None, f"prometheus exited {prom.returncode}:\n{_tail(prom_log)}"
-            assert am.poll() is None, f"alertmanager exited {am.returncode}:\n{_tail(am_log)}"
+            assert prom.poll() is None, f"prometheus exited {prom.returncode}:\n{log_tail(prom_log)}"
+            assert am.poll() is None, f"alertmanager exited {am.returncode}:\n{log_tail(am_log)}"
             x = rng.normal(size=50)
             batch = [{"id": f"e{sent + i}", "features": {"x": float(v)}, "prediction": float(1 / (1 + np.exp(-v))),
                       "latency_ms": 20.0, "status": 500 if i % 5 else 200} for i, v in enumerate(x)]
@@ -506,7 +457,7 @@ def test_prometheus_fires_an_exported_rule_into_alertmanager_and_the_webhook(tmp
             assert time.monotonic() < deadline, (
                 f"no serving_errors at the webhook after 90 s ({sent} events sent); hook got {hook.bodies}\n"
                 f"prometheus alerts: {_http('GET', f'http://127.0.0.1:{prom_port}/api/v1/alerts')[1][:2000]!r}\n"
-                f"{_tail(prom_log)}\n{_tail(am_log)}")
+                f"{log_tail(prom_log)}\n{log_tail(am_log)}")
             time.sleep(0.5)
         alert = firing[0]
         assert alert["labels"]["model"] == "m" and alert["labels"]["severity"] == "P0", alert
@@ -519,7 +470,7 @@ def test_prometheus_fires_an_exported_rule_into_alertmanager_and_the_webhook(tmp
         assert all(a["labels"]["severity"] == "P0" for b in hook.bodies for a in b["alerts"]
                    if a["labels"].get("alertname") == "serving_errors"), hook.bodies
     finally:
-        _stop(prom)
-        _stop(am)
-        _stop(server)
+        stop_process(prom)
+        stop_process(am)
+        stop_process(server)
         hook.close()

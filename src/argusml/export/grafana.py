@@ -198,6 +198,16 @@ def _sdk() -> Any:
     return dashboard, prometheus, stat, timeseries, JSONEncoder, models
 
 
+def _label_variable(name: str, label: str, query: str) -> Any:
+    """A variable over a label's values: several at once, "All" meaning any (``.*``, so a series of a model
+    that appeared after the dashboard loaded is shown too), refreshed with the time range."""
+    dashboard, _, _, _, _, models = _sdk()
+    return (dashboard.QueryVariable(name).label(label)
+            .datasource(models.DataSourceRef(type_val="prometheus", uid="${datasource}")).query(query)
+            .multi(True).include_all(True).all_value(".*").refresh(models.VariableRefresh.ON_TIME_RANGE_CHANGED)
+            .sort(models.VariableSort.ALPHABETICAL_ASC))
+
+
 def build_dashboard(uid: str, title: str, rows: Sequence[RowSpec]) -> dict[str, Any]:
     """One dashboard as Grafana JSON (a dict), built with the SDK's builders and encoded by its encoder."""
     dashboard, prometheus, stat, timeseries, encoder, models = _sdk()
@@ -205,14 +215,9 @@ def build_dashboard(uid: str, title: str, rows: Sequence[RowSpec]) -> dict[str, 
     d = (dashboard.Dashboard(title).uid(uid).tags(["argus"]).refresh("1m").time("now-6h", "now")
          .tooltip(models.DashboardCursorSync.CROSSHAIR)
          .with_variable(dashboard.DatasourceVariable("datasource").label("Prometheus").type("prometheus"))
-         .with_variable(dashboard.QueryVariable("model").label("model").datasource(ds)
-                        .query("label_values(argus_events_total, model)").multi(True).include_all(True)
-                        .all_value(".*").refresh(models.VariableRefresh.ON_TIME_RANGE_CHANGED)
-                        .sort(models.VariableSort.ALPHABETICAL_ASC))
-         .with_variable(dashboard.QueryVariable("model_version").label("version").datasource(ds)
-                        .query('label_values(argus_events_total{model=~"$model"}, model_version)').multi(True)
-                        .include_all(True).all_value(".*").refresh(models.VariableRefresh.ON_TIME_RANGE_CHANGED)
-                        .sort(models.VariableSort.ALPHABETICAL_ASC)))
+         .with_variable(_label_variable("model", "model", "label_values(argus_events_total, model)"))
+         .with_variable(_label_variable("model_version", "version",
+                                        'label_values(argus_events_total{model=~"$model"}, model_version)')))
     next_id = 1
     for row in rows:
         d = d.with_row(dashboard.Row(row.title).id(next_id))
