@@ -117,8 +117,8 @@ def grafana_cmd(
 ) -> None:
     """Two Grafana dashboards (argus-operational.json, argus-model-health.json) with one row per concern and
     the variables datasource, model and model_version, for any Prometheus that scrapes Argus. Import them in
-    Grafana (Dashboards > New > Import) or provision the folder. Needs grafana-foundation-sdk: pip install
-    'argusml[export]'.
+    Grafana (Dashboards > New > Import) or provision the folder. Needs grafana-foundation-sdk, the `export`
+    extra of argusml; without it the command says how to install it.
 
     Example: argus export grafana -o /var/lib/grafana/dashboards/argus
     """
