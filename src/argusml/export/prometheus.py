@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from argusml.alerts.rules import MIN_REQUESTS, SERVING_ERRORS
 from argusml.alerts.runbooks import RUNBOOKS, runbook_url
 from argusml.export.metrics import LATENCY, REQUESTS, duration, label_value
 from argusml.monitor.metrics import LATENCY_BUCKETS
@@ -35,11 +36,11 @@ from argusml.stats.alerting import BURN_POLICY
 SLO_WINDOWS: tuple[float, ...] = tuple(sorted({w for t in BURN_POLICY for w in (t.long_window, t.short_window)}))
 """Every window a burn tier reads (5 min to 3 days), each recorded once per SLO."""
 
-SERVING_ERRORS_P1 = 0.05
-SERVING_ERRORS_P0 = 0.25
-SERVING_ERRORS_MIN_REQUESTS = 30
-"""The engine's built-in ``serving_errors`` rule (docs/ALERTING.md): 5% failing is P1, 25% is P0 and fires at
-once, and fewer than 30 requests say nothing."""
+SERVING_ERRORS_P1 = SERVING_ERRORS.above
+SERVING_ERRORS_P0 = SERVING_ERRORS.p0
+SERVING_ERRORS_MIN_REQUESTS = MIN_REQUESTS
+"""The engine's own built-in ``serving_errors`` rule (docs/ALERTING.md), so Prometheus judges what Argus
+judges: 5% failing is P1, 25% is P0 and fires at once, and fewer than 30 requests say nothing."""
 
 STALE_MIN_SECONDS = 900.0
 """``stale_data`` without a freshness SLO: the newest event older than three windows, and never under 15
