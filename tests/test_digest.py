@@ -112,7 +112,7 @@ def test_schedule_and_config_errors_name_the_key():
         with pytest.raises(ConfigError, match=why) as exc:
             model_config_from_dict({"model": "m", "owner": "a@example.com", "digest": {"every": bad}}, "m.yaml")
         assert "m.yaml" in str(exc.value) and "digest.every" in str(exc.value)
-    with pytest.raises(ConfigError, match="nobody to send it to; set digest.to, or owner"):
+    with pytest.raises(ConfigError, match=re.escape("nobody to send it to; set digest.to, or owner")):
         model_config_from_dict({"model": "m", "owner": "alice", "digest": {}}, "m.yaml")
     with pytest.raises(ConfigError, match="'pager' is not an e-mail receiver"):
         model_config_from_dict({"model": "m", "digest": {"receiver": "pager"}, "alerts": {"receivers": {

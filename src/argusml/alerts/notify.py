@@ -3,9 +3,11 @@
 A *notice* is a plain, JSON-ready dict (it waits in the store's outbox until it
 is sent): ``{"event": "opened" | "escalated" | "repeat" | "resolved",
 "receiver": name, "incident": {...}}``, the incident as the HTTP API shows it,
-with its alerts and ranked causes. Everything here is a pure function of a
-notice except ``deliver``, which is the one place that talks to a webhook,
-Slack or an SMTP server.
+with its alerts and ranked causes. A digest notice (``"event": "digest"``,
+queued by the weekly owner report) carries its rendered e-mail instead
+(``digest_message``). Everything here is a pure function of a notice except
+``deliver``, which is the one place that talks to a webhook, Slack or an SMTP
+server.
 
 The webhook speaks Alertmanager's webhook format, version 4, field for field
 (``notify/webhook`` and ``template.Data`` in prometheus/alertmanager), so any

@@ -33,14 +33,14 @@ def parse_every(text: str) -> tuple[int, int]:
     """
     m = _EVERY.match(str(text))
     if not m:
-        raise ValueError(f"every: {text!r} is not a weekday and a UTC time (e.g. 'monday 08:00')")
+        raise ValueError(f"{text!r} is not a weekday and a UTC time (e.g. 'monday 08:00')")
     day = m.group(1).lower()
     found = [i for i, d in enumerate(WEEKDAYS) if d == day or (len(day) >= 3 and d.startswith(day))]
     if len(found) != 1:
-        raise ValueError(f"every: {m.group(1)!r} is not a weekday (one of {', '.join(WEEKDAYS)})")
+        raise ValueError(f"{m.group(1)!r} is not a weekday (one of {', '.join(WEEKDAYS)})")
     hour, minute = int(m.group(2)), int(m.group(3))
     if hour > 23 or minute > 59:
-        raise ValueError(f"every: {m.group(2)}:{m.group(3)} is not a time of day (00:00 to 23:59, UTC)")
+        raise ValueError(f"{m.group(2)}:{m.group(3)} is not a time of day (00:00 to 23:59, UTC)")
     return found[0], hour * 3600 + minute * 60
 
 
@@ -64,7 +64,7 @@ class DigestSettings(BaseModel):
 
         seconds = parse_duration(v)
         if not 3600 <= seconds <= 90 * 86400:
-            raise ValueError(f"period must be between 1h and 90d, not {v!r}")
+            raise ValueError(f"must be between 1h and 90d, not {v!r}")
         return seconds
 
     @field_validator("every")
