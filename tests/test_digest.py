@@ -252,6 +252,11 @@ def test_gathered_numbers_match_a_hand_calculation(tmp_path, ref):
         assert shapes == [(220, 640, 3), (220, 640, 3)]
         assert "Recommended: " in page and "No cost model configured." in page
         assert "<b>1</b> of 3 1 h windows drifted" in page and "<td" in page
+        priced = {**d, "cost": {"configured": True, "currency": "EUR", "total": 7.0, "per_prediction": 0.035,
+                                "days": [{"day": "2027-01-17T00:00:00Z", "day_ts": SUNDAY, "cost": 7.0}]}}
+        page, _ = render_html(priced)
+        assert "Total <b>7 EUR</b>; per prediction 0.035 EUR." in page and "2027-01-17</td>" in page
+        assert len(re.findall(r'src="data:image/png;base64,', page)) == 3
         # the charts draw each window at its middle, where their axes put it: the judged windows' accuracy (the
         # unjudged third hour is a gap), every window's coverage
         chart = quality_chart(d)
@@ -451,3 +456,38 @@ def test_cid_content_ids_are_unique_per_model_period_and_chart():
     d = {"model": "credit/risk", "period": {"end_ts": MONDAY_8}}
     assert content_id(d, "quality") == f"quality.credit_risk.{int(MONDAY_8)}@argus"
     assert content_id(d, "coverage") != content_id(d, "quality")
+
+
+def test_cost_per_day_when_a_cost_model_and_its_reader_are_wired():
+    """The cost section reads what a cost reader gives per day and version (summed per day), and says there
+    is no cost model when the config has none or nothing reads cost."""
+    from types import SimpleNamespace
+
+    from argusml.monitor.digest import gather_cost
+    from argusml.reports.digest import cost_chart
+
+    rows = [{"day": SUNDAY - DAY, "version": "v1", "cost": 2.5, "predictions": 100},
+            {"day": SUNDAY - DAY, "version": "v2", "cost": 1.5, "predictions": 60},
+            {"day": SUNDAY, "version": "v1", "cost": 3.0, "predictions": 40}]
+    asked = []
+
+    def read(model: str, start: float, end: float) -> list[dict[str, Any]]:
+        asked.append((model, start, end))
+        return rows
+
+    state = SimpleNamespace(name="m", config=SimpleNamespace(cost=SimpleNamespace(currency="EUR")))
+    cost = gather_cost(state, MONDAY_8 - 7 * DAY, MONDAY_8, read)  # type: ignore[arg-type]
+    assert asked == [("m", MONDAY_8 - 7 * DAY, MONDAY_8)]
+    assert (cost["configured"], cost["currency"], cost["total"], cost["per_prediction"]) == (True, "EUR", 7.0, 0.035)
+    assert cost["days"] == [{"day": "2027-01-16T00:00:00Z", "day_ts": SUNDAY - DAY, "cost": 4.0},
+                            {"day": "2027-01-17T00:00:00Z", "day_ts": SUNDAY, "cost": 3.0}]
+    assert gather_cost(state, 0, 1, None) == {"configured": False, "note": "no cost model configured"}  # type: ignore[arg-type]
+    bare = SimpleNamespace(name="m", config=SimpleNamespace())
+    assert gather_cost(bare, 0, 1, read)["configured"] is False  # type: ignore[arg-type]
+
+    digest = {"model": "m", "period": {"start_ts": MONDAY_8 - 7 * DAY, "end_ts": MONDAY_8}, "cost": cost}
+    chart = cost_chart(digest)
+    assert chart is not None
+    px = decode_png(chart.png())
+    for day, value in ((SUNDAY - DAY, 4.0), (SUNDAY, 3.0)):
+        assert tuple(px[round(float(chart.y_px(value))), round(float(chart.x_px(day + DAY / 2)))]) == PALETTE[0]
