@@ -228,6 +228,7 @@ class Digests:
         self.queued = 0
         self.last_error: str | None = None
         self._failed: dict[tuple[str, float], float] = {}
+        self._done: dict[str, float] = {}  # model -> the send time whose digest is known queued
 
     @staticmethod
     def cursor_key(model: str) -> str:
@@ -252,9 +253,12 @@ class Digests:
             if cfg is None or self.render is None:
                 continue
             due = cfg.last_due(now)
+            if self._done.get(state.name) == due:  # known done: no read of the store on every pass
+                continue
             key = self.cursor_key(state.name)
             last = self.store.cursor(key)
             if last >= due:
+                self._done[state.name] = due
                 continue
             if last == 0.0:  # first sight: the first digest goes at the next send time
                 with self.lock, self.store.transaction() as cur:
