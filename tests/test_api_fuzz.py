@@ -186,6 +186,7 @@ OPERATIONS = [
     ("GET", "/v1/models/{model}/sample"),
     ("GET", "/v1/models/{model}/compare"),
     ("GET", "/v1/models/{model}/advice"),
+    ("GET", "/v1/models/{model}/digest"),
     ("GET", "/v1/models/{model}/slos"),
     ("GET", "/v1/incidents"),
     ("GET", "/v1/incidents/{incident_id}"),

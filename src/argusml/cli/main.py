@@ -24,6 +24,7 @@ from typer.core import TyperGroup
 
 from argusml.cli.backfill import backfill_cmd
 from argusml.cli.decisions import advise_cmd, compare_cmd
+from argusml.cli.digest import digest_cmd
 from argusml.cli.export import export_app
 from argusml.cli.incidents import incidents_app, silences_app
 from argusml.cli.references import reference_app
@@ -686,6 +687,7 @@ app.add_typer(incidents_app, name="incidents")
 app.add_typer(silences_app, name="silences")
 # Prometheus rules, an Alertmanager config and Grafana dashboards from the model configs (cli/export.py)
 app.add_typer(export_app, name="export")
+app.command("digest")(digest_cmd)  # the weekly owner report, on demand (cli/digest.py)
 
 
 def _write(path: str, text: str) -> None:

@@ -27,9 +27,11 @@ from argusml.alerts.engine import Changes, Engine, FindingSignal, Silence, TickS
 from argusml.alerts.incident import Incident
 from argusml.alerts.sender import Sender
 from argusml.checks.verdict import WindowVerdict
+from argusml.monitor.digest import Digests
 from argusml.monitor.metrics import LATENCY_BUCKETS
 from argusml.monitor.settings import Settings
 from argusml.monitor.state import ModelState
+from argusml.schema.digest import DIGEST_RECEIVER, digest_receiver
 from argusml.store import Store
 
 log = logging.getLogger("argus.alerts")
@@ -168,6 +170,7 @@ class Alerting:
         self._ops_prev: dict[tuple[str, str], tuple[dict[str, int], np.ndarray]] = {}
         self._arrived: dict[str, tuple[int, float]] = {}  # model -> (events seen, when that count last grew)
         self._cursors = {WINDOW_CURSOR: 0.0, PERF_CURSOR: 0.0}
+        self.digests: Digests | None = None  # the owner reports, due-checked after each pass (monitor/digest.py)
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -199,8 +202,13 @@ class Alerting:
         self.sender.stop()
 
     def _receivers(self, model: str) -> dict[str, Any]:
-        """A model's receivers as configured now (KeyError for a model no longer watched: its notices fail)."""
-        return self.models[model].config.alerts.all_receivers()
+        """A model's receivers as configured now (KeyError for a model no longer watched: its notices fail),
+        with the digest's own when the model has one."""
+        config = self.models[model].config
+        out = config.alerts.all_receivers()
+        if config.digest is not None:
+            out[DIGEST_RECEIVER] = digest_receiver(config.digest, config.owner, out)
+        return out
 
     def _delivery_failed(self, model: str, receiver: str, notice: dict[str, Any], error: str, gave_up: bool) -> None:
         """A notifier that times out or refuses: remembered for the next pass, which raises the model's
@@ -231,6 +239,11 @@ class Alerting:
             except Exception as exc:  # the loop must outlive one bad pass; the next one retries from the cursor
                 log.exception("alert pass failed")
                 self.last_error = f"alerts: {type(exc).__name__}: {exc}"
+            if self.digests is not None:
+                try:
+                    self.digests.run_once()
+                except Exception:  # the store closing under us: the next pass looks again
+                    log.exception("digest pass failed")
 
     # -- one pass -----------------------------------------------------------------------------------
     def run_once(self, now: float | None = None) -> Changes:

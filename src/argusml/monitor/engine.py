@@ -21,6 +21,7 @@ a module of its own, so a change has one room to go to:
   champion/challenger comparisons and the advice;
 - ``alerting.py``: the **alert thread** follows the closed windows in the store
   and drives the alert engine (``argusml.alerts``): alerts, incidents, notices;
+  after each pass ``digest.py`` queues the owner reports that are due;
 - ``retention.py``, ``status.py`` (what /status shows), ``backlog.py``
   (backpressure: past its bound ingest answers "busy", 429 at the edge),
   ``settings.py``.
@@ -37,6 +38,7 @@ from typing import Any
 from argusml.monitor.alerting import Alerting
 from argusml.monitor.backlog import Backlog
 from argusml.monitor.closing import Closer
+from argusml.monitor.digest import Digests
 from argusml.monitor.events import Problem
 from argusml.monitor.fold import Fold
 from argusml.monitor.ingest import Ingest, IngestAnswer
@@ -82,6 +84,9 @@ class Monitor:
         self._performer = Performer(store, self.settings, clock, self._registry, self._writer, self._report)
         self._status = Status(store, self.settings, clock, self._registry, self.advice)
         self.alerting = Alerting(store, self.settings, clock, self.models, self.settings.external_url)
+        self.digests = Digests(store, clock, self.models, lambda m: self.advice(m, wait=False), self.alerting.lock,
+                               self.alerting.sender.wake)
+        self.alerting.digests = self.digests
         if self.settings.alert_on_close:
             self._fold.on_closed = self.alerting.wake
         self.writer_stats = self._writer.stats
@@ -213,6 +218,11 @@ class Monitor:
     def advice(self, model: str, *, wait: bool = True) -> dict[str, Any]:
         """What to do about the model now (``Performer.advice``)."""
         return self._performer.advice(model, wait=wait)
+
+    def digest(self, model: str, end: float | None = None, period: float | None = None) -> dict[str, Any]:
+        """The owner report of ``model`` over ``period`` before ``end`` (``Digests.gather``)."""
+        self._registry.model(model)  # UnknownModel, as every read of a model
+        return self.digests.gather(model, end, period)
 
     def apply_retention(self, now: float) -> dict[str, dict[str, int]]:
         """Retention now (``retention.py``); the fold thread applies it every ``Settings.retention_every``."""

@@ -73,17 +73,24 @@ def check_metric(name: str) -> str:
                      + f" (metrics: {', '.join(METRICS)})")
 
 
-class EmailReceiver(_Strict):
-    """E-mail over SMTP (plain, or STARTTLS when ``starttls``). The password is read from the environment
-    variable ``password_env`` so that it never sits in the YAML or the store."""
+class SmtpServer(_Strict):
+    """Where mail from Argus goes out (plain, or STARTTLS when ``starttls``) and whom it is from. The
+    password is read from the environment variable ``password_env`` so that it never sits in the YAML or
+    the store. The e-mail receiver of alerts and the weekly digest share it, so both speak to one server
+    the same way."""
 
-    to: list[str] = Field(min_length=1)
     sender: str = "argus@localhost"
     smtp_host: str = "localhost"
     smtp_port: int = Field(25, ge=1, le=65535)
     starttls: bool = False
     username: str | None = None
     password_env: str | None = None
+
+
+class EmailReceiver(SmtpServer):
+    """E-mail over SMTP to ``to``."""
+
+    to: list[str] = Field(min_length=1)
 
 
 class Receiver(_Strict):

@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from argusml.monitor import Monitor
+from argusml.reports.digest import digest_mime
 from argusml.schema import ArgusError
 from argusml.service import errors, schemas
 from argusml.service.auth import Authenticator
@@ -73,6 +74,8 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
                   responses={422: {"model": schemas.ErrorBody, "description": "invalid request"}})
     # what the routes reach through request.app.state (service/deps.py, routers/)
     app.state.monitor = monitor
+    # the owner reports the monitor sends are rendered by the reports layer, its sibling (monitor/digest.py)
+    monitor.digests.render = digest_mime
     app.state.ingest = Ingest(monitor, max_body, pool)
     app.state.registry = registry_for(monitor)
     app.state.yaml_models = yaml_models
