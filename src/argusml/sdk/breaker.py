@@ -127,7 +127,8 @@ class CircuitBreaker:
         self._opened_at = 0.0
         self._reason = ""
         self._trials = self._trials_ok = 0
-        self._counts = {"calls": 0, "failed": 0, "slow": 0, "short_circuited": 0, "fallbacks": 0, "opened": 0}
+        # since creation (stats()); plain attributes, not a dict: they are counted on every call
+        self._calls = self._failed = self._slow = self._short = self._fallbacks = self._opened = 0
 
     # -- what the caller sees ---------------------------------------------------------------------
     @property
@@ -144,7 +145,9 @@ class CircuitBreaker:
     def stats(self) -> dict[str, Any]:
         """The state, counters since creation and the current window, for a model server's own status page."""
         with self._lock:
-            return {"state": self._state, **self._counts, "window_calls": self._n,
+            return {"state": self._state, "calls": self._calls, "failed": self._failed, "slow": self._slow,
+                    "short_circuited": self._short, "fallbacks": self._fallbacks, "opened": self._opened,
+                    "window_calls": self._n,
                     "window_failed": self._n_failed, "window_slow": self._n_slow}
 
     def add_listener(self, listener: Listener) -> None:
@@ -162,24 +165,24 @@ class CircuitBreaker:
 
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """``fn(*args, **kwargs)`` through the breaker: its answer, or the fallback's."""
-        return self.invoke(fn, args, kwargs).value
+        return self._run(fn, args, kwargs, None)[0]
 
     async def acall(self, fn: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
         """``await fn(*args, **kwargs)`` through the breaker: its answer, or the fallback's."""
-        return (await self.ainvoke(fn, args, kwargs)).value
+        return (await self._arun(fn, args, kwargs, None))[0]
 
     def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """As a decorator: the function (sync or async) called through this breaker."""
         if inspect.iscoroutinefunction(fn):
             @functools.wraps(fn)
             async def awrapper(*args: Any, **kwargs: Any) -> Any:
-                return (await self.ainvoke(fn, args, kwargs)).value
+                return (await self._arun(fn, args, kwargs, None))[0]
             awrapper.breaker = self  # type: ignore[attr-defined]
             return awrapper
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            return self.invoke(fn, args, kwargs).value
+            return self._run(fn, args, kwargs, None)[0]
         wrapper.breaker = self  # type: ignore[attr-defined]
         return wrapper
 
@@ -187,10 +190,17 @@ class CircuitBreaker:
                fallback: Callable[..., Any] | None = None) -> Served:
         """Call ``fn`` through the breaker and say who answered. ``fallback`` replaces the breaker's own for
         this call (a wrapped model's ``predict_proba`` needs the previous model's ``predict_proba``)."""
-        kwargs = kwargs or {}
-        epoch = self._admit()
-        if epoch is None:
-            return self._fallback(fallback, args, kwargs)
+        return Served(*self._run(fn, args, kwargs or {}, fallback))
+
+    def _run(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+             fallback: Callable[..., Any] | None) -> tuple[Any, bool]:
+        """``invoke`` as a plain tuple (a NamedTuple per call costs more than the rest of the closed path)."""
+        state, epoch = self._fast
+        if state is not CLOSED:
+            admitted = self._admit()
+            if admitted is None:
+                return self._fallback(fallback, args, kwargs)
+            epoch = admitted
         t0 = self._clock() if self._timed else 0.0
         try:
             value = fn(*args, **kwargs)
@@ -203,15 +213,21 @@ class CircuitBreaker:
                 return self._fallback(fallback, args, kwargs)
             raise
         self._record(epoch, self._judge(t0) if self._timed else 0)
-        return Served(value, False)
+        return value, False
 
     async def ainvoke(self, fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...] = (),
                       kwargs: dict[str, Any] | None = None, fallback: Callable[..., Any] | None = None) -> Served:
         """``invoke`` for a coroutine function; the fallback may be sync or async."""
-        kwargs = kwargs or {}
-        epoch = self._admit()
-        if epoch is None:
-            return await _resolve(self._fallback(fallback, args, kwargs))
+        return Served(*await self._arun(fn, args, kwargs or {}, fallback))
+
+    async def _arun(self, fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...], kwargs: dict[str, Any],
+                    fallback: Callable[..., Any] | None) -> tuple[Any, bool]:
+        state, epoch = self._fast
+        if state is not CLOSED:
+            admitted = self._admit()
+            if admitted is None:
+                return await _resolve(self._fallback(fallback, args, kwargs))
+            epoch = admitted
         t0 = self._clock() if self._timed else 0.0
         try:
             if self.timeout is not None:
@@ -229,7 +245,7 @@ class CircuitBreaker:
                 return await _resolve(self._fallback(fallback, args, kwargs))
             raise
         self._record(epoch, self._judge(t0) if self._timed else 0)
-        return Served(value, False)
+        return value, False
 
     # -- the state machine --------------------------------------------------------------------------
     def _admit(self) -> int | None:
@@ -237,16 +253,21 @@ class CircuitBreaker:
         state, epoch = self._fast
         if state is CLOSED:
             return epoch
+        if state is OPEN and self._clock() - self._opened_at < self.cooldown:
+            # still cooling down: answered without the lock (the common case while open; _opened_at is set
+            # before the state becomes open). The counter may miss a call to a race; the state cannot.
+            self._short += 1
+            return None
         with self._lock:
             if self._state is OPEN:
                 if self._clock() - self._opened_at < self.cooldown:
-                    self._counts["short_circuited"] += 1
+                    self._short += 1
                     return None
                 self._move(HALF_OPEN, f"cool-down of {self.cooldown:g} s over; trying the model with "
                                       f"{self.half_open_calls} call(s)")
             if self._state is HALF_OPEN:
                 if self._trials >= self.half_open_calls:
-                    self._counts["short_circuited"] += 1
+                    self._short += 1
                     return None
                 self._trials += 1
             return self._epoch
@@ -265,49 +286,55 @@ class CircuitBreaker:
         with self._lock:
             if epoch != self._epoch:  # admitted before the breaker moved on: not evidence about the new state
                 return
-            if self._state is HALF_OPEN:
-                if bits is None:
-                    self._trials -= 1  # the trial told nothing: free its place for another
-                    return
-                self._count(bits)
-                if bits:
-                    what = "failed" if bits & _FAILED else f"took longer than {self.slow_call_ms:g} ms"
-                    self._open(f"a trial call {what}" + (f": {type(exc).__name__}: {exc}" if exc else ""))
-                    return
-                self._trials_ok += 1
-                if self._trials_ok >= self.half_open_calls:
-                    self._move(CLOSED, f"{self._trials_ok} trial call(s) succeeded")
+            if self._state is not CLOSED:
+                self._record_trial(bits, exc)
                 return
             if bits is None:
                 return
-            self._count(bits)
-            old = self._ring[self._pos]
-            self._ring[self._pos] = bits
-            self._pos = (self._pos + 1) % self.window
+            self._calls += 1
+            pos = self._pos
+            old = self._ring[pos]
+            self._ring[pos] = bits
+            self._pos = 0 if pos + 1 == self.window else pos + 1
             if self._n < self.window:
                 self._n += 1
-            self._n_failed += (bits & _FAILED) - (old & _FAILED)
-            self._n_slow += ((bits & _SLOW) - (old & _SLOW)) >> 1
-            if self._n < self.min_calls:
+            elif not bits and not old:  # a success replaced a success: neither rate moved
                 return
-            if self.failure_rate is not None and self._n_failed / self._n >= self.failure_rate:
-                self._open(f"{self._n_failed} of the last {self._n} calls failed (rate {self._n_failed / self._n:.2f}"
-                           f" >= {self.failure_rate:g})" + (f"; last: {type(exc).__name__}: {exc}" if exc else ""))
-            elif self._slow_s is not None and self._n_slow / self._n >= self.slow_rate:
-                self._open(f"{self._n_slow} of the last {self._n} calls took longer than {self.slow_call_ms:g} ms "
-                           f"(rate {self._n_slow / self._n:.2f} >= {self.slow_rate:g})")
+            if bits or old:
+                self._n_failed += (bits & _FAILED) - (old & _FAILED)
+                self._n_slow += ((bits & _SLOW) - (old & _SLOW)) >> 1
+                self._failed += bits & _FAILED
+                self._slow += (bits & _SLOW) >> 1
+            # a rate can only have risen with a failed or slow call, or with the window reaching min_calls
+            if self._n < self.min_calls or not (bits or self._n == self.min_calls):
+                return
+            n = self._n
+            if self.failure_rate is not None and self._n_failed / n >= self.failure_rate:
+                self._open(f"{self._n_failed} of the last {n} calls failed (rate {self._n_failed / n:.2f} >= "
+                           f"{self.failure_rate:g})" + (f"; last: {type(exc).__name__}: {exc}" if exc else ""))
+            elif self._slow_s is not None and self._n_slow / n >= self.slow_rate:
+                self._open(f"{self._n_slow} of the last {n} calls took longer than {self.slow_call_ms:g} ms "
+                           f"(rate {self._n_slow / n:.2f} >= {self.slow_rate:g})")
 
-    def _count(self, bits: int) -> None:
-        c = self._counts
-        c["calls"] += 1
-        if bits & _FAILED:
-            c["failed"] += 1
-        if bits & _SLOW:
-            c["slow"] += 1
+    def _record_trial(self, bits: int | None, exc: BaseException | None) -> None:
+        """A half-open trial's outcome: one failure opens the breaker, ``half_open_calls`` successes close it."""
+        if bits is None:
+            self._trials -= 1  # the trial told nothing: free its place for another
+            return
+        self._calls += 1
+        self._failed += bits & _FAILED
+        self._slow += (bits & _SLOW) >> 1
+        if bits:
+            what = "failed" if bits & _FAILED else f"took longer than {self.slow_call_ms:g} ms"
+            self._open(f"a trial call {what}" + (f": {type(exc).__name__}: {exc}" if exc else ""))
+            return
+        self._trials_ok += 1
+        if self._trials_ok >= self.half_open_calls:
+            self._move(CLOSED, f"{self._trials_ok} trial call(s) succeeded")
 
     def _open(self, reason: str) -> None:
         self._opened_at = self._clock()
-        self._counts["opened"] += 1
+        self._opened += 1
         self._move(OPEN, reason)
 
     def _move(self, new: str, reason: str) -> None:
@@ -328,22 +355,22 @@ class CircuitBreaker:
             except Exception as exc:  # a broken metric exporter must not break the model's call
                 log.warning("circuit breaker %r: listener %r failed: %s", self.name, listener, exc)
 
-    def _fallback(self, fallback: Callable[..., Any] | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Served:
+    def _fallback(self, fallback: Callable[..., Any] | None, args: tuple[Any, ...], kwargs: dict[str, Any]
+                  ) -> tuple[Any, bool]:
         fb = fallback if fallback is not None else self.fallback
         if fb is None:
             with self._lock:
                 retry_in = self._opened_at + self.cooldown - self._clock() if self._state is OPEN else 0.0
                 reason = self._reason
             raise CircuitOpenError(self.name, retry_in, reason)
-        with self._lock:
-            self._counts["fallbacks"] += 1
-        return Served(fb(*args, **kwargs), True)
+        self._fallbacks += 1  # under the GIL; a count lost to a race is a stats figure, not the state machine
+        return fb(*args, **kwargs), True
 
 
-async def _resolve(served: Served) -> Served:
+async def _resolve(served: tuple[Any, bool]) -> tuple[Any, bool]:
     """A fallback of an async call may be a coroutine function: its answer, awaited."""
-    if inspect.isawaitable(served.value):
-        return Served(await served.value, True)
+    if inspect.isawaitable(served[0]):
+        return await served[0], True
     return served
 
 
