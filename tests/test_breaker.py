@@ -649,4 +649,4 @@ def test_the_docs_example_runs(capsys):
     assert block is not None, "docs/SERVICE.md: the circuit breaker section has no ```python example"
     exec(compile(block.group(1), "docs/SERVICE.md", "exec"), {})
     out = capsys.readouterr().out
-    assert "open fallback" in out, out
+    assert out == "open Served(value=0.9, fallback=True)\n", out
