@@ -9,6 +9,7 @@ import asyncio
 import json
 import logging
 import re
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -31,6 +32,7 @@ from argusml.sdk.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker, Circuit
 from service_util import LiveServer, make_reference
 
 ROOT = Path(__file__).resolve().parents[1]
+PROMTOOL = "/usr/bin/promtool"  # Debian's prometheus package; tests/test_prometheus.py requires it, this test lints with it
 
 
 class FakeClock:
@@ -637,6 +639,9 @@ def test_the_real_collector_exports_reported_breaker_states(running_monitor):
                           json={"instance": "replica-1", "breakers": {f"b{i}": "open" for i in range(33)}})
         client.close()
     assert 'argus_circuit_breaker_state{breaker="scorer",instance="replica-1",model="m"} 2.0' in text
+    if Path(PROMTOOL).exists():  # Prometheus's own linter finds nothing wrong with the new family
+        lint = subprocess.run([PROMTOOL, "check", "metrics"], input=text.encode(), capture_output=True, timeout=60)
+        assert lint.returncode == 0 and not lint.stdout and not lint.stderr, lint.stdout.decode() + lint.stderr.decode()
     assert bad.status_code == 422 and "half_open" in bad.text
     assert many.status_code == 422 and "at most 32 breakers per report" in many.text
 
