@@ -30,11 +30,11 @@ is given), like the rest of the SDK.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
 import logging
 import re
+import sys
 import threading
 import time
 import weakref
@@ -231,12 +231,14 @@ class CircuitBreaker:
         t0 = self._clock() if self._timed else 0.0
         try:
             if self.timeout is not None:
+                import asyncio  # here, not at the top: a model server that never awaits does not load asyncio
+
                 value = await asyncio.wait_for(fn(*args, **kwargs), self.timeout)
             else:
                 value = await fn(*args, **kwargs)
         except BaseException as exc:
             # asyncio.TimeoutError is TimeoutError from 3.11 on; wait_for's timeout always counts as a failure
-            timed_out = self.timeout is not None and isinstance(exc, asyncio.TimeoutError)
+            timed_out = self.timeout is not None and isinstance(exc, sys.modules["asyncio"].TimeoutError)
             if not timed_out and (not isinstance(exc, Exception) or not self._is_failure(exc)):
                 self._record(epoch, None)
                 raise
