@@ -198,8 +198,9 @@ class Monitor:
                         ) -> IngestAnswer:
         return self._ingest.outcomes(model, items, first_problems)
 
-    def report_resources(self, model: str, instance: str, values: dict[str, float]) -> None:
-        self._ingest.resources(model, instance, values)
+    def report_resources(self, model: str, instance: str, values: dict[str, float],
+                         breakers: dict[str, str] | None = None) -> None:
+        self._ingest.resources(model, instance, values, breakers)
 
     # -- windows, performance, retention -------------------------------------------------
     def provisional_pass(self, now: float) -> int:

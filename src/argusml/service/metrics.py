@@ -20,6 +20,7 @@ from prometheus_client.registry import Collector
 from argusml.monitor import Monitor
 from argusml.monitor.metrics import Shown
 from argusml.monitor.status import performance_summary
+from argusml.sdk.breaker import STATE_VALUES
 
 DRIFT_METHODS = ("psi", "ks", "js", "wasserstein_norm", "tvd", "tail")
 
@@ -111,6 +112,10 @@ class MonitorCollector(Collector):
         # label `host`, not `instance`: Prometheus owns `instance` (the target) and would rename ours
         resources = GaugeMetricFamily("argus_host_resource", "Host/GPU resources reported by SDK instances.",
                                       labels=["model", "host", "resource"])
+        # `instance` as the SDK's client names itself; a scrape config without honor_labels: true sees it as
+        # exported_instance (Prometheus's own `instance` is the collector's address)
+        breakers = GaugeMetricFamily("argus_circuit_breaker_state", "Circuit breaker state reported by SDK clients: "
+                                     "0 closed, 1 half-open, 2 open.", labels=["model", "instance", "breaker"])
         for name, state in list(mon.models.items()):
             m = state.metrics
             dups.add_metric([name], m.duplicates)
@@ -155,9 +160,11 @@ class MonitorCollector(Collector):
                 last.add_metric([name], m.last_event_ts)
             for (instance, res), val in list(m.resources.items()):
                 resources.add_metric([name, instance, res], val)
+            for (instance, breaker), st in list(m.breakers.items()):
+                breakers.add_metric([name, instance, breaker], STATE_VALUES.get(st, 0))
         yield from (events, rejected, dups, late, requests, latency, rows, wstart, drifted_n, score, drifted, missing,
                     pmean, pclass, mv_drifted, mv_score, labels_total, labels_pending, labels_expired, lag, perf, perf_bound, perf_labels,
-                    perf_ok, perf_est, coverage, lag50, lag90, outcomes_total, last, resources)
+                    perf_ok, perf_est, coverage, lag50, lag90, outcomes_total, last, resources, breakers)
         yield from (p_rows, p_end, p_drifted_n, p_drifted)
         yield from _alert_metrics(mon)
         yield GaugeMetricFamily("argus_ingest_queue_depth", "Events accepted but not yet stored and folded.",
