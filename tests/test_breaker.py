@@ -603,7 +603,7 @@ def test_a_registry_passed_to_the_client_gets_the_state_gauge(capture):
     client = argusml.Client(capture.url, model="credit", flush_interval=0.02, instance="replica-1")
     b = client.breaker("scorer", window=1, min_calls=1, cooldown=5, registry=registry, clock=FakeClock())
     client.breaker("ranker", window=1, min_calls=1, registry=registry)  # a second breaker shares the gauge
-    labels = {"model": "credit", "instance": "replica-1", "breaker": "scorer"}
+    labels = {"model": "credit", "host": "replica-1", "breaker": "scorer"}
     assert registry.get_sample_value("argus_circuit_breaker_state", labels) == 0.0
     feed(b, "x")
     assert registry.get_sample_value("argus_circuit_breaker_state", labels) == 2.0
@@ -639,7 +639,7 @@ def test_the_real_collector_exports_reported_breaker_states(running_monitor):
         many = httpx.post(f"{srv.url}/v1/models/m/resources",
                           json={"instance": "replica-1", "breakers": {f"b{i}": "open" for i in range(33)}})
         client.close()
-    assert 'argus_circuit_breaker_state{breaker="scorer",instance="replica-1",model="m"} 2.0' in text
+    assert 'argus_circuit_breaker_state{breaker="scorer",host="replica-1",model="m"} 2.0' in text
     if Path(PROMTOOL).exists():  # Prometheus's own linter finds nothing wrong with the new family
         lint = subprocess.run([PROMTOOL, "check", "metrics"], input=text.encode(), capture_output=True, timeout=60)
         assert lint.returncode == 0 and not lint.stdout and not lint.stderr, lint.stdout.decode() + lint.stderr.decode()

@@ -126,7 +126,7 @@ DEPENDENCIES = RowSpec("Dependencies & breaker", (
     PanelSpec("Dependency age (freshness heartbeats)", "s", (
         _q(f"argus_dependency_age_seconds{{{M}}}", "{{model}} {{dependency}}"),)),
     PanelSpec("Circuit breaker state", "short", (
-        _q(f"argus_circuit_breaker_state{{{M}}}", "{{model}} {{instance}} {{breaker}}"),),
+        _q(f"argus_circuit_breaker_state{{{M}}}", "{{model}} {{host}} {{breaker}}"),),
         "0 closed, 1 half-open, 2 open (the fallback answers).", max=2.0),
     PanelSpec("Share of events served by the fallback", "percentunit", (
         _q(f"sum by (model, model_version) (rate(argus_fallback_events_total{{{MV}}}[{RATE}]))\n/\n"

@@ -282,7 +282,7 @@ def model_alerts(cfg: ModelConfig, opts: RuleOptions) -> list[dict[str, Any]]:
     out.append(_alert(cfg, opts, "dependency_down", f"argus_dependency_up{{{sel}}} == 0", "P1",
                       "{{ $labels.model }}: dependency {{ $labels.dependency }} is down", for_s=DEPENDENCY_FOR))
     out.append(_alert(cfg, opts, "circuit_breaker_open", f"argus_circuit_breaker_state{{{sel}}} == 2", "P1",
-                      "{{ $labels.model }}: circuit breaker {{ $labels.breaker }} on {{ $labels.instance }} is open: "
+                      "{{ $labels.model }}: circuit breaker {{ $labels.breaker }} on {{ $labels.host }} is open: "
                       "the fallback answers instead of the model", for_s=BREAKER_FOR))
     budget = (opts.cost_budgets or {}).get(cfg.model)
     if budget is not None:

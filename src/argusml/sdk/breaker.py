@@ -157,7 +157,7 @@ class CircuitBreaker:
         self._listeners.append(listener)
 
     def export_to(self, registry: Any, *, model: str, instance: str) -> None:
-        """Keep ``argus_circuit_breaker_state{model, instance, breaker}`` (0 closed, 1 half-open, 2 open) in a
+        """Keep ``argus_circuit_breaker_state{model, host, breaker}`` (``host`` is ``instance``) (0 closed, 1 half-open, 2 open) in a
         prometheus_client ``registry`` of the model server's own process."""
         child = _state_gauge(registry).labels(model, instance, self.name)
         child.set(STATE_VALUES[self._state])
@@ -424,5 +424,5 @@ def _state_gauge(registry: Any) -> Any:
         if gauge is None:
             gauge = _GAUGES[registry] = Gauge("argus_circuit_breaker_state",
                                               "Circuit breaker state: 0 closed, 1 half-open, 2 open.",
-                                              ["model", "instance", "breaker"], registry=registry)
+                                              ["model", "host", "breaker"], registry=registry)
         return gauge

@@ -112,10 +112,9 @@ class MonitorCollector(Collector):
         # label `host`, not `instance`: Prometheus owns `instance` (the target) and would rename ours
         resources = GaugeMetricFamily("argus_host_resource", "Host/GPU resources reported by SDK instances.",
                                       labels=["model", "host", "resource"])
-        # `instance` as the SDK's client names itself; a scrape config without honor_labels: true sees it as
-        # exported_instance (Prometheus's own `instance` is the collector's address)
+        # `host` as for argus_host_resource: the SDK client's `instance` name
         breakers = GaugeMetricFamily("argus_circuit_breaker_state", "Circuit breaker state reported by SDK clients: "
-                                     "0 closed, 1 half-open, 2 open.", labels=["model", "instance", "breaker"])
+                                     "0 closed, 1 half-open, 2 open.", labels=["model", "host", "breaker"])
         for name, state in list(mon.models.items()):
             m = state.metrics
             dups.add_metric([name], m.duplicates)
