@@ -21,6 +21,8 @@ a module of its own, so a change has one room to go to:
   champion/challenger comparisons and the advice;
 - ``alerting.py``: the **alert thread** follows the closed windows in the store
   and drives the alert engine (``argusml.alerts``): alerts, incidents, notices;
+- ``dependencies.py``: the **dependency thread** probes each model's dependencies
+  (HTTP, TCP, freshness heartbeats) on a small pool; the alert thread reads their states;
 - ``retention.py``, ``status.py`` (what /status shows), ``backlog.py``
   (backpressure: past its bound ingest answers "busy", 429 at the edge),
   ``settings.py``.
@@ -37,6 +39,7 @@ from typing import Any
 from argusml.monitor.alerting import Alerting
 from argusml.monitor.backlog import Backlog
 from argusml.monitor.closing import Closer
+from argusml.monitor.dependencies import Prober
 from argusml.monitor.events import Problem
 from argusml.monitor.fold import Fold
 from argusml.monitor.ingest import Ingest, IngestAnswer
@@ -82,6 +85,8 @@ class Monitor:
         self._performer = Performer(store, self.settings, clock, self._registry, self._writer, self._report)
         self._status = Status(store, self.settings, clock, self._registry, self.advice)
         self.alerting = Alerting(store, self.settings, clock, self.models, self.settings.external_url)
+        self.dependencies = Prober(store, clock, self.models)
+        self.alerting.dependency_signals = self.dependencies.signals
         if self.settings.alert_on_close:
             self._fold.on_closed = self.alerting.wake
         self.writer_stats = self._writer.stats
@@ -119,6 +124,8 @@ class Monitor:
         self._threads.extend(self._performer.start())
         self.alerting.load()
         self._threads.append(self.alerting.start())
+        self.dependencies.load()
+        self._threads.append(self.dependencies.start())
         self.ready = True
 
     def stop(self) -> None:
@@ -126,6 +133,7 @@ class Monitor:
         if not self._running:
             return
         self._running = False
+        self.dependencies.stop()
         self.alerting.stop()
         self._performer.stop()
         self._writer.stop()
