@@ -481,8 +481,11 @@ class Engine:
                 summary = f"dependency {dep.name!r} ({dep.kind}) is down: {what}" + (
                     f"; last error: {sig.error}" if sig.error else "")
             value = sig.age if dep.kind == "freshness" and sig.age is not None else float(sig.failures)
+            # first bad *window*, as every other alert's: the start of the model's window that saw the first
+            # failed probe, so a symptom of that same window reads as moving with it, not before it
+            since = None if sig.since is None else math.floor(sig.since / cfg.window) * cfg.window
             self._instant(cfg, m, "dependency_down", "dependency", "cause", sig.down, severity or "P1", value,
-                          summary, now, {"dependency": dep.name}, since=sig.since)
+                          summary, now, {"dependency": dep.name}, since=since)
         for a in list(m.alerts.values()):
             name = a.labels.get("dependency")
             gone = a.rule_type == "dependency" and (name not in configured or (
