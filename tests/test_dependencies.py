@@ -296,6 +296,10 @@ def test_heartbeat_route_refuses_unknown_models_dependencies_and_bad_bodies(moni
                                       "seconds"}]
     got = c.post("/v1/models/m/dependencies/orders", json={"timestamp": T0 + 3600})
     assert got.status_code == 422 and "more than 300s ahead of the server's clock" in got.text
+    got = c.post("/v1/models/m/dependencies/fs", json={"timestamp": T0})
+    assert got.status_code == 422 and got.json()["detail"] == (
+        "dependency 'fs' of model 'm' is kind 'http': Argus probes it (http://127.0.0.1:9/); heartbeats are for "
+        "kind 'freshness'")
     # curl's default form type is read as JSON, as on the other JSON routes
     got = c.post("/v1/models/m/dependencies/orders", content=b'{"timestamp": 1799999990}',
                  headers={"content-type": "application/x-www-form-urlencoded"})

@@ -64,6 +64,8 @@ class DependencyState:
     heartbeat_received_at: float | None = None
     next_at: float = -math.inf
     in_flight: bool = False
+    watched_since: float | None = None  # when the prober first saw it (a freshness one's first heartbeat is due
+    # within max_age of this)
 
     @property
     def name(self) -> str:
@@ -140,7 +142,6 @@ class Prober:
         self.models = models
         self.lock = threading.Lock()
         self.states: dict[tuple[str, str], DependencyState] = {}
-        self.started_at: float | None = None
         self._pool_size = pool_size
         self._pool: ThreadPoolExecutor | None = None
         self._client: Any = None
@@ -152,7 +153,6 @@ class Prober:
     def load(self) -> None:
         """The heartbeats an earlier run stored: a freshness dependency keeps its age across a restart."""
         self._heartbeats = self.store.heartbeats()
-        self.started_at = self.clock()
 
     def start(self) -> threading.Thread:
         self._thread = threading.Thread(target=self._loop, name="argus-dependencies", daemon=True)
@@ -189,7 +189,7 @@ class Prober:
             for key, dep in wanted.items():
                 st = self.states.get(key)
                 if st is None or st.config != dep:
-                    st = self.states[key] = DependencyState(key[0], dep)
+                    st = self.states[key] = DependencyState(key[0], dep, watched_since=self.clock())
                     hb = self._heartbeats.get(key)
                     if hb is not None:
                         st.last_heartbeat, st.heartbeat_received_at = hb
@@ -199,8 +199,6 @@ class Prober:
         """Probe every dependency that is due: freshness ones here, the others on the pool (their futures
         returned, for a caller that waits). One whose probe still runs is left alone."""
         now = self.clock() if now is None else now
-        if self.started_at is None:
-            self.started_at = now
         futures: list[Future[None]] = []
         for st in self.sync():
             with self.lock:
@@ -217,6 +215,10 @@ class Prober:
     def _submit(self, st: DependencyState, now: float) -> Future[None]:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self._pool_size, thread_name_prefix="argus-probe")
+        if self._client is None and st.config.kind == "http":
+            import httpx
+
+            self._client = httpx.Client(follow_redirects=False)  # one connection pool for every HTTP probe
         return self._pool.submit(self._probe, st, now)
 
     def _probe(self, st: DependencyState, now: float) -> None:
@@ -224,10 +226,6 @@ class Prober:
         began = time.perf_counter()
         try:
             if dep.kind == "http":
-                if self._client is None:
-                    import httpx
-
-                    self._client = httpx.Client(follow_redirects=False)
                 error = probe_http(dep, self._client)
             else:
                 error = probe_tcp(dep)
@@ -242,11 +240,10 @@ class Prober:
 
     def _judge_freshness(self, st: DependencyState, now: float) -> None:
         """Stale when the newest heartbeat is older than ``max_age``; never heard from counts from the
-        moment the prober started (the pipeline had ``max_age`` to post its first)."""
+        moment the prober first saw the dependency (the pipeline had ``max_age`` to post its first)."""
         max_age = st.config.max_age or 0.0
         if st.last_heartbeat is None:
-            since = self.started_at if self.started_at is not None else now
-            waited = now - since
+            waited = now - (st.watched_since if st.watched_since is not None else now)
             error = None if waited <= max_age else (f"no heartbeat received (POST .../dependencies/{st.name}) "
                                                     f"in {waited:.0f}s, over its max_age of {max_age:g}s")
             if error is None:
@@ -271,8 +268,12 @@ class Prober:
 
     def heartbeat(self, model: str, name: str, ts: float) -> dict[str, Any]:
         """Record a freshness heartbeat (stored first: a restart keeps it) and judge the dependency at once,
-        so a pipeline that recovers clears the alert on the next alert tick. Returns its state."""
+        so a pipeline that recovers clears the alert on the next alert tick. Returns its state. A ValueError
+        for a dependency that is probed rather than fed heartbeats."""
         dep = self.dependency(model, name)
+        if dep.kind != "freshness":
+            raise ValueError(f"dependency {name!r} of model {model!r} is kind {dep.kind!r}: Argus probes it "
+                             f"({dep.target}); heartbeats are for kind 'freshness'")
         now = self.clock()
         self.store.save_heartbeat(model, name, ts, now)
         with self.lock:
@@ -281,9 +282,8 @@ class Prober:
             if (st.model, st.name) == (model, name):
                 with self.lock:
                     st.last_heartbeat, st.heartbeat_received_at = ts, now
-                    if dep.kind == "freshness":
-                        st.next_at = now + dep.every
-                        self._judge_freshness(st, now)
+                    st.next_at = now + dep.every
+                    self._judge_freshness(st, now)
                     return st.to_dict(now)
         raise UnknownDependency(f"model {model!r} has no dependency {name!r}")  # replaced while we looked
 

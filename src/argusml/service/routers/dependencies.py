@@ -69,4 +69,6 @@ def post_heartbeat(model: str, name: str, body: HeartbeatIn, monitor: MonitorDep
         shown = monitor.dependencies.heartbeat(model, name, ts)
     except UnknownDependency as exc:  # the config was replaced between the check and the write
         raise ApiError(404, "unknown_dependency", str(exc)) from None
+    except ValueError as exc:
+        raise ApiError(422, "not_freshness", str(exc)) from None
     return json_response({"model": model, "dependency": _shown(shown)})
