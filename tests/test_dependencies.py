@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.server
 import socket
+import subprocess
 import threading
 from collections.abc import Iterator
 from concurrent.futures import wait
@@ -398,7 +399,7 @@ def test_a_dependency_removed_from_the_config_resolves_its_alert() -> None:
 
 def test_the_alert_pass_reads_the_prober_and_the_incident_is_served(monitor: Any) -> None:
     """Wiring: the monitor's alert pass takes the prober's states on its tick, the incident reaches the store
-    and the API, and /metrics shows the gauges."""
+    and the API, and /metrics shows the gauges (which promtool's linter accepts)."""
     with http_server(500) as srv:
         r = monitor([{"name": "features", "kind": "http", "url": url(srv), "every": "10s"}, *FRESH],
                     alerts={"webhook": "http://127.0.0.1:9/hook"})
@@ -421,6 +422,9 @@ def test_the_alert_pass_reads_the_prober_and_the_incident_is_served(monitor: Any
                          'argus_dependency_probe_duration_seconds{dependency="features",model="m"}': took,
                          'argus_dependency_age_seconds{dependency="orders",model="m"}': 30.0}
         assert "# TYPE argus_dependency_up gauge" in metrics
+        lint = subprocess.run(["/usr/bin/promtool", "check", "metrics"], input=metrics.encode(), capture_output=True,
+                              timeout=60)
+        assert lint.returncode == 0 and not lint.stdout and not lint.stderr, (lint.stdout, lint.stderr)
         srv.status = 200
         probe(prober, T0 + 20)
         r.monitor.alerting.run_once(T0 + 21)
