@@ -457,8 +457,8 @@ class Engine:
 
     def _dependencies(self, cfg: ModelConfig, m: ModelAlerts, deps: list[DependencySignal], now: float) -> None:
         """A dependency that is down is ``dependency_down`` (labels ``dependency``), a cause that fires at once:
-        the prober already waited for ``failures`` consecutive failed probes. Its first bad moment is the first
-        failed probe, so an incident ranks it before the symptoms it brought. A dependency the config no longer
+        the prober already waited for ``failures`` consecutive failed probes. Its first bad window is the one
+        of its first failed probe, so an incident ranks it with the symptoms it brought. A dependency the config no longer
         names (or whose alert is turned off) resolves: nothing will judge it again."""
         from argusml.schema.model_config import format_duration
 
