@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from argusml.alerts.engine import Changes, Engine, FindingSignal, Silence, TickSignal, WindowSignal
+from argusml.alerts.engine import Changes, DependencySignal, Engine, FindingSignal, Silence, TickSignal, WindowSignal
 from argusml.alerts.incident import Incident
 from argusml.alerts.sender import Sender
 from argusml.checks.verdict import WindowVerdict
@@ -171,6 +171,8 @@ class Alerting:
         self._arrived: dict[str, tuple[int, float]] = {}  # model -> (events seen, when that count last grew)
         self._cursors = {WINDOW_CURSOR: 0.0, PERF_CURSOR: 0.0}
         self.digests: Digests | None = None  # the owner reports, due-checked after each pass (monitor/digest.py)
+        # (model, now) -> its dependencies' states: the prober's (``dependencies.py``), set by the Monitor
+        self.dependency_signals: Callable[[str, float], list[DependencySignal]] | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -386,9 +388,11 @@ class Alerting:
             perf = {k.split(".", 1)[1]: v for k, v in performance_metrics(newest["metrics"], None).items()}
         lags = [r["lag_p90"] for r in sorted(latest, key=lambda r: r["end_ts"]) if r.get("lag_p90") is not None]
         lag = float(lags[-1]) if lags else None
+        deps = [] if self.dependency_signals is None else self.dependency_signals(state.name, now)
         return TickSignal(state.name, silence=now - since,
                           freshness=None if m.last_event_ts is None else max(0.0, now - m.last_event_ts),
-                          label_lag=lag, counters=counters, performance=perf, versions=sorted(state.versions))
+                          label_lag=lag, counters=counters, performance=perf, versions=sorted(state.versions),
+                          dependencies=deps)
 
     # -- people (the API) ----------------------------------------------------------------------------
     def act(self, incident_id: str, action: str, who: str, comment: str = "") -> dict[str, Any] | None:

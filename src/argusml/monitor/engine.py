@@ -22,6 +22,8 @@ a module of its own, so a change has one room to go to:
 - ``alerting.py``: the **alert thread** follows the closed windows in the store
   and drives the alert engine (``argusml.alerts``): alerts, incidents, notices;
   after each pass ``digest.py`` queues the owner reports that are due;
+- ``dependencies.py``: the **dependency thread** probes each model's dependencies
+  (HTTP, TCP, freshness heartbeats) on a small pool; the alert thread reads their states;
 - ``retention.py``, ``status.py`` (what /status shows), ``backlog.py``
   (backpressure: past its bound ingest answers "busy", 429 at the edge),
   ``settings.py``.
@@ -38,6 +40,7 @@ from typing import Any
 from argusml.monitor.alerting import Alerting
 from argusml.monitor.backlog import Backlog
 from argusml.monitor.closing import Closer
+from argusml.monitor.dependencies import Prober
 from argusml.monitor.digest import Digests
 from argusml.monitor.events import Problem
 from argusml.monitor.fold import Fold
@@ -87,6 +90,8 @@ class Monitor:
         self.digests = Digests(store, clock, self.models, lambda m: self.advice(m, wait=False), self.alerting.lock,
                                self.alerting.sender.wake)
         self.alerting.digests = self.digests
+        self.dependencies = Prober(store, clock, self.models)
+        self.alerting.dependency_signals = self.dependencies.signals
         if self.settings.alert_on_close:
             self._fold.on_closed = self.alerting.wake
         self.writer_stats = self._writer.stats
@@ -124,6 +129,8 @@ class Monitor:
         self._threads.extend(self._performer.start())
         self.alerting.load()
         self._threads.append(self.alerting.start())
+        self.dependencies.load()
+        self._threads.append(self.dependencies.start())
         self.ready = True
 
     def stop(self) -> None:
@@ -131,6 +138,7 @@ class Monitor:
         if not self._running:
             return
         self._running = False
+        self.dependencies.stop()
         self.alerting.stop()
         self._performer.stop()
         self._writer.stop()

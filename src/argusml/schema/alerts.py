@@ -56,6 +56,10 @@ _METRIC = re.compile(r"^(rows|error_rate|latency_p50|latency_p99|prediction_mean
 
 CHECKS = tuple(DEFAULT_SEVERITY)
 
+ENGINE_CHECKS = ("dependency_down",)
+"""Alerts the engine raises from what it probes, not from a window's findings, whose severity
+``alerts.checks`` may still set (or turn off) like a check's."""
+
 
 def check_metric(name: str) -> str:
     """``name`` if a rule may watch it; a ValueError naming the nearest metric otherwise."""
@@ -299,11 +303,12 @@ class AlertsConfig(_Strict):
     @field_validator("checks")
     @classmethod
     def _checks(cls, v: dict[str, object]) -> dict[str, object]:
+        known = CHECKS + ENGINE_CHECKS
         for name in v:
-            if name not in CHECKS:
-                hint = difflib.get_close_matches(name, CHECKS, n=1)
+            if name not in known:
+                hint = difflib.get_close_matches(name, known, n=1)
                 raise ValueError(f"{name}: unknown check" + (f"; did you mean {hint[0]!r}?" if hint
-                                                             else f"; checks: {', '.join(CHECKS)}"))
+                                                             else f"; checks: {', '.join(known)}"))
         return v
 
     @model_validator(mode="after")

@@ -166,6 +166,7 @@ class MonitorCollector(Collector):
                     perf_ok, perf_est, coverage, lag50, lag90, outcomes_total, last, resources, breakers)
         yield from (p_rows, p_end, p_drifted_n, p_drifted)
         yield from _alert_metrics(mon)
+        yield from _dependency_metrics(mon)
         yield GaugeMetricFamily("argus_ingest_queue_depth", "Events accepted but not yet stored and folded.",
                                 value=mon.queue_depth)
         yield GaugeMetricFamily("argus_up", "1 while the monitor's threads run and the store answers.",
@@ -252,6 +253,25 @@ def _alert_metrics(mon: Monitor) -> Iterator[Metric]:
             if st["budget_remaining"] is not None:
                 budget.add_metric([model, slo], st["budget_remaining"])
     yield from (alerts, incidents, sent, failed, burn, budget)
+
+
+def _dependency_metrics(mon: Monitor) -> Iterator[Metric]:
+    """Each dependency's state as the prober last saw it (docs/DEPENDENCIES.md); one not probed yet has no
+    ``up`` sample rather than a made-up one."""
+    up = GaugeMetricFamily("argus_dependency_up", "1 while the dependency is up, 0 once it failed `failures` "
+                           "consecutive probes.", labels=["model", "dependency"])
+    took = GaugeMetricFamily("argus_dependency_probe_duration_seconds", "How long the dependency's last HTTP or "
+                             "TCP probe took.", labels=["model", "dependency"])
+    age = GaugeMetricFamily("argus_dependency_age_seconds", "Age of a freshness dependency's newest heartbeat.",
+                            labels=["model", "dependency"])
+    for model, name, is_up, duration, seconds in mon.dependencies.gauges():
+        if is_up is not None:
+            up.add_metric([model, name], 1.0 if is_up else 0.0)
+        if duration is not None:
+            took.add_metric([model, name], duration)
+        if seconds is not None:
+            age.add_metric([model, name], seconds)
+    yield from (up, took, age)
 
 
 def registry_for(monitor: Monitor) -> CollectorRegistry:
