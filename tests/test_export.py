@@ -102,6 +102,22 @@ def test_rules_read_only_series_argus_exposes() -> None:
                 assert set(r["annotations"]) >= {"summary", "runbook_url"}, r
 
 
+def test_dependency_rules_take_the_severity_the_engine_gives(tmp_path: Path) -> None:
+    # one rule per declared dependency: its own severity first, then alerts.checks.dependency_down, else P1
+    def deps(doc: str) -> dict[str, str]:
+        (tmp_path / "m.yaml").write_text(doc)
+        rules = prometheus_rules([load_model_document(tmp_path / "m.yaml")], RuleOptions())
+        return {r["expr"].split('dependency="')[1].split('"')[0]: r["labels"]["severity"]
+                for g in rules["groups"] for r in g["rules"] if r.get("alert") == "dependency_down"}
+
+    listed = ("dependencies:\n  - {name: fs, kind: tcp, address: 'fs:6379', severity: P0}\n"
+              "  - {name: vdb, kind: http, url: 'http://vdb:8000/health'}\n")
+    assert deps("model: m\n" + listed) == {"fs": "P0", "vdb": "P1"}
+    assert deps("model: m\nalerts: {checks: {dependency_down: P2}}\n" + listed) == {"fs": "P0", "vdb": "P2"}
+    assert deps("model: m\nalerts: {checks: {dependency_down: 'off'}}\n" + listed) == {"fs": "P0"}
+    assert deps("model: m\n") == {}
+
+
 def test_latency_slo_interpolates_within_a_bucket_as_the_engine_does() -> None:
     # 0.6 s lies between the bounds 0.5 and 0.75: 40% of the way, so good = b(0.5) + (b(0.75) - b(0.5)) * 0.4
     q = latency_good_ratio("credit", 0.6, 300)

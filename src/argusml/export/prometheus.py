@@ -46,10 +46,9 @@ STALE_MIN_SECONDS = 900.0
 """``stale_data`` without a freshness SLO: the newest event older than three windows, and never under 15
 minutes (a 1-minute window would page for a pipeline's ordinary hiccup)."""
 
-DEPENDENCY_FOR = 120.0
 BREAKER_FOR = 60.0
-"""A dependency probe that failed twice in a row, a breaker open for a minute: long enough not to page for one
-lost probe or one trip that half-opens and closes again at once."""
+"""A breaker open for a minute: long enough not to page for one trip that half-opens and closes again at once.
+(``argus_dependency_up`` needs no ``for``: it is 0 only after the dependency's ``failures`` failed probes.)"""
 
 RECORDING_GROUP = "argus.recording"
 
@@ -279,8 +278,14 @@ def model_alerts(cfg: ModelConfig, opts: RuleOptions) -> list[dict[str, Any]]:
                                                f"{quote(cfg.model, safe='')}"}})
 
     # operations beyond the model
-    out.append(_alert(cfg, opts, "dependency_down", f"argus_dependency_up{{{sel}}} == 0", "P1",
-                      "{{ $labels.model }}: dependency {{ $labels.dependency }} is down", for_s=DEPENDENCY_FOR))
+    # each declared dependency at the severity the engine gives it: its own, else alerts.checks, else P1
+    given = cfg.alerts.checks.get("dependency_down")
+    for dep in cfg.dependencies:
+        severity = dep.severity.value if dep.severity is not None else given or "P1"
+        if severity != "off":
+            out.append(_alert(cfg, opts, "dependency_down",
+                              f"argus_dependency_up{{{sel},dependency={label_value(dep.name)}}} == 0", severity,
+                              "{{ $labels.model }}: dependency {{ $labels.dependency }} is down"))
     out.append(_alert(cfg, opts, "circuit_breaker_open", f"argus_circuit_breaker_state{{{sel}}} == 2", "P1",
                       "{{ $labels.model }}: circuit breaker {{ $labels.breaker }} on {{ $labels.host }} is open: "
                       "the fallback answers instead of the model", for_s=BREAKER_FOR))
