@@ -286,6 +286,11 @@ def test_stage_latency_cost_and_fallbacks_from_events_to_alerts_metrics_and_cost
     assert body["days"] == [{"day": "2027-01-15", "predictions": 340, "total": pytest.approx(DAY_TOTAL, rel=1e-12),
                              "per_prediction": pytest.approx(DAY_TOTAL / 340, rel=1e-12), "over_budget": True}]
 
+    # the weekly digest reads the same numbers
+    assert r.monitor.digests.cost == r.monitor.cost_rows
+    assert r.monitor.cost_rows("m", DAY0, DAY0 + 86400) == [
+        {"day": DAY0, "version": "unversioned", "cost": pytest.approx(DAY_TOTAL, rel=1e-12), "predictions": 340}]
+
     # /metrics: the families and their labels
     with LiveServer(r.monitor) as srv:
         got = scrape(srv.url)
@@ -333,3 +338,16 @@ def test_a_window_the_fallback_answered_whole_judges_the_inputs_and_not_a_missin
     found = set(r.store._rows("SELECT check_name, column_name FROM findings WHERE model = 'm'"))
     assert not [f for f in found if f[1] == "score"], found
     assert r.monitor.models["m"].metrics.version("unversioned").fallback == 300
+
+
+def test_the_exported_prometheus_rules_carry_the_model_s_budget_at_its_severity() -> None:
+    from argusml.export.prometheus import RuleOptions, prometheus_rules
+
+    cfg = model_config_from_dict({"model": "m", "cost": {"per_prediction": 0.001, "budget_per_day": 25,
+                                                         "budget_severity": "P0"}}, "m.yaml")
+    rules = [r for g in prometheus_rules([cfg], RuleOptions())["groups"] for r in g["rules"]
+             if r.get("alert") == "cost_budget"]
+    assert [(r["expr"], r["labels"]["severity"]) for r in rules] == [
+        ('sum by (model) (increase(argus_cost_total{model="m"}[1d])) > 25', "P0")]
+    assert not [r for g in prometheus_rules([model_config_from_dict({"model": "m"}, "m.yaml")])["groups"]
+                for r in g["rules"] if r.get("alert") == "cost_budget"]

@@ -23,14 +23,16 @@ from typing import Any
 import numpy as np
 import orjson
 
-from argusml.alerts.engine import Changes, Engine, FindingSignal, Silence, TickSignal, WindowSignal
+from argusml.alerts.engine import Changes, DependencySignal, Engine, FindingSignal, Silence, TickSignal, WindowSignal
 from argusml.alerts.incident import Incident
 from argusml.alerts.sender import Sender
 from argusml.checks.verdict import WindowVerdict
+from argusml.monitor.digest import Digests
 from argusml.monitor.metrics import LATENCY_BUCKETS
 from argusml.monitor.ops import DAY, OpsMark, cost_of_day, window_ops
 from argusml.monitor.settings import Settings
 from argusml.monitor.state import ModelState
+from argusml.schema.digest import DIGEST_RECEIVER, digest_receiver
 from argusml.store import Store
 
 log = logging.getLogger("argus.alerts")
@@ -169,6 +171,9 @@ class Alerting:
         self._ops_prev: dict[tuple[str, str], tuple[dict[str, int], np.ndarray, OpsMark]] = {}
         self._arrived: dict[str, tuple[int, float]] = {}  # model -> (events seen, when that count last grew)
         self._cursors = {WINDOW_CURSOR: 0.0, PERF_CURSOR: 0.0}
+        self.digests: Digests | None = None  # the owner reports, due-checked after each pass (monitor/digest.py)
+        # (model, now) -> its dependencies' states: the prober's (``dependencies.py``), set by the Monitor
+        self.dependency_signals: Callable[[str, float], list[DependencySignal]] | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -200,8 +205,13 @@ class Alerting:
         self.sender.stop()
 
     def _receivers(self, model: str) -> dict[str, Any]:
-        """A model's receivers as configured now (KeyError for a model no longer watched: its notices fail)."""
-        return self.models[model].config.alerts.all_receivers()
+        """A model's receivers as configured now (KeyError for a model no longer watched: its notices fail),
+        with the digest's own when the model has one."""
+        config = self.models[model].config
+        out = config.alerts.all_receivers()
+        if config.digest is not None:
+            out[DIGEST_RECEIVER] = digest_receiver(config.digest, config.owner, out)
+        return out
 
     def _delivery_failed(self, model: str, receiver: str, notice: dict[str, Any], error: str, gave_up: bool) -> None:
         """A notifier that times out or refuses: remembered for the next pass, which raises the model's
@@ -232,6 +242,11 @@ class Alerting:
             except Exception as exc:  # the loop must outlive one bad pass; the next one retries from the cursor
                 log.exception("alert pass failed")
                 self.last_error = f"alerts: {type(exc).__name__}: {exc}"
+            if self.digests is not None:
+                try:
+                    self.digests.run_once()
+                except Exception:  # the store closing under us: the next pass looks again
+                    log.exception("digest pass failed")
 
     # -- one pass -----------------------------------------------------------------------------------
     def run_once(self, now: float | None = None) -> Changes:
@@ -382,9 +397,11 @@ class Alerting:
             perf = {k.split(".", 1)[1]: v for k, v in performance_metrics(newest["metrics"], None).items()}
         lags = [r["lag_p90"] for r in sorted(latest, key=lambda r: r["end_ts"]) if r.get("lag_p90") is not None]
         lag = float(lags[-1]) if lags else None
+        deps = [] if self.dependency_signals is None else self.dependency_signals(state.name, now)
         return TickSignal(state.name, silence=now - since,
                           freshness=None if m.last_event_ts is None else max(0.0, now - m.last_event_ts),
-                          label_lag=lag, counters=counters, performance=perf, versions=sorted(state.versions))
+                          label_lag=lag, counters=counters, performance=perf, versions=sorted(state.versions),
+                          dependencies=deps)
 
     # -- people (the API) ----------------------------------------------------------------------------
     def act(self, incident_id: str, action: str, who: str, comment: str = "") -> dict[str, Any] | None:
