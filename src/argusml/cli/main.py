@@ -24,6 +24,7 @@ from typer.core import TyperGroup
 
 from argusml.cli.backfill import backfill_cmd
 from argusml.cli.decisions import advise_cmd, compare_cmd
+from argusml.cli.gameday import gameday_cmd
 from argusml.cli.incidents import incidents_app, silences_app
 from argusml.cli.references import reference_app
 from argusml.cli.remote import TokenOpt, UrlOpt, fail, get_json
@@ -683,6 +684,8 @@ app.command("backfill")(backfill_cmd)
 # what the alert engine opened, and what on-call does about it (cli/incidents.py)
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(silences_app, name="silences")
+# break a model on purpose and time how fast Argus notices (cli/gameday.py)
+app.command("gameday")(gameday_cmd)
 
 
 def _write(path: str, text: str) -> None:
