@@ -564,9 +564,11 @@ class GameDay:
             expect = Expect(frozenset({self.label_rule}), None)
             self.labels_off_from = at
         elif fault == "malformed":
-            return self._malformed(row, base, self.wait_until(at))
+            self.wait_until(at)
+            return self._malformed(row, base)
         else:
-            return self._dependency(row, base, self.wait_until(at))
+            self.wait_until(at)
+            return self._dependency(row, base)
         if fault in ("shift", "nulls", "latency", "errors"):
             base.mode = fault
         faulty.fault_from = at
@@ -595,7 +597,7 @@ class GameDay:
         self.say(f"{row.fault}: skipped: {why}")
         return row
 
-    def _malformed(self, row: Row, base: Stream, t0: float) -> Row:
+    def _malformed(self, row: Row, base: Stream) -> Row:
         """A body that is not JSON must be refused whole (4xx); events without an id must be rejected one by
         one while their good neighbours are kept. Detection: the rejections counted in /status."""
         row.alert_budget = None
@@ -636,10 +638,9 @@ class GameDay:
         self.say(f"malformed: {row.verdict}")
         return row
 
-    def _dependency(self, row: Row, base: Stream, t0: float) -> Row:
+    def _dependency(self, row: Row, base: Stream) -> Row:
         """A freshness heartbeat that stops: the service's ``dependency_down`` alert should say so."""
-        deps = self.model.config.get("dependencies")
-        name = next(iter(deps), None) if isinstance(deps, dict) and deps else None
+        name = heartbeat_dependency(self.model.config.get("dependencies"))
         probe = self.post(f"/v1/models/{self.m}/dependencies/{name or 'gameday'}", {"timestamp": time.time()})
         if probe.status_code in (404, 405) and name is None:
             return self._skip(row, base, "not supported by this server (no dependency heartbeat route, "
@@ -658,6 +659,20 @@ class GameDay:
         self._restore(row, base, expect)
         self.dependency = self._heartbeat = None
         return row
+
+
+def heartbeat_dependency(deps: Any) -> str | None:
+    """The dependency whose heartbeat the game day stops: one the pipeline posts freshness for (a key that
+    speaks of freshness, a heartbeat or an age), else the first named; None when the config names none (or
+    the server predates ``dependencies:``)."""
+    if isinstance(deps, dict):
+        items = [(str(k), v) for k, v in deps.items()]
+    elif isinstance(deps, list):
+        items = [(str(d.get("name")), d) for d in deps if isinstance(d, dict) and d.get("name")]
+    else:
+        return None
+    fresh = [n for n, spec in items if any(w in str(spec).lower() for w in ("fresh", "heartbeat", "age"))]
+    return (fresh or [n for n, _ in items] or [None])[0]
 
 
 def _puttable(cfg: dict[str, Any]) -> dict[str, Any]:
@@ -746,7 +761,7 @@ def gameday_cmd(
         day = GameDay(client, m, events_per_window=events_per_window, window_budget=window_budget,
                       label_horizon=horizon, seed=seed, say=say)
         say(f"game day {day.run} on {model}: {len(chosen)} fault(s), {m.window:g} s windows, alerts after "
-            f"{m.for_windows} bad windows; about {len(chosen) * (m.for_windows + 3) * m.window / 60:.1f} min")
+            f"{m.for_windows} bad windows; at most about {len(chosen) * (m.for_windows + 3) * m.window / 60:.1f} min")
         original = day.configure(chosen)
         rows: list[Row] = []
         try:
@@ -761,6 +776,7 @@ def gameday_cmd(
 
         typer.echo(orjson.dumps({"model": model, "run": day.run, "window_seconds": m.window,
                                  "for_windows": m.for_windows, "config_changes": day.config_changes,
+                                 "late_events": day.late,
                                  "faults": [r.to_dict() for r in rows], "passed": not failed},
                                 option=orjson.OPT_INDENT_2).decode())
     else:
@@ -768,5 +784,8 @@ def gameday_cmd(
         typer.echo(table(rows, m.window))
         if day.config_changes:
             typer.echo("\nregistered for the game day (and put back after): " + "; ".join(day.config_changes))
+        if day.late:
+            typer.echo(f"\n{day.late} event(s) arrived after their window closed (sends slower than the "
+                       "lateness: the service or this machine is busy)")
     if failed:
         raise typer.Exit(1)
