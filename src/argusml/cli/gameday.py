@@ -42,7 +42,7 @@ FAULTS: dict[str, str] = {
     "errors": "status 500 on 30% of events",
     "worse-version": "a new version whose predictions the labels contradict",
     "labels-stop": "labels stop arriving while predictions go on",
-    "dependency": "a dependency's freshness heartbeat stops",
+    "dependency": "a freshness dependency's heartbeats stop",
 }
 """The faults, in the order they run (a dependency last: the route is the newest the game day uses)."""
 
@@ -54,6 +54,8 @@ HEALTHY_LATENCY_MS = (20.0, 60.0)
 """Healthy latency is uniform in this range; a latency rule the game day registers fires above 2.5x its top."""
 LATENCY_RULE = "gameday_latency"
 LABEL_RULE = "label_lag"
+DEPENDENCY = "gameday-heartbeat"
+"""The freshness dependency the game day registers and feeds with heartbeats, then lets go stale."""
 BAD_IDS = 10
 """Events without an id sent in the malformed fault's batch (beside as many good ones)."""
 
@@ -294,6 +296,7 @@ class Expect:
     names: frozenset[str]
     version: str | None
     column: str | None = None
+    label: tuple[str, str] | None = None  # an alert label that must match (the dependency's name)
 
     def finding(self, f: dict[str, Any]) -> bool:
         return f.get("check") in self.names and (self.version is None or f.get("version") == self.version) and (
@@ -303,7 +306,8 @@ class Expect:
         labels = a.get("labels") or {}
         version = labels.get("model_version", a.get("model_version"))
         return a.get("name") in self.names and (self.version is None or version in (None, "", self.version)) and (
-            self.column is None or labels.get("column") in (None, self.column))
+            self.column is None or labels.get("column") in (None, self.column)) and (
+            self.label is None or labels.get(self.label[0]) == self.label[1])
 
 
 # -- the run ------------------------------------------------------------------------------------------------
@@ -329,8 +333,9 @@ class GameDay:
         self.label_rule = LABEL_RULE
         self.config_changes: list[str] = []
         self.perf_report = False
-        self.dependency: str | None = None
-        self._heartbeat: float | None = None  # last heartbeat sent (None: not sending)
+        self.dependency: str | None = None  # the freshness dependency the game day registered and feeds
+        self.no_dependency = ""  # why there is none
+        self.heartbeat_off_from: float | None = None  # its heartbeats stop from then (the dependency fault)
         self._sent_at: float | None = None
         self.late = 0  # events refused as too late for their window (a send slower than the lateness)
 
@@ -384,9 +389,11 @@ class GameDay:
             r = self.post(f"/v1/models/{self.m}/labels", labels)
             if r.status_code >= 300:
                 fail(f"POST /v1/models/{self.m}/labels: HTTP {r.status_code}: {detail_of(r)[:500]}")
-        if self.dependency is not None and self._heartbeat is not None:
-            self.post(f"/v1/models/{self.m}/dependencies/{self.dependency}", {"timestamp": stamp})
-            self._heartbeat = stamp
+        if self.dependency is not None and (self.heartbeat_off_from is None or stamp < self.heartbeat_off_from):
+            r = self.post(f"/v1/models/{self.m}/dependencies/{self.dependency}", {"timestamp": stamp})
+            if r.status_code >= 300:
+                fail(f"POST /v1/models/{self.m}/dependencies/{self.dependency}: HTTP {r.status_code}: "
+                     f"{detail_of(r)[:500]}")
         return stamp
 
     def wait_until(self, t: float, watch: Callable[[float], bool] | None = None) -> float:
@@ -417,6 +424,7 @@ class GameDay:
         - labels: a ``label_lag`` absence rule with a short ``after`` (the label horizon) replaces or adds
           the model's, so labels that stop are an alert in minutes, not days."""
         cfg = self.model.config
+        w = self.model.window
         rules = [dict(r) for r in cfg["alerts"]["rules"]]
         changed = []
         if "latency" in faults:
@@ -449,6 +457,21 @@ class GameDay:
                                f"({self.model.window:g} s): performance alerts are judged per report window, so "
                                f"by default a worse version alerts after {self.model.for_windows} bad hours")
                 self.perf_report = True
+        deps = None
+        if "dependency" in faults:
+            if "dependencies" not in cfg:
+                self.no_dependency = ("not supported by this server (its model config has no dependencies: key, "
+                                      "so no heartbeat route)")
+            else:
+                # the game day's own dependency: stopping the heartbeats of a real one would need posting them
+                # for it, which would hide a real outage of its pipeline
+                every = max(1.0, w / 4)
+                dep = {"name": DEPENDENCY, "kind": "freshness", "max_age": w, "every": every,
+                       "timeout": min(2.0, every), "failures": 2}
+                deps = [d for d in cfg["dependencies"] if d.get("name") != DEPENDENCY] + [dep]
+                self.dependency = DEPENDENCY
+                changed.append(f"added dependency {DEPENDENCY}: freshness, max_age {w:g} s, looked at every "
+                               f"{every:g} s, down after 2 stale looks (fed by the game day's heartbeats)")
         if not changed:
             return None
         original = _puttable(cfg)
@@ -456,6 +479,8 @@ class GameDay:
         new["alerts"] = {**new["alerts"], "rules": rules}
         if self.perf_report:
             new["performance"] = {**new["performance"], "report": self.model.window}
+        if deps is not None:
+            new["dependencies"] = deps
         self._put(new)
         self.config_changes = changed
         for c in changed:
@@ -567,7 +592,6 @@ class GameDay:
             self.wait_until(at)
             return self._malformed(row, base)
         else:
-            self.wait_until(at)
             return self._dependency(row, base)
         if fault in ("shift", "nulls", "latency", "errors"):
             base.mode = fault
@@ -639,40 +663,20 @@ class GameDay:
         return row
 
     def _dependency(self, row: Row, base: Stream) -> Row:
-        """A freshness heartbeat that stops: the service's ``dependency_down`` alert should say so."""
-        name = heartbeat_dependency(self.model.config.get("dependencies"))
-        probe = self.post(f"/v1/models/{self.m}/dependencies/{name or 'gameday'}", {"timestamp": time.time()})
-        if probe.status_code in (404, 405) and name is None:
-            return self._skip(row, base, "not supported by this server (no dependency heartbeat route, "
-                                         "POST /v1/models/{m}/dependencies/{name} answered "
-                                         f"{probe.status_code})")
-        if name is None:
-            return self._skip(row, base, "the model's config names no dependencies")
-        self.dependency, self._heartbeat = name, time.time()
-        self.wait_until(self.boundary(time.time(), 0.0))
-        self._heartbeat = None  # the heartbeat stops
-        row.injected_at = time.time()
-        self.say(f"dependency: heartbeat of {name!r} stopped at {_iso(row.injected_at)}")
-        expect = Expect(frozenset({"dependency_down"}), None)
+        """The heartbeats of the game day's freshness dependency stop (it has sent them on every tick since
+        it registered the dependency): the service's ``dependency_down`` alert should say so."""
+        if self.dependency is None:
+            return self._skip(row, base, self.no_dependency or "no dependency registered")
+        at = self.boundary(time.time())
+        self.heartbeat_off_from = at
+        self.wait_until(at)
+        row.injected_at = self.send(time.time())
+        self.say(f"dependency: heartbeats of {self.dependency!r} stopped at {_iso(row.injected_at)}")
+        expect = Expect(frozenset({"dependency_down"}), None, label=("dependency", self.dependency))
         self.wait_until(math.inf, self.watcher(row, expect, findings=False))
-        self._heartbeat = time.time()
+        self.heartbeat_off_from = None
         self._restore(row, base, expect)
-        self.dependency = self._heartbeat = None
         return row
-
-
-def heartbeat_dependency(deps: Any) -> str | None:
-    """The dependency whose heartbeat the game day stops: one the pipeline posts freshness for (a key that
-    speaks of freshness, a heartbeat or an age), else the first named; None when the config names none (or
-    the server predates ``dependencies:``)."""
-    if isinstance(deps, dict):
-        items = [(str(k), v) for k, v in deps.items()]
-    elif isinstance(deps, list):
-        items = [(str(d.get("name")), d) for d in deps if isinstance(d, dict) and d.get("name")]
-    else:
-        return None
-    fresh = [n for n, spec in items if any(w in str(spec).lower() for w in ("fresh", "heartbeat", "age"))]
-    return (fresh or [n for n, _ in items] or [None])[0]
 
 
 def _puttable(cfg: dict[str, Any]) -> dict[str, Any]:
