@@ -2,17 +2,20 @@
 # Install the system packages the integration tests need, from Debian's own archive:
 #   - Chromium and its matching chromedriver, for the browser test (tests/test_html_browser.py);
 #   - Prometheus (with promtool), for the scrape test (tests/test_prometheus.py);
+#   - Alertmanager (with amtool), for the exported rules and routing (tests/test_export.py);
 #   - curl, which the docs' shell examples use (tests/test_doc_examples.py runs them).
 #
 # Why a script: CI images are bare Debian 12; the HTML report must be checked in a
 # real browser (rendering, escaping, no network), and /metrics must be scraped by a
 # real Prometheus and linted by promtool. Both are too large to ship in the
 # repository. Idempotent: when /usr/bin/chromium, /usr/bin/chromedriver, /usr/bin/curl,
-# /usr/bin/prometheus and /usr/bin/promtool are all there it exits 0 at once,
-# without touching apt. Needs root (or sudo).
+# /usr/bin/prometheus, /usr/bin/promtool, /usr/bin/prometheus-alertmanager and
+# /usr/bin/amtool are all there it exits 0 at once, without touching apt. Needs
+# root (or sudo).
 set -euo pipefail
 
-REQUIRED=(/usr/bin/chromium /usr/bin/chromedriver /usr/bin/prometheus /usr/bin/promtool /usr/bin/curl)
+REQUIRED=(/usr/bin/chromium /usr/bin/chromedriver /usr/bin/prometheus /usr/bin/promtool /usr/bin/curl
+          /usr/bin/prometheus-alertmanager /usr/bin/amtool)
 
 missing=()
 for f in "${REQUIRED[@]}"; do
@@ -37,6 +40,9 @@ fi
 if [[ ! -x /usr/bin/prometheus || ! -x /usr/bin/promtool ]]; then
     packages+=(prometheus)
 fi
+if [[ ! -x /usr/bin/prometheus-alertmanager || ! -x /usr/bin/amtool ]]; then
+    packages+=(prometheus-alertmanager)
+fi
 if [[ ! -x /usr/bin/curl ]]; then
     packages+=(curl)
 fi
@@ -44,8 +50,9 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 echo "install-test-deps: installing ${packages[*]} (chromium is about 500 MB)..." >&2
 apt-get update -qq
-# Debian's prometheus package tries to start its service; without systemd that
-# start is refused, which is harmless here (the test runs its own Prometheus).
+# Debian's prometheus and prometheus-alertmanager packages try to start their
+# services; without systemd that start is refused, which is harmless here (the
+# tests run their own).
 apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 
 still=()

@@ -61,6 +61,58 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def stop_process(proc: subprocess.Popen[bytes] | None) -> None:
+    """Terminate a process a test started (Prometheus, Alertmanager, `argus serve`), killing it after 20 s."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def log_tail(path: Path, n: int = 3000) -> str:
+    """The end of a process's log, for an assertion message."""
+    try:
+        return path.read_text(errors="replace")[-n:]
+    except OSError:
+        return ""
+
+
+def require_binaries(*paths: str) -> None:
+    """Skip (with the reason) when a system binary a test runs is missing, except under CI=true, where that is
+    a failure: scripts/install-test-deps.sh installs them on Debian."""
+    import pytest
+
+    missing = [p for p in paths if not os.access(p, os.X_OK)]
+    if not missing:
+        return
+    why = (f"{' and '.join(missing)} missing: run scripts/install-test-deps.sh (Debian: apt-get install prometheus "
+           "prometheus-alertmanager)")
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true: {why}")
+    pytest.skip(why)
+
+
+def wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path, what: str, timeout: float = 60.0) -> None:
+    """Poll ``url`` until it answers 200, failing with the log's end if ``proc`` exits or ``timeout`` passes."""
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        assert proc.poll() is None, f"{what} exited {proc.returncode}:\n{log_tail(log)}"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass  # not listening yet: poll again
+        assert time.monotonic() < deadline, f"{what} not ready after {timeout:g} s:\n{log_tail(log)}"
+        time.sleep(0.2)
+
+
 def write_config(d: Path, ref: Reference, **cfg: Any) -> Path:
     d.mkdir(parents=True, exist_ok=True)
     ref.save(d / "base.json")

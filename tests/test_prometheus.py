@@ -21,7 +21,6 @@ import json
 import math
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -37,6 +36,7 @@ import pytest
 
 from argusml.monitor.metrics import LATENCY_BUCKETS
 from argusml.service.metrics import DRIFT_METHODS
+from service_util import free_port, log_tail, require_binaries, stop_process, wait_ready
 
 pytestmark = [pytest.mark.service, pytest.mark.slow]
 
@@ -53,22 +53,6 @@ ALLOWED_LABELS = {"__name__", "job", "instance", "model", "model_version", "code
                   "class", "resource", "host"}
 
 
-def _require_prometheus() -> None:
-    missing = [p for p in (PROMETHEUS, PROMTOOL) if not os.access(p, os.X_OK)]
-    if not missing:
-        return
-    why = f"{' and '.join(missing)} missing: run scripts/install-test-deps.sh (Debian: apt-get install prometheus)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI=true: {why}")
-    pytest.skip(why)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _http(method: str, url: str, *, token: str | None = None, body: Any = None, timeout: float = 30.0
           ) -> tuple[int, dict[str, str], bytes]:
     data = json.dumps(body).encode() if body is not None else None
@@ -82,24 +66,6 @@ def _http(method: str, url: str, *, token: str | None = None, body: Any = None, 
             return r.status, dict(r.headers), r.read()
     except urllib.error.HTTPError as e:
         return e.code, dict(e.headers), e.read()
-
-
-def _stop(proc: subprocess.Popen[bytes] | None) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
-
-
-def _tail(path: Path, n: int = 3000) -> str:
-    try:
-        return path.read_text(errors="replace")[-n:]
-    except OSError:
-        return ""
 
 
 def _reference(n: int, seed: int) -> pd.DataFrame:
@@ -145,7 +111,7 @@ def _value(prom: str, q: str) -> float:
 
 
 def test_prometheus_scrapes_argus(tmp_path: Path) -> None:
-    _require_prometheus()
+    require_binaries(PROMETHEUS, PROMTOOL)
     env = {**os.environ, "ARGUS_NO_PROGRESS": "1"}
 
     # 1. baseline, model config and token
@@ -171,25 +137,16 @@ def test_prometheus_scrapes_argus(tmp_path: Path) -> None:
     server_log, prom_log = tmp_path / "argus.log", tmp_path / "prometheus.log"
     try:
         # 2. the service
-        port = _free_port()
+        port = free_port()
         base = f"http://127.0.0.1:{port}"
         with server_log.open("wb") as out:
             server = subprocess.Popen([ARGUS, "serve", "--config", str(cfg), "--data", str(tmp_path / "data"),
                                        "--port", str(port), "--log-level", "warning"],
                                       stdout=out, stderr=subprocess.STDOUT, env=env)
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, f"argus serve exited {server.returncode}:\n{_tail(server_log)}"
-            try:
-                if _http("GET", f"{base}/healthz", timeout=2)[0] == 200:
-                    break
-            except OSError:
-                pass  # not listening yet: poll again
-            assert time.monotonic() < deadline, f"argus serve not healthy after 60 s:\n{_tail(server_log)}"
-            time.sleep(0.2)
+        wait_ready(server, f"{base}/healthz", server_log, "argus serve")
 
         # Prometheus starts now: its first scrape takes 5-6 s, the window below about as long
-        prom_port = _free_port()
+        prom_port = free_port()
         prom = f"http://127.0.0.1:{prom_port}"
         (tmp_path / "prometheus.yml").write_text(
             "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
@@ -229,12 +186,12 @@ def test_prometheus_scrapes_argus(tmp_path: Path) -> None:
             st = json.loads(body)
             if st["latest_windows"]:
                 break
-            assert time.monotonic() < deadline, f"no window closed in 25 s: {st}\n{_tail(server_log)}"
+            assert time.monotonic() < deadline, f"no window closed in 25 s: {st}\n{log_tail(server_log)}"
             time.sleep(0.3)
         assert st["events_total"] == N_EVENTS and st["too_late_total"] == 0, st
         deadline = time.monotonic() + 30  # the performance job looks for new labels every 10 s
         while "judged" not in st["performance"].get("unversioned", {}):
-            assert time.monotonic() < deadline, f"no performance window in 30 s: {st}\n{_tail(server_log)}"
+            assert time.monotonic() < deadline, f"no performance window in 30 s: {st}\n{log_tail(server_log)}"
             time.sleep(0.5)
             st = json.loads(_http("GET", f"{base}/v1/models/m/status", token=token)[2])
         judged = st["performance"]["unversioned"]["judged"]
@@ -257,7 +214,7 @@ def test_prometheus_scrapes_argus(tmp_path: Path) -> None:
         # the window closed), so wait for a scrape that shows it, then query everything.
         deadline = time.monotonic() + 40
         while True:
-            assert prom_proc.poll() is None, f"prometheus exited {prom_proc.returncode}:\n{_tail(prom_log)}"
+            assert prom_proc.poll() is None, f"prometheus exited {prom_proc.returncode}:\n{log_tail(prom_log)}"
             try:
                 ready = bool(_query(prom, 'argus_feature_drift_score{model="m"}')) and bool(
                     _query(prom, 'argus_model_performance{model="m"}'))
@@ -266,7 +223,7 @@ def test_prometheus_scrapes_argus(tmp_path: Path) -> None:
             if ready:
                 break
             assert time.monotonic() < deadline, (
-                f"Prometheus has no argus_feature_drift_score after 40 s:\n{_tail(prom_log)}\n"
+                f"Prometheus has no argus_feature_drift_score after 40 s:\n{log_tail(prom_log)}\n"
                 f"targets: {_http('GET', f'{prom}/api/v1/targets', timeout=5)[2][:2000]!r}")
             time.sleep(0.5)
 
@@ -333,5 +290,5 @@ def test_prometheus_scrapes_argus(tmp_path: Path) -> None:
         assert {"argus_up", "argus_events_total", "argus_window_rows", "argus_feature_drift_score"} <= names
         assert len(series) < 300, f"{len(series)} argus_* series for one model"
     finally:
-        _stop(prom_proc)
-        _stop(server)
+        stop_process(prom_proc)
+        stop_process(server)

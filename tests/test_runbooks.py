@@ -32,6 +32,7 @@ SECTIONS = ["What it means", "Is it a cause or a symptom", "How to confirm", "Wh
 # the alert names the engine raises beside the checks' findings, and the generic runbooks of user rules
 EXPECTED = [*DEFAULT_SEVERITY, "unexpected_version", "serving_errors", "slo_latency", "slo_error_rate",
             "slo_freshness", "slo_quality", "no_events", "stale_data", "label_lag", "notifier_failing",
+            "dependency_down",
             "rule_threshold", "rule_baseline", "rule_seasonal", "rule_absence"]
 
 def raw(name: str) -> str:

@@ -75,6 +75,18 @@ class WindowSignal:
 
 
 @dataclass
+class DependencySignal:
+    """What the prober knows of one of the model's dependencies now (``monitor/dependencies.py``)."""
+
+    name: str
+    down: bool | None  # None: not probed yet
+    since: float | None = None  # when its current run of failed probes began (the first failed probe)
+    failures: int = 0  # consecutive failed probes
+    error: str | None = None  # the last failed probe's error
+    age: float | None = None  # freshness: seconds since the newest heartbeat
+
+
+@dataclass
 class TickSignal:
     """What the clock can tell about a model now (None: unknown, e.g. no event yet)."""
 
@@ -85,6 +97,7 @@ class TickSignal:
     counters: dict[str, tuple[float, float]] = field(default_factory=dict)  # SLO -> cumulative (total, bad)
     performance: dict[str, float] = field(default_factory=dict)  # the newest performance values
     versions: list[str] = field(default_factory=list)  # versions with traffic lately
+    dependencies: list[DependencySignal] = field(default_factory=list)
 
 
 @dataclass
@@ -434,6 +447,7 @@ class Engine:
             self._instant(cfg, m, r.name, "absence", spec.role, value > r.after, r.severity.value, value,
                           f"{r.metric} {value / 60:.1f} min, over the {r.after / 60:g} min allowed", now)
         self._slos(cfg, m, sig, now)
+        self._dependencies(cfg, m, sig.dependencies, now)
         for iid in sorted(self._of_model.get(cfg.model, ())):
             inc = self.incidents.get(iid)
             if inc is not None and inc.open:
@@ -441,15 +455,59 @@ class Engine:
                 self._notify(cfg, inc, now)
         self._notify_changed(cfg, now)
 
+    def _dependencies(self, cfg: ModelConfig, m: ModelAlerts, deps: list[DependencySignal], now: float) -> None:
+        """A dependency that is down is ``dependency_down`` (labels ``dependency``), a cause that fires at once:
+        the prober already waited for ``failures`` consecutive failed probes. Its first bad window is the one
+        of its first failed probe, so an incident ranks it with the symptoms it brought. A dependency the config no longer
+        names (or whose alert is turned off) resolves: nothing will judge it again."""
+        from argusml.schema.model_config import format_duration
+
+        configured = {d.name: d for d in cfg.dependencies}
+        given = cfg.alerts.checks.get("dependency_down")
+        override = None if given is None else "off" if given == "off" else Severity(given).value
+        for sig in deps:
+            dep = configured.get(sig.name)
+            if dep is None or sig.down is None:
+                continue
+            severity = dep.severity.value if dep.severity is not None else override
+            if severity == "off":
+                continue
+            summary = ""
+            if sig.down:
+                what = (f"newest heartbeat {format_duration(round(sig.age))} old (max_age "
+                        f"{format_duration(dep.max_age)})"
+                        if dep.kind == "freshness" and sig.age is not None and dep.max_age is not None
+                        else f"{sig.failures} consecutive failed probes of {dep.target}")
+                summary = f"dependency {dep.name!r} ({dep.kind}) is down: {what}" + (
+                    f"; last error: {sig.error}" if sig.error else "")
+            value = sig.age if dep.kind == "freshness" and sig.age is not None else float(sig.failures)
+            # first bad *window*, as every other alert's: the start of the model's window that saw the first
+            # failed probe, so a symptom of that same window reads as moving with it, not before it
+            since = None if sig.since is None else math.floor(sig.since / cfg.window) * cfg.window
+            self._instant(cfg, m, "dependency_down", "dependency", "cause", sig.down, severity or "P1", value,
+                          summary, now, {"dependency": dep.name}, since=since)
+        for a in list(m.alerts.values()):
+            name = a.labels.get("dependency")
+            gone = a.rule_type == "dependency" and (name not in configured or (
+                configured[name].severity is None and override == "off"))
+            if gone and a.status == "firing":
+                self._resolve_alert(a, now)
+                self._dirty_models.add(cfg.model)
+            if gone:
+                a.status, a.judged = "inactive", []
+        self._gc(m)
+
     def notifier(self, cfg: ModelConfig, receiver: str, failing: bool, error: str, now: float) -> None:
         """A receiver whose deliveries fail is an alert of the model (``notifier_failing``) until one succeeds."""
         self._instant(cfg, self._model(cfg.model), "notifier_failing", "notifier", "cause", failing, "P1", 1.0,
                       f"notifications to receiver {receiver!r} fail: {error}", now, {"receiver": receiver})
 
     def _instant(self, cfg: ModelConfig, m: ModelAlerts, name: str, rule_type: str, role: str, bad: bool,
-                 severity: str, value: float, summary: str, now: float, labels: dict[str, str] | None = None) -> None:
+                 severity: str, value: float, summary: str, now: float, labels: dict[str, str] | None = None,
+                 since: float | None = None) -> None:
         """An alert judged on the clock: bad fires at once, good resolves at once (its measure is itself a
-        duration or a burn over windows, so waiting for more windows would only add delay)."""
+        duration or a burn over windows, so waiting for more windows would only add delay). ``since``: when
+        the bad run began, if known earlier than this judgement (a dependency's first failed probe)."""
         labels = labels or {}
         fp = fingerprint(cfg.model, name, labels)
         a = m.alerts.get(fp)
@@ -467,7 +525,8 @@ class Engine:
             elif a.status != "firing":
                 a.severity = severity
         step = max(1.0, now - (a.judged[-1][0] if a.judged else now - 1.0))
-        a.judge(now - step, now, bad, value, KEEP)
+        start = min(since, now - step) if bad and since is not None else now - step
+        a.judge(start, now, bad, value, KEEP)
         self._settle(cfg, a, 1, now, resolve=1)
         if (a.status, a.severity) != before:  # judged every pass: saved only when that changes something
             self._dirty_models.add(cfg.model)

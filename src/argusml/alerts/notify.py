@@ -3,9 +3,11 @@
 A *notice* is a plain, JSON-ready dict (it waits in the store's outbox until it
 is sent): ``{"event": "opened" | "escalated" | "repeat" | "resolved",
 "receiver": name, "incident": {...}}``, the incident as the HTTP API shows it,
-with its alerts and ranked causes. Everything here is a pure function of a
-notice except ``deliver``, which is the one place that talks to a webhook,
-Slack or an SMTP server.
+with its alerts and ranked causes. A digest notice (``"event": "digest"``,
+queued by the weekly owner report) carries its rendered e-mail instead
+(``digest_message``). Everything here is a pure function of a notice except
+``deliver``, which is the one place that talks to a webhook, Slack or an SMTP
+server.
 
 The webhook speaks Alertmanager's webhook format, version 4, field for field
 (``notify/webhook`` and ``template.Data`` in prometheus/alertmanager), so any
@@ -15,6 +17,7 @@ alert group, ``groupKey`` is the incident id.
 
 from __future__ import annotations
 
+import email.policy
 import email.utils
 import hashlib
 import html
@@ -29,7 +32,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from argusml.schema.alerts import EmailReceiver, Receiver
+from argusml.schema.alerts import EmailReceiver, Receiver, SmtpServer
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 """Alertmanager's ``endsAt`` of an alert that is still firing (Go's zero ``time.Time``)."""
@@ -300,6 +303,27 @@ def email_message(notice: dict[str, Any], receiver: Receiver | EmailReceiver, *,
     return msg
 
 
+def digest_message(notice: dict[str, Any], receiver: EmailReceiver, *, now: float | None = None) -> EmailMessage:
+    """The owner report of a digest notice, addressed. The notice carries the whole message as rendered
+    when it was queued (``message``: RFC 5322 text, the HTML and its inline images); the envelope comes
+    from the receiver as configured now, and the ``Message-ID`` from the model and the period's end, so a
+    retry that a mail server already took is kept once."""
+    text = notice.get("message")
+    if not isinstance(text, str) or not text:
+        raise ValueError(f"digest notice of model {notice.get('model')!r} carries no 'message'")
+    msg = email.message_from_string(text, policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    for header in ("From", "To", "Date", "Message-ID"):
+        del msg[header]
+    msg["From"] = receiver.sender
+    msg["To"] = ", ".join(receiver.to)
+    msg["Date"] = email.utils.formatdate(time.time() if now is None else now, usegmt=True)
+    period = notice.get("period") or {}
+    digest = hashlib.sha256(f"digest/{notice.get('model')}/{period.get('end')}".encode()).hexdigest()[:24]
+    msg["Message-ID"] = f"<argus.{digest}@{_domain(receiver.sender)}>"
+    return msg
+
+
 # -- delivery ---------------------------------------------------------------------------------------
 
 
@@ -356,7 +380,7 @@ def _post(name: str, kind: str, url: str, payload: dict[str, Any], timeout: floa
                         _retry_after(response) if retryable else None)
 
 
-def _smtp(name: str, rx: EmailReceiver, msg: EmailMessage, timeout: float) -> None:
+def _smtp(name: str, rx: SmtpServer, msg: EmailMessage, timeout: float) -> None:
     where = f"receiver {name!r} (email via {rx.smtp_host}:{rx.smtp_port})"
     password = None
     if rx.username is not None:
@@ -393,12 +417,19 @@ def _smtp(name: str, rx: EmailReceiver, msg: EmailMessage, timeout: float) -> No
 
 
 def deliver(notice: dict[str, Any], receiver: Receiver, external_url: str, *, key: str | None = None) -> None:
-    """Send one notice to ``receiver`` (webhook and Slack: POST JSON, any 2xx is success; e-mail: SMTP).
+    """Send one notice to ``receiver`` (webhook and Slack: POST JSON, any 2xx is success; e-mail: SMTP; a
+    digest notice: its rendered message, by e-mail).
 
     Raises ``DeliveryError`` naming the receiver and the reason. Whether it is worth retrying follows
     Alertmanager's own rule for webhooks (5xx may recover, 4xx will not) plus 408 and 429, which ask for
     a later try; timeouts and refused connections are retryable."""
     name = str(notice.get("receiver", "?"))
+    if notice.get("event") == "digest":
+        if receiver.email is None:
+            raise DeliveryError(f"receiver {name!r}: a digest goes by e-mail, and this receiver is a "
+                                f"{receiver.kind}", False)
+        _smtp(name, receiver.email, digest_message(notice, receiver.email), receiver.timeout)
+        return
     if receiver.webhook is not None:
         _post(name, "webhook", receiver.webhook, alertmanager_payload(notice, external_url), receiver.timeout)
     elif receiver.slack is not None:

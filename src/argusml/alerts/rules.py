@@ -26,8 +26,9 @@ SYMPTOM_CHECKS = frozenset({"prediction_drift", "target_drift", "performance_dro
 CAUSE_ORDER: dict[str, int] = {
     # the model cannot see its inputs at all
     "missing_column": 0, "all_null": 0,
-    # the inputs are there but broken or renamed, or the data stopped
+    # the inputs are there but broken or renamed, or the data stopped, or what the model reads from is down
     "type_errors": 1, "extra_column": 1, "no_events": 1, "stale_data": 1, "declared_bound": 1,
+    "dependency_down": 1,
     # inputs broken in part
     "missing_values": 2, "sentinel_value": 2, "constant_column": 2, "duplicate_ids": 2,
     "future_timestamps": 2,

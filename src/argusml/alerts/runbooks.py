@@ -33,6 +33,7 @@ ENGINE_RUNBOOKS: tuple[str, ...] = (
     "stale_data",  # absence: the newest event's timestamp is old
     "label_lag",  # absence: labels arrive too late to judge quality
     "notifier_failing",  # a receiver times out or refuses
+    "dependency_down",  # a dependency's probes fail (dependencies:)
 )
 """Alerts the engine raises itself, beside the checks' findings."""
 

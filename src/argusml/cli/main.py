@@ -24,6 +24,8 @@ from typer.core import TyperGroup
 
 from argusml.cli.backfill import backfill_cmd
 from argusml.cli.decisions import advise_cmd, compare_cmd
+from argusml.cli.digest import digest_cmd
+from argusml.cli.export import export_app
 from argusml.cli.gameday import gameday_cmd
 from argusml.cli.incidents import incidents_app, silences_app
 from argusml.cli.references import reference_app
@@ -684,6 +686,9 @@ app.command("backfill")(backfill_cmd)
 # what the alert engine opened, and what on-call does about it (cli/incidents.py)
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(silences_app, name="silences")
+# Prometheus rules, an Alertmanager config and Grafana dashboards from the model configs (cli/export.py)
+app.add_typer(export_app, name="export")
+app.command("digest")(digest_cmd)  # the weekly owner report, on demand (cli/digest.py)
 # break a model on purpose and time how fast Argus notices (cli/gameday.py)
 app.command("gameday")(gameday_cmd)
 

@@ -23,13 +23,15 @@ from typing import Any
 import numpy as np
 import orjson
 
-from argusml.alerts.engine import Changes, Engine, FindingSignal, Silence, TickSignal, WindowSignal
+from argusml.alerts.engine import Changes, DependencySignal, Engine, FindingSignal, Silence, TickSignal, WindowSignal
 from argusml.alerts.incident import Incident
 from argusml.alerts.sender import Sender
 from argusml.checks.verdict import WindowVerdict
+from argusml.monitor.digest import Digests
 from argusml.monitor.metrics import LATENCY_BUCKETS
 from argusml.monitor.settings import Settings
 from argusml.monitor.state import ModelState
+from argusml.schema.digest import DIGEST_RECEIVER, digest_receiver
 from argusml.store import Store
 
 log = logging.getLogger("argus.alerts")
@@ -170,6 +172,9 @@ class Alerting:
         # model -> (labels seen, when that count last grew, events seen then): labels that stopped
         self._labelled: dict[str, tuple[int, float, int]] = {}
         self._cursors = {WINDOW_CURSOR: 0.0, PERF_CURSOR: 0.0}
+        self.digests: Digests | None = None  # the owner reports, due-checked after each pass (monitor/digest.py)
+        # (model, now) -> its dependencies' states: the prober's (``dependencies.py``), set by the Monitor
+        self.dependency_signals: Callable[[str, float], list[DependencySignal]] | None = None
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -201,8 +206,13 @@ class Alerting:
         self.sender.stop()
 
     def _receivers(self, model: str) -> dict[str, Any]:
-        """A model's receivers as configured now (KeyError for a model no longer watched: its notices fail)."""
-        return self.models[model].config.alerts.all_receivers()
+        """A model's receivers as configured now (KeyError for a model no longer watched: its notices fail),
+        with the digest's own when the model has one."""
+        config = self.models[model].config
+        out = config.alerts.all_receivers()
+        if config.digest is not None:
+            out[DIGEST_RECEIVER] = digest_receiver(config.digest, config.owner, out)
+        return out
 
     def _delivery_failed(self, model: str, receiver: str, notice: dict[str, Any], error: str, gave_up: bool) -> None:
         """A notifier that times out or refuses: remembered for the next pass, which raises the model's
@@ -233,6 +243,11 @@ class Alerting:
             except Exception as exc:  # the loop must outlive one bad pass; the next one retries from the cursor
                 log.exception("alert pass failed")
                 self.last_error = f"alerts: {type(exc).__name__}: {exc}"
+            if self.digests is not None:
+                try:
+                    self.digests.run_once()
+                except Exception:  # the store closing under us: the next pass looks again
+                    log.exception("digest pass failed")
 
     # -- one pass -----------------------------------------------------------------------------------
     def run_once(self, now: float | None = None) -> Changes:
@@ -378,9 +393,11 @@ class Alerting:
         waiting = self._labels_waiting(state, now)
         if waiting is not None:
             lag = waiting if lag is None else max(lag, waiting)
+        deps = [] if self.dependency_signals is None else self.dependency_signals(state.name, now)
         return TickSignal(state.name, silence=now - since,
                           freshness=None if m.last_event_ts is None else max(0.0, now - m.last_event_ts),
-                          label_lag=lag, counters=counters, performance=perf, versions=sorted(state.versions))
+                          label_lag=lag, counters=counters, performance=perf, versions=sorted(state.versions),
+                          dependencies=deps)
 
     def _labels_waiting(self, state: ModelState, now: float) -> float | None:
         """Seconds since the last label arrived, when predictions kept arriving after it: a prediction made

@@ -21,6 +21,9 @@ a module of its own, so a change has one room to go to:
   champion/challenger comparisons and the advice;
 - ``alerting.py``: the **alert thread** follows the closed windows in the store
   and drives the alert engine (``argusml.alerts``): alerts, incidents, notices;
+  after each pass ``digest.py`` queues the owner reports that are due;
+- ``dependencies.py``: the **dependency thread** probes each model's dependencies
+  (HTTP, TCP, freshness heartbeats) on a small pool; the alert thread reads their states;
 - ``retention.py``, ``status.py`` (what /status shows), ``backlog.py``
   (backpressure: past its bound ingest answers "busy", 429 at the edge),
   ``settings.py``.
@@ -37,6 +40,8 @@ from typing import Any
 from argusml.monitor.alerting import Alerting
 from argusml.monitor.backlog import Backlog
 from argusml.monitor.closing import Closer
+from argusml.monitor.dependencies import Prober
+from argusml.monitor.digest import Digests
 from argusml.monitor.events import Problem
 from argusml.monitor.fold import Fold
 from argusml.monitor.ingest import Ingest, IngestAnswer
@@ -82,6 +87,11 @@ class Monitor:
         self._performer = Performer(store, self.settings, clock, self._registry, self._writer, self._report)
         self._status = Status(store, self.settings, clock, self._registry, self.advice)
         self.alerting = Alerting(store, self.settings, clock, self.models, self.settings.external_url)
+        self.digests = Digests(store, clock, self.models, lambda m: self.advice(m, wait=False), self.alerting.lock,
+                               self.alerting.sender.wake)
+        self.alerting.digests = self.digests
+        self.dependencies = Prober(store, clock, self.models)
+        self.alerting.dependency_signals = self.dependencies.signals
         if self.settings.alert_on_close:
             self._fold.on_closed = self.alerting.wake
         self.writer_stats = self._writer.stats
@@ -119,6 +129,8 @@ class Monitor:
         self._threads.extend(self._performer.start())
         self.alerting.load()
         self._threads.append(self.alerting.start())
+        self.dependencies.load()
+        self._threads.append(self.dependencies.start())
         self.ready = True
 
     def stop(self) -> None:
@@ -126,6 +138,7 @@ class Monitor:
         if not self._running:
             return
         self._running = False
+        self.dependencies.stop()
         self.alerting.stop()
         self._performer.stop()
         self._writer.stop()
@@ -193,8 +206,9 @@ class Monitor:
                         ) -> IngestAnswer:
         return self._ingest.outcomes(model, items, first_problems)
 
-    def report_resources(self, model: str, instance: str, values: dict[str, float]) -> None:
-        self._ingest.resources(model, instance, values)
+    def report_resources(self, model: str, instance: str, values: dict[str, float],
+                         breakers: dict[str, str] | None = None) -> None:
+        self._ingest.resources(model, instance, values, breakers)
 
     # -- windows, performance, retention -------------------------------------------------
     def provisional_pass(self, now: float) -> int:
@@ -213,6 +227,11 @@ class Monitor:
     def advice(self, model: str, *, wait: bool = True) -> dict[str, Any]:
         """What to do about the model now (``Performer.advice``)."""
         return self._performer.advice(model, wait=wait)
+
+    def digest(self, model: str, end: float | None = None, period: float | None = None) -> dict[str, Any]:
+        """The owner report of ``model`` over ``period`` before ``end`` (``Digests.gather``)."""
+        self._registry.model(model)  # UnknownModel, as every read of a model
+        return self.digests.gather(model, end, period)
 
     def apply_retention(self, now: float) -> dict[str, dict[str, int]]:
         """Retention now (``retention.py``); the fold thread applies it every ``Settings.retention_every``."""

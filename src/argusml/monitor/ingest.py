@@ -253,10 +253,13 @@ class Ingest:
         self.writer.submit(item)
         return IngestAnswer(body, item.future)
 
-    def resources(self, model: str, instance: str, values: dict[str, float]) -> None:
+    def resources(self, model: str, instance: str, values: dict[str, float],
+                  breakers: dict[str, str] | None = None) -> None:
         state = self.registry.model(model)
         for k, v in values.items():
             state.metrics.resources[(instance, k)] = v
+        if breakers:
+            state.metrics.report_breakers(instance, breakers)
 
 
 def _iso(t: float) -> str:

@@ -9,6 +9,7 @@ one decision, whether it is read from the API or from /metrics.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,10 @@ import numpy as np
 from argusml.checks.verdict import WindowVerdict
 from argusml.store.duck import LABEL_TALLIES
 
+log = logging.getLogger("argus.metrics")
+
+# (instance, breaker) pairs of argus_circuit_breaker_state one model keeps: 32 breakers on each of 32 replicas
+MAX_BREAKER_SERIES = 1024
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0,
                    2.5, 5.0, 10.0)
 """Seconds. Dense from 50 ms to 500 ms, where latency SLOs of model servers
@@ -111,12 +116,25 @@ class ModelMetrics:
     label_lag: Histogram = field(default_factory=lambda: Histogram(LABEL_LAG_BUCKETS))
     last_event_ts: float | None = None
     resources: dict[tuple[str, str], float] = field(default_factory=dict)  # (instance, resource) -> value
+    # (instance, breaker) -> closed | half_open | open, as SDK clients last reported their circuit breakers
+    breakers: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def version(self, v: str) -> VersionMetrics:
         m = self.versions.get(v)
         if m is None:
             m = self.versions[v] = VersionMetrics()
         return m
+
+    def report_breakers(self, instance: str, states: dict[str, str]) -> None:
+        """Take an instance's breaker states. Past ``MAX_BREAKER_SERIES`` (instance, breaker) pairs a new pair
+        is refused, with a warning, so replicas that come and go cannot grow /metrics without end."""
+        for name, st in states.items():
+            key = (instance, name)
+            if key not in self.breakers and len(self.breakers) >= MAX_BREAKER_SERIES:
+                log.warning("breaker %r of instance %r not kept: a model keeps at most %d breaker series",
+                            name, instance, MAX_BREAKER_SERIES)
+                continue
+            self.breakers[key] = st
 
     def reject(self, reason: str, n: int = 1) -> None:
         self.rejected[reason] = self.rejected.get(reason, 0) + n
@@ -129,7 +147,8 @@ class ModelMetrics:
                              for v, vm in list(self.versions.items())},
                 **{k: getattr(self, k) for k in _SAVED_COUNTS}, "rejected": dict(self.rejected),
                 "label_lag": self.label_lag.to_dict(), "last_event_ts": self.last_event_ts,
-                "resources": [[i, r, v] for (i, r), v in list(self.resources.items())]}
+                "resources": [[i, r, v] for (i, r), v in list(self.resources.items())],
+                "breakers": [[i, b, s] for (i, b), s in list(self.breakers.items())]}
 
     def restore(self, saved: dict[str, Any]) -> None:
         """Take back what ``to_dict`` saved (into fresh metrics, at start-up)."""
@@ -144,6 +163,7 @@ class ModelMetrics:
         self.label_lag.add(saved.get("label_lag") or {})
         self.last_event_ts = saved.get("last_event_ts")
         self.resources = {(str(i), str(r)): float(v) for i, r, v in saved.get("resources") or []}
+        self.breakers = {(str(i), str(b)): str(s) for i, b, s in saved.get("breakers") or []}
 
     def add_events(self, tallies: dict[str, Any]) -> None:
         """Add the events recounted from the store (``Store.event_tallies``) past what ``restore`` took back."""

@@ -57,6 +57,10 @@ _METRIC = re.compile(r"^(rows|error_rate|latency_p50|latency_p99|prediction_mean
 
 CHECKS = tuple(DEFAULT_SEVERITY)
 
+ENGINE_CHECKS = ("dependency_down",)
+"""Alerts the engine raises from what it probes, not from a window's findings, whose severity
+``alerts.checks`` may still set (or turn off) like a check's."""
+
 
 def check_metric(name: str) -> str:
     """``name`` if a rule may watch it; a ValueError naming the nearest metric otherwise."""
@@ -74,17 +78,24 @@ def check_metric(name: str) -> str:
                      + f" (metrics: {', '.join(METRICS)})")
 
 
-class EmailReceiver(_Strict):
-    """E-mail over SMTP (plain, or STARTTLS when ``starttls``). The password is read from the environment
-    variable ``password_env`` so that it never sits in the YAML or the store."""
+class SmtpServer(_Strict):
+    """Where mail from Argus goes out (plain, or STARTTLS when ``starttls``) and whom it is from. The
+    password is read from the environment variable ``password_env`` so that it never sits in the YAML or
+    the store. The e-mail receiver of alerts and the weekly digest share it, so both speak to one server
+    the same way."""
 
-    to: list[str] = Field(min_length=1)
     sender: str = "argus@localhost"
     smtp_host: str = "localhost"
     smtp_port: int = Field(25, ge=1, le=65535)
     starttls: bool = False
     username: str | None = None
     password_env: str | None = None
+
+
+class EmailReceiver(SmtpServer):
+    """E-mail over SMTP to ``to``."""
+
+    to: list[str] = Field(min_length=1)
 
 
 class Receiver(_Strict):
@@ -293,11 +304,12 @@ class AlertsConfig(_Strict):
     @field_validator("checks")
     @classmethod
     def _checks(cls, v: dict[str, object]) -> dict[str, object]:
+        known = CHECKS + ENGINE_CHECKS
         for name in v:
-            if name not in CHECKS:
-                hint = difflib.get_close_matches(name, CHECKS, n=1)
+            if name not in known:
+                hint = difflib.get_close_matches(name, known, n=1)
                 raise ValueError(f"{name}: unknown check" + (f"; did you mean {hint[0]!r}?" if hint
-                                                             else f"; checks: {', '.join(CHECKS)}"))
+                                                             else f"; checks: {', '.join(known)}"))
         return v
 
     @model_validator(mode="after")

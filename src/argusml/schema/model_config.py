@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from argusml.schema.alerts import AlertsConfig, SLOs
 from argusml.schema.config import ReportConfig, explain_validation_error
+from argusml.schema.dependencies import Dependency, unique_names
+from argusml.schema.digest import DIGEST_RECEIVER, DigestSettings, digest_receiver
 from argusml.schema.errors import ConfigError
 from argusml.schema.templates import load_with_templates, source_label
 
@@ -258,6 +260,10 @@ class ModelConfig(_Strict):
     slos: SLOs = SLOs()
     runbooks: dict[str, str] = Field(default_factory=dict, description="per alert name: a runbook URL that "
                                                                        "replaces the one Argus ships")
+    digest: DigestSettings | None = Field(None, description="the weekly owner report by e-mail (absent: none)")
+    dependencies: list[Dependency] = Field(default_factory=list, description="what the model needs besides itself "
+                                                                             "(docs/DEPENDENCIES.md): probed, and "
+                                                                             "a cause when down")
     _d = _duration_field("window", "lateness", "future_skew")
 
     @property
@@ -265,6 +271,11 @@ class ModelConfig(_Strict):
         """The versions pinned ``expected: true`` (None when none is: then any version may serve)."""
         pinned = {v for v, s in self.versions.items() if s.expected}
         return pinned or None
+
+    @field_validator("dependencies")
+    @classmethod
+    def _dependency_names(cls, v: list[Dependency]) -> list[Dependency]:
+        return unique_names(v)
 
     @field_validator("versions")
     @classmethod
@@ -289,6 +300,15 @@ class ModelConfig(_Strict):
         if not MODEL_NAME.match(v):
             raise ValueError(f"model name {v!r} must be 1-64 letters, digits, '_', '-' or '.', starting with a letter or digit")
         return v
+
+    @model_validator(mode="after")
+    def _digest_recipients(self) -> ModelConfig:
+        if self.digest is not None:
+            if DIGEST_RECEIVER in self.alerts.all_receivers():
+                raise ValueError(f"alerts.receivers.{DIGEST_RECEIVER}: the name is taken by the digest's own "
+                                 "notices; rename the receiver")
+            digest_receiver(self.digest, self.owner, self.alerts.all_receivers())
+        return self
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelConfig:

@@ -34,6 +34,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from argusml.sdk.breaker import CircuitBreaker, CircuitOpenError, Served
+
 try:  # orjson is faster and serialises numpy values; json is the fallback
     import orjson
 
@@ -48,6 +50,11 @@ except ImportError:  # pragma: no cover - orjson is a dependency of argusml
 log = logging.getLogger("argus.sdk")
 
 RETRYABLE = {408, 425, 429, 500, 502, 503, 504}
+# breakers a client reports (the collector takes at most this many per report: they become label values)
+MAX_BREAKERS = 32
+# how often breaker states are sent again without a change, when no report_resources interval is set: a
+# report lost while the collector was away is corrected within this many seconds
+BREAKER_REPORT_EVERY = 15.0
 
 
 def _server_message(text: str) -> str:
@@ -140,6 +147,8 @@ class Client:
         self._id_prefix = os.urandom(8).hex()
         self._id_seq = itertools.count()
         self._report_every = report_resources
+        self._breakers: dict[str, CircuitBreaker] = {}
+        self._breakers_changed = False  # a state changed since the last report: send one now
         headers = {"user-agent": "argusml-sdk"}
         if token:
             headers["authorization"] = f"Bearer {token}"
@@ -154,8 +163,10 @@ class Client:
     # -- the caller's side: must be cheap and must not raise ---------------------------------
     def log(self, id: str | None = None, features: dict[str, Any] | None = None, prediction: Any = None,
             version: str | None = None, latency_ms: float | None = None, segment: dict[str, Any] | None = None,
-            status: int | None = None, timestamp: float | str | None = None, model: str | None = None) -> str | None:
-        """Queue one prediction event; returns its id (generated when not given) or None if dropped."""
+            status: int | None = None, timestamp: float | str | None = None, model: str | None = None,
+            fallback: bool = False) -> str | None:
+        """Queue one prediction event; returns its id (generated when not given) or None if dropped.
+        ``fallback=True`` marks an answer a circuit breaker's fallback gave, not the model."""
         try:
             if self._closed or len(self._events) >= self.max_buffer:
                 self.stats.dropped += 1
@@ -163,7 +174,7 @@ class Client:
             if id is None:
                 id = f"{self._id_prefix}-{next(self._id_seq)}"
             self._events.append((model or self.model, id, features, prediction, version, latency_ms, segment, status,
-                                 time.time() if timestamp is None else timestamp))
+                                 time.time() if timestamp is None else timestamp, fallback))
             self.stats.queued += 1
             if len(self._events) >= self.batch_size:
                 self._wake.set()
@@ -250,7 +261,7 @@ class Client:
 
     # -- the background side ------------------------------------------------------------------
     def _run(self) -> None:
-        last_resources = 0.0
+        last_resources = last_breakers = 0.0
         while not self._closed:
             self._wake.wait(self.flush_interval)
             self._wake.clear()
@@ -260,9 +271,17 @@ class Client:
                     self._send_events(self._take(self._events))
                 while self._labels and not self._closed:
                     self._send_labels(self._take(self._labels))
-                if self._report_every and time.monotonic() - last_resources >= self._report_every:
-                    last_resources = time.monotonic()
-                    self._send_resources()
+                now = time.monotonic()
+                values_due = bool(self._report_every) and now - last_resources >= self._report_every
+                breakers_due = bool(self._breakers) and (self._breakers_changed or now - last_breakers >=
+                                                         (self._report_every or BREAKER_REPORT_EVERY))
+                if values_due or breakers_due:
+                    if values_due:
+                        last_resources = now
+                    if self._breakers:
+                        last_breakers = now
+                    self._breakers_changed = False
+                    self._send_resources(values_due)
             except Exception as exc:  # pragma: no cover - keep the thread alive whatever happens
                 log.warning("argus sdk: unexpected error: %s", exc)
             finally:
@@ -278,7 +297,7 @@ class Client:
     def _send_events(self, batch: list[tuple[Any, ...]]) -> None:
         model = batch[0][0]
         docs = []
-        for _m, id_, feats, pred, version, lat, seg, status, ts in batch:
+        for _m, id_, feats, pred, version, lat, seg, status, ts, fallback in batch:
             d: dict[str, Any] = {"id": str(id_), "timestamp": ts, "features": feats if feats is not None else {}}
             if pred is not None:
                 d["prediction"] = pred
@@ -290,6 +309,8 @@ class Client:
                 d["segment"] = seg
             if status is not None:
                 d["status"] = int(status)
+            if fallback:  # only the fallback's answers carry it: the model's own events stay as they were
+                d["fallback"] = True
             docs.append(d)
         self._post(f"/v1/models/{model}/events", docs)
 
@@ -383,28 +404,76 @@ class Client:
         log.error("argus sdk: %s%s answered %d: %s; %d events or labels not delivered (this status is logged "
                   "once; client.stats counts every one)", self.url, path, code, _server_message(text), n)
 
-    def _send_resources(self) -> None:
-        values = resource_usage()
-        if values and self.model:
+    def _send_resources(self, with_values: bool = True) -> None:
+        """One report: host resources (when ``with_values``) and the state of every breaker of this client."""
+        values = resource_usage() if with_values else {}
+        breakers = {name: b.state for name, b in list(self._breakers.items())}
+        if (values or breakers) and self.model:
+            body: dict[str, Any] = {"instance": self.instance, "values": values}
+            if breakers:
+                body["breakers"] = breakers
             try:
-                self._http.post(f"{self.url}/v1/models/{self.model}/resources",
-                                content=_dumps({"instance": self.instance, "values": values}),
+                self._http.post(f"{self.url}/v1/models/{self.model}/resources", content=_dumps(body),
                                 headers={"content-type": "application/json"})
             except Exception:
                 pass  # resource gauges are best effort: the next report comes in report_resources seconds
 
+    # -- circuit breakers ---------------------------------------------------------------------------
+    def breaker(self, name: str, *, fallback: Callable[..., Any] | None = None, registry: Any = None,
+                **options: Any) -> CircuitBreaker:
+        """A circuit breaker (``argusml.sdk.breaker.CircuitBreaker``; ``options`` are its settings) whose
+        state this client reports with its resource reports, at once when it changes, and keeps in
+        ``argus_circuit_breaker_state`` of a prometheus_client ``registry`` when one is given.
+
+        Use it as a decorator (``@client.breaker("scorer", fallback=rule)``), call through it
+        (``b.call(model.predict, X)``), or pass it to ``wrap_model`` / ``endpoint``, which then log the
+        events the fallback answered with ``fallback: true``."""
+        if name in self._breakers:
+            raise ValueError(f"client.breaker({name!r}): this client already has a breaker of that name; "
+                             f"reuse it (client.breakers[{name!r}]) or pick another name")
+        if len(self._breakers) >= MAX_BREAKERS:
+            raise ValueError(f"client.breaker({name!r}): a client reports at most {MAX_BREAKERS} breakers; "
+                             "share one breaker between calls to the same model")
+        b = CircuitBreaker(name, fallback=fallback, **options)
+        b.add_listener(self._breaker_changed)
+        if registry is not None:
+            b.export_to(registry, model=self.model or "", instance=self.instance)
+        self._breakers[name] = b
+        self._breaker_changed(b, "", b.state, "created")
+        return b
+
+    @property
+    def breakers(self) -> dict[str, CircuitBreaker]:
+        """This client's breakers by name."""
+        return dict(self._breakers)
+
+    def _breaker_changed(self, _b: CircuitBreaker, _old: str, _new: str, _why: str) -> None:
+        self._breakers_changed = True
+        self._wake.set()
+
     # -- wrappers ---------------------------------------------------------------------------------
     def wrap_model(self, model: Any, *, version: str | None = None, feature_names: list[str] | None = None,
-                   segment: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> MonitoredModel:
-        """A scikit-learn style model whose ``predict`` / ``predict_proba`` log every row."""
-        return MonitoredModel(self, model, version=version, feature_names=feature_names, segment=segment)
+                   segment: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+                   breaker: CircuitBreaker | None = None, fallback_model: Any = None) -> MonitoredModel:
+        """A scikit-learn style model whose ``predict`` / ``predict_proba`` log every row.
+
+        With a ``breaker`` the calls go through it; while it is open ``fallback_model``'s method of the same
+        name answers (the previous version, say), or the breaker's own fallback, and those rows are logged
+        with ``fallback: true``."""
+        return MonitoredModel(self, model, version=version, feature_names=feature_names, segment=segment,
+                              breaker=breaker, fallback_model=fallback_model)
 
     def endpoint(self, *, features: Callable[..., dict[str, Any]] | None = None,
                  prediction: Callable[[Any], Any] | None = None, id: Callable[..., str] | None = None,
-                 version: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+                 version: str | None = None, breaker: CircuitBreaker | None = None
+                 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Decorate a model endpoint (FastAPI or any function): time it, log its
         input, output and errors. ``features(*args, **kwargs)`` defaults to the first
-        pydantic model or dict argument; ``prediction(result)`` to the result itself."""
+        pydantic model or dict argument; ``prediction(result)`` to the result itself.
+
+        With a ``breaker`` the endpoint's body runs through it: the breaker's fallback is called with the
+        endpoint's arguments while it is open, and those events are logged with ``fallback: true``; an open
+        breaker with no fallback raises ``CircuitOpenError``, logged with status 503."""
 
         def pick_features(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
             if features is not None:
@@ -416,14 +485,15 @@ class Client:
                     return v
             return {}
 
-        def record(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any, started: float, status: int) -> None:
+        def record(args: tuple[Any, ...], kwargs: dict[str, Any], result: Any, started: float, status: int,
+                   fallback: bool = False) -> None:
             try:
                 pred = None if status != 200 else (prediction(result) if prediction is not None else result)
                 if hasattr(pred, "model_dump"):
                     pred = pred.model_dump()
                 rid = id(*args, **kwargs) if id is not None else None
                 self.log(id=rid, features=pick_features(args, kwargs), prediction=pred, version=version,
-                         latency_ms=1000 * (time.perf_counter() - started), status=status)
+                         latency_ms=1000 * (time.perf_counter() - started), status=status, fallback=fallback)
             except Exception:
                 self.stats.dropped += 1
 
@@ -433,24 +503,27 @@ class Client:
                 async def awrapper(*args: Any, **kwargs: Any) -> Any:
                     started = time.perf_counter()
                     try:
-                        result = await fn(*args, **kwargs)
-                    except Exception:
-                        record(args, kwargs, None, started, 500)
+                        if breaker is None:
+                            served = Served(await fn(*args, **kwargs), False)
+                        else:
+                            served = await breaker.ainvoke(fn, args, kwargs)
+                    except Exception as exc:
+                        record(args, kwargs, None, started, 503 if isinstance(exc, CircuitOpenError) else 500)
                         raise
-                    record(args, kwargs, result, started, 200)
-                    return result
+                    record(args, kwargs, served.value, started, 200, served.fallback)
+                    return served.value
                 return awrapper
 
             @functools.wraps(fn)
             def wrapper(*args: Any, **kwargs: Any) -> Any:
                 started = time.perf_counter()
                 try:
-                    result = fn(*args, **kwargs)
-                except Exception:
-                    record(args, kwargs, None, started, 500)
+                    served = Served(fn(*args, **kwargs), False) if breaker is None else breaker.invoke(fn, args, kwargs)
+                except Exception as exc:
+                    record(args, kwargs, None, started, 503 if isinstance(exc, CircuitOpenError) else 500)
                     raise
-                record(args, kwargs, result, started, 200)
-                return result
+                record(args, kwargs, served.value, started, 200, served.fallback)
+                return served.value
             return wrapper
 
         return deco
@@ -461,8 +534,10 @@ class MonitoredModel:
     and ``predict_proba`` also log one event per row (ids in ``last_ids``)."""
 
     def __init__(self, client: Client, model: Any, *, version: str | None, feature_names: list[str] | None,
-                 segment: Callable[[dict[str, Any]], dict[str, Any]] | None) -> None:
+                 segment: Callable[[dict[str, Any]], dict[str, Any]] | None, breaker: CircuitBreaker | None = None,
+                 fallback_model: Any = None) -> None:
         self._client, self._model, self._version, self._segment = client, model, version, segment
+        self._breaker, self._fallback_model = breaker, fallback_model
         self._names = feature_names
         self.last_ids: list[str | None] = []
 
@@ -481,15 +556,20 @@ class MonitoredModel:
 
     def _call(self, method: str, X: Any, *args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
+        fn = getattr(self._model, method)
         try:
-            out = getattr(self._model, method)(X, *args, **kwargs)
-        except Exception:
-            self._log(X, None, started, 500, method)
+            if self._breaker is None:
+                served = Served(fn(X, *args, **kwargs), False)
+            else:
+                fb = getattr(self._fallback_model, method) if self._fallback_model is not None else None
+                served = self._breaker.invoke(fn, (X, *args), kwargs, fallback=fb)
+        except Exception as exc:
+            self._log(X, None, started, 503 if isinstance(exc, CircuitOpenError) else 500, method)
             raise
-        self._log(X, out, started, 200, method)
-        return out
+        self._log(X, served.value, started, 200, method, served.fallback)
+        return served.value
 
-    def _log(self, X: Any, out: Any, started: float, status: int, method: str) -> None:
+    def _log(self, X: Any, out: Any, started: float, status: int, method: str, fallback: bool = False) -> None:
         try:
             rows = self._rows(X)
             per_row = 1000 * (time.perf_counter() - started) / max(len(rows), 1)
@@ -497,12 +577,14 @@ class MonitoredModel:
             if out is None:
                 preds = [None] * len(rows)
             elif method == "predict_proba":
-                classes = [str(c) for c in getattr(self._model, "classes_", range(len(out[0])))]
+                source = self._fallback_model if fallback and self._fallback_model is not None else self._model
+                classes = [str(c) for c in getattr(source, "classes_", range(len(out[0])))]
                 preds = [dict(zip(classes, (float(p) for p in r))) for r in out.tolist()]
             else:
                 preds = out.tolist() if hasattr(out, "tolist") else list(out)
             self.last_ids = [self._client.log(features=r, prediction=p, version=self._version, latency_ms=per_row,
-                                              status=status, segment=self._segment(r) if self._segment else None)
+                                              status=status, segment=self._segment(r) if self._segment else None,
+                                              fallback=fallback)
                              for r, p in zip(rows, preds)]
         except Exception:
             self._client.stats.dropped += 1

@@ -1,8 +1,8 @@
 """The HTTP edge: the FastAPI app over the monitor.
 
 Only this layer knows HTTP. ``create_app`` builds the app from its parts:
-the routers (``service/routers``: ingest, models, results, incidents, runbooks, operations), the
-error handlers (``service/errors``), and the request middleware
+the routers (``service/routers``: ingest, models, results, incidents, runbooks,
+dependencies, operations), the error handlers (``service/errors``), and the request middleware
 (``service/middleware``) that sets the request id, checks the token and
 answers the ingest POSTs on a fast path.
 
@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from argusml.monitor import Monitor
+from argusml.reports.digest import digest_mime
 from argusml.schema import ArgusError
 from argusml.service import errors, schemas
 from argusml.service.auth import Authenticator
@@ -28,7 +29,7 @@ from argusml.service.errors import ApiError
 from argusml.service.metrics import registry_for
 from argusml.service.middleware import DOCS_ASSETS, RequestContext, is_public
 from argusml.service.offload import ValidatorPool
-from argusml.service.routers import incidents, ingest, models, operations, results, runbooks
+from argusml.service.routers import dependencies, incidents, ingest, models, operations, results, runbooks
 from argusml.service.routers.ingest import OFFLOAD_MIN_BYTES, Ingest
 from argusml.version import __version__
 
@@ -73,6 +74,8 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
                   responses={422: {"model": schemas.ErrorBody, "description": "invalid request"}})
     # what the routes reach through request.app.state (service/deps.py, routers/)
     app.state.monitor = monitor
+    # the owner reports the monitor sends are rendered by the reports layer, its sibling (monitor/digest.py)
+    monitor.digests.render = digest_mime
     app.state.ingest = Ingest(monitor, max_body, pool)
     app.state.registry = registry_for(monitor)
     app.state.yaml_models = yaml_models
@@ -83,6 +86,7 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
     app.include_router(results.router)
     app.include_router(incidents.router)
     app.include_router(runbooks.router)
+    app.include_router(dependencies.router)
     app.mount(DOCS_ASSETS, StaticFiles(directory=operations.SWAGGER_UI_DIR), name="docs-assets")
     app.include_router(operations.router)
 

@@ -20,6 +20,7 @@ from prometheus_client.registry import Collector
 from argusml.monitor import Monitor
 from argusml.monitor.metrics import Shown
 from argusml.monitor.status import performance_summary
+from argusml.sdk.breaker import STATE_VALUES
 
 DRIFT_METHODS = ("psi", "ks", "js", "wasserstein_norm", "tvd", "tail")
 
@@ -111,6 +112,9 @@ class MonitorCollector(Collector):
         # label `host`, not `instance`: Prometheus owns `instance` (the target) and would rename ours
         resources = GaugeMetricFamily("argus_host_resource", "Host/GPU resources reported by SDK instances.",
                                       labels=["model", "host", "resource"])
+        # `host` as for argus_host_resource: the SDK client's `instance` name
+        breakers = GaugeMetricFamily("argus_circuit_breaker_state", "Circuit breaker state reported by SDK clients: "
+                                     "0 closed, 1 half-open, 2 open.", labels=["model", "host", "breaker"])
         for name, state in list(mon.models.items()):
             m = state.metrics
             dups.add_metric([name], m.duplicates)
@@ -155,11 +159,14 @@ class MonitorCollector(Collector):
                 last.add_metric([name], m.last_event_ts)
             for (instance, res), val in list(m.resources.items()):
                 resources.add_metric([name, instance, res], val)
+            for (instance, breaker), st in list(m.breakers.items()):
+                breakers.add_metric([name, instance, breaker], STATE_VALUES.get(st, 0))
         yield from (events, rejected, dups, late, requests, latency, rows, wstart, drifted_n, score, drifted, missing,
                     pmean, pclass, mv_drifted, mv_score, labels_total, labels_pending, labels_expired, lag, perf, perf_bound, perf_labels,
-                    perf_ok, perf_est, coverage, lag50, lag90, outcomes_total, last, resources)
+                    perf_ok, perf_est, coverage, lag50, lag90, outcomes_total, last, resources, breakers)
         yield from (p_rows, p_end, p_drifted_n, p_drifted)
         yield from _alert_metrics(mon)
+        yield from _dependency_metrics(mon)
         yield GaugeMetricFamily("argus_ingest_queue_depth", "Events accepted but not yet stored and folded.",
                                 value=mon.queue_depth)
         yield GaugeMetricFamily("argus_up", "1 while the monitor's threads run and the store answers.",
@@ -246,6 +253,25 @@ def _alert_metrics(mon: Monitor) -> Iterator[Metric]:
             if st["budget_remaining"] is not None:
                 budget.add_metric([model, slo], st["budget_remaining"])
     yield from (alerts, incidents, sent, failed, burn, budget)
+
+
+def _dependency_metrics(mon: Monitor) -> Iterator[Metric]:
+    """Each dependency's state as the prober last saw it (docs/DEPENDENCIES.md); one not probed yet has no
+    ``up`` sample rather than a made-up one."""
+    up = GaugeMetricFamily("argus_dependency_up", "1 while the dependency is up, 0 once it failed `failures` "
+                           "consecutive probes.", labels=["model", "dependency"])
+    took = GaugeMetricFamily("argus_dependency_probe_duration_seconds", "How long the dependency's last HTTP or "
+                             "TCP probe took.", labels=["model", "dependency"])
+    age = GaugeMetricFamily("argus_dependency_age_seconds", "Age of a freshness dependency's newest heartbeat.",
+                            labels=["model", "dependency"])
+    for model, name, is_up, duration, seconds in mon.dependencies.gauges():
+        if is_up is not None:
+            up.add_metric([model, name], 1.0 if is_up else 0.0)
+        if duration is not None:
+            took.add_metric([model, name], duration)
+        if seconds is not None:
+            age.add_metric([model, name], seconds)
+    yield from (up, took, age)
 
 
 def registry_for(monitor: Monitor) -> CollectorRegistry:

@@ -80,7 +80,8 @@ class RequestContext:
                 status, body, extra = await self.ingest(parts[4], model, headers.get(b"content-type", b"").decode(
                     "latin-1") or None, body_chunks(receive))
                 await send_json(send_with_id, status, body, extra)
-            elif scope.get("method") == "POST" and model is not None and len(parts) == 5 and parts[4] == "resources":
+            elif scope.get("method") == "POST" and model is not None and (
+                    (len(parts) == 5 and parts[4] == "resources") or (len(parts) == 6 and parts[4] == "dependencies")):
                 await self._json_route(scope, receive, send_with_id, headers)
             else:
                 await self.app(scope, receive, send_with_id)

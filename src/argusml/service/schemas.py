@@ -8,6 +8,7 @@ from typing import Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from argusml.schema.model_config import AuthConfig
+from argusml.sdk.breaker import NAME_PATTERN
 
 NO_AUTH = AuthConfig()
 SeverityName = Literal["P0", "P1", "P2"]
@@ -96,9 +97,27 @@ class RegisterIn(_Doc):
     baseline: dict[str, Any] = Field(description="the baseline JSON written by `argus baseline`")
 
 
+BreakerState = Literal["closed", "half_open", "open"]
+
+
 class ResourcesIn(_Doc):
     instance: str = Field(min_length=1, max_length=128, description="host or replica name (bounded set)")
-    values: dict[str, float] = Field(description="e.g. cpu_ratio, memory_bytes, gpu_utilization_ratio")
+    values: dict[str, float] = Field(default_factory=dict,
+                                     description="e.g. cpu_ratio, memory_bytes, gpu_utilization_ratio")
+    breakers: dict[str, BreakerState] | None = Field(None, description="the state of each circuit breaker of the "
+                                                     "reporting instance, by name (at most 32)")
+
+    @field_validator("breakers")
+    @classmethod
+    def _few_breakers(cls, v: dict[str, str] | None) -> dict[str, str] | None:
+        if v is None:
+            return v
+        if len(v) > 32:
+            raise ValueError(f"at most 32 breakers per report, not {len(v)}: share a breaker between calls to one model")
+        for k in v:
+            if not NAME_PATTERN.match(k):
+                raise ValueError(f"breaker name {k!r} must be 1 to 64 letters, digits, '_', '.', ':' or '-'")
+        return v
 
     @field_validator("values")
     @classmethod

@@ -143,6 +143,14 @@ class AlertTables(Connection):
                           "LIMIT ?", [*params, limit])
         return [orjson.loads(s) for (s,) in rows]
 
+    def incidents_between(self, model: str, start: float, end: float, limit: int = 10_000) -> list[dict[str, Any]]:
+        """The incidents of ``model`` that were open at some time in [start, end): opened before ``end`` and
+        not resolved before ``start`` (a superset: an incident changes no earlier than it resolves, so
+        the caller reads ``resolved_at`` for the exact cut), oldest first."""
+        rows = self._rows("SELECT state FROM incidents WHERE model = ? AND opened_at < ? AND (status <> 'resolved' "
+                          "OR updated_at >= ?) ORDER BY opened_at, id LIMIT ?", [model, end, start, limit])
+        return [orjson.loads(s) for (s,) in rows]
+
     def incident_state(self, incident_id: str) -> dict[str, Any] | None:
         rows = self._rows("SELECT state FROM incidents WHERE id = ?", [incident_id])
         return orjson.loads(rows[0][0]) if rows else None

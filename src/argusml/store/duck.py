@@ -31,6 +31,7 @@ import pyarrow as pa
 
 from argusml.store.alerting import AlertTables
 from argusml.store.configs import ConfigHistory
+from argusml.store.dependencies import DependencyTables
 from argusml.store.outbox import Outbox
 from argusml.store.rawlog import RawLog
 from argusml.store.tables import (
@@ -59,13 +60,14 @@ __all__ = ["EVENT_SCHEMA", "FINDING_COLUMNS", "LABEL_SCHEMA", "LABEL_TALLIES", "
            "link_repeats"]
 
 
-class Store(Outbox, ConfigHistory, WindowTables, AlertTables):
+class Store(Outbox, ConfigHistory, WindowTables, AlertTables, DependencyTables):
     """What the service keeps under its data directory (see the module docstring)."""
 
     def __init__(self, data_dir: str | os.PathLike[str], *, read_only: bool = False, memory_limit: str = "512MB") -> None:
         super().__init__(data_dir, read_only=read_only, memory_limit=memory_limit)
         if not read_only:
             self._alert_tables()
+            self._dependency_tables()
         self.raw = RawLog(os.path.join(os.fspath(data_dir), "events"))
         if not read_only:
             for model in self.raw.models():  # a crash mid-append leaves a torn last line: never acknowledged

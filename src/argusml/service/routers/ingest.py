@@ -186,5 +186,5 @@ async def post_outcomes(model: str, request: Request, ingest: IngestDep) -> Resp
                                          422: {"model": schemas.ErrorBody}})
 async def post_resources(model: str, body: schemas.ResourcesIn, monitor: MonitorDep) -> Response:
     state_of(monitor, model)
-    monitor.report_resources(model, body.instance, body.values)
+    monitor.report_resources(model, body.instance, body.values, body.breakers)
     return Response(status_code=204)

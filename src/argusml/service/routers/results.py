@@ -4,7 +4,8 @@ times as RFC 3339, stored JSON columns parsed, provisional looks marked."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import math
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Query
@@ -122,6 +123,26 @@ def compare(model: str, champion: str, challenger: str, monitor: MonitorDep, sin
 def advice(model: str, monitor: MonitorDep) -> Response:
     state_of(monitor, model)
     out = monitor.advice(model)
+    return json_response(out)
+
+
+@router.get("/v1/models/{model}/digest",
+            summary="The owner report over the last `days` before `until` (default now): quality with intervals, "
+                    "incidents, drift, label coverage, cost and the recommendation, as JSON or one HTML page",
+            responses={200: {"content": {"text/html": {}}}, 400: {"model": schemas.ErrorBody},
+                       404: {"model": schemas.ErrorBody}})
+def digest(model: str, monitor: MonitorDep, days: float = Query(7.0, gt=0, le=90, allow_inf_nan=False),
+           until: str | None = None, format: Literal["json", "html"] = "json") -> Response:
+    from argusml.reports.digest import render_html
+
+    state_of(monitor, model)
+    end = parse_time(until, "until")
+    if end is not None and not math.isfinite(end):
+        raise ApiError(400, "bad_query", f"until: {until!r} is not a finite time")
+    out = monitor.digest(model, end, days * 86400.0)
+    if format == "html":
+        page, _ = render_html(out, images="data")
+        return Response(content=page, media_type="text/html; charset=utf-8")
     return json_response(out)
 
 
