@@ -77,10 +77,13 @@ def test_costs_decide_whether_a_retrain_pays():
     assert a["decision"] == "retrain" and "expected_loss" not in a["evidence"]
 
 
-def test_drift_that_labels_show_harmless_is_no_action_and_says_so():
+def test_drift_that_labels_show_harmless_is_wait_and_says_so():
+    """The tree's last step before "no action": drift shown harmless is "wait" (it moved, and nothing is to be
+    done about it but rebase the reference), said so nobody retrains on a false alarm."""
     ok = {"start": NOW - 7200, "end": NOW - 3600, "labels": 800, "metrics": {}}
     a = advise(inputs(drift=DRIFT, judged_ok=ok))
-    assert a["decision"] == "no_action" and "Performance holds on 800 labels" in a["summary"]
+    assert a["decision"] == "wait" and "Performance holds on 800 labels" in a["summary"]
+    assert a["summary"].startswith("Wait. Drift since ") and "drift for 2.0 days" in a["summary"]
     assert "argus reference set" in a["actions"][0]
     # judged before the drift began: it cannot vouch for the drifted period
     old = {"start": DRIFT.onset - 3601, "end": DRIFT.onset - 1, "labels": 800, "metrics": {}}
@@ -111,7 +114,7 @@ def test_open_p0_p1_findings_are_never_no_action():
     f = [{"check": "all_null", "column": f"x{i}", "severity": "P0", "window_start": NOW - 600,
           "window_end": NOW - 300} for i in range(6)]
     a = advise(inputs(open_findings=f))
-    assert a["decision"] == "investigate"
+    assert a["decision"] == "fix_data"  # a quality finding: the data is broken, fix it first
     assert "P0 all_null on x0, x1, x2 and 3 more" in a["summary"] and "No drift" not in a["summary"]
     assert a["evidence"]["open_findings"] == f and "all_null" in a["actions"][0]
     # drift that labels show harmless, but its findings are open: said, and not "no action"
@@ -119,7 +122,7 @@ def test_open_p0_p1_findings_are_never_no_action():
     drift = [{"check": "drift", "column": "income", "severity": "P1", "window_start": NOW - 600,
               "window_end": NOW - 300}]
     b = advise(inputs(drift=DRIFT, judged_ok=ok, open_findings=drift))
-    assert b["decision"] == "investigate" and "Performance holds" in b["summary"]
+    assert b["decision"] == "wait" and "Performance holds" in b["summary"]
     assert "P1 drift on income" in b["summary"]
 
 
@@ -227,8 +230,8 @@ def test_service_drift_that_hurts_says_retrain_since_its_onset(tmp_path, referen
 @pytest.mark.service
 def test_service_drift_that_does_not_hurt_says_so_without_a_retrain(tmp_path, reference):
     a = _run(tmp_path, reference, shift=1.5, flip=False, label=True)
-    # the drift findings of the newest window are open: not "no action", but no retrain either
-    assert a["decision"] == "investigate", a["summary"]
+    # the drift findings of the newest window are open, and labels show the drift harmless: wait, no retrain
+    assert a["decision"] == "wait", a["summary"]
     assert "Performance holds" in a["summary"] and "Open finding(s)" in a["summary"]
     assert "No retrain needed" in " ".join(a["versions"]["unversioned"]["actions"])
 
@@ -250,7 +253,7 @@ def test_advice_of_unknown_model_is_404(running_monitor):
 def test_labels_outrank_proxies():
     ok = {"end": NOW - 3600, "labels": 800, "metrics": {}}
     a = advise(inputs(drift=DRIFT, judged_ok=ok, proxy_shifts=["entropy_mean"]))
-    assert a["decision"] == "no_action" and "labelled performance outranks them" in a["summary"]
+    assert a["decision"] == "wait" and "labelled performance outranks them" in a["summary"]
 
 
 @pytest.mark.service

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from argusml.schema.alerts import AlertsConfig, SLOs
+from argusml.schema.calendar import CalendarEvent
 from argusml.schema.config import ReportConfig, explain_validation_error
 from argusml.schema.errors import ConfigError
 from argusml.schema.templates import load_with_templates, source_label
@@ -258,6 +259,8 @@ class ModelConfig(_Strict):
     slos: SLOs = SLOs()
     runbooks: dict[str, str] = Field(default_factory=dict, description="per alert name: a runbook URL that "
                                                                        "replaces the one Argus ships")
+    calendar: list[CalendarEvent] = Field(default_factory=list, description="holidays and one-offs: advice says "
+                                                                            "wait when drift or a drop began in one")
     _d = _duration_field("window", "lateness", "future_skew")
 
     @property
