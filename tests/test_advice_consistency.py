@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from argusml.checks.advice import QUALITY_CHECKS
 from argusml.monitor.advice import model_advice
 from argusml.monitor.state import ModelState
 from argusml.profile import Reference
@@ -130,6 +131,11 @@ def test_advice_never_contradicts_the_findings_it_summarises(history: dict) -> N
     # what /status lists as open is never answered with "no action", and is named
     if open_:
         assert a["decision"] != "no_action", a["summary"]
+    # the tree: a quality finding open means the data is fixed first, whatever drifted or dropped
+    if any(f["check_name"] in QUALITY_CHECKS for f in open_):
+        assert a["decision"] == "fix_data", a["summary"]
+        assert a["actions"][0].startswith("Fix the data feeding the model first"), a["actions"]
+        assert not any(x.startswith("Retrain") for x in a["actions"]), a["actions"]
         for f in open_:
             assert f"{f['severity']} {f['check_name']} on" in a["summary"], (f, a["summary"])
     # "holds" only when no granularity's newest judged window dropped, on a window wholly after the onset
@@ -138,8 +144,8 @@ def test_advice_never_contradicts_the_findings_it_summarises(history: dict) -> N
         drift = a["evidence"].get("drift") or {}
         if "onset" in drift:
             assert any(j["status"] == "ok" and j["start_ts"] >= drift["onset"] for j in judged), a["summary"]
-    if degraded:
-        assert a["decision"] in ("investigate", "retrain", "rollback"), a["summary"]
+    if degraded:  # a drop is acted on or looked into, never waited out (no calendar here)
+        assert a["decision"] in ("investigate", "retrain", "rollback", "fix_data", "disable_feature"), a["summary"]
         assert "realised_drop" in a["evidence"], a["summary"]
     # a drift the advice itself reports is never denied in the same breath
     if "drift" in a["evidence"] and "onset" in a["evidence"]["drift"]:

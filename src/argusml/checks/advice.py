@@ -376,9 +376,9 @@ def advise(inp: AdviceInputs) -> dict[str, Any]:
                                 "or pin this one if it was meant to ship."]
 
     # 4. the data: open quality findings, firing quality alerts
-    quality = sorted({f["check"] for f in inp.open_findings if f["check"] not in DRIFT_CHECKS})
+    quality = sorted({f["check"] for f in inp.open_findings if f["check"] in QUALITY_CHECKS})
     for f in inp.open_findings:
-        if f["check"] not in DRIFT_CHECKS and f["column"] and f["column"] not in sig.bad_columns:
+        if f["check"] in QUALITY_CHECKS and f["column"] and f["column"] not in sig.bad_columns:
             sig.bad_columns.append(f["column"])
     sig.bad_data = list(quality)
     _quality_signals(sig, [a for a in alerts if a["name"] not in quality])

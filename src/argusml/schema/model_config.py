@@ -145,6 +145,8 @@ class PerformanceSettings(_Strict):
     alpha: float = Field(0.05, gt=0, lt=1)
     baseline: Literal["reference", "trailing"] = "reference"
     trailing: float = Field(30 * 86400, description="length of the trailing baseline period")
+    outcome_windows: int = Field(2, ge=1, le=100, description="consecutive windows a business outcome must be "
+                                                              "credibly below its baseline for an outcome_drop")
     report: float | None = Field(None, description="window length /status and /metrics show (default: 1h when "
                                                    "the model has hourly windows, else its window)")
     watched: list[str] | None = Field(None, description="metrics whose drop is a finding (default per task)")
