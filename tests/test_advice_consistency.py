@@ -154,3 +154,75 @@ def test_advice_never_contradicts_the_findings_it_summarises(history: dict) -> N
         assert not open_ and not degraded
         if "No drift" in a["summary"]:
             assert "onset" not in (a["evidence"].get("drift") or {})
+
+
+# -- an incident's recommendation and the model's advice, for the same state --------------------------------------
+def _close(r, w: int, *, rename: bool = False, errors: float = 0.0, n: int = 300):
+    """One minute of events through the real app (``x0`` renamed upstream with ``rename``; a share ``errors``
+    of the requests failing), the window closed, and an alert pass run."""
+    from service_util import event
+
+    rng = np.random.default_rng(1000 + w)
+    events = []
+    for i in range(n):
+        e = event(f"{w}-{i}", rng, timestamp=r.clock.t + i * 0.1, latency_ms=40.0,
+                  status=500 if i < errors * n else 200)
+        if rename:
+            e["features"]["x0_v2"] = e["features"].pop("x0")
+        events.append(e)
+    assert r.client.post("/v1/models/m/events", json=events).status_code == 200
+    r.clock.advance(60)
+    assert r.monitor.wait_idle()
+    return r.monitor.alerting.run_once()
+
+
+def _incident_and_advice(running_monitor, **window) -> tuple[dict, dict, object]:
+    from test_notify import Hook
+
+    from argusml.monitor import Settings
+    from service_util import FAST, make_reference
+
+    hook = Hook()
+    cfg = ModelConfig(model="m", window="1m", lateness="0s", alerts={"webhook": hook.url})
+    r = running_monitor((cfg, make_reference()), settings=Settings(**FAST, alert_every=3600.0, alert_on_close=False))
+    _close(r, 0)
+    _close(r, 1, **window)
+    (inc,) = r.client.get("/v1/incidents", params={"model": "m"}).json()
+    shown = r.client.get(f"/v1/incidents/{inc['id']}").json()
+    advice = r.client.get("/v1/models/m/advice").json()
+    assert hook.wait_for(1)
+    hook.close()
+    return shown, advice, (r, hook)
+
+
+def test_a_renamed_column_ends_in_fix_data_in_the_incident_its_notification_and_the_advice(running_monitor):
+    from typer.testing import CliRunner
+
+    from argusml.cli.main import app
+
+    inc, advice, (r, hook) = _incident_and_advice(running_monitor, rename=True)
+    rec = inc["recommendation"]
+    assert rec["decision"] == "fix_data" == advice["decision"]
+    assert rec["summary"].startswith("Fix the data: all_null on x0 [P0]") and "Likely root cause: all_null on x0" in \
+        rec["summary"]
+    assert rec["actions"][0].startswith("Fix the data feeding the model first (all_null")
+    assert advice["summary"].startswith("Fix the data. The data is broken: all_null")
+    # the notification carries it as an annotation (Alertmanager's format)
+    payload = hook.posts[0][1]
+    assert payload["commonAnnotations"]["recommendation"] == f"{rec['summary']} Next: {rec['actions'][0]}"
+    # and `argus incidents show` prints it before the causes
+    out = CliRunner().invoke(app, ["incidents", "show", inc["id"], "--url", r.live().url])
+    assert out.exit_code == 0, out.output
+    lines = out.stdout.splitlines()
+    assert lines[2] == f"recommendation: FIX DATA: {rec['summary']}"
+    assert lines[3] == f"  -> {rec['actions'][0]}"
+
+
+def test_an_error_burst_fails_open_in_the_incident_and_the_advice(running_monitor):
+    inc, advice, _ = _incident_and_advice(running_monitor, errors=0.5)
+    assert [a["name"] for a in inc["alerts"]] == ["serving_errors"]
+    rec = inc["recommendation"]
+    assert rec["decision"] == "fail_open" == advice["decision"]
+    assert rec["summary"].startswith("Fail open to the fallback: serving is failing: serving_errors [P0]")
+    assert advice["summary"].startswith("Fail open to the fallback. Serving is failing: serving_errors [P0]")
+    assert advice["versions"][advice["version"]]["actions"] == rec["actions"]
