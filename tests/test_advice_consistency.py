@@ -177,10 +177,9 @@ def _close(r, w: int, *, rename: bool = False, errors: float = 0.0, n: int = 300
 
 
 def _incident_and_advice(running_monitor, **window) -> tuple[dict, dict, object]:
-    from test_notify import Hook
-
     from argusml.monitor import Settings
     from service_util import FAST, make_reference
+    from test_notify import Hook
 
     hook = Hook()
     cfg = ModelConfig(model="m", window="1m", lateness="0s", alerts={"webhook": hook.url})

@@ -307,3 +307,45 @@ def test_calendar_config_validates_and_recurs_yearly():
     with pytest.raises(ConfigError, match="recurring"):
         model_config_from_dict({"model": "m", "calendar": [{"name": "x", "start": "2026-11-20",
                                                             "end": "2026-11-21", "recurring": "weekly"}]}, "m.yaml")
+
+
+# -- outcome_drop through the running service ----------------------------------------------------------------
+@pytest.mark.service
+def test_service_conversion_that_falls_is_an_outcome_drop_and_an_input_to_advice(tmp_path):
+    import numpy as np
+
+    from argusml.monitor import Settings
+    from argusml.schema.model_config import ModelConfig
+    from service_util import Clock, make_reference, start_monitor
+
+    day0 = (NOW // DAY) * DAY + 8 * 3600
+    clock = Clock(day0)
+    running = start_monitor(tmp_path / "data", (ModelConfig(model="m", window="1h", lateness="1m"), make_reference()),
+                            clock=clock, settings=Settings(tick_every=0.02, snapshot_every=0.05,
+                                                           performance_every=3600))
+    mon, store, client = running.monitor, running.store, running.client
+    try:
+        rng = np.random.default_rng(5)
+        from service_util import event
+
+        for h, rate in enumerate((0.10, 0.10, 0.06, 0.06)):
+            t0 = day0 + h * 3600
+            clock.t = t0 + 3500
+            ev = [event(f"{h}-{i}", rng, timestamp=t0 + 5 + 1.5 * i) for i in range(2000)]
+            assert client.post("/v1/models/m/events", json=ev).status_code == 200
+            won = [{"id": f"{h}-{i}", "name": "conversion", "value": 1, "timestamp": t0 + 3000}
+                   for i in range(round(rate * 2000))]
+            assert client.post("/v1/models/m/outcomes", json=won).status_code in (200, 202)
+        clock.t = day0 + 4 * 3600 + 120
+        assert mon.wait_idle() and mon.wait_idle()
+        mon.update_performance(force=True)
+        found = [f for f in store.findings("m", granularity=3600.0, limit=100) if f["check_name"] == "outcome_drop"]
+        # hour 3 is the second hour in a row at 0.06 against the 0.10 of hours 0-1; hour 2 alone is not a run
+        assert [(f["window_start"], f["column_name"], f["severity"]) for f in found] == \
+            [(day0 + 3 * 3600, "conversion", "P1")]
+        a = client.get("/v1/models/m/advice").json()
+        assert a["decision"] == "investigate", a["summary"]
+        assert "Business outcome conversion (share of predictions with it) fell to 0.06 from 0.1" in a["summary"]
+    finally:
+        mon.stop()
+        store.close()

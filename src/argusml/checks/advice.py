@@ -473,8 +473,9 @@ def advise(inp: AdviceInputs) -> dict[str, Any]:
         hurt.append(f"outcome {o.name} fell")
         sig.investigate = True
         measure = "share of predictions with it" if o.measure == "rate" else "per prediction"
-        reasons.append(f"Business outcome {o.name} ({measure}) fell to {o.current:.4g} from {o.baseline:.4g}: {o.windows} window(s) in a row "
-                       f"since {_when(o.since)} (p {o.p_value:.2g}; {o.predictions} predictions in the newest).")
+        reasons.append(f"Business outcome {o.name} ({measure}) fell to {o.current:.4g} from {o.baseline:.4g}: "
+                       f"{o.windows} window(s) in a row since {_when(o.since)} (p {o.p_value:.2g}; {o.predictions} "
+                       "predictions in the newest).")
         evidence.setdefault("outcome_drops", []).append(o.__dict__)
     if inp.outcome_drops:
         first = min(o.since for o in inp.outcome_drops)
