@@ -159,7 +159,7 @@ def reference() -> Reference:
 
 
 def _run(tmp_path, reference: Reference, *, shift: float, flip: bool, label: bool, cli: bool = False,
-         by_region: bool = False) -> dict:
+         by_region: bool = False, reviews: dict | None = None) -> dict:
     """One hour of normal traffic, then two hours of ``shift``ed inputs; labels for all of it
     (``flip``: the shifted hours' labels no longer follow the score). ``cli``: also run `argus advise`
     against the app on a real socket. ``by_region``: events carry a region segment, and only region b's
@@ -196,6 +196,19 @@ def _run(tmp_path, reference: Reference, *, shift: float, flip: bool, label: boo
         mon.update_performance(force=True)
         out = client.get("/v1/models/m/advice").json()
         out["_status"] = client.get("/v1/models/m/status").json()["advice"]
+        for name, est in (reviews or {}).items():  # a review sample's estimate, over HTTP and from `argus advise`
+            params = {f"review_{k}": v for k, v in est.items()}
+            out[name] = client.get("/v1/models/m/advice", params=params).json()
+            path = tmp_path / f"{name}.json"
+            path.write_text(json.dumps({**{k: v for k, v in est.items() if k != "n"}, "responded": est["n"],
+                                        "method": "horvitz_thompson_stratified"}))
+            with LiveServer(mon) as srv:
+                out[f"{name}_cli"] = CliRunner().invoke(app, ["advise", "--url", srv.url, "--model", "m", "--review",
+                                                             str(path), "--json"])
+        if reviews:
+            out["_incomplete"] = client.get("/v1/models/m/advice", params={"review_metric": "accuracy"})
+            out["_unknown"] = client.get("/v1/models/m/advice", params={
+                "review_metric": "roc_auc", "review_value": 0.5, "review_low": 0.4, "review_high": 0.6, "review_n": 9})
         if cli:
             with LiveServer(mon) as srv:
                 out["_cli"] = CliRunner().invoke(app, ["advise", "--url", srv.url, "--model", "m"])
@@ -234,6 +247,28 @@ def test_service_drift_that_does_not_hurt_says_so_without_a_retrain(tmp_path, re
     assert a["decision"] == "wait", a["summary"]
     assert "Performance holds" in a["summary"] and "Open finding(s)" in a["summary"]
     assert "No retrain needed" in " ".join(a["versions"]["unversioned"]["actions"])
+
+
+@pytest.mark.service
+def test_service_a_review_estimate_weighs_where_labels_are_missing(tmp_path, reference):
+    """No labels: drift alone is "investigate". A review sample whose accuracy interval lies wholly below the
+    reference's says the drop is real; one whose interval reaches it shows the drift harmless: wait."""
+    a = _run(tmp_path, reference, shift=1.5, flip=False, label=False, reviews={
+        "worse": {"metric": "accuracy", "value": 0.2, "low": 0.1, "high": 0.3, "n": 150},
+        "same": {"metric": "accuracy", "value": 0.75, "low": 0.0, "high": 1.0, "n": 150}})
+    assert a["decision"] == "investigate" and "review" not in a["versions"]["unversioned"]["evidence"]
+    worse = a["worse"]["versions"]["unversioned"]
+    assert worse["decision"] in ("investigate", "disable_feature"), worse["summary"]
+    assert "The review sample's weighted estimate of accuracy is 0.2 (0.1 to 0.3, 150 reviewed)" in worse["summary"]
+    assert "credibly worse, the drop is real" in worse["summary"]
+    base = worse["evidence"]["review"]["baseline"]
+    assert 0.3 < base <= 1.0  # the reference's own accuracy
+    assert a["same"]["decision"] == "wait" and "no sign of a drop" in a["same"]["summary"], a["same"]["summary"]
+    cli = a["worse_cli"]
+    assert json.loads(cli.stdout)["versions"]["unversioned"]["evidence"]["review"] == worse["evidence"]["review"]
+    assert a["_incomplete"].status_code == 422 and "missing review_value, review_low, review_high, review_n" in \
+        a["_incomplete"].json()["detail"]
+    assert a["_unknown"].status_code == 422 and "use accuracy or mean_absolute_error" in a["_unknown"].json()["detail"]
 
 
 @pytest.mark.service

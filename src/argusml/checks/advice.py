@@ -510,10 +510,11 @@ def advise(inp: AdviceInputs) -> dict[str, Any]:
         reasons.append(f"Weak segment(s): {_list(inp.weak_segments)}.")
         inv.append(f"Look at segment(s) {_list(inp.weak_segments, 3)}: their error differs from the rest.")
     if inp.proxy_shifts:
-        if ok is not None and (d is None or _after(ok, d.onset)):
-            # proxies stand in for labels; where labels judged the same period, they outrank them
+        if (ok is not None and (d is None or _after(ok, d.onset))) or review_says == "holds":
+            # proxies stand in for labels; where labels (or reviews) judged the same period, they outrank them
             reasons.append(f"Label-free proxies moved ({_list(inp.proxy_shifts)}), as they do when inputs "
-                           "shift; labelled performance outranks them.")
+                           f"shift; {'the review sample' if review_says == 'holds' else 'labelled performance'} "
+                           "outranks them.")
         else:
             sig.investigate = True
             reasons.append(f"Label-free proxies moved: {_list(inp.proxy_shifts)}.")

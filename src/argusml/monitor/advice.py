@@ -211,13 +211,32 @@ def incident_alerts(store: Store, model: str) -> list[dict[str, Any]]:
     return out
 
 
+REVIEW_METRICS = {"accuracy": "accuracy", "mean_absolute_error": "mae"}
+"""What a review sample estimates (``argus labels import``), and the baseline metric it is read against."""
+
+
+def review_estimate(state: ModelState, version: str, doc: dict[str, Any] | None) -> ReviewEstimate | None:
+    """A review sample's estimate (``{metric, value, low, high, responded}``) against the version's baseline:
+    None without one, or when the baseline has no such metric to read it against."""
+    from argusml.monitor.performance import task_of
+
+    if doc is None:
+        return None
+    spec = task_of(state.ref(version).reference, state.config)
+    base = (spec.baseline or {}).get(REVIEW_METRICS[doc["metric"]]) if spec is not None else None
+    if base is None or base.value is None:
+        return None
+    return ReviewEstimate(metric=doc["metric"], value=float(doc["value"]), low=float(doc["low"]),
+                          high=float(doc["high"]), reviewed=int(doc["responded"]), baseline=float(base.value))
+
+
 def calendar_periods(state: ModelState, since: float, until: float) -> list[CalendarPeriod]:
     return [CalendarPeriod(e.name, s, t) for e in state.config.calendar for s, t in e.periods(since, until)]
 
 
 def gather(store: Store, state: ModelState, version: str, now: float,
            compare: Callable[[str, str], dict[str, Any] | None] | None = None,
-           review: ReviewEstimate | None = None) -> AdviceInputs:
+           review: dict[str, Any] | None = None) -> AdviceInputs:
     cfg = state.config
     adv = cfg.advice
     since = now - adv.lookback
@@ -275,7 +294,7 @@ def gather(store: Store, state: ModelState, version: str, now: float,
         min_retrain_labels=adv.min_retrain_labels, retrain_cost=adv.retrain_cost, error_cost=adv.error_cost,
         horizon_days=adv.horizon / 86400.0, compare_skipped=skipped,
         open_findings=_open_findings(store, state, version), outcome_drops=_outcome_drops(perf, findings, g),
-        review=review, incident_alerts=incident_alerts(store, state.name),
+        review=review_estimate(state, version, review), incident_alerts=incident_alerts(store, state.name),
         calendar=calendar_periods(state, since, now))
 
 
@@ -293,9 +312,10 @@ def _previous_version(store: Store, state: ModelState, version: str, since: floa
 
 def model_advice(store: Store, state: ModelState, now: float,
                  compare: Callable[[str, str], dict[str, Any] | None] | None = None,
-                 review: ReviewEstimate | None = None) -> dict[str, Any]:
+                 review: dict[str, Any] | None = None) -> dict[str, Any]:
     """Advice per version with traffic in the lookback, and the model's: the most pressing of them
-    (``DECISIONS`` order). ``review``: a review sample's weighted estimate, weighed for every version."""
+    (``DECISIONS`` order). ``review``: a review sample's weighted estimate (``{metric, value, low, high,
+    responded}``, as `argus labels import --json` prints it), weighed for every version."""
     versions = sorted({r["version"] for r in store.windows(state.name, since=now - state.config.advice.lookback,
                                                            segment=OVERALL, granularity=state.config.window,
                                                            limit=MAX_ROWS)})

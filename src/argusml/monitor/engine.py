@@ -210,9 +210,9 @@ class Monitor:
         """Champion against challenger (``Performer.compare``); None with ``wait=False`` while a pass runs."""
         return self._performer.compare(model, champion, challenger, since, until, wait=wait)
 
-    def advice(self, model: str, *, wait: bool = True) -> dict[str, Any]:
-        """What to do about the model now (``Performer.advice``)."""
-        return self._performer.advice(model, wait=wait)
+    def advice(self, model: str, *, wait: bool = True, review: dict[str, Any] | None = None) -> dict[str, Any]:
+        """What to do about the model now (``Performer.advice``); ``review``: a review sample's estimate."""
+        return self._performer.advice(model, wait=wait, review=review)
 
     def apply_retention(self, now: float) -> dict[str, dict[str, int]]:
         """Retention now (``retention.py``); the fold thread applies it every ``Settings.retention_every``."""
