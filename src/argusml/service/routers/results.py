@@ -117,9 +117,10 @@ def compare(model: str, champion: str, challenger: str, monitor: MonitorDep, sin
 
 
 @router.get("/v1/models/{model}/advice", response_model=schemas.AdviceAnswer,
-            summary="What to do about the model now: no action, investigate, retrain (on which window) or roll "
-                    "back, in plain words, per version, with the evidence",
-            responses={404: {"model": schemas.ErrorBody}})
+            summary="What to do about the model now, one recommendation from the decision tree (fail open, scale "
+                    "or restart, roll back, fix the data, wait, disable a feature, retrain on which window, "
+                    "investigate, no action), per version, with the evidence",
+            responses={404: {"model": schemas.ErrorBody}, 422: {"model": schemas.ErrorBody}})
 def advice(model: str, monitor: MonitorDep,
            review_metric: Annotated[str | None, Query(description="a review sample's estimate, weighed where labels "
                                                       "are scarce: accuracy or mean_absolute_error")] = None,
