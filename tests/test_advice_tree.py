@@ -349,3 +349,25 @@ def test_service_conversion_that_falls_is_an_outcome_drop_and_an_input_to_advice
     finally:
         mon.stop()
         store.close()
+
+
+def test_every_notification_says_the_recommendation():
+    from argusml.alerts.notify import _email_lines, alertmanager_payload, slack_payload
+
+    rec = recommend_incident("credit", [_alert(1, "missing_column", "P0", column="income")],
+                             [{"alert_id": "al-1", "rank": 1, "evidence": "moved first"}])
+    inc = {"id": "inc-1", "model": "credit", "status": "open", "severity": "P0", "title": "credit: missing_column",
+           "opened_at": "2027-01-15T08:00:00Z", "alerts": [{**_alert(1, "missing_column", "P0", column="income"),
+                                                            "starts_at": "2027-01-15T08:00:00Z", "fingerprint": "f"}],
+           "causes": [{"alert_id": "al-1", "rank": 1, "evidence": "moved first"}], "recommendation": rec}
+    notice = {"event": "opened", "receiver": "default", "incident": inc}
+    line = f"{rec['summary']} Next: {rec['actions'][0]}"
+    assert alertmanager_payload(notice, "http://argus")["alerts"][0]["annotations"]["recommendation"] == line
+    blocks = slack_payload(notice)["blocks"]
+    assert blocks[2]["text"]["text"] == f"*Recommendation*\n{line}"
+    lines = [t for t, _ in _email_lines(notice)]
+    at = lines.index("Recommendation")
+    assert lines[at + 1] == rec["summary"] and lines[at + 2] == f"- {rec['actions'][0]}"
+    # an incident shown without one (stored before recommendations existed) still notifies, without the line
+    old = {**notice, "incident": {k: v for k, v in inc.items() if k != "recommendation"}}
+    assert "recommendation" not in alertmanager_payload(old, "http://argus")["alerts"][0]["annotations"]
