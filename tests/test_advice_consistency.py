@@ -157,35 +157,17 @@ def test_advice_never_contradicts_the_findings_it_summarises(history: dict) -> N
 
 
 # -- an incident's recommendation and the model's advice, for the same state --------------------------------------
-def _close(r, w: int, *, rename: bool = False, errors: float = 0.0, n: int = 300):
-    """One minute of events through the real app (``x0`` renamed upstream with ``rename``; a share ``errors``
-    of the requests failing), the window closed, and an alert pass run."""
-    from service_util import event
-
-    rng = np.random.default_rng(1000 + w)
-    events = []
-    for i in range(n):
-        e = event(f"{w}-{i}", rng, timestamp=r.clock.t + i * 0.1, latency_ms=40.0,
-                  status=500 if i < errors * n else 200)
-        if rename:
-            e["features"]["x0_v2"] = e["features"].pop("x0")
-        events.append(e)
-    assert r.client.post("/v1/models/m/events", json=events).status_code == 200
-    r.clock.advance(60)
-    assert r.monitor.wait_idle()
-    return r.monitor.alerting.run_once()
-
-
 def _incident_and_advice(running_monitor, **window) -> tuple[dict, dict, object]:
     from argusml.monitor import Settings
     from service_util import FAST, make_reference
+    from test_alerting_service import close_window
     from test_notify import Hook
 
     hook = Hook()
     cfg = ModelConfig(model="m", window="1m", lateness="0s", alerts={"webhook": hook.url})
     r = running_monitor((cfg, make_reference()), settings=Settings(**FAST, alert_every=3600.0, alert_on_close=False))
-    _close(r, 0)
-    _close(r, 1, **window)
+    close_window(r, 0)
+    close_window(r, 1, **window)
     (inc,) = r.client.get("/v1/incidents", params={"model": "m"}).json()
     shown = r.client.get(f"/v1/incidents/{inc['id']}").json()
     advice = r.client.get("/v1/models/m/advice").json()

@@ -14,7 +14,6 @@ from scipy import stats
 from argusml.checks.advice import (
     DECISIONS,
     TREE,
-    AdviceInputs,
     CalendarPeriod,
     DriftRun,
     Drop,
@@ -27,18 +26,10 @@ from argusml.checks.outcomes import outcome_drops
 from argusml.schema.errors import ConfigError
 from argusml.schema.model_config import model_config_from_dict
 from argusml.stats.outcomes import mean_drop_p, rate_drop_p
+from test_advice import inputs
 
 DAY = 86400.0
-NOW = 1_800_000_000.0  # 2027-01-15 08:00 UTC
-
-
-def inputs(**kw: object) -> AdviceInputs:
-    base: dict[str, object] = dict(model="m", version="v1", now=NOW, lookback=7 * DAY, drift=None, drift_ended=None,
-                                   realised_drop=None, estimated_drop=None, judged_ok=None, weak_segments=[],
-                                   proxy_shifts=[], labels_since={}, predictions_per_day=10_000.0, rollback=None,
-                                   min_retrain_labels=1000, retrain_cost=None, error_cost=None, horizon_days=30.0)
-    base.update(kw)
-    return AdviceInputs(**base)  # type: ignore[arg-type]
+NOW = 1_800_000_000.0  # 2027-01-15 08:00 UTC, as in test_advice
 
 
 DRIFT = DriftRun(onset=NOW - 3 * DAY, windows=72, features=["income", "age"], multivariate=False)

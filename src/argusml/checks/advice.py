@@ -536,9 +536,8 @@ def advise(inp: AdviceInputs) -> dict[str, Any]:
                            "has the evidence.")
 
     # 6. one feature broken, the rest hold: switch it off until there are labels to retrain
-    if (d is not None and len(d.features) == 1 and hurt and not sig.retrain and (few_labels or inp.realised_drop
-                                                                                   is None)
-            and set(d.residual_features) <= set(d.features)):
+    if (d is not None and len(d.features) == 1 and hurt and not sig.retrain and not held
+            and (few_labels or inp.realised_drop is None) and set(d.residual_features) <= set(d.features)):
         sig.disable = d.features[0]
         lead["disable_feature"] = [f"Only feature {d.features[0]!r} drifted and the rest hold, while "
                                    f"{'; '.join(hurt)}."]
