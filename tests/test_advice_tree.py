@@ -165,6 +165,15 @@ def test_the_review_sample_is_evidence_for_and_against_a_drop_where_labels_are_s
     assert advise(inputs(drift=ONE, review=mae))["decision"] == "disable_feature"
 
 
+def test_every_decision_but_no_action_comes_with_an_action():
+    cases = [inputs(proxy_shifts=["entropy_mean"]), inputs(drift=DRIFT), inputs(open_findings=[NULLS]),
+             inputs(drift=DRIFT, judged_ok=OK_AFTER), inputs(incident_alerts=[SLOW])]
+    for a in map(advise, cases):
+        assert a["actions"] and a["reasons"], a
+    proxies = advise(cases[0])
+    assert proxies["decision"] == "investigate" and proxies["actions"][0].startswith("Look at what moved: ")
+
+
 def test_harmless_drift_waits_and_nothing_is_no_action():
     assert advise(inputs(drift=DRIFT, judged_ok=OK_AFTER))["decision"] == "wait"
     a = advise(inputs())

@@ -580,6 +580,10 @@ def advise(inp: AdviceInputs) -> dict[str, Any]:
         lead.pop("wait", None)
     else:
         actions = acts.get(decision, [])
+    if decision == "investigate" and not actions:
+        actions = [f"Look at what moved: GET /v1/models/{inp.model}/findings?version={inp.version} and "
+                   f"/performance have the evidence; label a sample of recent predictions (`argus sample`) to "
+                   "judge it."]
     reasons = lead.get(decision, []) + reasons
     if inp.compare_skipped is not None:
         reasons.append(f"Not compared with version {inp.compare_skipped} this time (a performance pass held the "
