@@ -201,10 +201,12 @@ def _expected_loss(inp: AdviceInputs, drop: Drop) -> float | None:
 
 # -- what an alert says about the layers -------------------------------------------------------------------
 QUALITY_CHECKS = frozenset({"missing_column", "all_null", "type_errors", "missing_values", "sentinel_value",
-                            "declared_bound", "constant_column", "duplicate_ids", "future_timestamps", "extra_column",
-                            "no_events", "stale_data", "slo_freshness", "out_of_range"})
+                            "declared_bound", "constant_column", "duplicate_ids", "future_timestamps", "no_events",
+                            "stale_data", "slo_freshness"})
 """Findings and alerts that say the data is broken (or stopped), not that its distribution moved: fix them
-upstream before judging (or retraining) the model on it."""
+upstream before judging (or retraining) the model on it. Not ``extra_column`` (a column the model does not
+read) nor ``out_of_range`` (values beyond the reference's: a distribution change unless a declared bound
+says they are impossible)."""
 
 ERROR_ALERTS = frozenset({"serving_errors", "slo_error_rate"})
 """Requests failing."""
