@@ -64,6 +64,17 @@ def test_fail_open_on_an_error_burst_before_anything_else():
     assert advise(inputs(incident_alerts=[dep]))["decision"] == "fail_open"
 
 
+def test_failing_open_names_the_breakers_the_clients_report():
+    def first(breakers: dict[str, str]) -> str:
+        return advise(inputs(incident_alerts=[BURST], breakers=breakers))["actions"][0]
+
+    assert first({"scorer on pod-1": "open", "scorer on pod-2": "closed"}).startswith(
+        "The circuit breaker(s) scorer on pod-1 are open: their fallback already answers.")
+    assert first({"scorer on pod-1": "closed", "scorer on pod-2": "half_open"}).startswith(
+        "Open the circuit breaker(s) scorer on pod-1, scorer on pod-2 (now closed, half_open)")
+    assert first({}).startswith("No circuit breaker reports to Argus for this model: route the traffic")
+
+
 def test_latency_and_errors_without_a_burst_scale_or_restart():
     a = advise(inputs(incident_alerts=[SLOW, {**BURST, "severity": "P1"}], drift=DRIFT, realised_drop=DROP,
                       labels_since={DRIFT.onset: 5000}))

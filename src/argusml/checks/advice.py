@@ -164,6 +164,9 @@ class AdviceInputs:
     # model_version, labels, summary, value}): serving errors, latency, dependencies, versions
     incident_alerts: list[dict[str, Any]] = field(default_factory=list)
     calendar: list[CalendarPeriod] = field(default_factory=list)  # declared periods that overlap the lookback
+    # the circuit breakers SDK clients report for the model: "breaker on host" -> closed | half_open | open;
+    # None when not known (an incident's recommendation has only its alerts)
+    breakers: dict[str, str] | None = None
 
 
 DRIFT_CHECKS = ("drift", "prediction_drift", "target_drift", "multivariate_drift", "correlation_change")
@@ -295,10 +298,27 @@ def _covering(periods: list[CalendarPeriod], began: float, now: float) -> Calend
     return None
 
 
-def _ops_actions(sig: Signals, model: str, decision: str) -> list[str]:
+def _breaker_action(breakers: dict[str, str]) -> str:
+    """Failing open as the model's own breakers stand: already open, ready to open, or none to open."""
+    opened = sorted(k for k, s in breakers.items() if s == "open")
+    if opened:
+        return (f"The circuit breaker(s) {_list(opened, 3)} are open: their fallback already answers. Keep them "
+                "open until what failed is restored (events it answers carry fallback: true).")
+    if breakers:
+        return (f"Open the circuit breaker(s) {_list(sorted(breakers), 3)} (now "
+                f"{_list(sorted(set(breakers.values())), 3)}) so the fallback answers: lower the error rate they "
+                "trip at, or restart the clients with the breaker forced open.")
+    return ("No circuit breaker reports to Argus for this model: route the traffic to the fallback by hand, and "
+            "wrap the model call in one (docs/SERVICE.md, \"Circuit breaker and fallback\") so it fails open "
+            "by itself next time.")
+
+
+def _ops_actions(sig: Signals, model: str, decision: str, breakers: dict[str, str] | None = None) -> list[str]:
     if decision == "fail_open":
-        return ["Fail open: let the circuit breaker serve the fallback (a rule, a cached answer or the previous "
-                "version) while serving is failing; without a breaker, route the traffic to the fallback by hand.",
+        first = ("Fail open: let the circuit breaker serve the fallback (a rule, a cached answer or the previous "
+                 "version) while serving is failing; without a breaker, route the traffic to the fallback by hand."
+                 if breakers is None else _breaker_action(breakers))
+        return [first,
                 "Then restore what failed (the dependency, the serving process) and close the breaker once the "
                 "error rate is back under its limit; `argus incidents list` shows when the alerts resolve."]
     return ["Scale out or restart the serving process: check its CPU, memory and GPU, its queue and the latency of "
@@ -357,7 +377,7 @@ def advise(inp: AdviceInputs) -> dict[str, Any]:
     if sig.infra:
         lead["scale_or_restart"] = [f"Serving is degraded: {'; '.join(sig.infra)}."]
     for k in ("fail_open", "scale_or_restart"):
-        acts[k] = _ops_actions(sig, inp.model, k)
+        acts[k] = _ops_actions(sig, inp.model, k, inp.breakers)
     if alerts:
         evidence["incident_alerts"] = alerts
 

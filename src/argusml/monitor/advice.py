@@ -295,7 +295,8 @@ def gather(store: Store, state: ModelState, version: str, now: float,
         horizon_days=adv.horizon / 86400.0, compare_skipped=skipped,
         open_findings=_open_findings(store, state, version), outcome_drops=_outcome_drops(perf, findings, g),
         review=review_estimate(state, version, review), incident_alerts=incident_alerts(store, state.name),
-        calendar=calendar_periods(state, since, now))
+        calendar=calendar_periods(state, since, now),
+        breakers={f"{b} on {host}": s for (host, b), s in list(state.metrics.breakers.items())})
 
 
 def _previous_version(store: Store, state: ModelState, version: str, since: float) -> str | None:
