@@ -77,10 +77,13 @@ def test_costs_decide_whether_a_retrain_pays():
     assert a["decision"] == "retrain" and "expected_loss" not in a["evidence"]
 
 
-def test_drift_that_labels_show_harmless_is_no_action_and_says_so():
+def test_drift_that_labels_show_harmless_is_wait_and_says_so():
+    """The tree's last step before "no action": drift shown harmless is "wait" (it moved, and nothing is to be
+    done about it but rebase the reference), said so nobody retrains on a false alarm."""
     ok = {"start": NOW - 7200, "end": NOW - 3600, "labels": 800, "metrics": {}}
     a = advise(inputs(drift=DRIFT, judged_ok=ok))
-    assert a["decision"] == "no_action" and "Performance holds on 800 labels" in a["summary"]
+    assert a["decision"] == "wait" and "Performance holds on 800 labels" in a["summary"]
+    assert a["summary"].startswith("Wait. Drift since ") and "drift for 2.0 days" in a["summary"]
     assert "argus reference set" in a["actions"][0]
     # judged before the drift began: it cannot vouch for the drifted period
     old = {"start": DRIFT.onset - 3601, "end": DRIFT.onset - 1, "labels": 800, "metrics": {}}
@@ -111,7 +114,7 @@ def test_open_p0_p1_findings_are_never_no_action():
     f = [{"check": "all_null", "column": f"x{i}", "severity": "P0", "window_start": NOW - 600,
           "window_end": NOW - 300} for i in range(6)]
     a = advise(inputs(open_findings=f))
-    assert a["decision"] == "investigate"
+    assert a["decision"] == "fix_data"  # a quality finding: the data is broken, fix it first
     assert "P0 all_null on x0, x1, x2 and 3 more" in a["summary"] and "No drift" not in a["summary"]
     assert a["evidence"]["open_findings"] == f and "all_null" in a["actions"][0]
     # drift that labels show harmless, but its findings are open: said, and not "no action"
@@ -119,7 +122,7 @@ def test_open_p0_p1_findings_are_never_no_action():
     drift = [{"check": "drift", "column": "income", "severity": "P1", "window_start": NOW - 600,
               "window_end": NOW - 300}]
     b = advise(inputs(drift=DRIFT, judged_ok=ok, open_findings=drift))
-    assert b["decision"] == "investigate" and "Performance holds" in b["summary"]
+    assert b["decision"] == "wait" and "Performance holds" in b["summary"]
     assert "P1 drift on income" in b["summary"]
 
 
@@ -156,7 +159,7 @@ def reference() -> Reference:
 
 
 def _run(tmp_path, reference: Reference, *, shift: float, flip: bool, label: bool, cli: bool = False,
-         by_region: bool = False) -> dict:
+         by_region: bool = False, reviews: dict | None = None) -> dict:
     """One hour of normal traffic, then two hours of ``shift``ed inputs; labels for all of it
     (``flip``: the shifted hours' labels no longer follow the score). ``cli``: also run `argus advise`
     against the app on a real socket. ``by_region``: events carry a region segment, and only region b's
@@ -193,6 +196,19 @@ def _run(tmp_path, reference: Reference, *, shift: float, flip: bool, label: boo
         mon.update_performance(force=True)
         out = client.get("/v1/models/m/advice").json()
         out["_status"] = client.get("/v1/models/m/status").json()["advice"]
+        for name, est in (reviews or {}).items():  # a review sample's estimate, over HTTP and from `argus advise`
+            params = {f"review_{k}": v for k, v in est.items()}
+            out[name] = client.get("/v1/models/m/advice", params=params).json()
+            path = tmp_path / f"{name}.json"
+            path.write_text(json.dumps({**{k: v for k, v in est.items() if k != "n"}, "responded": est["n"],
+                                        "method": "horvitz_thompson_stratified"}))
+            with LiveServer(mon) as srv:
+                out[f"{name}_cli"] = CliRunner().invoke(app, ["advise", "--url", srv.url, "--model", "m", "--review",
+                                                             str(path), "--json"])
+        if reviews:
+            out["_incomplete"] = client.get("/v1/models/m/advice", params={"review_metric": "accuracy"})
+            out["_unknown"] = client.get("/v1/models/m/advice", params={
+                "review_metric": "roc_auc", "review_value": 0.5, "review_low": 0.4, "review_high": 0.6, "review_n": 9})
         if cli:
             with LiveServer(mon) as srv:
                 out["_cli"] = CliRunner().invoke(app, ["advise", "--url", srv.url, "--model", "m"])
@@ -227,10 +243,32 @@ def test_service_drift_that_hurts_says_retrain_since_its_onset(tmp_path, referen
 @pytest.mark.service
 def test_service_drift_that_does_not_hurt_says_so_without_a_retrain(tmp_path, reference):
     a = _run(tmp_path, reference, shift=1.5, flip=False, label=True)
-    # the drift findings of the newest window are open: not "no action", but no retrain either
-    assert a["decision"] == "investigate", a["summary"]
+    # the drift findings of the newest window are open, and labels show the drift harmless: wait, no retrain
+    assert a["decision"] == "wait", a["summary"]
     assert "Performance holds" in a["summary"] and "Open finding(s)" in a["summary"]
     assert "No retrain needed" in " ".join(a["versions"]["unversioned"]["actions"])
+
+
+@pytest.mark.service
+def test_service_a_review_estimate_weighs_where_labels_are_missing(tmp_path, reference):
+    """No labels: drift alone is "investigate". A review sample whose accuracy interval lies wholly below the
+    reference's says the drop is real; one whose interval reaches it shows the drift harmless: wait."""
+    a = _run(tmp_path, reference, shift=1.5, flip=False, label=False, reviews={
+        "worse": {"metric": "accuracy", "value": 0.2, "low": 0.1, "high": 0.3, "n": 150},
+        "same": {"metric": "accuracy", "value": 0.75, "low": 0.0, "high": 1.0, "n": 150}})
+    assert a["decision"] == "investigate" and "review" not in a["versions"]["unversioned"]["evidence"]
+    worse = a["worse"]["versions"]["unversioned"]
+    assert worse["decision"] in ("investigate", "disable_feature"), worse["summary"]
+    assert "The review sample's weighted estimate of accuracy is 0.2 (0.1 to 0.3, 150 reviewed)" in worse["summary"]
+    assert "credibly worse, the drop is real" in worse["summary"]
+    base = worse["evidence"]["review"]["baseline"]
+    assert 0.3 < base <= 1.0  # the reference's own accuracy
+    assert a["same"]["decision"] == "wait" and "no sign of a drop" in a["same"]["summary"], a["same"]["summary"]
+    cli = a["worse_cli"]
+    assert json.loads(cli.stdout)["versions"]["unversioned"]["evidence"]["review"] == worse["evidence"]["review"]
+    assert a["_incomplete"].status_code == 422 and "missing review_value, review_low, review_high, review_n" in \
+        a["_incomplete"].json()["detail"]
+    assert a["_unknown"].status_code == 422 and "use accuracy or mean_absolute_error" in a["_unknown"].json()["detail"]
 
 
 @pytest.mark.service
@@ -250,7 +288,7 @@ def test_advice_of_unknown_model_is_404(running_monitor):
 def test_labels_outrank_proxies():
     ok = {"end": NOW - 3600, "labels": 800, "metrics": {}}
     a = advise(inputs(drift=DRIFT, judged_ok=ok, proxy_shifts=["entropy_mean"]))
-    assert a["decision"] == "no_action" and "labelled performance outranks them" in a["summary"]
+    assert a["decision"] == "wait" and "labelled performance outranks them" in a["summary"]
 
 
 @pytest.mark.service

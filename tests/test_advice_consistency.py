@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from argusml.checks.advice import QUALITY_CHECKS
 from argusml.monitor.advice import model_advice
 from argusml.monitor.state import ModelState
 from argusml.profile import Reference
@@ -130,6 +131,11 @@ def test_advice_never_contradicts_the_findings_it_summarises(history: dict) -> N
     # what /status lists as open is never answered with "no action", and is named
     if open_:
         assert a["decision"] != "no_action", a["summary"]
+    # the tree: a quality finding open means the data is fixed first, whatever drifted or dropped
+    if any(f["check_name"] in QUALITY_CHECKS for f in open_):
+        assert a["decision"] == "fix_data", a["summary"]
+        assert a["actions"][0].startswith("Fix the data feeding the model first"), a["actions"]
+        assert not any(x.startswith("Retrain") for x in a["actions"]), a["actions"]
         for f in open_:
             assert f"{f['severity']} {f['check_name']} on" in a["summary"], (f, a["summary"])
     # "holds" only when no granularity's newest judged window dropped, on a window wholly after the onset
@@ -138,8 +144,8 @@ def test_advice_never_contradicts_the_findings_it_summarises(history: dict) -> N
         drift = a["evidence"].get("drift") or {}
         if "onset" in drift:
             assert any(j["status"] == "ok" and j["start_ts"] >= drift["onset"] for j in judged), a["summary"]
-    if degraded:
-        assert a["decision"] in ("investigate", "retrain", "rollback"), a["summary"]
+    if degraded:  # a drop is acted on or looked into, never waited out (no calendar here)
+        assert a["decision"] in ("investigate", "retrain", "rollback", "fix_data", "disable_feature"), a["summary"]
         assert "realised_drop" in a["evidence"], a["summary"]
     # a drift the advice itself reports is never denied in the same breath
     if "drift" in a["evidence"] and "onset" in a["evidence"]["drift"]:
@@ -148,3 +154,60 @@ def test_advice_never_contradicts_the_findings_it_summarises(history: dict) -> N
         assert not open_ and not degraded
         if "No drift" in a["summary"]:
             assert "onset" not in (a["evidence"].get("drift") or {})
+
+
+# -- an incident's recommendation and the model's advice, for the same state --------------------------------------
+def _incident_and_advice(running_monitor, **window) -> tuple[dict, dict, object]:
+    from argusml.monitor import Settings
+    from service_util import FAST, make_reference
+    from test_alerting_service import close_window
+    from test_notify import Hook
+
+    hook = Hook()
+    cfg = ModelConfig(model="m", window="1m", lateness="0s", alerts={"webhook": hook.url})
+    r = running_monitor((cfg, make_reference()), settings=Settings(**FAST, alert_every=3600.0, alert_on_close=False))
+    close_window(r, 0)
+    close_window(r, 1, **window)
+    (inc,) = r.client.get("/v1/incidents", params={"model": "m"}).json()
+    shown = r.client.get(f"/v1/incidents/{inc['id']}").json()
+    advice = r.client.get("/v1/models/m/advice").json()
+    assert hook.wait_for(1)
+    hook.close()
+    return shown, advice, (r, hook)
+
+
+def test_a_renamed_column_ends_in_fix_data_in_the_incident_its_notification_and_the_advice(running_monitor):
+    from typer.testing import CliRunner
+
+    from argusml.cli.main import app
+
+    inc, advice, (r, hook) = _incident_and_advice(running_monitor, rename=True)
+    rec = inc["recommendation"]
+    assert rec["decision"] == "fix_data" == advice["decision"]
+    assert rec["summary"].startswith("Fix the data: all_null on x0 [P0]") and "Likely root cause: all_null on x0" in \
+        rec["summary"]
+    assert rec["actions"][0].startswith("Fix the data feeding the model first (all_null")
+    assert advice["summary"].startswith("Fix the data. The data is broken: all_null")
+    # the notification carries it as an annotation (Alertmanager's format)
+    payload = hook.posts[0][1]
+    assert payload["commonAnnotations"]["recommendation"] == f"{rec['summary']} Next: {rec['actions'][0]}"
+    # and `argus incidents show` prints it before the causes
+    out = CliRunner().invoke(app, ["incidents", "show", inc["id"], "--url", r.live().url])
+    assert out.exit_code == 0, out.output
+    lines = out.stdout.splitlines()
+    assert lines[2] == f"recommendation: FIX DATA: {rec['summary']}"
+    assert lines[3] == f"  -> {rec['actions'][0]}"
+
+
+def test_an_error_burst_fails_open_in_the_incident_and_the_advice(running_monitor):
+    inc, advice, _ = _incident_and_advice(running_monitor, errors=0.5)
+    assert [a["name"] for a in inc["alerts"]] == ["serving_errors"]
+    rec = inc["recommendation"]
+    assert rec["decision"] == "fail_open" == advice["decision"]
+    assert rec["summary"].startswith("Fail open to the fallback: serving is failing: serving_errors [P0]")
+    assert advice["summary"].startswith("Fail open to the fallback. Serving is failing: serving_errors [P0]")
+    # the same actions, but the advice knows the breakers the clients report (none here), the incident does not
+    acts = advice["versions"][advice["version"]]["actions"]
+    assert acts[1:] == rec["actions"][1:]
+    assert acts[0].startswith("No circuit breaker reports to Argus for this model")
+    assert rec["actions"][0].startswith("Fail open: let the circuit breaker serve the fallback")

@@ -31,13 +31,15 @@ def model(**alerts: Any) -> Any:
                                    "alerts": {"webhook": "http://127.0.0.1:9/hook", **alerts}}, "m.yaml")
 
 
-def close_window(r: Running, w: int, *, rename: bool = False, shift: float = 0.0, n: int = 300) -> Any:
-    """Send one minute of events (``x0`` renamed upstream to ``x0_v2`` with ``rename``), close the window and
-    run an alert pass; the pass's changes."""
+def close_window(r: Running, w: int, *, rename: bool = False, shift: float = 0.0, n: int = 300,
+                 errors: float = 0.0) -> Any:
+    """Send one minute of events (``x0`` renamed upstream to ``x0_v2`` with ``rename``; with ``errors``, that
+    share of the requests failing), close the window and run an alert pass; the pass's changes."""
     rng = np.random.default_rng(1000 + w)  # not the reference's seed: its draws would repeat the reference's values
     events = []
     for i in range(n):
-        e = event(f"{w}-{i}", rng, shift=shift, timestamp=r.clock.t + i * 0.1)
+        served = {"status": 500 if i < errors * n else 200, "latency_ms": 40.0} if errors else {}
+        e = event(f"{w}-{i}", rng, shift=shift, timestamp=r.clock.t + i * 0.1, **served)
         if rename:
             e["features"]["x0_v2"] = e["features"].pop("x0")
         events.append(e)

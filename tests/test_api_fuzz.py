@@ -178,6 +178,7 @@ OPERATIONS = [
     ("GET", "/v1/models/{model}"),
     ("PUT", "/v1/models/{model}"),
     ("PUT", "/v1/models/{model}/versions/{version}/reference"),
+    ("GET", "/v1/models/{model}/reference"),
     ("GET", "/v1/models/{model}/config/history"),
     ("GET", "/v1/models/{model}/status"),
     ("GET", "/v1/models/{model}/findings"),

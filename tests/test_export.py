@@ -94,7 +94,7 @@ def test_rules_read_only_series_argus_exposes() -> None:
     alerts = {r["alert"] for g in doc["groups"] for r in g["rules"] if "alert" in r}
     assert alerts == {"slo_error_rate", "slo_latency", "slo_freshness", "slo_quality", "serving_errors", "drift",
                       "stale_data", "label_lag", "incident_open", "dependency_down", "circuit_breaker_open",
-                      "cost_budget"}
+                      "cost_budget", "labels_stopped"}
     for g in doc["groups"]:
         for r in g["rules"]:
             if "alert" in r:

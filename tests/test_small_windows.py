@@ -126,7 +126,7 @@ def test_stray_windows_neither_page_nor_close_the_findings_before_them(svc):
     assert [(f["severity"], f["check"], f["column"]) for f in status["open_findings"]
             if f["severity"] != "P2"] == [("P0", "all_null", "x0")]
     advice = client.get("/v1/models/m/advice").json()
-    assert advice["decision"] == "investigate" and "P0 all_null on x0" in advice["summary"]
+    assert advice["decision"] == "fix_data" and "P0 all_null on x0" in advice["summary"]  # broken data: fix it
 
 
 def test_a_drift_episode_is_one_finding_per_window_with_its_repeats_linked(svc):

@@ -3,8 +3,9 @@ root causes ranked and the evidence for each.
 
 What a user reads (``to_dict``) is the contract of ``GET /v1/incidents/{id}`` and ``argus incidents
 --json``: ``id``, ``model``, ``status`` (open/acknowledged/resolved), ``severity``, ``opened_at``,
-``alerts`` (``[{id, name, severity, role: symptom|cause, ...}]``) and ``causes`` (``[{alert_id, rank,
-evidence}]``), times in RFC 3339 UTC.
+``alerts`` (``[{id, name, severity, role: symptom|cause, ...}]``), ``causes`` (``[{alert_id, rank,
+evidence}]``) and ``recommendation`` (``{decision, summary, actions}``: the one thing to do, by the decision
+tree of ``checks/advice.py``), times in RFC 3339 UTC.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from argusml.alerts.rules import cause_order
+from argusml.checks.advice import recommend_incident
 
 SEVERITY_RANK = {"P0": 0, "P1": 1, "P2": 2}
 
@@ -134,9 +136,15 @@ class Incident:
             parts.append(f"in {seg['in']} of {seg['of']} segments: {', '.join(seg['names'][:5])}")
         return "; ".join(parts)
 
+    def recommendation(self, causes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """What to do, one decision: the advice tree walked from this incident's alerts and ranked causes."""
+        return recommend_incident(self.model, list(self.alerts.values()),
+                                  self.ranked_causes() if causes is None else causes)
+
     def to_dict(self) -> dict[str, Any]:
         """The incident as the API and the CLI show it (times RFC 3339 UTC)."""
         alerts = sorted(self.alerts.values(), key=lambda a: (a["first_bad_at"], SEVERITY_RANK[a["severity"]]))
+        causes = self.ranked_causes()
         return {
             "id": self.id, "model": self.model, "status": self.status, "severity": self.severity,
             "title": self.title(), "team": self.team, "owner": self.owner,
@@ -152,7 +160,8 @@ class Incident:
                         "fired_at": rfc3339(a["fired_at"]), "ends_at": rfc3339(a.get("ended_at")),
                         "fingerprint": a["fingerprint"], "value": a.get("value"),
                         "silenced_by": a.get("silenced_by")} for a in alerts],
-            "causes": self.ranked_causes(),
+            "causes": causes,
+            "recommendation": self.recommendation(causes),
             "timeline": [{**e, "at": rfc3339(e["at"])} for e in self.timeline],
             "notified": dict(self.notified),
             "postmortem": self.postmortem,

@@ -80,6 +80,15 @@ def _ranked(inc: dict[str, Any]) -> tuple[list[tuple[dict[str, Any], dict[str, A
     return ranked, rest
 
 
+def _recommendation(inc: dict[str, Any]) -> str:
+    """The incident's one recommendation as a line: its summary, then its first action."""
+    rec = inc.get("recommendation")
+    if not isinstance(rec, dict) or not rec.get("summary"):
+        return ""
+    actions = rec.get("actions") or []
+    return str(rec["summary"]) + (f" Next: {actions[0]}" if actions else "")
+
+
 def _headline(notice: dict[str, Any]) -> str:
     inc = _incident(notice)
     return f"[{inc.get('severity', '?')}] {inc.get('title') or inc.get('model', '')}"
@@ -103,6 +112,9 @@ def _am_alert(inc: dict[str, Any], alert: dict[str, Any], cause: dict[str, Any] 
     if cause is not None:
         annotations["cause_rank"] = str(cause.get("rank", ""))
         annotations["evidence"] = str(cause.get("evidence") or "")
+    rec = _recommendation(inc)
+    if rec:
+        annotations["recommendation"] = rec
     resolved = _resolved(inc) or alert.get("status") == "resolved"
     ends = (alert.get("ends_at") or inc.get("resolved_at") or ZERO_TIME) if resolved else ZERO_TIME
     return {"status": "resolved" if resolved else "firing", "labels": labels, "annotations": annotations,
@@ -193,6 +205,9 @@ def slack_payload(notice: dict[str, Any]) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": head, "emoji": False}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in facts]}]
+    rec = _recommendation(inc)
+    if rec and not resolved:
+        blocks.append(_section(f"*Recommendation*\n{_mrkdwn(rec)}"))
     ranked, rest = _ranked(inc)
     if ranked:
         lines = [f"{c.get('rank', i + 1)}. *{_mrkdwn(a.get('name', ''))}*{_mrkdwn(_labels_text(a))}: "
@@ -235,6 +250,10 @@ def _email_lines(notice: dict[str, Any]) -> list[tuple[str, str | None]]:
     who = ", ".join(f"{k}: {inc[k]}" for k in ("team", "owner") if inc.get(k))
     if who:
         out.append((who.capitalize(), None))
+    rec = inc.get("recommendation")
+    if isinstance(rec, dict) and rec.get("summary") and not _resolved(inc):
+        out += [("", None), ("Recommendation", None), (str(rec["summary"]), None)]
+        out += [(f"- {a}", None) for a in rec.get("actions") or []]
     ranked, rest = _ranked(inc)
     if ranked:
         out += [("", None), ("Likely causes", None)]

@@ -20,7 +20,7 @@ from argusml.schema.model_config import ModelConfig
 Role = Literal["symptom", "cause"]
 
 SYMPTOM_CHECKS = frozenset({"prediction_drift", "target_drift", "performance_drop", "estimated_performance_drop",
-                            "proxy_shift", "weak_segment"})
+                            "proxy_shift", "weak_segment", "outcome_drop"})
 """Findings that say the model's output or quality moved: what the users feel, not why."""
 
 CAUSE_ORDER: dict[str, int] = {
@@ -45,7 +45,8 @@ IMMEDIATE_CHECKS = frozenset({"missing_column", "all_null"})
 """A P0 schema break fires on its first window: the model is blind now, and it will not get better by
 waiting three windows."""
 
-PERF_STREAM_CHECKS = frozenset({"performance_drop", "weak_segment", "estimated_performance_drop", "proxy_shift"})
+PERF_STREAM_CHECKS = frozenset({"performance_drop", "weak_segment", "estimated_performance_drop", "proxy_shift",
+                                "outcome_drop"})
 """Findings of the performance job: judged per performance window (as labels arrive), not per event window."""
 
 SYMPTOM_METRICS = ("performance.", "latency_", "error_rate", "prediction_mean", "class_ratio.", "rows",

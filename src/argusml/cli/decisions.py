@@ -1,9 +1,10 @@
 """`argus compare` and `argus advise`: what to do about a model, read from a running service.
 
-Both print a decision first (promote / wait / roll back; no action /
-investigate / retrain / roll back), then the reasons in plain words, then
-the numbers. Exit 1 when the decision is to roll back (or, for `advise`,
-to retrain), so a deploy pipeline can gate on it; 0 otherwise; 2 when no
+Both print a decision first (promote / wait / roll back; for `advise`, the
+decision tree's one recommendation), then the reasons in plain words, then
+the numbers. Exit 1 when the decision is to act (roll back; for `advise`,
+also retrain, fix the data, disable a feature, scale or restart, fail
+open), so a deploy pipeline can gate on it; 0 otherwise; 2 when no
 decision could be had.
 """
 
@@ -47,32 +48,57 @@ def compare_cmd(
     raise typer.Exit(1 if body.get("verdict", {}).get("decision") == "rollback" else 0)
 
 
+ACT = ("retrain", "disable_feature", "fix_data", "rollback", "scale_or_restart", "fail_open")
+"""Decisions that ask for an action now: `argus advise` exits 1 on them."""
+
+
 def advise_cmd(
     url: UrlOpt,
     model: ModelOpt,
+    review: Annotated[Optional[str], typer.Option("--review", help="a review sample's estimate (the JSON "
+                                                  "`argus labels import --json` prints), weighed where labels "
+                                                  "are scarce")] = None,
     as_json: JsonOpt = False,
     token: TokenOpt = None,
     timeout: TimeoutOpt = 60.0,
 ) -> None:
-    """What to do about a model now: no action, investigate (which features, which segments), retrain (on
-    which window of data) or roll back (a new version is worse than the one before), in plain words, per
-    version. Exit 1 for retrain or roll back, 0 for no action or investigate, 2 when no advice could be had.
+    """What to do about a model now, one recommendation per version from the decision tree: fail open, scale
+    or restart, roll back, fix the data, wait (a declared holiday; harmless drift), disable a feature,
+    retrain (on which window), investigate or no action, in plain words. Exit 1 when it asks for an action
+    (retrain, roll back, fix the data, disable a feature, scale or restart, fail open), 0 for no action,
+    wait or investigate, 2 when no advice could be had.
 
     Example: argus advise --url http://argus:8080 --model credit
     """
-    body = get_json(url, token, f"/v1/models/{model}/advice", None, timeout)
+    params = None
+    if review is not None:
+        from argusml.cli.remote import fail
+
+        try:
+            with open(review, encoding="utf-8") as f:
+                est = json.load(f)
+            params = {"review_metric": est["metric"], "review_value": est["value"], "review_low": est["low"],
+                      "review_high": est["high"], "review_n": est["responded"]}
+        except OSError as exc:
+            fail(f"--review {review}: {exc.strerror or exc}")
+        except (ValueError, KeyError, TypeError) as exc:
+            fail(f"--review {review}: not an estimate as `argus labels import --json` prints it ({exc!r} missing "
+                 "or unreadable: it needs metric, value, low, high and responded)")
+    body = get_json(url, token, f"/v1/models/{model}/advice", params, timeout)
     if as_json:
         sys.stdout.write(json.dumps(body, indent=2) + "\n")
     else:
         _print_advice(body)
-    raise typer.Exit(1 if body.get("decision") in ("retrain", "rollback") else 0)
+    raise typer.Exit(1 if body.get("decision") in ACT else 0)
 
 
 def _print_advice(body: dict[str, Any]) -> None:
     from rich.console import Console
 
     console = Console(width=max(100, Console().width), highlight=False)
-    words = {"no_action": "NO ACTION", "investigate": "INVESTIGATE", "retrain": "RETRAIN", "rollback": "ROLL BACK"}
+    words = {"no_action": "NO ACTION", "wait": "WAIT", "investigate": "INVESTIGATE", "retrain": "RETRAIN",
+             "disable_feature": "DISABLE FEATURE", "fix_data": "FIX DATA", "rollback": "ROLL BACK",
+             "scale_or_restart": "SCALE OR RESTART", "fail_open": "FAIL OPEN"}
     versions = body.get("versions") or {}
     if not versions:
         console.print(f"[bold]{words.get(body['decision'], body['decision'])}[/bold]: {body['model']}: "

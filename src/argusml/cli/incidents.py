@@ -85,6 +85,11 @@ def incidents_show(incident_id: Annotated[str, typer.Argument(help="the incident
                f"(detected after {inc['time_to_detect_s'] / 60:.0f} min)"
                + (f"; resolved {_when(inc['resolved_at'])} by {inc['resolved_by'] or 'the engine'}"
                   if inc["resolved_at"] else ""))
+    rec = inc.get("recommendation")
+    if rec:
+        typer.echo(f"recommendation: {rec['decision'].upper().replace('_', ' ')}: {rec['summary']}")
+        for action in rec["actions"]:
+            typer.echo(f"  -> {action}")
     by_id = {a["id"]: a for a in inc["alerts"]}
     if inc["causes"]:
         typer.echo("likely causes:")

@@ -26,6 +26,7 @@ from argusml.cli.backfill import backfill_cmd
 from argusml.cli.decisions import advise_cmd, compare_cmd
 from argusml.cli.digest import digest_cmd
 from argusml.cli.export import export_app
+from argusml.cli.gameday import gameday_cmd
 from argusml.cli.incidents import incidents_app, silences_app
 from argusml.cli.references import reference_app
 from argusml.cli.remote import TokenOpt, UrlOpt, fail, get_json
@@ -688,6 +689,8 @@ app.add_typer(silences_app, name="silences")
 # Prometheus rules, an Alertmanager config and Grafana dashboards from the model configs (cli/export.py)
 app.add_typer(export_app, name="export")
 app.command("digest")(digest_cmd)  # the weekly owner report, on demand (cli/digest.py)
+# break a model on purpose and time how fast Argus notices (cli/gameday.py)
+app.command("gameday")(gameday_cmd)
 
 
 def _write(path: str, text: str) -> None:

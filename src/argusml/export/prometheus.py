@@ -70,7 +70,7 @@ def prometheus_rules(configs: Iterable[ModelConfig], options: RuleOptions | None
     opts = options or RuleOptions()
     groups: list[dict[str, Any]] = [{"name": RECORDING_GROUP, "interval": opts.interval, "rules": recording_rules()}]
     for cfg in sorted(configs, key=lambda c: c.model):
-        rules = [*slo_rules(cfg, opts), *model_alerts(cfg, opts)]
+        rules = [*slo_rules(cfg, opts), *model_alerts(cfg, opts), *absence_alerts(cfg, opts)]
         groups.append({"name": f"argus.model.{cfg.model}", "interval": opts.interval, "rules": rules})
     return {"groups": groups}
 
@@ -219,12 +219,12 @@ def _severity(cfg: ModelConfig, check: str) -> Severity | None:
 
 
 def _alert(cfg: ModelConfig, opts: RuleOptions, name: str, expr: str, severity: str, summary: str,
-           for_s: float = 0.0, runbook: str | None = None, **labels: str) -> dict[str, Any]:
+           for_s: float = 0.0, runbook: str | None = None, own: str | None = None, **labels: str) -> dict[str, Any]:
     rule: dict[str, Any] = {"alert": name, "expr": expr}
     if for_s > 0:
         rule["for"] = duration(for_s)
     rule["labels"] = {"severity": severity, "model": cfg.model, **labels}
-    rule["annotations"] = {"summary": summary, "runbook_url": _runbook(cfg, runbook or name, opts)}
+    rule["annotations"] = {"summary": summary, "runbook_url": _runbook(cfg, runbook or name, opts, own)}
     return rule
 
 
@@ -297,4 +297,29 @@ def model_alerts(cfg: ModelConfig, opts: RuleOptions) -> list[dict[str, Any]]:
                           cfg.cost.budget_severity if cfg.cost is not None else "P1",
                           "{{ $labels.model }}: {{ $value | humanize }} spent over the last day, over its "
                           f"budget of {budget:g}"))
+    return out
+
+
+def absence_alerts(cfg: ModelConfig, opts: RuleOptions) -> list[dict[str, Any]]:
+    """The model's ``absence`` rules, which read counters Prometheus has too: no events arriving (``silence``),
+    the newest event too old (``freshness``), labels that stopped while predictions go on (``label_lag``; the
+    90th-percentile gauge cannot see labels that stopped, as it describes the labels that came). Threshold,
+    baseline and seasonal rules need Argus's closed windows and stay with its engine."""
+    sel = f"model={label_value(cfg.model)}"
+    out = []
+    for r in cfg.alerts.rules:
+        if r.type != "absence" or r.after is None:
+            continue
+        a = duration(r.after)
+        expr, text = {
+            "silence": (f"sum by (model) (increase(argus_events_total{{{sel}}}[{a}])) == 0",
+                        f"no event has arrived for {a}"),
+            "freshness": (f"time() - argus_last_event_timestamp_seconds{{{sel}}} > {r.after:g}",
+                          f"the newest event is older than {a}"),
+            "label_lag": (f"sum by (model) (increase(argus_labels_total{{{sel}}}[{a}])) == 0\nand on (model)\n"
+                          f"sum by (model) (increase(argus_events_total{{{sel}}}[{a}])) > 0",
+                          f"no label has arrived for {a} while predictions go on"),
+        }[r.metric]
+        out.append(_alert(cfg, opts, r.name, expr, r.severity.value, "{{ $labels.model }}: " + (r.summary or text),
+                          own=r.runbook))
     return out

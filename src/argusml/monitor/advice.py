@@ -16,7 +16,16 @@ from typing import Any
 
 import orjson
 
-from argusml.checks.advice import DECISIONS, AdviceInputs, DriftRun, Drop, advise
+from argusml.checks.advice import (
+    DECISIONS,
+    AdviceInputs,
+    CalendarPeriod,
+    DriftRun,
+    Drop,
+    OutcomeDrop,
+    ReviewEstimate,
+    advise,
+)
 from argusml.checks.verdict import WindowVerdict
 from argusml.monitor.state import ModelState
 from argusml.schema import InputError, Role
@@ -164,8 +173,70 @@ def _open_findings(store: Store, state: ModelState, version: str) -> list[dict[s
     return out
 
 
+def _outcome_drops(perf: list[dict[str, Any]], findings: list[dict[str, Any]], g: float) -> list[OutcomeDrop]:
+    """The ``outcome_drop`` findings of the newest whole-traffic window (of the report length) with outcomes:
+    a drop that stopped is no longer an input."""
+    newest = next((r["start_ts"] for r in perf if r.get("outcomes")), None)
+    out = []
+    for f in findings:
+        if (f["check_name"] != "outcome_drop" or f["window_start"] != newest or f["granularity"] != g
+                or f["segment"] != OVERALL):
+            continue
+        ev = orjson.loads(f["evidence"]) if f.get("evidence") else {}
+        cur, base = ev.get("current") or {}, ev.get("baseline") or {}
+        if cur.get("value") is None or base.get("value") is None:
+            continue
+        out.append(OutcomeDrop(name=ev.get("outcome") or f["column_name"], measure=ev.get("measure", "rate"),
+                               current=float(cur["value"]), baseline=float(base["value"]),
+                               since=float(ev.get("since", f["window_start"])), windows=int(ev.get("windows", 1)),
+                               p_value=max(ev.get("p_values") or [1.0]), predictions=int(cur.get("n") or 0)))
+    return out
+
+
+OPEN_INCIDENTS = 50
+"""Incidents of a model read back for its firing alerts (newest opened first)."""
+
+
+def incident_alerts(store: Store, model: str) -> list[dict[str, Any]]:
+    """The firing alerts of the model's open (or acknowledged) incidents, as the incidents show them: the
+    infrastructure, version and data signals advice shares with each incident's recommendation."""
+    out = []
+    for inc in store.incident_states(model=model, limit=OPEN_INCIDENTS):
+        if inc.get("status") == "resolved":
+            continue
+        for a in (inc.get("alerts") or {}).values():
+            if a.get("status") == "firing":
+                out.append({k: a.get(k) for k in ("id", "name", "severity", "role", "status", "model_version",
+                                                  "labels", "summary", "value")} | {"incident": inc["id"]})
+    return out
+
+
+REVIEW_METRICS = {"accuracy": "accuracy", "mean_absolute_error": "mae"}
+"""What a review sample estimates (``argus labels import``), and the baseline metric it is read against."""
+
+
+def review_estimate(state: ModelState, version: str, doc: dict[str, Any] | None) -> ReviewEstimate | None:
+    """A review sample's estimate (``{metric, value, low, high, responded}``) against the version's baseline:
+    None without one, or when the baseline has no such metric to read it against."""
+    from argusml.monitor.performance import task_of
+
+    if doc is None:
+        return None
+    spec = task_of(state.ref(version).reference, state.config)
+    base = (spec.baseline or {}).get(REVIEW_METRICS[doc["metric"]]) if spec is not None else None
+    if base is None or base.value is None:
+        return None
+    return ReviewEstimate(metric=doc["metric"], value=float(doc["value"]), low=float(doc["low"]),
+                          high=float(doc["high"]), reviewed=int(doc["responded"]), baseline=float(base.value))
+
+
+def calendar_periods(state: ModelState, since: float, until: float) -> list[CalendarPeriod]:
+    return [CalendarPeriod(e.name, s, t) for e in state.config.calendar for s, t in e.periods(since, until)]
+
+
 def gather(store: Store, state: ModelState, version: str, now: float,
-           compare: Callable[[str, str], dict[str, Any] | None] | None = None) -> AdviceInputs:
+           compare: Callable[[str, str], dict[str, Any] | None] | None = None,
+           review: dict[str, Any] | None = None) -> AdviceInputs:
     cfg = state.config
     adv = cfg.advice
     since = now - adv.lookback
@@ -222,7 +293,10 @@ def gather(store: Store, state: ModelState, version: str, now: float,
         proxy_shifts=proxies, labels_since=labels_since, predictions_per_day=per_day, rollback=rollback,
         min_retrain_labels=adv.min_retrain_labels, retrain_cost=adv.retrain_cost, error_cost=adv.error_cost,
         horizon_days=adv.horizon / 86400.0, compare_skipped=skipped,
-        open_findings=_open_findings(store, state, version))
+        open_findings=_open_findings(store, state, version), outcome_drops=_outcome_drops(perf, findings, g),
+        review=review_estimate(state, version, review), incident_alerts=incident_alerts(store, state.name),
+        calendar=calendar_periods(state, since, now),
+        breakers={f"{b} on {host}": s for (host, b), s in list(state.metrics.breakers.items())})
 
 
 def _previous_version(store: Store, state: ModelState, version: str, since: float) -> str | None:
@@ -238,12 +312,15 @@ def _previous_version(store: Store, state: ModelState, version: str, since: floa
 
 
 def model_advice(store: Store, state: ModelState, now: float,
-                 compare: Callable[[str, str], dict[str, Any] | None] | None = None) -> dict[str, Any]:
-    """Advice per version with traffic in the lookback, and the model's: the most pressing of them."""
+                 compare: Callable[[str, str], dict[str, Any] | None] | None = None,
+                 review: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Advice per version with traffic in the lookback, and the model's: the most pressing of them
+    (``DECISIONS`` order). ``review``: a review sample's weighted estimate (``{metric, value, low, high,
+    responded}``, as `argus labels import --json` prints it), weighed for every version."""
     versions = sorted({r["version"] for r in store.windows(state.name, since=now - state.config.advice.lookback,
                                                            segment=OVERALL, granularity=state.config.window,
                                                            limit=MAX_ROWS)})
-    per = {v: advise(gather(store, state, v, now, compare)) for v in versions}
+    per = {v: advise(gather(store, state, v, now, compare, review)) for v in versions}
     if not per:
         return {"model": state.name, "decision": "no_action", "summary": "No action needed. No traffic in the "
                 f"last {state.config.advice.lookback / 86400:g} days to judge.", "versions": {}}

@@ -170,6 +170,8 @@ class Alerting:
         self.passes = 0
         self._ops_prev: dict[tuple[str, str], tuple[dict[str, int], np.ndarray, OpsMark]] = {}
         self._arrived: dict[str, tuple[int, float]] = {}  # model -> (events seen, when that count last grew)
+        # model -> (labels seen, when that count last grew, events seen then): labels that stopped
+        self._labelled: dict[str, tuple[int, float, int]] = {}
         self._cursors = {WINDOW_CURSOR: 0.0, PERF_CURSOR: 0.0}
         self.digests: Digests | None = None  # the owner reports, due-checked after each pass (monitor/digest.py)
         # (model, now) -> its dependencies' states: the prober's (``dependencies.py``), set by the Monitor
@@ -397,11 +399,29 @@ class Alerting:
             perf = {k.split(".", 1)[1]: v for k, v in performance_metrics(newest["metrics"], None).items()}
         lags = [r["lag_p90"] for r in sorted(latest, key=lambda r: r["end_ts"]) if r.get("lag_p90") is not None]
         lag = float(lags[-1]) if lags else None
+        waiting = self._labels_waiting(state, now)
+        if waiting is not None:
+            lag = waiting if lag is None else max(lag, waiting)
         deps = [] if self.dependency_signals is None else self.dependency_signals(state.name, now)
         return TickSignal(state.name, silence=now - since,
                           freshness=None if m.last_event_ts is None else max(0.0, now - m.last_event_ts),
                           label_lag=lag, counters=counters, performance=perf, versions=sorted(state.versions),
                           dependencies=deps)
+
+    def _labels_waiting(self, state: ModelState, now: float) -> float | None:
+        """Seconds since the last label arrived, when predictions kept arriving after it: a prediction made
+        just after that label has waited at least this long, so the label lag is at least this. The newest
+        performance window's lag alone never grows once labels stop (a window without labels has no lag),
+        and labels that stop arriving are the lag an ``absence`` rule on ``label_lag`` is there to catch.
+        None before the model's first label (a model without labels is not late)."""
+        labels, events = state.metrics.labels, state.events_total
+        seen, since, events_then = self._labelled.get(state.name, (labels, now, events))
+        if labels != seen:
+            seen, since, events_then = labels, now, events
+        self._labelled[state.name] = (seen, since, events_then)
+        if labels == 0 or events == events_then:
+            return None
+        return now - since
 
     # -- people (the API) ----------------------------------------------------------------------------
     def act(self, incident_id: str, action: str, who: str, comment: str = "") -> dict[str, Any] | None:

@@ -232,9 +232,9 @@ class Monitor:
         """Champion against challenger (``Performer.compare``); None with ``wait=False`` while a pass runs."""
         return self._performer.compare(model, champion, challenger, since, until, wait=wait)
 
-    def advice(self, model: str, *, wait: bool = True) -> dict[str, Any]:
-        """What to do about the model now (``Performer.advice``)."""
-        return self._performer.advice(model, wait=wait)
+    def advice(self, model: str, *, wait: bool = True, review: dict[str, Any] | None = None) -> dict[str, Any]:
+        """What to do about the model now (``Performer.advice``); ``review``: a review sample's estimate."""
+        return self._performer.advice(model, wait=wait, review=review)
 
     def digest(self, model: str, end: float | None = None, period: float | None = None) -> dict[str, Any]:
         """The owner report of ``model`` over ``period`` before ``end`` (``Digests.gather``)."""

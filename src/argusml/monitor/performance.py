@@ -45,6 +45,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyarrow import json as pa_json
 
+from argusml.checks.outcomes import outcome_drops
 from argusml.checks.performance import SegmentCase, Segments, compare, judge_segments, segment_findings
 from argusml.monitor.windows import OTHER, OVERALL
 from argusml.profile import Reference
@@ -74,6 +75,8 @@ log = logging.getLogger("argus.performance")
 OVERLAP = 5.0
 """Seconds the change query reaches back past the last run: a label row carries the time its write
 began (``resolved_at``) but becomes visible at its commit, a few milliseconds later."""
+OUTCOME_ROWS = 20_000
+"""Stored windows read back for an outcome's baseline: 30 days of 5-minute windows is 8,640."""
 TRAILING_SAMPLE = 200_000
 """Pairs a trailing baseline is computed from (a seeded uniform sample of the period): its interval is
 then far narrower than any window's, and a 30-day period of millions of labels is not read whole."""
@@ -373,7 +376,34 @@ class PerformanceJob:
                 rows_v, f_v = self._window(state, version, spec, data, vc, vo, dims, top_values, g, start, now)
                 rows.extend(rows_v)
                 findings.extend(f_v)
+        if outcomes is not None:
+            findings.extend(self._outcome_findings(state, rows, now))
         return rows, findings
+
+    def _outcome_findings(self, state: ModelState, rows: list[PerformanceRow], now: float) -> list[FindingRow]:
+        """``outcome_drop`` of each whole-traffic window computed now (``checks/outcomes.py``), judged on the
+        windows before it as stored, and as computed in this same pass (which may revise them)."""
+        pcfg = state.config.performance
+        fresh: dict[tuple[str, float], dict[float, dict[str, Any]]] = {}
+        for r in rows:
+            if r.segment == OVERALL and r.outcomes:
+                fresh.setdefault((r.version, r.granularity), {})[r.start] = orjson.loads(r.outcomes)
+        out: list[FindingRow] = []
+        for (version, g), mine in fresh.items():
+            since = min(mine) - pcfg.trailing - pcfg.outcome_windows * g
+            series: dict[float, dict[str, Any]] = {
+                p["start_ts"]: orjson.loads(p["outcomes"])
+                for p in self.store.performance(state.name, since=since, until=max(mine) + g, version=version,
+                                                segment=OVERALL, granularity=g, limit=OUTCOME_ROWS)
+                if p["outcomes"]}
+            series.update(mine)
+            for start in sorted(mine):
+                for f in outcome_drops(series, start, g, windows=pcfg.outcome_windows, trailing=pcfg.trailing,
+                                       alpha=pcfg.alpha):
+                    out.append(FindingRow(state.name, version, OVERALL, g, start, start + g, f.check, f.column,
+                                          f.severity.value, f.message, orjson.dumps(f.evidence, default=_default)
+                                          .decode(), now))
+        return out
 
     @staticmethod
     def _top_values(counts: pa.Table, dims: list[str], limit: int) -> list[set[str]]:
@@ -625,7 +655,7 @@ class PerformanceJob:
             per = Estimate(mean, mean - half, mean + half, n, "normal")
         else:
             per = Estimate(mean, float("nan"), float("nan"), n, "normal")
-        return {"predictions": n, "with_outcome": hits, "total": total,
+        return {"predictions": n, "with_outcome": hits, "total": total, "sum_squares": float((v * v).sum()),
                 "rate": _estimate_dict(proportion(hits, n)), "per_prediction": _estimate_dict(per)}
 
 

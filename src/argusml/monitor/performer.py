@@ -99,7 +99,7 @@ class Performer:
         finally:
             self.lock.release()
 
-    def advice(self, model: str, *, wait: bool = True) -> dict[str, Any]:
+    def advice(self, model: str, *, wait: bool = True, review: dict[str, Any] | None = None) -> dict[str, Any]:
         """What to do about the model now (``monitor/advice.py``): read from its windows, performance and
         findings, with the newest version compared to the one before it (``wait=False``: that comparison
         is skipped, and said, while a performance pass holds the store)."""
@@ -120,7 +120,7 @@ class Performer:
                 start = first
             return self.compare(model, champion, challenger, since=start, wait=wait)
 
-        return model_advice(self.store, state, self.clock(), compare)
+        return model_advice(self.store, state, self.clock(), compare, review)
 
     def load(self, state: ModelState) -> None:
         """Per version, what /status and /metrics show: the latest window of the report length, and the

@@ -45,7 +45,8 @@ METRICS: dict[str, str] = {
     "missing_ratio.<feature>": "the feature's share of missing values in the closed window",
     "findings.<check>": "how many findings of <check> the closed window has",
     "performance.<metric>": "the newest performance window's value of <metric> (roc_auc, accuracy, mae, ...)",
-    "label_lag": "90th percentile label lag of the newest performance window, seconds",
+    "label_lag": "90th percentile label lag of the newest performance window, or the seconds since the last label "
+                 "while predictions kept arriving, whichever is longer",
     "freshness": "seconds since the newest event's timestamp (an upstream pipeline that stopped)",
     "silence": "seconds since any event arrived",
     "fallback_ratio": "share of the events answered by the fallback, not the model, over the last window (by "

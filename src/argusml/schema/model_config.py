@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from argusml.schema.alerts import AlertsConfig, SLOs
+from argusml.schema.calendar import CalendarEvent
 from argusml.schema.config import ReportConfig, explain_validation_error
 from argusml.schema.dependencies import Dependency, unique_names
 from argusml.schema.digest import DIGEST_RECEIVER, DigestSettings, digest_receiver
@@ -146,6 +147,8 @@ class PerformanceSettings(_Strict):
     alpha: float = Field(0.05, gt=0, lt=1)
     baseline: Literal["reference", "trailing"] = "reference"
     trailing: float = Field(30 * 86400, description="length of the trailing baseline period")
+    outcome_windows: int = Field(2, ge=1, le=100, description="consecutive windows a business outcome must be "
+                                                              "credibly below its baseline for an outcome_drop")
     report: float | None = Field(None, description="window length /status and /metrics show (default: 1h when "
                                                    "the model has hourly windows, else its window)")
     watched: list[str] | None = Field(None, description="metrics whose drop is a finding (default per task)")
@@ -297,6 +300,8 @@ class ModelConfig(_Strict):
     dependencies: list[Dependency] = Field(default_factory=list, description="what the model needs besides itself "
                                                                              "(docs/DEPENDENCIES.md): probed, and "
                                                                              "a cause when down")
+    calendar: list[CalendarEvent] = Field(default_factory=list, description="holidays and one-offs: advice says "
+                                                                            "wait when drift or a drop began in one")
     _d = _duration_field("window", "lateness", "future_skew")
 
     @property

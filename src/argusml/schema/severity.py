@@ -43,4 +43,7 @@ DEFAULT_SEVERITY: dict[str, Severity] = {
     "weak_segment": Severity.P2,
     "estimated_performance_drop": Severity.P2,
     "proxy_shift": Severity.P2,
+    # a business outcome (posted to /outcomes) credibly below its baseline over consecutive windows: what the
+    # model is for fell, with the sample sizes behind it, so it is for today like a performance drop
+    "outcome_drop": Severity.P1,
 }

@@ -285,7 +285,8 @@ class LatestWindow(_Answer):
 
 
 class StatusAdvice(_Answer):
-    decision: str | None = Field(description="no_action, investigate, retrain or rollback; null when advice failed")
+    decision: str | None = Field(description="the advice's decision (GET /v1/models/{model}/advice); null when "
+                                             "advice failed")
     at: float = Field(description="when it was computed, epoch seconds")
     version: str | None = None
     summary: str | None = None
@@ -377,7 +378,8 @@ class CompareAnswer(_Answer):
 
 class AdviceAnswer(_Answer):
     model: str
-    decision: str = Field(description="no_action, investigate, retrain or rollback: the most pressing version's")
+    decision: str = Field(description="fail_open, scale_or_restart, rollback, fix_data, disable_feature, retrain, "
+                                      "investigate, wait or no_action: the most pressing version's")
     summary: str
     version: str | None = Field(None, description="the version the decision is about; absent without traffic")
     versions: dict[str, dict[str, Any]] = Field(description="per version: decision, summary, reasons, actions, "

@@ -74,7 +74,7 @@ LABEL_SCHEMA = pa.schema([("model", pa.string()), ("version", pa.string()), ("id
 """Labels and business outcomes, one row each as they arrived (``name`` null: a label; else the outcome's
 name). A correction is a later row for the same (version, id): the one with the highest ``lseq`` counts,
 the earlier ones stay for audit."""
-PERF_CHECKS = ("performance_drop", "weak_segment", "estimated_performance_drop", "proxy_shift")
+PERF_CHECKS = ("performance_drop", "weak_segment", "estimated_performance_drop", "proxy_shift", "outcome_drop")
 """Findings the performance job writes; it replaces them whenever it revises a window."""
 LABEL_TALLIES = ("labels", "labels_joined", "labels_expired", "label_corrections", "outcomes", "outcomes_joined",
                  "outcomes_expired")

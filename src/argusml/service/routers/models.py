@@ -83,6 +83,24 @@ def config_history(model: str, monitor: MonitorDep,
     return json_response({"model": model, "history": history})
 
 
+@router.get("/v1/models/{model}/reference", summary="A model's baseline, as PUT takes it back",
+            responses={200: {"description": "the baseline JSON (`argus baseline`'s format)"},
+                       404: {"model": schemas.ErrorBody}})
+def get_reference(model: str, monitor: MonitorDep,
+                  version: str | None = Query(None, description="a version with a reference of its own "
+                                                                "(default: the model's own)")) -> Response:
+    """The baseline a tool needs to register the model again with a changed config (``PUT
+    /v1/models/{model}`` takes config and baseline together), or to draw traffic that looks like the
+    reference (`argus gameday`)."""
+    st = state_of(monitor, model)
+    ref = st.refs.get(version or "")
+    if ref is None:
+        raise ApiError(404, "unknown_reference", f"model {model!r} has no reference of its own for version "
+                                                 f"{version!r}; versions with one: "
+                                                 f"{', '.join(sorted(v for v in st.refs if v)) or 'none'}")
+    return json_response(ref.reference.to_dict())
+
+
 @router.put("/v1/models/{model}/versions/{version}/reference",
             summary="Replace one version's reference (after a retrain)",
             responses={404: {"model": schemas.ErrorBody}, 422: {"model": schemas.ErrorBody}})

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import Field
 
+from argusml.monitor.advice import REVIEW_METRICS
 from argusml.monitor.performance import VERDICT_KEY
 from argusml.monitor.review import MAX_SIZE as MAX_REVIEW_SIZE
 from argusml.monitor.review import MAX_STRATA, ReviewRequestError, draw_review_sample
@@ -117,12 +118,33 @@ def compare(model: str, champion: str, challenger: str, monitor: MonitorDep, sin
 
 
 @router.get("/v1/models/{model}/advice", response_model=schemas.AdviceAnswer,
-            summary="What to do about the model now: no action, investigate, retrain (on which window) or roll "
-                    "back, in plain words, per version, with the evidence",
-            responses={404: {"model": schemas.ErrorBody}})
-def advice(model: str, monitor: MonitorDep) -> Response:
+            summary="What to do about the model now, one recommendation from the decision tree (fail open, scale "
+                    "or restart, roll back, fix the data, wait, disable a feature, retrain on which window, "
+                    "investigate, no action), per version, with the evidence",
+            responses={404: {"model": schemas.ErrorBody}, 422: {"model": schemas.ErrorBody}})
+def advice(model: str, monitor: MonitorDep,
+           review_metric: Annotated[str | None, Query(description="a review sample's estimate, weighed where labels "
+                                                      "are scarce: accuracy or mean_absolute_error")] = None,
+           review_value: float | None = None, review_low: float | None = None, review_high: float | None = None,
+           review_n: Annotated[int | None, Query(ge=1, description="reviews that came back")] = None) -> Response:
     state_of(monitor, model)
-    out = monitor.advice(model)
+    given = {"metric": review_metric, "value": review_value, "low": review_low, "high": review_high,
+             "responded": review_n}
+    review = None
+    if any(v is not None for v in given.values()):
+        missing = [f"review_{'n' if k == 'responded' else k}" for k, v in given.items() if v is None]
+        if missing:
+            raise ApiError(422, "incomplete_review", f"a review estimate needs review_metric, review_value, "
+                           f"review_low, review_high and review_n; missing {', '.join(missing)}")
+        if review_metric not in REVIEW_METRICS:
+            raise ApiError(422, "unknown_review_metric", f"review_metric {review_metric!r}: use "
+                           f"{' or '.join(REVIEW_METRICS)} (what `argus labels import --json` prints)")
+        assert review_low is not None and review_high is not None and review_value is not None
+        if not review_low <= review_value <= review_high:
+            raise ApiError(422, "bad_review_interval", f"review_value {review_value} must lie within review_low "
+                           f"{review_low} and review_high {review_high}")
+        review = given
+    out = monitor.advice(model, review=review)
     return json_response(out)
 
 
