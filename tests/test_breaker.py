@@ -26,7 +26,6 @@ from prometheus_client import CollectorRegistry
 
 import argusml
 from argusml.monitor import Settings
-from argusml.monitor.events import EVENT_FIELDS
 from argusml.monitor.metrics import ModelMetrics
 from argusml.schema.model_config import ModelConfig
 from argusml.sdk.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker, CircuitOpenError, Served
@@ -648,8 +647,6 @@ def test_the_real_collector_exports_reported_breaker_states(running_monitor):
 
 
 @pytest.mark.service
-@pytest.mark.xfail("fallback" not in EVENT_FIELDS, strict=True,
-                   reason="the event contract (monitor/events.py) accepts `fallback` once that part is merged")
 def test_the_real_collector_accepts_the_events_a_fallback_served(running_monitor):
     monitor = running_monitor((ModelConfig(model="m"), make_reference(1000)), settings=Settings(tick_every=0.02),
                               clock=time.time).monitor
@@ -671,6 +668,9 @@ def test_the_real_collector_accepts_the_events_a_fallback_served(running_monitor
         client.close()
     assert (client.stats.accepted, client.stats.rejected, client.stats.failed) == (3, 0, 0)
     assert monitor.store.raw_events("m") == 3
+    monitor.flush_index()
+    served = monitor.store._rows("SELECT prediction, fallback FROM events WHERE model = 'm' AND prediction IS NOT NULL", [])
+    assert sorted(served, key=lambda r: (r[1] is True, r[0] or 0)) == [(0.9, None), (0.5, True)], served
 
 
 # -- the docs' example runs as written ---------------------------------------------------------------------------
