@@ -8,13 +8,11 @@ written, 2 when it could not be (service unreachable, unknown model, unwritable 
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from argusml.cli.remote import TimeoutOpt, TokenOpt, UrlOpt, fail, get_json
+from argusml.cli.remote import TimeoutOpt, TokenOpt, UrlOpt, fail, get_json, write_output
 
 
 def digest_cmd(
@@ -50,12 +48,4 @@ def digest_cmd(
             fail(f"the service at {url} answered a digest this argus cannot read ({type(exc).__name__}: {exc}); "
                  "use an argus of the service's version")
     path = output or f"{model}-digest.{fmt}"
-    if path == "-":
-        sys.stdout.write(text)
-        return
-    try:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        fail(f"{path}: cannot write: {exc.strerror or exc}")
-    typer.echo(f"wrote {path}", err=True)
+    write_output(path, text, "the digest" if path != "-" else None)

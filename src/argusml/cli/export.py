@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
-from argusml.cli.remote import fail
+from argusml.cli.remote import fail, write_output
 
 export_app = typer.Typer(no_args_is_help=True, help="Write Prometheus rules, an Alertmanager config or Grafana "
                                                     "dashboards for Argus's metrics.")
@@ -44,18 +43,6 @@ def _url(url: str) -> str:
     return url.rstrip("/")
 
 
-def _emit(text: str, output: str, what: str) -> None:
-    if output == "-":
-        sys.stdout.write(text)
-        return
-    try:
-        Path(output).parent.mkdir(parents=True, exist_ok=True)
-        Path(output).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        fail(f"{output}: cannot write: {exc.strerror or exc}")
-    typer.echo(f"wrote {what} to {output}", err=True)
-
-
 def _header(what: str, load: str) -> str:
     from argusml.version import __version__
 
@@ -81,8 +68,9 @@ def prometheus_rules_cmd(
     if not re.match(r"^[0-9]+(ms|s|m|h)$", interval):
         fail(f"--interval {interval!r}: a Prometheus duration such as 30s or 1m")
     doc = prometheus_rules(_configs(config), RuleOptions(external_url=_url(external_url), interval=interval))
-    _emit(to_yaml(doc, _header("Prometheus rules for Argus", "Load: rule_files: [THIS FILE] in prometheus.yml, "
-                               "then reload Prometheus (SIGHUP or POST /-/reload).")), output, "Prometheus rules")
+    write_output(output, to_yaml(doc, _header("Prometheus rules for Argus", "Load: rule_files: [THIS FILE] in "
+                                              "prometheus.yml, then reload Prometheus (SIGHUP or POST /-/reload).")),
+                 "Prometheus rules")
 
 
 @export_app.command("alertmanager")
@@ -107,7 +95,7 @@ def alertmanager_cmd(
     header = _header("Alertmanager config for Argus's alerts",
                      "Load: prometheus-alertmanager --config.file=THIS FILE; SMTP passwords are not written "
                      "here (add auth_password to each email_configs entry, or merge into your own config).")
-    _emit(to_yaml(doc, header), output, "the Alertmanager config")
+    write_output(output, to_yaml(doc, header), "the Alertmanager config")
 
 
 @export_app.command("grafana")
@@ -131,4 +119,4 @@ def grafana_cmd(
     if output.exists() and not output.is_dir():
         fail(f"-o {output}: a file is in the way; grafana writes a folder of dashboards")
     for stem, doc in boards.items():
-        _emit(json.dumps(doc, indent=2) + "\n", str(output / f"argus-{stem}.json"), f"the {stem} dashboard")
+        write_output(str(output / f"argus-{stem}.json"), json.dumps(doc, indent=2) + "\n", f"the {stem} dashboard")

@@ -29,7 +29,7 @@ from argusml.cli.export import export_app
 from argusml.cli.gameday import gameday_cmd
 from argusml.cli.incidents import incidents_app, silences_app
 from argusml.cli.references import reference_app
-from argusml.cli.remote import TokenOpt, UrlOpt, fail, get_json
+from argusml.cli.remote import TokenOpt, UrlOpt, fail, get_json, write_output
 from argusml.cli.review import labels_app, sample_cmd
 from argusml.schema import ArgusError, ConfigError, InputError, Kind
 
@@ -242,7 +242,7 @@ def _emit(text: str, output: str) -> None:
     if output == "-":
         sys.stdout.write(text + ("\n" if not text.endswith("\n") else ""))
     else:
-        _write(output, text)
+        write_output(output, text)
 
 
 @_report_command("report")
@@ -297,7 +297,7 @@ def performance_cmd(
         sys.stdout.write(text + ("\n" if not text.endswith("\n") else ""))
     else:
         path = output or f"argus-performance.{format}"
-        _write(path, text)
+        write_output(path, text)
         typer.echo(f"{path}: {rep['verdict']['status']}; {rep['current']['labelled']} labelled rows; "
                    f"{len(rep['findings'])} finding(s)")
 
@@ -389,8 +389,8 @@ def demo_cmd(
     pq.write_table(cur, cur_path)
     rep = _run(lambda: report(ref_path, cur_path, target="defaulted", prediction="score"))
     html, js = os.path.join(out, "report.html"), os.path.join(out, "report.json")
-    _write(html, rep.to_html())
-    _write(js, rep.to_json())
+    write_output(html, rep.to_html())
+    write_output(js, rep.to_json())
     typer.echo("Planted in the current data: " + "; ".join(f"{k}: {v}" for k, v in PLANTED.items()))
     _print_findings(rep)
     typer.echo(f"\nHTML report: {os.path.abspath(html)}\nJSON report: {os.path.abspath(js)}")
@@ -691,15 +691,6 @@ app.add_typer(export_app, name="export")
 app.command("digest")(digest_cmd)  # the weekly owner report, on demand (cli/digest.py)
 # break a model on purpose and time how fast Argus notices (cli/gameday.py)
 app.command("gameday")(gameday_cmd)
-
-
-def _write(path: str, text: str) -> None:
-    try:
-        d = os.path.dirname(os.path.abspath(path))
-        os.makedirs(d, exist_ok=True)
-        Path(path).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        fail(f"{path}: cannot write: {exc.strerror or exc}")
 
 
 def fail_lines(message: str) -> NoReturn:

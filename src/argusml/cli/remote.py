@@ -8,6 +8,8 @@ never a traceback.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Annotated, Any, NoReturn, Optional
 
 import typer
@@ -21,6 +23,21 @@ TimeoutOpt = Annotated[float, typer.Option("--timeout", help="seconds to wait fo
 def fail(message: str, code: int = 2) -> NoReturn:
     typer.echo(f"argus: error: {message}", err=True)
     raise typer.Exit(code)
+
+
+def write_output(path: str, text: str, what: str | None = None) -> None:
+    """Write a command's output where the user asked (``-`` is stdout), making the folder; an unwritable path is
+    one line and exit 2, not a traceback. With ``what``, say on stderr what went where, so stdout stays clean."""
+    if path == "-":
+        sys.stdout.write(text)
+        return
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        fail(f"{path}: cannot write: {exc.strerror or exc}")
+    if what is not None:
+        typer.echo(f"wrote {what} to {path}", err=True)
 
 
 def http_client(url: str, token: str | None, timeout: float = 120.0) -> Any:

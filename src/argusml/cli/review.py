@@ -35,7 +35,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from argusml.cli.remote import TokenOpt, UrlOpt, body_of, call, detail_of, fail, http_client
+from argusml.cli.remote import TokenOpt, UrlOpt, body_of, call, detail_of, fail, http_client, write_output
 
 DESIGN_FORMAT = "argus-review-sample"
 DESIGN_VERSION = 1
@@ -122,8 +122,8 @@ def sample_cmd(
               "design": body["design"], "scoring": body["scoring"], "ids": body.get("ids", "as_sent"),
               "units": [{k: row.get(k) for k in ("id", "version", "stratum", "inclusion_probability", "prediction",
                                                   "predicted", "prediction_label")} for row in rows]}
-    _write(path, text)
-    _write(path + ".design.json", json.dumps(design, indent=1) + "\n")
+    write_output(path, text)
+    write_output(path + ".design.json", json.dumps(design, indent=1) + "\n")
     pis = [row["inclusion_probability"] for row in rows]
     typer.echo(f"{path}: {len(rows)} of {body['population']:,} predictions to review "
                f"({len(body['design']['strata'])} strata, inclusion probabilities {min(pis):.3g} to {max(pis):.3g}); "
@@ -142,14 +142,6 @@ def _render(rows: list[dict[str, Any]], fmt: str) -> str:
     for row in rows:
         w.writerow([_cell(row.get(k)) for k in COLUMNS])
     return out.getvalue()
-
-
-def _write(path: str, text: str) -> None:
-    try:
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        Path(path).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        fail(f"{path}: cannot write: {exc.strerror or exc}")
 
 
 # -- argus labels import ---------------------------------------------------------------------------------------
