@@ -1,4 +1,4 @@
-"""`argus demo`: a real model in production going wrong in several ways, replayed in about a minute.
+"""`argus demo`: a real model in production going wrong in several ways, a week replayed in minutes.
 
 A scikit-learn model is trained on the Wisconsin breast-cancer data that ships inside scikit-learn (569
 biopsies, benign or malignant; the model reads the ten mean cell-nucleus measurements: real data, no
@@ -247,7 +247,7 @@ def fresh_store(data_dir: str) -> bool:
     return True
 
 
-def config(story: Story) -> dict[str, Any]:
+def config() -> dict[str, Any]:
     """The model's config, as a team would write it: hourly windows, labels judged per hour once 30 are in,
     a p99 latency rule, champion/challenger on ROC AUC. (No SLO: burn rates are sampled by the minute on the
     clock, and a replay that moves an hour per request would make them flap.)"""
@@ -367,7 +367,7 @@ class Demo:
             store.close()
 
     def _register(self, http: Any, models: Models) -> None:
-        r = http.put(f"/v1/models/{MODEL}", json={"config": config(Story.for_days(self.days)),
+        r = http.put(f"/v1/models/{MODEL}", json={"config": config(),
                                                   "baseline": models.reference.to_dict()})
         if r.status_code >= 300:
             raise DemoError(f"registering {MODEL} failed: HTTP {r.status_code} {r.text[:300]}")
