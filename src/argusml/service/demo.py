@@ -432,6 +432,7 @@ class Demo:
         that resolved. ``seen`` maps incident ids and alert ids to the status printed last."""
         for inc in sorted(http.get("/v1/incidents", params={"model": MODEL, "limit": 100}).json(),
                           key=lambda i: (i["opened_at"], i["id"])):
+            joined = f", joins incident {inc['id']}" if inc["id"] in seen else ""
             if inc["id"] not in seen:
                 seen[inc["id"]] = "open"
                 result.incidents.append(inc)
@@ -444,7 +445,7 @@ class Demo:
                 col = a["labels"].get("column")
                 self.echo(f"      {_hhmm(start, _epoch(a['fired_at'] or a['starts_at']))}  {a['name']}"
                           f"{f' on {col}' if col else ''} ({a['model_version'] or 'all versions'}, {a['severity']}): "
-                          f"{_short(a['summary'])}")
+                          f"{_short(a['summary'])}{joined}")
             if inc["status"] == "resolved" and seen.get(inc["id"]) != "resolved":
                 seen[inc["id"]] = "resolved"
                 self.echo(f"  + {_hhmm(start, _epoch(inc['resolved_at']))}  incident {inc['id']} resolved "
