@@ -29,7 +29,17 @@ from argusml.service.errors import ApiError
 from argusml.service.metrics import registry_for
 from argusml.service.middleware import DOCS_ASSETS, RequestContext, is_public
 from argusml.service.offload import ValidatorPool
-from argusml.service.routers import costs, dependencies, incidents, ingest, models, operations, results, runbooks
+from argusml.service.routers import (
+    costs,
+    dashboard,
+    dependencies,
+    incidents,
+    ingest,
+    models,
+    operations,
+    results,
+    runbooks,
+)
 from argusml.service.routers.ingest import OFFLOAD_MIN_BYTES, Ingest
 from argusml.version import __version__
 
@@ -84,6 +94,7 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
     app.include_router(ingest.router)
     app.include_router(models.router)
     app.include_router(results.router)
+    app.include_router(dashboard.router)
     app.include_router(costs.router)
     app.include_router(incidents.router)
     app.include_router(runbooks.router)
