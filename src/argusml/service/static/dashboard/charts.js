@@ -67,7 +67,8 @@ function draw(plot, spec, fmt) {
   const opts = {
     width, height: spec.height || 220, series, bands,
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
-    scales: {x: {time: true}, y: spec.yRange ? {range: spec.yRange} : {}},
+    // a share starts at 0 and shows at least 0 to 5%, so a flat 0% line reads as "none", not as noise
+    scales: {x: {time: true}, y: spec.share ? {range: (u, lo, hi) => [0, Math.max(hi ?? 0, 0.05) * 1.1]} : {}},
     axes: [{}, {label: spec.yLabel || "", values: (u, ticks) => ticks.map((v) => fmt(v)), size: 60}],
     legend: {live: true},
     cursor: {drag: {x: true, y: false}},

@@ -2,7 +2,7 @@
 
 import {enc, get} from "./api.js";
 import {describeDistribution, distributionFigure, timeChart} from "./charts.js";
-import {h, num, pct, timeEl, toEpoch, section, severityBadge} from "./dom.js";
+import {append, h, num, pct, timeEl, toEpoch, section, severityBadge} from "./dom.js";
 import {link, params, setCrumbs} from "./state.js";
 
 export async function render(root, args) {
@@ -19,7 +19,7 @@ export async function render(root, args) {
   const drifted = history.filter((r) => r.drifted);
   const where = w ? ["window ", timeEl(w.start), " to ", timeEl(w.end)] : "no closed window";
   const caption = `Distribution of ${feature} (${f.kind}) in the reference (hatched) and in the ${w ? "window" : "newest data"} (solid), version ${f.version}, segment ${f.segment}. ${describeDistribution(f.distribution)}`;
-  root.append(
+  append(root, [
     h("h1", {}, feature, h("span", {class: "muted"}, ` of ${model}`)),
     h("p", {}, `${f.kind} feature; version ${f.version}, segment ${f.segment}; `, where, ".",
       latest ? [" Newest drift test: ", latest.drifted ? h("strong", {class: "flag flag-bad"}, h("span", {"aria-hidden": "true"}, "▲ "), "drifted") : "no drift",
@@ -31,11 +31,11 @@ export async function render(root, args) {
         series: [{label: "effect", values: history.map((r) => r.value ?? null)}], format: (v) => num(v), yLabel: "effect"}),
       timeChart({id: "chart-feature-missing", title: "missing share", x: history.map((r) => toEpoch(r.start)),
         caption: `Share of missing values per window; the newest ${pct(latest?.missing_ratio ?? null, 1)}.`,
-        series: [{label: "missing", values: history.map((r) => r.missing_ratio ?? null)}], format: (v) => pct(v, 1), yLabel: "missing"}),
+        series: [{label: "missing", values: history.map((r) => r.missing_ratio ?? null)}], format: (v) => pct(v, 1), yLabel: "missing", share: true}),
       h("h3", {}, "Windows that drifted"),
       drifted.length ? h("ul", {}, drifted.slice(-20).reverse().map((r) => h("li", {},
         h("a", {href: link(location.pathname, {...back, window_start: r.start})}, timeEl(r.start)),
         ` ${r.method || ""} p adjusted ${r.p_adjusted === null || r.p_adjusted === undefined ? "–" : r.p_adjusted.toExponential(2)}, effect ${num(r.value)}`)))
         : h("p", {class: "muted"}, "None in this history.")),
-    f.findings?.length ? section("quality", "Findings", h("ul", {}, f.findings.map((x) => h("li", {}, severityBadge(x.severity), " ", x.message)))) : null);
+    f.findings?.length ? section("quality", "Findings", h("ul", {}, f.findings.map((x) => h("li", {}, severityBadge(x.severity), " ", x.message)))) : null]);
 }

@@ -3,7 +3,7 @@
 // model page's incident panel.
 
 import {ApiError, askToken, enc, get, post} from "./api.js";
-import {h, severityBadge, timeEl, duration, clear} from "./dom.js";
+import {append, clear, duration, h, severityBadge, timeEl} from "./dom.js";
 import {link, setCrumbs} from "./state.js";
 
 const STATUS_WORDS = {open: "Open", acknowledged: "Acknowledged", resolved: "Resolved"};
@@ -91,7 +91,7 @@ export async function render(root, args) {
     clear(article);
     article.dataset.status = i.status;
     const rec = i.recommendation;
-    article.append(
+    append(article, [
       h("h1", {id: "incident-title"}, severityBadge(i.severity), " ", i.title),
       h("dl", {class: "facts"},
         h("dt", {}, "Status"), h("dd", {}, statusBadge(i.status), i.acknowledged_by ? ` (acknowledged by ${i.acknowledged_by})` : ""),
@@ -107,7 +107,7 @@ export async function render(root, args) {
       h("section", {"aria-labelledby": "runbooks-h", class: "panel"}, h("h2", {id: "runbooks-h"}, "Runbooks"), runbookLinks(i)),
       h("section", {"aria-labelledby": "alerts-h", class: "panel"}, h("h2", {id: "alerts-h"}, "Alerts"), alertsTable(i)),
       h("section", {"aria-labelledby": "timeline-h", class: "panel"}, h("h2", {id: "timeline-h"}, "Timeline"), timelineList(i, "timeline")),
-      i.postmortem ? h("section", {"aria-labelledby": "pm-h", class: "panel"}, h("h2", {id: "pm-h"}, "Post-mortem draft"), h("pre", {class: "postmortem"}, i.postmortem)) : null);
+      i.postmortem ? h("section", {"aria-labelledby": "pm-h", class: "panel"}, h("h2", {id: "pm-h"}, "Post-mortem draft"), h("pre", {class: "postmortem"}, i.postmortem)) : null]);
   };
   draw(inc);
   root.append(article);

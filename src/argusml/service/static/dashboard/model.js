@@ -151,7 +151,7 @@ function qualityPanel(series, segment) {
     timeChart({id: "chart-missing", title: "largest missing share", x,
       caption: `The largest share of missing values in any column per window; at most ${pct(worst, 1)} over the period.`,
       series: versions.map((v) => ({label: `${v}: max missing`, values: bv[v].map((r) => r ? r.max_missing_ratio : null)})),
-      format: (v) => pct(v, 1), yLabel: "missing"}),
+      format: (v) => pct(v, 1), yLabel: "missing", share: true}),
     timeChart({id: "chart-findings", title: "findings", x,
       caption: `Findings (quality and drift, every severity) per window: ${checks.reduce((a, c) => a + (findings(c) || 0), 0)} in all.`,
       series: versions.map((v) => ({label: `${v}: findings`, values: bv[v].map(findings)})),
