@@ -188,12 +188,16 @@ function performanceChart(rows, version, segment, metric, id, plainWords) {
   const isShare = !["mae", "rmse", "log_loss", "mape"].includes(metric);
   const fmt = (v) => (isShare && metric !== "log_loss" ? pct(v, 1) : num(v));
   const newest = sel.filter((r) => r.metrics?.[metric]).pop();
-  const est = sel.filter((r) => r.estimated?.metrics?.[metric]).pop();
   let caption;
   if (plainWords) {
-    caption = newest ? `${metric.replace("_", " ")} was ${fmt(newest.metrics[metric].value)} in the newest window with known outcomes (${when(newest.start)}; likely between ${fmt(newest.metrics[metric].low)} and ${fmt(newest.metrics[metric].high)}).`
-      : "No outcomes known yet: no measured accuracy.";
-    if (est) caption += ` Estimated from the predictions alone: ${fmt(est.estimated.metrics[metric].value)}.`;
+    const said = [];
+    for (const v of Object.keys(bv).sort()) {
+      const real = sel.filter((r) => r.version === v && r.metrics?.[metric]).pop();
+      const guess = sel.filter((r) => r.version === v && r.estimated?.metrics?.[metric]).pop();
+      if (real) said.push(`Version ${v}: ${metric.replace("_", " ")} ${fmt(real.metrics[metric].value)} in its newest window with known outcomes (${when(real.start)}; likely between ${fmt(real.metrics[metric].low)} and ${fmt(real.metrics[metric].high)}).`);
+      if (guess) said.push(`Version ${v}, estimated from its predictions alone: ${fmt(guess.estimated.metrics[metric].value)}.`);
+    }
+    caption = said.length ? said.join(" ") : "No outcomes known yet: no measured accuracy.";
   } else {
     caption = `${metric} per window with its 95% interval (shaded), segment ${segment}: realised from labels (solid) and estimated without labels (dashed).`;
     if (newest) caption += ` Newest realised: ${fmt(newest.metrics[metric].value)} (${fmt(newest.metrics[metric].low)} to ${fmt(newest.metrics[metric].high)}, ${newest.labels} labels, ${newest.version}).`;
@@ -270,7 +274,6 @@ function businessPanel(rows, version, segment, status) {
   const latestOut = outcomes[outcomes.length - 1];
   const coverage = rows.filter((r) => r.segment === segment && r.label_coverage !== null && r.label_coverage !== undefined).pop();
   return section("performance", "How the model is doing",
-    status.advice?.summary ? h("p", {class: "advice"}, status.advice.summary) : null,
     coverage ? h("p", {}, `Outcomes are known for ${pct(coverage.label_coverage)} of the predictions in the newest window (${when(coverage.start)}).`) : null,
     metric ? performanceChart(rows, version, segment, metric, "chart-accuracy", true) : h("p", {}, "No outcomes known yet, so no accuracy can be shown."),
     latestOut ? h("div", {}, h("h3", {}, "Business outcomes in the newest window"),
@@ -284,7 +287,7 @@ function execLine(model, health, status, open) {
   let doing = status.advice?.summary || (fine ? "Nothing needed." : "Being looked at.");
   if (inc) doing = `${inc.acknowledged_by ? `${inc.acknowledged_by} is on it` : "Nobody has acknowledged the incident yet"}. ${inc.recommendation?.summary || doing}`;
   return section("summary", "In one line",
-    h("p", {class: "exec-line"}, h("strong", {}, model), ": ", healthBadge(health.state, fine ? "fine" : "not fine"),
+    h("p", {class: "exec-line"}, h("strong", {}, model), ": ", healthBadge(health.state, fine ? "(fine)" : "(not fine)"),
       health.since ? [" since ", timeEl(health.since), ` (${duration(Date.now() / 1000 - toEpoch(health.since))})`] : "",
       ". ", h("span", {class: "doing"}, doing)));
 }

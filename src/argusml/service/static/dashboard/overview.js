@@ -141,7 +141,7 @@ function modelTable(models, st, view, incidents) {
         doing = `${inc.acknowledged_by ? `${inc.acknowledged_by} is on it` : "Nobody has acknowledged it yet"}. ${rec}`;
       }
       return [nameCell(m, true),
-        h("td", {}, healthBadge(hl.state, fine ? "fine" : "not fine")),
+        h("td", {}, healthBadge(hl.state, fine ? "(fine)" : "(not fine)")),
         h("td", {}, hl.since ? [timeEl(hl.since), ` (${duration(Date.now() / 1000 - Date.parse(hl.since) / 1000)})`] : "–"),
         h("td", {class: "doing"}, doing)];
     };
