@@ -32,9 +32,9 @@ export async function render(root, args, view) {
   const segments = [...new Set(["*", ...perfRows.map((r) => r.segment), ...(series?.checks || []).map((c) => c.segment)])];
   const health = status.health || derivedHealth(incidents || []);
 
-  root.append(h("h1", {}, model, " ", healthBadge(health.state)),
-    headline(status, health, incidents),
-    drill(model, status.versions || [], segments, version, segment));
+  // exec: the one line below says it all; the drill-down is for the other views
+  root.append(h("h1", {}, model, " ", healthBadge(health.state)));
+  if (view !== "exec") root.append(headline(status, health, incidents), drill(model, status.versions || [], segments, version, segment));
 
   const open = (incidents || []).filter((i) => i.status !== "resolved");
   if (view === "exec") {
