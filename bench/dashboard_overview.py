@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """The dashboard's overview with 500 models, timed in Debian's Chromium against a real `argus serve`.
 
-    .venv/bin/python bench/dashboard_overview.py [--models 500] [--runs 7] [--windows 3] [--per-window 40]
+    .venv/bin/python bench/dashboard_overview.py [--models 500] [--runs 7] [--windows 2] [--per-window 40]
 
 Builds a store with ``--models`` registered models (six teams, twenty owners), each with ``--windows``
 closed one-minute windows of ``--per-window`` events ending a minute ago; every 10th model drifts on x0
@@ -52,7 +52,7 @@ def build(data: Path, n_models: int, windows: int, per_window: int) -> None:
         "description": f"benchmark model {i}", "window": "1m", "lateness": "0s",
     }, f"model-{i:03d}.yaml") for i in range(n_models)]
     running = start_monitor(data, *((c, ref) for c in configs), clock=clock,
-                            settings=Settings(**FAST, alert_every=3600.0, alert_on_close=False))
+                            settings=Settings(**FAST, alert_every=3600.0, alert_on_close=False, memory_limit="1GB"))
     try:
         for w in range(windows):
             for i, c in enumerate(configs):
@@ -73,7 +73,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--models", type=int, default=500)
     ap.add_argument("--runs", type=int, default=7)
-    ap.add_argument("--windows", type=int, default=3)
+    ap.add_argument("--windows", type=int, default=2)
     ap.add_argument("--per-window", type=int, default=40)
     args = ap.parse_args()
     why = browser_missing()
