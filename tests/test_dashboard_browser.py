@@ -47,7 +47,7 @@ try:
 except ImportError:  # pragma: no cover - require_browser skips (or fails under CI) first
     pass
 
-WINDOWS = 6
+WINDOWS = 5
 PER_WINDOW = 300
 T = TypeVar("T")
 
