@@ -90,8 +90,10 @@ def ops_points(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The store's ops buckets with their error rate (errors over requests)."""
     out = []
     for r in rows:
-        n = int(r["requests"])
-        out.append({**r, "requests": n, "errors": int(r["errors"]), "fallback": int(r["fallback"]),
-                    "error_rate": int(r["errors"]) / n if n else None})
+        n, errors = int(r["requests"]), int(r["errors"])
+        out.append({"start": r["start"], "version": r["version"], "requests": n, "errors": errors,
+                    "error_rate": errors / n if n else None, "latency_p50_ms": r["latency_p50_ms"],
+                    "latency_p90_ms": r["latency_p90_ms"], "latency_p99_ms": r["latency_p99_ms"],
+                    "fallback": int(r["fallback"])})
     return out
 

@@ -108,7 +108,7 @@ def overview(store: Store, models: Mapping[str, ModelState], names: list[str], a
     for w in store.window_health({n: models[n].config.window for n in names}):
         by_model.setdefault(w["model"], []).append(w)
     alerts = alerting.health_inputs()
-    slos = alerting.slo_status()
+    slos = alerting.slo_status(names[0] if len(names) == 1 else None)  # /status asks for one model
     out = []
     for name in names:
         st = models[name]

@@ -64,7 +64,11 @@ export async function render() {
     const focused = document.activeElement?.id;
     clear(main).append(page);
     drawPending();
-    if (focused && focused !== "main" && document.getElementById(focused)) document.getElementById(focused).focus();
+    const again = focused && focused !== "main" ? document.getElementById(focused) : null;
+    if (again) {  // the redrawn page keeps the focus (and a text field its caret) where the person was
+      again.focus();
+      if (again.tagName === "INPUT" && again.type !== "checkbox") again.setSelectionRange?.(again.value.length, again.value.length);
+    }
     document.getElementById("status").textContent = `${document.title} loaded`;
     document.body.dataset.ready = "true";
   } catch (err) {

@@ -33,8 +33,8 @@ export function timeChart(spec) {
       spec.x.map((t, i) => [when(t), ...spec.series.flatMap((se) => se.band
         ? [fmt(se.values[i]), fmt(se.band.low[i]), fmt(se.band.high[i])] : [fmt(se.values[i])])]),
       `Data table: ${spec.title || "values over time"}`));
-  if (!spec.x.length) {
-    plot.replaceWith(h("p", {class: "empty"}, "No data in this period."));
+  if (spec.x.length < 2) {  // a line needs two points; one window's numbers read better in the table
+    plot.replaceWith(h("p", {class: "empty"}, spec.x.length ? "One window so far: its numbers are in the table below." : "No data in this period."));
     return figure;
   }
   pending.push(() => draw(plot, spec, fmt));
@@ -165,7 +165,7 @@ function categorical(d) {
   const height = PAD.t + row * cats.length + 8;
   const left = 150;
   const max = Math.max(...ref, ...cur, 1e-12);
-  const sx = (v) => (v / max) * (W - left - 60);
+  const sx = (v) => (v / max) * (W - left - 130);  // room for the shares' label after the longest bar
   const out = [];
   cats.forEach((c, i) => {
     const y = PAD.t + i * row;

@@ -2,7 +2,7 @@
 // ml (features, drift, quality, performance), sre (operations, SLOs, freshness), business (outcomes and the
 // accuracy trend in words), exec (one line: fine or not, since when, what is being done). Incidents on all.
 
-import {enc, get, getOptional} from "./api.js";
+import {ApiError, enc, get, getOptional} from "./api.js";
 import {timeChart} from "./charts.js";
 import {append, clear, h, healthBadge, num, pct, ms, duration, timeEl, toEpoch, section, severityBadge, when} from "./dom.js";
 import {link, navigate, params, setCrumbs} from "./state.js";
@@ -26,17 +26,17 @@ export async function render(root, args, view) {
     view === "ml" || view === "sre" ? getOptional(`${base}/timeseries`, {version, segment: seg}) : null,
     get(`${base}/performance`, {version, limit: 2000}),
     view === "sre" || view === "exec" || view === "business" ? getOptional(`${base}/slos`) : null,
-    get("/v1/incidents", {model, limit: 50}),
+    incidentsOrNull(model),
   ]);
   const perfRows = (perf.performance || []).filter((r) => r.granularity === undefined || r.granularity === status.window).slice().sort((a, b) => toEpoch(a.start) - toEpoch(b.start));
   const segments = [...new Set(["*", ...perfRows.map((r) => r.segment), ...(series?.checks || []).map((c) => c.segment)])];
-  const health = status.health || derivedHealth(incidents);
+  const health = status.health || derivedHealth(incidents || []);
 
-  root.append(h("h1", {}, model, " ", healthBadge(health.state)),
-    headline(status, health, incidents),
-    drill(model, status.versions || [], segments, version, segment));
+  // exec: the one line below says it all; the drill-down is for the other views
+  root.append(h("h1", {}, model, " ", healthBadge(health.state)));
+  if (view !== "exec") root.append(headline(status, health, incidents), drill(model, status.versions || [], segments, version, segment));
 
-  const open = incidents.filter((i) => i.status !== "resolved");
+  const open = (incidents || []).filter((i) => i.status !== "resolved");
   if (view === "exec") {
     root.append(execLine(model, health, status, open));
   } else if (view === "business") {
@@ -48,6 +48,17 @@ export async function render(root, args, view) {
       qualityPanel(series, segment), performancePanel(perfRows, version, segment));
   }
   root.append(incidentsPanel(incidents));
+}
+
+/** The model's incidents; null when the token may not read them (incidents are service-wide routes, which a
+ * token limited to some models cannot reach): the page still draws, and says so. */
+async function incidentsOrNull(model) {
+  try {
+    return await get("/v1/incidents", {model, limit: 50});
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 403) return null;
+    throw e;
+  }
 }
 
 function derivedHealth(incidents) {
@@ -63,7 +74,7 @@ function headline(status, health, incidents) {
     adv?.summary ? h("p", {class: "advice"}, h("strong", {}, "Recommendation: "), adv.summary) : null,
     h("p", {class: "muted"}, `${num(status.events_total)} events, ${num(status.labels_joined)} labels joined; last event `,
       status.last_event_timestamp ? [timeEl(status.last_event_timestamp), ` (${duration(Date.now() / 1000 - toEpoch(status.last_event_timestamp))} ago)`] : "never",
-      `; ${incidents.filter((i) => i.status !== "resolved").length} open incident(s).`));
+      incidents ? `; ${incidents.filter((i) => i.status !== "resolved").length} open incident(s).` : "."));
 }
 
 function drill(model, versions, segments, version, segment) {
@@ -297,6 +308,10 @@ function execLine(model, health, status, open) {
 function incidentsPanel(incidents) {
   const sec = h("section", {id: "incidents", dataset: {panel: "incidents"}, "aria-labelledby": "panel-incidents", class: "panel"},
     h("h2", {id: "panel-incidents"}, "Incidents"));
+  if (!incidents) {
+    sec.append(h("p", {class: "muted"}, "This token may not read incidents: they are service-wide, and it is limited to some models."));
+    return sec;
+  }
   if (!incidents.length) {
     sec.append(h("p", {class: "muted"}, "No incidents."));
     return sec;
