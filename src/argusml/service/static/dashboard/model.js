@@ -218,7 +218,7 @@ function performanceChart(rows, version, segment, metric, id, plainWords) {
 
 function performancePanel(rows, version, segment) {
   const {metric, all} = primaryMetric(rows, params().get("metric"));
-  if (!metric) return section("performance", "Performance over time", h("p", {class: "empty"}, "No performance windows yet: labels have not arrived, and the model has no probabilities to estimate from."));
+  if (!metric) return section("performance", "Performance over time", h("p", {class: "empty"}, "No performance windows yet: no labels have arrived, and no predictions to estimate from."));
   return section("performance", "Performance over time",
     h("form", {class: "filters", onsubmit: (ev) => ev.preventDefault()},
       h("div", {}, h("label", {for: "metric"}, "Metric"),
