@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo demo-live test test-fast lint bench clean
+.PHONY: demo test test-fast lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,12 +14,10 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
+# the service on 127.0.0.1:8080 replaying a week of a real model going wrong, then the dashboard until Ctrl-C;
+# ARGS="--port 9000 --once" passes options on (argus demo --help)
 demo: $(STAMP)
-	$(BIN)/argus demo --out argus-demo
-
-# the collector on localhost watching a stream until Ctrl-C; ARGS="--port 9000 --windows 4" passes options on
-demo-live: $(STAMP)
-	$(BIN)/argus demo --live $(ARGS)
+	$(BIN)/argus demo $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
@@ -39,4 +37,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run_bench.py
 
 clean:
-	rm -rf $(VENV) argus-demo .pytest_cache .ruff_cache
+	rm -rf $(VENV) argus-demo argus-data .pytest_cache .ruff_cache

@@ -361,21 +361,29 @@ def baseline_cmd(
 
 @app.command("demo")
 def demo_cmd(
-    out: Annotated[str, typer.Option("--out", help="directory for the demo's data and reports")] = "argus-demo",
-    once: Annotated[bool, typer.Option("--once", help="run once and exit (the default for now)")] = True,
-    live: Annotated[bool, typer.Option("--live", help="run the collector on localhost and stream traffic to it")] = False,
-    port: Annotated[int, typer.Option("--port", help="port for --live")] = 8765,
-    windows: Annotated[int, typer.Option("--windows", help="windows to stream with --live (half clean, half drifted)")] = 6,
+    data: Annotated[str, typer.Option("--data", help="the demo's store (replaced on each run; `argus serve --data "
+                                                     "DIR` reopens it)")] = "argus-data",
+    port: Annotated[int, typer.Option("--port", help="port of the service on 127.0.0.1")] = 8080,
+    once: Annotated[bool, typer.Option("--once", help="replay the story, write reports into DATA/reports/, and "
+                                                      "exit instead of serving")] = False,
+    days: Annotated[int, typer.Option("--days", min=2, max=14, help="simulated days to replay (hourly windows)")] = 7,
+    batch: Annotated[bool, typer.Option("--report", help="the batch demo instead: example data with planted "
+                                                          "problems, one HTML and one JSON report into --out")] = False,
+    out: Annotated[str, typer.Option("--out", help="folder for --report's data and reports")] = "argus-demo",
 ) -> None:
-    """Generate example data with planted problems and report on it; with
-    --live, watch the collector find them in a stream instead.
+    """A real model in production going wrong, replayed in about a minute: the service on 127.0.0.1,
+    a week of traffic with late labels, a drifting feature, a burst of nulls, a latency regression and
+    a worse canary; each incident is printed as it opens, then the dashboard is served until Ctrl-C.
 
-    Example: argus demo --out /tmp/argus-demo ; argus demo --live
+    Example: argus demo ; argus demo --once --data /tmp/argus-data ; argus demo --report --out /tmp/argus-demo
     """
-    if live:
-        from argusml.service.live_demo import run_live_demo
+    if not batch:
+        from argusml.service.demo import DemoError, run_demo
 
-        _run(lambda: run_live_demo(port, windows=max(2, windows), echo=typer.echo))
+        try:
+            run_demo(data, port, once=once, days=days, echo=typer.echo)
+        except DemoError as exc:
+            fail(str(exc))
         return
     import pyarrow.parquet as pq
 

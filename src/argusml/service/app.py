@@ -2,8 +2,8 @@
 
 Only this layer knows HTTP. ``create_app`` builds the app from its parts:
 the routers (``service/routers``: ingest, models, results, costs, incidents, runbooks,
-dependencies, operations), the error handlers (``service/errors``), and the request middleware
-(``service/middleware``) that sets the request id, checks the token and
+dependencies, operations, dashboard (its JSON) and pages (its HTML and assets)), the error handlers
+(``service/errors``), and the request middleware (``service/middleware``) that sets the request id, checks the token and
 answers the ingest POSTs on a fast path.
 
 Every error is JSON ``{"error": ..., "detail": ...}`` with a 4xx (or 503
@@ -37,6 +37,7 @@ from argusml.service.routers import (
     ingest,
     models,
     operations,
+    pages,
     results,
     runbooks,
 )
@@ -101,6 +102,7 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
     app.include_router(dependencies.router)
     app.mount(DOCS_ASSETS, StaticFiles(directory=operations.SWAGGER_UI_DIR), name="docs-assets")
     app.include_router(operations.router)
+    app.include_router(pages.router)
 
     app.context = RequestContext(app.inner, auth=auth or Authenticator(schemas.NO_AUTH), max_body=max_body,
                                  ingest=app.state.ingest)
