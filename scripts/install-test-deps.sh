@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Install the system packages the integration tests need, from Debian's own archive:
-#   - Chromium and its matching chromedriver, for the browser test (tests/test_html_browser.py);
+#   - Chromium and its matching chromedriver, for the browser tests of the HTML report
+#     (tests/test_html_browser.py) and of the dashboard (tests/test_dashboard_browser.py, also
+#     bench/dashboard_overview.py and scripts/screenshot.py), driven by Selenium;
 #   - Prometheus (with promtool), for the scrape test (tests/test_prometheus.py);
 #   - Alertmanager (with amtool), for the exported rules and routing (tests/test_export.py);
 #   - curl, which the docs' shell examples use (tests/test_doc_examples.py runs them).

@@ -445,3 +445,17 @@ def test_an_alert_whose_rule_was_removed_resolves() -> None:
     without = config(alerts={"for_windows": 1})  # the owner deleted the rule and reloaded the config
     assert [n.event for n in feed(e, without, 1, latency_p99=2.0)] == ["resolved"]
     assert feed(e, without, 2, latency_p99=2.0) == [] and e.incidents == {}
+
+
+def test_a_model_s_alert_state_survives_its_round_trip() -> None:
+    """A restarted service reads each model's state back: the versions it had seen must come back as versions,
+    and the SLO save clock must not become one of them (a positional mix-up once made it a dict, and every
+    alert pass of a model with SLOs failed after a restart)."""
+    from argusml.alerts.engine import ModelAlerts
+
+    state = ModelAlerts(slo_sampled_at=T0, versions={"v1": T0 + 60.0, "v2": T0 + 120.0})
+    back = ModelAlerts.from_dict(state.to_dict())
+    assert back.versions == {"v1": T0 + 60.0, "v2": T0 + 120.0}
+    assert back.slo_sampled_at == T0
+    assert back.slo_saved_at == float("-inf")
+    assert back.to_dict() == state.to_dict()

@@ -174,7 +174,7 @@ class ModelAlerts:
         return cls({fp: AlertState.from_dict(a) for fp, a in (d.get("alerts") or {}).items()},
                    {k: CounterSeries.from_list(v) for k, v in (d.get("slo") or {}).items()},
                    {k: list(v) for k, v in (d.get("slo_minutes") or {}).items()},
-                   -math.inf if at is None else float(at), dict(d.get("versions") or {}))
+                   -math.inf if at is None else float(at), versions=dict(d.get("versions") or {}))
 
 
 def _id(prefix: str, *parts: object) -> str:

@@ -499,6 +499,20 @@ class Alerting:
                     incidents[key2] = incidents.get(key2, 0) + 1
         return {"alerts": alerts, "incidents": incidents}
 
+    def health_inputs(self) -> dict[str, dict[str, Any]]:
+        """Per model, what its health needs of the engine (``health.model_health``): the alerts pending or
+        firing (name, status, first_bad_at, column) and when one of its alerts last resolved."""
+        out: dict[str, dict[str, Any]] = {}
+        with self.lock:
+            for name, m in self.engine.models.items():
+                active = [{"name": a.name, "status": a.status, "first_bad_at": a.first_bad_at,
+                           "column": a.labels.get("column")}
+                          for a in m.alerts.values() if a.status in ("pending", "firing")]
+                resolved = [a.resolved_at for a in m.alerts.values() if a.resolved_at is not None]
+                out[name] = {"active": sorted(active, key=lambda a: (a["name"], a["column"] or "")),
+                             "last_resolved_at": max(resolved) if resolved else None}
+        return out
+
     def alerts(self, model: str | None = None) -> list[dict[str, Any]]:
         """The alerts pending or firing now."""
         with self.lock:

@@ -247,5 +247,16 @@ class Monitor:
 
     # -- reads for the API ------------------------------------------------------------------
     def status(self, model: str) -> dict[str, Any]:
-        """What /status shows of the model (``status.py``)."""
-        return self._status.read(model)
+        """What /status shows of the model (``status.py``), with its health (``health.py``)."""
+        out = self._status.read(model)
+        out["health"] = self.overview([model])[0]["health"].to_dict()
+        return out
+
+    def overview(self, names: list[str]) -> list[dict[str, Any]]:
+        """Each named model's health and the overview's numbers (``health.overview``): a few grouped reads,
+        whatever the number of models."""
+        from argusml.monitor.health import overview
+
+        for name in names:
+            self._registry.model(name)  # UnknownModel, as every read of a model
+        return overview(self.store, self.models, names, self.alerting, self.clock())

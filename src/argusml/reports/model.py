@@ -103,9 +103,10 @@ class Report:
                 f"{v['findings_by_severity']})")
 
 
-def _chart(spec_kind: Kind, res: ColumnResult, spec: Any) -> dict[str, Any] | None:
-    """Aggregates for the reference-vs-current chart (never raw rows)."""
-    rp, cp = res.reference, res.current
+def chart_data(spec: ColumnSpec, rp: ColumnProfile, cp: ColumnProfile | None) -> dict[str, Any] | None:
+    """Aggregates for the reference-vs-current chart of one column (never raw rows), from the reference's
+    column profile and the current one's on the reference's bins: what the report's ``distribution`` holds,
+    and what the service answers for a window's stored profile, so both draw the same chart."""
     if cp is None:
         return None
     if rp.numeric is not None and cp.numeric is not None and spec.numeric is not None \
@@ -203,7 +204,7 @@ def _column_dict(res: ColumnResult, reference: Reference, alpha: float) -> dict[
         "quality": quality,
         "drift": drift,
         "summary": summary,
-        "distribution": _chart(spec.kind, res, spec),
+        "distribution": chart_data(spec, rp, cp),
         "findings": [f.to_dict() for f in res.findings],
     }
     card = cardinality(spec, rp)

@@ -2,8 +2,8 @@
 
 Only this layer knows HTTP. ``create_app`` builds the app from its parts:
 the routers (``service/routers``: ingest, models, results, costs, incidents, runbooks,
-dependencies, operations), the error handlers (``service/errors``), and the request middleware
-(``service/middleware``) that sets the request id, checks the token and
+dependencies, operations, dashboard (its JSON) and pages (its HTML and assets)), the error handlers
+(``service/errors``), and the request middleware (``service/middleware``) that sets the request id, checks the token and
 answers the ingest POSTs on a fast path.
 
 Every error is JSON ``{"error": ..., "detail": ...}`` with a 4xx (or 503
@@ -29,7 +29,18 @@ from argusml.service.errors import ApiError
 from argusml.service.metrics import registry_for
 from argusml.service.middleware import DOCS_ASSETS, RequestContext, is_public
 from argusml.service.offload import ValidatorPool
-from argusml.service.routers import costs, dependencies, incidents, ingest, models, operations, results, runbooks
+from argusml.service.routers import (
+    costs,
+    dashboard,
+    dependencies,
+    incidents,
+    ingest,
+    models,
+    operations,
+    pages,
+    results,
+    runbooks,
+)
 from argusml.service.routers.ingest import OFFLOAD_MIN_BYTES, Ingest
 from argusml.version import __version__
 
@@ -84,12 +95,14 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
     app.include_router(ingest.router)
     app.include_router(models.router)
     app.include_router(results.router)
+    app.include_router(dashboard.router)
     app.include_router(costs.router)
     app.include_router(incidents.router)
     app.include_router(runbooks.router)
     app.include_router(dependencies.router)
     app.mount(DOCS_ASSETS, StaticFiles(directory=operations.SWAGGER_UI_DIR), name="docs-assets")
     app.include_router(operations.router)
+    app.include_router(pages.router)
 
     app.context = RequestContext(app.inner, auth=auth or Authenticator(schemas.NO_AUTH), max_body=max_body,
                                  ingest=app.state.ingest)

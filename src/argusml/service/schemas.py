@@ -180,17 +180,140 @@ class _Answer(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+class Health(_Answer):
+    state: Literal["ok", "warning", "incident"] = Field(description="incident: an open incident; warning: an alert "
+                                                                   "pending or firing, or a version's newest window "
+                                                                   "with status error, drift or warning; else ok")
+    since: str | None = Field(description="RFC 3339: when this state began (ok: when the model was last not ok; "
+                                          "null: never)")
+    why: str = Field(description="the incident's title, the alerts and windows behind a warning, or that all is quiet")
+
+
+class IncidentCounts(_Answer):
+    P0: int
+    P1: int
+    P2: int
+
+
 class ModelSummary(_Answer):
     model: str
     owner: str | None
+    team: str | None
+    description: str | None
     window: float = Field(description="window length, seconds")
     versions: list[str] = Field(description="versions seen in events")
     events_total: int
     source: Literal["config", "api"] = Field(description="config: from a YAML of --config; api: registered by PUT")
+    health: Health
+    incidents: IncidentCounts = Field(description="open incidents (acknowledged included) per severity")
+    slo_budget_left: float | None = Field(description="the smallest error-budget share left over the model's SLOs "
+                                                      "(1 untouched, below 0 overspent); null: no SLO or no data")
+    last_event_at: str | None = Field(description="RFC 3339 time of the newest event")
+    last_event_age_s: float | None = Field(description="seconds since the newest event's time")
+    label_coverage: float | None = Field(description="labelled share of the newest performance window's "
+                                                     "predictions")
 
 
 class ModelList(_Answer):
-    models: list[ModelSummary] = Field(description="the models the token may read, by name")
+    models: list[ModelSummary] = Field(description="the models the token may read that match the filters, sorted, "
+                                                   "one page")
+    total: int = Field(description="models matching the filters, before paging")
+    limit: int
+    offset: int
+
+
+class FeatureDrift(_Answer):
+    status: str = Field(description="drifted, stable, insufficient_data or not_tested")
+    drifted: bool
+    method: str | None
+    p_adjusted: float | None
+    value: float | None = Field(description="the effect size")
+    effect: str | None = Field(description="the effect size's method")
+    scores: dict[str, float]
+
+
+class FeatureFinding(_Answer):
+    check: str
+    severity: SeverityName
+    message: str
+
+
+class FeatureOut(_Answer):
+    name: str
+    kind: str
+    role: str
+    missing_ratio: float | None
+    reference_missing_ratio: float | None
+    drift: FeatureDrift | None = Field(description="null: not drift-tested in that window")
+    findings: list[FeatureFinding]
+
+
+class WindowSpan(_Answer):
+    start: str
+    end: str
+
+
+class FeatureList(_Answer):
+    model: str
+    version: str | None
+    segment: str
+    window: WindowSpan | None = Field(description="the window read; null: no closed window yet")
+    features: list[FeatureOut] = Field(description="drifted first, then by adjusted p-value, then by name")
+
+
+class FeaturePoint(_Answer):
+    start: str
+    end: str
+    drifted: bool
+    method: str | None
+    p_adjusted: float | None
+    value: float | None
+    missing_ratio: float | None
+
+
+class FeatureDetail(_Answer):
+    model: str
+    feature: str
+    kind: str
+    version: str | None
+    segment: str
+    window: WindowSpan | None
+    distribution: dict[str, Any] | None = Field(description="the report's chart data: numeric (type, edges, "
+                                                            "reference, current, below, above) or categorical (type, "
+                                                            "categories, reference, current, other)")
+    history: list[FeaturePoint] = Field(description="the feature in each window, oldest first, at most 500")
+
+
+class OpsPoint(_Answer):
+    start: str
+    version: str
+    requests: int
+    errors: int = Field(description="events with status 500 or more")
+    error_rate: float | None
+    latency_p50_ms: float | None
+    latency_p90_ms: float | None
+    latency_p99_ms: float | None
+    fallback: int
+
+
+class CheckPoint(_Answer):
+    start: str
+    end: str
+    version: str
+    segment: str
+    status: str
+    n_rows: int
+    n_drifted: int
+    drifted_columns: list[str]
+    findings_by_severity: dict[str, int]
+    max_missing_ratio: float | None
+
+
+class Timeseries(_Answer):
+    model: str
+    step: float = Field(description="seconds per point: the model's window")
+    ops: list[OpsPoint] = Field(description="per window and version by event time, oldest first")
+    checks: list[CheckPoint] = Field(description="the closed windows, oldest first")
 
 
 class ReferenceInfo(_Answer):
@@ -323,6 +446,7 @@ class StatusAnswer(_Answer):
                                                               "last_window (fallback_ratio, cost_per_prediction, "
                                                               "stage_latency_p50/p99.<stage>, resource.<name>)")
     advice: StatusAdvice
+    health: Health
 
 
 class PerformanceOut(_Answer):

@@ -33,6 +33,7 @@ from argusml.store.alerting import AlertTables
 from argusml.store.configs import ConfigHistory
 from argusml.store.dependencies import DependencyTables
 from argusml.store.outbox import Outbox
+from argusml.store.overview import OverviewTables
 from argusml.store.rawlog import RawLog
 from argusml.store.tables import (
     EVENT_SCHEMA,
@@ -60,7 +61,7 @@ __all__ = ["EVENT_SCHEMA", "FINDING_COLUMNS", "LABEL_SCHEMA", "LABEL_TALLIES", "
            "link_repeats"]
 
 
-class Store(Outbox, ConfigHistory, WindowTables, AlertTables, DependencyTables):
+class Store(Outbox, ConfigHistory, WindowTables, AlertTables, DependencyTables, OverviewTables):
     """What the service keeps under its data directory (see the module docstring)."""
 
     def __init__(self, data_dir: str | os.PathLike[str], *, read_only: bool = False, memory_limit: str = "512MB") -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from argusml.monitor.health import HEALTH_RANK
 from argusml.profile import Reference
 from argusml.schema import ConfigError, InputError
 from argusml.schema.model_config import MODEL_NAME, model_config_from_dict
@@ -17,19 +19,60 @@ from argusml.service.errors import ApiError, json_response
 router = APIRouter(tags=["models"])
 
 
-@router.get("/v1/models", summary="Models being monitored",
+SortKey = Literal["name", "health", "last_event", "label_coverage", "slo_budget_left", "incidents",
+                  "-name", "-health", "-last_event", "-label_coverage", "-slo_budget_left", "-incidents"]
+_SORT_VALUE: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "name": lambda r: r["model"],
+    "health": lambda r: HEALTH_RANK[r["health"].state],
+    "last_event": lambda r: r["last_event_ts"],
+    "label_coverage": lambda r: r["label_coverage"],
+    "slo_budget_left": lambda r: r["slo_budget_left"],
+    "incidents": lambda r: sum(r["incidents"].values()),
+}
+
+
+@router.get("/v1/models", summary="Models being monitored, with their health: filtered, sorted, one page",
             response_model=schemas.ModelList)
-def list_models(request: Request, monitor: MonitorDep) -> Response:
+def list_models(request: Request, monitor: MonitorDep,
+                limit: int = Query(100, ge=1, le=1000, description="models per page"),
+                offset: int = Query(0, ge=0, description="models to skip (after filtering and sorting)"),
+                team: str | None = Query(None, description="only the models of this team (config `team:`)"),
+                owner: str | None = Query(None, description="only the models of this owner (config `owner:`)"),
+                health: Literal["ok", "warning", "incident"] | None = Query(None, description="only models in "
+                                                                                              "this state"),
+                q: str | None = Query(None, max_length=200, description="case-insensitive part of the model name"),
+                sort: SortKey = Query("name", description="name, health, last_event, label_coverage, "
+                                                          "slo_budget_left or incidents; a leading '-' sorts "
+                                                          "descending (-health: incident, warning, ok)")) -> Response:
+    """Every model the token may read, with its health (``monitor/health.py``: the same rule as /status),
+    open incidents per severity, SLO budget left, last event and label coverage, computed from a few
+    grouped reads whatever the number of models. Models without a value for the sort key (no SLO, no
+    label yet) come last either way; ties go by name."""
     allowed = request.scope.get("state", {}).get("token_models")
     yaml_models: set[str] | None = request.app.state.yaml_models
+    needle = q.lower() if q else None
+    names = [name for name, st in sorted(monitor.models.items())
+             if (allowed is None or name in allowed) and (team is None or st.config.team == team)
+             and (owner is None or st.config.owner == owner) and (needle is None or needle in name.lower())]
+    rows = [r for r in monitor.overview(names) if health is None or r["health"].state == health]
+    key, descending = sort.lstrip("-"), sort.startswith("-")
+    value = _SORT_VALUE[key]
+    known = sorted((r for r in rows if value(r) is not None), key=lambda r: r["model"])
+    known.sort(key=value, reverse=descending)  # stable: ties stay by name
+    rows = known + [r for r in rows if value(r) is None]
     out = []
-    for name, st in sorted(monitor.models.items()):
-        if allowed is not None and name not in allowed:
-            continue
-        out.append({"model": name, "owner": st.config.owner, "window": st.config.window,
+    for r in rows[offset:offset + limit]:
+        st = monitor.models[r["model"]]
+        h = r["health"]
+        out.append({"model": r["model"], "owner": st.config.owner, "team": st.config.team,
+                    "description": st.config.description, "window": st.config.window,
                     "versions": sorted(st.versions), "events_total": st.events_total,
-                    "source": "config" if yaml_models and name in yaml_models else "api"})
-    return json_response({"models": out})
+                    "source": "config" if yaml_models and r["model"] in yaml_models else "api",
+                    "health": {"state": h.state, "since": rfc3339(h.since), "why": h.why},
+                    "incidents": r["incidents"], "slo_budget_left": r["slo_budget_left"],
+                    "last_event_at": rfc3339(r["last_event_ts"]), "last_event_age_s": r["last_event_age_s"],
+                    "label_coverage": r["label_coverage"]})
+    return json_response({"models": out, "total": len(rows), "limit": limit, "offset": offset})
 
 
 @router.get("/v1/models/{model}", summary="A model's configuration",

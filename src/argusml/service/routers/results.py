@@ -54,6 +54,7 @@ def status(model: str, monitor: MonitorDep) -> Response:
     s["provisional"] = [{**p, "start": rfc3339(p["start"]), "end": rfc3339(p["end"]),
                          "verdict": _provisional_out(p["verdict"])} for p in s["provisional"]]
     s["last_event_timestamp"] = rfc3339(s["last_event_timestamp"])
+    s["health"] = {**s["health"], "since": rfc3339(s["health"]["since"])}
     return json_response(s)
 
 
