@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -188,7 +189,11 @@ def test_the_served_demo_replaces_the_last_run_then_stops_on_ctrl_c(once: tuple[
     text = "\n".join(lines)
     assert "Serving until Ctrl-C." in lines, text + (proc.stderr.read() if proc.poll() is not None else "")
     assert "replacing the demo store from the last run" in lines[0]
-    assert f"Dashboard: {url}/   (the API: {url}/docs)" in lines
+    assert f"Dashboard: {url}/   API: {url}/docs" in lines
+    printed = set(re.findall(rf"{url}/\S*", text))
+    assert f"{url}/" in printed and any("/incidents/inc-" in u for u in printed), text
+    for link in printed:  # the dashboard, each incident's page, the API's: they all open while it serves
+        assert httpx.get(link, timeout=30).status_code == 200, link
     models: Any = httpx.get(f"{url}/v1/models", timeout=10).json()["models"]
     assert [m["model"] for m in models] == [MODEL]
     windows = httpx.get(f"{url}/v1/models/{MODEL}/windows", timeout=10,

@@ -353,7 +353,7 @@ class Demo:
                 result.seconds = time.monotonic() - began
                 self.echo(f"Replayed in {result.seconds:.0f} s.")
                 if not once:
-                    self.echo(f"Dashboard: {self.url}/   (the API: {self.url}/docs)")
+                    self.echo(f"Dashboard: {self.url}/   API: {self.url}/docs")
                     self.echo("Serving until Ctrl-C.")
                     while not self.stop.wait(0.2):
                         pass
