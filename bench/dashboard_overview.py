@@ -78,6 +78,7 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--windows", type=int, default=2)
     ap.add_argument("--per-window", type=int, default=40)
+    ap.add_argument("--data", type=Path, help="keep the store here (and reuse it when it is already there)")
     args = ap.parse_args()
     if args.per not in (25, 50, 100, 200):
         ap.error(f"--per {args.per}: the overview's page sizes are 25, 50, 100 and 200")
@@ -87,14 +88,20 @@ def main() -> int:
         return 2
 
     tmp = Path(tempfile.mkdtemp(prefix="argus-dash-bench-"))
+    data = args.data or tmp / "data"
     try:
+        if data.exists():
+            print(f"store: {data}, built before")
+        else:
+            t = time.perf_counter()
+            build(data, args.models, args.windows, args.per_window)
+            print(f"store: {args.models} models x {args.windows} windows x {args.per_window} events, "
+                  f"built in {time.perf_counter() - t:.1f} s")
         t = time.perf_counter()
-        build(tmp / "data", args.models, args.windows, args.per_window)
-        print(f"store: {args.models} models x {args.windows} windows x {args.per_window} events, "
-              f"built in {time.perf_counter() - t:.1f} s")
-        server = Server(None, tmp / "data")
+        server = Server(None, data, log=tmp / "serve.log")
         try:
-            server.wait_ready(timeout=120)
+            server.wait_ready(timeout=900)
+            print(f"argus serve ready in {time.perf_counter() - t:.1f} s")
             api = []
             for _ in range(5):
                 t = time.perf_counter()

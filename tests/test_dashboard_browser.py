@@ -214,7 +214,7 @@ def test_the_overview_shows_every_model_as_the_api_does(drv: WebDriver, dash: Da
         assert m["team"] in row.text, (name, row.text)
         assert row.find_elements(By.CSS_SELECTOR, f'a[href^="/models/{name}"]'), f"{name}: no link to its page"
     fraud = next(r for r in rows(drv) if r.get_attribute("data-model") == "fraud")
-    assert "1" in fraud.text  # its open P0 incident, counted
+    assert "P0" in fraud.text and "P1" not in fraud.text, fraud.text  # its open incident, by tier
 
 
 def test_filters_narrow_the_overview_and_headers_sort_it(drv: WebDriver, dash: Dashboard) -> None:
