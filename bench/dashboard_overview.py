@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """The dashboard's overview with 500 models, timed in Debian's Chromium against a real `argus serve`.
 
-    .venv/bin/python bench/dashboard_overview.py [--models 500] [--per 200] [--runs 7] [--windows 2] [--per-window 40]
+    .venv/bin/python bench/dashboard_overview.py [--models 500] [--per 200] [--runs 7] [--windows 2] [--per-window 80]
 
 Builds a store with ``--models`` registered models (six teams, twenty owners), each with ``--windows``
 closed one-minute windows of ``--per-window`` events ending a minute ago; every 10th model drifts on x0
@@ -37,13 +37,14 @@ import httpx  # noqa: E402
 import numpy as np  # noqa: E402
 
 from browser_util import browser_missing, chromium, problems, wait_ready  # noqa: E402
-from service_util import FAST, Clock, Server, event, make_reference, start_monitor  # noqa: E402
+from service_util import FAST, Clock, LiveServer, Running, Server, event, make_reference, start_monitor  # noqa: E402
 
 TEAMS = ("risk", "growth", "search", "ads", "payments", "support")
 
 
-def build(data: Path, n_models: int, windows: int, per_window: int) -> None:
-    """Register ``n_models`` models in the store at ``data`` and close their windows, with our own clock."""
+def build(data: Path, n_models: int, windows: int, per_window: int, keep: bool = False) -> Running | None:
+    """Register ``n_models`` models in the store at ``data`` and close their windows, with our own clock;
+    with ``keep``, the monitor is left running (the caller serves it and stops it)."""
     from argusml.monitor import Settings
     from argusml.schema.model_config import model_config_from_dict
 
@@ -67,8 +68,13 @@ def build(data: Path, n_models: int, windows: int, per_window: int) -> None:
             clock.advance(60)
             assert running.monitor.wait_idle(timeout=600)
             running.monitor.alerting.run_once()
-    finally:
+    except BaseException:
         running.stop()
+        raise
+    if keep:
+        return running
+    running.stop()
+    return None
 
 
 def main() -> int:
@@ -77,8 +83,11 @@ def main() -> int:
     ap.add_argument("--per", type=int, default=200, help="models a page: 25, 50, 100 or 200 (the overview's sizes)")
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--windows", type=int, default=2)
-    ap.add_argument("--per-window", type=int, default=40)
+    ap.add_argument("--per-window", type=int, default=80)
     ap.add_argument("--data", type=Path, help="keep the store here (and reuse it when it is already there)")
+    ap.add_argument("--serve", choices=("process", "thread"), default="process",
+                    help="process: `argus serve --data` in a child process on the built store; thread: the app "
+                         "that built it, under uvicorn on a real socket in this process (no restart)")
     args = ap.parse_args()
     if args.per not in (25, 50, 100, 200):
         ap.error(f"--per {args.per}: the overview's page sizes are 25, 50, 100 and 200")
@@ -89,19 +98,24 @@ def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="argus-dash-bench-"))
     data = args.data or tmp / "data"
+    running = None
     try:
-        if data.exists():
+        if data.exists() and args.serve == "process":
             print(f"store: {data}, built before")
         else:
             t = time.perf_counter()
-            build(data, args.models, args.windows, args.per_window)
+            running = build(data, args.models, args.windows, args.per_window, keep=args.serve == "thread")
             print(f"store: {args.models} models x {args.windows} windows x {args.per_window} events, "
                   f"built in {time.perf_counter() - t:.1f} s")
         t = time.perf_counter()
-        server = Server(None, data, log=tmp / "serve.log")
-        try:
+        server: Server | LiveServer
+        if running is not None:
+            server = running.live()
+        else:
+            server = Server(None, data, log=tmp / "serve.log")
             server.wait_ready(timeout=900)
-            print(f"argus serve ready in {time.perf_counter() - t:.1f} s")
+        print(f"service ({args.serve}) ready in {time.perf_counter() - t:.1f} s")
+        try:
             api = []
             for _ in range(5):
                 t = time.perf_counter()
@@ -148,7 +162,10 @@ def main() -> int:
             print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
                   f"{browser}")
         finally:
-            server.stop()
+            if running is not None:
+                running.stop()
+            else:
+                server.stop()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
