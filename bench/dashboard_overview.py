@@ -1,12 +1,16 @@
 #!/usr/bin/env python
-"""The dashboard's overview with 500 models, timed in Debian's Chromium against a real `argus serve`.
+"""The dashboard's overview with 500 models, timed in Debian's Chromium against the real service.
 
     .venv/bin/python bench/dashboard_overview.py [--models 500] [--per 200] [--runs 7] [--windows 2] [--per-window 80]
+        [--serve thread|process] [--data DIR]
 
 Builds a store with ``--models`` registered models (six teams, twenty owners), each with ``--windows``
 closed one-minute windows of ``--per-window`` events ending a minute ago; every 10th model drifts on x0
 from its second window (alerts pending or an incident: warning and incident rows as well as ok ones).
-Then `argus serve --data` (a child process, no auth) serves it, and headless Chromium opens each page of
+Then the service answers on a real socket (no auth): by default (``--serve thread``) the very app that built
+the store, under uvicorn in this process, as the tests' ``LiveServer`` does; with ``--serve process``,
+`argus serve --data` in a child process after the store is closed (its start-up reloads 500 models: over
+5 minutes on a busy 2-core machine, hence not the default). Headless Chromium opens each page of
 the overview at ``--per`` models a page (``/?per=200&page=N``: the overview pages through the API's
 ``limit``/``offset``, 200 rows being its largest page) ``--runs`` times in one browser (about:blank in
 between; the first run has an empty cache).
@@ -85,7 +89,7 @@ def main() -> int:
     ap.add_argument("--windows", type=int, default=2)
     ap.add_argument("--per-window", type=int, default=80)
     ap.add_argument("--data", type=Path, help="keep the store here (and reuse it when it is already there)")
-    ap.add_argument("--serve", choices=("process", "thread"), default="process",
+    ap.add_argument("--serve", choices=("process", "thread"), default="thread",
                     help="process: `argus serve --data` in a child process on the built store; thread: the app "
                          "that built it, under uvicorn on a real socket in this process (no restart)")
     args = ap.parse_args()
