@@ -156,8 +156,8 @@ def test_help_has_examples() -> None:
         assert p.returncode == 0 and "Example:" in p.stdout
 
 
-def test_demo_writes_reports(tmp_path) -> None:
-    p = run("demo", "--out", str(tmp_path / "demo"))
+def test_demo_report_writes_the_batch_reports(tmp_path) -> None:
+    p = run("demo", "--report", "--out", str(tmp_path / "demo"))
     assert p.returncode == 0, p.stderr
     rep = json.loads((tmp_path / "demo" / "report.json").read_text())
     planted = {"income", "channel", "utilization", "employment", "age"}

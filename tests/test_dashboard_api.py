@@ -106,7 +106,9 @@ def test_paging_filters_and_sorting_over_thirty_models(running_monitor: Callable
     names = [f"m{i:02d}" for i in range(30)]
     configs = [cfg(n, team=f"team-{i % 3}", owner=f"owner-{i % 5}", description=f"model number {i}")
                for i, n in enumerate(names)]
-    r = running_monitor(*((c, ref) for c in configs), settings=MANUAL)
+    r = running_monitor(settings=MANUAL)
+    for c in configs:  # registered at run time, as PUT does; not persisted: quicker, and nothing here restarts
+        r.monitor.register(c, ref, persist=False)
     rng = np.random.default_rng(5)
     for k, n in enumerate(("m07", "m03", "m21")):  # m21 has the newest event, m07 the oldest
         send(r, n, [event(f"{n}-0", rng, timestamp=T0 + 1 + 10 * k)])
@@ -147,7 +149,9 @@ def test_the_overview_reads_the_store_the_same_few_times_for_5_or_200_models(
     ref = make_reference(n=300)
 
     def queries(n_models: int, data: str) -> int:
-        r = running_monitor(*((cfg(f"q{i:03d}", team="t"), ref) for i in range(n_models)), data=data, start=False)
+        r = running_monitor(data=data, start=False)
+        for i in range(n_models):  # not persisted: the overview reads the live registry, and it is quicker
+            r.monitor.register(cfg(f"q{i:03d}", team="t"), ref, persist=False)
         cur = r.store._cur()
         cur.execute("CALL enable_logging('QueryLog')")
         cur.execute("CALL truncate_duckdb_logs()")

@@ -89,6 +89,8 @@ def test_every_asset_the_shell_and_its_modules_load_is_served_with_its_type(clie
             wanted.extend(f"/ui/assets/{name}" for name in module_imports(r.text))
     scripts = {p.name for p in DASHBOARD_DIR.glob("*.js")}
     assert scripts <= {Path(u).name for u in seen}, "a module nothing imports is dead code"
+    icon = client.get("/favicon.ico")  # what a browser asks for on any page, the JSON ones too
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/svg+xml"
     # an unchanged file is revalidated, not sent again
     r = client.get("/ui/assets/app.js")
     again = client.get("/ui/assets/app.js", headers={"If-None-Match": r.headers["etag"]})

@@ -371,7 +371,7 @@ def demo_cmd(
                                                           "problems, one HTML and one JSON report into --out")] = False,
     out: Annotated[str, typer.Option("--out", help="folder for --report's data and reports")] = "argus-demo",
 ) -> None:
-    """A real model in production going wrong, replayed in about a minute: the service on 127.0.0.1,
+    """A real model in production going wrong, a week replayed in minutes: the service on 127.0.0.1,
     a week of traffic with late labels, a drifting feature, a burst of nulls, a latency regression and
     a worse canary; each incident is printed as it opens, then the dashboard is served until Ctrl-C.
 

@@ -1,4 +1,4 @@
-"""`argus demo`: a real model in production going wrong in several ways, replayed in about a minute.
+"""`argus demo`: a real model in production going wrong in several ways, a week replayed in minutes.
 
 A scikit-learn model is trained on the Wisconsin breast-cancer data that ships inside scikit-learn (569
 biopsies, benign or malignant; the model reads the ten mean cell-nucleus measurements: real data, no
@@ -247,7 +247,7 @@ def fresh_store(data_dir: str) -> bool:
     return True
 
 
-def config(story: Story) -> dict[str, Any]:
+def config() -> dict[str, Any]:
     """The model's config, as a team would write it: hourly windows, labels judged per hour once 30 are in,
     a p99 latency rule, champion/challenger on ROC AUC. (No SLO: burn rates are sampled by the minute on the
     clock, and a replay that moves an hour per request would make them flap.)"""
@@ -367,7 +367,7 @@ class Demo:
             store.close()
 
     def _register(self, http: Any, models: Models) -> None:
-        r = http.put(f"/v1/models/{MODEL}", json={"config": config(Story.for_days(self.days)),
+        r = http.put(f"/v1/models/{MODEL}", json={"config": config(),
                                                   "baseline": models.reference.to_dict()})
         if r.status_code >= 300:
             raise DemoError(f"registering {MODEL} failed: HTTP {r.status_code} {r.text[:300]}")
@@ -399,9 +399,9 @@ class Demo:
                 result.labels += len(hour.labels)
             if k:
                 self._judged(monitor, hour.start - WINDOW)
-            if hour.labels:
+            if k % 4 == 3:
                 # the performance job recomputes a window at most every 150 s of real time (a 24th of an hourly
-                # window), which is a week in this replay: ask for the pass each simulated hour would have had
+                # window), which is a week in this replay: ask for a pass every four simulated hours
                 monitor.update_performance(force=True)
             self._incidents(http, start, seen, result)
             if (k + 1) % 24 == 0:
@@ -432,6 +432,7 @@ class Demo:
         that resolved. ``seen`` maps incident ids and alert ids to the status printed last."""
         for inc in sorted(http.get("/v1/incidents", params={"model": MODEL, "limit": 100}).json(),
                           key=lambda i: (i["opened_at"], i["id"])):
+            joined = f", joins incident {inc['id']}" if inc["id"] in seen else ""
             if inc["id"] not in seen:
                 seen[inc["id"]] = "open"
                 result.incidents.append(inc)
@@ -444,7 +445,7 @@ class Demo:
                 col = a["labels"].get("column")
                 self.echo(f"      {_hhmm(start, _epoch(a['fired_at'] or a['starts_at']))}  {a['name']}"
                           f"{f' on {col}' if col else ''} ({a['model_version'] or 'all versions'}, {a['severity']}): "
-                          f"{_short(a['summary'])}")
+                          f"{_short(a['summary'])}{joined}")
             if inc["status"] == "resolved" and seen.get(inc["id"]) != "resolved":
                 seen[inc["id"]] = "resolved"
                 self.echo(f"  + {_hhmm(start, _epoch(inc['resolved_at']))}  incident {inc['id']} resolved "

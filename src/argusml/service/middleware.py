@@ -24,17 +24,16 @@ page, its assets under DOCS_ASSETS, the OpenAPI document) which holds no data, o
 RUNBOOKS_PATH = "/v1/runbooks"
 """The shipped runbooks (the list, and each under it) are public too: they hold no data, and an alert's
 runbook link is opened from a notification by a browser that has no token to send."""
-
-
 DASHBOARD_ASSETS = "/ui/assets"
 DASHBOARD_PAGES = ("/models/", "/incidents/")
-"""The dashboard's pages (``/`` and under these) and its assets are public as well: they hold no data, only the
-scripts that call the API with the token the person gives, and an alert links to them."""
+"""The dashboard's pages (``/`` and under these), its icon (``/favicon.ico``, which browsers ask for on any
+page, the JSON ones too) and its assets are public as well: they hold no data, only the scripts that call the
+API with the token the person gives, and an alert links to them."""
 
 
 def is_public(path: str) -> bool:
     return (path in PUBLIC_PATHS or path.startswith(DOCS_ASSETS + "/") or path == RUNBOOKS_PATH
-            or path.startswith(RUNBOOKS_PATH + "/") or path == "/" or path.startswith(DASHBOARD_PAGES)
+            or path.startswith(RUNBOOKS_PATH + "/") or path in ("/", "/favicon.ico") or path.startswith(DASHBOARD_PAGES)
             or path.startswith(DASHBOARD_ASSETS + "/"))
 
 

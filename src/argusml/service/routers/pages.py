@@ -78,6 +78,12 @@ def incident_page(incident_id: str, request: Request) -> Response:
     return _shell(request)
 
 
+@router.get("/favicon.ico")
+def favicon(request: Request) -> Response:
+    """Browsers ask for it on every page of the service (the JSON ones too): the dashboard's icon, not a 404."""
+    return _file_response(request, DASHBOARD_DIR / "favicon.svg", CONTENT_TYPES[".svg"], {})
+
+
 @router.get(DASHBOARD_ASSETS + "/{name:path}")
 def asset(name: str, request: Request) -> Response:
     """A shipped file under DASHBOARD_DIR by its relative path (``app.js``, ``vendor/uplot/uPlot.min.css``);

@@ -26,12 +26,12 @@ function drawViews() {
   const nav = clear(document.getElementById("views"));
   const current = view();
   nav.append(h("ul", {}, VIEWS.map((v) => h("li", {},
-    h("a", {href: urlWith({view: v.key === "ml" ? null : v.key}), title: v.title, dataset: {view: v.key},
+    h("a", {href: urlWith({view: v.key}), title: v.title, dataset: {view: v.key},
       "aria-current": v.key === current ? "page" : null,
       onclick: (ev) => {
         if (ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
         ev.preventDefault();
-        navigate({view: v.key === "ml" ? null : v.key});
+        navigate({view: v.key});
       }}, v.label)))));
 }
 
@@ -47,6 +47,8 @@ function showError(err) {
 }
 
 let generation = 0;
+let lastFocused = null;  // the id of what had the focus: a redraw that removed it gives it back
+document.addEventListener("focusin", (ev) => { lastFocused = ev.target?.id || null; });
 
 export async function render() {
   const mine = ++generation;
@@ -61,10 +63,10 @@ export async function render() {
     const [mod, args] = found;
     await mod.render(page, args, view());
     if (mine !== generation) return;  // a newer render (the person clicked on) owns the page now
-    const focused = document.activeElement?.id;
     clear(main).append(page);
     drawPending();
-    const again = focused && focused !== "main" ? document.getElementById(focused) : null;
+    const lost = !document.activeElement || document.activeElement === document.body;
+    const again = lost && lastFocused && lastFocused !== "main" ? document.getElementById(lastFocused) : null;
     if (again) {  // the redrawn page keeps the focus (and a text field its caret) where the person was
       again.focus();
       if (again.tagName === "INPUT" && again.type !== "checkbox") again.setSelectionRange?.(again.value.length, again.value.length);

@@ -5,7 +5,7 @@
 import {ApiError, enc, get, getOptional} from "./api.js";
 import {timeChart} from "./charts.js";
 import {append, clear, h, healthBadge, num, pct, ms, duration, timeEl, toEpoch, section, severityBadge, when} from "./dom.js";
-import {link, navigate, params, setCrumbs} from "./state.js";
+import {link, navigate, params, setCrumbs, urlWith} from "./state.js";
 import {actions, causesList, runbookLinks, statusBadge} from "./incident.js";
 
 const HIGHER_IS_BETTER = new Set(["accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "r2"]);
@@ -45,7 +45,7 @@ export async function render(root, args, view) {
     root.append(opsPanel(series, status, version), sloPanel(slos, status, perfRows));
   } else {
     root.append(featuresPanel(model, features, version, segment), driftPanel(series, segment),
-      qualityPanel(series, segment), performancePanel(perfRows, version, segment));
+      qualityPanel(series, segment), performancePanel(perfRows, version, segment), opsSummary(series, version));
   }
   root.append(incidentsPanel(incidents));
 }
@@ -218,7 +218,7 @@ function performanceChart(rows, version, segment, metric, id, plainWords) {
 
 function performancePanel(rows, version, segment) {
   const {metric, all} = primaryMetric(rows, params().get("metric"));
-  if (!metric) return section("performance", "Performance over time", h("p", {class: "empty"}, "No performance windows yet: labels have not arrived, and the model has no probabilities to estimate from."));
+  if (!metric) return section("performance", "Performance over time", h("p", {class: "empty"}, "No performance windows yet: no labels have arrived, and no predictions to estimate from."));
   return section("performance", "Performance over time",
     h("form", {class: "filters", onsubmit: (ev) => ev.preventDefault()},
       h("div", {}, h("label", {for: "metric"}, "Metric"),
@@ -257,6 +257,23 @@ function opsPanel(series, status, version) {
       : h("p", {class: "muted"}, "No resource reports (POST /v1/models/{model}/resources, or resources on events)."),
     h("h3", {}, "Fallback"),
     h("ul", {}, fallback.map(([v, n, r]) => h("li", {}, `${v}: ${num(n)} answers from the fallback in all; ${pct(r ?? null, 1)} in the last window.`))));
+}
+
+/** The ml view's look at serving: the newest window's requests, errors and latency, in one table (the sre
+ * view has the charts). A model that stopped serving well is an ML engineer's problem too. */
+function opsSummary(series, version) {
+  const ops = (series?.ops || []).filter((o) => !version || o.version === version);
+  const newest = new Map();
+  for (const o of ops) newest.set(o.version, o);
+  const rows = [...newest.values()];
+  return section("ops", "Serving, newest window",
+    rows.length ? h("table", {class: "grid"},
+      h("thead", {}, h("tr", {}, ["Version", "Window", "Requests", "Errors", "p50", "p90", "p99"].map((c, i) => h("th", {scope: "col", class: i > 1 ? "num" : null}, c)))),
+      h("tbody", {}, rows.map((o) => h("tr", {}, h("th", {scope: "row"}, o.version), h("td", {}, timeEl(o.start)),
+        h("td", {class: "num"}, num(o.requests)), h("td", {class: "num"}, `${num(o.errors)} (${pct(o.error_rate, 1)})`),
+        h("td", {class: "num"}, ms(o.latency_p50_ms)), h("td", {class: "num"}, ms(o.latency_p90_ms)), h("td", {class: "num"}, ms(o.latency_p99_ms))))))
+      : h("p", {class: "muted"}, "No requests in the last 7 days."),
+    h("p", {}, h("a", {href: urlWith({view: "sre"})}, "Latency, errors and saturation over time (SRE view)")));
 }
 
 function sloPanel(slos, status, perfRows) {

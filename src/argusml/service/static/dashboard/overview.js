@@ -2,7 +2,7 @@
 // coverage. One API call per page of models (the API filters, sorts and pages), never one call per model.
 
 import {ApiError, get} from "./api.js";
-import {h, healthBadge, pct, duration, when, timeEl, num} from "./dom.js";
+import {clear, h, healthBadge, pct, duration, when, timeEl, num} from "./dom.js";
 import {link, navigate, params, setCrumbs} from "./state.js";
 
 export const PAGE_SIZES = [25, 50, 100, 200];
@@ -62,12 +62,35 @@ function options(values, selected, anyLabel) {
   return [h("option", {value: ""}, anyLabel), ...set.map((v) => h("option", {value: v, selected: v === selected}, v))];
 }
 
+let form = null;
+/* The filter form outlives the overview's redraws: the same input keeps what is typed while the next page of
+   models loads (a new one would drop those keys), and keeps its focus and caret. */
+
 function filters(answer, models, st) {
+  form ??= buildFilters();
+  const q = form.querySelector("#filter-q");
+  if (document.activeElement !== q && q.value !== st.q) q.value = st.q;
   // the API's facet lists when it gives them; else the values on this page (plus what is selected)
-  const teams = answer.teams || models.map((m) => m.team);
-  const owners = answer.owners || models.map((m) => m.owner);
+  fill(form.querySelector("#filter-team"), options(answer.teams || models.map((m) => m.team), st.team, "any team"));
+  fill(form.querySelector("#filter-owner"), options(answer.owners || models.map((m) => m.owner), st.owner, "any owner"));
+  fill(form.querySelector("#filter-health"), [h("option", {value: ""}, "any health"),
+    ...["incident", "warning", "ok"].map((v) => h("option", {value: v, selected: v === st.health}, v))]);
+  const reset = form.querySelector(".reset");
+  reset.hidden = !(st.q || st.team || st.owner || st.health);
+  reset.querySelector("a").setAttribute("href", link("/"));
+  return form;
+}
+
+function fill(select, opts) {
+  const same = select.options.length === opts.length && opts.every((op, i) => select.options[i].value === op.value);
+  if (!same) clear(select).append(...opts);  // the same choices keep their elements (and a menu that is open)
+  const chosen = opts.find((o) => o.selected);
+  select.value = chosen ? chosen.value : "";
+}
+
+function buildFilters() {
   let typing = null;
-  const q = h("input", {id: "filter-q", type: "search", value: st.q, placeholder: "part of a name", autocomplete: "off",
+  const q = h("input", {id: "filter-q", type: "search", placeholder: "part of a name", autocomplete: "off",
     oninput: (ev) => {
       clearTimeout(typing);
       const value = ev.target.value;
@@ -78,17 +101,17 @@ function filters(answer, models, st) {
         clearTimeout(typing);
         navigate({q: ev.target.value, page: null});
       }
-    }});
-  const select = (id, key, opts) => h("select", {id, onchange: (ev) => navigate({[key]: ev.target.value, page: null})}, opts);
+    },
+    // emptied by its clear button or by a script, or left after an edit: apply what it holds now
+    onsearch: (ev) => { clearTimeout(typing); navigate({q: ev.target.value, page: null}); },
+    onchange: (ev) => { clearTimeout(typing); navigate({q: ev.target.value, page: null}); }});
+  const select = (id, key) => h("select", {id, onchange: (ev) => navigate({[key]: ev.target.value, page: null})});
   return h("form", {class: "filters", role: "search", "aria-label": "Filter models", onsubmit: (ev) => ev.preventDefault()},
     h("div", {}, h("label", {for: "filter-q"}, "Name"), q),
-    h("div", {}, h("label", {for: "filter-team"}, "Team"), select("filter-team", "team", options(teams, st.team, "any team"))),
-    h("div", {}, h("label", {for: "filter-owner"}, "Owner"), select("filter-owner", "owner", options(owners, st.owner, "any owner"))),
-    h("div", {}, h("label", {for: "filter-health"}, "Health"), select("filter-health", "health", [
-      h("option", {value: ""}, "any health"),
-      ...["incident", "warning", "ok"].map((v) => h("option", {value: v, selected: v === st.health}, v))])),
-    (st.q || st.team || st.owner || st.health)
-      ? h("div", {}, h("a", {href: link("/"), class: "reset"}, "Clear filters")) : null);
+    h("div", {}, h("label", {for: "filter-team"}, "Team"), select("filter-team", "team")),
+    h("div", {}, h("label", {for: "filter-owner"}, "Owner"), select("filter-owner", "owner")),
+    h("div", {}, h("label", {for: "filter-health"}, "Health"), select("filter-health", "health")),
+    h("div", {class: "reset"}, h("a", {href: "/"}, "Clear filters")));
 }
 
 function sortHeader(key, st, numeric) {
