@@ -100,6 +100,9 @@ def build_story(data: Path) -> None:
             clock.advance(60)
             assert running.monitor.wait_idle()
             running.monitor.alerting.run_once()
+        # the performance windows (label-free estimates per version and segment) now, not on the job's
+        # cadence: the model page lists a model's segments from them
+        running.monitor.update_performance(force=True)
     finally:
         running.stop()
 
