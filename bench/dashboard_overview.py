@@ -1,12 +1,16 @@
 #!/usr/bin/env python
-"""The dashboard's overview with 500 models, timed in Debian's Chromium against a real `argus serve`.
+"""The dashboard's overview with 500 models, timed in Debian's Chromium against the real service.
 
-    .venv/bin/python bench/dashboard_overview.py [--models 500] [--per 200] [--runs 7] [--windows 2] [--per-window 40]
+    .venv/bin/python bench/dashboard_overview.py [--models 500] [--per 200] [--runs 7] [--windows 2] [--per-window 80]
+        [--serve thread|process] [--data DIR]
 
 Builds a store with ``--models`` registered models (six teams, twenty owners), each with ``--windows``
 closed one-minute windows of ``--per-window`` events ending a minute ago; every 10th model drifts on x0
 from its second window (alerts pending or an incident: warning and incident rows as well as ok ones).
-Then `argus serve --data` (a child process, no auth) serves it, and headless Chromium opens each page of
+Then the service answers on a real socket (no auth): by default (``--serve thread``) the very app that built
+the store, under uvicorn in this process, as the tests' ``LiveServer`` does; with ``--serve process``,
+`argus serve --data` in a child process after the store is closed (its start-up reloads 500 models: over
+5 minutes on a busy 2-core machine, hence not the default). Headless Chromium opens each page of
 the overview at ``--per`` models a page (``/?per=200&page=N``: the overview pages through the API's
 ``limit``/``offset``, 200 rows being its largest page) ``--runs`` times in one browser (about:blank in
 between; the first run has an empty cache).
@@ -37,13 +41,14 @@ import httpx  # noqa: E402
 import numpy as np  # noqa: E402
 
 from browser_util import browser_missing, chromium, problems, wait_ready  # noqa: E402
-from service_util import FAST, Clock, Server, event, make_reference, start_monitor  # noqa: E402
+from service_util import FAST, Clock, LiveServer, Running, Server, event, make_reference, start_monitor  # noqa: E402
 
 TEAMS = ("risk", "growth", "search", "ads", "payments", "support")
 
 
-def build(data: Path, n_models: int, windows: int, per_window: int) -> None:
-    """Register ``n_models`` models in the store at ``data`` and close their windows, with our own clock."""
+def build(data: Path, n_models: int, windows: int, per_window: int, keep: bool = False) -> Running | None:
+    """Register ``n_models`` models in the store at ``data`` and close their windows, with our own clock;
+    with ``keep``, the monitor is left running (the caller serves it and stops it)."""
     from argusml.monitor import Settings
     from argusml.schema.model_config import model_config_from_dict
 
@@ -67,8 +72,13 @@ def build(data: Path, n_models: int, windows: int, per_window: int) -> None:
             clock.advance(60)
             assert running.monitor.wait_idle(timeout=600)
             running.monitor.alerting.run_once()
-    finally:
+    except BaseException:
         running.stop()
+        raise
+    if keep:
+        return running
+    running.stop()
+    return None
 
 
 def main() -> int:
@@ -77,7 +87,11 @@ def main() -> int:
     ap.add_argument("--per", type=int, default=200, help="models a page: 25, 50, 100 or 200 (the overview's sizes)")
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--windows", type=int, default=2)
-    ap.add_argument("--per-window", type=int, default=40)
+    ap.add_argument("--per-window", type=int, default=80)
+    ap.add_argument("--data", type=Path, help="keep the store here (and reuse it when it is already there)")
+    ap.add_argument("--serve", choices=("process", "thread"), default="thread",
+                    help="process: `argus serve --data` in a child process on the built store; thread: the app "
+                         "that built it, under uvicorn on a real socket in this process (no restart)")
     args = ap.parse_args()
     if args.per not in (25, 50, 100, 200):
         ap.error(f"--per {args.per}: the overview's page sizes are 25, 50, 100 and 200")
@@ -87,14 +101,25 @@ def main() -> int:
         return 2
 
     tmp = Path(tempfile.mkdtemp(prefix="argus-dash-bench-"))
+    data = args.data or tmp / "data"
+    running = None
     try:
+        if data.exists() and args.serve == "process":
+            print(f"store: {data}, built before")
+        else:
+            t = time.perf_counter()
+            running = build(data, args.models, args.windows, args.per_window, keep=args.serve == "thread")
+            print(f"store: {args.models} models x {args.windows} windows x {args.per_window} events, "
+                  f"built in {time.perf_counter() - t:.1f} s")
         t = time.perf_counter()
-        build(tmp / "data", args.models, args.windows, args.per_window)
-        print(f"store: {args.models} models x {args.windows} windows x {args.per_window} events, "
-              f"built in {time.perf_counter() - t:.1f} s")
-        server = Server(None, tmp / "data")
+        server: Server | LiveServer
+        if running is not None:
+            server = running.live()
+        else:
+            server = Server(None, data, log=tmp / "serve.log")
+            server.wait_ready(timeout=900)
+        print(f"service ({args.serve}) ready in {time.perf_counter() - t:.1f} s")
         try:
-            server.wait_ready(timeout=120)
             api = []
             for _ in range(5):
                 t = time.perf_counter()
@@ -141,7 +166,10 @@ def main() -> int:
             print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
                   f"{browser}")
         finally:
-            server.stop()
+            if running is not None:
+                running.stop()
+            else:
+                server.stop()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

@@ -3,11 +3,11 @@
 
     .venv/bin/python scripts/screenshot.py [--out docs/img/dashboard.png] [--path /] [--width 1280] [--height 800]
 
-Replays the demo's story into a fresh store (`argus demo --once --data TMP/argus-data`, the same story
-`make demo` tells), serves that store with `argus serve --data` on a free port, opens ``--path`` (the
-overview by default; ``--path first-incident`` opens the newest open incident's page, ``--path
-first-model`` the page of the first model not ok) in headless Debian Chromium at ``--width`` x ``--height``
-CSS pixels, waits for ``body[data-ready="true"]``, checks the page logged no error, and saves the visible
+Replays the demo's story into a fresh store (`argus demo --once --data TMP/argus-data --port FREE`, the story
+`make demo` tells), serves that store with `argus serve --data` on a free port, opens ``--path`` (by default
+``first-model``: the page of the model in the worst health; ``first-incident``: the newest open incident's
+page; or a path such as ``/`` for the overview) in headless Debian Chromium at ``--width`` x ``--height``
+pixels, waits for ``body[data-ready="true"]``, checks the page logged no error, and saves the visible
 part as a PNG. It fails, rather than writing, when the page reports an error or the file would exceed
 ``--max-kb`` (300 KB: the README should load fast).
 
@@ -17,6 +17,7 @@ Needs Chromium and chromedriver (scripts/install-test-deps.sh) and the dev extra
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -29,7 +30,16 @@ sys.path.insert(0, str(ROOT / "tests"))
 import httpx  # noqa: E402
 
 from browser_util import browser_missing, chromium, problems, wait_ready  # noqa: E402
-from service_util import Server  # noqa: E402
+from service_util import Server, free_port  # noqa: E402
+
+
+def same_argusml() -> dict[str, str]:
+    """The environment for a child that must run the argusml this script imported: the demo runs in a
+    temporary folder, where a relative PYTHONPATH (``PYTHONPATH=src``) would find another copy or none."""
+    import argusml
+
+    src = str(Path(argusml.__file__).resolve().parents[1])
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([src, *filter(None, [os.environ.get("PYTHONPATH")])])}
 
 
 def pick(url: str, path: str) -> str:
@@ -50,7 +60,8 @@ def pick(url: str, path: str) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "img" / "dashboard.png")
-    ap.add_argument("--path", default="/", help="the page: a path, first-incident or first-model")
+    ap.add_argument("--path", default="first-model", help="the page: a path (/ is the overview), first-incident or "
+                    "first-model (the default: the demo's model page, its health, features and charts)")
     ap.add_argument("--width", type=int, default=1280)
     ap.add_argument("--height", type=int, default=800)
     ap.add_argument("--max-kb", type=int, default=300)
@@ -63,8 +74,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="argus-screenshot-") as tmp:
         data = Path(tmp) / "argus-data"
         t = time.perf_counter()
-        demo = subprocess.run([sys.executable, "-m", "argusml.cli.main", "demo", "--once", "--data", str(data)],
-                              cwd=tmp, capture_output=True, text=True)
+        demo = subprocess.run([sys.executable, "-m", "argusml.cli.main", "demo", "--once", "--data", str(data),
+                               "--port", str(free_port())],
+                              cwd=tmp, capture_output=True, text=True, env=same_argusml())
         if demo.returncode != 0:
             print(f"screenshot: `argus demo --once` exited {demo.returncode}:\n{demo.stdout[-2000:]}{demo.stderr[-2000:]}",
                   file=sys.stderr)
