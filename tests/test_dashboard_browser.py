@@ -101,7 +101,7 @@ def build_story(data: Path) -> None:
             assert running.monitor.wait_idle()
             running.monitor.alerting.run_once()
         # the performance windows (label-free estimates per version and segment) now, not on the job's
-        # cadence: the model page lists a model's segments from them
+        # cadence, so the performance panels have them
         running.monitor.update_performance(force=True)
     finally:
         running.stop()
@@ -273,6 +273,8 @@ def test_drill_down_to_the_drifted_feature(drv: WebDriver, dash: Dashboard) -> N
     until("version=v2 in the URL", lambda: query(drv).get("version") == "v2")
     settled(drv, "model-version")
     segments = [o.get_attribute("value") for o in Select(drv.find_element(By.CSS_SELECTOR, "select#segment")).options]
+    listed = dash.api("/v1/models/fraud/status")["segments"]  # the segments with a closed window
+    assert listed and all(s.startswith("cat=") for s in listed) and set(listed) <= set(segments), (listed, segments)
     segment = next(s for s in segments if s and s != "*" and s.startswith("cat="))
     choose(drv, "select#segment", segment)
     until(f"segment={segment} in the URL", lambda: query(drv).get("segment") == segment)

@@ -67,6 +67,8 @@ class Status:
             "open_window_rows": sum(w.n_rows for w in list(state.folder.open.values()) if w.segment == OVERALL),
             "backfill_open_windows": len(state.backfill.open),
             "latest_windows": overall,
+            # what a segment drill-down can offer: every segment with a closed window, whichever job ran
+            "segments": sorted({w["segment"] for w in latest} - {OVERALL}),
             "open_findings": findings,
             "provisional": provisional_windows(state),
             "last_event_timestamp": m.last_event_ts,

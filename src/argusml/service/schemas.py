@@ -438,6 +438,8 @@ class StatusAnswer(_Answer):
     open_windows: int
     open_window_rows: int
     latest_windows: list[LatestWindow] = Field(description="the newest closed window per version, all traffic")
+    segments: list[str] = Field(description="the segments ('key=value') with a closed window of the model's "
+                                            "window length, any version")
     open_findings: list[FindingOut] = Field(description="the findings of those windows")
     last_event_timestamp: str | None = Field(description="RFC 3339, UTC; null before the first event")
     performance: dict[str, dict[str, Any]] = Field(description="per version: the latest performance window and "

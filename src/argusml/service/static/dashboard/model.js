@@ -29,7 +29,7 @@ export async function render(root, args, view) {
     incidentsOrNull(model),
   ]);
   const perfRows = (perf.performance || []).filter((r) => r.granularity === undefined || r.granularity === status.window).slice().sort((a, b) => toEpoch(a.start) - toEpoch(b.start));
-  const segments = [...new Set(["*", ...perfRows.map((r) => r.segment), ...(series?.checks || []).map((c) => c.segment)])];
+  const segments = [...new Set(["*", ...(status.segments || []), ...perfRows.map((r) => r.segment), ...(series?.checks || []).map((c) => c.segment)])];
   const health = status.health || derivedHealth(incidents || []);
 
   // exec: the one line below says it all; the drill-down is for the other views
