@@ -5,7 +5,7 @@ import {ApiError, get} from "./api.js";
 import {clear, h, healthBadge, pct, duration, when, timeEl, num} from "./dom.js";
 import {link, navigate, params, setCrumbs} from "./state.js";
 
-export const PAGE_SIZES = [25, 50, 100, 200];
+export const PAGE_SIZES = [25, 50, 100, 200, 500];
 const SORTS = {
   name: "Model", health: "Health", incidents: "Open incidents", slo_budget_left: "SLO budget left",
   last_event: "Last event", label_coverage: "Label coverage",
