@@ -46,9 +46,11 @@ from service_util import FAST, Clock, LiveServer, Running, Server, event, make_r
 TEAMS = ("risk", "growth", "search", "ads", "payments", "support")
 
 
-def build(data: Path, n_models: int, windows: int, per_window: int, keep: bool = False) -> Running | None:
+def build(data: Path, n_models: int, windows: int, per_window: int, keep: bool = False,
+          memory_limit: str | None = None) -> Running | None:
     """Register ``n_models`` models in the store at ``data`` and close their windows, with our own clock;
-    with ``keep``, the monitor is left running (the caller serves it and stops it)."""
+    with ``keep``, the monitor is left running (the caller serves it and stops it). ``memory_limit``:
+    DuckDB's, default the service's own (``Settings.memory_limit``)."""
     from argusml.monitor import Settings
     from argusml.schema.model_config import model_config_from_dict
 
@@ -59,7 +61,8 @@ def build(data: Path, n_models: int, windows: int, per_window: int, keep: bool =
         "description": f"benchmark model {i}", "window": "1m", "lateness": "0s",
     }, f"model-{i:03d}.yaml") for i in range(n_models)]
     running = start_monitor(data, *((c, ref) for c in configs), clock=clock,
-                            settings=Settings(**FAST, alert_every=3600.0, alert_on_close=False, memory_limit="1GB"))
+                            settings=Settings(**FAST, alert_every=3600.0, alert_on_close=False,
+                                             **({"memory_limit": memory_limit} if memory_limit else {})))
     try:
         for w in range(windows):
             for i, c in enumerate(configs):

@@ -249,7 +249,7 @@ def test_retention_does_not_take_counters_back(tmp_path):
         mon.apply_retention(clock())  # "late" waited past the 14 d label horizon: expired
         # a correction that outlives the label it corrects: what the rest of its (version, id) counts changes
         post(srv.url, "labels", [{"id": "7", "label": 0}])
-        tallies = store.label_tallies("m", LABEL_LAG_BUCKETS)
+        tallies = store.label_tallies("m", LABEL_LAG_BUCKETS)["m"]
         assert {k: tallies[k] for k in ("labels", "labels_joined", "label_corrections", "labels_expired")} == {
             "labels": 83, "labels_joined": 80, "label_corrections": 2, "labels_expired": 1}
         assert tallies["lag"]["counts"][3] == 80 and tallies["lag"]["total"] == 80 * 75.0  # in (60 s, 300 s]
@@ -259,7 +259,7 @@ def test_retention_does_not_take_counters_back(tmp_path):
         out = mon.apply_retention(clock())
         assert out["m"]["labels"] == 82 and out["m"]["predictions"] == 200
         assert store._rows("SELECT id FROM labels") == [("7",)]
-        assert store.label_tallies("m", LABEL_LAG_BUCKETS) == tallies
+        assert store.label_tallies("m", LABEL_LAG_BUCKETS)["m"] == tallies
     mon.stop()
     store.close()
     mon, store = _mon(tmp_path / "d", clock)

@@ -130,8 +130,7 @@ class Monitor:
         """Recover (snapshot + replay), then start the writer, indexer, fold and performance threads."""
         recover(self.store, self.models, self._writer, self._fold, self.clock())
         self._running = True
-        for state in self.models.values():
-            self._performer.load(state)
+        self._performer.load(*self.models.values())
         self._threads.extend(self._writer.start())
         self._threads.extend(self._fold.start())
         self._threads.extend(self._performer.start())
@@ -171,7 +170,11 @@ class Monitor:
         return self.queue_depth == 0 and self.ticks >= target
 
     def healthy(self) -> bool:
-        """Threads alive (once started) and the last write succeeded."""
+        """Threads alive (once started) and the store usable (``Connection.failure``)."""
+        failure = self.store.failure()
+        if failure is not None:
+            self.last_error = f"the store failed ({failure}): restart the service; acknowledged events replay from the raw log"
+            return False
         if not self._running:
             return not self._threads and not self.ready
         return all(t.is_alive() for t in self._threads)

@@ -122,17 +122,11 @@ class Performer:
 
         return model_advice(self.store, state, self.clock(), compare, review)
 
-    def load(self, state: ModelState) -> None:
+    def load(self, *states: ModelState) -> None:
         """Per version, what /status and /metrics show: the latest window of the report length, and the
-        latest one with enough labels to judge (labels lag, so the two are often different windows)."""
-        cfg = state.config
-        g = state.report_granularity
-        latest = self.store.performance(state.name, granularity=g, segment=OVERALL, limit=10 * max(len(state.versions), 1))
-        judged = self.store.performance(state.name, granularity=g, segment=OVERALL, min_labels=cfg.performance.min_labels,
-                                        limit=10 * max(len(state.versions), 1))
-        out: dict[str, dict[str, Any]] = {}
-        for row in latest:
-            out.setdefault(row["version"], {"latest": row})
-        for row in judged:
-            out.setdefault(row["version"], {}).setdefault("judged", row)
-        state.metrics.performance = out
+        latest one with enough labels to judge (labels lag, so the two are often different windows). One
+        grouped read for all ``states`` (a start loads every model at once)."""
+        panel = self.store.performance_panel({s.name: (s.report_granularity, s.config.performance.min_labels)
+                                              for s in states}, OVERALL)
+        for state in states:
+            state.metrics.performance = panel[state.name]

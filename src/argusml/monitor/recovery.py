@@ -33,50 +33,61 @@ log = logging.getLogger("argus.monitor")
 def recover(store: Store, models: dict[str, ModelState], writer: Writer, fold: Fold, now: float) -> None:
     """Everything the monitor knew when it stopped, before its threads start: the index completed from the
     raw log, the sequences continued, each model's dedup keys, pending labels, counters and window gauges
-    reloaded, and the open windows reloaded and replayed."""
+    reloaded, and the open windows reloaded and replayed. The store answers each read for every model at
+    once (``store/startup.py``): read model by model, a start cost seconds per hundred models."""
+    max_seqs = store.max_seqs()
     for state in models.values():
-        _reindex(store, state)
+        _reindex(store, state, max_seqs.get(state.name, 0))
     writer.seq = store.last_seq()
     writer.lseq = store.max_lseq()
+    keys = store.recent_keys_all({name: (now - s.config.dedup.horizon, s.config.dedup.max_keys)
+                                  for name, s in models.items()})
+    pending = store.pending_labels_all()
+    outcome_names = store.outcome_names_all()
+    versions = store.versions_all()
     for name, state in models.items():
-        cfg = state.config
-        for version, id_ in reversed(store.recent_keys(name, now - cfg.dedup.horizon, cfg.dedup.max_keys)):
+        for version, id_ in reversed(keys.get(name, [])):
             state.dedup.add([key_of(version, id_)], now)
-        state.pending = dict(store.pending_labels(name))
-        state.pending_outcomes = dict(store.pending_labels(name, outcomes=True))
-        state.outcome_names = set(store.outcome_names(name))
-        _restore_counters(store, state)
-        state.metrics.labels_pending = len(state.pending)
-        state.versions = set(store.versions(name))
-        _load_window_gauges(store, state)
+        state.pending, state.pending_outcomes = (dict(d) for d in pending.get(name, ({}, {})))
+        state.outcome_names = set(outcome_names.get(name, ()))
+        state.versions = set(versions.get(name, ()))
+    _restore_counters(store, models)
+    _load_window_gauges(store, models)
     writer.counted_seq = writer.seq
     _replay(store, models, fold)
 
 
-def _restore_counters(store: Store, state: ModelState) -> None:
+def _restore_counters(store: Store, models: dict[str, ModelState]) -> None:
     """Continue every counter where the last run left it (``ModelMetrics.to_dict``, saved with each
     snapshot), so /metrics never goes backwards and agrees with /status. What was acknowledged after that
     snapshot is counted again from the store: events past the sequence the saved counters count through
     (from the index, which by now holds the raw log's tail), labels and outcomes from their table; too
     late events are counted again as the replay past the snapshot folds them; the ops counters (cost, stages,
-fallback, resources) from the raw log past the snapshot. Rejections, duplicates and
+    fallback, resources) from the raw log past the snapshot. Rejections, duplicates and
     host resources are in no table: a crash loses those counted since the last snapshot (``snapshot_every``)."""
-    m = state.metrics
-    saved = store.get_meta(f"counters:{state.name}")
-    through = 0
-    if saved is not None:
+    saved = store.metas("counters:")
+    through: dict[str, int] = {}
+    for name, state in models.items():
+        through[name] = 0
+        if name not in saved:
+            continue
         try:
-            d = orjson.loads(saved)
-            m.restore(d)
-            through = int(d.get("seq", 0))
+            d = orjson.loads(saved[name])
+            state.metrics.restore(d)
+            through[name] = int(d.get("seq", 0))
         except (ValueError, TypeError, AttributeError) as exc:  # unreadable: recount what the store holds
-            log.error("model %r: saved counters unreadable (%s); counting from the store", state.name, exc)
-            state.metrics = m = ModelMetrics()
-            through = 0
-    m.add_events(store.event_tallies(state.name, through, LATENCY_BUCKETS))
-    _recount_ops(store, state, through)
-    m.merge_labels(store.label_tallies(state.name, LABEL_LAG_BUCKETS))
-    state.events_total = sum(vm.events for vm in m.versions.values())
+            log.error("model %r: saved counters unreadable (%s); counting from the store", name, exc)
+            state.metrics = ModelMetrics()
+    events = store.event_tallies_all(through, LATENCY_BUCKETS)
+    labels = store.label_tallies(None, LABEL_LAG_BUCKETS)
+    empty = store.label_tallies("", LABEL_LAG_BUCKETS)[""]  # a model with no labels: all zero
+    for name, state in models.items():
+        m = state.metrics
+        m.add_events(events[name])
+        _recount_ops(store, state, through[name])
+        m.merge_labels(labels.get(name, empty))
+        state.events_total = sum(vm.events for vm in m.versions.values())
+        m.labels_pending = len(state.pending)
 
 
 def _recount_ops(store: Store, state: ModelState, through: int) -> None:
@@ -88,20 +99,24 @@ def _recount_ops(store: Store, state: ModelState, through: int) -> None:
                                       for seq, version, id_, ts, _arrival, payload in rows], state.config.cost)
 
 
-def _load_window_gauges(store: Store, state: ModelState) -> None:
+def _load_window_gauges(store: Store, models: dict[str, ModelState]) -> None:
     """The window gauges as they were when the newest closed window of each version closed: built from
     the verdict stored with it, as ``Closer`` built them (not empty until the next window closes,
     which would resolve drift alerts and blank the dashboards)."""
-    for row in store.newest_windows(state.name, state.config.window, OVERALL):
-        verdict = WindowVerdict.loads(row["verdict"])
-        if verdict is not None:
-            state.metrics.version(row["version"]).window = Shown(verdict, row["start_ts"], row["end_ts"], row["n_rows"])
+    newest = store.newest_windows_all({name: s.config.window for name, s in models.items()}, OVERALL)
+    for name, state in models.items():
+        for row in newest.get(name, []):
+            verdict = WindowVerdict.loads(row["verdict"])
+            if verdict is not None:
+                state.metrics.version(row["version"]).window = Shown(verdict, row["start_ts"], row["end_ts"],
+                                                                     row["n_rows"])
 
 
-def _reindex(store: Store, state: ModelState) -> None:
-    """Index rows for the raw events past the index (acknowledged before a crash, never indexed)."""
+def _reindex(store: Store, state: ModelState, indexed: int) -> None:
+    """Index rows for the raw events past the index's newest sequence ``indexed`` (acknowledged before a
+    crash, never indexed)."""
     done = 0
-    for rows in store.raw_after(state.name, store.max_seq(state.name)):
+    for rows in store.raw_after(state.name, indexed):
         ev = EventRows()
         for seq, version, id_, ts, arrival, payload in rows:
             rec = EventRecord.from_stored(seq, version, id_, ts, payload)

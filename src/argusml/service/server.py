@@ -11,13 +11,15 @@ import gc
 import logging
 import os
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from argusml.monitor import ModelState, Monitor, Settings
 from argusml.monitor.state import version_references
 from argusml.profile import Reference
-from argusml.schema import ConfigError, InputError
+from argusml.schema import ArgusError, ConfigError, InputError
 from argusml.schema.model_config import AuthConfig, ModelConfig, load_auth_config, load_model_config
 from argusml.service.auth import Authenticator
 from argusml.store import Store
@@ -161,6 +163,7 @@ def serve(config_dir: str | None, data_dir: str, host: str, port: int, *, log_le
     def shutdown() -> None:
         if not stopped:
             stopped.append(True)
+            watching.set()
             monitor.stop()
             monitor.store.close()
             if pool is not None:
@@ -174,7 +177,44 @@ def serve(config_dir: str | None, data_dir: str, host: str, port: int, *, log_le
     server = uvicorn.Server(config)
     log.info("listening on http://%s:%d (auth %s, %d validation worker process(es))", host, port,
              "on" if auth.enabled else "off", n_workers)
+    failed: list[str] = []
+
+    def stop_serving(failure: str) -> None:
+        failed.append(failure)
+        server.should_exit = True
+
+    watching = watch_store(monitor, stop_serving)
     try:
         server.run()  # on SIGTERM/SIGINT: graceful stop, lifespan shutdown, then uvicorn re-raises the signal
     finally:
         shutdown()
+    if failed:
+        raise ArgusError(f"stopped: the store failed ({failed[0]}); start again to recover (acknowledged events "
+                         "replay from the raw log)")
+
+
+def watch_store(monitor: Monitor, on_failure: Callable[[str], None], every: float = 2.0) -> threading.Event:
+    """A daemon thread that calls ``on_failure`` once, with the reason, when the store becomes unusable
+    (``Connection.failure``: DuckDB invalidated it after a fatal error); set the returned event to stop
+    it. Otherwise every thread's next statement would fail and be logged forever while /healthz still
+    answered; stopping lets a supervisor restart the service, whose start recovers from the raw log."""
+    import duckdb
+
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.wait(every):
+            try:
+                failure = monitor.store.failure()
+            except duckdb.ConnectionException:  # closed under us: the service is stopping anyway
+                return
+            except duckdb.Error as exc:  # a passing error of the probe itself: look again
+                log.warning("store watch: %s", exc)
+                continue
+            if failure is not None:
+                log.critical("the store failed and cannot be used until the service restarts: %s", failure)
+                on_failure(failure)
+                return
+
+    threading.Thread(target=run, name="argus-store-watch", daemon=True).start()
+    return stop

@@ -44,6 +44,7 @@ class Connection:
             raise InputError(f"cannot open the store (not a DuckDB file, or from a newer DuckDB?): {exc}",
                              path=self.path) from None
         self._local = threading.local()
+        self.memory_limit = memory_limit
         if not read_only:
             self._con.execute(DDL)
             self._con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
@@ -106,6 +107,22 @@ class Connection:
                 where.append(cond)
                 params.append(val)
         return where, params
+
+    def failure(self) -> str | None:
+        """Why the database can no longer be used, or None. After a fatal error (a checkpoint that ran out
+        of memory, a failed write of its file) DuckDB invalidates the database: every later statement fails
+        until it is reopened, so the service must say so and stop rather than answer with nothing behind
+        it. Acknowledged events are in the raw log (``rawlog.py``): a restart replays them."""
+        import duckdb
+
+        try:
+            self._cur().execute("SELECT 1").fetchall()
+        except duckdb.FatalException as exc:
+            text = str(exc)
+            if "Original error:" in text:  # the later statements' message wraps the first one's
+                text = text.split("Original error:", 1)[1].strip().strip('"')
+            return text.splitlines()[0].removeprefix("FATAL Error: ")
+        return None
 
     def checkpoint(self) -> bool:
         """Write the WAL into the database file; False when a write transaction of another thread is open

@@ -35,6 +35,7 @@ from argusml.store.dependencies import DependencyTables
 from argusml.store.outbox import Outbox
 from argusml.store.overview import OverviewTables
 from argusml.store.rawlog import RawLog
+from argusml.store.startup import StartupReads
 from argusml.store.tables import (
     EVENT_SCHEMA,
     FINDING_COLUMNS,
@@ -61,7 +62,7 @@ __all__ = ["EVENT_SCHEMA", "FINDING_COLUMNS", "LABEL_SCHEMA", "LABEL_TALLIES", "
            "link_repeats"]
 
 
-class Store(Outbox, ConfigHistory, WindowTables, AlertTables, DependencyTables, OverviewTables):
+class Store(Outbox, ConfigHistory, WindowTables, AlertTables, DependencyTables, OverviewTables, StartupReads):
     """What the service keeps under its data directory (see the module docstring)."""
 
     def __init__(self, data_dir: str | os.PathLike[str], *, read_only: bool = False, memory_limit: str = "512MB") -> None:
@@ -71,6 +72,7 @@ class Store(Outbox, ConfigHistory, WindowTables, AlertTables, DependencyTables, 
             self._dependency_tables()
         self.raw = RawLog(os.path.join(os.fspath(data_dir), "events"))
         if not read_only:
+            self._baselines_to_files()
             for model in self.raw.models():  # a crash mid-append leaves a torn last line: never acknowledged
                 if self.raw.repair(model):
                     log.info("raw log of %r: cut a torn last line (a crash during its write)", model)
@@ -88,12 +90,40 @@ class Store(Outbox, ConfigHistory, WindowTables, AlertTables, DependencyTables, 
         return [(m, c) for m, c in self._rows("SELECT model, config FROM models ORDER BY model")]
 
     def save_baseline(self, model: str, version: str, baseline_json: str, now: float) -> None:
-        """``version`` '' is the model's own reference, used by versions without one."""
+        """``version`` '' is the model's own reference, used by versions without one. The text (a reference
+        profile, hundreds of KB) goes to a profile file and the table keeps a reference, as for windows: kept
+        inline, 500 models' baselines made every checkpoint pin ~290 MB of strings and fail at the
+        service's memory limit, invalidating the database (docs/BENCHMARKS.md, "Figures behind the code")."""
+        ref = self.profiles.put([baseline_json])[0]
         with self.transaction() as cur:
-            cur.execute("INSERT OR REPLACE INTO baselines VALUES (?, ?, ?, ?)", [model, version, baseline_json, now])
+            cur.execute("INSERT OR REPLACE INTO baselines VALUES (?, ?, ?, ?)", [model, version, ref, now])
+
+    def _baselines_to_files(self) -> None:
+        """Baselines a store from before ``save_baseline`` kept inline move to profile files, so the next
+        checkpoint no longer holds their text: one scan, one file, one update."""
+        if not self._rows("SELECT 1 FROM baselines WHERE strlen(baseline) > 200 LIMIT 1"):
+            return  # references are short: nothing to move
+        self.set_memory_limit("1GB")  # the old texts are read into memory once
+        try:
+            rows = self._rows("SELECT model, version, baseline FROM baselines WHERE strlen(baseline) > 200")
+            refs = self.profiles.put([b for *_, b in rows])
+            moved = pa.table({"model": [m for m, *_ in rows], "version": [v for _, v, _ in rows], "ref": refs})
+            del rows
+            with self.transaction() as cur:
+                cur.register("moved_baselines", moved)
+                cur.execute("UPDATE baselines SET baseline = m.ref FROM moved_baselines m "
+                            "WHERE baselines.model = m.model AND baselines.version = m.version")
+                cur.unregister("moved_baselines")
+            self.checkpoint()
+        finally:
+            self.set_memory_limit(self.memory_limit)
+        log.info("moved %d baseline(s) kept in the database to profile files", len(refs))
 
     def load_baselines(self, model: str) -> list[tuple[str, str]]:
-        return [(v, b) for v, b in self._rows("SELECT version, baseline FROM baselines WHERE model = ?", [model])]
+        """(version, baseline JSON); a baseline stored inline by an older store reads as itself."""
+        rows = self._rows("SELECT version, baseline FROM baselines WHERE model = ?", [model])
+        texts = self.profiles.read([b for _, b in rows])
+        return [(v, t) for (v, _), t in zip(rows, texts) if t is not None]
 
     # -- the ingest transaction -------------------------------------------------------
     def append_raw(self, raw: list[tuple[str, int, list[bytes]]]) -> None:
@@ -326,20 +356,6 @@ class Store(Outbox, ConfigHistory, WindowTables, AlertTables, DependencyTables, 
         """Raw events of a model past ``seq``, in order: the replay after a crash."""
         return self.raw.read_after(model, seq, chunk)
 
-    def recent_keys(self, model: str, since: float, limit: int) -> list[tuple[str, str]]:
-        """(version, id) of the newest predictions since ``since``: the dedup index after a restart."""
-        return self._rows("SELECT version, id FROM events WHERE model = ? AND arrival >= ? "
-                          "ORDER BY arrival DESC LIMIT ?", [model, since, limit])
-
-    def pending_labels(self, model: str, outcomes: bool = False) -> list[tuple[str, float]]:
-        """(id, arrival) of the labels (or outcomes) still waiting for their prediction."""
-        return self._rows(f"SELECT id, max(arrival) FROM labels WHERE model = ? AND state = 'pending' AND name IS "
-                          f"{'NOT ' if outcomes else ''}NULL GROUP BY id", [model])
-
-    def outcome_names(self, model: str) -> list[str]:
-        return [n for (n,) in self._rows("SELECT DISTINCT name FROM labels WHERE model = ? AND name IS NOT NULL",
-                                         [model])]
-
     def expire_labels(self, model: str, before: float, now: float) -> tuple[int, int]:
         """Pending labels and outcomes that arrived before ``before`` expire: (labels, outcomes) expired."""
         with self.transaction() as cur:
@@ -435,7 +451,7 @@ class Store(Outbox, ConfigHistory, WindowTables, AlertTables, DependencyTables, 
             def count(sql: str, params: list[Any]) -> int:
                 return int(cur.execute(f"SELECT count(*) FROM {sql}", params).fetchone()[0])
 
-            tallies = self._label_tally(cur, model, lag_bounds) if count(
+            tallies = self._label_tally(cur, model, lag_bounds)[model] if count(
                 "labels WHERE model = ? AND arrival < ?", [model, labels]) else None
             through = cur.execute("SELECT coalesce(max(seq), 0) FROM events WHERE model = ? AND arrival < ?",
                                   [model, raw_events]).fetchone()[0]
@@ -455,63 +471,39 @@ class Store(Outbox, ConfigHistory, WindowTables, AlertTables, DependencyTables, 
         return out
 
     # -- counters that outlive the process ------------------------------------------------------
-    @staticmethod
-    def _bucket_sql(expr: str, bounds: Sequence[float]) -> str:
-        """The histogram bucket of ``expr``: how many bounds lie below it, numpy's ``searchsorted`` (side
-        left) as the live histograms count, so a value equal to a bound is in that bound's bucket (``le``).
-        The bounds are bound parameters, in order: DuckDB reads a literal 0.005 as a DECIMAL."""
-        return " + ".join(f"CAST({expr} > ? AS INTEGER)" for _ in bounds) or "0"
-
-    @staticmethod
-    def _bucketed(rows: Sequence[tuple[Any, ...]], n_bounds: int) -> dict[str, Any]:
-        """(bucket, count, sum) rows as a whole histogram: counts per bucket (the last +Inf) and the sum."""
-        counts = [0] * (n_bounds + 1)
-        total = 0.0
-        for b, n, s in rows:
-            counts[int(b)] += int(n)
-            total += float(s or 0.0)
-        return {"counts": counts, "total": total}
-
-    def event_tallies(self, model: str, after_seq: int, latency_bounds: Sequence[float]) -> dict[str, Any]:
-        """What the live event counters count, over the index rows past ``after_seq``: per version the
-        events, the events per status code (none sent: 200) and the latency histogram (seconds, bucketed by
-        ``latency_bounds``); and the newest event time. At start-up the index holds every acknowledged event
-        (the raw log's tail is indexed first), so this recounts what happened after the last saved counters
-        (or, from a store that has none, everything the index still holds), aggregated here, not fetched."""
-        versions: dict[str, dict[str, Any]] = {}
-        for version, code, n in self._rows("SELECT version, coalesce(status, 200), count(*) FROM events "
-                                           "WHERE model = ? AND seq > ? GROUP BY 1, 2", [model, after_seq]):
-            v = versions.setdefault(version, {"events": 0, "requests": {}})
-            v["events"] += int(n)
-            v["requests"][str(code)] = int(n)
-        lat = self._rows(f"SELECT version, {self._bucket_sql('latency_ms / 1000.0', latency_bounds)}, count(*), "
-                         "sum(latency_ms / 1000.0) FROM events WHERE model = ? AND seq > ? AND latency_ms IS NOT NULL "
-                         "GROUP BY 1, 2", [*latency_bounds, model, after_seq])
-        for version in {r[0] for r in lat}:
-            versions[version]["latency"] = self._bucketed([r[1:] for r in lat if r[0] == version],
-                                                          len(latency_bounds))
-        last = self._rows("SELECT max(ts) FROM events WHERE model = ? AND seq > ?", [model, after_seq])[0][0]
-        return {"versions": versions, "last_event_ts": last}
-
-    def _label_tally(self, cur: Any, model: str, lag_bounds: Sequence[float]) -> dict[str, Any]:
-        """``LABEL_TALLIES`` and the label lag histogram of the model's label and outcome rows, as the writer
-        counts them: every label of a (version, id) after its first is a correction (duplicates are never
-        stored); a (version, id) counts as joined once, with the lag of its first joined label (its arrival
-        minus the prediction time, at least 0); outcomes count row by row."""
-        lab = cur.execute("""WITH g AS (SELECT count(*) AS n, bool_or(state = 'joined') AS joined,
-                                               count(*) FILTER (WHERE state = 'expired') AS expired
-                                        FROM labels WHERE model = ? AND name IS NULL GROUP BY coalesce(version, ''), id)
-                             SELECT coalesce(sum(n), 0), count(*) FILTER (WHERE joined), coalesce(sum(expired), 0),
-                                    coalesce(sum(n - 1), 0) FROM g""", [model]).fetchone()
-        outcomes = cur.execute("SELECT count(*), count(*) FILTER (WHERE state = 'joined'), count(*) FILTER (WHERE state = "
-                           "'expired') FROM labels WHERE model = ? AND name IS NOT NULL", [model]).fetchone()
-        out: dict[str, Any] = {k: int(v) for k, v in zip(LABEL_TALLIES, (*lab, *outcomes))}
-        lag = cur.execute(f"""SELECT {self._bucket_sql('lag', lag_bounds)}, count(*), sum(lag) FROM (
-                                  SELECT arg_min(greatest(arrival - prediction_ts, 0.0), arrival) AS lag FROM labels
-                                  WHERE model = ? AND name IS NULL AND state = 'joined'
-                                  GROUP BY coalesce(version, ''), id) GROUP BY 1""", [*lag_bounds, model]).fetchall()
-        out["lag"] = {**self._bucketed(lag, len(lag_bounds)), "bounds": [float(b) for b in lag_bounds]}
-        return out
+    def _label_tally(self, cur: Any, model: str | None, lag_bounds: Sequence[float]) -> dict[str, dict[str, Any]]:
+        """Per model (every model with ``model`` None), ``LABEL_TALLIES`` and the label lag histogram of its
+        label and outcome rows, as the writer counts them: every label of a (version, id) after its first is
+        a correction (duplicates are never stored); a (version, id) counts as joined once, with the lag of
+        its first joined label (its arrival minus the prediction time, at least 0); outcomes count row by
+        row. A model asked for by name is there even without rows (all zero)."""
+        where, params = ("model = ?", [model]) if model is not None else ("TRUE", [])
+        lab = cur.execute(f"""WITH g AS (SELECT model, count(*) AS n, bool_or(state = 'joined') AS joined,
+                                                count(*) FILTER (WHERE state = 'expired') AS expired
+                                         FROM labels WHERE {where} AND name IS NULL
+                                         GROUP BY model, coalesce(version, ''), id)
+                              SELECT model, sum(n), count(*) FILTER (WHERE joined), sum(expired), sum(n - 1)
+                              FROM g GROUP BY model""", params).fetchall()
+        outcomes = cur.execute(f"""SELECT model, count(*), count(*) FILTER (WHERE state = 'joined'),
+                                          count(*) FILTER (WHERE state = 'expired')
+                                   FROM labels WHERE {where} AND name IS NOT NULL GROUP BY model""", params).fetchall()
+        lag = cur.execute(f"""SELECT model, {self._bucket_sql('lag', lag_bounds)}, count(*), sum(lag) FROM (
+                                  SELECT model, arg_min(greatest(arrival - prediction_ts, 0.0), arrival) AS lag
+                                  FROM labels WHERE {where} AND name IS NULL AND state = 'joined'
+                                  GROUP BY model, coalesce(version, ''), id) GROUP BY 1, 2""",
+                          [*lag_bounds, *params]).fetchall()
+        counts: dict[str, list[int]] = {}
+        for m, *vals in lab:
+            counts.setdefault(m, [0] * len(LABEL_TALLIES))[:4] = [int(v or 0) for v in vals]
+        for m, *vals in outcomes:
+            counts.setdefault(m, [0] * len(LABEL_TALLIES))[4:] = [int(v or 0) for v in vals]
+        lags: dict[str, list[tuple[Any, ...]]] = {}
+        for m, *rest in lag:
+            lags.setdefault(m, []).append(tuple(rest))
+        bounds = [float(b) for b in lag_bounds]
+        names = set(counts) | ({model} if model is not None else set())
+        return {m: {**dict(zip(LABEL_TALLIES, counts.get(m, [0] * len(LABEL_TALLIES)))),
+                    "lag": {**self._bucketed(lags.get(m, []), len(lag_bounds)), "bounds": bounds}} for m in names}
 
     @staticmethod
     def _plus(a: dict[str, Any], b: dict[str, Any], sign: int = 1) -> dict[str, Any]:
@@ -531,18 +523,20 @@ class Store(Outbox, ConfigHistory, WindowTables, AlertTables, DependencyTables, 
         """Add to the model's retired tallies what the tallies lost since ``before`` (in the caller's
         transaction, the one that deleted labels). The difference, not a tally of the deleted rows: a
         (version, id) whose first label went while a correction stayed changes what its rest counts."""
-        gone = self._plus(before, self._label_tally(cur, model, lag_bounds), -1)
+        gone = self._plus(before, self._label_tally(cur, model, lag_bounds)[model], -1)
         old = self._retired(cur, model)
         if old is not None:
             gone = self._plus(gone, old)
         cur.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [f"retired_labels:{model}", orjson.dumps(gone).decode()])
 
-    def label_tallies(self, model: str, lag_bounds: Sequence[float]) -> dict[str, Any]:
-        """``LABEL_TALLIES`` and the label lag histogram (``lag``: bounds, counts per bucket, total) of every
-        label and outcome the model ever stored: what the rows still here count plus what retention took
-        away. Labels are committed before they are acknowledged, and joins and expiries in the transactions
-        that make them, so these hold after a crash too."""
-        cur = self._cur()
-        out = self._label_tally(cur, model, lag_bounds)
-        old = self._retired(cur, model)
-        return self._plus(out, old) if old is not None else out
+    def label_tallies(self, model: str | None, lag_bounds: Sequence[float]) -> dict[str, dict[str, Any]]:
+        """Per model (every model with ``model`` None), ``LABEL_TALLIES`` and the label lag histogram
+        (``lag``: bounds, counts per bucket, total) of every label and outcome it ever stored: what the rows
+        still here count plus what retention took away. Labels are committed before they are acknowledged,
+        and joins and expiries in the transactions that make them, so these hold after a crash too."""
+        out = self._label_tally(self._cur(), model, lag_bounds)
+        for m, text in self.metas("retired_labels:").items():
+            if model is None or m == model:  # a model whose rows retention took all of has none in ``out``
+                base = out[m] if m in out else self._label_tally(self._cur(), m, lag_bounds)[m]
+                out[m] = self._plus(base, orjson.loads(text))
+        return out

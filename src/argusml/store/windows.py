@@ -41,9 +41,11 @@ class WindowTables(Connection):
         return rows
 
     def _profile_files(self) -> list[str]:
-        """The profile files some window points at."""
-        return [r[0] for r in self._rows("SELECT DISTINCT substr(profile, 2, strpos(profile, '#') - 2) FROM windows "
-                                         "WHERE starts_with(profile, '@')")]
+        """The profile files some window or baseline points at."""
+        return [r[0] for r in self._rows(
+            "SELECT substr(profile, 2, strpos(profile, '#') - 2) FROM windows WHERE starts_with(profile, '@') "
+            "UNION SELECT substr(baseline, 2, strpos(baseline, '#') - 2) FROM baselines "
+            "WHERE starts_with(baseline, '@')")]
 
     def _written(self, rows: Sequence[WindowRow], also: Sequence[str] = ()) -> tuple[list[WindowRow], list[str]]:
         """Copies of ``rows`` whose profiles are written to one profile file, the copies holding references
@@ -221,16 +223,6 @@ class WindowTables(Connection):
                 WHERE model = w.model AND version = w.version AND segment = w.segment AND granularity = w.granularity
                 AND closed) ORDER BY version, segment""", [model, granularity])
         return [dict(zip(("version", "segment", "start_ts", "end_ts", "n_rows", "verdict"), r)) for r in rows]
-
-    def newest_windows(self, model: str, granularity: float, segment: str) -> list[dict[str, Any]]:
-        """Per version, the newest closed window of ``granularity`` and ``segment`` (of two with one start,
-        one closed early when its reference was replaced, the later): the window the live gauges showed."""
-        rows = self._rows("""SELECT version, start_ts, end_ts, n_rows, verdict FROM windows
-                             WHERE model = ? AND granularity = ? AND segment = ? AND closed
-                             QUALIFY row_number() OVER (PARTITION BY version ORDER BY start_ts DESC,
-                                                        closed_at DESC NULLS LAST) = 1
-                             ORDER BY version""", [model, granularity, segment])
-        return [dict(zip(("version", "start_ts", "end_ts", "n_rows", "verdict"), r)) for r in rows]
 
     def checkpoint(self) -> bool:
         """The database's checkpoint (``Connection.checkpoint``), then the sweep of profile files nothing

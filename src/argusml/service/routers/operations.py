@@ -32,8 +32,13 @@ def docs(request: Request) -> Response:
                                swagger_ui_parameters={"persistAuthorization": True, "validatorUrl": None})
 
 
-@router.get("/healthz", summary="Liveness (no auth)")
-def healthz() -> Response:
+@router.get("/healthz", summary="Liveness (no auth): 503 once the store failed and only a restart recovers",
+            responses={503: {"model": schemas.ErrorBody}})
+def healthz(monitor: MonitorDep) -> Response:
+    failure = monitor.store.failure()
+    if failure is not None:
+        return json_response({"error": "store_failed", "detail": f"{failure}: restart the service; acknowledged "
+                              "events replay from the raw log"}, 503)
     return json_response({"status": "ok", "version": __version__})
 
 
