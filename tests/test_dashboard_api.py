@@ -133,6 +133,9 @@ def test_paging_filters_and_sorting_over_thirty_models(running_monitor: Callable
     assert [m["model"] for m in team1["models"]] == names[1::3] and team1["total"] == 10
     both = page(team="team-1", owner="owner-2")  # i % 3 == 1 and i % 5 == 2: 7, 22
     assert [m["model"] for m in both["models"]] == ["m07", "m22"]
+    # the filters' choices are every team and owner, not those of the page or the filtered rows
+    assert both["teams"] == ["team-0", "team-1", "team-2"] and first["owners"] == [f"owner-{i}" for i in range(5)]
+    assert page(limit=1)["teams"] == ["team-0", "team-1", "team-2"]
     assert [m["model"] for m in page(q="M2")["models"]] == names[20:30]  # any case
     assert page(health="incident")["total"] == 0 and page(health="ok")["total"] == 30
     newest = page(sort="-last_event", limit=4)["models"]

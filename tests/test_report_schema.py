@@ -316,3 +316,20 @@ def test_report_quality_ratios_are_the_checks_numbers(monkeypatch: pytest.Monkey
     assert "new_categories" not in quality and "new_category_ratio" not in quality
     assert quality["categories"] == 5
     assert not [f for f in sketched.findings if f.check == "new_categories"]
+
+
+def test_the_chart_coarsens_with_few_current_rows() -> None:
+    """Rice's rule (2 n^(1/3) bars, 10 to 50): 150 rows get 11 regular bars (and the decile edges), not 60;
+    the tail edges a decision rests on stay, and each side still sums to one."""
+    from argusml.reports.model import chart_bins
+
+    assert [chart_bins(n) for n in (0, 100, 150, 1_000, 15_625, 10**6)] == [10, 10, 11, 20, 50, 50]
+    rng = np.random.default_rng(8)
+    ref = pd.DataFrame({"x": rng.normal(size=20_000)})
+    bars = {}
+    for n in (150, 20_000):
+        dist = argusml.report(ref, pd.DataFrame({"x": rng.normal(size=n)})).to_dict()["columns"]["x"]["distribution"]
+        for side in ("reference", "current"):
+            assert sum(dist[side]) + dist["below"][side] + dist["above"][side] == pytest.approx(1.0, abs=1e-9)
+        bars[n] = len(dist["current"])
+    assert bars[150] <= 2 * chart_bins(150) + 2 and 2 * bars[150] <= bars[20_000]

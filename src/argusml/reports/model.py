@@ -114,7 +114,7 @@ def chart_data(spec: ColumnSpec, rp: ColumnProfile, cp: ColumnProfile | None) ->
         edges = spec.numeric.edges  # edges[0] sits just below the reference minimum
         r, c = rp.numeric.counts.astype(float), cp.numeric.counts.astype(float)
         nr, nc = max(r.sum(), 1), max(c.sum(), 1)
-        picks = _chart_edges(spec.numeric, r / nr, c / nc)
+        picks = _chart_edges(spec.numeric, r / nr, c / nc, chart_bins(c.sum()), c.sum())
         cr, cc = np.cumsum(r), np.cumsum(c)  # cr[i]: rows in bins 0..i, i.e. at most edges[i]
         return {
             "type": "numeric",
@@ -142,19 +142,30 @@ def chart_data(spec: ColumnSpec, rp: ColumnProfile, cp: ColumnProfile | None) ->
     return None
 
 
-def _chart_edges(spec: Any, r: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """About CHART_BINS of the reference's fine edges: a regular thinning,
-    plus every edge a decision can rest on (the tail levels, the first and
-    last inner bins) and both edges of any bin holding a large share on
-    either side (a point mass must not be smeared into its neighbours)."""
+def chart_bins(n_current: float) -> int:
+    """How many bars the current rows can fill: Rice's rule, 2 n^(1/3), between 10 and CHART_BINS. A window
+    of 150 rows drawn on 50 bins is mostly noise (three rows a bar), spikes read as drift that is not
+    there; 11 bars show its shape."""
+    return int(min(CHART_BINS, max(10, math.ceil(2 * max(n_current, 0.0) ** (1 / 3)))))
+
+
+def _chart_edges(spec: Any, r: np.ndarray, c: np.ndarray, bins: int = CHART_BINS,
+                 n_current: float = math.inf) -> np.ndarray:
+    """About ``bins`` of the reference's fine edges: a regular thinning,
+    plus every edge a decision can rest on (the tail levels the current rows
+    can populate, at least 5 expected beyond the level; the first and last
+    inner bins) and both edges of any bin holding a large share (1/``bins``)
+    on either side (a point mass must not be smeared into its neighbours)."""
     size = spec.edges.size
-    step = max(1, math.ceil((size - 1) / CHART_BINS))
+    step = max(1, math.ceil((size - 1) / bins))
     keep = set(range(0, size, step)) | {0, 1, max(size - 2, 0), size - 1}
     for lv in (*TAIL_MEASURE_LEVELS, *COARSE_LEVELS):
+        if min(lv, 1 - lv) * n_current < 5:
+            continue
         i = spec.edge_of(lv)
         if i is not None:
             keep.add(i)
-    heavy = np.flatnonzero(np.maximum(r[1:-1], c[1:-1]) >= 1.0 / CHART_BINS) + 1  # fine bin i: (e[i-1], e[i]]
+    heavy = np.flatnonzero(np.maximum(r[1:-1], c[1:-1]) >= 1.0 / bins) + 1  # fine bin i: (e[i-1], e[i]]
     keep.update(int(i) for i in heavy)
     keep.update(int(i) - 1 for i in heavy)
     return np.array(sorted(k for k in keep if 0 <= k < size), dtype=np.int64)

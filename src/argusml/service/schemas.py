@@ -220,6 +220,9 @@ class ModelList(_Answer):
     total: int = Field(description="models matching the filters, before paging")
     limit: int
     offset: int
+    teams: list[str] = Field(description="every team among the models the token may read (the team filter's "
+                                         "choices), whatever the filters and the page")
+    owners: list[str] = Field(description="every owner among the models the token may read")
 
 
 class FeatureDrift(_Answer):

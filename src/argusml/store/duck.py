@@ -14,8 +14,8 @@ reads, review samples, retention and the counters that outlive a process.
 The tables themselves are in ``tables.py``.
 
 Beside the database: ``events/``, the raw events (``rawlog.py``), and
-``profiles/``, the window profiles the windows table points at
-(``profiles.py``). Neither is text DuckDB would have to rewrite at a
+``profiles/``, the window profiles and baselines the windows and
+baselines tables point at (``profiles.py``). Neither is text DuckDB would have to rewrite at a
 checkpoint.
 """
 

@@ -1,4 +1,4 @@
-"""Window profiles: files beside the database, the windows table holds references.
+"""Window profiles and baselines: files beside the database, the windows and baselines tables hold references.
 
 A window's profile is 50-250 KB of JSON, and a segmented model closes
 hundreds of windows a day. Kept as text in a DuckDB column, they broke the
@@ -6,7 +6,9 @@ store: DuckDB rewrites the table's partly filled row group at every
 checkpoint and must hold its strings in memory to do so, so once the profile
 text passed the memory limit the checkpoint failed and the database was
 invalidated. Here DuckDB keeps a short reference per window and the text
-lives in files, which no checkpoint ever rewrites.
+lives in files, which no checkpoint ever rewrites. Baselines (a reference
+profile per model and version, hundreds of KB) went the same way when 500
+models' baselines broke the checkpoint again.
 
 Layout: ``<dir>/<name>.prof``, one file per write (a close, a roll-up, a
 snapshot of the open windows), holding its profiles back to back. A

@@ -47,7 +47,8 @@ def list_models(request: Request, monitor: MonitorDep,
     """Every model the token may read, with its health (``monitor/health.py``: the same rule as /status),
     open incidents per severity, SLO budget left, last event and label coverage, computed from a few
     grouped reads whatever the number of models. Models without a value for the sort key (no SLO, no
-    label yet) come last either way; ties go by name."""
+    label yet) come last either way; ties go by name. ``teams`` and ``owners`` list every value among the
+    readable models (for a filter's choices), whatever the filters and the page."""
     allowed = request.scope.get("state", {}).get("token_models")
     yaml_models: set[str] | None = request.app.state.yaml_models
     needle = q.lower() if q else None
@@ -72,7 +73,11 @@ def list_models(request: Request, monitor: MonitorDep,
                     "incidents": r["incidents"], "slo_budget_left": r["slo_budget_left"],
                     "last_event_at": rfc3339(r["last_event_ts"]), "last_event_age_s": r["last_event_age_s"],
                     "label_coverage": r["label_coverage"]})
-    return json_response({"models": out, "total": len(rows), "limit": limit, "offset": offset})
+    readable = [st.config for name, st in monitor.models.items() if allowed is None or name in allowed]
+    # every team and owner the token can see, not the page's: the filters' choices do not shrink as one pages
+    return json_response({"models": out, "total": len(rows), "limit": limit, "offset": offset,
+                          "teams": sorted({c.team for c in readable if c.team}),
+                          "owners": sorted({c.owner for c in readable if c.owner})})
 
 
 @router.get("/v1/models/{model}", summary="A model's configuration",
