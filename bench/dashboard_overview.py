@@ -9,8 +9,8 @@ closed one-minute windows of ``--per-window`` events ending a minute ago; every 
 from its second window (alerts pending or an incident: warning and incident rows as well as ok ones).
 Then the service answers on a real socket (no auth): by default (``--serve thread``) the very app that built
 the store, under uvicorn in this process, as the tests' ``LiveServer`` does; with ``--serve process``,
-`argus serve --data` in a child process after the store is closed (its start-up reloads 500 models: over
-5 minutes on a busy 2-core machine, hence not the default). Headless Chromium opens each page of
+`argus serve --data` in a child process after the store is closed (its start-up reloads 500 models, about
+7 s: ``bench/fleet_restart.py``). Headless Chromium opens each page of
 the overview at ``--per`` models a page (``/?per=500&page=N``: the overview pages through the API's
 ``limit``/``offset``; 500 rows is its largest page, so the default shows all 500 models on one page)
 ``--runs`` times in one browser (about:blank in between; the first run has an empty cache).
