@@ -52,9 +52,9 @@ def _emails(text: str) -> Iterable[Span]:
 
 
 # -- payment cards -------------------------------------------------------------------------------------
-# 13-19 digits, ungrouped or grouped by one kind of separator; a digit run inside a longer number or a
-# decimal ("1234.5678...") is not a candidate
-_CARD = re.compile(r"(?<![\w\-.,/])\d(?:[ \-]?\d){12,18}(?![\w\-]|[.,/]\d)")
+# 13-19 digits, ungrouped or grouped by one kind of separator; a digit run inside a longer number, a
+# decimal ("1234.5678...") or a longer run of groups (an IBAN's) is not a candidate
+_CARD = re.compile(r"(?<![\w\-.,/])(?<!\d[ \-])(?<![A-Z0-9]{4} )\d(?:[ \-]?\d){12,18}(?![\w\-]|[.,/]\d|[ \-]\d)")
 _CARD_GROUPS = re.compile(r"\d{4}(?:([ \-])\d{4}){2}\1\d{1,7}|\d{4}([ \-])\d{6}\2\d{4,5}")  # 4-4-4-x, Amex 4-6-5
 
 
@@ -153,11 +153,14 @@ def _ips(text: str) -> Iterable[Span]:
 _CC2 = frozenset("20 27 30 31 32 33 34 36 39 40 41 43 44 45 46 47 48 49 51 52 53 54 55 56 57 58 60 61 62 63 64 65 "
                  "66 81 82 84 86 90 91 92 93 94 95 98".split())
 _CC3_PREFIXES = frozenset("21 22 23 24 25 26 29 35 37 38 42 50 59 67 68 69 80 85 87 88 96 97 99".split())
-_INTL = re.compile(r"(?<![\w+])(?:\+|\b00)\d{1,3}(?:[ .\-]?(?:\(0\)|\(\d{1,4}\)))?(?:[ .\-]?\d{1,6}){1,6}(?![\w\-]|[.,]\d)")
+_INTL = re.compile(r"(?<![\w+])(?<!\d[ \-])(?<![A-Z0-9]{4} )(?:\+|\b00)\d{1,3}"
+                   r"(?:[ .\-]?(?:\(0\)|\(\d{1,4}\)))?(?:[ .\-]?\d{1,8}){1,6}(?![\w\-]|[.,]\d)")
 # North American: (AAA) EEE-NNNN or AAA-EEE-NNNN, area and exchange codes start with 2-9
-_NANP = re.compile(r"(?<![\w+\-./])(?:\(([2-9]\d\d)\) ?|([2-9]\d\d)([ .\-]))[2-9]\d\d[ .\-]\d{4}(?![\w\-]|[.,]\d)")
-# national numbers with a trunk 0 and separators: 020 7946 0958, 06 12 34 56 78, (030) 1234567
-_TRUNK = re.compile(r"(?<![\w+\-./,])(?:\(0\d{1,4}\)|0\d{1,4})(?:[ \-]\d{2,8}){1,4}(?![\w\-]|[.,:/]\d)")
+_NANP = re.compile(r"(?<![\w+\-./])(?<!\d[ \-])(?:\(([2-9]\d\d)\) ?|([2-9]\d\d)([ .\-]))[2-9]\d\d[ .\-]\d{4}(?![\w\-]|[.,]\d|[ \-]\d)")
+# national numbers with a trunk 0 and separators: 020 7946 0958, 06 12 34 56 78, (030) 1234567. Like cards
+# and international numbers, never the tail of a run of groups ("NL43 RKAK 0507 7879 94": an IBAN's)
+_TRUNK = re.compile(r"(?<![\w+\-./,])(?<!\d[ \-])(?<![A-Z0-9]{4} )"
+                    r"(?:\(0\d{1,4}\)|0\d{1,4})(?:[ \-]\d{2,8}){1,4}(?![\w\-]|[.,:/]\d|[ \-]\d)")
 
 
 def _country_code_ok(digits: str) -> bool:
@@ -195,8 +198,9 @@ def _phones(text: str) -> Iterable[Span]:
 # -- national identity numbers ---------------------------------------------------------------------------
 _DNI = re.compile(r"(?<![\w\-])(?:(\d{8})|([XYZ])-?(\d{7}))-?([A-Z])(?![\w\-])")
 _DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
-_BSN = re.compile(r"(?i:\b(?:bsn|burgerservicenummer|sofinummer)\b)\W{0,4}(\d{9}|\d{4}\.\d{2}\.\d{3})(?![\w\-])")
-_SSN = re.compile(r"(?<![\w\-])(\d{3})-(\d{2})-(\d{4})(?![\w\-])|(?i:\bssn\b)\W{0,4}(\d{9})(?![\w\-])")
+_CONTEXT = r"[\s:#.]{0,4}(?:is\s+|nr\.?\s*|number\s+)?"  # "BSN: 123", "BSN is 123", "BSN nr. 123"
+_BSN = re.compile(r"(?i:\b(?:bsn|burgerservicenummer|sofinummer)\b)" + _CONTEXT + r"(\d{9}|\d{4}\.\d{2}\.\d{3})(?![\w\-])")
+_SSN = re.compile(r"(?<![\w\-])(\d{3})-(\d{2})-(\d{4})(?![\w\-])|(?i:\bssn\b)" + _CONTEXT + r"(\d{9})(?![\w\-])")
 _NINO = re.compile(r"(?<![\w\-])([A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]) ?\d{2} ?\d{2} ?\d{2} ?[A-D](?![\w\-])")
 _NINO_BAD_PREFIXES = frozenset({"BG", "GB", "KN", "NK", "NT", "TN", "ZZ"})
 _NIR = re.compile(r"(?<![\w\-])([12]) ?(\d{2}) ?(0[1-9]|1[0-2]|[2-9]\d) ?(\d{2}|2[AB]) ?(\d{3}) ?(\d{3}) ?(\d{2})"
@@ -274,23 +278,32 @@ _NAME = re.compile(rf"(?<![\w\-'])([{_UPPER}][{_LOWER}]+)\s+((?:(?:van der|van d
 
 
 @lru_cache(maxsize=1)
-def _name_lists() -> tuple[frozenset[str], frozenset[str]]:
-    """(first names, words that end a name candidate): shipped files, read once."""
+def _name_lists() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """(first names, words that are not a surname, words that make a place of the name before them):
+    shipped files, read once."""
     root = resources.files("argusml.privacy")
 
     def words(name: str) -> frozenset[str]:
         text = root.joinpath(name).read_text(encoding="utf-8")
         return frozenset(w for line in text.splitlines() if (w := line.split("#", 1)[0].strip()))
 
-    return words("first_names.txt"), words("not_surnames.txt")
+    places = words("place_words.txt")
+    return words("first_names.txt"), words("not_surnames.txt") | places, places
+
+
+_NEXT_WORD = re.compile(r"\s+(\w+)")
 
 
 def _names(text: str) -> Iterable[Span]:
-    first, not_surname = _name_lists()
+    first, not_surname, places = _name_lists()
     for m in _NAME.finditer(text):
         last = m.group(2)
-        if m.group(1) in first and last not in not_surname and len(last) > 1:
-            yield Span(m.start(), m.end(), "name")
+        if m.group(1) not in first or last in not_surname or len(last) < 2:
+            continue
+        after = _NEXT_WORD.match(text, m.end())
+        if after is not None and after.group(1) in places:
+            continue  # "Hans Brinker Bar", "George Washington Bridge": named after a person, not one
+        yield Span(m.start(), m.end(), "name")
 
 
 _FINDERS: dict[str, Callable[[str], Iterable[Span]]] = {
