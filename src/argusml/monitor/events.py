@@ -604,10 +604,16 @@ def validate_events(items: list[Any], schemas: dict[str, Schema], *, now: float,
     if redact is not None:
         for r in batch.records:
             redact(r)
-        for name in redact.feature_names:
+        if redact.pii_action is not None:  # a type error quotes the value it is about
+            for p in (*rejected, *warnings):
+                p.error = redact.scrub(p.error)
+        for name in (list(batch.columns) if redact.pii_all else redact.feature_names):
             if name in batch.columns:
-                batch.columns[name] = [r.features.get(name) for r in batch.records]
-                batch.dirty.add(name)
+                # a pii ``stats`` value is a summary of the text, not a value of the column: missing to the profile
+                column = [None if type(v := r.features.get(name)) is dict else v for r in batch.records]
+                if column != batch.columns[name]:
+                    batch.columns[name] = column
+                    batch.dirty.add(name)
     if default.prediction is not None:
         numeric = default.prediction_kind is Kind.NUMERIC
         batch.columns[default.prediction] = [r.pred_value if numeric else r.pred_label for r in batch.records]

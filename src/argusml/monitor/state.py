@@ -21,8 +21,8 @@ from argusml.monitor.privacy import Redactor
 from argusml.monitor.windows import Folder, reference_fingerprint
 from argusml.profile import Reference
 from argusml.profile.declared import Declared, resolve_declared
-from argusml.schema import ConfigError, InputError, Kind, ReportConfig
-from argusml.schema.model_config import ModelConfig
+from argusml.schema import ConfigError, InputError, Kind, ReportConfig, Role
+from argusml.schema.model_config import ModelConfig, PiiRule
 
 HOUR = 3600.0  # the roll-ups: base windows -> hours -> days (those the base window divides)
 DAY = 86400.0
@@ -48,7 +48,7 @@ class ModelState:
         self.name = config.model
         self.redactor = Redactor(config.privacy, config.model)
         private = {p.split(".", 1)[1] for rule in ("drop", "mask", "hash") for p in getattr(config.privacy, rule)
-                   if p.startswith("features.")}
+                   if p.startswith("features.")} | pii_unchecked(config.privacy.pii, reference)
         # redacted features no longer look like the reference: checking them would only report the redaction
         self.checks: ReportConfig = config.checks.model_copy(
             update={"ignore": sorted({*config.checks.ignore, *private})}) if private else config.checks
@@ -106,6 +106,18 @@ class ModelState:
 
     def ref(self, version: str) -> VersionRef:
         return self.refs.get(version) or self.refs[""]
+
+
+def pii_unchecked(rule: PiiRule | None, reference: Reference) -> set[str]:
+    """The features a pii rule leaves nothing of to check: ``stats`` replaces every value by a summary,
+    ``drop`` removes each that held PII (an absence drift and missing-value checks would only report).
+    ``mask`` and ``hash`` change only the values found, so their columns are still checked."""
+    if rule is None or rule.action in ("mask", "hash"):
+        return set()
+    if rule.fields == "strings":
+        return {n for n, s in reference.specs.items()
+                if s.role is Role.FEATURE and s.kind in (Kind.TEXT, Kind.CATEGORICAL, Kind.IDENTIFIER)}
+    return {p.split(".", 1)[1] for p in rule.fields if p.startswith("features.")}
 
 
 def version_references(config: ModelConfig) -> dict[str, Reference]:

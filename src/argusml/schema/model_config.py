@@ -62,6 +62,54 @@ def _duration_field(*names: str):  # type: ignore[no-untyped-def]
     return field_validator(*names, mode="before")(lambda cls, v: None if v is None else parse_duration(v))
 
 
+PII_DETECTORS = ("email", "iban", "national_id", "card", "ip", "phone", "name")  # argusml.privacy.pii.DETECTORS
+PiiDetector = Literal["email", "iban", "national_id", "card", "ip", "phone", "name"]
+
+
+class PiiRule(_Strict):
+    """Free text scanned for PII before it is stored (docs/PRIVACY.md).
+
+    ``fields`` are ``features.<name>`` or ``segment.<name>`` paths, or ``"strings"`` for every string
+    feature (segments are category keys, so they are named one by one). What is done with a value that
+    holds PII: ``mask`` replaces each value found by its kind (``[EMAIL]``), ``hash`` by its kind and
+    an HMAC token of the value (equal values, equal tokens: joins and distinct counts still work),
+    ``drop`` removes the whole field. ``stats`` keeps, for every value scanned, only its length, word
+    count and the number of values of each kind it held: no text at all.
+    """
+
+    fields: list[str] | Literal["strings"]
+    action: Literal["mask", "hash", "drop", "stats"] = "mask"
+    detectors: list[PiiDetector] = Field(default_factory=lambda: list(PII_DETECTORS))
+
+    @field_validator("fields")
+    @classmethod
+    def _fields(cls, v: list[str] | str) -> list[str] | str:
+        if isinstance(v, list):
+            if not v:
+                raise ValueError("pii.fields is empty: name the fields to scan, or 'strings' for every string feature")
+            for p in v:
+                if not re.match(r"^(features|segment)\.[^.]+$", p):
+                    raise ValueError(f"pii field path {p!r} must be 'features.<name>' or 'segment.<name>' (the id is "
+                                     "hashed with privacy.hash, not scanned)")
+        return v
+
+    @field_validator("detectors")
+    @classmethod
+    def _detectors(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError(f"pii.detectors is empty: leave it out for all of {', '.join(PII_DETECTORS)}")
+        if len(set(v)) != len(v):
+            raise ValueError(f"pii.detectors names a detector twice: {v}")
+        return v
+
+    @model_validator(mode="after")
+    def _segment_stats(self) -> PiiRule:
+        if self.action == "stats" and isinstance(self.fields, list) and any(p.startswith("segment.") for p in self.fields):
+            raise ValueError("pii action 'stats' applies to features only: a segment value keys its windows, so it "
+                             "must stay a string (use mask, hash or drop for segment.<name>)")
+        return self
+
+
 class PrivacyRules(_Strict):
     """Applied to every event and label before anything is stored.
 
@@ -77,6 +125,12 @@ class PrivacyRules(_Strict):
     mask: list[str] = Field(default_factory=list)
     hash: list[str] = Field(default_factory=list)
     hmac_key_env: str = "ARGUS_HMAC_KEY"
+    pii: PiiRule | None = Field(None, description="free text scanned for PII before it is stored (absent: none)")
+
+    @property
+    def needs_key(self) -> bool:
+        """Whether a rule hashes, so the HMAC key must be in the environment."""
+        return bool(self.hash) or (self.pii is not None and self.pii.action == "hash")
 
     @field_validator("drop", "mask", "hash")
     @classmethod
@@ -94,6 +148,11 @@ class PrivacyRules(_Strict):
                 if p in seen:
                     raise ValueError(f"field {p!r} is in both {seen[p]!r} and {rule!r}: pick one")
                 seen[p] = rule
+        if self.pii is not None and isinstance(self.pii.fields, list):
+            for p in self.pii.fields:
+                if p in seen:
+                    raise ValueError(f"field {p!r} is in both {seen[p]!r} and 'pii': the {seen[p]} rule already "
+                                     "removes the value, so there is nothing left to scan")
         if "id" in self.drop or "id" in self.mask:
             raise ValueError("'id' can only be hashed: events need an id for idempotency and label joins")
         return self
