@@ -74,7 +74,14 @@ class CentroidTest:
 
 @dataclass(frozen=True)
 class MMDTest:
-    """The unbiased squared MMD of the bounded sample and its permutation p-value."""
+    """The unbiased squared MMD of the bounded sample and its permutation p-value.
+
+    >>> rng = np.random.default_rng(0)
+    >>> ref = rng.normal(size=(100, 3))
+    >>> t, _ = mmd_test(ref, rng.normal(size=(100, 3)) + [1.0, 0.0, 0.0], permutations=99)
+    >>> t.p_value, t.permutations, (t.n_ref, t.n_cur)
+    (0.01, 99, (100, 100))
+    """
 
     mmd2: float
     p_value: float
@@ -92,6 +99,14 @@ class EmbeddingDrift:
     true exactly when one of them is at most ``alpha``. ``moved_most`` are
     indices into the current matrix, farthest first, with their distance to
     the nearest reference row of the sample in ``moved_distance``.
+
+    >>> rng = np.random.default_rng(1)
+    >>> ref = rng.normal(size=(300, 4)).astype(np.float32)
+    >>> cur = rng.normal(size=(300, 4)).astype(np.float32)
+    >>> cur[7] += 25.0  # one row far from everything
+    >>> d = embedding_drift(ref, cur, permutations=99)
+    >>> (d.n_ref, d.n_cur, d.dim), int(d.moved_most[0])
+    ((300, 300, 4), 7)
     """
 
     n_ref: int
