@@ -21,8 +21,8 @@ from service_util import Running, make_reference, start_monitor
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Files holding slow tests run first, each file's tests in their own order. ``make test`` hands whole
-    files to two workers (``--dist loadfile``) in collection order: a two-minute file (the game day) collected
-    late ran alone while the other worker sat idle; handed out first, the short files fill in around it."""
+    files to the workers (``--dist loadfile``) in collection order: a two-minute file (the game day) collected
+    late ran alone while the others sat idle; handed out first, the short files fill in around it."""
     slow = {item.path for item in items if item.get_closest_marker("slow")}
     items.sort(key=lambda item: item.path not in slow)
 
