@@ -208,7 +208,9 @@ def test_the_decision_is_holm_over_the_three_p_values() -> None:
     raw = [r.centroid.p_value, r.mmd.p_value, r.norms_p_value]
     assert list(r.p_adjusted.values()) == pytest.approx(adjust_p_values(raw, "holm"))
     assert list(r.p_adjusted) == ["centroid", "mmd", "norms"]
-    assert r.drifted == (min(r.p_adjusted.values()) <= 0.05)
+    assert r.drifted_by == [k for k, p in r.p_adjusted.items()
+                            if p <= 0.05 and (k not in r.thresholds or r.effects[k] >= r.thresholds[k])]
+    assert r.drifted == bool(r.drifted_by)
     assert r.norms_ks == pytest.approx(sps.ks_2samp(np.linalg.norm(ref, axis=1), np.linalg.norm(cur, axis=1)).statistic)
 
 
@@ -220,3 +222,26 @@ def test_the_decision_is_holm_over_the_three_p_values() -> None:
 def test_bad_input_says_what_was_expected(cur: np.ndarray, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         embedding_drift(np.zeros((5, 4)), cur)
+
+
+def test_over_100k_rows_a_trivial_shift_is_significant_but_not_drift() -> None:
+    """A mean shift of 0.02 spreads along one axis and norms scaled by 0.2%: with 100,000 rows a side both
+    p-values are tiny, but neither effect reaches its practical size, so nothing is declared; a shift of
+    0.3 spreads is drift, decided by the centroid. The MMD's bounded sample sees neither small change."""
+    rng = np.random.default_rng(11)
+    d, n = 4, 100_000
+    ref = rng.normal(size=(n, d)).astype(np.float32)
+    small = rng.normal(size=(n, d)).astype(np.float32)
+    small[:, 0] += 0.02
+    small *= 1.002
+    res = embedding_drift(ref, small, permutations=99)
+    assert res.p_adjusted["centroid"] < 1e-3
+    assert res.effects["centroid"] == pytest.approx(0.02, abs=0.01) and res.effects["norms"] < 0.025
+    assert not res.drifted and res.drifted_by == []
+    assert res.thresholds == {"centroid": 0.1, "norms": 0.025}
+    ungated = embedding_drift(ref, small, permutations=99, min_shift=None, min_norms_ks=None)
+    assert ungated.drifted and "centroid" in ungated.drifted_by  # what it was before the gate
+    big = rng.normal(size=(n, d)).astype(np.float32)
+    big[:, 0] += 0.3
+    res = embedding_drift(ref, big, permutations=99)
+    assert res.drifted and "centroid" in res.drifted_by and res.effects["centroid"] == pytest.approx(0.3, abs=0.03)

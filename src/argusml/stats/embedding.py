@@ -54,6 +54,13 @@ Holm asks of the first of three tests."""
 EXAMPLES = 10
 """Current rows returned as the ones that moved most."""
 
+MIN_SHIFT = 0.1
+"""The centroid's practical effect: the means moved a tenth of the rows' spread along the move, as
+``wasserstein_norm``'s 0.1 reference standard deviations for one column."""
+
+MIN_NORMS_KS = 0.025
+"""The norms' practical effect: a KS distance of 2.5% of rows, as the ``ks`` threshold of a column."""
+
 
 @dataclass(frozen=True)
 class CentroidTest:
@@ -124,12 +131,16 @@ class EmbeddingDrift:
     moved_most: np.ndarray
     moved_distance: np.ndarray
     methods: dict[str, str] = field(default_factory=dict)
+    drifted_by: list[str] = field(default_factory=list)  # the tests that decided it
+    effects: dict[str, float] = field(default_factory=dict)  # centroid: shift in spreads; norms: KS distance
+    thresholds: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         """Plain numbers for the report JSON."""
         return {
             "n_ref": self.n_ref, "n_cur": self.n_cur, "dim": self.dim, "alpha": self.alpha,
-            "drifted": self.drifted, "p_adjusted": dict(self.p_adjusted), "methods": dict(self.methods),
+            "drifted": self.drifted, "drifted_by": list(self.drifted_by), "p_adjusted": dict(self.p_adjusted),
+            "effects": dict(self.effects), "thresholds": dict(self.thresholds), "methods": dict(self.methods),
             "centroid": {"cosine": self.centroid.cosine, "euclidean": self.centroid.euclidean,
                          "p_value": self.centroid.p_value},
             "mmd": {"mmd2": self.mmd.mmd2, "p_value": self.mmd.p_value, "bandwidth": self.mmd.bandwidth,
@@ -292,14 +303,40 @@ def _sample(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
     return np.arange(n) if n <= k else np.sort(rng.choice(n, size=k, replace=False))
 
 
+def shift_in_spread(rs: np.ndarray, cs: np.ndarray, diff: np.ndarray) -> float:
+    """How far the means moved, in standard deviations of the rows along the direction they moved
+    (pooled within each side's sample): the centroid's effect size, read like ``wasserstein_norm`` (the
+    average displacement in reference standard deviations) for one column.
+
+    >>> rs = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 10.0], [2.0, 10.0]])
+    >>> shift_in_spread(rs, rs + [1.0, 0.0], np.array([-1.0, 0.0]))  # sd 1.155 along x: 1 / 1.155
+    0.866025
+    """
+    norm = float(np.linalg.norm(diff))
+    if norm == 0:
+        return 0.0
+    u = diff / norm
+    pr = (rs - rs.mean(axis=0)) @ u
+    pc = (cs - cs.mean(axis=0)) @ u
+    var = float(pr @ pr + pc @ pc) / max(len(pr) + len(pc) - 2, 1)
+    return float(round(norm / np.sqrt(var), 6)) if var > 0 else float("inf")
+
+
 def embedding_drift(ref: np.ndarray, cur: np.ndarray, *, alpha: float = 0.05, max_per_side: int = MAX_PER_SIDE,
-                    permutations: int = PERMUTATIONS, seed: int = 0, examples: int = EXAMPLES) -> EmbeddingDrift:
+                    permutations: int = PERMUTATIONS, seed: int = 0, examples: int = EXAMPLES,
+                    min_shift: float | None = MIN_SHIFT, min_norms_ks: float | None = MIN_NORMS_KS) -> EmbeddingDrift:
     """Compare a current embedding matrix with the reference one (rows × dimensions, float32 or
     float64; embeddings are used as they come, not normalised).
 
     Same inputs and seed, same result: the bounded samples and the relabellings are drawn from
     ``seed``. The centroid and the norms use every row; the MMD and the examples use at most
     ``max_per_side`` rows of each side.
+
+    Drift is decided as for any column (docs/LLM.md): a test counts when its Holm-adjusted p-value is at
+    most ``alpha`` and its effect is at least the practical size, ``min_shift`` for the centroid (the means'
+    move in standard deviations along it) and ``min_norms_ks`` for the norms (the KS distance). Over 100,000
+    rows both tests find shifts far too small to matter; ``None`` drops a gate. The MMD has none: on its
+    bounded sample only a sizeable change reaches significance.
     """
     ref = _check_matrix("reference", ref)
     cur = _check_matrix("current", cur, ref.shape[1])
@@ -320,17 +357,24 @@ def embedding_drift(ref: np.ndarray, cur: np.ndarray, *, alpha: float = 0.05, ma
 
     raw = {"centroid": centroid.p_value, "mmd": mmd.p_value, "norms": norms.p_value}
     adjusted = dict(zip(raw, adjust_p_values(list(raw.values()), "holm")))
+    diff = ref.mean(axis=0, dtype=np.float64) - cur.mean(axis=0, dtype=np.float64)
+    effects = {"centroid": shift_in_spread(rs.astype(np.float64), cs.astype(np.float64), diff),
+               "norms": float(norms.statistic)}
+    gates = {"centroid": min_shift, "norms": min_norms_ks}
+    drifted_by = [k for k, p in adjusted.items()
+                  if p <= alpha and (gates.get(k) is None or effects.get(k, 0.0) >= gates[k])]
     return EmbeddingDrift(
         n_ref=len(ref), n_cur=len(cur), dim=ref.shape[1], alpha=alpha, centroid=centroid, mmd=mmd,
         norms_ks=norms.statistic, norms_p_value=norms.p_value,
         ref_norm_median=float(np.median(ref_norms)), cur_norm_median=float(np.median(cur_norms)),
         p_adjusted={k: float(v) for k, v in adjusted.items()},
-        drifted=bool(min(adjusted.values()) <= alpha),
+        drifted=bool(drifted_by), drifted_by=drifted_by, effects=effects,
+        thresholds={k: v for k, v in gates.items() if v is not None},
         moved_most=ci[order], moved_distance=nearest[order],
         methods={"centroid": "scaled chi-square on the squared distance of the means, all rows",
                  "mmd": f"unbiased MMD², Gaussian kernel, median-heuristic bandwidth, {permutations} permutations, "
                         f"{len(rs)} + {len(cs)} rows",
                  "norms": "two-sample KS on the Euclidean norms, all rows",
-                 "combine": "Holm over centroid, mmd, norms",
+                 "combine": "Holm over centroid, mmd, norms; centroid and norms count only past their effect size",
                  "moved_most": "current sample rows farthest from their nearest reference sample row"},
     )
