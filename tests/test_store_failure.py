@@ -86,7 +86,7 @@ def test_failure_names_duckdb_s_fatal_error(tmp_path: Path) -> None:
 
 
 def test_an_invalidated_store_fails_liveness_readiness_and_stops_the_watch(
-        running_monitor: Callable[..., Running]) -> None:
+        running_monitor: Callable[..., Running], caplog: pytest.LogCaptureFixture) -> None:
     running = running_monitor((ModelConfig(model="m"), make_reference(500)))
     client = running.client
     assert client.get("/healthz").status_code == 200 and client.get("/readyz").status_code == 200
@@ -104,6 +104,14 @@ def test_an_invalidated_store_fails_liveness_readiness_and_stops_the_watch(
         assert "restart the service" in live.json()["detail"]
         ready = client.get("/readyz")
         assert ready.status_code == 503 and "the store failed" in ready.json()["detail"]
+        # the fold loop stops with one line instead of logging the same error at every tick
+        deadline = time.monotonic() + 5
+        fold = next(t for t in running.monitor._threads if "fold" in t.name)
+        while fold.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not fold.is_alive()
+        stops = [r for r in caplog.records if r.levelname == "CRITICAL" and "fold thread stopped" in r.getMessage()]
+        assert len(stops) == 1 and "pin block" in stops[0].getMessage()
     finally:
         stop.set()
 

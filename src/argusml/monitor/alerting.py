@@ -28,6 +28,7 @@ from argusml.alerts.incident import Incident
 from argusml.alerts.sender import Sender
 from argusml.checks.verdict import WindowVerdict
 from argusml.monitor.digest import Digests
+from argusml.monitor.failure import stopped_by_store
 from argusml.monitor.metrics import LATENCY_BUCKETS
 from argusml.monitor.ops import DAY, OpsMark, cost_of_day, window_ops
 from argusml.monitor.settings import Settings
@@ -242,6 +243,8 @@ class Alerting:
                 self.run_once()
                 self.last_error = None
             except Exception as exc:  # the loop must outlive one bad pass; the next one retries from the cursor
+                if stopped_by_store(self.store, "alert"):
+                    return
                 log.exception("alert pass failed")
                 self.last_error = f"alerts: {type(exc).__name__}: {exc}"
             if self.digests is not None:

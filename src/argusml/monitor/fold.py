@@ -25,6 +25,7 @@ import orjson
 from argusml.monitor.backlog import Backlog
 from argusml.monitor.closing import Closer
 from argusml.monitor.events import EventBatch, EventRecord, columns_of, normalize_prediction
+from argusml.monitor.failure import stopped_by_store
 from argusml.monitor.provisional import provisional_pass
 from argusml.monitor.retention import apply_retention
 from argusml.monitor.rollups import rollups
@@ -122,6 +123,8 @@ class Fold:
                     self.store.checkpoint()
             except Exception as exc:  # the loop must survive anything one window throws
                 self.report(f"{type(exc).__name__}: {exc}")
+                if stopped_by_store(self.store, "fold"):
+                    return
                 log.exception("fold loop error")
             if stop:
                 return

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from argusml.monitor.failure import stopped_by_store
 from argusml.monitor.performance import PerformanceJob
 from argusml.monitor.registry import Registry
 from argusml.monitor.settings import Settings
@@ -61,6 +62,8 @@ class Performer:
                 self.update()
             except Exception as exc:  # the loop must survive anything one model's data throws
                 self.report(f"performance: {type(exc).__name__}: {exc}")
+                if stopped_by_store(self.store, "performance"):
+                    return
                 log.exception("performance loop error")
 
     def update(self, force: bool = False) -> int:
