@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Seeded RAG-assistant traffic with planted failures, for comparing monitors on the same data.
 
-    python bench/rag_traffic.py [--out /tmp/ragdata] [--n-ref 1200] [--n 800] [--clean 3] [--seed 7]
+    python bench/rag_traffic.py [--out /tmp/ragdata] [--n-ref 1200] [--n 800] [--clean 10] [--seed 7]
 
 Nothing is downloaded. A support assistant answers questions about 8 topics
 from a collection of templated documents (per-topic vocabularies, 40
@@ -292,7 +292,7 @@ def main() -> None:
     ap.add_argument("--cache", default="/tmp/ragdata-embcache")
     ap.add_argument("--n-ref", type=int, default=1200)
     ap.add_argument("--n", type=int, default=800, help="requests per current period")
-    ap.add_argument("--clean", type=int, default=3, help="clean current periods (false-alarm trials)")
+    ap.add_argument("--clean", type=int, default=10, help="clean current periods (false-alarm trials)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--threads", type=int, default=1, help="onnxruntime threads (the machine is shared)")
     a = ap.parse_args()

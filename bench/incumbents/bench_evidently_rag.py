@@ -38,15 +38,16 @@ profile):
 
 The ``EmbeddingsDrift`` metric always runs a t-SNE of up to 5,000 rows a
 side for its plot after the decision (legacy/metrics/data_drift/
-embeddings_drift.py), which took 90-150 s an embedding on this machine. So
-per period the decision is taken by calling that same drift method on the
-same frames (what the metric calls first), and the whole metric runs once,
-on ``--full-metric-period`` for the query embeddings, to time it and to
-check that its score equals the direct call's.
+embeddings_drift.py). It is part of what Evidently computes, so it is run
+and timed in every period (``--embeddings method`` calls only the drift
+method on the same frames, for a quick look; the two scores are equal).
+The t-SNE is multi-threaded and slows down badly on a busy machine: 8 s an
+embedding at load average 3 on 2 cores, 150 s while 2 embedding threads ran
+beside it.
 
 Timed per period: building both datasets (descriptors included) +
-Report.run + Snapshot.dict() for the column drift, plus the two embedding
-drift calls. Prints one JSON document.
+Report.run + Snapshot.dict() for the column drift, plus the two
+EmbeddingsDrift reports. Prints one JSON document.
 """
 import argparse
 import json
@@ -121,19 +122,28 @@ def embedding_decisions(ref: pd.DataFrame, cur: pd.DataFrame, emb_cols: dict[str
     return out
 
 
-def full_metric(ref: pd.DataFrame, cur: pd.DataFrame, emb_cols: dict[str, list[str]], name: str) -> dict:
-    """The whole EmbeddingsDrift metric once (its t-SNE included): its time and its score."""
-    definition = DataDefinition(embeddings={name: emb_cols[name]})
-    cols = emb_cols[name]
-    t0 = time.perf_counter()
-    snap = Report([EmbeddingsDrift(embeddings_name=name)]).run(
-        Dataset.from_pandas(cur[cols], data_definition=definition),
-        Dataset.from_pandas(ref[cols], data_definition=definition))
-    score = float(snap.dict()["metrics"][0]["value"])
-    return {"embeddings": name, "seconds": round(time.perf_counter() - t0, 1), "roc_auc": round(score, 4)}
+def full_metric(ref: pd.DataFrame, cur: pd.DataFrame, emb_cols: dict[str, list[str]]) -> dict:
+    """The whole EmbeddingsDrift metric per embedding (its t-SNE included). Its value is the drift score;
+    the decision is the default method's, whose threshold is read from the same ``model(...)`` call."""
+    method = model(bootstrap=ref.shape[0] < 1000)
+    if method.bootstrap:
+        raise SystemExit("fewer than 1,000 reference rows: the default method bootstraps its threshold, "
+                         "which the metric's value does not carry; use --embeddings method")
+    out = {}
+    for name, cols in emb_cols.items():
+        definition = DataDefinition(embeddings={name: cols})
+        t0 = time.perf_counter()
+        snap = Report([EmbeddingsDrift(embeddings_name=name)]).run(
+            Dataset.from_pandas(cur[cols], data_definition=definition),
+            Dataset.from_pandas(ref[cols], data_definition=definition))
+        score = float(snap.dict()["metrics"][0]["value"])
+        out[name] = {"roc_auc": round(score, 4), "threshold": method.threshold, "drifted": score > method.threshold,
+                     "method": "model (default; bootstrap=False)", "seconds": round(time.perf_counter() - t0, 2)}
+    return out
 
 
-def run_period(ref: pd.DataFrame, cur: pd.DataFrame, numeric: list[str], emb_cols: dict[str, list[str]]) -> dict:
+def run_period(ref: pd.DataFrame, cur: pd.DataFrame, numeric: list[str], emb_cols: dict[str, list[str]],
+               embeddings: str) -> dict:
     t0 = time.perf_counter()
     definition = DataDefinition(text_columns=list(TEXTS), numerical_columns=numeric)
     ref_ds = Dataset.from_pandas(ref[numeric + list(TEXTS)], data_definition=definition, descriptors=descriptors())
@@ -144,7 +154,7 @@ def run_period(ref: pd.DataFrame, cur: pd.DataFrame, numeric: list[str], emb_col
     snap = Report([preset]).run(cur_ds, ref_ds)
     d = snap.dict()
     t2 = time.perf_counter()
-    emb = embedding_decisions(ref, cur, emb_cols)
+    emb = full_metric(ref, cur, emb_cols) if embeddings == "metric" else embedding_decisions(ref, cur, emb_cols)
     t3 = time.perf_counter()
     flagged, scores, methods = [], {}, {}
     share = None
@@ -175,13 +185,13 @@ def main() -> None:
     ap.add_argument("--data", default="/tmp/ragdata")
     ap.add_argument("--out", default=None, help="also write the JSON here")
     ap.add_argument("--check-nltk", action="store_true", help="try the NLTK-backed descriptors once and record it")
-    ap.add_argument("--full-metric-period", default="clean_1",
-                    help="period on which the whole EmbeddingsDrift metric (t-SNE included) is run once; '' for none")
+    ap.add_argument("--embeddings", choices=("metric", "method"), default="metric",
+                    help="metric: the whole EmbeddingsDrift report (t-SNE included); method: its drift method only")
     a = ap.parse_args()
     with open(os.path.join(a.data, "manifest.json")) as f:
         manifest = json.load(f)
     ref, numeric, emb_cols = frame(a.data, "reference")
-    out: dict = {"library": "evidently", "version": evidently.__version__,
+    out: dict = {"library": "evidently", "version": evidently.__version__, "embeddings_via": a.embeddings,
                  "descriptors": [d.alias for d in descriptors()], "periods": {}}
     if a.check_nltk:
         t0 = time.perf_counter()
@@ -191,12 +201,7 @@ def main() -> None:
         if p["name"] == "reference":
             continue
         cur, _, _ = frame(a.data, p["name"])
-        out["periods"][p["name"]] = run_period(ref, cur, numeric, emb_cols)
-        if p["name"] == a.full_metric_period:
-            full = full_metric(ref, cur, emb_cols, "query_emb")
-            full["direct_roc_auc"] = out["periods"][p["name"]]["embeddings"]["query_emb"]["roc_auc"]
-            full["period"] = p["name"]
-            out["full_embeddings_metric"] = full
+        out["periods"][p["name"]] = run_period(ref, cur, numeric, emb_cols, a.embeddings)
     text = json.dumps(out, default=str)
     if a.out:
         with open(a.out, "w") as f:
