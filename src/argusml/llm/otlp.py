@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +43,8 @@ INFERENCE_OPERATIONS = frozenset({"chat", "text_completion", "generate_content"}
 """``gen_ai.operation.name`` values of a model call that answers a prompt."""
 
 RETRIEVAL_OPERATION = "retrieval"
+
+HEX = re.compile(r"[0-9a-fA-F]+")
 
 STATUS_ERROR = 2
 """``Status.code`` of a failed span (STATUS_CODE_ERROR)."""
@@ -153,12 +156,8 @@ def _json_id(value: Any, where: str) -> str:
     if not isinstance(value, str):
         raise OTLPError(f"{where} must be a hex string")
     text = value.strip()
-    if len(text) in (32, 16):
-        try:
-            bytes.fromhex(text)
-            return text.lower()
-        except ValueError:
-            pass
+    if len(text) in (32, 16) and HEX.fullmatch(text):
+        return text.lower()
     try:
         raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):

@@ -80,12 +80,11 @@ def _restore_counters(store: Store, models: dict[str, ModelState]) -> None:
             state.metrics = ModelMetrics()
     events = store.event_tallies_all(through, LATENCY_BUCKETS)
     labels = store.label_tallies(None, LABEL_LAG_BUCKETS)
-    empty = store.label_tallies("", LABEL_LAG_BUCKETS)[""]  # a model with no labels: all zero
     for name, state in models.items():
         m = state.metrics
         m.add_events(events[name])
         _recount_ops(store, state, through[name])
-        m.merge_labels(labels.get(name, empty))
+        m.merge_labels(labels.get(name) or store.zero_tallies(LABEL_LAG_BUCKETS))
         state.events_total = sum(vm.events for vm in m.versions.values())
         m.labels_pending = len(state.pending)
 

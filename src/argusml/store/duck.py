@@ -500,10 +500,18 @@ class Store(Outbox, ConfigHistory, WindowTables, AlertTables, DependencyTables, 
         lags: dict[str, list[tuple[Any, ...]]] = {}
         for m, *rest in lag:
             lags.setdefault(m, []).append(tuple(rest))
-        bounds = [float(b) for b in lag_bounds]
-        names = set(counts) | ({model} if model is not None else set())
-        return {m: {**dict(zip(LABEL_TALLIES, counts.get(m, [0] * len(LABEL_TALLIES)))),
-                    "lag": {**self._bucketed(lags.get(m, []), len(lag_bounds)), "bounds": bounds}} for m in names}
+        out = {m: self.zero_tallies(lag_bounds) for m in (set(counts) | ({model} if model is not None else set()))}
+        for m, vals in counts.items():
+            out[m].update(zip(LABEL_TALLIES, vals))
+        for m, rows in lags.items():
+            out[m]["lag"].update(self._bucketed(rows, len(lag_bounds)))
+        return out
+
+    @classmethod
+    def zero_tallies(cls, lag_bounds: Sequence[float]) -> dict[str, Any]:
+        """The tallies of a model with no label or outcome: every count 0, an empty lag histogram."""
+        return {**dict.fromkeys(LABEL_TALLIES, 0),
+                "lag": {**cls._bucketed([], len(lag_bounds)), "bounds": [float(b) for b in lag_bounds]}}
 
     @staticmethod
     def _plus(a: dict[str, Any], b: dict[str, Any], sign: int = 1) -> dict[str, Any]:
@@ -537,6 +545,6 @@ class Store(Outbox, ConfigHistory, WindowTables, AlertTables, DependencyTables, 
         out = self._label_tally(self._cur(), model, lag_bounds)
         for m, text in self.metas("retired_labels:").items():
             if model is None or m == model:  # a model whose rows retention took all of has none in ``out``
-                base = out[m] if m in out else self._label_tally(self._cur(), m, lag_bounds)[m]
+                base = out[m] if m in out else self.zero_tallies(lag_bounds)
                 out[m] = self._plus(base, orjson.loads(text))
         return out
