@@ -367,7 +367,7 @@ BAD_INPUT = [
     ("resources-deep", "POST", "/resources", DEEP, JSON, 400, "error parsing the body"),
     ("put-model-deep", "PUT", "", DEEP, JSON, 400, "error parsing the body"),
     ("put-model-scalar", "PUT", "", b"42", JSON, 422, "body"),
-    ("put-model-no-baseline", "PUT", "", raw({"config": {}}), JSON, 422, "body.baseline"),
+    ("put-model-no-baseline", "PUT", "", raw({"config": {}}), JSON, 422, "baseline: required"),
     ("put-model-bad-baseline", "PUT", "", raw({"config": {}, "baseline": {"columns": 5}}), JSON, 422, "not an Argus baseline"),
     ("put-model-bad-window", "PUT", "", raw({"config": {"window": "soon"}, "baseline": {}}), JSON, 422, "not a duration"),
     ("put-model-other-name", "PUT", "", raw({"config": {"model": "other"}, "baseline": {}}), JSON, 422, "differs"),

@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from argusml.llm.events import LLMInputError, LLMPlan
 from argusml.profile.labelled import number_text
 from argusml.schema import Kind, Role
 
@@ -39,7 +40,7 @@ MAX_STRING_CHARS = 4096
 MAX_FEATURES = 2000
 MAX_EXTRA_NAMES = 200
 EVENT_FIELDS = ("id", "timestamp", "version", "features", "prediction", "segment", "latency_ms", "status",
-                "resources", "stages", "fallback", "cost")
+                "resources", "stages", "fallback", "cost", "llm")
 RESOURCES = {"cpu": "share of the CPUs the serving process may use, busy serving this request (0 to 1)",
              "memory": "bytes of memory the serving process held",
              "gpu": "share of a GPU the request kept busy for its latency (0 to 1)",
@@ -66,13 +67,13 @@ MAX_NAMED = 20
 class EventRecord:
     """One accepted event, already redacted; ``payload`` is what is stored raw."""
 
-    __slots__ = ("cost", "fallback", "features", "id", "latency_ms", "payload", "pred_label", "pred_value",
+    __slots__ = ("cost", "fallback", "features", "id", "latency_ms", "llm", "payload", "pred_label", "pred_value",
                  "prediction", "resources", "segment", "seq", "stages", "status", "ts", "version")
 
     def __init__(self, id: str, version: str, ts: float, features: dict[str, Any], prediction: Any,
                  segment: dict[str, Any] | None, latency_ms: float | None, status: int | None,
                  resources: dict[str, float] | None = None, stages: dict[str, float] | None = None,
-                 fallback: bool = False, cost: float | None = None) -> None:
+                 fallback: bool = False, cost: float | None = None, llm: dict[str, Any] | None = None) -> None:
         self.id = id
         self.version = version
         self.ts = ts
@@ -85,6 +86,7 @@ class EventRecord:
         self.stages = stages
         self.fallback = fallback  # answered by the user's fallback, not the model (docs/OPERATIONS.md)
         self.cost = cost
+        self.llm = llm  # what is stored of an LLM event's llm object (``argusml.llm.events``)
         self.pred_value: float | None = None
         self.pred_label: str | None = None
         self.payload = b""
@@ -108,13 +110,15 @@ class EventRecord:
             d["fallback"] = True
         if self.cost is not None:
             d["cost"] = self.cost
+        if self.llm is not None:
+            d["llm"] = self.llm
         return orjson.dumps(d)
 
     @classmethod
     def from_stored(cls, seq: int, version: str, id: str, ts: float, d: dict[str, Any]) -> EventRecord:
         r = cls(id, version, ts, d.get("features", {}), d.get("prediction"), d.get("segment"),
                 d.get("latency_ms"), d.get("status"), d.get("resources"), d.get("stages"), d.get("fallback") is True,
-                d.get("cost"))
+                d.get("cost"), d.get("llm"))
         r.payload = orjson.dumps(d)
         r.seq = seq
         return r
@@ -407,8 +411,8 @@ def _not_an_item(i: int, item: Any, what: str, fields: tuple[str, ...]) -> Probl
 
 
 def validate_events(items: list[Any], schemas: dict[str, Schema], *, now: float, future_skew: float,
-                    reject_violations: bool, redact: Any = None, first_problems: list[Problem] | None = None
-                    ) -> tuple[EventBatch, list[int], list[Problem], list[Problem]]:
+                    reject_violations: bool, redact: Any = None, first_problems: list[Problem] | None = None,
+                    llm: LLMPlan | None = None) -> tuple[EventBatch, list[int], list[Problem], list[Problem]]:
     """The accepted events (as a batch), their indexes in the request,
     rejections and warnings, each sorted by index.
 
@@ -417,7 +421,8 @@ def validate_events(items: list[Any], schemas: dict[str, Schema], *, now: float,
     where a set of the value types answers "all fine?" for the whole column
     at C speed and only a column with a problem is walked value by value.
     ``schemas`` maps a version to its reference's schema; '' is the model's
-    own, used by versions without one."""
+    own, used by versions without one. ``llm``: the model is an LLM model, whose
+    events carry an ``llm`` object that becomes their columns (``LLMPlan.read``)."""
     records: list[EventRecord] = []
     indexes: list[int] = []
     rejected = list(first_problems or [])
@@ -462,7 +467,19 @@ def validate_events(items: list[Any], schemas: dict[str, Schema], *, now: float,
             rejected.append(Problem(i, "timestamp", f"timestamp is {ts - now:.0f}s ahead of the server clock "
                                     f"(allowed: {future_skew:.0f}s)", "future_timestamp"))
             continue
-        feats = item.get("features")
+        llm_kept = None
+        if llm is not None:
+            try:
+                feats, llm_kept = llm.read(item.get("llm"), item.get("features"))
+            except LLMInputError as exc:
+                rejected.append(Problem(i, exc.field, str(exc), "bad_llm"))
+                continue
+        elif "llm" in item:
+            rejected.append(Problem(i, "llm", "an llm object is for a model of kind: llm (docs/LLM.md); this model "
+                                    "is tabular", "unknown_field"))
+            continue
+        else:
+            feats = item.get("features")
         if type(feats) is not dict:
             rejected.append(Problem(i, "features", "required: an object of feature values" if feats is None
                                     else f"features must be an object, got {_type_name(feats)}", "bad_features"))
@@ -495,7 +512,7 @@ def validate_events(items: list[Any], schemas: dict[str, Schema], *, now: float,
                 continue
         pred = item.get("prediction")
         rec = EventRecord(eid, version, ts, feats, pred, seg, lat, status, res or None, stages or None,
-                          fallback is True, cost)
+                          fallback is True, cost, llm_kept)
         if type(pred) is float and numeric_prediction and lo <= pred <= hi:
             rec.pred_value = pred  # the common case, without the call (strict JSON has no NaN/Infinity)
         else:

@@ -17,6 +17,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,7 @@ from argusml.monitor.backlog import Backlog
 from argusml.monitor.closing import Closer
 from argusml.monitor.events import EventBatch, EventRecord, columns_of, normalize_prediction
 from argusml.monitor.failure import stopped_by_store
+from argusml.monitor.llm import baseline_of
 from argusml.monitor.provisional import provisional_pass
 from argusml.monitor.retention import apply_retention
 from argusml.monitor.rollups import rollups
@@ -36,6 +38,10 @@ from argusml.monitor.writer import BackfillBatch, Folding, Writer
 from argusml.store import FindingRow, Store, WindowRow
 
 log = logging.getLogger("argus.monitor")
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="seconds")
 
 BACKFILL_VERDICT = '{"status":"open","backfill":true}'
 """The verdict of a backfill's open window in a snapshot: what tells it from a live one on recovery."""
@@ -152,6 +158,16 @@ class Fold:
         """Fold a batch version by version; the batch's own columns serve when
         its schema is the version's (the common case), else they are rebuilt.
         ``folder``: the live windows unless given (a backfill's)."""
+        if state.learning is not None:  # learning its baseline: counted, not folded (monitor/llm.py)
+            state.learning.count(r.ts for r in batch.records)
+            return
+        if state.learned_seq and batch.records[0].seq <= state.learned_seq:  # already read at the learning's end
+            keep = [r.seq > state.learned_seq for r in batch.records]
+            if not any(keep):
+                return
+            batch = batch.select(keep)
+            if np.ndim(arrival):
+                arrival = np.asarray(arrival)[np.asarray(keep)]
         records = batch.records
         versions = {r.version for r in records}
         for version in sorted(versions):
@@ -197,6 +213,61 @@ class Fold:
             state.backfill_frontier = max(state.backfill_frontier, float(ts[past].max()))
             state.backfill_at = time.monotonic()
 
+    def fold_stored(self, state: ModelState, rows: list[tuple[Any, ...]]) -> None:
+        """Fold events read back from the store (``raw_after`` rows) as they were folded when they arrived:
+        live ones by their arrival, backfilled ones by their own time."""
+        recs = [EventRecord.from_stored(seq, version, id_, ts, payload) for seq, version, id_, ts, _arrival, payload in rows]
+        arrivals = np.fromiter((r[4] for r in rows), dtype=np.float64, count=len(rows))
+        # schema None: the fold reads each prediction and builds the columns by the version's reference
+        backfilled = [bool(r[5].get("backfill")) for r in rows]
+        if not any(backfilled):
+            self.fold(state, EventBatch(recs, {}, set(), None), arrivals)
+            return
+        live = [not b for b in backfilled]
+        if any(live):
+            self.fold(state, EventBatch(recs, {}, set(), None).select(live), arrivals[np.asarray(live)])
+        self.fold_backfill(state, EventBatch(recs, {}, set(), None).select(backfilled),
+                           arrivals[np.asarray(backfilled)])
+
+    def learn(self, now: float) -> list[str]:
+        """End the learning of every LLM model whose learning windows have closed: its baseline profiled
+        from the stored events of those windows and saved, the events stored after them folded into their
+        windows. Returns the models that learned (under ``lock``)."""
+        learned = []
+        for state in list(self.models.values()):
+            if state.learning is None:
+                continue
+            end = state.learning.due(now)
+            if end is None:
+                continue
+            assert state.llm is not None
+            baseline: list[dict[str, Any]] = []
+            after: list[tuple[Any, ...]] = []
+            seq = 0
+            for rows in self.store.raw_after(state.name, 0):
+                for row in rows:
+                    if row[3] < end:
+                        baseline.append(row[5].get("features") or {})
+                    else:
+                        after.append(row)
+                    seq = row[0]
+            if not baseline:  # retention removed them (a long stop): learn again from what comes
+                state.learning.counts.clear()
+                continue
+            ref = baseline_of(baseline, state.llm, f"{state.name}: {len(baseline)} events before "
+                                                   f"{_iso(end)}")
+            state.learning = None
+            state.set_reference("", ref)
+            self.store.save_baseline(state.name, "", orjson.dumps(ref.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY
+                                                                  ).decode(), now)
+            if after:
+                self.fold_stored(state, after)
+            state.learned_seq = seq  # the writer's batches still on their way hold some of them
+            log.info("model %s learned its baseline from %d events before %s; watching from now on", state.name,
+                     len(baseline), _iso(end))
+            learned.append(state.name)
+        return learned
+
     def _tick(self, now: float) -> list[tuple[WindowRow, list[FindingRow]]]:
         """Close due windows. An event acknowledged before a window's close
         time must be in it: so first fold whatever the writer has handed
@@ -214,6 +285,8 @@ class Fold:
             self.fold_batch(batch)
         if inflight is not None:
             now = min(now, inflight)
+        with self.lock:
+            self.learn(now)
         return self.closer.close_due(now)
 
     def snapshot(self, closed: list[tuple[WindowRow, list[FindingRow]]]) -> None:

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
 import orjson
 
 from argusml.checks.verdict import WindowVerdict
 from argusml.monitor.closing import provisional_gauges
 from argusml.monitor.dedup import key_of
-from argusml.monitor.events import EventBatch, EventRecord, normalize_prediction
+from argusml.monitor.events import EventRecord, normalize_prediction
 from argusml.monitor.fold import Fold
 from argusml.monitor.metrics import LABEL_LAG_BUCKETS, LATENCY_BUCKETS, ModelMetrics, Shown
 from argusml.monitor.ops import count_records
@@ -158,20 +157,9 @@ def _replay(store: Store, models: dict[str, ModelState], fold: Fold) -> None:
     replayed = 0
     newest = folded
     for name, state in models.items():
-        for rows in store.raw_after(name, folded):
-            recs = [EventRecord.from_stored(seq, version, id_, ts, payload)
-                    for seq, version, id_, ts, _arrival, payload in rows]
-            arrivals = np.fromiter((r[4] for r in rows), dtype=np.float64, count=len(rows))
-            # schema None: the fold reads each prediction and builds the columns by the version's reference
-            backfilled = [bool(r[5].get("backfill")) for r in rows]
-            if not any(backfilled):
-                fold.fold(state, EventBatch(recs, {}, set(), None), arrivals)
-            else:
-                live = [not b for b in backfilled]
-                if any(live):
-                    fold.fold(state, EventBatch(recs, {}, set(), None).select(live), arrivals[np.asarray(live)])
-                fold.fold_backfill(state, EventBatch(recs, {}, set(), None).select(backfilled),
-                                   arrivals[np.asarray(backfilled)])
+        # a model learning its baseline counts every stored event again (it folded none of them)
+        for rows in store.raw_after(name, 0 if state.learning is not None else folded):
+            fold.fold_stored(state, rows)
             newest = max(newest, rows[-1][0])
             replayed += len(rows)
     folded = newest

@@ -17,6 +17,7 @@ import orjson
 
 from argusml.monitor.closing import Closer
 from argusml.monitor.fold import Fold
+from argusml.monitor.llm import is_learning, learning_reference, plan_of
 from argusml.monitor.state import ModelState, version_references
 from argusml.monitor.versions import PredictionBaselines
 from argusml.monitor.windows import Window
@@ -60,6 +61,10 @@ class Registry:
         own = version_references(config)  # before anything changes: a bad file changes nothing
         with self.lock:
             old = self.models.get(config.model)
+            learning = is_learning(reference)
+            if learning:
+                reference = self._learned(config, reference, old)
+                learning = is_learning(reference)
             state = ModelState(config, reference)
             if old is None:  # a start: the versions' references set over HTTP in an earlier run carry on
                 for v, b in self.store.load_baselines(config.model):
@@ -79,6 +84,9 @@ class Registry:
                 state.metrics, state.dedup, state.pending = old.metrics, old.dedup, old.pending
                 state.pending_outcomes, state.outcome_names = old.pending_outcomes, old.outcome_names
                 state.versions, state.events_total = old.versions, old.events_total
+                state.learned_seq = old.learned_seq
+                if state.learning is not None and old.learning is not None:  # what it has seen so far counts
+                    state.learning.counts = old.learning.counts
             for v, r in own.items():
                 state.set_reference(v, r)
             self.models[config.model] = state
@@ -86,12 +94,30 @@ class Registry:
         if persist:
             self.store.save_model(config.model, config.model_dump_json(), now)
             self.store.record_config(config.model, config.model_dump_json(), author, source, now)
-            self.store.save_baseline(config.model, "", orjson.dumps(reference.to_dict(),
-                                                                    option=orjson.OPT_SERIALIZE_NUMPY).decode(), now)
+            if not learning:  # a learning model has no baseline yet (monitor/llm.py)
+                self.store.save_baseline(config.model, "", orjson.dumps(reference.to_dict(),
+                                                                        option=orjson.OPT_SERIALIZE_NUMPY).decode(), now)
             for v, r in own.items():
                 self.store.save_baseline(config.model, v, orjson.dumps(r.to_dict(),
                                                                        option=orjson.OPT_SERIALIZE_NUMPY).decode(), now)
         return state
+
+    def _learned(self, config: ModelConfig, learning: Reference, old: ModelState | None) -> Reference:
+        """The baseline an LLM model registered without one has already learned (in this run, or stored
+        by an earlier one), so that a restart or a config change does not start the learning again; the
+        learning reference when there is none, or when the config now derives columns it lacks (a
+        ``no_answer_below`` added: that baseline cannot judge them)."""
+        learned: Reference | None = None
+        if old is not None:
+            if old.llm is not None and not is_learning(old.refs[""].reference):
+                learned = old.refs[""].reference
+        else:
+            stored = dict(self.store.load_baselines(config.model)).get("")
+            if stored is not None:
+                learned = Reference.from_dict(orjson.loads(stored), f"store:{config.model}")
+        if learned is None or not learning.specs.keys() <= learned.specs.keys():
+            return learning
+        return learned
 
     def set_version_reference(self, model: str, version: str, reference: Reference) -> None:
         """Replace one version's reference (a retrain): its open windows close
@@ -128,10 +154,14 @@ class Registry:
                 # the config may not exist any more
                 cfg = ModelConfig.model_validate_json(cfg_json).model_copy(update={"versions": {}})
                 baselines = dict(self.store.load_baselines(name))
-                if "" not in baselines:
+                plan = plan_of(cfg)
+                if "" in baselines:
+                    ref = Reference.from_dict(orjson.loads(baselines[""]), f"store:{name}")
+                elif plan is not None:  # an LLM model still learning its baseline
+                    ref = learning_reference(plan)
+                else:
                     continue
-                state = self.register(cfg, Reference.from_dict(orjson.loads(baselines[""]), f"store:{name}"),
-                                      persist=False)
+                state = self.register(cfg, ref, persist=False)
                 for v, b in baselines.items():
                     if v:
                         state.set_reference(v, Reference.from_dict(orjson.loads(b), f"store:{name}:{v}"))

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from argusml.checks import multivariate_rows
+from argusml.llm.events import LLMPlan
 from argusml.monitor.dedup import DedupIndex
 from argusml.monitor.events import EventBatch, Problem, Schema, Target, validate_events
+from argusml.monitor.llm import Learning, is_learning, plan_of
 from argusml.monitor.metrics import ModelMetrics
 from argusml.monitor.performance import task_of
 from argusml.monitor.privacy import Redactor
@@ -53,6 +55,12 @@ class ModelState:
         self.checks: ReportConfig = config.checks.model_copy(
             update={"ignore": sorted({*config.checks.ignore, *private})}) if private else config.checks
         self.refs: dict[str, VersionRef] = {}
+        self.llm = plan_of(config)
+        base = config.llm_settings.baseline
+        # learning its baseline from its first windows (monitor/llm.py): nothing is folded or checked yet
+        self.learning = Learning(config.window, base.windows, base.min_events, config.lateness) if (
+            self.llm is not None and is_learning(reference)) else None
+        self.learned_seq = 0  # events through this sequence were read when the baseline was learned
         self.set_reference("", reference)
         self.dedup = DedupIndex(config.dedup.horizon, config.dedup.max_keys)
         self.metrics = ModelMetrics()
@@ -95,7 +103,7 @@ class ModelState:
         """Everything ``validate_events`` needs for this model, picklable (validation may run in a worker)."""
         cfg = self.config
         return ValidationPlan(self.generation, self.schemas, cfg.future_skew, cfg.on_schema_violation == "reject",
-                              self.redactor if self.redactor.active else None, tuple(cfg.segments))
+                              self.redactor if self.redactor.active else None, tuple(cfg.segments), self.llm)
 
     @property
     def report_granularity(self) -> float:
@@ -192,10 +200,12 @@ class ValidationPlan:
     redact: Redactor | None
     segments: tuple[str, ...] = ()  # the features windows are segmented by (all of them a worker must hand back)
 
+    llm: LLMPlan | None = None  # an LLM model's: its events' llm objects become their columns
+
     def validate(self, items: list[Any], now: float, first_problems: list[Problem] | None = None) -> Validated:
         return Validated(self.generation, *validate_events(
             items, self.schemas, now=now, future_skew=self.future_skew, reject_violations=self.reject_violations,
-            redact=self.redact, first_problems=first_problems))
+            redact=self.redact, first_problems=first_problems, llm=self.llm))
 
 
 @dataclass

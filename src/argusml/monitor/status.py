@@ -47,6 +47,8 @@ class Status:
         return {
             "model": model,
             "owner": state.config.owner,
+            "kind": state.config.kind,
+            **({"baseline": baseline_status(state, self.clock())} if state.llm is not None else {}),
             "events_total": state.events_total,
             "labels_total": m.labels,
             "labels_joined": m.labels_joined,
@@ -93,6 +95,15 @@ class Status:
             out = {"decision": None, "error": f"advice failed: {exc}", "at": now}
         self._advice_cache[model] = (now, out)
         return out
+
+
+def baseline_status(state: ModelState, now: float) -> dict[str, Any]:
+    """Where an LLM model's baseline stands: learning (its events so far, the minimum, when the learning
+    windows close) or learned (from how many events, when)."""
+    if state.learning is not None:
+        return state.learning.status(now)
+    ref = state.refs[""].reference
+    return {"state": "learned", "events": ref.n_rows, "created_at": ref.created_at, "source": ref.source}
 
 
 def performance_summary(state: ModelState) -> dict[str, Any]:

@@ -323,8 +323,34 @@ class ProvisionalSettings(_Strict):
     _d = _duration_field("every")
 
 
+class LLMBaseline(_Strict):
+    """Where an LLM model's baseline comes from (docs/LLM.md, "The baseline"). An LLM model has no training
+    table to profile: its "normal" is its own traffic. Without ``file`` the first ``windows`` windows
+    that hold events are the baseline, once they hold at least ``min_events`` events (until then the
+    learning goes on, window by window, and nothing is checked); with ``file`` (a JSON list or NDJSON of
+    past LLM events, relative to the YAML) the baseline is that traffic, from the first event on."""
+
+    windows: int = Field(12, ge=1, le=10_000, description="windows of traffic the baseline is learned from")
+    min_events: int = Field(200, ge=10, description="events the baseline needs at least")
+    file: str | None = Field(None, description="past LLM events (JSON list or NDJSON) to learn the baseline from")
+
+
+class LLMSettings(_Strict):
+    """How a ``kind: llm`` model reads its events (docs/LLM.md)."""
+
+    text: Literal["stats", "masked", "raw"] = Field(
+        "stats", description="what is stored of prompts, responses and documents: stats (derived statistics, "
+                             "ids, scores and embeddings only), masked (the texts with PII masked), raw")
+    no_answer_below: float | None = Field(None, description="a best retrieval score below this means the index "
+                                                            "had no answer (the no_answer column)")
+    baseline: LLMBaseline = LLMBaseline()
+
+
 class ModelConfig(_Strict):
     model: str
+    kind: Literal["tabular", "llm"] = Field("tabular", description="llm: events carry an llm object (prompt, "
+                                                                    "response, context, ...), docs/LLM.md")
+    llm: LLMSettings | None = Field(None, description="settings of a kind: llm model")
     owner: str | None = None
     team: str | None = Field(None, description="the team that owns the model: routes match on it")
     description: str | None = None
@@ -408,6 +434,27 @@ class ModelConfig(_Strict):
         return self
 
     @model_validator(mode="after")
+    def _llm(self) -> ModelConfig:
+        if self.llm is not None and self.kind != "llm":
+            raise ValueError("llm: settings of an LLM model; add 'kind: llm' (or remove llm:)")
+        if self.kind == "llm":
+            if self.reference is not None:
+                raise ValueError("reference: an LLM model learns its baseline from its traffic (llm.baseline: "
+                                 "its first windows, or a file of past events), not from a table's baseline")
+            base = self.llm_settings.baseline
+            learning = base.windows * self.window + self.lateness
+            if base.file is None and self.retention.raw_events < learning:
+                raise ValueError(f"retention.raw_events ({format_duration(self.retention.raw_events)}) must outlast "
+                                 f"the baseline's learning ({base.windows} windows and the lateness, "
+                                 f"{format_duration(learning)}): the baseline is learned from the stored events")
+        return self
+
+    @property
+    def llm_settings(self) -> LLMSettings:
+        """The LLM settings, their defaults when the config says none."""
+        return self.llm or LLMSettings()
+
+    @model_validator(mode="after")
     def _consistent(self) -> ModelConfig:
         if self.window < 1:
             raise ValueError("window must be at least 1s")
@@ -456,6 +503,12 @@ def load_model_config(path: str | Path) -> tuple[ModelConfig, Path | None]:
     p = Path(path)
     cfg = load_model_document(p)
     ref = None
+    if cfg.llm is not None and cfg.llm.baseline.file is not None:
+        path = (p.parent / cfg.llm.baseline.file).resolve()
+        if not path.is_file():
+            raise ConfigError(f"{p}: llm.baseline.file: file of past events not found: {path}")
+        cfg = cfg.model_copy(update={"llm": cfg.llm.model_copy(update={
+            "baseline": cfg.llm.baseline.model_copy(update={"file": str(path)})})})
     if cfg.reference is not None:
         ref = (p.parent / cfg.reference).resolve()
         if not ref.is_file():

@@ -109,7 +109,9 @@ class AllRejected(ErrorBody, IngestAnswer):
 
 class RegisterIn(_Doc):
     config: dict[str, Any] = Field(description="the model's YAML config as JSON, without 'reference'")
-    baseline: dict[str, Any] = Field(description="the baseline JSON written by `argus baseline`")
+    baseline: dict[str, Any] | list[dict[str, Any]] | None = Field(
+        None, description="the baseline JSON written by `argus baseline`; for a kind: llm model, a list of past LLM "
+                          "events to learn it from, or nothing (it learns from its first windows)")
 
 
 BreakerState = Literal["closed", "half_open", "open"]
@@ -419,9 +421,23 @@ class StatusAdvice(_Answer):
     error: str | None = None
 
 
+class BaselineStatus(_Answer):
+    state: Literal["learning", "learned"]
+    events: int = Field(description="events learned from, or seen so far while learning")
+    min_events: int | None = Field(None, description="learning: the events the baseline needs at least")
+    windows: int | None = Field(None, description="learning: the windows it learns from")
+    since: float | None = Field(None, description="learning: start of the first window with events (epoch s)")
+    ends_at: float | None = Field(None, description="learning: when the learning windows close (epoch s); null "
+                                                    "while they hold fewer than min_events")
+    created_at: str | None = Field(None, description="learned: when")
+    source: str | None = Field(None, description="learned: from what")
+
+
 class StatusAnswer(_Answer):
     model: str
     owner: str | None
+    kind: Literal["tabular", "llm"] = "tabular"
+    baseline: BaselineStatus | None = Field(None, description="a kind: llm model's baseline (docs/LLM.md)")
     events_total: int
     labels_total: int
     labels_joined: int

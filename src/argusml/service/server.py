@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from argusml.monitor import ModelState, Monitor, Settings
+from argusml.monitor.llm import baseline_from_file, learning_reference, plan_of
 from argusml.monitor.state import version_references
 from argusml.profile import Reference
 from argusml.schema import ArgusError, ConfigError, InputError
@@ -31,16 +32,23 @@ TOKENS_FILE = "tokens.yaml"
 
 def load_model_file(path: str | os.PathLike[str]) -> tuple[ModelConfig, Reference]:
     """One model YAML checked as `argus serve` checks it before it listens: the config, its ``reference``
-    (required here: a YAML model has no other way to get a baseline), the baseline itself, and the
+    (required here for a tabular model: a YAML model has no other way to get a baseline; an LLM model's
+    is its ``llm.baseline.file`` of past events, or its first windows), the baseline itself, and the
     model's live state built once from both (declared bounds against the baseline's columns, the
     privacy key), so that `argus config validate` and `serve` can never disagree. ConfigError, one line
     per problem, each naming the file."""
     p = Path(path)
     cfg, ref_path = load_model_config(p)
-    if ref_path is None:
+    plan = plan_of(cfg)
+    if ref_path is None and plan is None:
         raise ConfigError(f"{p}: reference: required (the baseline file written by `argus baseline`)")
     try:
-        ref = Reference.load(ref_path)
+        if plan is None:
+            assert ref_path is not None
+            ref = Reference.load(ref_path)
+        else:  # an LLM model: a baseline of past events, or none yet (it learns from its first windows)
+            base = cfg.llm_settings.baseline
+            ref = baseline_from_file(base.file, plan) if base.file else learning_reference(plan)
         ModelState(cfg, ref)
         version_references(cfg)
     except (ConfigError, InputError) as exc:

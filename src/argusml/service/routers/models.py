@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from argusml.monitor.health import HEALTH_RANK
+from argusml.monitor.llm import baseline_from_events, learning_reference, plan_of
 from argusml.profile import Reference
 from argusml.schema import ConfigError, InputError
 from argusml.schema.model_config import MODEL_NAME, model_config_from_dict
@@ -110,7 +111,22 @@ def put_model(model: str, body: schemas.RegisterIn, request: Request, monitor: M
     cfg_in["model"] = model
     try:
         cfg = model_config_from_dict(cfg_in, "config")
-        ref = Reference.from_dict(body.baseline, "baseline")
+        plan = plan_of(cfg)
+        if plan is not None and cfg.llm_settings.baseline.file is not None:
+            raise ApiError(422, "invalid_config", "config.llm.baseline.file: over HTTP the past events go in "
+                                                  "'baseline' (a list of events), not as a file path")
+        if plan is None:
+            if not isinstance(body.baseline, dict):
+                raise ApiError(422, "invalid_config", "baseline: required, the baseline JSON written by "
+                                                      "`argus baseline`")
+            ref = Reference.from_dict(body.baseline, "baseline")
+        elif body.baseline is None:
+            ref = learning_reference(plan)  # it learns from its first windows
+        elif isinstance(body.baseline, list):
+            ref = baseline_from_events(body.baseline, plan)
+        else:
+            raise ApiError(422, "invalid_config", "baseline: an LLM model's baseline is a list of past events "
+                                                  "(or none: it learns from its first windows)")
         author = request.scope.get("state", {}).get("token_name") or "anonymous"
         monitor.register(cfg, ref, author=author, source="http")
     except (ConfigError, InputError) as exc:

@@ -1,0 +1,204 @@
+"""An LLM model's baseline: learned from its own first windows of traffic, or from a file of past events.
+
+A classifier's "normal" is its training table; an LLM application has none worth profiling (the prompts
+it was tuned on are not the questions users ask). Its baseline is its own traffic: the derived columns of
+its first ``llm.baseline.windows`` windows that hold events (at least ``min_events`` events; the learning
+runs on, window by window, until it has them), or of a file of past events.
+
+While it learns, a model has a *learning* reference: the derived columns and their kinds, no profile.
+Events are validated against it and stored as always (and counted: rates, latency, tokens and cost run
+from the first event), but nothing is folded into windows and nothing is checked: a window compared with
+the baseline it is part of finds nothing, and one compared with a baseline of a few minutes finds noise.
+When the learning windows have closed (their end plus the lateness), the baseline is profiled from the
+stored events (``raw_after``: the raw log is the truth, and a restart during the learning loses nothing),
+persisted like any baseline, and the events stored after the learning windows are folded into their
+windows as if they had just arrived. From then on the model is watched like any other.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from argusml.llm.events import LLMInputError, LLMPlan
+from argusml.profile import Reference
+from argusml.profile.column import ColumnSpec
+from argusml.profile.dataset import DatasetProfile
+from argusml.schema import ConfigError, InputError, Kind, Role
+from argusml.schema.model_config import ModelConfig
+
+log = logging.getLogger("argus.monitor")
+
+LEARNING_SOURCE = "llm:learning"
+"""The ``source`` of a learning reference (never stored: a learning model has no baseline in the store)."""
+
+_ARROW = {Kind.NUMERIC: pa.float64(), Kind.BOOLEAN: pa.bool_(), Kind.CATEGORICAL: pa.string()}
+_DTYPE = {Kind.NUMERIC: "double", Kind.BOOLEAN: "bool", Kind.CATEGORICAL: "string"}
+MAX_FILE_PROBLEMS = 5
+
+
+def plan_of(config: ModelConfig) -> LLMPlan | None:
+    """How the model reads its LLM events; None for a tabular model. PII in the texts is looked for with
+    the detectors of ``privacy.pii`` when the config names them, else with all."""
+    if config.kind != "llm":
+        return None
+    s = config.llm_settings
+    pii = config.privacy.pii
+    return LLMPlan(text=s.text, no_answer_below=s.no_answer_below,
+                   **({"detectors": tuple(pii.detectors)} if pii is not None else {}))
+
+
+def learning_reference(plan: LLMPlan) -> Reference:
+    """The reference of a model that is learning its baseline: the derived columns' kinds, no profile."""
+    specs = {n: ColumnSpec(n, k, Role.FEATURE, _DTYPE[k]) for n, k in plan.columns.items()}
+    return Reference(specs, DatasetProfile(0, {}), source=LEARNING_SOURCE)
+
+
+def is_learning(reference: Reference) -> bool:
+    return reference.source == LEARNING_SOURCE and reference.profile.n_rows == 0
+
+
+def baseline_of(rows: Iterable[Mapping[str, Any]], plan: LLMPlan, source: str) -> Reference:
+    """The baseline profiled from events' columns (derived and the events' own features). The derived
+    columns keep their fixed kinds, whatever the rows hold (a first hour without a refusal still makes
+    ``refusal`` a yes/no column); the events' own features are inferred as for a table."""
+    rows = list(rows)
+    if not rows:
+        raise InputError("no events: a baseline needs traffic to learn from", path=source)
+    kinds = plan.columns
+    names = list(kinds)
+    for r in rows:
+        for n in r:
+            if n not in kinds and n not in names:
+                names.append(n)
+    arrays = {}
+    for n in names:
+        values = [r.get(n) for r in rows]
+        if n in kinds:
+            arrays[n] = pa.array(values, type=_ARROW[kinds[n]])
+        else:
+            try:
+                arrays[n] = pa.array(values)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed types: what they are as text
+                arrays[n] = pa.array([None if v is None else str(v) for v in values], type=pa.string())
+    return Reference.from_frame(pa.table(arrays), kinds={n: k for n, k in kinds.items()}, with_sketch=True)
+
+
+def baseline_from_file(path: str, plan: LLMPlan) -> Reference:
+    """The baseline of a file of past LLM events (a JSON list, or NDJSON: one event per line), each read
+    as ``POST .../events`` reads it. A ConfigError lists the first problems with their place: a baseline
+    learned from half a file would be a baseline of the wrong traffic."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read the file of past events: {exc.strerror or exc}") from None
+    items: list[tuple[str, Any]] = []
+    problems: list[str] = []
+    stripped = data.lstrip()
+    if stripped.startswith(b"["):
+        try:
+            doc = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise ConfigError(f"{p}: not valid JSON: {exc}") from None
+        items = [(f"event {i}", it) for i, it in enumerate(doc)]
+    else:
+        for n, line in enumerate(data.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                items.append((f"line {n}", orjson.loads(line)))
+            except orjson.JSONDecodeError as exc:
+                problems.append(f"{p}: line {n}: not valid JSON: {exc}")
+    rows = []
+    for where, item in items:
+        if type(item) is not dict:
+            problems.append(f"{p}: {where}: an event must be an object, got {type(item).__name__}")
+            continue
+        try:
+            feats, _ = plan.read(item.get("llm"), item.get("features"))
+        except LLMInputError as exc:
+            problems.append(f"{p}: {where}: {exc.field}: {exc}")
+            continue
+        rows.append(feats)
+    if problems:
+        more = len(problems) - MAX_FILE_PROBLEMS
+        raise ConfigError("\n".join(problems[:MAX_FILE_PROBLEMS] + ([f"{p}: ... and {more} more"] if more > 0 else [])))
+    try:
+        return baseline_of(rows, plan, str(p))
+    except InputError as exc:
+        raise ConfigError(f"{p}: {exc}") from None
+
+
+def baseline_from_events(items: list[Any], plan: LLMPlan) -> Reference:
+    """The baseline of past events sent over HTTP (``PUT /v1/models/{model}``'s ``baseline`` as a list):
+    an InputError names the first event that is not one."""
+    rows = []
+    for i, item in enumerate(items):
+        if type(item) is not dict:
+            raise InputError(f"baseline[{i}]: an event must be an object, got {type(item).__name__}")
+        try:
+            feats, _ = plan.read(item.get("llm"), item.get("features"))
+        except LLMInputError as exc:
+            raise InputError(f"baseline[{i}].{exc.field}: {exc}") from None
+        rows.append(feats)
+    return baseline_of(rows, plan, "baseline")
+
+
+@dataclass
+class Learning:
+    """What a learning model has seen: its events per window start (folded counts, by event time), and
+    the events already read into a baseline (``through_seq``), which the fold must not fold again."""
+
+    window: float
+    windows: int
+    min_events: int
+    lateness: float
+    counts: dict[float, int] = field(default_factory=dict)
+
+    def count(self, timestamps: Iterable[float]) -> None:
+        w = self.window
+        for ts in timestamps:
+            b = math.floor(ts / w) * w
+            self.counts[b] = self.counts.get(b, 0) + 1
+
+    @property
+    def events(self) -> int:
+        return sum(self.counts.values())
+
+    def end(self) -> float | None:
+        """The end of the learning windows: ``windows`` windows from the first that holds an event, longer
+        until they hold ``min_events`` events; None while they do not."""
+        if not self.counts:
+            return None
+        first = min(self.counts)
+        end = first + self.windows * self.window
+        total = sum(n for b, n in self.counts.items() if b < end)
+        if total >= self.min_events:
+            return end
+        for b in sorted(self.counts):
+            if b < end:
+                continue
+            total += self.counts[b]
+            if total >= self.min_events:
+                return b + self.window
+        return None
+
+    def due(self, now: float) -> float | None:
+        """The learning windows' end once they have all closed (end plus lateness); None before."""
+        end = self.end()
+        return end if end is not None and now >= end + self.lateness else None
+
+    def status(self, now: float) -> dict[str, Any]:
+        end = self.end()
+        first = min(self.counts) if self.counts else None
+        return {"state": "learning", "events": self.events, "min_events": self.min_events,
+                "windows": self.windows, "since": first,
+                "ends_at": None if end is None else end + self.lateness}

@@ -1,0 +1,231 @@
+"""An LLM model (``kind: llm``) end to end: events with an ``llm`` object over the real API, a baseline
+learned from the first windows (surviving a restart), or from a file of past events; then drift on the
+derived columns, and nothing of the texts in the store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import orjson
+import pytest
+
+from argusml.monitor.llm import baseline_from_file, is_learning, learning_reference, plan_of
+from argusml.schema import ConfigError
+from argusml.schema.model_config import ModelConfig
+from llm_traffic import llm_events
+from service_util import T0, start_monitor
+
+WINDOW = 60.0
+START = (T0 // 3600) * 3600  # an hour boundary: window starts are whole minutes from here
+
+
+def config(**kw: object) -> ModelConfig:
+    return ModelConfig(model="bot", kind="llm", window="1m", lateness="10s",
+                       llm={"baseline": {"windows": 2, "min_events": 100}, **kw.pop("llm", {})}, **kw)
+
+
+def post(client, events: list[dict]) -> dict:
+    r = client.post("/v1/models/bot/events", json=events)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_learns_its_baseline_from_its_first_windows_then_finds_longer_answers(tmp_path: Path) -> None:
+    cfg = config()
+    run = start_monitor(tmp_path / "data", (cfg, learning_reference(plan_of(cfg))))
+    run.clock.t = START + 5
+    try:
+        # two learning windows of 150 events each
+        post(run.client, llm_events(300, START, 2 * WINDOW, seed=1))
+        run.clock.t = START + 2 * WINDOW - 1
+        assert run.monitor.wait_idle()
+        status = run.client.get("/v1/models/bot/status").json()
+        assert status["kind"] == "llm"
+        assert status["baseline"] == {"state": "learning", "events": 300, "min_events": 100, "windows": 2,
+                                      "since": START, "ends_at": START + 2 * WINDOW + 10}
+        assert status["latest_windows"] == [] and status["open_windows"] == 0  # nothing folded while learning
+        # the next window's events arrive before the learning ends: they are folded once it has
+        post(run.client, llm_events(120, START + 2 * WINDOW, WINDOW, seed=2, first_id=1000))
+        run.clock.t = START + 2 * WINDOW + 11
+        assert run.monitor.wait_idle()
+        status = run.client.get("/v1/models/bot/status").json()
+        assert status["baseline"]["state"] == "learned" and status["baseline"]["events"] == 300
+        assert status["open_window_rows"] == 120
+        ref = run.client.get("/v1/models/bot/reference").json()
+        assert ref["n_rows"] == 300
+        assert ref["columns"]["refusal"]["spec"]["kind"] == "boolean"
+        assert ref["columns"]["language"]["spec"]["kind"] == "categorical"
+        # the same traffic stays quiet; answers twice as long are drift
+        run.clock.t = START + 3 * WINDOW + 11
+        assert run.monitor.wait_idle()
+        post(run.client, llm_events(150, START + 3 * WINDOW, WINDOW, seed=3, first_id=2000, long=True))
+        run.clock.t = START + 4 * WINDOW + 11
+        assert run.monitor.wait_idle()
+        windows = run.client.get("/v1/models/bot/windows").json()["windows"]
+        by_start = {w["start"]: w for w in windows if w["segment"] == "*"}
+        quiet = by_start[_iso(START + 2 * WINDOW)]
+        assert quiet["verdict"]["drifted_columns"] == [], quiet["verdict"]
+        shifted = by_start[_iso(START + 3 * WINDOW)]["verdict"]["drifted_columns"]
+        assert {"response_chars", "response_words", "output_tokens"} <= set(shifted)
+    finally:
+        run.stop()
+
+
+def test_a_restart_during_the_learning_keeps_what_was_seen(tmp_path: Path) -> None:
+    cfg = config()
+    run = start_monitor(tmp_path / "data", (cfg, learning_reference(plan_of(cfg))))
+    run.clock.t = START + 5
+    post(run.client, llm_events(80, START, WINDOW, seed=1))
+    assert run.monitor.wait_idle()
+    run.stop()
+    run = start_monitor(tmp_path / "data", (cfg, learning_reference(plan_of(cfg))))
+    run.clock.t = START + WINDOW + 5
+    try:
+        assert run.monitor.wait_idle()
+        assert run.client.get("/v1/models/bot/status").json()["baseline"]["events"] == 80
+        post(run.client, llm_events(80, START + WINDOW, WINDOW, seed=2, first_id=100))
+        run.clock.t = START + 2 * WINDOW + 11
+        assert run.monitor.wait_idle()
+        assert run.client.get("/v1/models/bot/status").json()["baseline"]["events"] == 160
+    finally:
+        run.stop()
+    # and once learned, a restart does not learn again: the stored baseline is the model's
+    run = start_monitor(tmp_path / "data", (cfg, learning_reference(plan_of(cfg))))
+    try:
+        state = run.monitor.model("bot")
+        assert not is_learning(state.refs[""].reference) and state.refs[""].reference.n_rows == 160
+    finally:
+        run.stop()
+
+
+def test_too_few_events_keep_it_learning(tmp_path: Path) -> None:
+    cfg = config()
+    run = start_monitor(tmp_path / "data", (cfg, learning_reference(plan_of(cfg))))
+    run.clock.t = START + 5
+    try:
+        post(run.client, llm_events(60, START, 2 * WINDOW, seed=1))
+        run.clock.t = START + 10 * WINDOW
+        assert run.monitor.wait_idle()
+        b = run.client.get("/v1/models/bot/status").json()["baseline"]
+        assert b["state"] == "learning" and b["events"] == 60 and b["ends_at"] is None
+        post(run.client, llm_events(60, START + 10 * WINDOW, WINDOW, seed=2, first_id=100))
+        run.clock.t = START + 11 * WINDOW + 11
+        assert run.monitor.wait_idle()
+        # the learning ran on to the window that brought the hundredth event
+        assert run.client.get("/v1/models/bot/status").json()["baseline"]["events"] == 120
+    finally:
+        run.stop()
+
+
+def test_rejections_name_the_llm_field_and_keep_the_rest(tmp_path: Path) -> None:
+    cfg = config()
+    run = start_monitor(tmp_path / "data", (cfg, learning_reference(plan_of(cfg))))
+    run.clock.t = START + 5
+    try:
+        good = llm_events(2, START, 1, seed=1)
+        bad = [
+            {"id": "a", "timestamp": START, "llm": {"prompt": "hi", "input_tokens": "12"}},
+            {"id": "b", "timestamp": START, "llm": {"promt": "hi"}},
+            {"id": "c", "timestamp": START, "llm": {"context": [{"id": "d", "score": "high"}]}},
+            {"id": "d", "timestamp": START, "llm": {"query_embedding": [0.1, None]}},
+            {"id": "e", "timestamp": START, "features": {"x": 1}},
+            {"id": "f", "timestamp": START, "llm": {"response": "ok"}, "features": {"refusal": 1}},
+        ]
+        body = post(run.client, [good[0], *bad, good[1]])
+        assert body["accepted"] == 2
+        assert [(r["index"], r["field"]) for r in body["rejected"]] == [
+            (1, "llm.input_tokens"), (2, "llm.promt"), (3, "llm.context[0].score"), (4, "llm.query_embedding[1]"),
+            (5, "llm"), (6, "features.refusal")]
+        assert "did you mean 'prompt'" in body["rejected"][1]["error"]
+    finally:
+        run.stop()
+
+
+def test_a_tabular_model_refuses_an_llm_object(tmp_path: Path) -> None:
+    import numpy as np
+
+    from service_util import event, make_reference
+
+    run = start_monitor(tmp_path / "data", (ModelConfig(model="m"), make_reference(500)))
+    try:
+        e = event(1, np.random.default_rng(0), llm={"prompt": "hi"})
+        r = run.client.post("/v1/models/m/events", json=[e])
+        assert r.status_code == 422 and r.json()["rejected"][0]["field"] == "llm"
+    finally:
+        run.stop()
+
+
+def test_no_text_is_stored_by_default(tmp_path: Path) -> None:
+    cfg = config()
+    run = start_monitor(tmp_path / "data", (cfg, learning_reference(plan_of(cfg))))
+    run.clock.t = START + 5
+    events = llm_events(50, START, WINDOW, seed=1, pii=True)
+    try:
+        post(run.client, events)
+        assert run.monitor.wait_idle()
+    finally:
+        run.stop()
+    stored = b"".join(p.read_bytes() for p in (tmp_path / "data").rglob("*") if p.is_file())
+    for e in events[:10]:
+        assert e["llm"]["prompt"].encode() not in stored
+        assert e["llm"]["response"].encode() not in stored
+        assert e["llm"]["context"][0]["text"].encode() not in stored
+    assert b"example.com" not in stored
+    assert e["llm"]["context"][0]["id"].encode() in stored  # ids and scores are kept
+
+
+def test_masked_text_keeps_the_text_without_its_pii() -> None:
+    plan = plan_of(config(llm={"text": "masked"}))
+    feats, kept = plan.read({"prompt": "Mail me at ann@example.com", "response": "Done."}, None)
+    assert kept["prompt"] == "Mail me at [EMAIL]" and feats["prompt_pii"] is True and feats["response_pii"] is False
+
+
+def test_baseline_from_a_file_of_past_events(tmp_path: Path) -> None:
+    past = llm_events(200, START - 86400, 3600, seed=5)
+    (tmp_path / "past.ndjson").write_bytes(b"\n".join(orjson.dumps(e) for e in past))
+    (tmp_path / "bot.yaml").write_text("model: bot\nkind: llm\nllm:\n  baseline:\n    file: past.ndjson\n")
+    from argusml.service.server import load_model_file
+
+    cfg, ref = load_model_file(tmp_path / "bot.yaml")
+    assert ref.n_rows == 200 and not is_learning(ref)
+    # a broken line is named, with its field
+    past[3]["llm"]["output_tokens"] = -1
+    (tmp_path / "past.ndjson").write_bytes(b"\n".join(orjson.dumps(e) for e in past))
+    with pytest.raises(ConfigError, match=r"past.ndjson: line 4: llm.output_tokens: .*non-negative integer"):
+        baseline_from_file(str(tmp_path / "past.ndjson"), plan_of(cfg))
+
+
+def test_register_over_http_without_a_baseline_or_with_past_events(tmp_path: Path) -> None:
+    run = start_monitor(tmp_path / "data")
+    try:
+        r = run.client.put("/v1/models/bot", json={"config": {"kind": "llm", "window": "1m"}})
+        assert r.status_code == 200, r.text
+        assert run.client.get("/v1/models/bot/status").json()["baseline"]["state"] == "learning"
+        past = llm_events(150, START - 86400, 3600, seed=5)
+        r = run.client.put("/v1/models/bot2", json={"config": {"kind": "llm"}, "baseline": past})
+        assert r.status_code == 200, r.text
+        assert run.client.get("/v1/models/bot2/status").json()["baseline"]["events"] == 150
+        past[7]["llm"]["context"] = "doc-1"
+        r = run.client.put("/v1/models/bot3", json={"config": {"kind": "llm"}, "baseline": past})
+        assert r.status_code == 422 and "baseline[7].llm.context" in json.dumps(r.json())
+        r = run.client.put("/v1/models/bot4", json={"config": {"kind": "tabular"}})
+        assert r.status_code == 422 and "baseline: required" in json.dumps(r.json())
+    finally:
+        run.stop()
+
+
+def test_config_errors() -> None:
+    with pytest.raises(ValueError, match="add 'kind: llm'"):
+        ModelConfig(model="m", llm={"text": "raw"})
+    with pytest.raises(ValueError, match="learns its baseline from its traffic"):
+        ModelConfig(model="m", kind="llm", reference="base.json")
+    with pytest.raises(ValueError, match="must outlast the baseline's learning"):
+        ModelConfig(model="m", kind="llm", window="1d", retention={"raw_events": "7d"},
+                    llm={"baseline": {"windows": 12}})
+
+
+def _iso(t: float) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(t, timezone.utc).isoformat().replace("+00:00", "Z")
