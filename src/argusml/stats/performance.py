@@ -75,7 +75,7 @@ class Estimate:
     low: float
     high: float
     n: int
-    method: str  # wilson | delong | normal | logit | delta | bound | bootstrap
+    method: str  # wilson | delong | normal | t | logit | delta | bound | bootstrap
 
     def to_dict(self) -> dict[str, Any]:
         return {"value": self.value, "low": self.low, "high": self.high, "n": self.n, "interval": self.method}
