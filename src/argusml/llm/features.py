@@ -91,6 +91,20 @@ def _content(text: str, skip: frozenset[str]) -> set[str]:
     return {w for w in words(text) if w not in skip and len(w) > 1}
 
 
+def _skipped(lang: str) -> frozenset[str]:
+    return FUNCTION_WORDS | STOPWORDS[lang] if lang != "und" else FUNCTION_WORDS
+
+
+def content_words(text: str, lang: str | None = None) -> set[str]:
+    """The words a grounding or relevance match counts: one-letter words and the function words of
+    English and of ``lang`` (the text's own language when not given) left out.
+
+    >>> sorted(content_words("How do I reset my password?"))
+    ['password', 'reset']
+    """
+    return _content(text, _skipped(language(text) if lang is None else lang))
+
+
 def supported_share(response: str, documents: Sequence[str]) -> float | None:
     """The share of the response's sentences (with content words) whose content words are at least
     ``SUPPORTED_RECALL`` in one document; None without sentences or documents.
@@ -98,8 +112,7 @@ def supported_share(response: str, documents: Sequence[str]) -> float | None:
     >>> supported_share("Reset it under Settings. Bananas are blue.", ["Go to Settings to reset the password."])
     0.5
     """
-    lang = language(response)
-    skip = FUNCTION_WORDS | STOPWORDS[lang] if lang != "und" else FUNCTION_WORDS
+    skip = _skipped(language(response))
     docs = [_content(d, skip) for d in documents if d]
     if not docs:
         return None

@@ -240,12 +240,19 @@ def mean_difference(a: np.ndarray, b: np.ndarray, confidence: float = 0.95, metr
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     n1, n2 = a.size, b.size
-    m1 = float(a.mean()) if n1 else NAN
-    m2 = float(b.mean()) if n2 else NAN
+    return mean_difference_from_summary(
+        n1, float(a.mean()) if n1 else NAN, float(a.var(ddof=1)) if n1 > 1 else NAN,
+        n2, float(b.mean()) if n2 else NAN, float(b.var(ddof=1)) if n2 > 1 else NAN, confidence, metric)
+
+
+def mean_difference_from_summary(n1: int, m1: float, var1: float, n2: int, m2: float, var2: float,
+                                 confidence: float = 0.95, metric: str = "mean") -> Difference:
+    """:func:`mean_difference` from each side's count, mean and sample variance: for summaries that merge
+    (running sums of a window) where the values themselves are gone."""
     d = m2 - m1
     if n1 < 2 or n2 < 2:
         return Difference(metric, m1, m2, d, NAN, NAN, "welch", NAN, "welch_t", n1, n2, False, confidence)
-    va, vb = float(a.var(ddof=1)) / n1, float(b.var(ddof=1)) / n2
+    va, vb = var1 / n1, var2 / n2
     se = math.sqrt(va + vb)
     if se == 0:
         return Difference(metric, m1, m2, d, d, d, "welch", 1.0 if d == 0 else 0.0, "welch_t", n1, n2, False,
