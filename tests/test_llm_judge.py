@@ -398,7 +398,9 @@ def test_merging_two_windows_is_aggregating_their_union(a: list[Any], b: list[An
     for k in ("score_sum", "score_sq_sum"):
         assert d1.pop(k) == pytest.approx(d2.pop(k), abs=1e-9)
     assert d1 == d2
-    assert (merged.mean_score.low == pytest.approx(union.mean_score.low, abs=1e-9, nan_ok=True))
+    # the variance comes from running sums (what merges): the order of the additions moves its last digits,
+    # and near-equal scores make the t interval's half-width amplify them
+    assert (merged.mean_score.low == pytest.approx(union.mean_score.low, abs=1e-6, nan_ok=True))
     assert repr(merged.pass_rate) == repr(union.pass_rate)
 
 
