@@ -123,14 +123,14 @@ def test_an_inference_span_becomes_one_event_with_its_trace_s_documents() -> Non
     assert out.rejected == [] and out.ignored == 1  # the HTTP span is not GenAI
     (event,) = out.events["support-bot"]
     assert event == {
-        "id": CHAT, "timestamp": (T0 + 50_000_000) / 1e9, "version": "2.3.0", "status": 200, "trace_id": TRACE,
+        "id": CHAT, "timestamp": (T0 + 50_000_000) / 1e9, "version": "2.3.0", "status": 200,
         "latency_ms": 1200.0,
         "llm": {"operation": "chat", "provider": "openai", "model": "gpt-4o-2024-08-06",
                 "prompt": "How do I reset my password?", "response": "Open Settings, then Security [doc-7].",
                 "system": "Answer from the documents.", "input_tokens": 812, "output_tokens": 64,
                 "finish_reasons": ["stop"], "session": "conv-1",
                 "context": [{"id": "doc-7", "score": 0.91, "text": "Security settings: reset the password."},
-                            {"id": "doc-2", "score": 0.55}]}}
+                            {"id": "doc-2", "score": 0.55}], "trace_id": TRACE}}
 
 
 def test_the_v1_36_forms_are_read_too() -> None:
@@ -145,7 +145,8 @@ def test_the_v1_36_forms_are_read_too() -> None:
         (event,) = llm_events(decode(body, kind)).events["support-bot"]
         assert event["status"] == 500  # the span's status is ERROR
         assert event["llm"] == {"operation": "chat", "provider": "ollama", "model": "llama3", "prompt": "Hi?",
-                                "response": "Hello.", "system": "Be brief.", "input_tokens": 9}
+                                "response": "Hello.", "system": "Be brief.", "input_tokens": 9,
+                                "trace_id": TRACE}
 
 
 def test_messages_on_the_details_event_and_structured_documents() -> None:

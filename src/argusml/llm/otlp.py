@@ -326,13 +326,13 @@ def _event(span: Span, retrievals: list[Span]) -> dict[str, Any]:
         "finish_reasons": [str(r) for r in _as_list(a.get("gen_ai.response.finish_reasons"))],
         "session": _str(a.get("gen_ai.conversation.id", a.get("session.id"))),
         "context": _context(span, retrievals),
+        "trace_id": span.trace_id,
     }
     event: dict[str, Any] = {
         "id": span.span_id,
         "timestamp": span.start_ns / 1e9,
         "version": _str(span.resource.get("service.version")) or "unversioned",
         "status": 500 if span.status_code == STATUS_ERROR or "error.type" in a else 200,
-        "trace_id": span.trace_id,
         "llm": {k: v for k, v in llm.items() if v not in (None, [], "")},
     }
     if span.end_ns:

@@ -37,6 +37,7 @@ from argusml.service.routers import (
     ingest,
     models,
     operations,
+    otlp,
     pages,
     results,
     runbooks,
@@ -93,6 +94,7 @@ def create_app(monitor: Monitor, *, auth: Authenticator | None = None, max_body:
     errors.install(app)
 
     app.include_router(ingest.router)
+    app.include_router(otlp.router)
     app.include_router(models.router)
     app.include_router(results.router)
     app.include_router(dashboard.router)
