@@ -34,7 +34,8 @@ from typing import Any
 import datasketches as ds
 import numpy as np
 
-from argusml.stats import Mergeable, TestResult, ks_exact, ks_p_value, ks_statistic_from_counts
+from argusml.stats import Mergeable, ks_exact, ks_p_value, ks_statistic_from_counts
+from argusml.stats import tests as two_sample  # the module, not its TestResult: pytest would collect the class here
 from argusml.stats.embedding import (
     EXAMPLES,
     MAX_PER_SIDE,
@@ -255,7 +256,7 @@ def _unb64(s: str, dtype: str, native: type) -> np.ndarray:
     return np.frombuffer(base64.b64decode(s), dtype=dtype).astype(native)
 
 
-def sketch_ks(ref: ds.kll_doubles_sketch, cur: ds.kll_doubles_sketch) -> TestResult:
+def sketch_ks(ref: ds.kll_doubles_sketch, cur: ds.kll_doubles_sketch) -> two_sample.TestResult:
     """Two-sample KS between the distributions two KLL sketches estimate, with the p-value at the sketches'
     full counts (``ks_p_value``, as binned KS is). Each estimated CDF is a step function that moves only at
     the sketch's retained items, so evaluating both at every retained item finds their largest gap
@@ -264,7 +265,7 @@ def sketch_ks(ref: ds.kll_doubles_sketch, cur: ds.kll_doubles_sketch) -> TestRes
     fr = np.asarray(ref.get_cdf(points))
     fc = np.asarray(cur.get_cdf(points))
     d = ks_statistic_from_counts(np.diff(fr, prepend=0.0), np.diff(fc, prepend=0.0))
-    return TestResult("ks_sketch", d, ks_p_value(d, ref.n, cur.n))
+    return two_sample.TestResult("ks_sketch", d, ks_p_value(d, ref.n, cur.n))
 
 
 def embedding_drift_profiles(ref: EmbeddingProfile, cur: EmbeddingProfile, *, alpha: float = 0.05,
