@@ -34,6 +34,7 @@ from typing import Any
 import datasketches as ds
 import numpy as np
 
+from argusml.profile.numeric import merge_kll
 from argusml.stats import Mergeable, ks_exact, ks_p_value, ks_statistic_from_counts
 from argusml.stats import tests as two_sample  # the module, not its TestResult: pytest would collect the class here
 from argusml.stats.embedding import (
@@ -209,17 +210,11 @@ class EmbeddingProfile(Mergeable):
         if with_keys:
             joined = (self.keys or []) + (other.keys or [])
             keys = [joined[i] for i in keep]
-        if self.kll_bytes and other.kll_bytes:
-            sk = self.kll()
-            sk.merge(other.kll())  # type: ignore[union-attr]
-            kll = sk.serialize()  # type: ignore[union-attr]
-        else:
-            kll = self.kll_bytes or other.kll_bytes
         return EmbeddingProfile(
             dim=self.dim, n=self.n + other.n, sum=self.sum + other.sum, sum_sq_norms=self.sum_sq_norms + other.sum_sq_norms,
             sample=both(self.sample, other.sample).reshape(-1, self.dim), priority=both(self.priority, other.priority),
             index=both(self.index, other.index + self.n), keys=keys, norms=both(self.norms, other.norms),
-            kll_bytes=kll, cap=cap)
+            kll_bytes=merge_kll(self.kll_bytes, other.kll_bytes), cap=cap)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, compact: arrays as base64 of their little-endian bytes (a full sample of 2,000 × 384

@@ -331,7 +331,8 @@ class EmbeddingSide:
     @classmethod
     def of_matrix(cls, m: np.ndarray, sample: np.ndarray | None = None, labels: np.ndarray | None = None,
                   norms: np.ndarray | None = None) -> EmbeddingSide:
-        """Every row's moments, and the sample given (the whole matrix when None)."""
+        """Every row's moments, and the sample as given, not cast: ``embedding_drift`` passes float32 rows, the
+        MMD's precision, while ``centroid_test`` on small matrices keeps their float64 (the whole matrix when None)."""
         n = len(m)
         return cls(n=n, mean=m.mean(axis=0, dtype=np.float64),
                    centred_ss=float(m.var(axis=0, dtype=np.float64).sum() * n),
