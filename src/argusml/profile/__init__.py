@@ -12,6 +12,7 @@ from argusml.profile.categorical import CategoryProfile
 from argusml.profile.column import ColumnProfile, ColumnSpec, build_column, profile_column
 from argusml.profile.correlation import CoMoments
 from argusml.profile.dataset import DatasetProfile, profile_source
+from argusml.profile.embedding import EmbeddingProfile, embedding_drift_profiles
 from argusml.profile.frame import TableSource, coerce, infer_kind, open_source, to_arrow
 from argusml.profile.numeric import NumericProfile, NumericSpec
 from argusml.profile.reference import Reference, is_baseline_file
@@ -22,12 +23,14 @@ __all__ = [
     "ColumnProfile",
     "ColumnSpec",
     "DatasetProfile",
+    "EmbeddingProfile",
     "NumericProfile",
     "NumericSpec",
     "Reference",
     "TableSource",
     "build_column",
     "coerce",
+    "embedding_drift_profiles",
     "infer_kind",
     "is_baseline_file",
     "open_source",

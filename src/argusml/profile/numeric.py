@@ -235,12 +235,7 @@ class NumericProfile(Mergeable):
         out.top, out.top_omitted = _merge_top(self.top, self.top_omitted, other.top, other.top_omitted)
         out.sample = _merge_samples(self.sample, self.n, other.sample, other.n)
         out.quantiles = None if self.n and other.n else (self.quantiles if self.n else other.quantiles)
-        if self.kll_bytes and other.kll_bytes:
-            sk = self.kll()
-            sk.merge(other.kll())  # type: ignore[union-attr]
-            out.kll_bytes = sk.serialize()  # type: ignore[union-attr]
-        else:
-            out.kll_bytes = self.kll_bytes or other.kll_bytes
+        out.kll_bytes = merge_kll(self.kll_bytes, other.kll_bytes)
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -503,6 +498,15 @@ def _merge_top(a: dict[float, int], a_om: int, b: dict[float, int], b_om: int) -
         omitted = max(omitted, ordered[TOP_K][1] + a_om + b_om)
         merged = dict(ordered[:TOP_K])
     return dict(sorted(merged.items(), key=lambda kv: -kv[1])), omitted
+
+
+def merge_kll(a: bytes | None, b: bytes | None) -> bytes | None:
+    """The serialised KLL sketch of both parts, from theirs (None for a part with no values)."""
+    if a and b:
+        sk = ds.kll_doubles_sketch.deserialize(a)
+        sk.merge(ds.kll_doubles_sketch.deserialize(b))
+        return sk.serialize()
+    return a or b
 
 
 def _merge_samples(a: np.ndarray, n_a: int, b: np.ndarray, n_b: int, cap: int = SAMPLE_CAP) -> np.ndarray:

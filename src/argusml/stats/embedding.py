@@ -32,16 +32,27 @@ family-wise false-alarm rate stays at ``alpha`` whatever their dependence.
 The rows of the current sample farthest from their nearest reference row
 are returned as examples (indices into the current matrix) so a report can
 show the queries or documents that moved most.
+
+Each test needs of a side only its row count, mean, centred sum of squares,
+a bounded sample of rows and a test of the norms: :class:`EmbeddingSide`.
+:func:`embedding_drift` takes them from two matrices; the profile layer
+(``argusml.profile.embedding``) takes them from two bounded, mergeable
+summaries of a stream. Both decide in :func:`drift_between`, so the two
+entry points cannot drift apart.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import stats as sps
 
 from argusml.stats.tests import adjust_p_values, ks_exact
+
+if TYPE_CHECKING:  # pytest would take the class for a test class if it were a name of this module
+    from argusml.stats.tests import TestResult
 
 MAX_PER_SIDE = 2_000
 """Rows of each side in the MMD sample: the pooled kernel matrix is 4,000² float32 (64 MB), and
@@ -104,8 +115,9 @@ class EmbeddingDrift:
 
     ``p_adjusted`` holds Holm's adjusted p-values by method; ``drifted`` is
     true exactly when one of them is at most ``alpha``. ``moved_most`` are
-    indices into the current matrix, farthest first, with their distance to
-    the nearest reference row of the sample in ``moved_distance``.
+    indices into the current matrix (or, from profiles, the rows' keys),
+    farthest first, with their distance to the nearest reference row of the
+    sample in ``moved_distance``.
 
     >>> rng = np.random.default_rng(1)
     >>> ref = rng.normal(size=(300, 4)).astype(np.float32)
@@ -147,18 +159,20 @@ class EmbeddingDrift:
                     "permutations": self.mmd.permutations, "n_ref": self.mmd.n_ref, "n_cur": self.mmd.n_cur},
             "norms": {"ks": self.norms_ks, "p_value": self.norms_p_value,
                       "ref_median": self.ref_norm_median, "cur_median": self.cur_norm_median},
-            "moved_most": [int(i) for i in self.moved_most],
+            "moved_most": [i if isinstance(i, str) else int(i) for i in self.moved_most],
             "moved_distance": [float(v) for v in self.moved_distance],
         }
 
 
-def _check_matrix(name: str, m: np.ndarray, dim: int | None = None) -> np.ndarray:
+def check_matrix(name: str, m: np.ndarray, dim: int | None = None, min_rows: int = 2) -> np.ndarray:
+    """The matrix as an array, or a ValueError that names the side and what to fix: checked once, at
+    the boundary, so that no test downstream meets a NaN or a vector of another model."""
     a = np.asarray(m)
     if a.ndim != 2:
         raise ValueError(f"{name} must be a 2-D matrix (rows × dimensions), got shape {a.shape}; "
                          "stack the vectors with np.vstack")
-    if a.shape[0] < 2:
-        raise ValueError(f"{name} needs at least 2 rows, got {a.shape[0]}")
+    if a.shape[0] < min_rows:
+        raise ValueError(f"{name} needs at least {min_rows} rows, got {a.shape[0]}")
     if dim is not None and a.shape[1] != dim:
         raise ValueError(f"{name} has {a.shape[1]} dimensions, the reference has {dim}: "
                          "were both embedded with the same model?")
@@ -274,21 +288,68 @@ def _trace_sq(xs: np.ndarray, ys: np.ndarray) -> float:
     return float(np.clip(est, tr * tr / d, tr * tr)) if tr > 0 else 0.0
 
 
-def centroid_test(ref: np.ndarray, cur: np.ndarray, ref_sample: np.ndarray | None = None,
-                  cur_sample: np.ndarray | None = None) -> CentroidTest:
-    """Cosine and Euclidean distance between the two means over every row, and the scaled-χ²
-    p-value of the squared Euclidean one (see the module's docstring). The samples give tr(Σ²);
-    the whole matrices when omitted."""
-    m1 = ref.mean(axis=0, dtype=np.float64)
-    m2 = cur.mean(axis=0, dtype=np.float64)
-    diff = m1 - m2
+def squared_norms(m: np.ndarray) -> np.ndarray:
+    """Each row's squared Euclidean norm, summed in float64 whatever the rows' precision: the norms test
+    of a matrix and the sums of a profile read the same numbers, so a profile that keeps every row tests
+    exactly what the matrix does. In blocks, so a float32 matrix never has a float64 copy."""
+    out = np.empty(len(m))
+    for i in range(0, len(m), NORM_BLOCK):
+        np.sum(np.square(m[i:i + NORM_BLOCK], dtype=np.float64), axis=1, out=out[i:i + NORM_BLOCK])
+    return out
+
+
+NORM_BLOCK = 8192
+
+
+@dataclass(frozen=True)
+class EmbeddingSide:
+    """One side of a comparison as the tests need it, from a matrix (``of_matrix``) or a profile.
+
+    Count, mean and the centred sum of squares Σ‖x − mean‖² are over every row, so the centroid test is
+    exact at any size; the sample (float32, at most ``MAX_PER_SIDE`` rows) feeds tr(Σ²), the MMD, the
+    effect size and the examples, which ``labels`` name (indices into the matrix, or a stream's keys).
+    Three points: mean (2, 1), squared deviations 1 + 1 + 0 along x and 1 + 1 + 4 along y, so
+    Σ‖x − mean‖² = 8 and tr(Σ) = 8 / 2.
+
+    >>> s = EmbeddingSide.of_matrix(np.array([[1.0, 0.0], [3.0, 0.0], [2.0, 3.0]]))
+    >>> s.n, s.mean.tolist(), s.centred_ss, s.trace
+    (3, [2.0, 1.0], 8.0, 4.0)
+    """
+
+    n: int
+    mean: np.ndarray  # float64
+    centred_ss: float
+    sample: np.ndarray
+    labels: np.ndarray
+    norm_median: float = float("nan")
+
+    @property
+    def trace(self) -> float:
+        """tr(Σ), the side's total variance over every row."""
+        return self.centred_ss / (self.n - 1) if self.n > 1 else 0.0
+
+    @classmethod
+    def of_matrix(cls, m: np.ndarray, sample: np.ndarray | None = None, labels: np.ndarray | None = None,
+                  norms: np.ndarray | None = None) -> EmbeddingSide:
+        """Every row's moments, and the sample as given, not cast: ``embedding_drift`` passes float32 rows, the
+        MMD's precision, while ``centroid_test`` on small matrices keeps their float64 (the whole matrix when None)."""
+        n = len(m)
+        return cls(n=n, mean=m.mean(axis=0, dtype=np.float64),
+                   centred_ss=float(m.var(axis=0, dtype=np.float64).sum() * n),
+                   sample=m if sample is None else sample, labels=np.arange(n) if labels is None else labels,
+                   norm_median=float(np.median(norms)) if norms is not None else float("nan"))
+
+
+def centroid_between(ref: EmbeddingSide, cur: EmbeddingSide) -> CentroidTest:
+    """Cosine and Euclidean distance between the two means over every row, and the scaled-χ² p-value
+    of the squared Euclidean one (see the module's docstring); tr(Σ²) from the two samples."""
+    diff = ref.mean - cur.mean
     stat = float(diff @ diff)
-    n1, n2 = len(ref), len(cur)
-    ss = ref.var(axis=0, dtype=np.float64).sum() * n1 + cur.var(axis=0, dtype=np.float64).sum() * n2
-    trace = float(ss / (n1 + n2 - 2))
-    trace_sq = _trace_sq(ref if ref_sample is None else ref_sample, cur if cur_sample is None else cur_sample)
-    denom = float(np.linalg.norm(m1) * np.linalg.norm(m2))
-    cosine = float(1.0 - (m1 @ m2) / denom) if denom > 0 else 0.0
+    n1, n2 = ref.n, cur.n
+    trace = float((ref.centred_ss + cur.centred_ss) / (n1 + n2 - 2))
+    trace_sq = _trace_sq(ref.sample, cur.sample)
+    denom = float(np.linalg.norm(ref.mean) * np.linalg.norm(cur.mean))
+    cosine = float(1.0 - (ref.mean @ cur.mean) / denom) if denom > 0 else 0.0
     if trace <= 0 or trace_sq <= 0:
         p = 1.0 if stat == 0 else 0.0
     else:
@@ -297,6 +358,12 @@ def centroid_test(ref: np.ndarray, cur: np.ndarray, ref_sample: np.ndarray | Non
         h = trace * trace / trace_sq
         p = float(sps.chi2.sf(stat / g, h))
     return CentroidTest(max(cosine, 0.0), float(np.sqrt(stat)), p, trace, trace_sq)
+
+
+def centroid_test(ref: np.ndarray, cur: np.ndarray, ref_sample: np.ndarray | None = None,
+                  cur_sample: np.ndarray | None = None) -> CentroidTest:
+    """:func:`centroid_between` of two matrices; the samples give tr(Σ²), the whole matrices when omitted."""
+    return centroid_between(EmbeddingSide.of_matrix(ref, ref_sample), EmbeddingSide.of_matrix(cur, cur_sample))
 
 
 def _sample(n: int, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -322,6 +389,51 @@ def shift_in_spread(rs: np.ndarray, cs: np.ndarray, diff: np.ndarray) -> float:
     return float(round(norm / np.sqrt(var), 6)) if var > 0 else float("inf")
 
 
+
+
+def drift_between(ref: EmbeddingSide, cur: EmbeddingSide, norms: TestResult, norms_method: str,
+                  rng: np.random.Generator, *, alpha: float, permutations: int, examples: int,
+                  min_shift: float | None, min_norms_ks: float | None) -> EmbeddingDrift:
+    """The three tests and the decision, for :func:`embedding_drift` and for profiles alike.
+
+    The norms test arrives made, because only the caller knows whether it has every norm or a sketch of
+    them (``norms_method`` says which). ``rng`` has drawn the caller's samples, if any, and now draws the
+    relabellings: a profile that keeps every row, tested with the same seed, gives the same p-values as
+    the matrices.
+    """
+    centroid = centroid_between(ref, cur)
+    mmd, cross = mmd_test(ref.sample, cur.sample, permutations=permutations, seed=int(rng.integers(2**63)))
+
+    nearest = np.sqrt(cross.min(axis=1).astype(np.float64))
+    order = np.argsort(-nearest, kind="stable")[:examples]
+
+    raw = {"centroid": centroid.p_value, "mmd": mmd.p_value, "norms": norms.p_value}
+    adjusted = dict(zip(raw, adjust_p_values(list(raw.values()), "holm")))
+    rs, cs = np.asarray(ref.sample, dtype=np.float64), np.asarray(cur.sample, dtype=np.float64)
+    effects = {"centroid": shift_in_spread(rs, cs, ref.mean - cur.mean), "norms": float(norms.statistic)}
+    gates = {"centroid": min_shift, "norms": min_norms_ks}
+    drifted_by = [k for k, p in adjusted.items()
+                  if p <= alpha and (gates.get(k) is None or effects.get(k, 0.0) >= gates[k])]
+    return EmbeddingDrift(
+        n_ref=ref.n, n_cur=cur.n, dim=int(ref.mean.shape[0]), alpha=alpha, centroid=centroid, mmd=mmd,
+        norms_ks=norms.statistic, norms_p_value=norms.p_value,
+        ref_norm_median=ref.norm_median, cur_norm_median=cur.norm_median,
+        p_adjusted={k: float(v) for k, v in adjusted.items()},
+        drifted=bool(drifted_by), drifted_by=drifted_by, effects=effects,
+        thresholds={k: v for k, v in gates.items() if v is not None},
+        moved_most=cur.labels[order], moved_distance=nearest[order],
+        methods={"centroid": "scaled chi-square on the squared distance of the means, all rows",
+                 "mmd": f"unbiased MMD², Gaussian kernel, median-heuristic bandwidth, {permutations} permutations, "
+                        f"{len(rs)} + {len(cs)} rows",
+                 "norms": norms_method,
+                 "combine": "Holm over centroid, mmd, norms; centroid and norms count only past their effect size",
+                 "moved_most": "current sample rows farthest from their nearest reference sample row"},
+    )
+
+
+NORMS_EXACT = "two-sample KS on the Euclidean norms, all rows"
+
+
 def embedding_drift(ref: np.ndarray, cur: np.ndarray, *, alpha: float = 0.05, max_per_side: int = MAX_PER_SIDE,
                     permutations: int = PERMUTATIONS, seed: int = 0, examples: int = EXAMPLES,
                     min_shift: float | None = MIN_SHIFT, min_norms_ks: float | None = MIN_NORMS_KS) -> EmbeddingDrift:
@@ -338,43 +450,14 @@ def embedding_drift(ref: np.ndarray, cur: np.ndarray, *, alpha: float = 0.05, ma
     rows both tests find shifts far too small to matter; ``None`` drops a gate. The MMD has none: on its
     bounded sample only a sizeable change reaches significance.
     """
-    ref = _check_matrix("reference", ref)
-    cur = _check_matrix("current", cur, ref.shape[1])
+    ref = check_matrix("reference", ref)
+    cur = check_matrix("current", cur, ref.shape[1])
     rng = np.random.default_rng(seed)
     ri = _sample(len(ref), max_per_side, rng)
     ci = _sample(len(cur), max_per_side, rng)
-    rs = np.asarray(ref[ri], dtype=np.float32)
-    cs = np.asarray(cur[ci], dtype=np.float32)
-
-    centroid = centroid_test(ref, cur, rs, cs)
-    mmd, cross = mmd_test(rs, cs, permutations=permutations, seed=int(rng.integers(2**63)))
-    ref_norms = np.linalg.norm(ref, axis=1)
-    cur_norms = np.linalg.norm(cur, axis=1)
-    norms = ks_exact(ref_norms, cur_norms)
-
-    nearest = np.sqrt(cross.min(axis=1).astype(np.float64))
-    order = np.argsort(-nearest, kind="stable")[:examples]
-
-    raw = {"centroid": centroid.p_value, "mmd": mmd.p_value, "norms": norms.p_value}
-    adjusted = dict(zip(raw, adjust_p_values(list(raw.values()), "holm")))
-    diff = ref.mean(axis=0, dtype=np.float64) - cur.mean(axis=0, dtype=np.float64)
-    effects = {"centroid": shift_in_spread(rs.astype(np.float64), cs.astype(np.float64), diff),
-               "norms": float(norms.statistic)}
-    gates = {"centroid": min_shift, "norms": min_norms_ks}
-    drifted_by = [k for k, p in adjusted.items()
-                  if p <= alpha and (gates.get(k) is None or effects.get(k, 0.0) >= gates[k])]
-    return EmbeddingDrift(
-        n_ref=len(ref), n_cur=len(cur), dim=ref.shape[1], alpha=alpha, centroid=centroid, mmd=mmd,
-        norms_ks=norms.statistic, norms_p_value=norms.p_value,
-        ref_norm_median=float(np.median(ref_norms)), cur_norm_median=float(np.median(cur_norms)),
-        p_adjusted={k: float(v) for k, v in adjusted.items()},
-        drifted=bool(drifted_by), drifted_by=drifted_by, effects=effects,
-        thresholds={k: v for k, v in gates.items() if v is not None},
-        moved_most=ci[order], moved_distance=nearest[order],
-        methods={"centroid": "scaled chi-square on the squared distance of the means, all rows",
-                 "mmd": f"unbiased MMD², Gaussian kernel, median-heuristic bandwidth, {permutations} permutations, "
-                        f"{len(rs)} + {len(cs)} rows",
-                 "norms": "two-sample KS on the Euclidean norms, all rows",
-                 "combine": "Holm over centroid, mmd, norms; centroid and norms count only past their effect size",
-                 "moved_most": "current sample rows farthest from their nearest reference sample row"},
-    )
+    ref_norms = np.sqrt(squared_norms(ref))
+    cur_norms = np.sqrt(squared_norms(cur))
+    sides = (EmbeddingSide.of_matrix(ref, np.asarray(ref[ri], dtype=np.float32), ri, ref_norms),
+             EmbeddingSide.of_matrix(cur, np.asarray(cur[ci], dtype=np.float32), ci, cur_norms))
+    return drift_between(*sides, ks_exact(ref_norms, cur_norms), NORMS_EXACT, rng, alpha=alpha,
+                         permutations=permutations, examples=examples, min_shift=min_shift, min_norms_ks=min_norms_ks)
