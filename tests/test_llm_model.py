@@ -229,3 +229,42 @@ def _iso(t: float) -> str:
     from datetime import datetime, timezone
 
     return datetime.fromtimestamp(t, timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def test_embeddings_drift_in_windows_and_survive_a_restart(tmp_path: Path) -> None:
+    cfg = config()
+    run = start_monitor(tmp_path / "data", (cfg, learning_reference(plan_of(cfg))))
+    run.clock.t = START + 5
+    try:
+        post(run.client, llm_events(300, START, 2 * WINDOW, seed=1, dim=16))
+        post(run.client, llm_events(150, START + 2 * WINDOW, WINDOW, seed=2, first_id=1000, dim=16))
+        run.clock.t = START + 2 * WINDOW + 11
+        assert run.monitor.wait_idle()
+        ref = run.monitor.model("bot").refs[""].reference
+        assert {n: (e.n, e.dim) for n, e in ref.profile.embeddings.items()} == {
+            "query_embedding": (300, 16), "response_embedding": (300, 16)}
+        # half of the next window, then a crash-free restart: the open window's vectors come back
+        post(run.client, llm_events(75, START + 3 * WINDOW, WINDOW / 2, seed=3, first_id=2000, dim=16, long=True))
+        assert run.monitor.wait_idle()
+    finally:
+        run.stop()
+    run = start_monitor(tmp_path / "data", (cfg, learning_reference(plan_of(cfg))))
+    run.clock.t = START + 3 * WINDOW + 35
+    try:
+        post(run.client, llm_events(75, START + 3 * WINDOW + 30, WINDOW / 2, seed=4, first_id=3000, dim=16,
+                                    long=True))
+        run.clock.t = START + 4 * WINDOW + 11
+        assert run.monitor.wait_idle()
+        windows = run.client.get("/v1/models/bot/windows").json()["windows"]
+        by_start = {w["start"]: w["verdict"] for w in windows if w["segment"] == "*"}
+        assert "response_embedding" not in by_start[_iso(START + 2 * WINDOW)]["drifted_columns"]
+        shifted = by_start[_iso(START + 3 * WINDOW)]
+        assert "response_embedding" in shifted["drifted_columns"]
+        assert "query_embedding" not in shifted["drifted_columns"]  # the questions did not change
+        findings = run.client.get("/v1/models/bot/findings").json()["findings"]
+        (f,) = [f for f in findings if f["check"] == "embedding_drift"]
+        assert f["column"] == "response_embedding" and f["severity"] == "P1"
+        assert "centroid" in f["evidence"]["drifted_by"] and f["evidence"]["n_cur"] == 150
+        assert all(k.startswith(("e2", "e3")) for k in f["evidence"]["moved_most"])  # ids of the window's events
+    finally:
+        run.stop()

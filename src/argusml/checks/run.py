@@ -12,6 +12,7 @@ from typing import Any
 
 from argusml.checks.correlation import correlation_changes
 from argusml.checks.drift import DriftResult, column_drift, decide
+from argusml.checks.embedding import embedding_drift_check
 from argusml.checks.multivariate import multivariate_drift
 from argusml.checks.quality import QualityChecker
 from argusml.checks.verdict import Verdict, severity_counts, verdict_status
@@ -48,6 +49,7 @@ class CheckResults:
     correlations: dict[str, Any]
     verdict: Verdict
     multivariate: dict[str, Any] = field(default_factory=dict)
+    embeddings: dict[str, Any] = field(default_factory=dict)  # an LLM model's embedding tests, by embedding
 
 
 def _fmt(x: float | None) -> str:
@@ -138,11 +140,18 @@ def run_checks(reference: Reference, current: DatasetProfile, config: ReportConf
                                                   severity["multivariate_drift"], ignored_features(reference, config))
     if mv_finding is not None:
         findings.append(mv_finding)
+    embeddings, emb_findings = embedding_drift_check(reference, current, config.drift.alpha, config.drift.min_rows,
+                                                     severity["embedding_drift"], config.ignored)
+    findings.extend(emb_findings)
 
     findings.sort(key=lambda f: (f.severity.rank, f.check, f.column or ""))
     verdict = _verdict(reference, drift, findings, config, corr_names, multivariate["drifted"])
     verdict.quality_insufficient = checker.insufficient
-    return CheckResults(reference, current, config, columns, findings, corr, verdict, multivariate)
+    # an embedding is one column of vectors: a drifted one is a drifted column of the window
+    verdict.drifted_columns += [n for n, r in embeddings.items() if r["status"] == "drifted"]
+    if verdict.drifted_columns and verdict.status in ("ok", "warning"):
+        verdict.status = "drift"
+    return CheckResults(reference, current, config, columns, findings, corr, verdict, multivariate, embeddings)
 
 
 def ignored_features(reference: Reference, config: ReportConfig) -> list[str]:

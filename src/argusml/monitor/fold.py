@@ -33,7 +33,7 @@ from argusml.monitor.retention import apply_retention
 from argusml.monitor.rollups import rollups
 from argusml.monitor.settings import Settings
 from argusml.monitor.state import ModelState
-from argusml.monitor.windows import Folder
+from argusml.monitor.windows import Folder, embedding_columns
 from argusml.monitor.writer import BackfillBatch, Folding, Writer
 from argusml.store import FindingRow, Store, WindowRow
 
@@ -190,6 +190,8 @@ class Fold:
             parts = [(recs, arr, cols)]
             if pred is not None and pred in cols and any(r.fallback for r in recs):
                 parts = _without_fallback_predictions(recs, arr, cols, pred)
+            if state.llm is not None:
+                parts = [(recs_p, arr_p, {**cols_p, **embedding_columns(recs_p)}) for recs_p, arr_p, cols_p in parts]
             for recs_p, arr_p, cols_p in parts:
                 state.metrics.too_late += (folder or state.folder).fold(recs_p, cols_p, arr_p, vr.reference,
                                                                         vr.fingerprint, batch.extra, dirty, vr.declared)
@@ -242,12 +244,14 @@ class Fold:
                 continue
             assert state.llm is not None
             baseline: list[dict[str, Any]] = []
+            kept: list[tuple[str, dict[str, Any] | None]] = []
             after: list[tuple[Any, ...]] = []
             seq = 0
             for rows in self.store.raw_after(state.name, 0):
                 for row in rows:
                     if row[3] < end:
                         baseline.append(row[5].get("features") or {})
+                        kept.append((row[2], row[5].get("llm")))
                     else:
                         after.append(row)
                     seq = row[0]
@@ -255,7 +259,7 @@ class Fold:
                 state.learning.counts.clear()
                 continue
             ref = baseline_of(baseline, state.llm, f"{state.name}: {len(baseline)} events before "
-                                                   f"{_iso(end)}")
+                                                   f"{_iso(end)}", kept)
             state.learning = None
             state.set_reference("", ref)
             self.store.save_baseline(state.name, "", orjson.dumps(ref.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY

@@ -27,7 +27,8 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from argusml.llm.events import LLMInputError, LLMPlan
+from argusml.llm.events import EMBEDDING_FIELDS, LLMInputError, LLMPlan
+from argusml.monitor.windows import profile_vectors
 from argusml.profile import Reference
 from argusml.profile.column import ColumnSpec
 from argusml.profile.dataset import DatasetProfile
@@ -42,6 +43,8 @@ LEARNING_SOURCE = "llm:learning"
 _ARROW = {Kind.NUMERIC: pa.float64(), Kind.BOOLEAN: pa.bool_(), Kind.CATEGORICAL: pa.string()}
 _DTYPE = {Kind.NUMERIC: "double", Kind.BOOLEAN: "bool", Kind.CATEGORICAL: "string"}
 MAX_FILE_PROBLEMS = 5
+BASELINE_EMBEDDING_ROWS = 2000
+"""Rows of each embedding the baseline samples: the MMD's bound (``stats.embedding.MAX_PER_SIDE``)."""
 
 
 def plan_of(config: ModelConfig) -> LLMPlan | None:
@@ -65,10 +68,12 @@ def is_learning(reference: Reference) -> bool:
     return reference.source == LEARNING_SOURCE and reference.profile.n_rows == 0
 
 
-def baseline_of(rows: Iterable[Mapping[str, Any]], plan: LLMPlan, source: str) -> Reference:
+def baseline_of(rows: Iterable[Mapping[str, Any]], plan: LLMPlan, source: str,
+                kept: list[tuple[str, dict[str, Any] | None]] | None = None) -> Reference:
     """The baseline profiled from events' columns (derived and the events' own features). The derived
     columns keep their fixed kinds, whatever the rows hold (a first hour without a refusal still makes
-    ``refusal`` a yes/no column); the events' own features are inferred as for a table."""
+    ``refusal`` a yes/no column); the events' own features are inferred as for a table. ``kept``: each
+    event's id and stored ``llm`` object, whose embeddings become the baseline's embedding profiles."""
     rows = list(rows)
     if not rows:
         raise InputError("no events: a baseline needs traffic to learn from", path=source)
@@ -88,7 +93,15 @@ def baseline_of(rows: Iterable[Mapping[str, Any]], plan: LLMPlan, source: str) -
                 arrays[n] = pa.array(values)
             except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed types: what they are as text
                 arrays[n] = pa.array([None if v is None else str(v) for v in values], type=pa.string())
-    return Reference.from_frame(pa.table(arrays), kinds={n: k for n, k in kinds.items()}, with_sketch=True)
+    ref = Reference.from_frame(pa.table(arrays), kinds={n: k for n, k in kinds.items()}, with_sketch=True)
+    ref.source = source
+    for name in EMBEDDING_FIELDS:
+        keys = [k for k, llm in kept or [] if llm and llm.get(name) is not None]
+        vectors = [llm[name] for _, llm in kept or [] if llm and llm.get(name) is not None]
+        e = profile_vectors(keys, vectors, BASELINE_EMBEDDING_ROWS)
+        if e is not None:
+            ref.profile.embeddings[name] = e
+    return ref
 
 
 def baseline_from_file(path: str, plan: LLMPlan) -> Reference:
@@ -118,21 +131,23 @@ def baseline_from_file(path: str, plan: LLMPlan) -> Reference:
             except orjson.JSONDecodeError as exc:
                 problems.append(f"{p}: line {n}: not valid JSON: {exc}")
     rows = []
+    kept: list[tuple[str, dict[str, Any] | None]] = []
     for where, item in items:
         if type(item) is not dict:
             problems.append(f"{p}: {where}: an event must be an object, got {type(item).__name__}")
             continue
         try:
-            feats, _ = plan.read(item.get("llm"), item.get("features"))
+            feats, stored = plan.read(item.get("llm"), item.get("features"))
         except LLMInputError as exc:
             problems.append(f"{p}: {where}: {exc.field}: {exc}")
             continue
         rows.append(feats)
+        kept.append((str(item.get("id", where)), stored))
     if problems:
         more = len(problems) - MAX_FILE_PROBLEMS
         raise ConfigError("\n".join(problems[:MAX_FILE_PROBLEMS] + ([f"{p}: ... and {more} more"] if more > 0 else [])))
     try:
-        return baseline_of(rows, plan, str(p))
+        return baseline_of(rows, plan, str(p), kept)
     except InputError as exc:
         raise ConfigError(f"{p}: {exc}") from None
 
@@ -141,15 +156,17 @@ def baseline_from_events(items: list[Any], plan: LLMPlan) -> Reference:
     """The baseline of past events sent over HTTP (``PUT /v1/models/{model}``'s ``baseline`` as a list):
     an InputError names the first event that is not one."""
     rows = []
+    kept: list[tuple[str, dict[str, Any] | None]] = []
     for i, item in enumerate(items):
         if type(item) is not dict:
             raise InputError(f"baseline[{i}]: an event must be an object, got {type(item).__name__}")
         try:
-            feats, _ = plan.read(item.get("llm"), item.get("features"))
+            feats, stored = plan.read(item.get("llm"), item.get("features"))
         except LLMInputError as exc:
             raise InputError(f"baseline[{i}].{exc.field}: {exc}") from None
         rows.append(feats)
-    return baseline_of(rows, plan, "baseline")
+        kept.append((str(item.get("id", i)), stored))
+    return baseline_of(rows, plan, "baseline", kept)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -27,6 +28,7 @@ from argusml.monitor.events import MAX_EXTRA_NAMES, EventRecord
 from argusml.profile import DatasetProfile, Reference
 from argusml.profile.dataset import profile_source
 from argusml.profile.declared import Declared
+from argusml.profile.embedding import EmbeddingProfile
 from argusml.profile.frame import TableSource
 from argusml.profile.multivariate import MultivariateProfile
 from argusml.schema import Kind
@@ -98,9 +100,20 @@ class Window:
         mv = reference.multivariate if self.sample_rows is not None else None
         # every batch draws its own sample keys, deterministically (window start, rows before it)
         seed = (int(self.start) * 1_000_003 + self.n_rows - table.num_rows) % (1 << 63)
+        vectors = [c for c in table.column_names if c.startswith(EMBEDDING_PREFIX) and c != ID_COLUMN]
+        embeddings = {}
+        if vectors:
+            keys = table.column(ID_COLUMN).to_pylist() if ID_COLUMN in table.column_names else None
+            for c in vectors:
+                e = profile_vectors(keys, table.column(c).to_pylist(), WINDOW_EMBEDDING_ROWS)
+                if e is not None:
+                    embeddings[c[len(EMBEDDING_PREFIX):]] = e
+            table = table.drop_columns([*vectors, *([ID_COLUMN] if keys is not None else [])])
         prof = profile_source(TableSource.from_frame(table), reference.specs, reference.profile.correlation,
                               parallel=False, multivariate=mv, sample_rows=self.sample_rows or 0, seed=seed,
                               declared=self.declared)
+        if embeddings:
+            prof = replace(prof, embeddings=embeddings)
         self.profile = prof if self.profile is None else self.profile.merge(prof)
 
     def profile_json(self) -> str:
@@ -133,6 +146,41 @@ def _array(values: list[Any]) -> pa.Array:
         return pa.array(values)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         return pa.array([None if v is None else str(v) for v in values], pa.string())
+
+
+EMBEDDING_PREFIX = "llm."
+"""Columns ``llm.query_embedding`` and ``llm.response_embedding`` carry an LLM model's vectors through a
+window's buffer; the flush summarises them as ``EmbeddingProfile``s, never as columns."""
+ID_COLUMN = "llm.id"
+WINDOW_EMBEDDING_ROWS = 1000
+"""Rows of each embedding a window samples (bottom-k on the event id, so windows merge exactly): the MMD
+of a window against the baseline runs on at most this many a side."""
+
+
+def profile_vectors(keys: list[Any] | None, vectors: list[Any], cap: int) -> EmbeddingProfile | None:
+    """The profile of the vectors present (None: no event had one). Vectors of another length than the
+    commonest are left out: one embedding model's vectors are not comparable with another's."""
+    rows = [(k, v) for k, v in zip(keys or range(len(vectors)), vectors) if v is not None]
+    if not rows:
+        return None
+    dims = Counter(len(v) for _, v in rows)
+    dim = dims.most_common(1)[0][0]
+    if len(dims) > 1:
+        rows = [(k, v) for k, v in rows if len(v) == dim]
+    matrix = np.asarray([v for _, v in rows], dtype=np.float32)
+    return EmbeddingProfile.from_rows(matrix, keys=[str(k) for k, _ in rows] if keys is not None else None, cap=cap)
+
+
+def embedding_columns(records: list[EventRecord]) -> dict[str, list[Any]]:
+    """The vectors of LLM events, as the buffer's columns (none when no event has one)."""
+    out: dict[str, list[Any]] = {}
+    for name in ("query_embedding", "response_embedding"):
+        vals = [r.llm.get(name) if r.llm else None for r in records]
+        if any(v is not None for v in vals):
+            out[EMBEDDING_PREFIX + name] = vals
+    if out:
+        out[ID_COLUMN] = [r.id for r in records]
+    return out
 
 
 def columns_table(columns: dict[str, list[Any]], n: int, reference: Reference, dirty: set[str]) -> pa.Table:
@@ -203,6 +251,9 @@ class Folder:
         late = arr > starts + w
         n_too_late = int(too_late.sum())
         table = columns_table(columns, n, reference, dirty if dirty is not None else set(columns))
+        # segments are sub-populations: their vectors differ from the baseline's by construction
+        vectors = [c for c in table.column_names if c.startswith(EMBEDDING_PREFIX)]
+        seg_table = table.drop_columns(vectors) if vectors else table
         version = records[0].version
         for start in np.unique(starts[~too_late]) if n_too_late else np.unique(starts):
             in_bucket = (starts == start) & ~too_late
@@ -218,7 +269,8 @@ class Folder:
                     if seg is not None:
                         groups.setdefault(seg, []).append(j)
                 for seg, js in groups.items():
-                    part = sub if whole and len(js) == n else table.take(pa.array(js, pa.int64()))
+                    part = (seg_table if whole and len(js) == n else seg_table.take(pa.array(js, pa.int64()))
+                            ) if vectors else (sub if whole and len(js) == n else table.take(pa.array(js, pa.int64())))
                     self._add((version, seg, float(start)), part, int(late[js].sum()), reference, fingerprint, extra,
                               declared)
         self.too_late += n_too_late

@@ -21,6 +21,7 @@ import numpy as np
 from argusml.profile.column import ColumnProfile, ColumnSpec, profile_column
 from argusml.profile.correlation import CoMoments
 from argusml.profile.declared import Declared, DeclaredCounts, count_declared, merge_declared
+from argusml.profile.embedding import EmbeddingProfile
 from argusml.profile.frame import TableSource, most_probable
 from argusml.profile.multivariate import MultivariateModel, MultivariateProfile, score_rows
 from argusml.schema import Role
@@ -60,6 +61,8 @@ class DatasetProfile(Mergeable):
     extra_columns: list[str] = field(default_factory=list)  # present, but unknown to the reference
     multivariate: MultivariateProfile | None = None  # reconstruction errors and a row sample (current data only)
     declared: dict[str, DeclaredCounts] = field(default_factory=dict)  # values beyond declared bounds, per column
+    # an LLM model's embeddings (query, response), each summarised as a whole vector, not as columns
+    embeddings: dict[str, EmbeddingProfile] = field(default_factory=dict)
 
     def merge(self, other: DatasetProfile) -> DatasetProfile:
         cols: dict[str, ColumnProfile] = {}
@@ -75,7 +78,15 @@ class DatasetProfile(Mergeable):
         a, b = self.multivariate, other.multivariate
         mv = a.merge(b) if a is not None and b is not None else (a or b)
         declared = merge_declared(self.declared, self.columns, other.declared, other.columns)
-        return DatasetProfile(self.n_rows + other.n_rows, cols, corr, extra, mv, declared)
+        emb = dict(self.embeddings)
+        for name, e in other.embeddings.items():
+            mine = emb.get(name)
+            if mine is None:
+                emb[name] = e
+            elif mine.dim == e.dim:
+                emb[name] = mine.merge(e)
+            # else: another embedding model's vectors (a dimension change) do not mix: the first one's are kept
+        return DatasetProfile(self.n_rows + other.n_rows, cols, corr, extra, mv, declared, emb)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -85,6 +96,7 @@ class DatasetProfile(Mergeable):
             "extra_columns": self.extra_columns,
             **({"multivariate": self.multivariate.to_dict()} if self.multivariate is not None else {}),
             **({"declared": {k: v.to_dict() for k, v in self.declared.items()}} if self.declared else {}),
+            **({"embeddings": {k: v.to_dict() for k, v in self.embeddings.items()}} if self.embeddings else {}),
         }
 
     @classmethod
@@ -93,7 +105,8 @@ class DatasetProfile(Mergeable):
                    None if d.get("correlation") is None else CoMoments.from_dict(d["correlation"]),
                    list(d.get("extra_columns", [])),
                    None if d.get("multivariate") is None else MultivariateProfile.from_dict(d["multivariate"]),
-                   {k: DeclaredCounts.from_dict(v) for k, v in (d.get("declared") or {}).items()})
+                   {k: DeclaredCounts.from_dict(v) for k, v in (d.get("declared") or {}).items()},
+                   {k: EmbeddingProfile.from_dict(v) for k, v in (d.get("embeddings") or {}).items()})
 
 
 def workers() -> int:

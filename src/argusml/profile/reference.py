@@ -30,6 +30,7 @@ from argusml.profile.dataset import (
     one_blas_thread,
     run_tasks,
 )
+from argusml.profile.embedding import EmbeddingProfile
 from argusml.profile.frame import TableSource, infer_kind, most_probable, open_source
 from argusml.profile.labelled import reference_performance
 from argusml.profile.multivariate import MultivariateModel, fit_rows
@@ -221,6 +222,8 @@ class Reference:
             "correlation": None if self.profile.correlation is None else self.profile.correlation.to_dict(),
             **({"performance": self.performance} if self.performance is not None else {}),
             **({"multivariate": self.multivariate.to_dict()} if self.multivariate is not None else {}),
+            **({"embeddings": {k: v.to_dict() for k, v in self.profile.embeddings.items()}}
+               if self.profile.embeddings else {}),
         }
 
     @classmethod
@@ -237,7 +240,8 @@ class Reference:
             specs = {n: ColumnSpec.from_dict(n, c["spec"]) for n, c in d["columns"].items()}
             cols = {n: ColumnProfile.from_dict(c["profile"]) for n, c in d["columns"].items()}
             corr = None if d.get("correlation") is None else CoMoments.from_dict(d["correlation"])
-            profile = DatasetProfile(int(d["n_rows"]), cols, corr)
+            embeddings = {k: EmbeddingProfile.from_dict(v) for k, v in (d.get("embeddings") or {}).items()}
+            profile = DatasetProfile(int(d["n_rows"]), cols, corr, embeddings=embeddings)
             mv = None if d.get("multivariate") is None else MultivariateModel.from_dict(d["multivariate"])
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"malformed baseline: {type(exc).__name__}: {exc}", path=where) from None

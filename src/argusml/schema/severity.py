@@ -37,6 +37,9 @@ DEFAULT_SEVERITY: dict[str, Severity] = {
     # when features drifted too it repeats them (their findings carry the severity), and alone it says
     # "investigate", not which input broke
     "multivariate_drift": Severity.P2,
+    # an LLM model's queries or answers moved as vectors (docs/LLM.md): new topics, another template or
+    # embedding pipeline; for today like a drifted feature
+    "embedding_drift": Severity.P1,
     # model quality (docs/PERFORMANCE.md): a credible drop beyond tolerance is for today; a weak segment
     # and a drop seen only in the label-free estimate are worth knowing, not yet worth acting on
     "performance_drop": Severity.P1,
