@@ -174,6 +174,7 @@ OPERATIONS = [
     ("POST", "/v1/models/{model}/labels"),
     ("POST", "/v1/models/{model}/outcomes"),
     ("POST", "/v1/models/{model}/resources"),
+    ("POST", "/v1/traces"),
     ("GET", "/v1/models"),
     ("GET", "/v1/models/{model}"),
     ("PUT", "/v1/models/{model}"),

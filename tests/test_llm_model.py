@@ -193,7 +193,7 @@ def test_baseline_from_a_file_of_past_events(tmp_path: Path) -> None:
     past[3]["llm"]["output_tokens"] = -1
     (tmp_path / "past.ndjson").write_bytes(b"\n".join(orjson.dumps(e) for e in past))
     with pytest.raises(ConfigError, match=r"past.ndjson: line 4: llm.output_tokens: .*non-negative integer"):
-        baseline_from_file(str(tmp_path / "past.ndjson"), plan_of(cfg))
+        baseline_from_file(str(tmp_path / "past.ndjson"), plan_of(cfg), 120.0)
 
 
 def test_register_over_http_without_a_baseline_or_with_past_events(tmp_path: Path) -> None:
@@ -266,5 +266,58 @@ def test_embeddings_drift_in_windows_and_survive_a_restart(tmp_path: Path) -> No
         assert f["column"] == "response_embedding" and f["severity"] == "P1"
         assert "centroid" in f["evidence"]["drifted_by"] and f["evidence"]["n_cur"] == 150
         assert all(k.startswith(("e2", "e3")) for k in f["evidence"]["moved_most"])  # ids of the window's events
+    finally:
+        run.stop()
+
+
+def sessions(n: int, start: float, span: float, seed: int, *, rephrase: float, fail: float, first: int) -> list[dict]:
+    """``n`` two-turn sessions spread over [start, start + span): the second turn asks again in other words
+    with probability ``rephrase``, else something new; its answer is a refusal with probability ``fail``."""
+    import numpy as np
+
+    from llm_traffic import llm_event
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for k in range(n):
+        t = start + span * k / n
+        q = f"How do I change the delivery address for order {1000 + k} before it ships?"
+        again = f"can i change the delivery address of order {1000 + k} before shipping"
+        other = f"What payment cards do you accept for plan {k} upgrades and refunds?"
+        sid = f"s{first + k}"
+        out.append(llm_event(2 * (first + k), t, rng, prompt=q, session=sid))
+        second = llm_event(2 * (first + k) + 1, t + 5, rng, prompt=again if rng.random() < rephrase else other,
+                           session=sid, lost=bool(rng.random() < fail))
+        out.append(second)
+    return out
+
+
+def test_rephrases_and_abandoned_sessions_are_windowed_and_checked(tmp_path: Path) -> None:
+    cfg = config(llm={"session_timeout": "10s"})
+    run = start_monitor(tmp_path / "data", (cfg, learning_reference(plan_of(cfg))))
+    run.clock.t = START + 1
+    try:
+        base = sessions(100, START, 2 * WINDOW - 15, seed=1, rephrase=0.1, fail=0.05, first=0)
+        for k in range(0, len(base), 20):  # in time order, as they happen
+            post(run.client, base[k:k + 20])
+        post(run.client, sessions(50, START + 2 * WINDOW, WINDOW - 15, seed=2, rephrase=0.1, fail=0.05, first=1000))
+        run.clock.t = START + 2 * WINDOW + 11
+        assert run.monitor.wait_idle()
+        ref = run.monitor.model("bot").refs[""].reference
+        assert ref.profile.sessions.ended == 100  # every one was silent for 10 s by the learning's end
+        assert ref.profile.sessions.abandoned == sum(1 for e in base[1::2] if e["llm"]["response"].startswith("I'm sorry"))
+        rephrase = ref.profile.columns["rephrase"]
+        assert rephrase.n_rows == 200 and rephrase.missing_ratio == 0.5  # first turns are not judged
+        post(run.client, sessions(50, START + 3 * WINDOW, WINDOW - 15, seed=3, rephrase=0.7, fail=0.6, first=2000))
+        run.clock.t = START + 4 * WINDOW + 11
+        assert run.monitor.wait_idle()
+        windows = run.client.get("/v1/models/bot/windows").json()["windows"]
+        by_start = {w["start"]: w["verdict"] for w in windows if w["segment"] == "*"}
+        assert "rephrase" not in by_start[_iso(START + 2 * WINDOW)]["drifted_columns"]
+        assert "rephrase" in by_start[_iso(START + 3 * WINDOW)]["drifted_columns"]
+        findings = run.client.get("/v1/models/bot/findings").json()["findings"]
+        rise = [f for f in findings if f["check"] == "abandonment_rise"]
+        assert len(rise) == 1 and rise[0]["window_start"] == _iso(START + 3 * WINDOW), rise
+        assert rise[0]["evidence"]["current"]["ended"] == 50
     finally:
         run.stop()

@@ -114,3 +114,40 @@ def test_events_validated_against_a_replaced_reference_are_not_accepted(tmp_path
     finally:
         mon.stop()
         mon.store.close()
+
+
+def test_an_llm_model_folds_the_same_from_a_worker(tmp_path, pool):
+    """A worker hands back an LLM event's kept object and derived columns: the owner folds its embeddings and
+    judges its sessions from them, exactly as when it validated the request itself."""
+    from argusml.monitor.llm import learning_reference, plan_of
+    from argusml.profile import Reference
+    from llm_traffic import llm_events
+
+    now = time.time()
+    past = llm_events(200, now - 7200, 3600, seed=1, dim=8)
+    cfg = ModelConfig(model="m", kind="llm", window="1h")
+    evs = llm_events(60, now - 30, 20, seed=2, dim=8, session="s1")
+    body = orjson.dumps(evs)
+    assert len(body) >= OFFLOAD_MIN_BYTES
+    wins = []
+    for name, p in (("local", None), ("pool", pool)):
+        from argusml.monitor.llm import baseline_from_events
+
+        ref: Reference = baseline_from_events(past, plan_of(cfg), cfg.lateness) if past else learning_reference(
+            plan_of(cfg))
+        mon = start_monitor(tmp_path / name, (cfg, ref), settings=Settings(tick_every=0.02), clock=time.time).monitor
+        try:
+            with TestClient(create_app(mon, pool=p)) as client:
+                assert client.post("/v1/models/m/events", content=body,
+                                   headers={"content-type": "application/json"}).json()["accepted"] == 60
+            mon.wait_idle()
+            (w,) = [w for w in mon.models["m"].folder.open.values()]
+            w.flush()
+            wins.append(w.profile.to_dict())
+        finally:
+            mon.stop()
+            mon.store.close()
+    assert wins[0] == wins[1]
+    assert wins[1]["embeddings"]["query_embedding"]["n"] == 60
+    assert wins[1]["columns"]["rephrase"]["nulls"] == 1  # one session: every turn but the first is judged
+    assert pool.validated >= 1

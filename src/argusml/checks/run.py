@@ -15,6 +15,7 @@ from argusml.checks.drift import DriftResult, column_drift, decide
 from argusml.checks.embedding import embedding_drift_check
 from argusml.checks.multivariate import multivariate_drift
 from argusml.checks.quality import QualityChecker
+from argusml.checks.sessions import abandonment_check
 from argusml.checks.verdict import Verdict, severity_counts, verdict_status
 from argusml.profile import ColumnProfile, DatasetProfile, Reference
 from argusml.profile.declared import resolve_declared
@@ -50,6 +51,7 @@ class CheckResults:
     verdict: Verdict
     multivariate: dict[str, Any] = field(default_factory=dict)
     embeddings: dict[str, Any] = field(default_factory=dict)  # an LLM model's embedding tests, by embedding
+    abandonment: dict[str, Any] | None = None  # an LLM model's sessions abandoned, against the baseline's
 
 
 def _fmt(x: float | None) -> str:
@@ -143,6 +145,8 @@ def run_checks(reference: Reference, current: DatasetProfile, config: ReportConf
     embeddings, emb_findings = embedding_drift_check(reference, current, config.drift.alpha, config.drift.min_rows,
                                                      severity["embedding_drift"], config.ignored)
     findings.extend(emb_findings)
+    abandonment, ab_findings = abandonment_check(reference, current, config.drift.alpha, severity["abandonment_rise"])
+    findings.extend(ab_findings)
 
     findings.sort(key=lambda f: (f.severity.rank, f.check, f.column or ""))
     verdict = _verdict(reference, drift, findings, config, corr_names, multivariate["drifted"])
@@ -151,7 +155,8 @@ def run_checks(reference: Reference, current: DatasetProfile, config: ReportConf
     verdict.drifted_columns += [n for n, r in embeddings.items() if r["status"] == "drifted"]
     if verdict.drifted_columns and verdict.status in ("ok", "warning"):
         verdict.status = "drift"
-    return CheckResults(reference, current, config, columns, findings, corr, verdict, multivariate, embeddings)
+    return CheckResults(reference, current, config, columns, findings, corr, verdict, multivariate, embeddings,
+                        abandonment)
 
 
 def ignored_features(reference: Reference, config: ReportConfig) -> list[str]:

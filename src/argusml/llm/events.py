@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from argusml.llm.features import llm_features
-from argusml.llm.sessions import feedback_score
+from argusml.llm.sessions import feedback_score, query_signature
 from argusml.privacy.pii import DETECTORS, find_pii, redact_text
 from argusml.schema import Kind
 
@@ -44,7 +44,8 @@ LLM_FIELDS = (*TEXT_FIELDS, "context", *EMBEDDING_FIELDS, "input_tokens", "outpu
 CONTEXT_FIELDS = ("id", "score", "text", "source")
 FEEDBACK_KEYS = ("score", "rating", "scale", "thumbs", "comment")
 
-BOOLEAN_COLUMNS = ("refusal", "apology", "empty_retrieval", "cited", "prompt_pii", "response_pii", "no_answer")
+BOOLEAN_COLUMNS = ("refusal", "apology", "empty_retrieval", "cited", "prompt_pii", "response_pii", "no_answer",
+                   "rephrase")
 CATEGORICAL_COLUMNS = ("language", "response_language")
 
 TextPolicy = Literal["stats", "masked", "raw"]
@@ -55,7 +56,7 @@ def column_kinds(no_answer_below: float | None) -> dict[str, Kind]:
     whose first hour happened to hold no refusal must still read ``refusal`` as a yes/no column.
     ``no_answer`` exists when the config sets the threshold below which the best retrieval score means
     the index had no answer."""
-    names = [*llm_features({}), "ttft_ms", "feedback", "prompt_pii", "response_pii"]
+    names = [*llm_features({}), "ttft_ms", "feedback", "prompt_pii", "response_pii", "rephrase"]
     if no_answer_below is not None:
         names.append("no_answer")
     return {n: Kind.BOOLEAN if n in BOOLEAN_COLUMNS else Kind.CATEGORICAL if n in CATEGORICAL_COLUMNS
@@ -96,7 +97,10 @@ class LLMPlan:
         if clash:
             raise LLMInputError(f"features.{clash[0]}", f"{clash[0]!r} is a column derived from the llm object; "
                                 "give your own feature another name")
-        return {**features, **derived}, self.stored(clean)
+        kept = self.stored(clean)
+        if "session" in clean and "prompt" in clean:  # what the next turn is compared with, without the text
+            kept["query_sig"] = query_signature(clean["prompt"])
+        return {**features, **derived}, kept
 
     def derive(self, clean: Mapping[str, Any]) -> dict[str, Any]:
         out = llm_features(clean)
@@ -105,6 +109,7 @@ class LLMPlan:
                 out[name] = bool(out[name])
         out["ttft_ms"] = clean.get("ttft_ms")
         out["feedback"] = feedback_score(clean["feedback"]) if "feedback" in clean else None
+        out["rephrase"] = None  # decided when it is folded, by the session's previous turn (monitor/llm.py)
         for field in ("prompt", "response"):
             text = clean.get(field)
             out[f"{field}_pii"] = bool(find_pii(text, self.detectors)) if text is not None else None
@@ -118,7 +123,7 @@ class LLMPlan:
         """What is kept of the object: everything but the texts (``stats``), the texts with PII masked
         (``masked``), or all of it (``raw``). A feedback comment is text too."""
         if self.text == "raw":
-            return clean
+            return dict(clean)
         out = dict(clean)
         if self.text == "stats":
             for f in TEXT_FIELDS:

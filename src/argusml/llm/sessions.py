@@ -11,7 +11,9 @@ Everything is lexical and offline unless the events carry query embeddings, whic
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -144,3 +146,96 @@ def _comment_score(text: str) -> float:
             negated -= 1
         p, n = p + good, n + bad
     return round((p - n) / (p + n), 6) if p + n else 0.0
+
+
+SIGNATURE_HASHES = 32
+"""MinHash values of a query's signature: the Jaccard estimate from 32 has a standard error of at most
+0.09, enough to tell a retyped question (0.5 and more) from another one (near 0)."""
+SIGNATURE_CHARS = 2000
+_RNG = np.random.default_rng(20261207)
+_A = _RNG.integers(1, 1 << 63, size=SIGNATURE_HASHES, dtype=np.int64).astype(np.uint64) | np.uint64(1)
+_B = _RNG.integers(0, 1 << 63, size=SIGNATURE_HASHES, dtype=np.int64).astype(np.uint64)
+
+
+def query_signature(text: str) -> list[int]:
+    """A MinHash of the text's character trigrams: what rephrase detection compares when the text itself
+    is not kept (``llm.text: stats``). 32 numbers from which the text cannot be read back, only its
+    likeness to another signature estimated; stable across processes (CRC-32, fixed seeds).
+
+    >>> a, b = query_signature("how do I reset my password"), query_signature("reset my password")
+    >>> len(a), signature_similarity(a, a), signature_similarity(a, b) > 0.4
+    (32, 1.0, True)
+    """
+    grams = trigrams(text[:SIGNATURE_CHARS])
+    if not grams:
+        return []
+    h = np.fromiter((zlib.crc32(g.encode()) for g in grams), dtype=np.uint64, count=len(grams))
+    # multiply-shift hashing (Dietzfelbinger): (a·h + b) mod 2^64 with odd a, its high 32 bits
+    with np.errstate(over="ignore"):
+        x = (np.outer(h, _A) + _B) >> np.uint64(32)
+    return [int(v) for v in x.min(axis=0)]
+
+
+def signature_similarity(a: Sequence[int], b: Sequence[int]) -> float:
+    """The Jaccard similarity two signatures estimate (the share of equal MinHash values)."""
+    if not a or not b or len(a) != len(b):
+        return 0.0
+    return sum(x == y for x, y in zip(a, b)) / len(a)
+
+
+def cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    va, vb = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    denom = float(np.linalg.norm(va) * np.linalg.norm(vb))
+    return float(va @ vb) / denom if denom > 0 and va.shape == vb.shape else 0.0
+
+
+@dataclass
+class Turn:
+    """What a session's latest turn leaves for the next one to be judged by."""
+
+    ts: float
+    version: str
+    signature: list[int] | None
+    embedding: list[float] | None
+    failed: bool  # the answer failed the user: a refusal, an error, nothing retrieved, a negative rating
+    id: str = ""
+    rephrase: bool | None = None  # what it was judged, given back when the same event is seen again
+
+
+class SessionTracker:
+    """The latest turn of each open session, in arrival order: whether a turn rephrases the previous one
+    (``turn``), and which sessions have ended (``expire``: silent for ``timeout`` seconds) and whether
+    they ended on a failed answer (abandoned). Bounded: past ``max_sessions`` open sessions the oldest
+    are ended early."""
+
+    def __init__(self, within: float = REPHRASE_WITHIN, timeout: float = 120.0, max_sessions: int = 100_000,
+                 lexical: float = LEXICAL_SIMILAR, semantic: float = EMBEDDING_SIMILAR) -> None:
+        self.within, self.timeout, self.max_sessions = within, timeout, max_sessions
+        self.lexical, self.semantic = lexical, semantic
+        self.open: dict[str, Turn] = {}
+
+    def turn(self, session: str, t: Turn) -> bool | None:
+        """Record ``t`` as the session's latest turn; True when it asks again what the previous turn asked
+        (within ``within`` seconds), False when it asks something else, None for a session's first turn
+        or a turn older than the one recorded (arrived out of order: not judged)."""
+        prev = self.open.get(session)
+        if prev is not None and t.id and prev.id == t.id:  # the same event again (a replay): the same answer
+            return prev.rephrase
+        if prev is not None and t.ts < prev.ts:
+            return None
+        self.open.pop(session, None)  # re-inserted last: the dict stays in order of last activity
+        self.open[session] = t
+        if len(self.open) > self.max_sessions:
+            del self.open[next(iter(self.open))]
+        if prev is None or t.ts - prev.ts > self.within:
+            return None
+        if t.embedding is not None and prev.embedding is not None:
+            t.rephrase = cosine(t.embedding, prev.embedding) >= self.semantic
+        elif t.signature and prev.signature:
+            t.rephrase = signature_similarity(t.signature, prev.signature) >= self.lexical
+        return t.rephrase
+
+    def expire(self, now: float) -> list[Turn]:
+        """The last turns of the sessions silent since ``timeout`` (ended), removed."""
+        ended = [s for s, t in self.open.items() if now - t.ts >= self.timeout]
+        return [self.open.pop(s) for s in ended]

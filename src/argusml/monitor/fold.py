@@ -27,7 +27,7 @@ from argusml.monitor.backlog import Backlog
 from argusml.monitor.closing import Closer
 from argusml.monitor.events import EventBatch, EventRecord, columns_of, normalize_prediction
 from argusml.monitor.failure import stopped_by_store
-from argusml.monitor.llm import baseline_of
+from argusml.monitor.llm import baseline_of, end_sessions, mark_sessions
 from argusml.monitor.provisional import provisional_pass
 from argusml.monitor.retention import apply_retention
 from argusml.monitor.rollups import rollups
@@ -158,6 +158,8 @@ class Fold:
         """Fold a batch version by version; the batch's own columns serve when
         its schema is the version's (the common case), else they are rebuilt.
         ``folder``: the live windows unless given (a backfill's)."""
+        if state.sessions is not None and mark_sessions(state, batch.records) and "rephrase" in batch.columns:
+            batch.columns["rephrase"] = [r.features.get("rephrase") for r in batch.records]
         if state.learning is not None:  # learning its baseline: counted, not folded (monitor/llm.py)
             state.learning.count(r.ts for r in batch.records)
             return
@@ -243,23 +245,21 @@ class Fold:
             if end is None:
                 continue
             assert state.llm is not None
-            baseline: list[dict[str, Any]] = []
-            kept: list[tuple[str, dict[str, Any] | None]] = []
+            baseline: list[EventRecord] = []
             after: list[tuple[Any, ...]] = []
             seq = 0
             for rows in self.store.raw_after(state.name, 0):
                 for row in rows:
                     if row[3] < end:
-                        baseline.append(row[5].get("features") or {})
-                        kept.append((row[2], row[5].get("llm")))
+                        baseline.append(EventRecord.from_stored(row[0], row[1], row[2], row[3], row[5]))
                     else:
                         after.append(row)
                     seq = row[0]
             if not baseline:  # retention removed them (a long stop): learn again from what comes
                 state.learning.counts.clear()
                 continue
-            ref = baseline_of(baseline, state.llm, f"{state.name}: {len(baseline)} events before "
-                                                   f"{_iso(end)}", kept)
+            ref = baseline_of(baseline, state.llm, f"{state.name}: {len(baseline)} events before {_iso(end)}",
+                              state.sessions.timeout if state.sessions is not None else state.config.lateness, end)
             state.learning = None
             state.set_reference("", ref)
             self.store.save_baseline(state.name, "", orjson.dumps(ref.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY
@@ -290,6 +290,9 @@ class Fold:
         if inflight is not None:
             now = min(now, inflight)
         with self.lock:
+            for state in self.models.values():
+                if state.sessions is not None:
+                    state.metrics.sessions_unplaced += end_sessions(state, now)
             self.learn(now)
         return self.closer.close_due(now)
 

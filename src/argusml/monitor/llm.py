@@ -19,21 +19,27 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import pyarrow as pa
 
 from argusml.llm.events import EMBEDDING_FIELDS, LLMInputError, LLMPlan
-from argusml.monitor.windows import profile_vectors
+from argusml.llm.sessions import SessionTracker, Turn
+from argusml.monitor.events import EventRecord, parse_timestamp
+from argusml.monitor.windows import OVERALL, profile_vectors
 from argusml.profile import Reference
 from argusml.profile.column import ColumnSpec
 from argusml.profile.dataset import DatasetProfile
+from argusml.profile.sessions import SessionCounts
 from argusml.schema import ConfigError, InputError, Kind, Role
 from argusml.schema.model_config import ModelConfig
+
+if TYPE_CHECKING:
+    from argusml.monitor.state import ModelState
 
 log = logging.getLogger("argus.monitor")
 
@@ -68,24 +74,32 @@ def is_learning(reference: Reference) -> bool:
     return reference.source == LEARNING_SOURCE and reference.profile.n_rows == 0
 
 
-def baseline_of(rows: Iterable[Mapping[str, Any]], plan: LLMPlan, source: str,
-                kept: list[tuple[str, dict[str, Any] | None]] | None = None) -> Reference:
-    """The baseline profiled from events' columns (derived and the events' own features). The derived
-    columns keep their fixed kinds, whatever the rows hold (a first hour without a refusal still makes
-    ``refusal`` a yes/no column); the events' own features are inferred as for a table. ``kept``: each
-    event's id and stored ``llm`` object, whose embeddings become the baseline's embedding profiles."""
-    rows = list(rows)
-    if not rows:
+def baseline_of(records: list[EventRecord], plan: LLMPlan, source: str, session_timeout: float,
+                until: float = math.inf) -> Reference:
+    """The baseline profiled from events: their columns (derived and their own features; the derived ones
+    keep their fixed kinds whatever the events hold: a first hour without a refusal still makes ``refusal``
+    a yes/no column, the events' own are inferred as for a table), their embeddings, and their sessions,
+    replayed in time order so that ``rephrase`` and the abandonment of the baseline are decided exactly as
+    they will be for the windows. ``until``: the end of the traffic (the learning windows' end); a session
+    silent for the timeout by then has ended (all of them, for a file of past events)."""
+    if not records:
         raise InputError("no events: a baseline needs traffic to learn from", path=source)
+    records = sorted(records, key=lambda r: r.ts)
+    tracker = SessionTracker(timeout=session_timeout)
+    for r in records:
+        r.features["rephrase"] = None
+    _judge_turns(tracker, records)
+    ended = tracker.expire(until)
+    rows = [r.features for r in records]
     kinds = plan.columns
     names = list(kinds)
-    for r in rows:
-        for n in r:
+    for row in rows:
+        for n in row:
             if n not in kinds and n not in names:
                 names.append(n)
     arrays = {}
     for n in names:
-        values = [r.get(n) for r in rows]
+        values = [row.get(n) for row in rows]
         if n in kinds:
             arrays[n] = pa.array(values, type=_ARROW[kinds[n]])
         else:
@@ -96,18 +110,44 @@ def baseline_of(rows: Iterable[Mapping[str, Any]], plan: LLMPlan, source: str,
     ref = Reference.from_frame(pa.table(arrays), kinds={n: k for n, k in kinds.items()}, with_sketch=True)
     ref.source = source
     for name in EMBEDDING_FIELDS:
-        keys = [k for k, llm in kept or [] if llm and llm.get(name) is not None]
-        vectors = [llm[name] for _, llm in kept or [] if llm and llm.get(name) is not None]
-        e = profile_vectors(keys, vectors, BASELINE_EMBEDDING_ROWS)
+        with_vectors = [r for r in records if r.llm and r.llm.get(name) is not None]
+        e = profile_vectors([r.id for r in with_vectors], [r.llm[name] for r in with_vectors if r.llm],
+                            BASELINE_EMBEDDING_ROWS)
         if e is not None:
             ref.profile.embeddings[name] = e
+    if ended:
+        ref.profile.sessions = SessionCounts(len(ended), sum(t.failed for t in ended))
     return ref
 
 
-def baseline_from_file(path: str, plan: LLMPlan) -> Reference:
-    """The baseline of a file of past LLM events (a JSON list, or NDJSON: one event per line), each read
-    as ``POST .../events`` reads it. A ConfigError lists the first problems with their place: a baseline
-    learned from half a file would be a baseline of the wrong traffic."""
+def _past_events(items: list[tuple[str, Any]], plan: LLMPlan, problems: list[str], prefix: str
+                 ) -> list[EventRecord]:
+    """Past events read as ``POST .../events`` reads them (their ``llm`` object, features, time, status);
+    each that cannot be is one line in ``problems``. Without a timestamp an event is placed by its position."""
+    out = []
+    for n, (where, item) in enumerate(items):
+        if type(item) is not dict:
+            problems.append(f"{prefix}{where}: an event must be an object, got {type(item).__name__}")
+            continue
+        try:
+            feats, stored = plan.read(item.get("llm"), item.get("features"))
+            ts = parse_timestamp(item["timestamp"], 0.0) if item.get("timestamp") is not None else float(n)
+        except LLMInputError as exc:
+            problems.append(f"{prefix}{where}: {exc.field}: {exc}")
+            continue
+        except ValueError as exc:
+            problems.append(f"{prefix}{where}: timestamp: {exc}")
+            continue
+        status = item.get("status") if type(item.get("status")) is int else None
+        out.append(EventRecord(str(item.get("id", n)), str(item.get("version") or "unversioned"), ts, feats, None,
+                               None, None, status, llm=stored))
+    return out
+
+
+def baseline_from_file(path: str, plan: LLMPlan, session_timeout: float) -> Reference:
+    """The baseline of a file of past LLM events (a JSON list, or NDJSON: one event per line). A
+    ConfigError lists the first problems with their place: a baseline learned from half a file would be a
+    baseline of the wrong traffic."""
     p = Path(path)
     try:
         data = p.read_bytes()
@@ -115,8 +155,7 @@ def baseline_from_file(path: str, plan: LLMPlan) -> Reference:
         raise ConfigError(f"{p}: cannot read the file of past events: {exc.strerror or exc}") from None
     items: list[tuple[str, Any]] = []
     problems: list[str] = []
-    stripped = data.lstrip()
-    if stripped.startswith(b"["):
+    if data.lstrip().startswith(b"["):
         try:
             doc = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
@@ -130,43 +169,73 @@ def baseline_from_file(path: str, plan: LLMPlan) -> Reference:
                 items.append((f"line {n}", orjson.loads(line)))
             except orjson.JSONDecodeError as exc:
                 problems.append(f"{p}: line {n}: not valid JSON: {exc}")
-    rows = []
-    kept: list[tuple[str, dict[str, Any] | None]] = []
-    for where, item in items:
-        if type(item) is not dict:
-            problems.append(f"{p}: {where}: an event must be an object, got {type(item).__name__}")
-            continue
-        try:
-            feats, stored = plan.read(item.get("llm"), item.get("features"))
-        except LLMInputError as exc:
-            problems.append(f"{p}: {where}: {exc.field}: {exc}")
-            continue
-        rows.append(feats)
-        kept.append((str(item.get("id", where)), stored))
+    records = _past_events(items, plan, problems, f"{p}: ")
     if problems:
         more = len(problems) - MAX_FILE_PROBLEMS
         raise ConfigError("\n".join(problems[:MAX_FILE_PROBLEMS] + ([f"{p}: ... and {more} more"] if more > 0 else [])))
     try:
-        return baseline_of(rows, plan, str(p), kept)
+        return baseline_of(records, plan, str(p), session_timeout)
     except InputError as exc:
         raise ConfigError(f"{p}: {exc}") from None
 
 
-def baseline_from_events(items: list[Any], plan: LLMPlan) -> Reference:
+def baseline_from_events(items: list[Any], plan: LLMPlan, session_timeout: float) -> Reference:
     """The baseline of past events sent over HTTP (``PUT /v1/models/{model}``'s ``baseline`` as a list):
     an InputError names the first event that is not one."""
-    rows = []
-    kept: list[tuple[str, dict[str, Any] | None]] = []
-    for i, item in enumerate(items):
-        if type(item) is not dict:
-            raise InputError(f"baseline[{i}]: an event must be an object, got {type(item).__name__}")
-        try:
-            feats, stored = plan.read(item.get("llm"), item.get("features"))
-        except LLMInputError as exc:
-            raise InputError(f"baseline[{i}].{exc.field}: {exc}") from None
-        rows.append(feats)
-        kept.append((str(item.get("id", i)), stored))
-    return baseline_of(rows, plan, "baseline", kept)
+    problems: list[str] = []
+    records = _past_events([(f"[{i}]", it) for i, it in enumerate(items)], plan, problems, "baseline")
+    if problems:
+        raise InputError(problems[0].replace("]: ", "].", 1))
+    return baseline_of(records, plan, "baseline", session_timeout)
+
+
+def failed(r: EventRecord) -> bool:
+    """The answer failed the user: declined, an error, nothing retrieved (or nothing good enough), or rated
+    negatively. A session that ends on one was abandoned."""
+    f = r.features
+    return bool(f.get("refusal") or f.get("empty_retrieval") or f.get("no_answer")
+                or (r.status is not None and r.status >= 500) or (f.get("feedback") or 0) < 0)
+
+
+def _judge_turns(tracker: SessionTracker, records: list[EventRecord]) -> bool:
+    judged = False
+    for r in sorted((r for r in records if r.llm and r.llm.get("session")), key=lambda r: r.ts):
+        assert r.llm is not None
+        rep = tracker.turn(str(r.llm["session"]), Turn(r.ts, r.version, r.llm.get("query_sig"),
+                                                        r.llm.get("query_embedding"), failed(r), r.id))
+        if rep is not None:
+            r.features["rephrase"] = rep
+            judged = True
+    return judged
+
+
+def mark_sessions(state: ModelState, records: list[EventRecord]) -> bool:
+    """Each turn with a session judged by the session's previous one: ``rephrase`` is True when it asks
+    again what was just asked, False when it asks something new, None for a first turn. Records are taken
+    in time order (a batch may hold several turns of one session). True when any was judged."""
+    assert state.sessions is not None
+    return _judge_turns(state.sessions, records)
+
+
+def end_sessions(state: ModelState, now: float) -> int:
+    """Count the sessions silent since the timeout into the window of their last turn (or, while the model
+    learns, into its learning); returns those whose window had already closed (counted nowhere)."""
+    tracker = state.sessions
+    if tracker is None or not tracker.open:
+        return 0
+    lost = 0
+    w = state.config.window
+    for t in tracker.expire(now):
+        start = math.floor(t.ts / w) * w
+        counts = SessionCounts(1, int(t.failed))
+        if state.learning is not None:
+            continue  # the baseline replays its own sessions from the stored events (``baseline_of``)
+        win = state.folder.open.get((t.version, OVERALL, start))
+        if win is None:
+            lost += 1
+            continue
+        win.add_sessions(counts)
+    return lost
 
 
 @dataclass

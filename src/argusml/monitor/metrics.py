@@ -126,6 +126,7 @@ class ModelMetrics:
     rejected: dict[str, int] = field(default_factory=dict)  # reason -> count
     duplicates: int = 0
     too_late: int = 0
+    sessions_unplaced: int = 0  # LLM sessions decided after their last turn's window closed (monitor/llm.py)
     labels: int = 0
     labels_joined: int = 0
     labels_expired: int = 0
@@ -228,4 +229,5 @@ class ModelMetrics:
 
 
 _SAVED_COUNTS = ("duplicates", "too_late", "labels", "labels_joined", "labels_expired", "label_duplicates",
-                 "label_corrections", "outcomes", "outcomes_joined", "outcome_duplicates", "outcomes_expired")
+                 "label_corrections", "outcomes", "outcomes_joined", "outcome_duplicates", "outcomes_expired",
+                 "sessions_unplaced")

@@ -85,6 +85,8 @@ class Registry:
                 state.pending_outcomes, state.outcome_names = old.pending_outcomes, old.outcome_names
                 state.versions, state.events_total = old.versions, old.events_total
                 state.learned_seq = old.learned_seq
+                if state.sessions is not None and old.sessions is not None:
+                    state.sessions.open = old.sessions.open
                 if state.learning is not None and old.learning is not None:  # what it has seen so far counts
                     state.learning.counts = old.learning.counts
             for v, r in own.items():

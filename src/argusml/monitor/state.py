@@ -14,6 +14,7 @@ from typing import Any
 
 from argusml.checks import multivariate_rows
 from argusml.llm.events import LLMPlan
+from argusml.llm.sessions import SessionTracker
 from argusml.monitor.dedup import DedupIndex
 from argusml.monitor.events import EventBatch, Problem, Schema, Target, validate_events
 from argusml.monitor.llm import Learning, is_learning, plan_of
@@ -61,6 +62,9 @@ class ModelState:
         self.learning = Learning(config.window, base.windows, base.min_events, config.lateness) if (
             self.llm is not None and is_learning(reference)) else None
         self.learned_seq = 0  # events through this sequence were read when the baseline was learned
+        # an LLM model's open sessions: rephrases and abandonment (monitor/llm.py)
+        self.sessions = SessionTracker(timeout=config.llm_settings.session_timeout or config.lateness) if (
+            self.llm is not None) else None
         self.set_reference("", reference)
         self.dedup = DedupIndex(config.dedup.horizon, config.dedup.max_keys)
         self.metrics = ModelMetrics()
@@ -102,8 +106,10 @@ class ModelState:
     def validation_plan(self) -> ValidationPlan:
         """Everything ``validate_events`` needs for this model, picklable (validation may run in a worker)."""
         cfg = self.config
+        # a worker hands back the features the owner reads: those windows are segmented by, and token counts
+        kept = (*cfg.segments, *(cfg.cost.tokens if cfg.cost is not None else ()))
         return ValidationPlan(self.generation, self.schemas, cfg.future_skew, cfg.on_schema_violation == "reject",
-                              self.redactor if self.redactor.active else None, tuple(cfg.segments), self.llm)
+                              self.redactor if self.redactor.active else None, tuple(dict.fromkeys(kept)), self.llm)
 
     @property
     def report_granularity(self) -> float:

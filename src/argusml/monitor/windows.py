@@ -31,6 +31,7 @@ from argusml.profile.declared import Declared
 from argusml.profile.embedding import EmbeddingProfile
 from argusml.profile.frame import TableSource
 from argusml.profile.multivariate import MultivariateProfile
+from argusml.profile.sessions import SessionCounts
 from argusml.schema import Kind
 
 OVERALL = "*"
@@ -115,6 +116,12 @@ class Window:
         if embeddings:
             prof = replace(prof, embeddings=embeddings)
         self.profile = prof if self.profile is None else self.profile.merge(prof)
+
+    def add_sessions(self, counts: SessionCounts) -> None:
+        """Sessions whose last turn is in this window, decided after it was folded (monitor/llm.py)."""
+        self.flush()
+        part = DatasetProfile(0, {}, sessions=counts)
+        self.profile = part if self.profile is None else self.profile.merge(part)
 
     def profile_json(self) -> str:
         assert self.profile is not None and not self.pending

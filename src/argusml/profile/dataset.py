@@ -24,6 +24,7 @@ from argusml.profile.declared import Declared, DeclaredCounts, count_declared, m
 from argusml.profile.embedding import EmbeddingProfile
 from argusml.profile.frame import TableSource, most_probable
 from argusml.profile.multivariate import MultivariateModel, MultivariateProfile, score_rows
+from argusml.profile.sessions import SessionCounts
 from argusml.schema import Role
 from argusml.stats import Mergeable
 
@@ -63,6 +64,7 @@ class DatasetProfile(Mergeable):
     declared: dict[str, DeclaredCounts] = field(default_factory=dict)  # values beyond declared bounds, per column
     # an LLM model's embeddings (query, response), each summarised as a whole vector, not as columns
     embeddings: dict[str, EmbeddingProfile] = field(default_factory=dict)
+    sessions: SessionCounts | None = None  # an LLM model's sessions that ended (profile/sessions.py)
 
     def merge(self, other: DatasetProfile) -> DatasetProfile:
         cols: dict[str, ColumnProfile] = {}
@@ -86,7 +88,9 @@ class DatasetProfile(Mergeable):
             elif mine.dim == e.dim:
                 emb[name] = mine.merge(e)
             # else: another embedding model's vectors (a dimension change) do not mix: the first one's are kept
-        return DatasetProfile(self.n_rows + other.n_rows, cols, corr, extra, mv, declared, emb)
+        sa, sb = self.sessions, other.sessions
+        sessions = sa.merge(sb) if sa is not None and sb is not None else (sa or sb)
+        return DatasetProfile(self.n_rows + other.n_rows, cols, corr, extra, mv, declared, emb, sessions)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -97,6 +101,7 @@ class DatasetProfile(Mergeable):
             **({"multivariate": self.multivariate.to_dict()} if self.multivariate is not None else {}),
             **({"declared": {k: v.to_dict() for k, v in self.declared.items()}} if self.declared else {}),
             **({"embeddings": {k: v.to_dict() for k, v in self.embeddings.items()}} if self.embeddings else {}),
+            **({"sessions": self.sessions.to_dict()} if self.sessions is not None else {}),
         }
 
     @classmethod
@@ -106,7 +111,8 @@ class DatasetProfile(Mergeable):
                    list(d.get("extra_columns", [])),
                    None if d.get("multivariate") is None else MultivariateProfile.from_dict(d["multivariate"]),
                    {k: DeclaredCounts.from_dict(v) for k, v in (d.get("declared") or {}).items()},
-                   {k: EmbeddingProfile.from_dict(v) for k, v in (d.get("embeddings") or {}).items()})
+                   {k: EmbeddingProfile.from_dict(v) for k, v in (d.get("embeddings") or {}).items()},
+                   None if d.get("sessions") is None else SessionCounts.from_dict(d["sessions"]))
 
 
 def workers() -> int:

@@ -34,6 +34,7 @@ from argusml.profile.embedding import EmbeddingProfile
 from argusml.profile.frame import TableSource, infer_kind, most_probable, open_source
 from argusml.profile.labelled import reference_performance
 from argusml.profile.multivariate import MultivariateModel, fit_rows
+from argusml.profile.sessions import SessionCounts
 from argusml.schema import InputError, Kind, Role
 
 log = logging.getLogger("argus.profile")
@@ -224,6 +225,7 @@ class Reference:
             **({"multivariate": self.multivariate.to_dict()} if self.multivariate is not None else {}),
             **({"embeddings": {k: v.to_dict() for k, v in self.profile.embeddings.items()}}
                if self.profile.embeddings else {}),
+            **({"sessions": self.profile.sessions.to_dict()} if self.profile.sessions is not None else {}),
         }
 
     @classmethod
@@ -241,7 +243,8 @@ class Reference:
             cols = {n: ColumnProfile.from_dict(c["profile"]) for n, c in d["columns"].items()}
             corr = None if d.get("correlation") is None else CoMoments.from_dict(d["correlation"])
             embeddings = {k: EmbeddingProfile.from_dict(v) for k, v in (d.get("embeddings") or {}).items()}
-            profile = DatasetProfile(int(d["n_rows"]), cols, corr, embeddings=embeddings)
+            sessions = None if d.get("sessions") is None else SessionCounts.from_dict(d["sessions"])
+            profile = DatasetProfile(int(d["n_rows"]), cols, corr, embeddings=embeddings, sessions=sessions)
             mv = None if d.get("multivariate") is None else MultivariateModel.from_dict(d["multivariate"])
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"malformed baseline: {type(exc).__name__}: {exc}", path=where) from None

@@ -344,6 +344,10 @@ class LLMSettings(_Strict):
     no_answer_below: float | None = Field(None, description="a best retrieval score below this means the index "
                                                             "had no answer (the no_answer column)")
     baseline: LLMBaseline = LLMBaseline()
+    session_timeout: float | None = Field(None, description="a session with no turn for this long has ended "
+                                                            "(abandoned when its last answer failed); at most "
+                                                            "the lateness, which is the default")
+    _d = _duration_field("session_timeout")
 
 
 class ModelConfig(_Strict):
@@ -441,6 +445,11 @@ class ModelConfig(_Strict):
             if self.reference is not None:
                 raise ValueError("reference: an LLM model learns its baseline from its traffic (llm.baseline: "
                                  "its first windows, or a file of past events), not from a table's baseline")
+            st = self.llm_settings.session_timeout
+            if st is not None and not 1 <= st <= self.lateness:
+                raise ValueError(f"llm.session_timeout ({format_duration(st)}) must be from 1s to the lateness "
+                                 f"({format_duration(self.lateness)}): a session is counted in the window of its "
+                                 "last turn, which must still be open when the session is decided")
             base = self.llm_settings.baseline
             learning = base.windows * self.window + self.lateness
             if base.file is None and self.retention.raw_events < learning:

@@ -40,6 +40,8 @@ DEFAULT_SEVERITY: dict[str, Severity] = {
     # an LLM model's queries or answers moved as vectors (docs/LLM.md): new topics, another template or
     # embedding pipeline; for today like a drifted feature
     "embedding_drift": Severity.P1,
+    # more users left an LLM application right after a failed answer: its quality as they see it fell
+    "abandonment_rise": Severity.P1,
     # model quality (docs/PERFORMANCE.md): a credible drop beyond tolerance is for today; a weak segment
     # and a drop seen only in the label-free estimate are worth knowing, not yet worth acting on
     "performance_drop": Severity.P1,

@@ -123,7 +123,7 @@ def put_model(model: str, body: schemas.RegisterIn, request: Request, monitor: M
         elif body.baseline is None:
             ref = learning_reference(plan)  # it learns from its first windows
         elif isinstance(body.baseline, list):
-            ref = baseline_from_events(body.baseline, plan)
+            ref = baseline_from_events(body.baseline, plan, cfg.llm_settings.session_timeout or cfg.lateness)
         else:
             raise ApiError(422, "invalid_config", "baseline: an LLM model's baseline is a list of past events "
                                                   "(or none: it learns from its first windows)")
