@@ -163,13 +163,30 @@ def language(text: str) -> str:
     >>> language("OK")
     'und'
     """
-    ws = words(text)
-    best, hits = "und", 0
-    for code, common in STOPWORDS.items():
-        n = sum(w in common for w in ws)
-        if n > hits:
-            best, hits = code, n
-    return best if hits >= MIN_LANGUAGE_HITS else "und"
+    return _language_of(words(text))
+
+
+def _index_stopwords() -> dict[str, tuple[int, ...]]:
+    """Each common word to the languages (positions in ``STOPWORDS``) it is common in, so that a text's
+    words are looked up once, not once a language."""
+    out: dict[str, tuple[int, ...]] = {}
+    for i, common in enumerate(STOPWORDS.values()):
+        for w in common:
+            out[w] = (*out.get(w, ()), i)
+    return out
+
+
+_LANGUAGES_OF = _index_stopwords()
+_CODES = tuple(STOPWORDS)
+
+
+def _language_of(ws: list[str]) -> str:
+    hits = [0] * len(_CODES)
+    for w in ws:
+        for i in _LANGUAGES_OF.get(w, ()):
+            hits[i] += 1
+    best = max(hits)  # a tie goes to the language listed first, as index() finds it
+    return _CODES[hits.index(best)] if best >= MIN_LANGUAGE_HITS else "und"
 
 
 def sentences(text: str) -> list[str]:
@@ -221,18 +238,19 @@ def llm_features(llm: Mapping[str, Any]) -> dict[str, Any]:
     """
     prompt = str(llm.get("prompt") or "")
     response = str(llm.get("response") or "")
+    prompt_words, response_words = words(prompt), words(response)  # each text split once, for every measure
     refuses, sorry = refusal_apology(fold(response)) if llm.get("response") is not None else (None, None)
     out: dict[str, Any] = {
         "prompt_chars": len(prompt) if llm.get("prompt") is not None else None,
-        "prompt_words": len(words(prompt)) if llm.get("prompt") is not None else None,
+        "prompt_words": len(prompt_words) if llm.get("prompt") is not None else None,
         "response_chars": len(response) if llm.get("response") is not None else None,
-        "response_words": len(words(response)) if llm.get("response") is not None else None,
+        "response_words": len(response_words) if llm.get("response") is not None else None,
         "input_tokens": _number(llm.get("input_tokens")),
         "output_tokens": _number(llm.get("output_tokens")),
         "refusal": float(refuses) if refuses is not None else None,
         "apology": float(sorry) if sorry is not None else None,
-        "language": language(prompt) if llm.get("prompt") is not None else None,
-        "response_language": language(response) if llm.get("response") is not None else None,
+        "language": _language_of(prompt_words) if llm.get("prompt") is not None else None,
+        "response_language": _language_of(response_words) if llm.get("response") is not None else None,
     }
     context = llm.get("context")
     if isinstance(context, list):
