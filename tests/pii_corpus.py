@@ -65,12 +65,65 @@ def _iban(rng: random.Random, valid: bool = True) -> str:
     if not valid:
         check = (check + rng.randint(1, 50)) % 97 + 2
     iban = f"{cc}{check:02d}{bban}"
+    if rng.random() < 0.25:
+        iban = iban.lower()  # as typed into a form: mod 97 decides all the same
     return " ".join(iban[i:i + 4] for i in range(0, len(iban), 4)) if rng.random() < 0.5 else iban
+
+
+def _steuer_check(body: str) -> int:
+    product = 10
+    for c in body:
+        total = (int(c) + product) % 10 or 10
+        product = total * 2 % 11
+    return (11 - product) % 10
+
+
+def _steuer_id(rng: random.Random, valid: bool = True) -> str:
+    """A German tax id; an invalid one has a wrong check digit, or the right one on ten digits that break the
+    repetition rule (none repeated, two repeated, or one three times in a row)."""
+    triple = rng.random() < 0.3
+    while True:
+        kept = rng.sample(string.digits, 8 if triple else 9)
+        repeated = rng.choice(kept)
+        body = kept + [repeated] * (2 if triple else 1)
+        rng.shuffle(body)
+        b = "".join(body)
+        if b[0] != "0" and repeated * 3 not in b:
+            break
+    check = _steuer_check(b)
+    if not valid:
+        broken = rng.choice(["check", "none repeated", "two repeated", "three in a row"])
+        if broken == "check":
+            check = (check + rng.randint(1, 9)) % 10
+        else:
+            digits = rng.sample("123456789", 1)
+            digits += rng.sample([c for c in string.digits if c != digits[0]], 9)  # ten distinct
+            if broken == "two repeated":
+                digits[8:] = digits[:2]
+            elif broken == "three in a row":
+                digits[2:4] = digits[1] * 2
+            b = "".join(digits)
+            check = _steuer_check(b)
+    s = b + str(check)
+    return f"{s[:2]} {s[2:5]} {s[5:8]} {s[8:]}" if rng.random() < 0.4 else s
+
+
+def _be_nn(rng: random.Random, valid: bool = True) -> str:
+    """A Belgian national number: birth date, serial, 97 - mod 97 check (with a 2 in front from 2000)."""
+    year = rng.randint(1930, 2024)
+    body = f"{year % 100:02d}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(1, 997):03d}"
+    check = 97 - int(("2" if year >= 2000 else "") + body) % 97
+    if not valid:
+        check = check % 97 + 1  # one off
+        if check == 97 - int(("" if year >= 2000 else "2") + body) % 97:
+            check = check % 97 + 1  # not the other century's check either
+    s = body + f"{check:02d}"
+    return rng.choice([s, f"{s[:2]}.{s[2:4]}.{s[4:6]}-{s[6:9]}.{s[9:]}", f"{s[:6]}-{s[6:9]}-{s[9:]}"])
 
 
 def _national(rng: random.Random, valid: bool = True) -> tuple[str, str]:
     """(the value, the words before it in a sentence)."""
-    which = rng.choice(["dni", "nie", "bsn", "ssn", "nino", "nir", "cf"])
+    which = rng.choice(["dni", "nie", "bsn", "ssn", "nino", "nir", "cf", "steuer", "be"])
     bad = 0 if valid else 1
     if which == "dni":
         n = rng.randint(10_000_000, 99_999_999)
@@ -84,6 +137,10 @@ def _national(rng: random.Random, valid: bool = True) -> tuple[str, str]:
             ok = (sum((9 - i) * int(c) for i, c in enumerate(d[:8])) - int(d[8])) % 11 == 0
             if ok == valid and d[0] != "0":
                 return d, "BSN"
+    if which == "steuer":
+        return _steuer_id(rng, valid), rng.choice(["Steuer-ID", "steuerliche Identifikationsnummer", "IdNr"])
+    if which == "be":
+        return _be_nn(rng, valid), rng.choice(["rijksregisternummer", "numéro de registre national"])
     if which == "ssn":
         area = rng.randint(1, 665) if valid else rng.choice([0, 666, rng.randint(900, 999)])
         return f"{area:03d}-{rng.randint(1, 99):02d}-{rng.randint(1, 9999):04d}", "SSN"
@@ -180,6 +237,7 @@ def hard_negative(rng: random.Random) -> str:
         f"order #{d(rng.randint(6, 12))} shipped", f"order ORD-{y}-{d(6)} and invoice INV/{d(8)}",
         f"app version {rng.randint(1, 20)}.{rng.randint(0, 20)}.{rng.randint(0, 99)}",
         f"upgraded to v{rng.randint(1, 9)}.{rng.randint(0, 9)}.{rng.randint(0, 9)}.{rng.randint(0, 99)} today",
+        _version_quads(rng),
         f"trace {rng.getrandbits(128):032x} request id {uuid.UUID(int=rng.getrandbits(128))}",
         f"tracking {_luhn_fail(rng)} not found",
         f"{rng.choice(NON_NAMES)} was great",
@@ -191,6 +249,19 @@ def hard_negative(rng: random.Random) -> str:
         f"std::vector<int> at 0x{rng.getrandbits(48):x}",
     ]
     return rng.choice(options)
+
+
+def _version_quads(rng: random.Random) -> str:
+    """Four-part versions that are valid dotted quads: an address by their shape, a version by the word
+    before them."""
+    def q() -> str:
+        return ".".join(str(rng.randint(0, 255)) for _ in range(4))
+
+    return rng.choice([f"version: {q()}", f"python {rng.randint(2, 3)}.{rng.randint(0, 13)}.{rng.randint(0, 20)}.1",
+                       f"Mozilla/5.0 (X11) Chrome/{rng.randint(90, 140)}.0.0.0 Safari/537.36",
+                       f"upgraded to {q()} last night", f"build no. {q()} failed", f"Firmware {q()}",
+                       f"versions {q()}, {q()} and {q()} are affected", f"updated from {q()} to {q()}",
+                       f"app v. {q()} crashes", f"kernel {rng.randint(4, 6)}.{rng.randint(0, 19)}.0.{rng.randint(1, 200)}"])
 
 
 def _luhn_fail(rng: random.Random) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import random
 from collections import Counter
 
 import numpy as np
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 from argusml.monitor import Settings
 from argusml.privacy.pii import (
     DETECTORS,
+    be_nn_ok,
     bsn_ok,
     codice_fiscale_ok,
     find_pii,
@@ -24,10 +26,11 @@ from argusml.privacy.pii import (
     luhn_ok,
     nir_ok,
     redact_text,
+    steuer_id_ok,
     text_stats,
 )
 from argusml.schema.model_config import PII_DETECTORS, ModelConfig
-from pii_corpus import corpus
+from pii_corpus import _be_nn, _digits, _steuer_id, _version_quads, corpus
 from service_util import event
 
 
@@ -55,6 +58,19 @@ def test_iban_mod97_and_country_length():
     assert kinds("FR14 2004 1010 0505 0001 3M02 606") == [("FR14 2004 1010 0505 0001 3M02 606", "iban")]
 
 
+def test_iban_in_lower_case_compact_or_spaced():
+    assert iban_ok("de89370400440532013000") and not iban_ok("de89370400440532013001")
+    assert kinds("iban: de89 3704 0044 0532 0130 00 thanks") == [("de89 3704 0044 0532 0130 00", "iban")]
+    assert kinds("to de89370400440532013000.") == [("de89370400440532013000", "iban")]
+    assert kinds("gb82 west 1234 5698 7654 32") == [("gb82 west 1234 5698 7654 32", "iban")]
+    assert kinds("de88 3704 0044 0532 0130 00, de89370400440532013001") == []  # mod 97 still decides
+    # a rejected IBAN's groups hold no phone or card, in lower case as in upper
+    assert kinds("nl43 rkak 0507 7879 94 and NL43 RKAK 0507 7879 94") == []
+    # a candidate runs on into the next word; the next IBAN is still found after a lower-case word
+    assert kinds("GB82 WEST 1234 5698 7654 32 b gb82 west 1234 5698 7654 32") == [
+        ("GB82 WEST 1234 5698 7654 32", "iban"), ("gb82 west 1234 5698 7654 32", "iban")]
+
+
 def test_national_ids_with_checksums():
     assert kinds("DNI 12345678Z, NIE X1234567L") == [("12345678Z", "national_id"), ("X1234567L", "national_id")]
     assert kinds("DNI 12345678A") == []  # the letter of 12345678 is Z
@@ -68,10 +84,74 @@ def test_national_ids_with_checksums():
     assert kinds("NINO AB 12 34 56 C; QQ 12 34 56 C; GB123456A") == [("AB 12 34 56 C", "national_id")]
 
 
+def test_german_tax_id_check_digit_and_repetition_rule():
+    # published examples (BZSt test ids), one digit twice or, since 2016, three times
+    for tin in ("86095742719", "47036892816", "65929970489", "57549285017", "25768131411"):
+        assert steuer_id_ok(tin), tin
+    assert not steuer_id_ok("86095742718")  # check digit off by one
+    assert not steuer_id_ok("01234567890") and not steuer_id_ok("02476291358")  # a leading 0
+    assert not steuer_id_ok("12345678903")  # no digit repeated (3 is its MOD 11,10 check digit)
+    assert not steuer_id_ok("11234567824")  # two digits repeated, each twice
+    assert not steuer_id_ok("11123456786")  # one digit three times in a row
+    assert kinds("Steuer-ID 86 095 742 719, IdNr. 65929970489.") == [("86 095 742 719", "national_id"),
+                                                                      ("65929970489", "national_id")]
+    assert kinds("order 860957427190 and +49 86095742719") == [("+49 86095742719", "phone")]
+
+
+def test_belgian_national_number():
+    assert be_nn_ok("85073003328") and not be_nn_ok("85073003327")
+    assert be_nn_ok("17073003384")  # born 2017: the check is taken over 2 followed by the nine digits
+    assert not be_nn_ok("85133003328")  # month 13
+    assert kinds("NN 85.07.30-033.28 / 850730-033-28") == [("85.07.30-033.28", "national_id"),
+                                                           ("850730-033-28", "national_id")]
+    # compact, it needs its word: the date and check pass one random eleven-digit run in about 400
+    assert kinds("rijksregisternummer: 85073003328") == [("85073003328", "national_id")]
+    assert kinds("order 85073003328") == []
+
+
+def test_new_national_ids_on_generated_values():
+    """Valid values are all found; near misses (a wrong check digit, the right one on digits that break the
+    repetition rule, a Belgian check one off) are not, except where the other detector's rule happens to
+    hold; a bare eleven-digit order number is taken for a tax id about one time in 300 (measured 78 in
+    20,000 at seed 11, the rate its check digit and repetition rule allow)."""
+    rng = random.Random(11)
+    assert all(kinds(f"my Steuer-ID is {_steuer_id(rng)} ok") for _ in range(2000))
+    assert not any(kinds(f"my Steuer-ID is {_steuer_id(rng, valid=False)} ok") for _ in range(2000))
+    assert all(kinds(f"rijksregisternummer {_be_nn(rng)}") for _ in range(2000))
+    # an invalid Belgian number written compact is a valid German one about one time in 300
+    assert sum(bool(kinds(f"rijksregisternummer {_be_nn(rng, valid=False)}")) for _ in range(2000)) <= 6
+    orders = sum(bool(kinds(f"order #{rng.randint(1, 9)}{_digits(rng, 10)} shipped")) for _ in range(20000))
+    assert 20 <= orders <= 160, orders
+
+
 def test_ip_addresses_and_look_alikes():
     assert kinds("from 192.168.1.10 and 2001:db8::8a2e:370:7334.") == [("192.168.1.10", "ip"),
                                                                        ("2001:db8::8a2e:370:7334", "ip")]
     assert kinds("host 256.1.1.1, version 1.2.3.4, v10.0.0.1, at 12:30:45, std::vector") == []
+
+
+@pytest.mark.parametrize("text", [
+    "version: 1.2.3.4", "Version 10.0.0.1", "python 3.11.2.1", "Python 3.11.2.1 and 3.11.2.2", "build no. 10.0.0.1",
+    "(build 4.5.6.7)", "upgraded to 10.2.3.4", "updated from 1.2.3.4 to 1.2.3.5", "firmware 2.0.0.1",
+    "Mozilla/5.0 (X11) Chrome/120.0.0.0 Safari/537.36", "versions 1.2.3.4, 1.2.3.5 or 1.2.3.6", "v. 10.0.0.1",
+    "kernel 5.15.0.91"])
+def test_four_part_versions_are_not_addresses(text):
+    assert kinds(text) == []
+
+
+@pytest.mark.parametrize(("text", "ips"), [
+    ("10.0.0.1", ["10.0.0.1"]), ("host 192.168.1.20:8080 is down", ["192.168.1.20"]),
+    ("client 10.0.0.1 timed out", ["10.0.0.1"]), ("redirected to 10.0.0.1", ["10.0.0.1"]),
+    ("http://10.0.0.1/login", ["10.0.0.1"]), ("from 10.0.0.1 to 10.0.0.2", ["10.0.0.1", "10.0.0.2"]),
+    ("version 1.2.3.4 seen from 10.0.0.1", ["10.0.0.1"]), ("subversion 10.0.0.1", ["10.0.0.1"]),
+])
+def test_addresses_next_to_versions_are_still_found(text, ips):
+    assert kinds(text) == [(ip, "ip") for ip in ips]
+
+
+def test_generated_version_strings_hold_no_address():
+    rng = random.Random(5)
+    assert not any(kinds(_version_quads(rng)) for _ in range(3000))
 
 
 def test_email_and_phone_formats():
@@ -97,8 +177,10 @@ def test_detectors_listed_once_for_the_config():
 
 # -- precision and recall on the generated corpus ------------------------------------------------------------
 # measured on corpus(4000, seed=7) (docs/PRIVACY.md): 1.000 precision everywhere; recall 1.000 except phone
-# 0.947 (unseparated national numbers are planted and not detected) and name 0.839 (names outside the
-# dictionary are planted); the bounds leave room for a changed seed, not for a changed detector
+# 0.965 (unseparated national numbers are planted and not detected) and name 0.868 (names outside the
+# dictionary are planted); the bounds leave room for a changed seed, not for a changed detector. Before the
+# German and Belgian ids, lower-case IBANs and the version words, the same corpus gave national_id recall
+# 0.790, iban recall 0.773 and ip precision 0.737
 BOUNDS = {"email": (0.99, 0.99), "iban": (0.99, 0.99), "national_id": (0.99, 0.99), "card": (0.99, 0.99),
           "ip": (0.99, 0.99), "phone": (0.98, 0.92), "name": (0.98, 0.80)}
 
@@ -117,7 +199,7 @@ def test_precision_and_recall_per_detector():
         assert tp[k] >= 300, k  # enough planted values of each kind to measure
         precision, recall = tp[k] / (tp[k] + fp[k]), tp[k] / (tp[k] + fn[k])
         assert precision >= p_min and recall >= r_min, (k, precision, recall)
-    assert (tp["phone"], fn["phone"], tp["name"], fn["name"]) == (377, 21, 338, 65)  # the documented numbers
+    assert (tp["phone"], fn["phone"], tp["name"], fn["name"]) == (411, 15, 383, 58)  # the documented numbers
 
 
 # -- redaction ------------------------------------------------------------------------------------------------

@@ -15,23 +15,112 @@ source's meaning; an embedding or judge score can be added beside it.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
-REFUSAL = re.compile(
-    r"\b(?:i\s+(?:can(?:no|')t|cannot|am\s+(?:unable|not\s+able)|'m\s+(?:unable|not\s+able)|won't|will\s+not)"
-    r"\s+(?:help|assist|answer|provide|do|comply|share|discuss|give)"
-    r"|i\s+(?:don't|do\s+not)\s+have\s+(?:enough\s+)?(?:information|access|the\s+information)"
-    r"|(?:as\s+an\s+ai|as\s+a\s+language\s+model)"
-    r"|(?:that|this)\s+is\s+(?:not\s+something\s+i\s+can|outside\s+(?:of\s+)?(?:my|the)\s+scope))",
-    re.IGNORECASE)
-"""Phrases of a declined answer, in English: what instruction-tuned models write when they will not or
-cannot answer."""
+REFUSAL_PHRASES: dict[str, str] = {
+    "en": r"i(?:\s+(?:can(?:no|')t|cannot|won't|will\s+not)|(?:\s+am|'m)\s+(?:unable|not\s+able)\s+to)"
+          r"\s+(?:help|assist|answer|provide|do|comply|share|discuss|give)"
+          r"|i\s+(?:don't|do\s+not)\s+have\s+(?:enough\s+)?(?:information|access|the\s+information)"
+          r"|(?:as\s+an\s+ai|as\s+a\s+language\s+model)"
+          r"|(?:that|this)\s+is\s+(?:not\s+something\s+i\s+can|outside\s+(?:of\s+)?(?:my|the)\s+scope)",
+    "es": r"no\s+(?:te\s+|le\s+|les\s+|os\s+)?puedo\s+(?:ayud|asist|respond|proporcion|dar|ofrec|compart|hacer|cumplir"
+          r"|realiz|gener|brind|facilit|atend)"
+          r"|no\s+me\s+es\s+posible|no\s+estoy\s+en\s+(?:condiciones|posicion)\s+de|fuera\s+de\s+mi\s+alcance"
+          r"|no\s+es\s+algo\s+(?:en\s+lo\s+|con\s+lo\s+)?que\s+pueda"
+          r"|no\s+tengo\s+(?:acceso|suficiente\s+informacion|(?:la\s+)?informacion\s+(?:suficiente|necesaria))"
+          r"|como\s+(?:una?\s+)?(?:ia|inteligencia\s+artificial|modelo\s+de\s+lenguaje|asistente\s+de\s+ia)\b",
+    "fr": r"je\s+ne\s+(?:peux|pourrai|pourrais)\s+(?:malheureusement\s+)?pas\s+"
+          r"(?:vous\s+|te\s+|t'|y\s+|en\s+|l'|le\s+|la\s+|les\s+|lui\s+)?(?:aider|repondre|fournir|donner|partager|faire"
+          r"|traiter|satisfaire|acceder|communiquer|proposer|generer|assister)"
+          r"|je\s+ne\s+suis\s+pas\s+en\s+mesure\s+de|il\s+m'est\s+impossible\s+de"
+          r"|je\s+n'ai\s+pas\s+(?:acces|(?:assez|suffisamment)\s+d'informations?|les\s+informations)"
+          r"|en\s+tant\s+qu(?:e\s+|')(?:ia|intelligence\s+artificielle|modele\s+de\s+langage|assistant\s+(?:virtuel|ia))\b",
+    # German and Dutch put the verb last and the negation anywhere between: "dabei kann ich Ihnen leider
+    # nicht helfen", "daar kan ik je niet mee helpen"; a few words either side of the negation are allowed
+    "de": r"(?:ich\s+(?:kann|darf)|(?:kann|darf)\s+ich)\s+(?:[\w']+\s+){0,4}?(?:nicht|keine[nmrs]?)\s+(?:[\w']+\s+){0,4}?"
+          r"(?:helfen|weiterhelfen|behilflich|beantworten|antworten|geben|bereitstellen|liefern|unterstutzen|erfullen"
+          r"|teilen|machen|erstellen|anbieten|nachkommen|zugreifen)"
+          r"|ich\s+bin\s+(?:leider\s+)?nicht\s+in\s+der\s+lage|(?:ist\s+es\s+mir|es\s+ist\s+mir)\s+(?:leider\s+)?nicht\s+moglich"
+          r"|ich\s+habe\s+(?:leider\s+)?(?:keinen\s+zugriff|keine\s+(?:ausreichenden\s+|genauen\s+)?informationen"
+          r"|nicht\s+genug\s+informationen)"
+          r"|als\s+(?:eine?\s+)?(?:ki|ki-modell|ki-assistent|sprachmodell|kunstliche\s+intelligenz)\b",
+    "it": r"non\s+(?:ti\s+|le\s+|vi\s+|la\s+|lo\s+|ci\s+)?posso\s+(?:[\w']+\s+)?(?:aiut|rispond|forni|dar|condivid|far"
+          r"|soddisf|assist|gener|eseguir|offrir|acceder)"
+          r"|non\s+sono\s+in\s+grado\s+di|non\s+mi\s+e\s+(?:possibile|consentito)"
+          r"|non\s+ho\s+(?:accesso|(?:abbastanza|sufficienti)\s+informazioni|informazioni\s+sufficienti)"
+          r"|(?:in\s+quanto|come)\s+(?:una?\s+)?(?:ia|intelligenza\s+artificiale|modello\s+(?:di\s+)?linguistico"
+          r"|assistente\s+(?:virtuale|ia))\b",
+    "pt": r"nao\s+(?:te\s+|lhe\s+|o\s+|a\s+)?(?:posso|consigo)\s+(?:[\w']+\s+)?(?:ajud|respond|fornec|dar|compartilh"
+          r"|partilh|fazer|atend|realiz|ger|cumprir|oferec|acess)"
+          r"|nao\s+sou\s+capaz\s+de|nao\s+estou\s+em\s+condicoes\s+de|nao\s+me\s+e\s+possivel"
+          r"|nao\s+tenho\s+(?:acesso|informac(?:oes|ao)\s+suficientes?|dados\s+suficientes)"
+          r"|como\s+(?:uma?\s+)?(?:ia|inteligencia\s+artificial|modelo\s+de\s+linguagem|assistente\s+de\s+ia)\b",
+    "nl": r"(?:ik\s+kan|kan\s+ik)\s+(?:[\w']+\s+){0,4}?(?:niet|geen)\s+(?:[\w']+\s+){0,4}?"
+          r"(?:helpen|beantwoorden|antwoorden|geven|verstrekken|delen|doen|leveren|bieden|voldoen|maken|assisteren)"
+          r"|ik\s+ben\s+(?:helaas\s+)?niet\s+in\s+staat"
+          r"|ik\s+heb\s+(?:helaas\s+)?(?:geen\s+toegang|geen\s+informatie|(?:niet\s+genoeg|onvoldoende)\s+informatie)"
+          r"|als\s+(?:een\s+)?(?:ai|ai-model|ai-assistent|taalmodel)\b",
+}
+"""What instruction-tuned models write when they will not or cannot answer, per language, written without
+accents: responses are folded to match (``fold``), so "não posso" and "nao posso" are one phrase. Only
+first-person phrasings: "vous ne pouvez pas", "Sie können nicht", "no es posible" are how ordinary
+answers say no."""
 
-APOLOGY = re.compile(r"\b(?:sorry|apologi[sz]e|apologies|regret\s+that)\b", re.IGNORECASE)
+APOLOGY_PHRASES: dict[str, str] = {
+    "en": r"sorry\b|apologi[sz]e|apologies\b|regret\s+that\b",
+    "es": r"lo\s+(?:siento|lamento)\b|(?:mis|pido|(?:le|te)\s+pido)\s+disculpas|disculp(?:a|e|ame|eme|as)\b|perdon(?:a|e|ame)?\b",
+    "fr": r"desolee?s?\b|je\s+m'excuse|excusez[\s-]moi|mes\s+excuses|je\s+regrette\b|pardon\b",
+    "de": r"tut\s+mir\s+(?:sehr\s+|wirklich\s+)?leid|entschuldig(?:e|en|ung)\b|ich\s+bedaure|verzeihung\b|verzeihen\s+sie",
+    "it": r"mi\s+dispiace|mi\s+scuso|chiedo\s+scusa|(?:le\s+)?mie\s+scuse|scusa(?:mi|te)?\b|spiacente",
+    "pt": r"desculp(?:e|a|as|em)\b|peco\s+desculpas|sinto\s+muito|lamento\b|perdao\b",
+    "nl": r"het\s+spijt\s+me|mijn\s+excuses|excuses\s+voor|excuseer\b|verontschuldig",
+}
+"""Apologies, per language, accent-free like ``REFUSAL_PHRASES``."""
+
+REFUSAL = re.compile(r"\b(?:" + "|".join(REFUSAL_PHRASES.values()) + ")")
+APOLOGY = re.compile(r"\b(?:" + "|".join(APOLOGY_PHRASES.values()) + ")")
+# both lists in one pass over the folded text, the common case (neither): case-sensitive on lower-cased text
+# and a letter looked for after the word boundary, which together make seven languages' phrases cost what
+# the English ones did with IGNORECASE (docs/BENCHMARKS.md, "LLM features")
+_PHRASES = re.compile(r"\b(?=[a-z])(?:(" + "|".join(REFUSAL_PHRASES.values()) + ")|(?:"
+                      + "|".join(APOLOGY_PHRASES.values()) + "))")
+_MARKS = re.compile(r"[\u0300-\u036f]+")
+
+
+def fold(text: str) -> str:
+    """``text`` in lower case, without accents and with straight apostrophes ("Désolé" -> "desole", "can’t"
+    -> "can't"): the form the phrase lists are written in, so they match however the model wrote them."""
+    if text.isascii():
+        return text.lower()
+    return _MARKS.sub("", unicodedata.normalize("NFD", text)).replace("\u2019", "'").lower()
+
+
+def refusal_apology(folded: str) -> tuple[bool, bool]:
+    """(declines, apologises), for a ``fold``-ed response, in any of the seven languages ``language``
+    knows.
+
+    >>> refusal_apology(fold("Lo siento, pero no puedo ayudar con eso."))
+    (True, True)
+    >>> refusal_apology(fold("No, el envío no incluye el seguro."))
+    (False, False)
+    """
+    refuses = sorry = False
+    for m in _PHRASES.finditer(folded):
+        if m.group(1) is not None:
+            refuses = True
+        else:
+            sorry = True
+        if refuses and sorry:
+            return True, True
+    if refuses:  # a match hides what lies inside it: the words a German or Dutch refusal allows between
+        sorry = APOLOGY.search(folded) is not None
+    return refuses, sorry
+
 
 STOPWORDS: dict[str, frozenset[str]] = {
     "en": frozenset("the and is are of to in that it for with as was on be this you have not or by i my how "
@@ -74,13 +163,30 @@ def language(text: str) -> str:
     >>> language("OK")
     'und'
     """
-    ws = words(text)
-    best, hits = "und", 0
-    for code, common in STOPWORDS.items():
-        n = sum(w in common for w in ws)
-        if n > hits:
-            best, hits = code, n
-    return best if hits >= MIN_LANGUAGE_HITS else "und"
+    return _language_of(words(text))
+
+
+def _index_stopwords() -> dict[str, tuple[int, ...]]:
+    """Each common word to the languages (positions in ``STOPWORDS``) it is common in, so that a text's
+    words are looked up once, not once a language."""
+    out: dict[str, tuple[int, ...]] = {}
+    for i, common in enumerate(STOPWORDS.values()):
+        for w in common:
+            out[w] = (*out.get(w, ()), i)
+    return out
+
+
+_LANGUAGES_OF = _index_stopwords()
+_CODES = tuple(STOPWORDS)
+
+
+def _language_of(ws: list[str]) -> str:
+    hits = [0] * len(_CODES)
+    for w in ws:
+        for i in _LANGUAGES_OF.get(w, ()):
+            hits[i] += 1
+    best = max(hits)  # a tie goes to the language listed first, as index() finds it
+    return _CODES[hits.index(best)] if best >= MIN_LANGUAGE_HITS else "und"
 
 
 def sentences(text: str) -> list[str]:
@@ -145,17 +251,19 @@ def llm_features(llm: Mapping[str, Any]) -> dict[str, Any]:
     """
     prompt = str(llm.get("prompt") or "")
     response = str(llm.get("response") or "")
+    prompt_words, response_words = words(prompt), words(response)  # each text split once, for every measure
+    refuses, sorry = refusal_apology(fold(response)) if llm.get("response") is not None else (None, None)
     out: dict[str, Any] = {
         "prompt_chars": len(prompt) if llm.get("prompt") is not None else None,
-        "prompt_words": len(words(prompt)) if llm.get("prompt") is not None else None,
+        "prompt_words": len(prompt_words) if llm.get("prompt") is not None else None,
         "response_chars": len(response) if llm.get("response") is not None else None,
-        "response_words": len(words(response)) if llm.get("response") is not None else None,
+        "response_words": len(response_words) if llm.get("response") is not None else None,
         "input_tokens": _number(llm.get("input_tokens")),
         "output_tokens": _number(llm.get("output_tokens")),
-        "refusal": float(bool(REFUSAL.search(response))) if llm.get("response") is not None else None,
-        "apology": float(bool(APOLOGY.search(response))) if llm.get("response") is not None else None,
-        "language": language(prompt) if llm.get("prompt") is not None else None,
-        "response_language": language(response) if llm.get("response") is not None else None,
+        "refusal": float(refuses) if refuses is not None else None,
+        "apology": float(sorry) if sorry is not None else None,
+        "language": _language_of(prompt_words) if llm.get("prompt") is not None else None,
+        "response_language": _language_of(response_words) if llm.get("response") is not None else None,
     }
     context = llm.get("context")
     if isinstance(context, list):

@@ -1,9 +1,10 @@
 """PII in free text: where it is (``find_pii``), and the text without it (``redact_text``, ``text_stats``).
 
 Each detector is a precompiled pattern that finds candidates plus a validator that throws most of them
-away: a checksum where the identifier has one (Luhn for cards, ISO 7064 mod 97 for IBANs and the French
-NIR, the letter of a Spanish DNI/NIE, the Dutch BSN's 11-test, the Italian codice fiscale's check
-character), the numbering plan's rules where it has none (US SSN, UK NINO, phone country codes and North
+away: a checksum where the identifier has one (Luhn for cards, ISO 7064 mod 97 for IBANs, the French NIR
+and the Belgian national number, ISO 7064 MOD 11,10 and the repetition rule for the German tax id, the
+letter of a Spanish DNI/NIE, the Dutch BSN's 11-test, the Italian codice fiscale's check character), the
+numbering plan's rules where it has none (US SSN, UK NINO, phone country codes and North
 American area codes), ``ipaddress``'s own parser for IPv6. A pattern alone flags every order number and
 date; the validators are what make the precision numbers in docs/PRIVACY.md possible.
 
@@ -54,7 +55,8 @@ def _emails(text: str) -> Iterable[Span]:
 # -- payment cards -------------------------------------------------------------------------------------
 # 13-19 digits, ungrouped or grouped by one kind of separator; a digit run inside a longer number, a
 # decimal ("1234.5678...") or a longer run of groups (an IBAN's) is not a candidate
-_CARD = re.compile(r"(?<![\w\-.,/])(?<!\d[ \-])(?<![A-Z0-9]{4} )\d(?:[ \-]?\d){12,18}(?![\w\-]|[.,/]\d|[ \-]\d)")
+_CARD = re.compile(r"(?<![\w\-.,/])(?<!\d[ \-])(?<![A-Z0-9]{4} )(?<![A-Za-z]{2}\d\d [A-Za-z]{4} )"
+                   r"\d(?:[ \-]?\d){12,18}(?![\w\-]|[.,/]\d|[ \-]\d)")
 _CARD_GROUPS = re.compile(r"\d{4}(?:([ \-])\d{4}){2}\1\d{1,7}|\d{4}([ \-])\d{6}\2\d{4,5}")  # 4-4-4-x, Amex 4-6-5
 
 
@@ -92,11 +94,13 @@ IBAN_LENGTHS = {
     "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24, "SC": 31, "SE": 24, "SI": 19,
     "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
 }
-_IBAN = re.compile(r"(?<![\w\-])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}")
+# either case: people type IBANs in lower case (de89 3704 ...) and mod 97 decides all the same
+_IBAN = re.compile(r"(?<![\w\-])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]){11,30}")
 
 
 def iban_ok(compact: str) -> bool:
     """ISO 13616: the country's length, and mod 97 of the rearranged number (letters as 10-35) is 1."""
+    compact = compact.upper()
     if IBAN_LENGTHS.get(compact[:2]) != len(compact) or not compact.isalnum():
         return False
     moved = compact[4:] + compact[:4]
@@ -104,12 +108,16 @@ def iban_ok(compact: str) -> bool:
 
 
 def _ibans(text: str) -> Iterable[Span]:
-    for m in _IBAN.finditer(text):
+    # the pattern runs on into what follows (a word, a number, the next IBAN: "... 7654 32 b GB82 ..."), so
+    # each candidate is cut at its country's length and the search goes on from the cut, not from where
+    # the pattern stopped
+    at = 0
+    while (m := _IBAN.search(text, at)) is not None:
+        at = m.start() + 1
         s = m.group()
-        n = IBAN_LENGTHS.get(s[:2])
+        n = IBAN_LENGTHS.get(s[:2].upper())
         if n is None:
             continue
-        # the pattern runs on into a following capitalised word or number: cut it at the country's length
         end, seen = 0, 0
         while seen < n and end < len(s):
             if s[end] != " ":
@@ -122,19 +130,36 @@ def _ibans(text: str) -> Iterable[Span]:
             continue  # the number goes on: not this IBAN
         if iban_ok(s[:end].replace(" ", "")):
             yield Span(m.start(), after, "iban")
+            at = after
 
 
 # -- IP addresses --------------------------------------------------------------------------------------
 _IPV4 = re.compile(r"(?<![\w.\-])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
                    r"(?![\w\-]|\.\d)")
-_VERSION_BEFORE = re.compile(r"(?:\b(?:version|release|build|ver)\s*|v)$", re.IGNORECASE)
+# A valid dotted quad is also how four-part versions are written ("version: 1.2.3.4", "python 3.11.2.1",
+# "Chrome/120.0.0.0"): the word right before it, up to separators, decides. The words are versions' and
+# the names of runtimes and systems versions are given for, never ones an address follows ("client",
+# "host", "server", "from"); "upgraded to" and "updated from" are a version's, "redirected to" an address's.
+_VERSION_WORDS = (r"versions?|ver|releases?|released|build|builds|rev|revision|patch|firmware|fw|bios|kernel|sdk|"
+                  r"python|java|jdk|jre|node|nodejs|node\.js|npm|pip|ruby|php|perl|golang|dotnet|\.net|chrome|"
+                  r"chromium|firefox|safari|ios|android|macos|ubuntu|debian|centos|rhel|"
+                  r"(?:up|down)grad(?:e|es|ed|ing)(?:\s+(?:to|from))?|updat(?:e|es|ed|ing)\s+(?:to|from)")
+_VERSION_BEFORE = re.compile(rf"(?:\b(?:{_VERSION_WORDS})(?:\s+(?:number|no\.?|nr\.?|id))?[\s:=#]*|\bv\.?\s*|[A-Za-z]/)$",
+                             re.IGNORECASE)
+# what joins the versions of a list ("1.2.3.4, 1.2.3.5 and 1.2.3.6", "from 1.2.3.4 to 1.2.3.5"): a quad
+# after a version, so joined, is one too
+_VERSION_LIST_GAP = re.compile(r"\s*(?:[,;/&\-]|,?\s*(?:and|or|to|through))\s*", re.IGNORECASE)
 _IPV6 = re.compile(r"(?<![\w:.])(?=[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:)[0-9A-Fa-f:.]{2,45}(?![\w:])")
 
 
 def _ips(text: str) -> Iterable[Span]:
     if _DIGIT.search(text) is not None:
+        version_end = -1
         for m in _IPV4.finditer(text):
-            if not _VERSION_BEFORE.search(text, max(0, m.start() - 10), m.start()):
+            if (_VERSION_BEFORE.search(text, max(0, m.start() - 30), m.start())
+                    or (version_end >= 0 and _VERSION_LIST_GAP.fullmatch(text, version_end, m.start()))):
+                version_end = m.end()
+            else:
                 yield Span(m.start(), m.end(), "ip")
     if ":" in text:
         for m in _IPV6.finditer(text):
@@ -153,13 +178,14 @@ def _ips(text: str) -> Iterable[Span]:
 _CC2 = frozenset("20 27 30 31 32 33 34 36 39 40 41 43 44 45 46 47 48 49 51 52 53 54 55 56 57 58 60 61 62 63 64 65 "
                  "66 81 82 84 86 90 91 92 93 94 95 98".split())
 _CC3_PREFIXES = frozenset("21 22 23 24 25 26 29 35 37 38 42 50 59 67 68 69 80 85 87 88 96 97 99".split())
-_INTL = re.compile(r"(?<![\w+])(?<!\d[ \-])(?<![A-Z0-9]{4} )(?:\+|\b00)\d{1,3}"
+_INTL = re.compile(r"(?<![\w+])(?<!\d[ \-])(?<![A-Z0-9]{4} )(?<![A-Za-z]{2}\d\d [A-Za-z]{4} )(?:\+|\b00)\d{1,3}"
                    r"(?:[ .\-]?(?:\(0\)|\(\d{1,4}\)))?(?:[ .\-]?\d{1,8}){1,6}(?![\w\-]|[.,]\d)")
 # North American: (AAA) EEE-NNNN or AAA-EEE-NNNN, area and exchange codes start with 2-9
 _NANP = re.compile(r"(?<![\w+\-./])(?<!\d[ \-])(?:\(([2-9]\d\d)\) ?|([2-9]\d\d)([ .\-]))[2-9]\d\d[ .\-]\d{4}(?![\w\-]|[.,]\d|[ \-]\d)")
 # national numbers with a trunk 0 and separators: 020 7946 0958, 06 12 34 56 78, (030) 1234567. Like cards
-# and international numbers, never the tail of a run of groups ("NL43 RKAK 0507 7879 94": an IBAN's)
-_TRUNK = re.compile(r"(?<![\w+\-./,])(?<!\d[ \-])(?<![A-Z0-9]{4} )"
+# and international numbers, never the tail of a run of groups ("NL43 RKAK 0507 7879 94", "nl43 rkak ...":
+# an IBAN's)
+_TRUNK = re.compile(r"(?<![\w+\-./,])(?<!\d[ \-])(?<![A-Z0-9]{4} )(?<![A-Za-z]{2}\d\d [A-Za-z]{4} )"
                     r"(?:\(0\d{1,4}\)|0\d{1,4})(?:[ \-]\d{2,8}){1,4}(?![\w\-]|[.,:/]\d|[ \-]\d)")
 
 
@@ -205,6 +231,15 @@ _NINO = re.compile(r"(?<![\w\-])([A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]) ?\d{2} ?\d
 _NINO_BAD_PREFIXES = frozenset({"BG", "GB", "KN", "NK", "NT", "TN", "ZZ"})
 _NIR = re.compile(r"(?<![\w\-])([12]) ?(\d{2}) ?(0[1-9]|1[0-2]|[2-9]\d) ?(\d{2}|2[AB]) ?(\d{3}) ?(\d{3}) ?(\d{2})"
                   r"(?![\w\-])")
+# eleven-digit ids in one pass: the German Steuer-ID compact or as printed on the tax letter (86 095 742 719),
+# the Belgian national number as written (85.07.30-033.28, 850730-033-28) or compact
+_ELEVEN = re.compile(r"\b\d(?<![\-+.,/]\d)(?<!\d[ \-]\d)\d(?:\d{9}| \d{3} \d{3} \d{3}|\.\d\d\.\d\d-\d{3}\.\d\d|\d{4}-\d{3}-\d\d)"
+                     r"(?![\w\-]|[.,/]\d|[ \-]\d)")
+# the Steuer-ID's check digit and repetition rule pass one random eleven-digit run in about 300, so a bare
+# one is reported; the Belgian date and check pass one in about 400 and eleven-digit order numbers are
+# common, so a compact Belgian number needs its word before it, like the BSN
+_BE_WORD = re.compile(r"\b(?:rijksregisternummer|rijksregister|registre\s+national|num[ée]ro\s+national|national\s+number|"
+                      r"insz|niss)" + _CONTEXT + "$", re.IGNORECASE)
 _CF_DIGIT = "[0-9LMNPQRSTUV]"  # omocodia replaces digits by these letters
 _CF = re.compile(rf"(?<![\w\-])[A-Z]{{6}}{_CF_DIGIT}{{2}}[ABCDEHLMPRST]{_CF_DIGIT}{{2}}[A-Z]{_CF_DIGIT}{{3}}[A-Z]"
                  r"(?![\w\-])")
@@ -243,6 +278,38 @@ def codice_fiscale_ok(cf: str) -> bool:
     return chr(65 + total % 26) == cf[15]
 
 
+def steuer_id_ok(digits: str) -> bool:
+    """German Steuerliche Identifikationsnummer (BZSt): no leading 0; among the first ten digits exactly one
+    digit repeats, twice or three times but never three in a row; the eleventh is their ISO 7064 MOD 11,10
+    check digit. The repetition rule alone turns away 96% of random runs, which is why a bare number may be
+    reported."""
+    body = digits[:10]
+    if digits[0] == "0":
+        return False
+    distinct = len(set(body))
+    if distinct == 8:  # one digit three times (not two digits twice), and not in a row
+        if max(body.count(c) for c in set(body)) != 3 or any(c * 3 in body for c in set(body)):
+            return False
+    elif distinct != 9:
+        return False
+    product = 10
+    for c in body:
+        total = (ord(c) - 48 + product) % 10 or 10
+        product = total * 2 % 11
+    return (11 - product) % 10 == ord(digits[10]) - 48
+
+
+def be_nn_ok(digits: str) -> bool:
+    """Belgian national number (Rijksregisternummer): 97 minus the first nine digits mod 97 is the check, with
+    a 2 put before them for those born from 2000; the first six are a birth date (month + 20 or + 40 for a
+    bis number, 00 where the date is unknown)."""
+    month, day = int(digits[2:4]) % 20, int(digits[4:6])
+    if int(digits[2:4]) > 52 or month > 12 or day > 31:
+        return False
+    check = int(digits[9:])
+    return check in (97 - int(digits[:9]) % 97, 97 - int("2" + digits[:9]) % 97)
+
+
 def _national_ids(text: str) -> Iterable[Span]:
     for m in _DNI.finditer(text):
         number = int(m.group(1)) if m.group(1) else int("XYZ".index(m.group(2)) * 10_000_000 + int(m.group(3)))
@@ -266,6 +333,14 @@ def _national_ids(text: str) -> Iterable[Span]:
             yield Span(m.start(), m.end(), "national_id")
     for m in _CF.finditer(text):
         if codice_fiscale_ok(m.group()):
+            yield Span(m.start(), m.end(), "national_id")
+    for m in _ELEVEN.finditer(text):
+        s = m.group()
+        if len(s) == 11:
+            ok = steuer_id_ok(s) or (be_nn_ok(s) and _BE_WORD.search(text, max(0, m.start() - 40), m.start()) is not None)
+        else:
+            ok = steuer_id_ok(s.replace(" ", "")) if " " in s else be_nn_ok(s.replace(".", "").replace("-", ""))
+        if ok:
             yield Span(m.start(), m.end(), "national_id")
 
 
