@@ -35,6 +35,7 @@ from argusml.alerts.incident import SEVERITY_RANK, Incident, rfc3339
 from argusml.alerts.rules import IMMEDIATE_CHECKS, MIN_REQUESTS, PERF_STREAM_CHECKS, Spec, check_severity, fingerprint, role_of_check, specs
 from argusml.alerts.runbooks import postmortem, runbook_url
 from argusml.alerts.state import KEEP, AlertState
+from argusml.schema.alerts import LABELLED_METRICS
 from argusml.schema.kinds import Severity
 from argusml.schema.model_config import ModelConfig
 
@@ -277,10 +278,33 @@ class Engine:
     def _rule(self, cfg: ModelConfig, m: ModelAlerts, spec: Spec, sig: WindowSignal, now: float,
               history: History | None, keep: int) -> None:
         r = spec.rule
+        label = LABELLED_METRICS.get(r.metric)
+        if label is not None:
+            self._labelled_rule(cfg, m, spec, sig, now, keep, label)
+            return
         value = sig.metrics.get(r.metric)
         if r.metric.startswith("findings.") and value is None:
             value = float(sum(1 for f in sig.findings if f.check == r.metric.split(".", 1)[1]))
-        fp = fingerprint(cfg.model, r.name, {"model_version": sig.version})
+        self._judge_value(cfg, m, spec, sig, now, history, keep, value, {})
+
+    def _labelled_rule(self, cfg: ModelConfig, m: ModelAlerts, spec: Spec, sig: WindowSignal, now: float,
+                       keep: int, label: str) -> None:
+        """A rule on a metric with one value per label value (``LABELLED_METRICS``): each value is judged
+        apart, as its own alert. A value the window no longer holds (a tenant with no spend on the new UTC day)
+        is judged at 0, so its alert resolves when the day turns rather than firing on forever."""
+        r = spec.rule
+        prefix = r.metric + "."
+        values = {k[len(prefix):]: v for k, v in sig.metrics.items() if k.startswith(prefix)}
+        for a in list(m.alerts.values()):
+            if a.name == r.name and a.labels.get("model_version") == sig.version and label in a.labels:
+                values.setdefault(a.labels[label], 0.0)
+        for name in sorted(values):
+            self._judge_value(cfg, m, spec, sig, now, None, keep, values[name], {label: name})
+
+    def _judge_value(self, cfg: ModelConfig, m: ModelAlerts, spec: Spec, sig: WindowSignal, now: float,
+                     history: History | None, keep: int, value: float | None, labels: dict[str, str]) -> None:
+        r = spec.rule
+        fp = fingerprint(cfg.model, r.name, {**labels, "model_version": sig.version})
         a = m.alerts.get(fp)
         if value is None or not math.isfinite(value):
             return
@@ -293,14 +317,15 @@ class Engine:
         if a is None:
             if bad is not True:
                 return
-            a = m.alerts[fp] = AlertState(fp, cfg.model, r.name, {"model_version": sig.version}, severity,
-                                          spec.role, spec.stream, rule_type=r.type)
+            a = m.alerts[fp] = AlertState(fp, cfg.model, r.name, {**labels, "model_version": sig.version},
+                                          severity, spec.role, spec.stream, rule_type=r.type)
         if bad and (a.status != "firing" or SEVERITY_RANK[severity] < SEVERITY_RANK[a.severity]):
             a.severity = severity
         a.value = value
         if bad:
-            a.summary = (r.summary.format(value=value) if r.summary else f"{r.metric} = {value:.4g}: {detail}")
-            a.evidence = {"metric": r.metric, "value": value, "detail": detail}
+            a.summary = (r.summary.format(value=value, **labels) if r.summary
+                         else f"{r.metric}{self._on(a)} = {value:.4g}: {detail}")
+            a.evidence = {"metric": r.metric, "value": value, "detail": detail, **labels}
         a.judge(sig.start, sig.end, bad, value, keep)
         immediate = severity == Severity.P0.value and r.p0 is not None
         if bad and (immediate or a.status == "firing" or a.streak(True) >= spec.for_windows):
@@ -615,7 +640,10 @@ class Engine:
     @staticmethod
     def _on(a: AlertState) -> str:
         col = a.labels.get("column")
-        return f" on {col!r}" if col else ""
+        if col:
+            return f" on {col!r}"
+        tenant = a.labels.get("tenant")
+        return f" for tenant {tenant!r}" if tenant else ""
 
     def _shown(self, cfg: ModelConfig, a: AlertState) -> dict[str, Any]:
         rule_runbook = next((r.runbook for r in cfg.alerts.rules if r.name == a.name), None)

@@ -50,7 +50,7 @@ PERF_STREAM_CHECKS = frozenset({"performance_drop", "weak_segment", "estimated_p
 """Findings of the performance job: judged per performance window (as labels arrive), not per event window."""
 
 SYMPTOM_METRICS = ("performance.", "latency_", "error_rate", "prediction_mean", "class_ratio.", "rows",
-                   "stage_latency_", "fallback_ratio", "cost_")
+                   "stage_latency_", "fallback_ratio", "cost_", "tenant_cost_", "tokens_")
 """A user rule on one of these is a symptom unless it says ``role: cause``."""
 
 
@@ -102,8 +102,11 @@ is most of the traffic, and the rate says nothing."""
 
 def budget_rules(cfg: ModelConfig) -> list[Rule]:
     """The rules a model's ``cost:`` budgets become: ``cost_budget`` (the day's spend above
-    ``budget_per_day``) and ``cost_budget_per_prediction`` (a window's cost per prediction above
-    ``budget_per_prediction``). A spend past its budget is a fact, not noise: each fires on its first window."""
+    ``budget_per_day``), ``cost_budget_per_prediction`` (a window's cost per prediction above
+    ``budget_per_prediction``), ``cost_budget_tenant`` (a tenant's spend of the day above
+    ``budget_per_tenant_per_day``: one alert per tenant, naming it) and ``cost_budget_tokens`` (the day's
+    tokens above ``budget_tokens_per_day``). A spend past its budget is a fact, not noise: each fires on its
+    first window."""
     c = cfg.cost
     if c is None:
         return []
@@ -119,6 +122,16 @@ def budget_rules(cfg: ModelConfig) -> list[Rule]:
                         above=c.budget_per_prediction, severity=sev, for_windows=1, role="symptom",
                         summary=f"{{value:.4g}} {c.currency} per prediction over the last window; the budget is "
                                 f"{c.budget_per_prediction:g} {c.currency}"))
+    if c.budget_per_tenant_per_day is not None:
+        out.append(Rule(name="cost_budget_tenant", type="threshold", metric="tenant_cost_per_day",
+                        above=c.budget_per_tenant_per_day, severity=sev, for_windows=1, role="symptom",
+                        summary=f"tenant {{tenant}} spent {{value:.2f}} {c.currency} today; the budget is "
+                                f"{c.budget_per_tenant_per_day:g} {c.currency} a tenant a day"))
+    if c.budget_tokens_per_day is not None:
+        out.append(Rule(name="cost_budget_tokens", type="threshold", metric="tokens_per_day",
+                        above=c.budget_tokens_per_day, severity=sev, for_windows=1, role="symptom",
+                        summary=f"{{value:.0f}} tokens (input and output) today; the budget is "
+                                f"{c.budget_tokens_per_day:g} tokens a day"))
     return out
 
 

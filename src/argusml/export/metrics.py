@@ -15,7 +15,7 @@ COUNTERS: tuple[str, ...] = (
     "argus_model_requests_total", "argus_labels_total", "argus_labels_expired_total", "argus_outcomes_total",
     "argus_notifications_sent_total", "argus_notifications_failed_total",
     # operations beyond the model: what serving cost, and the events the circuit breaker's fallback answered
-    "argus_fallback_events_total", "argus_cost_total",
+    "argus_fallback_events_total", "argus_cost_total", "argus_tokens_total", "argus_tenant_cost_total",
 )
 HISTOGRAMS: tuple[str, ...] = ("argus_model_request_duration_seconds", "argus_label_lag_seconds",
                                "argus_stage_duration_seconds")
@@ -30,7 +30,7 @@ GAUGES: tuple[str, ...] = (
     "argus_label_lag_p50_seconds", "argus_label_lag_p90_seconds", "argus_last_event_timestamp_seconds",
     "argus_host_resource", "argus_alerts", "argus_incidents_open", "argus_slo_burn_rate",
     "argus_slo_error_budget_remaining", "argus_ingest_queue_depth", "argus_up",
-    "argus_cost_per_prediction", "argus_event_resource_usage",
+    "argus_cost_per_prediction", "argus_event_resource_usage", "argus_tenants_folded",
     "argus_dependency_up", "argus_dependency_probe_duration_seconds", "argus_dependency_age_seconds",
     "argus_circuit_breaker_state",
 )

@@ -297,6 +297,19 @@ def model_alerts(cfg: ModelConfig, opts: RuleOptions) -> list[dict[str, Any]]:
                           cfg.cost.budget_severity if cfg.cost is not None else "P1",
                           "{{ $labels.model }}: {{ $value | humanize }} spent over the last day, over its "
                           f"budget of {budget:g}"))
+    c = cfg.cost
+    if c is not None and c.budget_per_tenant_per_day is not None:
+        # neither __other__ (several tenants together) nor "" (no tenant) is one tenant: the engine skips them too
+        out.append(_alert(cfg, opts, "cost_budget_tenant",
+                          f'sum by (model, tenant) (increase(argus_tenant_cost_total{{{sel},tenant!="__other__"}}'
+                          f"[1d])) > {c.budget_per_tenant_per_day:g}", c.budget_severity,
+                          "{{ $labels.model }}: tenant {{ $labels.tenant }} spent {{ $value | humanize }} over the "
+                          f"last day, over its budget of {c.budget_per_tenant_per_day:g}"))
+    if c is not None and c.budget_tokens_per_day is not None:
+        out.append(_alert(cfg, opts, "cost_budget_tokens",
+                          f"sum by (model) (increase(argus_tokens_total{{{sel}}}[1d])) > {c.budget_tokens_per_day:g}",
+                          c.budget_severity, "{{ $labels.model }}: {{ $value | humanize }} tokens over the last day, "
+                          f"over its budget of {c.budget_tokens_per_day:g}"))
     return out
 
 

@@ -30,7 +30,7 @@ from argusml.checks.verdict import WindowVerdict
 from argusml.monitor.digest import Digests
 from argusml.monitor.failure import stopped_by_store
 from argusml.monitor.metrics import LATENCY_BUCKETS
-from argusml.monitor.ops import DAY, OpsMark, cost_of_day, window_ops
+from argusml.monitor.ops import DAY, OpsMark, cost_of_day, tenant_costs_of_day, tokens_of_day, window_ops
 from argusml.monitor.settings import Settings
 from argusml.monitor.state import ModelState
 from argusml.schema.digest import DIGEST_RECEIVER, digest_receiver
@@ -315,9 +315,15 @@ class Alerting:
     def window_signal(self, state: ModelState, w: dict[str, Any]) -> WindowSignal:
         metrics = verdict_metrics(int(w["n_rows"] or 0), w["verdict"])
         metrics.update(self._ops(state, w["version"]))
-        day = cost_of_day(state.metrics, (w["start_ts"] // DAY) * DAY)
+        day_start = (w["start_ts"] // DAY) * DAY
+        day = cost_of_day(state.metrics, day_start)
         if day is not None:
             metrics["cost_per_day"] = day
+        for tenant, spent in tenant_costs_of_day(state.metrics, day_start).items():
+            metrics[f"tenant_cost_per_day.{tenant}"] = spent
+        tokens = tokens_of_day(state.metrics, day_start)
+        if tokens is not None:
+            metrics["tokens_per_day"] = float(tokens)
         segs: dict[tuple[str, str | None], list[str]] = {}
         for f in w["findings"]:
             if f["segment"] != "*":

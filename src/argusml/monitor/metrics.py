@@ -97,6 +97,8 @@ class VersionMetrics:
     fallback: int = 0
     cost: float = 0.0
     costed: int = 0  # events something priced
+    input_tokens: int = 0
+    output_tokens: int = 0
     stages: dict[str, Histogram] = field(default_factory=dict)
     resource_sum: dict[str, float] = field(default_factory=dict)
     resource_n: dict[str, int] = field(default_factory=dict)
@@ -104,6 +106,7 @@ class VersionMetrics:
 
     def ops_dict(self) -> dict[str, Any]:
         return {"fallback": self.fallback, "cost": self.cost, "costed": self.costed,
+                "input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
                 "stages": {k: h.to_dict() for k, h in list(self.stages.items())},
                 "resource_sum": dict(self.resource_sum), "resource_n": dict(self.resource_n),
                 "last_ops": dict(self.last_ops)}
@@ -112,6 +115,8 @@ class VersionMetrics:
         self.fallback = int(d.get("fallback") or 0)
         self.cost = float(d.get("cost") or 0.0)
         self.costed = int(d.get("costed") or 0)
+        self.input_tokens = int(d.get("input_tokens") or 0)
+        self.output_tokens = int(d.get("output_tokens") or 0)
         for k, saved in (d.get("stages") or {}).items():
             h = self.stages[str(k)] = Histogram(LATENCY_BUCKETS)
             h.add(saved)
@@ -145,6 +150,13 @@ class ModelMetrics:
     # (UTC day start, version) -> [predictions, fallback, costed, total cost] (monitor/ops.py)
     costs: dict[tuple[float, str], list[Any]] = field(default_factory=dict)
     stage_names: set[str] = field(default_factory=set)  # bounded: ops.MAX_STAGE_NAMES
+    # UTC day start -> (version, tenant) -> [events, costed, cost, input tokens, output tokens] (monitor/ops.py);
+    # tenant "" for events that name none
+    usage: dict[float, dict[tuple[str, str], list[Any]]] = field(default_factory=dict)
+    tenants: set[str] = field(default_factory=set)  # bounded: cost.max_tenants; later ones are ops.OTHER_TENANT
+    tenant_cost: dict[str, float] = field(default_factory=dict)  # tenant -> cost so far (a counter: never pruned)
+    folded: dict[str, int] = field(default_factory=dict)  # tenant past the cap -> its events (ops.MAX_FOLDED_KEPT)
+    folded_more: int = 0  # events of folded tenants past the ones ``folded`` names
     # (instance, breaker) -> closed | half_open | open, as SDK clients last reported their circuit breakers
     breakers: dict[tuple[str, str], str] = field(default_factory=dict)
 
@@ -177,6 +189,9 @@ class ModelMetrics:
                              for v, vm in list(self.versions.items())},
                 "costs": [[d, v, *row] for (d, v), row in list(self.costs.items())],
                 "stage_names": sorted(self.stage_names),
+                "usage": [[d, v, t, *row] for d, rows in list(self.usage.items()) for (v, t), row in list(rows.items())],
+                "tenants": sorted(self.tenants), "tenant_cost": dict(self.tenant_cost), "folded": dict(self.folded),
+                "folded_more": self.folded_more,
                 **{k: getattr(self, k) for k in _SAVED_COUNTS}, "rejected": dict(self.rejected),
                 "label_lag": self.label_lag.to_dict(), "last_event_ts": self.last_event_ts,
                 "resources": [[i, r, v] for (i, r), v in list(self.resources.items())],
@@ -193,6 +208,13 @@ class ModelMetrics:
         self.costs = {(float(d), str(v)): [int(n), int(fb), int(c), float(t)]
                       for d, v, n, fb, c, t in saved.get("costs") or []}
         self.stage_names = {str(n) for n in saved.get("stage_names") or []}
+        self.usage = {}
+        for d, v, t, n, costed, c, i, o in saved.get("usage") or []:
+            self.usage.setdefault(float(d), {})[(str(v), str(t))] = [int(n), int(costed), float(c), int(i), int(o)]
+        self.tenants = {str(t) for t in saved.get("tenants") or []}
+        self.tenant_cost = {str(t): float(c) for t, c in (saved.get("tenant_cost") or {}).items()}
+        self.folded = {str(t): int(n) for t, n in (saved.get("folded") or {}).items()}
+        self.folded_more = int(saved.get("folded_more") or 0)
         for k in _SAVED_COUNTS:
             setattr(self, k, int(saved.get(k) or 0))
         self.rejected = {str(r): int(n) for r, n in (saved.get("rejected") or {}).items()}

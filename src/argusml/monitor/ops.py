@@ -7,6 +7,12 @@ with every snapshot and recounted from the raw log past it after a crash (``reco
 request and latency counters. Windows of these numbers are **by arrival**, as ``latency_p99`` is: the
 alert thread diffs the counters between two closes of a version's windows (``window_ops``). Cost per day
 is by the events' own time (a UTC day), as ``GET /v1/models/{m}/costs`` shows it.
+
+Cost and tokens are also kept per UTC day, version and tenant (``ModelMetrics.usage``): an LLM event names
+its tenant (``llm.tenant``), any other event counts under the tenant ``""``. A model keeps
+``cost.max_tenants`` tenants apart, the first ones it sees; later ones count as ``__other__``, the same
+bounded-labels rule as segment values and stage names, so that a per-tenant Prometheus series cannot grow
+without end. The folded tenants are named (the first ``MAX_FOLDED_KEPT``) and counted, never dropped quietly.
 """
 
 from __future__ import annotations
@@ -26,6 +32,50 @@ MAX_STAGE_NAMES = 20
 OTHER_STAGE = "__other__"
 COST_DAYS = 400
 """UTC days of cost per version kept (the oldest go first); /costs answers from them."""
+OTHER_TENANT = "__other__"
+DEFAULT_MAX_TENANTS = CostSettings().max_tenants
+"""The cap of a model without a ``cost:`` section: its tokens and tenants are counted all the same."""
+MAX_FOLDED_KEPT = 1000
+"""Folded tenants named with their events; past these, a folded tenant's events are counted unnamed, so a
+client that invents a tenant per request grows nothing without end."""
+MAX_TOKENS = 1e12
+"""A token count a tabular feature may hold: past it (or negative, or not finite) it is a bad value, not tokens."""
+
+
+def event_tokens(r: EventRecord) -> tuple[int, int] | None:
+    """The (input, output) tokens ``r`` says it used, None when it names neither. An LLM event's come from
+    its ``llm`` object, as providers report them; a tabular event's from its features ``input_tokens`` and
+    ``output_tokens``, the names an LLM model's columns have, so one convention covers both kinds."""
+    src = r.llm if r.llm is not None else r.features
+    i, o = src.get("input_tokens"), src.get("output_tokens")
+    ok_i = type(i) in (int, float) and 0 <= i < MAX_TOKENS
+    ok_o = type(o) in (int, float) and 0 <= o < MAX_TOKENS
+    if not (ok_i or ok_o):
+        return None
+    return (round(i) if ok_i else 0, round(o) if ok_o else 0)
+
+
+def tenant_of(r: EventRecord) -> str:
+    """The tenant an event's spend belongs to: an LLM event's ``llm.tenant``; ``""`` for none."""
+    t = r.llm.get("tenant") if r.llm is not None else None
+    return t if type(t) is str else ""
+
+
+def tenant_key(m: ModelMetrics, name: str, cap: int) -> str:
+    """The tenant ``name``'s spend counts under: itself while the model knows fewer than ``cap`` tenants,
+    else ``OTHER_TENANT``, and the fold is counted (``ModelMetrics.folded``)."""
+    if not name or name in m.tenants:
+        return name
+    if len(m.tenants) < cap and name != OTHER_TENANT:
+        m.tenants.add(name)
+        return name
+    if name in m.folded:
+        m.folded[name] += 1
+    elif len(m.folded) < MAX_FOLDED_KEPT:
+        m.folded[name] = 1
+    else:
+        m.folded_more += 1
+    return OTHER_TENANT
 
 
 def event_cost(r: EventRecord, cost: CostSettings | None) -> float | None:
@@ -46,6 +96,11 @@ def event_cost(r: EventRecord, cost: CostSettings | None) -> float | None:
         tokens = [v for n in cost.tokens if type(v := r.features.get(n)) in (int, float)]
         if tokens:
             total += cost.per_1k_tokens * float(sum(tokens)) / 1000.0
+            known = True
+    if cost.per_1k_input_tokens is not None:
+        tok = event_tokens(r)
+        if tok is not None:
+            total += (cost.per_1k_input_tokens * tok[0] + (cost.per_1k_output_tokens or 0.0) * tok[1]) / 1000.0
             known = True
     if cost.per_gpu_hour is not None and r.resources and r.latency_ms is not None:
         gpu = r.resources.get("gpu")
@@ -69,30 +124,48 @@ def count_ops(m: ModelMetrics, vm: VersionMetrics, version: str, records: list[E
               cost: CostSettings | None) -> None:
     """Count one version's records into the ops counters (the caller holds the writer's counters lock).
 
-    Written for the writer's hot loop: the common event carries none of the ops fields, and with no cost
-    config or a flat ``per_prediction`` its cost is known without looking at it, so such events are only
-    counted per day; the others are walked one by one."""
-    flat = cost is None or (cost.per_1k_tokens is None and cost.per_gpu_hour is None)
+    Written for the writer's hot loop: the common tabular event carries none of the ops fields, and with no
+    cost config or a flat ``per_prediction`` its cost is known without looking at it, so such events are
+    only counted per day (and their token features, when they have any); LLM events and the others are
+    walked one by one."""
+    cap = cost.max_tenants if cost is not None else DEFAULT_MAX_TENANTS
+    flat = cost is None or (cost.per_1k_tokens is None and cost.per_gpu_hour is None
+                            and cost.per_1k_input_tokens is None)
     if flat:
-        walk = [r for r in records if r.fallback or r.cost is not None or r.stages or r.resources]
-        per_day: dict[float, int] = {}
+        walk = []
+        per_day: dict[float, list[int]] = {}  # day -> [events, input tokens, output tokens] of the plain events
         for r in records:
+            if r.llm is not None or r.fallback or r.cost is not None or r.stages or r.resources:
+                walk.append(r)
+                continue
             d = (r.ts // DAY) * DAY
-            per_day[d] = per_day.get(d, 0) + 1
-        if walk:
-            for r in walk:
-                d = (r.ts // DAY) * DAY
-                per_day[d] -= 1
+            day = per_day.get(d)
+            if day is None:
+                day = per_day[d] = [0, 0, 0]
+            day[0] += 1
+            f = r.features
+            if "input_tokens" in f or "output_tokens" in f:
+                tok = event_tokens(r)
+                if tok is not None:
+                    day[1] += tok[0]
+                    day[2] += tok[1]
         price = cost.per_prediction if cost is not None else None
-        for d, n in per_day.items():
-            if n:
-                row = _row(m, d, version)
-                row[0] += n
-                if price is not None:
-                    row[2] += n
-                    row[3] += price * n
-                    vm.costed += n
-                    vm.cost += price * n
+        for d, (n, n_in, n_out) in per_day.items():
+            row = _row(m, d, version)
+            use = _usage(m, d, version, "")
+            row[0] += n
+            use[0] += n
+            use[3] += n_in
+            use[4] += n_out
+            vm.input_tokens += n_in
+            vm.output_tokens += n_out
+            if price is not None:
+                row[2] += n
+                row[3] += price * n
+                use[1] += n
+                use[2] += price * n
+                vm.costed += n
+                vm.cost += price * n
     else:
         walk = records
     if not walk:
@@ -100,8 +173,12 @@ def count_ops(m: ModelMetrics, vm: VersionMetrics, version: str, records: list[E
     stage_ms: dict[str, list[float]] = {}
     for r in walk:
         c = event_cost(r, cost)
-        row = _row(m, (r.ts // DAY) * DAY, version)
+        d = (r.ts // DAY) * DAY
+        row = _row(m, d, version)
+        tenant = tenant_key(m, tenant_of(r), cap) if r.llm is not None else ""
+        use = _usage(m, d, version, tenant)
         row[0] += 1
+        use[0] += 1
         if r.fallback:
             vm.fallback += 1
             row[1] += 1
@@ -110,6 +187,16 @@ def count_ops(m: ModelMetrics, vm: VersionMetrics, version: str, records: list[E
             vm.cost += c
             row[2] += 1
             row[3] += c
+            use[1] += 1
+            use[2] += c
+            if tenant:
+                m.tenant_cost[tenant] = m.tenant_cost.get(tenant, 0.0) + c
+        tok = event_tokens(r)
+        if tok is not None:
+            use[3] += tok[0]
+            use[4] += tok[1]
+            vm.input_tokens += tok[0]
+            vm.output_tokens += tok[1]
         if r.stages:
             for name, ms in r.stages.items():
                 stage_ms.setdefault(stage_key(m, name), []).append(ms)
@@ -122,6 +209,21 @@ def count_ops(m: ModelMetrics, vm: VersionMetrics, version: str, records: list[E
         if h is None:
             h = vm.stages[name] = Histogram(LATENCY_BUCKETS)
         h.observe_many(np.asarray(values, dtype=np.float64) / 1000.0)
+
+
+def _usage(m: ModelMetrics, day: float, version: str, tenant: str) -> list[Any]:
+    """The usage row of a day, version and tenant: [events, costed, cost, input tokens, output tokens]. The
+    last ``COST_DAYS`` days are kept, as for the cost rows."""
+    rows = m.usage.get(day)
+    if rows is None:
+        rows = m.usage[day] = {}
+        if len(m.usage) > COST_DAYS:
+            for old in sorted(m.usage)[:-COST_DAYS]:
+                del m.usage[old]
+    row = rows.get((version, tenant))
+    if row is None:
+        row = rows[(version, tenant)] = [0, 0, 0.0, 0, 0]
+    return row
 
 
 def _row(m: ModelMetrics, day: float, version: str) -> list[Any]:
@@ -200,6 +302,48 @@ def cost_of_day(m: ModelMetrics, day: float) -> float | None:
     if not any(row[2] for row in rows):
         return None
     return float(sum(row[3] for row in rows))
+
+
+def tenant_costs_of_day(m: ModelMetrics, day: float) -> dict[str, float]:
+    """Each tenant's spend over the UTC day starting at ``day``, every version: the tenants something priced.
+    Neither ``""`` (no tenant) nor ``OTHER_TENANT`` (several tenants together) is a tenant a per-tenant budget
+    can judge."""
+    out: dict[str, float] = {}
+    for (_v, tenant), row in list((m.usage.get(day) or {}).items()):
+        if row[1] and tenant and tenant != OTHER_TENANT:
+            out[tenant] = out.get(tenant, 0.0) + row[2]
+    return out
+
+
+def tokens_of_day(m: ModelMetrics, day: float) -> int | None:
+    """The model's input and output tokens over the UTC day starting at ``day``, every version and tenant;
+    None before any event of that day."""
+    rows = list((m.usage.get(day) or {}).values())
+    return sum(row[3] + row[4] for row in rows) if rows else None
+
+
+def tenant_table(m: ModelMetrics, since: float | None = None, until: float | None = None) -> list[dict[str, Any]]:
+    """One row per UTC day and tenant (every version together), oldest first, then by tenant: events, costed,
+    total (None when nothing was priced), input and output tokens."""
+    sums: dict[tuple[float, str], list[Any]] = {}
+    for day, rows in list(m.usage.items()):
+        if (since is not None and day + DAY <= since) or (until is not None and day >= until):
+            continue
+        for (_v, tenant), row in list(rows.items()):
+            acc = sums.setdefault((day, tenant), [0, 0, 0.0, 0, 0])
+            for k in range(5):
+                acc[k] += row[k]
+    return [{"day": day, "tenant": tenant, "events": n, "costed": costed, "total": total if costed else None,
+             "input_tokens": n_in, "output_tokens": n_out}
+            for (day, tenant), (n, costed, total, n_in, n_out) in sorted(sums.items())]
+
+
+def folded_tenants(m: ModelMetrics) -> dict[str, Any]:
+    """What counted as ``OTHER_TENANT``: how many tenants (at least: past ``MAX_FOLDED_KEPT`` they are not told
+    apart), their events, and their names, most events first."""
+    named = sorted(list(m.folded.items()), key=lambda kv: (-kv[1], kv[0]))
+    return {"tenants": len(named), "events": sum(n for _, n in named) + m.folded_more,
+            "names": [t for t, _ in named], "unnamed_events": m.folded_more}
 
 
 def cost_table(m: ModelMetrics, since: float | None = None, until: float | None = None) -> list[dict[str, Any]]:

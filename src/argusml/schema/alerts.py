@@ -53,15 +53,23 @@ METRICS: dict[str, str] = {
                       "arrival)",
     "cost_per_prediction": "cost per event over the last window (by arrival), in the model's cost currency",
     "cost_per_day": "the model's spend so far on the UTC day of the closed window (every version, by event time)",
+    "tenant_cost_per_day": "each tenant's spend so far on the UTC day of the closed window (every version, by event "
+                           "time): judged per tenant, an alert names its tenant (threshold rules only)",
+    "tokens_per_day": "the model's input and output tokens so far on the UTC day of the closed window (every "
+                      "version and tenant, by event time)",
     "stage_latency_p50.<stage>": "median latency of <stage> in seconds, over the last window (by arrival)",
     "stage_latency_p99.<stage>": "99th percentile latency of <stage> in seconds, over the last window (by arrival)",
 }
 """What a rule's ``metric`` may name; ``<...>`` is filled with a class, feature, check or metric name."""
 
 _METRIC = re.compile(r"^(rows|error_rate|latency_p50|latency_p99|prediction_mean|label_lag|freshness|silence|"
-                     r"fallback_ratio|cost_per_prediction|cost_per_day)$|"
+                     r"fallback_ratio|cost_per_prediction|cost_per_day|tenant_cost_per_day|tokens_per_day)$|"
                      r"^(class_ratio|drift_score|missing_ratio|findings|performance|stage_latency_p50|"
                      r"stage_latency_p99)\.(.+)$")
+
+LABELLED_METRICS: dict[str, str] = {"tenant_cost_per_day": "tenant"}
+"""Metrics with one value per label value (a window's signal holds ``<metric>.<value>``): a rule on one is
+judged for each value apart, and each alert carries the label, so a budget names the tenant over it."""
 
 CHECKS = tuple(DEFAULT_SEVERITY)
 
@@ -220,7 +228,10 @@ class Rule(_Strict):
                                  "below its baseline) or 'rise'")
             if self.p0_drop is not None and self.drop is not None and self.p0_drop <= self.drop:
                 raise ValueError(f"rule {self.name!r}: 'p0_drop' ({self.p0_drop}) must exceed 'drop' ({self.drop})")
-        elif t == "absence":
+        if self.metric in LABELLED_METRICS and t != "threshold":
+            raise ValueError(f"rule {self.name!r}: {self.metric} is judged per {LABELLED_METRICS[self.metric]}, "
+                             "against a fixed limit: use type: threshold")
+        if t == "absence":
             if self.after is None:
                 raise ValueError(f"rule {self.name!r}: an absence rule needs 'after' (e.g. 15m)")
             if self.metric not in ("silence", "freshness", "label_lag"):

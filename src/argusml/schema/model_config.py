@@ -269,19 +269,34 @@ class CostSettings(_Strict):
     carries what it needs: ``per_prediction`` for every event the model answered; ``per_1k_tokens`` times
     the sum of the ``tokens`` features (token counts the events carry as features) over 1000;
     ``per_gpu_hour`` times the GPU time, ``resources.gpu`` (the share of a GPU the request used) times
-    ``latency_ms``. An event answered by the fallback (``fallback: true``) did not call the model: it costs
-    only what it says it cost. Budgets become alert rules (``cost_budget``)."""
+    ``latency_ms``. ``per_1k_input_tokens`` and ``per_1k_output_tokens`` price the two directions apart, as
+    LLM providers bill them: an LLM event's ``llm.input_tokens`` and ``llm.output_tokens`` (a tabular
+    event's features of those names). An event answered by the fallback (``fallback: true``) did not call
+    the model: it costs only what it says it cost. Budgets become alert rules (``cost_budget``,
+    ``cost_budget_tenant``, ``cost_budget_tokens``)."""
 
     per_prediction: float | None = Field(None, ge=0, description="cost of one prediction the model answers")
     per_1k_tokens: float | None = Field(None, ge=0, description="cost of 1000 tokens (needs 'tokens')")
     tokens: list[str] = Field(default_factory=list, description="features holding an event's token counts "
                                                                 "(summed), for per_1k_tokens")
+    per_1k_input_tokens: float | None = Field(None, ge=0, description="cost of 1000 input (prompt) tokens: "
+                                                                      "llm.input_tokens, or the feature input_tokens")
+    per_1k_output_tokens: float | None = Field(None, ge=0, description="cost of 1000 output (completion) tokens: "
+                                                                       "llm.output_tokens, or the feature "
+                                                                       "output_tokens")
+    max_tenants: int = Field(50, ge=1, le=10_000, description="tenants a model keeps apart (LLM events' "
+                                                              "llm.tenant); later ones count as __other__")
     per_gpu_hour: float | None = Field(None, ge=0, description="cost of one GPU for one hour")
     currency: str = Field("USD", pattern=r"^[A-Za-z]{3}$", description="ISO 4217 code every cost is in")
     budget_per_day: float | None = Field(None, gt=0, description="the model's spend per UTC day (all versions) "
                                                                   "above which the cost_budget rule fires")
     budget_per_prediction: float | None = Field(None, gt=0, description="cost per prediction over a window above "
                                                                          "which cost_budget_per_prediction fires")
+    budget_per_tenant_per_day: float | None = Field(None, gt=0, description="a tenant's spend per UTC day (all "
+                                                                             "versions) above which the "
+                                                                             "cost_budget_tenant rule fires for it")
+    budget_tokens_per_day: float | None = Field(None, gt=0, description="the model's input and output tokens per UTC "
+                                                                         "day above which cost_budget_tokens fires")
     budget_severity: Literal["P0", "P1", "P2"] = Field("P1", description="severity of the budget rules")
 
     @model_validator(mode="after")
@@ -291,6 +306,15 @@ class CostSettings(_Strict):
                              "(e.g. tokens: [prompt_tokens, completion_tokens])")
         if self.tokens and self.per_1k_tokens is None:
             raise ValueError("tokens is only read for per_1k_tokens: set per_1k_tokens, or remove tokens")
+        apart = (self.per_1k_input_tokens is not None, self.per_1k_output_tokens is not None)
+        if apart[0] != apart[1]:
+            given, missing = ("per_1k_input_tokens", "per_1k_output_tokens")[::1 if apart[0] else -1]
+            raise ValueError(f"{given} needs {missing} too: providers bill input and output tokens apart (set "
+                             f"{missing}: 0 if those tokens are free)")
+        if apart[0] and self.per_1k_tokens is not None:
+            raise ValueError("per_1k_tokens and per_1k_input_tokens/per_1k_output_tokens would price the same "
+                             "tokens twice: keep per_1k_input_tokens and per_1k_output_tokens (input and output "
+                             "priced apart), or per_1k_tokens with tokens")
         return self
 
 
@@ -441,6 +465,9 @@ class ModelConfig(_Strict):
     def _llm(self) -> ModelConfig:
         if self.llm is not None and self.kind != "llm":
             raise ValueError("llm: settings of an LLM model; add 'kind: llm' (or remove llm:)")
+        if self.kind != "llm" and self.cost is not None and self.cost.budget_per_tenant_per_day is not None:
+            raise ValueError("cost.budget_per_tenant_per_day: only an LLM model's events name a tenant "
+                             "(llm.tenant); add 'kind: llm', or set budget_per_day")
         if self.kind == "llm":
             if self.reference is not None:
                 raise ValueError("reference: an LLM model learns its baseline from its traffic (llm.baseline: "

@@ -286,8 +286,8 @@ def registry_for(monitor: Monitor) -> CollectorRegistry:
 
 class _OpsFamilies:
     """The families of the events' ops fields (``monitor/ops.py``; docs/OPERATIONS.md): stage latency,
-    fallback answers, cost, and the resources events report. Cost per prediction and resource usage are the
-    last closed window's (by arrival), as the alert rules saw them."""
+    fallback answers, cost (per version, and per tenant), tokens, and the resources events report. Cost per
+    prediction and resource usage are the last closed window's (by arrival), as the alert rules saw them."""
 
     def __init__(self) -> None:
         self.stage = HistogramMetricFamily("argus_stage_duration_seconds", "Latency of each stage events report "
@@ -298,6 +298,14 @@ class _OpsFamilies:
                                         labels=["model", "model_version"])
         self.per_prediction = GaugeMetricFamily("argus_cost_per_prediction", "Cost per event over the last closed "
                                                 "window (by arrival).", labels=["model", "model_version"])
+        self.tokens = CounterMetricFamily("argus_tokens", "Tokens the events used (an LLM event's llm.input_tokens "
+                                          "and llm.output_tokens; a tabular event's features of those names).",
+                                          labels=["model", "model_version", "direction"])
+        self.tenant_cost = CounterMetricFamily("argus_tenant_cost", "What each tenant's events cost (llm.tenant), in "
+                                               "the model's cost currency; tenants past cost.max_tenants count as "
+                                               "__other__.", labels=["model", "tenant"])
+        self.folded = GaugeMetricFamily("argus_tenants_folded", "Distinct tenants counted as __other__ (past "
+                                        "cost.max_tenants).", labels=["model"])
         self.usage = GaugeMetricFamily("argus_event_resource_usage", "Mean of each resource events report over the "
                                        "last closed window (by arrival): cpu and gpu as shares (0 to 1), memory and "
                                        "gpu_memory in bytes.", labels=["model", "model_version", "resource"])
@@ -310,6 +318,9 @@ class _OpsFamilies:
             self.fallback.add_metric([name, v], vm.fallback)
             if vm.costed:
                 self.cost.add_metric([name, v], vm.cost)
+            if vm.input_tokens or vm.output_tokens:
+                self.tokens.add_metric([name, v, "input"], vm.input_tokens)
+                self.tokens.add_metric([name, v, "output"], vm.output_tokens)
             last = vm.last_ops
             if "cost_per_prediction" in last:
                 self.per_prediction.add_metric([name, v], last["cost_per_prediction"])
@@ -317,5 +328,11 @@ class _OpsFamilies:
                 if key.startswith("resource."):
                     self.usage.add_metric([name, v, key.split(".", 1)[1]], value)
 
+        for tenant, spent in list(m.tenant_cost.items()):  # bounded: cost.max_tenants and __other__
+            self.tenant_cost.add_metric([name, tenant], spent)
+        if m.folded or m.folded_more:
+            self.folded.add_metric([name], len(m.folded))
+
     def families(self) -> tuple[Metric, ...]:
-        return self.stage, self.fallback, self.cost, self.per_prediction, self.usage
+        return (self.stage, self.fallback, self.cost, self.per_prediction, self.tokens, self.tenant_cost,
+                self.folded, self.usage)
