@@ -177,7 +177,7 @@ def test_no_text_is_stored_by_default(tmp_path: Path) -> None:
 
 def test_masked_text_keeps_the_text_without_its_pii() -> None:
     plan = plan_of(config(llm={"text": "masked"}))
-    feats, kept = plan.read({"prompt": "Mail me at ann@example.com", "response": "Done."}, None)
+    feats, kept, _ = plan.read({"prompt": "Mail me at ann@example.com", "response": "Done."}, None)
     assert kept["prompt"] == "Mail me at [EMAIL]" and feats["prompt_pii"] is True and feats["response_pii"] is False
 
 
@@ -321,3 +321,42 @@ def test_rephrases_and_abandoned_sessions_are_windowed_and_checked(tmp_path: Pat
         assert rise[0]["evidence"]["current"]["ended"] == 50
     finally:
         run.stop()
+
+
+def test_the_offline_judge_scores_a_sample_per_window_and_a_drop_is_a_finding(tmp_path: Path) -> None:
+    cfg = config(llm={"judge": {"max_per_window": 120}})
+    run = start_monitor(tmp_path / "data", (cfg, learning_reference(plan_of(cfg))))
+    run.clock.t = START + 5
+    try:
+        post(run.client, llm_events(300, START, 2 * WINDOW, seed=1))
+        post(run.client, llm_events(150, START + 2 * WINDOW, WINDOW, seed=2, first_id=1000))
+        run.clock.t = START + 2 * WINDOW + 11
+        assert run.monitor.wait_idle()
+        judge = run.monitor.model("bot").refs[""].reference.profile.judge
+        # each learning window judged 120 of its 150 answers (the budget); the rest counted, not judged
+        assert (judge.judge, judge.judged, judge.skipped_budget) == ("lexical-v1", 240, 60)
+        assert judge.passes == 240  # the assistant quotes its documents: grounded, relevant
+        post(run.client, llm_events(150, START + 3 * WINDOW, WINDOW, seed=3, first_id=2000, lost=True))
+        run.clock.t = START + 4 * WINDOW + 11
+        assert run.monitor.wait_idle()
+        windows = run.client.get("/v1/models/bot/windows").json()["windows"]
+        by_start = {w["start"]: w["verdict"] for w in windows if w["segment"] == "*"}
+        quiet = by_start[_iso(START + 2 * WINDOW)]["llm"]["judge"]
+        assert quiet["status"] == "stable" and quiet["judged"] == 120 and quiet["pass_rate"]["value"] == 1.0
+        bad = by_start[_iso(START + 3 * WINDOW)]["llm"]["judge"]
+        assert bad["status"] == "dropped" and bad["pass_rate"]["value"] == 0.0
+        (f,) = [f for f in run.client.get("/v1/models/bot/findings").json()["findings"] if f["check"] == "judge_drop"]
+        assert f["severity"] == "P2" and "pass rate 100% -> 0%" in f["message"]
+    finally:
+        run.stop()
+
+
+def test_a_judge_of_your_own_is_imported_by_its_path_and_one_that_cannot_be_is_a_config_error(tmp_path: Path) -> None:
+    from argusml.monitor.state import ModelState
+
+    cfg = config(llm={"judge": {"function": "json:no_such_judge"}})
+    with pytest.raises(ConfigError, match="module 'json' has no 'no_such_judge'"):
+        ModelState(cfg, learning_reference(plan_of(cfg)))
+    cfg = config(llm={"judge": {"function": "math:isfinite"}})  # a function of the llm object: raises on a dict
+    state = ModelState(cfg, learning_reference(plan_of(cfg)))
+    assert state.judge.name == "math:isfinite" and plan_of(cfg).judge_rate == 0.05

@@ -13,6 +13,7 @@ from typing import Any
 from argusml.checks.correlation import correlation_changes
 from argusml.checks.drift import DriftResult, column_drift, decide
 from argusml.checks.embedding import embedding_drift_check
+from argusml.checks.judged import judge_check
 from argusml.checks.multivariate import multivariate_drift
 from argusml.checks.quality import QualityChecker
 from argusml.checks.sessions import abandonment_check
@@ -52,6 +53,7 @@ class CheckResults:
     multivariate: dict[str, Any] = field(default_factory=dict)
     embeddings: dict[str, Any] = field(default_factory=dict)  # an LLM model's embedding tests, by embedding
     abandonment: dict[str, Any] | None = None  # an LLM model's sessions abandoned, against the baseline's
+    judge: dict[str, Any] | None = None  # an LLM model's judged answers, against the baseline's
 
 
 def _fmt(x: float | None) -> str:
@@ -147,16 +149,21 @@ def run_checks(reference: Reference, current: DatasetProfile, config: ReportConf
     findings.extend(emb_findings)
     abandonment, ab_findings = abandonment_check(reference, current, config.drift.alpha, severity["abandonment_rise"])
     findings.extend(ab_findings)
+    judged, judge_findings = judge_check(reference, current, config.drift.alpha, severity["judge_drop"])
+    findings.extend(judge_findings)
 
     findings.sort(key=lambda f: (f.severity.rank, f.check, f.column or ""))
     verdict = _verdict(reference, drift, findings, config, corr_names, multivariate["drifted"])
     verdict.quality_insufficient = checker.insufficient
     # an embedding is one column of vectors: a drifted one is a drifted column of the window
-    verdict.drifted_columns += [n for n, r in embeddings.items() if r["status"] == "drifted"]
+    emb_drifted = [n for n, r in embeddings.items() if r["status"] == "drifted"]
+    verdict.drifted_columns += emb_drifted
+    verdict.n_drifted += len(emb_drifted)
+    verdict.n_tested += sum(r["status"] in ("drifted", "stable") for r in embeddings.values())
     if verdict.drifted_columns and verdict.status in ("ok", "warning"):
         verdict.status = "drift"
     return CheckResults(reference, current, config, columns, findings, corr, verdict, multivariate, embeddings,
-                        abandonment)
+                        abandonment, judged)
 
 
 def ignored_features(reference: Reference, config: ReportConfig) -> list[str]:

@@ -152,7 +152,7 @@ class MultivariateVerdict:
                    d.get("classifier_auc"), d.get("classifier_p_adjusted"))
 
 
-_EXTRAS = ("reason", "skipped_windows", "prediction_baseline", "provisional_looks")
+_EXTRAS = ("reason", "skipped_windows", "prediction_baseline", "provisional_looks", "llm")
 """Keys a verdict carries only when they apply, in this order after the checked fields."""
 _PROVISIONAL = ("provisional", "look", "looks_planned", "looked_at", "findings")
 """What a provisional look adds (an open window's verdict): its number, the plan, when, its findings."""
@@ -179,6 +179,7 @@ class WindowVerdict:
     skipped_windows: int | None = None  # a roll-up's children on another reference, left out
     prediction_baseline: dict[str, Any] | None = None  # a version without a reference: whose traffic it is judged on
     provisional_looks: dict[str, Any] | None = None  # what the close made of the provisional looks
+    llm: dict[str, Any] | None = None  # an LLM model's window: its embeddings, sessions and judged answers
     provisional: dict[str, Any] | None = None  # an open window's look: look, looks_planned, looked_at, findings
 
     @property
@@ -229,9 +230,12 @@ class WindowVerdict:
                             scores={k: x for k, x in d.scores.items() if x is not None and isinstance(x, (int, float))
                                     and math.isfinite(x)})
             cols[name] = c
+        llm = {k: x for k, x in (("embeddings", {n: _embedding_summary(r) for n, r in res.embeddings.items()}),
+                                 ("abandonment", res.abandonment), ("judge", res.judge)) if x}
         return cls(v.status, list(v.drifted_columns), v.n_tested, v.n_drifted, dict(v.findings_by_severity),
                    v.alpha, profile.n_rows, cols, _prediction(reference, profile),
-                   MultivariateVerdict.of(res.multivariate), list(v.insufficient_data), v.quality_insufficient)
+                   MultivariateVerdict.of(res.multivariate), list(v.insufficient_data), v.quality_insufficient,
+                   llm=llm or None)
 
     def with_findings(self, kept: list[Finding]) -> WindowVerdict:
         """The verdict once only ``kept`` of its findings stand (the severity counts and status follow)."""
@@ -268,6 +272,12 @@ class WindowVerdict:
             list(d.get("insufficient_data") or []), d.get("quality_insufficient"),
             *(d.get(k) for k in _EXTRAS),
             {k: d[k] for k in _PROVISIONAL if k in d} if d.get("provisional") else None)
+
+
+def _embedding_summary(r: dict[str, Any]) -> dict[str, Any]:
+    """An embedding's test as a window keeps it: the decision and its numbers, not the examples' detail."""
+    return {k: r[k] for k in ("status", "reason", "n_ref", "n_cur", "drifted_by", "p_adjusted", "effects")
+            if k in r}
 
 
 def _prediction(reference: Reference, profile: DatasetProfile) -> dict[str, Any] | None:

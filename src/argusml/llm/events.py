@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from argusml.llm.features import llm_features
+from argusml.llm.judge import Sampler
 from argusml.llm.sessions import feedback_score, query_signature
 from argusml.privacy.pii import DETECTORS, find_pii, redact_text
 from argusml.schema import Kind
@@ -78,15 +79,22 @@ class LLMPlan:
     text: TextPolicy = "stats"
     no_answer_below: float | None = None
     detectors: tuple[str, ...] = DETECTORS
+    judge_rate: float = 0.0  # the share of events whose whole object is handed to the judge (by id hash)
+    judge_salt: str = ""
+
+    def judged(self, event_id: str) -> bool:
+        """Whether the judge samples this event: the keyed hash of its id under ``judge_rate``, as
+        ``argusml.llm.judge.Sampler`` decides (the same events on every replica and replay)."""
+        return self.judge_rate > 0 and Sampler(self.judge_rate, None, self.judge_salt).selected(event_id)
 
     @property
     def columns(self) -> dict[str, Kind]:
         return column_kinds(self.no_answer_below)
 
-    def read(self, llm: Any, features: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The event's columns (its own ``features``, scalars as for any model, plus the derived ones) and
-        the part of its ``llm`` object that is stored; ``LLMInputError`` for the first field that breaks
-        the contract."""
+    def read(self, llm: Any, features: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        """The event's columns (its own ``features``, scalars as for any model, plus the derived ones), the
+        part of its ``llm`` object that is stored, and the whole object checked (what a judge reads, never
+        stored); ``LLMInputError`` for the first field that breaks the contract."""
         clean = check_llm(llm)
         if features is None:
             features = {}
@@ -100,7 +108,7 @@ class LLMPlan:
         kept = self.stored(clean)
         if "session" in clean and "prompt" in clean:  # what the next turn is compared with, without the text
             kept["query_sig"] = query_signature(clean["prompt"])
-        return {**features, **derived}, kept
+        return {**features, **derived}, kept, clean
 
     def derive(self, clean: Mapping[str, Any]) -> dict[str, Any]:
         out = llm_features(clean)

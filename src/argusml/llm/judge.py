@@ -435,6 +435,28 @@ def default_judge(threshold: float = DEFAULT_THRESHOLD) -> LexicalJudge:
 
 
 # -- which events are judged ------------------------------------------------------------------------------
+def load_judge(function: str, threshold: float = DEFAULT_THRESHOLD) -> Judge:
+    """The judge a model's config names: ``"default"`` (the offline judge) or ``"package.module:name"``, a
+    judge object (it has a ``name``) or a function of the llm object (named by its path). A ValueError says
+    what could not be imported, so the config is refused at start-up, not at the first sampled event."""
+    if function == "default":
+        return default_judge(threshold)
+    import importlib
+
+    module, _, attr = function.partition(":")
+    try:
+        obj = getattr(importlib.import_module(module), attr)
+    except ImportError as exc:
+        raise ValueError(f"judge.function {function!r}: cannot import {module!r}: {exc}") from None
+    except AttributeError:
+        raise ValueError(f"judge.function {function!r}: module {module!r} has no {attr!r}") from None
+    if not callable(obj):
+        raise ValueError(f"judge.function {function!r} is a {type(obj).__name__}, not a function or a judge")
+    if isinstance(getattr(obj, "name", None), str) and obj.name:
+        return obj  # type: ignore[no-any-return]
+    return FunctionJudge(obj, function, threshold)
+
+
 @dataclass(frozen=True)
 class Sampler:
     """Which events are judged: those whose id hashes below ``rate``, at most ``max_per_window`` calls

@@ -45,6 +45,7 @@ from argusml.monitor.digest import Digests
 from argusml.monitor.events import Problem
 from argusml.monitor.fold import Fold
 from argusml.monitor.ingest import Ingest, IngestAnswer
+from argusml.monitor.judging import Judging
 from argusml.monitor.ops import cost_table
 from argusml.monitor.performer import Performer
 from argusml.monitor.provisional import provisional_pass
@@ -84,7 +85,8 @@ class Monitor:
         self._fold = Fold(store, self.settings, clock, self.models, self._lock, self._backlog, self._writer,
                           self._closer, self._report)
         self._registry = Registry(store, clock, self.models, self._lock, self.baselines, self._closer, self._fold)
-        self._ingest = Ingest(self.settings, clock, self._registry, self._backlog, self._writer)
+        self._judging = Judging(self.models, self._lock, clock)
+        self._ingest = Ingest(self.settings, clock, self._registry, self._backlog, self._writer, self._judging)
         self._performer = Performer(store, self.settings, clock, self._registry, self._writer, self._report)
         self._status = Status(store, self.settings, clock, self._registry, self.advice)
         self.alerting = Alerting(store, self.settings, clock, self.models, self.settings.external_url)
@@ -134,6 +136,7 @@ class Monitor:
         self._threads.extend(self._writer.start())
         self._threads.extend(self._fold.start())
         self._threads.extend(self._performer.start())
+        self._threads.append(self._judging.start())
         self.alerting.load()
         self._threads.append(self.alerting.start())
         self.dependencies.load()
@@ -148,6 +151,7 @@ class Monitor:
         self.dependencies.stop()
         self.alerting.stop()
         self._performer.stop()
+        self._judging.stop()
         self._writer.stop()
         for t in self._threads:
             t.join(timeout=30)
@@ -161,7 +165,7 @@ class Monitor:
         """Block until everything accepted is written, indexed and folded and
         two ticks (window closing, rollups) ran after that; for tests and demos."""
         deadline = time.monotonic() + timeout
-        while self.queue_depth and time.monotonic() < deadline:
+        while (self.queue_depth or not self._judging.idle) and time.monotonic() < deadline:
             time.sleep(0.01)
         self.flush_index(max(0.1, deadline - time.monotonic()))
         target = self.ticks + 2

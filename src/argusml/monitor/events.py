@@ -67,8 +67,8 @@ MAX_NAMED = 20
 class EventRecord:
     """One accepted event, already redacted; ``payload`` is what is stored raw."""
 
-    __slots__ = ("cost", "fallback", "features", "id", "latency_ms", "llm", "payload", "pred_label", "pred_value",
-                 "prediction", "resources", "segment", "seq", "stages", "status", "ts", "version")
+    __slots__ = ("cost", "fallback", "features", "id", "judge_input", "latency_ms", "llm", "payload", "pred_label",
+                 "pred_value", "prediction", "resources", "segment", "seq", "stages", "status", "ts", "version")
 
     def __init__(self, id: str, version: str, ts: float, features: dict[str, Any], prediction: Any,
                  segment: dict[str, Any] | None, latency_ms: float | None, status: int | None,
@@ -87,6 +87,7 @@ class EventRecord:
         self.fallback = fallback  # answered by the user's fallback, not the model (docs/OPERATIONS.md)
         self.cost = cost
         self.llm = llm  # what is stored of an LLM event's llm object (``argusml.llm.events``)
+        self.judge_input: dict[str, Any] | None = None  # the whole llm object of an event sampled for the judge
         self.pred_value: float | None = None
         self.pred_label: str | None = None
         self.payload = b""
@@ -470,7 +471,7 @@ def validate_events(items: list[Any], schemas: dict[str, Schema], *, now: float,
         llm_kept = None
         if llm is not None:
             try:
-                feats, llm_kept = llm.read(item.get("llm"), item.get("features"))
+                feats, llm_kept, llm_whole = llm.read(item.get("llm"), item.get("features"))
             except LLMInputError as exc:
                 rejected.append(Problem(i, exc.field, str(exc), "bad_llm"))
                 continue
@@ -513,6 +514,8 @@ def validate_events(items: list[Any], schemas: dict[str, Schema], *, now: float,
         pred = item.get("prediction")
         rec = EventRecord(eid, version, ts, feats, pred, seg, lat, status, res or None, stages or None,
                           fallback is True, cost, llm_kept)
+        if llm is not None and llm.judged(eid):
+            rec.judge_input = llm_whole  # in memory until the judge has read it (monitor/judging.py)
         if type(pred) is float and numeric_prediction and lo <= pred <= hi:
             rec.pred_value = pred  # the common case, without the call (strict JSON has no NaN/Infinity)
         else:

@@ -11,6 +11,7 @@ from the profiles.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import queue
@@ -23,18 +24,20 @@ from typing import Any
 import numpy as np
 import orjson
 
+from argusml.llm.judge import JudgeWindow
 from argusml.monitor.backlog import Backlog
 from argusml.monitor.closing import Closer
 from argusml.monitor.events import EventBatch, EventRecord, columns_of, normalize_prediction
 from argusml.monitor.failure import stopped_by_store
-from argusml.monitor.llm import baseline_of, end_sessions, mark_sessions
+from argusml.monitor.llm import attach_verdicts, baseline_of, end_sessions, mark_sessions
 from argusml.monitor.provisional import provisional_pass
 from argusml.monitor.retention import apply_retention
 from argusml.monitor.rollups import rollups
 from argusml.monitor.settings import Settings
 from argusml.monitor.state import ModelState
-from argusml.monitor.windows import Folder, embedding_columns
+from argusml.monitor.windows import OVERALL, Folder, embedding_columns
 from argusml.monitor.writer import BackfillBatch, Folding, Writer
+from argusml.profile import DatasetProfile
 from argusml.store import FindingRow, Store, WindowRow
 
 log = logging.getLogger("argus.monitor")
@@ -255,17 +258,25 @@ class Fold:
                     else:
                         after.append(row)
                     seq = row[0]
+            judged = [j for (_, start), j in state.learning.judged.items() if start < end]
+            later = {k: j for k, j in state.learning.judged.items() if k[1] >= end}
             if not baseline:  # retention removed them (a long stop): learn again from what comes
                 state.learning.counts.clear()
                 continue
             ref = baseline_of(baseline, state.llm, f"{state.name}: {len(baseline)} events before {_iso(end)}",
                               state.sessions.timeout if state.sessions is not None else state.config.lateness, end)
+            if judged:
+                ref.profile.judge = functools.reduce(JudgeWindow.merge, judged)
             state.learning = None
             state.set_reference("", ref)
             self.store.save_baseline(state.name, "", orjson.dumps(ref.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY
                                                                   ).decode(), now)
             if after:
                 self.fold_stored(state, after)
+            for (version, start), j in later.items():  # verdicts on events after the learning: their windows
+                win = state.folder.open.get((version, OVERALL, start))
+                if win is not None:
+                    win.add_part(DatasetProfile(0, {}, judge=j))
             state.learned_seq = seq  # the writer's batches still on their way hold some of them
             log.info("model %s learned its baseline from %d events before %s; watching from now on", state.name,
                      len(baseline), _iso(end))
@@ -293,6 +304,8 @@ class Fold:
             for state in self.models.values():
                 if state.sessions is not None:
                     state.metrics.sessions_unplaced += end_sessions(state, now)
+                if state.judge_pending:
+                    attach_verdicts(state, now)
             self.learn(now)
         return self.closer.close_due(now)
 

@@ -19,6 +19,7 @@ from typing import Any
 from argusml.monitor.backlog import Backlog, Busy
 from argusml.monitor.dedup import key_of
 from argusml.monitor.events import EventBatch, EventRecord, Problem
+from argusml.monitor.judging import Judging
 from argusml.monitor.labels import LabelRecord, validate_labels, validate_outcomes
 from argusml.monitor.registry import Registry
 from argusml.monitor.settings import Settings
@@ -65,7 +66,8 @@ class Ingest:
     """The request thread's side of the monitor: it holds no state of its own beyond the models'."""
 
     def __init__(self, settings: Settings, clock: Callable[[], float], registry: Registry, backlog: Backlog,
-                 writer: Writer) -> None:
+                 writer: Writer, judging: Judging | None = None) -> None:
+        self.judging = judging
         self.settings = settings
         self.clock = clock
         self.registry = registry
@@ -163,6 +165,8 @@ class Ingest:
                                   width=self._backfill_width(state, batch.records) if len(batch) else 0)
             with self.backlog.lock:
                 state.backfill_queued += batch.width
+        if self.judging is not None and state.judge is not None:
+            self.judging.submit(state, batch.records)
         item = WriteItem(state, batch, None, new_keys)
         self.writer.submit(item)
         return IngestAnswer(body, item.future)

@@ -28,6 +28,7 @@ import orjson
 import pyarrow as pa
 
 from argusml.llm.events import EMBEDDING_FIELDS, LLMInputError, LLMPlan
+from argusml.llm.judge import Judge, JudgeWindow, judge_events, load_judge
 from argusml.llm.sessions import SessionTracker, Turn
 from argusml.monitor.events import EventRecord, parse_timestamp
 from argusml.monitor.windows import OVERALL, profile_vectors
@@ -49,8 +50,28 @@ LEARNING_SOURCE = "llm:learning"
 _ARROW = {Kind.NUMERIC: pa.float64(), Kind.BOOLEAN: pa.bool_(), Kind.CATEGORICAL: pa.string()}
 _DTYPE = {Kind.NUMERIC: "double", Kind.BOOLEAN: "bool", Kind.CATEGORICAL: "string"}
 MAX_FILE_PROBLEMS = 5
+BASELINE_JUDGED = 1000
+"""Events of a file of past traffic judged for the baseline at most: a custom judge may be an LLM call."""
 BASELINE_EMBEDDING_ROWS = 2000
 """Rows of each embedding the baseline samples: the MMD's bound (``stats.embedding.MAX_PER_SIDE``)."""
+
+
+def judge_of(config: ModelConfig) -> Judge | None:
+    """The model's judge (None: none), imported now: a ConfigError naming the model when it cannot be."""
+    j = config.llm_settings.judge if config.kind == "llm" else None
+    if j is None:
+        return None
+    try:
+        return load_judge(j.function, j.threshold)
+    except ValueError as exc:
+        raise ConfigError(f"model {config.model!r}: llm.{exc}") from None
+
+
+def past_traffic_args(config: ModelConfig) -> dict[str, Any]:
+    """What ``baseline_from_file`` and ``baseline_from_events`` need of the config beside the plan."""
+    j = config.llm_settings.judge
+    return {"session_timeout": config.llm_settings.session_timeout or config.lateness, "judge": judge_of(config),
+            "judge_timeout": None if j is None or j.function == "default" else j.timeout}
 
 
 def plan_of(config: ModelConfig) -> LLMPlan | None:
@@ -61,6 +82,8 @@ def plan_of(config: ModelConfig) -> LLMPlan | None:
     s = config.llm_settings
     pii = config.privacy.pii
     return LLMPlan(text=s.text, no_answer_below=s.no_answer_below,
+                   judge_rate=s.judge.sample_rate if s.judge is not None else 0.0,
+                   judge_salt=s.judge.salt if s.judge is not None else "",
                    **({"detectors": tuple(pii.detectors)} if pii is not None else {}))
 
 
@@ -75,13 +98,16 @@ def is_learning(reference: Reference) -> bool:
 
 
 def baseline_of(records: list[EventRecord], plan: LLMPlan, source: str, session_timeout: float,
-                until: float = math.inf) -> Reference:
+                until: float = math.inf, judge: Judge | None = None, judge_timeout: float | None = None
+                ) -> Reference:
     """The baseline profiled from events: their columns (derived and their own features; the derived ones
     keep their fixed kinds whatever the events hold: a first hour without a refusal still makes ``refusal``
     a yes/no column, the events' own are inferred as for a table), their embeddings, and their sessions,
     replayed in time order so that ``rephrase`` and the abandonment of the baseline are decided exactly as
     they will be for the windows. ``until``: the end of the traffic (the learning windows' end); a session
-    silent for the timeout by then has ended (all of them, for a file of past events)."""
+    silent for the timeout by then has ended (all of them, for a file of past events). ``judge``: the
+    events sampled for it (``judge_input``, at most ``BASELINE_JUDGED``) are judged now, the baseline's
+    judged quality."""
     if not records:
         raise InputError("no events: a baseline needs traffic to learn from", path=source)
     records = sorted(records, key=lambda r: r.ts)
@@ -117,6 +143,9 @@ def baseline_of(records: list[EventRecord], plan: LLMPlan, source: str, session_
             ref.profile.embeddings[name] = e
     if ended:
         ref.profile.sessions = SessionCounts(len(ended), sum(t.failed for t in ended))
+    sampled = [{"id": r.id, "llm": r.judge_input} for r in records if r.judge_input is not None]
+    if judge is not None and sampled:
+        ref.profile.judge = judge_events(sampled[:BASELINE_JUDGED], judge, timeout_s=judge_timeout)
     return ref
 
 
@@ -130,7 +159,7 @@ def _past_events(items: list[tuple[str, Any]], plan: LLMPlan, problems: list[str
             problems.append(f"{prefix}{where}: an event must be an object, got {type(item).__name__}")
             continue
         try:
-            feats, stored = plan.read(item.get("llm"), item.get("features"))
+            feats, stored, whole = plan.read(item.get("llm"), item.get("features"))
             ts = parse_timestamp(item["timestamp"], 0.0) if item.get("timestamp") is not None else float(n)
         except LLMInputError as exc:
             problems.append(f"{prefix}{where}: {exc.field}: {exc}")
@@ -139,12 +168,16 @@ def _past_events(items: list[tuple[str, Any]], plan: LLMPlan, problems: list[str
             problems.append(f"{prefix}{where}: timestamp: {exc}")
             continue
         status = item.get("status") if type(item.get("status")) is int else None
-        out.append(EventRecord(str(item.get("id", n)), str(item.get("version") or "unversioned"), ts, feats, None,
-                               None, None, status, llm=stored))
+        r = EventRecord(str(item.get("id", n)), str(item.get("version") or "unversioned"), ts, feats, None,
+                        None, None, status, llm=stored)
+        if plan.judged(r.id):
+            r.judge_input = whole
+        out.append(r)
     return out
 
 
-def baseline_from_file(path: str, plan: LLMPlan, session_timeout: float) -> Reference:
+def baseline_from_file(path: str, plan: LLMPlan, session_timeout: float, judge: Judge | None = None,
+                       judge_timeout: float | None = None) -> Reference:
     """The baseline of a file of past LLM events (a JSON list, or NDJSON: one event per line). A
     ConfigError lists the first problems with their place: a baseline learned from half a file would be a
     baseline of the wrong traffic."""
@@ -174,19 +207,20 @@ def baseline_from_file(path: str, plan: LLMPlan, session_timeout: float) -> Refe
         more = len(problems) - MAX_FILE_PROBLEMS
         raise ConfigError("\n".join(problems[:MAX_FILE_PROBLEMS] + ([f"{p}: ... and {more} more"] if more > 0 else [])))
     try:
-        return baseline_of(records, plan, str(p), session_timeout)
+        return baseline_of(records, plan, str(p), session_timeout, judge=judge, judge_timeout=judge_timeout)
     except InputError as exc:
         raise ConfigError(f"{p}: {exc}") from None
 
 
-def baseline_from_events(items: list[Any], plan: LLMPlan, session_timeout: float) -> Reference:
+def baseline_from_events(items: list[Any], plan: LLMPlan, session_timeout: float, judge: Judge | None = None,
+                         judge_timeout: float | None = None) -> Reference:
     """The baseline of past events sent over HTTP (``PUT /v1/models/{model}``'s ``baseline`` as a list):
     an InputError names the first event that is not one."""
     problems: list[str] = []
     records = _past_events([(f"[{i}]", it) for i, it in enumerate(items)], plan, problems, "baseline")
     if problems:
         raise InputError(problems[0].replace("]: ", "].", 1))
-    return baseline_of(records, plan, "baseline", session_timeout)
+    return baseline_of(records, plan, "baseline", session_timeout, judge=judge, judge_timeout=judge_timeout)
 
 
 def failed(r: EventRecord) -> bool:
@@ -234,8 +268,21 @@ def end_sessions(state: ModelState, now: float) -> int:
         if win is None:
             lost += 1
             continue
-        win.add_sessions(counts)
+        win.add_part(DatasetProfile(0, {}, sessions=counts))
     return lost
+
+
+def attach_verdicts(state: ModelState, now: float) -> None:
+    """The judge's verdicts into their windows (live or backfill) once those are folded; counted as late
+    (``judge_late``) when their window closed first. Called by the fold thread, under its lock."""
+    w, lateness = state.config.window, state.config.lateness
+    for key in list(state.judge_pending):
+        version, start = key
+        win = state.folder.open.get((version, OVERALL, start)) or state.backfill.open.get((version, OVERALL, start))
+        if win is not None:
+            win.add_part(DatasetProfile(0, {}, judge=state.judge_pending.pop(key)))
+        elif now >= start + w + lateness or start + w <= state.folder.closed_through - lateness:
+            state.metrics.judge_late += state.judge_pending.pop(key).calls
 
 
 @dataclass
@@ -248,6 +295,7 @@ class Learning:
     min_events: int
     lateness: float
     counts: dict[float, int] = field(default_factory=dict)
+    judged: dict[tuple[str, float], JudgeWindow] = field(default_factory=dict)  # verdicts by (version, window)
 
     def count(self, timestamps: Iterable[float]) -> None:
         w = self.window

@@ -132,6 +132,7 @@ class ModelMetrics:
     duplicates: int = 0
     too_late: int = 0
     sessions_unplaced: int = 0  # LLM sessions decided after their last turn's window closed (monitor/llm.py)
+    judge_late: int = 0  # judge calls whose window closed before their verdict (monitor/judging.py)
     labels: int = 0
     labels_joined: int = 0
     labels_expired: int = 0
@@ -252,4 +253,4 @@ class ModelMetrics:
 
 _SAVED_COUNTS = ("duplicates", "too_late", "labels", "labels_joined", "labels_expired", "label_duplicates",
                  "label_corrections", "outcomes", "outcomes_joined", "outcome_duplicates", "outcomes_expired",
-                 "sessions_unplaced")
+                 "sessions_unplaced", "judge_late")

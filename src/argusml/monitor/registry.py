@@ -85,10 +85,11 @@ class Registry:
                 state.pending_outcomes, state.outcome_names = old.pending_outcomes, old.outcome_names
                 state.versions, state.events_total = old.versions, old.events_total
                 state.learned_seq = old.learned_seq
+                state.judge_spent = old.judge_spent
                 if state.sessions is not None and old.sessions is not None:
                     state.sessions.open = old.sessions.open
                 if state.learning is not None and old.learning is not None:  # what it has seen so far counts
-                    state.learning.counts = old.learning.counts
+                    state.learning.counts, state.learning.judged = old.learning.counts, old.learning.judged
             for v, r in own.items():
                 state.set_reference(v, r)
             self.models[config.model] = state

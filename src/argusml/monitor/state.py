@@ -17,7 +17,7 @@ from argusml.llm.events import LLMPlan
 from argusml.llm.sessions import SessionTracker
 from argusml.monitor.dedup import DedupIndex
 from argusml.monitor.events import EventBatch, Problem, Schema, Target, validate_events
-from argusml.monitor.llm import Learning, is_learning, plan_of
+from argusml.monitor.llm import Learning, is_learning, judge_of, plan_of
 from argusml.monitor.metrics import ModelMetrics
 from argusml.monitor.performance import task_of
 from argusml.monitor.privacy import Redactor
@@ -62,6 +62,9 @@ class ModelState:
         self.learning = Learning(config.window, base.windows, base.min_events, config.lateness) if (
             self.llm is not None and is_learning(reference)) else None
         self.learned_seq = 0  # events through this sequence were read when the baseline was learned
+        self.judge = judge_of(config)  # an LLM model's judge (monitor/judging.py)
+        self.judge_spent: dict[tuple[str, float], int] = {}  # judge calls per (version, window start)
+        self.judge_pending: dict[tuple[str, float], Any] = {}  # verdicts the fold has yet to attach
         # an LLM model's open sessions: rephrases and abandonment (monitor/llm.py)
         self.sessions = SessionTracker(timeout=config.llm_settings.session_timeout or config.lateness) if (
             self.llm is not None) else None

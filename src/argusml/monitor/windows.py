@@ -31,7 +31,6 @@ from argusml.profile.declared import Declared
 from argusml.profile.embedding import EmbeddingProfile
 from argusml.profile.frame import TableSource
 from argusml.profile.multivariate import MultivariateProfile
-from argusml.profile.sessions import SessionCounts
 from argusml.schema import Kind
 
 OVERALL = "*"
@@ -117,10 +116,10 @@ class Window:
             prof = replace(prof, embeddings=embeddings)
         self.profile = prof if self.profile is None else self.profile.merge(prof)
 
-    def add_sessions(self, counts: SessionCounts) -> None:
-        """Sessions whose last turn is in this window, decided after it was folded (monitor/llm.py)."""
+    def add_part(self, part: DatasetProfile) -> None:
+        """What is known of this window's rows only after they were folded, as a profile of no rows: the
+        sessions whose last turn is in it, the judge's verdicts on its answers (monitor/llm.py)."""
         self.flush()
-        part = DatasetProfile(0, {}, sessions=counts)
         self.profile = part if self.profile is None else self.profile.merge(part)
 
     def profile_json(self) -> str:

@@ -27,6 +27,7 @@ from argusml.profile.multivariate import MultivariateModel, MultivariateProfile,
 from argusml.profile.sessions import SessionCounts
 from argusml.schema import Role
 from argusml.stats import Mergeable
+from argusml.stats.judged import JudgeWindow
 
 MAX_CORRELATION_COLUMNS = 100
 """Correlations are kept for at most this many numeric features (the most
@@ -65,6 +66,7 @@ class DatasetProfile(Mergeable):
     # an LLM model's embeddings (query, response), each summarised as a whole vector, not as columns
     embeddings: dict[str, EmbeddingProfile] = field(default_factory=dict)
     sessions: SessionCounts | None = None  # an LLM model's sessions that ended (profile/sessions.py)
+    judge: JudgeWindow | None = None  # an LLM model's judged answers (llm/judge.py)
 
     def merge(self, other: DatasetProfile) -> DatasetProfile:
         cols: dict[str, ColumnProfile] = {}
@@ -90,7 +92,10 @@ class DatasetProfile(Mergeable):
             # else: another embedding model's vectors (a dimension change) do not mix: the first one's are kept
         sa, sb = self.sessions, other.sessions
         sessions = sa.merge(sb) if sa is not None and sb is not None else (sa or sb)
-        return DatasetProfile(self.n_rows + other.n_rows, cols, corr, extra, mv, declared, emb, sessions)
+        ja, jb = self.judge, other.judge
+        judge = ja if jb is None else jb if ja is None else ja.merge(jb) if ja.judge == jb.judge else jb
+        # (a window of another judge than the one before: a new judge replaces it, its scale is another)
+        return DatasetProfile(self.n_rows + other.n_rows, cols, corr, extra, mv, declared, emb, sessions, judge)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -102,6 +107,7 @@ class DatasetProfile(Mergeable):
             **({"declared": {k: v.to_dict() for k, v in self.declared.items()}} if self.declared else {}),
             **({"embeddings": {k: v.to_dict() for k, v in self.embeddings.items()}} if self.embeddings else {}),
             **({"sessions": self.sessions.to_dict()} if self.sessions is not None else {}),
+            **({"judge": self.judge.to_dict()} if self.judge is not None else {}),
         }
 
     @classmethod
@@ -112,7 +118,8 @@ class DatasetProfile(Mergeable):
                    None if d.get("multivariate") is None else MultivariateProfile.from_dict(d["multivariate"]),
                    {k: DeclaredCounts.from_dict(v) for k, v in (d.get("declared") or {}).items()},
                    {k: EmbeddingProfile.from_dict(v) for k, v in (d.get("embeddings") or {}).items()},
-                   None if d.get("sessions") is None else SessionCounts.from_dict(d["sessions"]))
+                   None if d.get("sessions") is None else SessionCounts.from_dict(d["sessions"]),
+                   None if d.get("judge") is None else JudgeWindow.from_dict(d["judge"]))
 
 
 def workers() -> int:

@@ -36,6 +36,7 @@ from argusml.profile.labelled import reference_performance
 from argusml.profile.multivariate import MultivariateModel, fit_rows
 from argusml.profile.sessions import SessionCounts
 from argusml.schema import InputError, Kind, Role
+from argusml.stats.judged import JudgeWindow
 
 log = logging.getLogger("argus.profile")
 
@@ -226,6 +227,7 @@ class Reference:
             **({"embeddings": {k: v.to_dict() for k, v in self.profile.embeddings.items()}}
                if self.profile.embeddings else {}),
             **({"sessions": self.profile.sessions.to_dict()} if self.profile.sessions is not None else {}),
+            **({"judge": self.profile.judge.to_dict()} if self.profile.judge is not None else {}),
         }
 
     @classmethod
@@ -244,7 +246,9 @@ class Reference:
             corr = None if d.get("correlation") is None else CoMoments.from_dict(d["correlation"])
             embeddings = {k: EmbeddingProfile.from_dict(v) for k, v in (d.get("embeddings") or {}).items()}
             sessions = None if d.get("sessions") is None else SessionCounts.from_dict(d["sessions"])
-            profile = DatasetProfile(int(d["n_rows"]), cols, corr, embeddings=embeddings, sessions=sessions)
+            judge = None if d.get("judge") is None else JudgeWindow.from_dict(d["judge"])
+            profile = DatasetProfile(int(d["n_rows"]), cols, corr, embeddings=embeddings, sessions=sessions,
+                                     judge=judge)
             mv = None if d.get("multivariate") is None else MultivariateModel.from_dict(d["multivariate"])
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"malformed baseline: {type(exc).__name__}: {exc}", path=where) from None

@@ -359,6 +359,33 @@ class LLMBaseline(_Strict):
     file: str | None = Field(None, description="past LLM events (JSON list or NDJSON) to learn the baseline from")
 
 
+class JudgeSettings(_Strict):
+    """A judge of an LLM model's answers (docs/LLM.md, "Judges"): run on a sample chosen by the hash of the
+    event id, its scores aggregated per window with intervals and compared with the baseline's."""
+
+    function: str = Field("default", description="default: the offline lexical judge (grounding and relevance); "
+                                                 "or 'package.module:name', a function of the llm object that "
+                                                 "returns a score in [0, 1] (or a Verdict), or a judge object")
+    rate: float | None = Field(None, gt=0, le=1, description="share of events judged (default: all for the "
+                                                             "offline judge, 0.05 for a function of yours)")
+    max_per_window: int = Field(200, ge=1, description="judge calls per window at most")
+    timeout: float = Field(10.0, gt=0, description="a call slower than this counts as an error")
+    threshold: float = Field(0.5, ge=0, le=1, description="the score at which an answer passes")
+    salt: str = Field("", description="a new salt draws a new sample")
+    _d = _duration_field("timeout")
+
+    @field_validator("function")
+    @classmethod
+    def _function(cls, v: str) -> str:
+        if v != "default" and not re.match(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", v):
+            raise ValueError(f"judge.function {v!r} must be 'default' or 'package.module:name'")
+        return v
+
+    @property
+    def sample_rate(self) -> float:
+        return self.rate if self.rate is not None else (1.0 if self.function == "default" else 0.05)
+
+
 class LLMSettings(_Strict):
     """How a ``kind: llm`` model reads its events (docs/LLM.md)."""
 
@@ -368,6 +395,7 @@ class LLMSettings(_Strict):
     no_answer_below: float | None = Field(None, description="a best retrieval score below this means the index "
                                                             "had no answer (the no_answer column)")
     baseline: LLMBaseline = LLMBaseline()
+    judge: JudgeSettings | None = Field(JudgeSettings(), description="the judge of the answers (null: none)")
     session_timeout: float | None = Field(None, description="a session with no turn for this long has ended "
                                                             "(abandoned when its last answer failed); at most "
                                                             "the lateness, which is the default")

@@ -42,6 +42,9 @@ DEFAULT_SEVERITY: dict[str, Severity] = {
     "embedding_drift": Severity.P1,
     # more users left an LLM application right after a failed answer: its quality as they see it fell
     "abandonment_rise": Severity.P1,
+    # the judge's pass rate or mean score fell: a sampled, model-graded view of quality, like a label-free
+    # estimate worth knowing before acting (a new rubric or judge model moves it too)
+    "judge_drop": Severity.P2,
     # model quality (docs/PERFORMANCE.md): a credible drop beyond tolerance is for today; a weak segment
     # and a drop seen only in the label-free estimate are worth knowing, not yet worth acting on
     "performance_drop": Severity.P1,

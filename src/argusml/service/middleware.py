@@ -31,6 +31,11 @@ page, the JSON ones too) and its assets are public as well: they hold no data, o
 API with the token the person gives, and an alert links to them."""
 
 
+REGISTER_BODY_FACTOR = 4
+"""``PUT /v1/models/{model}`` may be this many times the ingest body limit (64 MB by default): 2,000 past LLM
+events with two 384-number embeddings are about 25 MB of JSON."""
+
+
 def is_public(path: str) -> bool:
     return (path in PUBLIC_PATHS or path.startswith(DOCS_ASSETS + "/") or path == RUNBOOKS_PATH
             or path.startswith(RUNBOOKS_PATH + "/") or path in ("/", "/favicon.ico") or path.startswith(DASHBOARD_PAGES)
@@ -77,10 +82,16 @@ class RequestContext:
             await send_json(send_with_id, *denial)
         else:
             cl = headers.get(b"content-length")
-            if cl is not None and cl.isdigit() and int(cl) > self.max_body:
+            # a model's registration carries its baseline in one body (an LLM model's: past events with their
+            # embeddings), which cannot be split into batches: it may be larger
+            register = scope.get("method") == "PUT" and model is not None and len(parts) == 4
+            limit = self.max_body * REGISTER_BODY_FACTOR if register else self.max_body
+            if cl is not None and cl.isdigit() and int(cl) > limit:
+                hint = ("send fewer past events (an LLM baseline samples at most 2,000 rows of each embedding)"
+                        if register else "send smaller batches")
                 await send_json(send_with_id, 413, {"error": "body_too_large",
                                                     "detail": f"body of {int(cl)} bytes exceeds the limit of "
-                                                              f"{self.max_body} bytes; send smaller batches"})
+                                                              f"{limit} bytes; {hint}"})
             elif (self.ingest is not None and scope.get("method") == "POST" and model is not None and len(parts) == 5
                   and parts[4] in ("events", "labels", "outcomes", "backfill")):
                 status, body, extra = await self.ingest(parts[4], model, headers.get(b"content-type", b"").decode(

@@ -60,7 +60,7 @@ def _pack(v: Validated, plan: ValidationPlan) -> tuple[Any, ...]:
     keep = plan.segments if len(plan.schemas) == 1 and plan.llm is None else None
     recs = [(r.id, r.version, r.ts, r.features if keep is None else {k: r.features[k] for k in keep if k in r.features},
              r.prediction, r.segment, r.latency_ms, r.status, r.pred_value, r.pred_label, r.payload, r.resources,
-             r.stages, r.fallback, r.cost, r.llm)
+             r.stages, r.fallback, r.cost, r.llm, r.judge_input)
             for r in v.batch.records]
     probs = [[(p.index, p.field, p.error, p.reason) for p in ps] for ps in (v.rejected, v.warnings)]
     return v.generation, recs, v.batch.columns, v.batch.extra, v.batch.dirty, v.indexes, *probs
@@ -69,10 +69,10 @@ def _pack(v: Validated, plan: ValidationPlan) -> tuple[Any, ...]:
 def _unpack(t: tuple[Any, ...]) -> Validated:
     generation, recs, columns, extra, dirty, indexes, rejected, warnings = t
     records = []
-    for id_, version, ts, feats, pred, seg, lat, status, pv, pl, payload, res, stages, fallback, cost, llm in recs:
+    for id_, version, ts, feats, pred, seg, lat, status, pv, pl, payload, res, stages, fallback, cost, llm, judge in recs:
         # an LLM event's kept object: its embeddings and session are folded, its tenant and tokens costed
         r = EventRecord(id_, version, ts, feats, pred, seg, lat, status, res, stages, fallback, cost, llm)
-        r.pred_value, r.pred_label, r.payload = pv, pl, payload
+        r.pred_value, r.pred_label, r.payload, r.judge_input = pv, pl, payload, judge
         records.append(r)
     batch = EventBatch(records, columns, extra, None, dirty)  # the owner puts its own schema object in
     return Validated(generation, batch, indexes, [Problem(*p) for p in rejected], [Problem(*p) for p in warnings])

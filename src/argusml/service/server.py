@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from argusml.monitor import ModelState, Monitor, Settings
-from argusml.monitor.llm import baseline_from_file, learning_reference, plan_of
+from argusml.monitor.llm import baseline_from_file, learning_reference, past_traffic_args, plan_of
 from argusml.monitor.state import version_references
 from argusml.profile import Reference
 from argusml.schema import ArgusError, ConfigError, InputError
@@ -48,8 +48,8 @@ def load_model_file(path: str | os.PathLike[str]) -> tuple[ModelConfig, Referenc
             ref = Reference.load(ref_path)
         else:  # an LLM model: a baseline of past events, or none yet (it learns from its first windows)
             base = cfg.llm_settings.baseline
-            ref = (baseline_from_file(base.file, plan, cfg.llm_settings.session_timeout or cfg.lateness)
-                   if base.file else learning_reference(plan))
+            ref = (baseline_from_file(base.file, plan, **past_traffic_args(cfg)) if base.file
+                   else learning_reference(plan))
         ModelState(cfg, ref)
         version_references(cfg)
     except (ConfigError, InputError) as exc:

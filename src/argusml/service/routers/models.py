@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from argusml.monitor.health import HEALTH_RANK
-from argusml.monitor.llm import baseline_from_events, learning_reference, plan_of
+from argusml.monitor.llm import baseline_from_events, learning_reference, past_traffic_args, plan_of
 from argusml.profile import Reference
 from argusml.schema import ConfigError, InputError
 from argusml.schema.model_config import MODEL_NAME, model_config_from_dict
@@ -123,7 +123,7 @@ def put_model(model: str, body: schemas.RegisterIn, request: Request, monitor: M
         elif body.baseline is None:
             ref = learning_reference(plan)  # it learns from its first windows
         elif isinstance(body.baseline, list):
-            ref = baseline_from_events(body.baseline, plan, cfg.llm_settings.session_timeout or cfg.lateness)
+            ref = baseline_from_events(body.baseline, plan, **past_traffic_args(cfg))
         else:
             raise ApiError(422, "invalid_config", "baseline: an LLM model's baseline is a list of past events "
                                                   "(or none: it learns from its first windows)")
