@@ -37,7 +37,8 @@ Seconds per period run from the first chunk's POST (client-side JSON
 encoding included: an application must encode too) to the verdict read
 back, less the polls of the open window after each chunk (they record what
 a provisional look showed: ``provisional_drifted``, never part of the
-decision); ``phases_s`` splits that into posting and closing. Closing includes
+decision); ``phases_s`` splits that into the client's JSON encoding, the
+POSTs (the server's decoding, validation and store writes) and closing. Closing includes
 waiting for the monitor's next tick (``Settings.tick_every``, 1 s by
 default) after the simulated clock jumps past the window's end.
 
@@ -220,11 +221,14 @@ def run_live(data: str, periods: list[dict[str, Any]], *, window: float = 3600.0
                     start = START + i * window
                     events = period_events(data, p["name"], docs, doc_emb, start, window)
                     t1 = time.perf_counter()
-                    accepted, polled, provisional = 0, 0.0, set()
+                    accepted, polled, encoding, provisional = 0, 0.0, 0.0, set()
                     for j in range(0, len(events), chunk):
                         part = events[j:j + chunk]
                         clock.t = part[-1]["timestamp"] + 1
-                        ans = check(http.post(f"/v1/models/{MODEL}/events", content=encode(part)), "POST events")
+                        te = time.perf_counter()
+                        body = encode(part)
+                        encoding += time.perf_counter() - te
+                        ans = check(http.post(f"/v1/models/{MODEL}/events", content=body), "POST events")
                         if ans.get("rejected"):
                             raise SystemExit(f"{p['name']}: rejected: {json.dumps(ans['rejected'][:3])}")
                         accepted += ans["accepted"]
@@ -243,7 +247,8 @@ def run_live(data: str, periods: list[dict[str, Any]], *, window: float = 3600.0
                     res = summarise(w, mine)
                     res.update(accepted=accepted, n_rows=w.get("n_rows"), provisional_drifted=sorted(provisional),
                                seconds=round(t3 - t1 - polled, 3),
-                               phases_s={"post": round(t2 - t1 - polled, 3), "close": round(t3 - t2, 3)},
+                               phases_s={"encode": round(encoding, 3), "post": round(t2 - t1 - polled - encoding, 3),
+                                         "close": round(t3 - t2, 3)},
                                verdict=w["verdict"])
                     out["periods"][p["name"]] = res
         finally:
