@@ -1,8 +1,8 @@
 #!/usr/bin/env python
-"""Argus vs Evidently on the same RAG traffic with planted failures, in one run.
+"""Argus (the live monitor and the library) vs Evidently on the same RAG traffic with planted failures, in one run.
 
     PYTHONPATH=src .venv/bin/python bench/rag_compare.py [--data /tmp/ragdata] [--venvs /tmp/venvs]
-                                                         [--gen-python PY] [--regenerate]
+                                                         [--gen-python PY] [--regenerate] [--no-live]
 
 1. Traffic: bench/rag_traffic.py writes ``--data`` (reference, clean
    periods, one period per planted failure) unless it is already there.
@@ -10,12 +10,18 @@
    import it, the generator runs under ``--gen-python`` (default
    /tmp/ragvenv/bin/python, a venv with ``pip install -e '.[llm]' pandas
    pyarrow``), so the project's own venv stays without the extra.
-2. Argus, in this process, per current period against the reference:
+2. Argus live (bench/rag_live.py, skipped with ``--no-live``): the service a
+   user runs, in this process: a real monitor and store behind the real app
+   on a local socket, the reference registered as the LLM model's baseline
+   by ``PUT /v1/models/rag``, each period posted as LLM events into its own
+   1-hour window on a simulated clock, the verdict read from
+   ``GET .../windows`` once the window closed.
+3. Argus library, in this process, per current period against the reference:
    ``embedding_drift`` on the query and on the response embeddings (Holm
    over centroid, MMD and norms, alpha 0.05) and ``argusml.report`` on the
    derived columns (lengths, tokens, latency, citations, top-1 and mean
    retrieval score, empty retrievals), reading ``drifted_columns``.
-3. Evidently, in its own venv (bench/setup_venvs.sh evidently), by
+4. Evidently, in its own venv (bench/setup_venvs.sh evidently), by
    bench/incumbents/bench_evidently_rag.py: its no-download text
    descriptors on query and response, DataDriftPreset over the same derived
    columns plus those descriptors, and its default embeddings drift on the
@@ -23,10 +29,15 @@
 
 A period counts as *caught* (failure periods) or as a *false alarm* (clean
 periods) when the system flags anything: a drifted column or a drifted
-embedding. Seconds are per period, from the raw frames to the decision
-(each side recomputes the reference's profile or descriptors every period).
+embedding (for the live monitor: the closed window's ``drifted_columns``,
+where the embeddings are columns too, or its status ``drift``). Seconds are
+per period: for the library and Evidently from the raw frames to the
+decision (each recomputes the reference's profile or descriptors every
+period); for the live monitor from the first POST of the period's events to
+the closed window's verdict read back (the baseline is registered once,
+before, and timed apart).
 
-Prints the table and writes it to bench/results/rag.md; the two sides' full
+Prints the table and writes it to bench/results/rag.md; the three sides' full
 results go to bench/results/raw/rag-<stamp>/ (gitignored).
 """
 
@@ -173,23 +184,28 @@ def argus_emb_why(v: dict[str, Any]) -> str:
     return "+".join(tests)
 
 
-def table(periods: list[dict], argus: dict[str, Any], ev: dict[str, Any]) -> str:
+def table(periods: list[dict], argus: dict[str, Any], ev: dict[str, Any], live: dict[str, Any] | None) -> str:
     for v in argus["periods"].values():
         for e in v["embeddings"].values():
             e["why"] = argus_emb_why(e)
     for v in ev["periods"].values():
         for e in v["embeddings"].values():
             e["why"] = f"AUC {e['roc_auc']:.2f}"
-    lines = ["| period | planted failure | Argus flags | Argus: flagged by | Argus s | Evidently flags "
-             "| Evidently: flagged by | Evidently dataset drift (share) | Evidently s |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    systems = ([("Argus live", live)] if live else []) + [("Argus library", argus), ("Evidently", ev)]
+    head = "| period | planted failure | " + " | ".join(
+        f"{name} flags | {name}: flagged by | " + ("Evidently dataset drift (share) | " if name == "Evidently" else "")
+        + f"{name} s" for name, _ in systems) + " |"
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for p in periods:
-        ar, er = argus["periods"][p["name"]], ev["periods"][p["name"]]
         kind = "caught" if p["failure"] else "FALSE ALARM"
-        lines.append(
-            f"| {p['name']} | {FAILURE_TEXT[p['failure']]} | {kind if ar['caught'] else 'no'} | {what(ar, 'why')} "
-            f"| {ar['seconds']:.2f} | {kind if er['caught'] else 'no'} | {what(er, 'why')} "
-            f"| {'yes' if er['dataset_drift'] else 'no'} ({er['drifted_share']:.2f}) | {er['seconds']:.2f} |")
+        cells = [p["name"], FAILURE_TEXT[p["failure"]]]
+        for name, res in systems:
+            r = res["periods"][p["name"]]
+            cells += [kind if r["caught"] else "no", what(r, "why")]
+            if name == "Evidently":
+                cells.append(f"{'yes' if r['dataset_drift'] else 'no'} ({r['drifted_share']:.2f})")
+            cells.append(f"{r['seconds']:.2f}")
+        lines.append("| " + " | ".join(cells) + " |")
     fail = [p["name"] for p in periods if p["failure"]]
     clean = [p["name"] for p in periods if not p["failure"]]
 
@@ -200,21 +216,24 @@ def table(periods: list[dict], argus: dict[str, Any], ev: dict[str, Any]) -> str
                          res["periods"][n]["embeddings"].values()) for n in clean)
         return caught, false, false_cols, sum(v["seconds"] for v in res["periods"].values())
 
-    ac, af, afc, asec = tally(argus)
-    ec, ef, efc, esec = tally(ev)
-    n_cols_a = len(next(iter(argus["periods"].values()))["embeddings"]) + 11
-    n_cols_e = len(ev["descriptors"]) + 11 + 2
+    tested = {"Argus library": (len(next(iter(argus["periods"].values()))["embeddings"]) + 11) * len(clean),
+              "Evidently": (len(ev["descriptors"]) + 11 + 2) * len(clean)}
+    if live:  # the verdict's n_tested counts the derived columns it tested, not the embeddings (tested as well)
+        tested["Argus live"] = sum(live["periods"][n]["verdict"]["n_tested"] + len(live["periods"][n]["embeddings"])
+                                   for n in clean)
     lines += ["", "| system | failures caught | clean periods with a false alarm | false flags on clean periods "
-              "(columns + embeddings) | seconds, all periods |", "|---|---|---|---|---|",
-              f"| Argus {argus['version']} | {ac}/{len(fail)} | {af}/{len(clean)} | {afc} of {n_cols_a * len(clean)} "
-              f"| {asec:.1f} |",
-              f"| Evidently {ev['version']} | {ec}/{len(fail)} | {ef}/{len(clean)} | {efc} of {n_cols_e * len(clean)} "
-              f"| {esec:.1f} (process wall {ev['process_wall_s']:.1f}, of which {ev.get('nltk_check_s', 0):.1f} s "
-              f"trying the NLTK descriptors' downloads) |"]
+              "(columns + embeddings) | seconds, all periods |", "|---|---|---|---|---|"]
+    for name, res in systems:
+        c, f, fc, sec = tally(res)
+        extra = (f" (process wall {ev['process_wall_s']:.1f}, of which {ev.get('nltk_check_s', 0):.1f} s trying "
+                 "the NLTK descriptors' downloads)" if name == "Evidently" else
+                 f" (+ {res['register']['seconds']:.1f} to register the baseline)" if name == "Argus live" else "")
+        lines.append(f"| {name} {res['version']} | {c}/{len(fail)} | {f}/{len(clean)} | {fc} of {tested[name]} "
+                     f"| {sec:.1f}{extra} |")
     lines += ["", "Mean seconds per period, by phase: "
               + "; ".join(f"{name}: " + ", ".join(f"{k} {np.mean([v['phases_s'][k] for v in res['periods'].values()]):.2f}"
                                                   for k in next(iter(res["periods"].values()))["phases_s"])
-                          for name, res in (("Argus", argus), ("Evidently", ev)))]
+                          for name, res in systems)]
     return "\n".join(lines)
 
 
@@ -227,6 +246,10 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2, help="onnxruntime threads for generating")
     ap.add_argument("--regenerate", action="store_true")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "rag.md"))
+    ap.add_argument("--no-live", action="store_true", help="leave out the live monitor (the library and Evidently only)")
+    ap.add_argument("--window", type=float, default=3600.0, help="the live monitor's window, one period each")
+    ap.add_argument("--chunk", type=int, default=100, help="events per POST to the live monitor")
+    ap.add_argument("--cache", default="/tmp/ragdata-embcache", help="rag_traffic's embedding cache")
     a = ap.parse_args()
     started = dt.datetime.now()
     load_before = loadavg()
@@ -236,6 +259,15 @@ def main() -> None:
     with open(os.path.join(a.data, "manifest.json")) as f:
         manifest = json.load(f)
     periods = [p for p in manifest["periods"] if p["name"] != "reference"]
+    live = None
+    if not a.no_live:
+        from rag_live import run_live
+
+        t0 = time.perf_counter()
+        live = run_live(a.data, periods, window=a.window, chunk=a.chunk, cache=a.cache, gen_python=a.gen_python)
+        live["process_wall_s"] = round(time.perf_counter() - t0, 1)
+        with open(os.path.join(raw, "argus_live.json"), "w") as f:
+            json.dump(live, f, indent=1, default=str)
     t0 = time.perf_counter()
     argus = run_argus(a.data, periods)
     argus["process_wall_s"] = round(time.perf_counter() - t0, 1)
@@ -251,10 +283,20 @@ def main() -> None:
             f"Evidently embeddings drift via: {ev.get('embeddings_via')} (metric = the whole EmbeddingsDrift report, "
             f"its t-SNE included). Evidently descriptors: {', '.join(ev['descriptors'])}. NLTK-backed descriptors here: "
             f"{json.dumps(ev.get('nltk_descriptors', {}))}\n")
-    text = head + "\n" + table(periods, argus, ev) + "\n"
+    if live:
+        reg = live["register"]
+        head += (f"\nArgus live: one monitor (default Settings, DuckDB store in a temp dir, the app on a local socket), "
+                 f"`PUT /v1/models/rag` with the {reg['baseline']['events']} reference events as the baseline "
+                 f"({reg['body_mb']} MB of JSON, {reg['seconds']:.1f} s), window {live['window_s']:g} s with one "
+                 f"period each, {live['chunk']} events a POST; flags = the closed window's drifted_columns. "
+                 f"Provisional looks (open windows) called drifted: "
+                 + ("; ".join(f"{n}: {', '.join(r['provisional_drifted'])}" for n, r in live["periods"].items()
+                              if r["provisional_drifted"]) or "none") + "\n")
+    text = head + "\n" + table(periods, argus, ev, live) + "\n"
     print("\n" + text)
     with open(a.out, "w") as f:
-        f.write("# RAG traffic: Argus vs Evidently (generated by bench/rag_compare.py)\n\n" + text)
+        f.write("# RAG traffic: Argus (live monitor and library) vs Evidently (generated by bench/rag_compare.py)\n\n"
+                + text)
     print(f"wrote {a.out}")
 
 
