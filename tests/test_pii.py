@@ -318,3 +318,35 @@ def test_no_planted_value_is_stored_or_shown(running_monitor, ref, monkeypatch, 
         if action == "hash":
             token = hmac.new(b"k" * 32, b"email:ana.lopez@example.com", hashlib.sha256).hexdigest()[:32]
             assert note == f"customer wrote: reach me via [EMAIL:{token}] thanks"
+
+
+@pytest.mark.service
+@pytest.mark.parametrize("text", ["stats", "masked", "raw"])
+def test_no_planted_value_of_an_llm_event_is_stored_or_shown(running_monitor, caplog, text):
+    """An LLM model's prompts, answers, documents and feedback comments hold planted PII: with the default
+    (``stats``) or ``masked`` none of it reaches the store, the logs, the metrics or a report; ``raw`` keeps it
+    (so the check can fail)."""
+    from argusml.monitor.llm import baseline_from_events, plan_of
+    from llm_traffic import llm_events
+
+    cfg = ModelConfig(model="p", kind="llm", window="5m", lateness="1m", llm={"text": text})
+    t0 = 1_800_000_000.0
+    ref = baseline_from_events(llm_events(300, t0 - 86400, 3600, seed=1), plan_of(cfg), 60.0)
+    running = running_monitor((cfg, ref), data=f"llm-{text}", settings=Settings(tick_every=0.02, snapshot_every=0.05))
+    running.clock.t = t0
+    caplog.set_level(logging.DEBUG)
+    events = llm_events(70, t0 - 60, 50, seed=2, session="s-1")
+    for i, e in enumerate(events):
+        value = PLANTED[i % len(PLANTED)]
+        e["llm"]["prompt"] += f" You can reach me via {value}."
+        e["llm"]["response"] = f"Noted, {value}. " + e["llm"]["response"]
+        e["llm"]["context"][0]["text"] += f" Account holder {value}."
+        e["llm"]["feedback"] = {"comment": f"thanks, {value} here"}
+    r = running.client.post("/v1/models/p/events", json=events)
+    assert r.status_code == 200 and r.json()["accepted"] == 70
+    running.clock.advance(900)
+    assert running.monitor.wait_idle()
+    assert running.client.get("/v1/models/p/windows").json()["windows"]  # a window closed and was checked
+    seen = _everything(running, running.client) + caplog.text + r.text
+    leaked = [v for v in PLANTED if v in seen]
+    assert leaked == (PLANTED if text == "raw" else [])
