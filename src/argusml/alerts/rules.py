@@ -20,7 +20,7 @@ from argusml.schema.model_config import ModelConfig
 Role = Literal["symptom", "cause"]
 
 SYMPTOM_CHECKS = frozenset({"prediction_drift", "target_drift", "performance_drop", "estimated_performance_drop",
-                            "proxy_shift", "weak_segment", "outcome_drop"})
+                            "proxy_shift", "weak_segment", "outcome_drop", "abandonment_rise", "judge_drop"})
 """Findings that say the model's output or quality moved: what the users feel, not why."""
 
 CAUSE_ORDER: dict[str, int] = {
@@ -36,7 +36,7 @@ CAUSE_ORDER: dict[str, int] = {
     "unexpected_version": 3,
     # the data's distribution moved
     "new_categories": 4, "vanished_categories": 4, "out_of_range": 4, "drift": 5, "near_constant_column": 5,
-    "correlation_change": 6, "multivariate_drift": 6,
+    "embedding_drift": 5, "correlation_change": 6, "multivariate_drift": 6,
 }
 """Lower is more fundamental: it explains the ones above it, not the other way round. A user rule that is a
 cause ranks after the built-in ones (its meaning is the user's)."""
