@@ -476,9 +476,11 @@ def test_streamed_body_over_the_limit_is_413(small_client: TestClient) -> None:
 
 
 def test_too_large_put_is_413(small_client: TestClient) -> None:
-    r = small_client.put(f"/v1/models/{MODEL}", content=raw({"config": {}, "baseline": {"pad": "x" * 2000}}),
+    """A registration may be 4 times the ingest limit (an LLM baseline of past events is one body): 1 KB here."""
+    r = small_client.put(f"/v1/models/{MODEL}", content=raw({"config": {}, "baseline": {"pad": "x" * 5000}}),
                          headers=JSON)
     assert r.status_code == 413, r.text
+    assert "exceeds the limit of 4096 bytes; send fewer past events" in r.json()["detail"]
 
 
 def test_many_warnings_answer_matches_the_documented_shape(client: TestClient) -> None:

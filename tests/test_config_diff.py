@@ -106,7 +106,7 @@ def test_describe_alerting_says_what_fires_where():
         "routes: P0 -> default; P1 -> default; P2 -> nobody (incident list only)",
         "rules: p99 (threshold latency_p99 above 1, P1, after 3 windows)",
         "SLOs: latency 99% of requests under 1s",
-        "checks: 23 of 24 alert (P0: all_null, missing_column; 11 at P1, 10 at P2); off: extra_column",
+        "checks: 26 of 27 alert (P0: all_null, missing_column; 13 at P1, 11 at P2); off: extra_column",
         "fires after 3 bad 5m windows in a row, resolves after 2 good ones; alerts within 1h join one incident"]
     assert describe_alerting(cfg("model: m\n"))[0] == ("receivers: none: incidents are listed, nobody is notified "
                                                        "(set alerts.webhook)")

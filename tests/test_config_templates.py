@@ -124,8 +124,8 @@ def test_unknown_metric_in_a_template_names_the_template(folder: Path):
         f"{m} (from templates/team-risk.yaml): alerts.rules[0].metric: unknown metric 'latency_p9'; did you mean "
         "'latency_p99'? (metrics: rows, error_rate, latency_p50, latency_p99, prediction_mean, class_ratio.<class>, "
         "drift_score.<feature>, missing_ratio.<feature>, findings.<check>, performance.<metric>, label_lag, "
-        "freshness, silence, fallback_ratio, cost_per_prediction, cost_per_day, stage_latency_p50.<stage>, "
-        "stage_latency_p99.<stage>)")
+        "freshness, silence, fallback_ratio, cost_per_prediction, cost_per_day, tenant_cost_per_day, tokens_per_day, "
+        "stage_latency_p50.<stage>, stage_latency_p99.<stage>)")
 
 
 def test_unknown_keys_name_the_nearest_key_and_the_file_that_set_them(folder: Path):

@@ -18,7 +18,7 @@ from argusml.stats.performance import Estimate, proportion, t_interval
 from argusml.stats.tests import adjust_p_values
 
 
-class Scored(Protocol):
+class _Scored(Protocol):
     @property
     def score(self) -> float: ...
 
@@ -69,7 +69,7 @@ class JudgeWindow(Mergeable):
         """Judge calls made: what the budget counts (an error or an abstention costs a call too)."""
         return self.judged + self.abstained + self.errors
 
-    def add(self, verdict: Scored | None) -> None:
+    def add(self, verdict: _Scored | None) -> None:
         """Count one judge call's verdict (None: the judge abstained)."""
         if verdict is None:
             self.abstained += 1
