@@ -360,3 +360,27 @@ def test_a_judge_of_your_own_is_imported_by_its_path_and_one_that_cannot_be_is_a
     cfg = config(llm={"judge": {"function": "math:isfinite"}})  # a function of the llm object: raises on a dict
     state = ModelState(cfg, learning_reference(plan_of(cfg)))
     assert state.judge.name == "math:isfinite" and plan_of(cfg).judge_rate == 0.05
+
+
+def test_every_page_answers_while_the_model_learns(tmp_path: Path) -> None:
+    """A learning model has its columns and no profile yet: the API and the dashboard say so, never a 500."""
+    from fastapi.testclient import TestClient
+
+    from argusml.service.app import create_app
+
+    cfg = config()
+    run = start_monitor(tmp_path / "data", (cfg, learning_reference(plan_of(cfg))))
+    run.clock.t = START + 5
+    try:
+        client = TestClient(create_app(run.monitor), raise_server_exceptions=False)
+        post(client, llm_events(50, START, WINDOW, seed=1))
+        assert run.monitor.wait_idle()
+        paths = ["/v1/models", "/v1/models/bot", "/v1/models/bot/features", "/v1/models/bot/features/refusal",
+                 "/v1/models/bot/timeseries", "/v1/models/bot/status", "/metrics", "/v1/models/bot/advice",
+                 "/v1/models/bot/digest", "/v1/models/bot/costs", "/v1/models/bot/windows", "/", "/models/bot",
+                 "/v1/models/bot/performance", "/v1/models/bot/findings"]
+        assert {p: client.get(p).status_code for p in paths} == dict.fromkeys(paths, 200)
+        r = client.get("/v1/models/bot/reference")
+        assert r.status_code == 409 and "50 of at least 100 events" in r.json()["detail"]
+    finally:
+        run.stop()

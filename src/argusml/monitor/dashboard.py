@@ -45,7 +45,9 @@ def window_features(verdict_text: str | None, reference: Reference, findings: li
         spec, c = reference.specs[n], columns.get(n)
         out.append({"name": n, "kind": spec.kind.value, "role": spec.role.value,
                     "missing_ratio": c.missing_ratio if c is not None else None,
-                    "reference_missing_ratio": reference.profile.columns[n].missing_ratio,
+                    # an LLM model learning its baseline has its columns, not yet their profile
+                    "reference_missing_ratio": (reference.profile.columns[n].missing_ratio
+                                                if n in reference.profile.columns else None),
                     "drift": drift_of(c),
                     "findings": sorted(by_col.get(n, []), key=lambda f: (f["severity"], f["check"]))})
     return sorted(out, key=_feature_order)

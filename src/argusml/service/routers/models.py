@@ -149,7 +149,8 @@ def config_history(model: str, monitor: MonitorDep,
 
 @router.get("/v1/models/{model}/reference", summary="A model's baseline, as PUT takes it back",
             responses={200: {"description": "the baseline JSON (`argus baseline`'s format)"},
-                       404: {"model": schemas.ErrorBody}})
+                       404: {"model": schemas.ErrorBody},
+                       409: {"model": schemas.ErrorBody, "description": "an LLM model still learning its baseline"}})
 def get_reference(model: str, monitor: MonitorDep,
                   version: str | None = Query(None, description="a version with a reference of its own "
                                                                 "(default: the model's own)")) -> Response:
@@ -162,6 +163,10 @@ def get_reference(model: str, monitor: MonitorDep,
         raise ApiError(404, "unknown_reference", f"model {model!r} has no reference of its own for version "
                                                  f"{version!r}; versions with one: "
                                                  f"{', '.join(sorted(v for v in st.refs if v)) or 'none'}")
+    if st.learning is not None and not version:
+        raise ApiError(409, "learning", f"model {model!r} is learning its baseline from its first windows "
+                                        f"({st.learning.events} of at least {st.learning.min_events} events so far); "
+                                        f"GET /v1/models/{model}/status says when it ends")
     return json_response(ref.reference.to_dict())
 
 
