@@ -15,9 +15,9 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import time
 
 from argusml.llm.features import llm_features
+from benchenv import best_rate
 
 SENTENCES = {
     "en": ["You can reset your password under Settings, then Security.",
@@ -70,15 +70,6 @@ def events(mix: str, n: int, seed: int = 3) -> list[dict[str, str]]:
     return out
 
 
-def best_rate(items: list[dict[str, str]], repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for x in items:
-            llm_features(x)
-        best = min(best, time.perf_counter() - t0)
-    return len(items) / best
-
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -91,7 +82,7 @@ def main() -> None:
     for mix in ("en", "mixed"):
         evs = events(mix, args.events)
         chars = sum(len(e["response"]) for e in evs) / len(evs)
-        print(f"{mix:<10} {chars:>9.0f} {best_rate(evs, args.repeat):>10,.0f}")
+        print(f"{mix:<10} {chars:>9.0f} {best_rate(llm_features, evs, args.repeat):>10,.0f}")
 
 
 if __name__ == "__main__":

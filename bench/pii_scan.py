@@ -17,7 +17,6 @@ import argparse
 import os
 import random
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
@@ -26,6 +25,7 @@ from argusml.monitor.events import EventRecord
 from argusml.monitor.privacy import Redactor
 from argusml.privacy.pii import find_pii
 from argusml.schema.model_config import PrivacyRules
+from benchenv import best_rate
 from pii_corpus import corpus
 
 PROSE = ["the delivery was late again and nobody answered", "great product, works as described",
@@ -39,15 +39,6 @@ def texts(kind: str, n: int) -> list[str]:
     rng = random.Random(2)
     return [f"{rng.choice(PROSE)}; {rng.choice(PROSE)}" for _ in range(n)]
 
-
-def best_rate(fn, items: list, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for x in items:
-            fn(x)
-        best = min(best, time.perf_counter() - t0)
-    return len(items) / best
 
 
 def main() -> None:
