@@ -196,6 +196,7 @@ OPERATIONS = [
     ("GET", "/v1/models/{model}/slos"),
     ("GET", "/v1/models/{model}/dependencies"),
     ("POST", "/v1/models/{model}/dependencies/{name}"),
+    ("GET", "/v1/models/{model}/dependencies/{name}/documents"),
     ("GET", "/v1/incidents"),
     ("GET", "/v1/incidents/{incident_id}"),
     ("POST", "/v1/incidents/{incident_id}/ack"),

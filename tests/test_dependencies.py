@@ -316,6 +316,37 @@ def test_a_restart_keeps_the_heartbeat(monitor: Any) -> None:
     assert dep["last_heartbeat"] == "2027-01-15T07:59:40Z" and dep["age_seconds"] == 20.0
 
 
+INDEX = [{"name": "kb", "kind": "freshness", "max_age": "1h", "every": "10s", "failures": 1, "max_drop": 0.1,
+          "min_documents": 1000}]
+
+
+def test_a_vector_index_that_lost_documents_is_down_and_its_size_is_kept_over_time(monitor: Any) -> None:
+    """The ingestion pipeline of a RAG index posts its freshness and document count: fresh but 24% smaller
+    than its peak of the day is down (a re-index that dropped a document set); the counts survive a restart."""
+    r = monitor(INDEX)
+    c, clock = r.client, r.clock
+    for dt, n in ((-7200, 12_000), (-3600, 12_500), (-10, 12_400)):
+        clock.t = T0 + dt
+        got = c.post("/v1/models/m/dependencies/kb", json={"timestamp": clock.t - 5, "documents": n})
+        assert got.status_code == 200 and got.json()["dependency"]["status"] == "up", got.text
+    clock.t = T0
+    got = c.post("/v1/models/m/dependencies/kb", json={"timestamp": T0 - 5, "documents": 9_500}).json()["dependency"]
+    assert (got["status"], got["documents"], got["documents_peak_1d"]) == ("down", 9_500, 12_500)
+    assert got["last_error"] == "documents fell from 12,500 to 9,500 (-24.0%) within a day, more than its max_drop of 10%"
+    metrics = c.get("/metrics").text
+    assert 'argus_dependency_documents{dependency="kb",model="m"} 9500.0' in metrics
+    history = c.get("/v1/models/m/dependencies/kb/documents", params={"since": T0 - 86400}).json()["documents"]
+    assert [h["documents"] for h in history] == [12_000, 12_500, 12_400, 9_500]
+    got = c.post("/v1/models/m/dependencies/kb", json={"timestamp": T0, "documents": 500}).json()["dependency"]
+    assert got["last_error"] == "the newest heartbeat reports 500 documents, under its min_documents of 1,000"
+    r.stop()
+    r2 = monitor(INDEX, start=True)
+    (dep,) = r2.client.get("/v1/models/m/dependencies").json()["dependencies"]
+    assert (dep["documents"], dep["documents_peak_1d"]) == (500, 12_500)
+    assert problem([{"name": "x", "kind": "http", "url": "http://a/", "max_drop": 0.2}]) == (
+        "m.yaml: dependencies[0].max_drop: not used by kind 'http' (it takes url) (dependency 'x')")
+
+
 def test_a_freshness_dependency_never_heard_from_is_down_after_max_age(monitor: Any) -> None:
     r = monitor(FRESH)
     prober = r.monitor.dependencies

@@ -32,6 +32,7 @@ GAUGES: tuple[str, ...] = (
     "argus_slo_error_budget_remaining", "argus_ingest_queue_depth", "argus_up",
     "argus_cost_per_prediction", "argus_event_resource_usage", "argus_tenants_folded",
     "argus_dependency_up", "argus_dependency_probe_duration_seconds", "argus_dependency_age_seconds",
+    "argus_dependency_documents",
     "argus_circuit_breaker_state",
 )
 

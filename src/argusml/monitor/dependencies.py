@@ -21,13 +21,14 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from argusml.alerts.engine import DependencySignal
 from argusml.monitor.state import ModelState
 from argusml.schema.dependencies import Dependency
 from argusml.store import Store
+from argusml.store.dependencies import DOCUMENTS_KEPT
 
 log = logging.getLogger("argus.dependencies")
 
@@ -37,6 +38,8 @@ eight threads keep up with hundreds of dependencies probed every 30 s, and a few
 of the pool free."""
 
 TICK = 0.25
+DROP_WINDOW = 86400.0
+"""A freshness dependency's document count is compared with its largest of this many seconds (``max_drop``)."""
 """Seconds between two looks at what is due: the delay a probe may start after its time."""
 
 
@@ -66,6 +69,15 @@ class DependencyState:
     in_flight: bool = False
     watched_since: float | None = None  # when the prober first saw it (a freshness one's first heartbeat is due
     # within max_age of this)
+    # freshness: the document counts heartbeats reported, (received at, timestamp, documents), oldest first
+    documents: list[tuple[float, float, int]] = field(default_factory=list)
+
+    def document_counts(self, now: float) -> tuple[int | None, int | None]:
+        """The newest reported document count and the largest of the last ``DROP_WINDOW`` (None: none)."""
+        if not self.documents:
+            return None, None
+        recent = [n for at, _, n in self.documents if at >= now - DROP_WINDOW]
+        return self.documents[-1][2], max(recent) if recent else None
 
     @property
     def name(self) -> str:
@@ -100,7 +112,9 @@ class DependencyState:
                 "consecutive_failures": self.consecutive_failures, "failures_to_down": c.failures,
                 "failing_since": self.failing_since, "last_error": self.last_error, "last_ok_at": self.last_ok_at,
                 "last_heartbeat": self.last_heartbeat, "age_seconds": self.age(now), "max_age_seconds": c.max_age,
-                "every_seconds": c.every, "timeout_seconds": c.timeout}
+                "every_seconds": c.every, "timeout_seconds": c.timeout,
+                **({"documents": docs[0], "documents_peak_1d": docs[1], "min_documents": c.min_documents,
+                    "max_drop": c.max_drop} if c.kind == "freshness" and (docs := self.document_counts(now)) else {})}
 
 
 def probe_http(dep: Dependency, client: Any) -> str | None:
@@ -146,6 +160,7 @@ class Prober:
         self._pool: ThreadPoolExecutor | None = None
         self._client: Any = None
         self._heartbeats: dict[tuple[str, str], tuple[float, float]] = {}
+        self._documents: dict[tuple[str, str], list[tuple[float, float, int]]] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -153,6 +168,7 @@ class Prober:
     def load(self) -> None:
         """The heartbeats an earlier run stored: a freshness dependency keeps its age across a restart."""
         self._heartbeats = self.store.heartbeats()
+        self._documents = self.store.documents(self.clock() - DOCUMENTS_KEPT)
 
     def start(self) -> threading.Thread:
         self._thread = threading.Thread(target=self._loop, name="argus-dependencies", daemon=True)
@@ -193,6 +209,7 @@ class Prober:
                     hb = self._heartbeats.get(key)
                     if hb is not None:
                         st.last_heartbeat, st.heartbeat_received_at = hb
+                    st.documents = self._documents.setdefault(key, [])
             return list(self.states.values())
 
     def run_once(self, now: float | None = None) -> list[Future[None]]:
@@ -251,7 +268,24 @@ class Prober:
         else:
             age = now - st.last_heartbeat
             error = None if age <= max_age else f"newest heartbeat is {age:.0f}s old, over its max_age of {max_age:g}s"
+            error = error or self._documents_problem(st, now)
         st.record(now, error is None, None, error)
+
+    @staticmethod
+    def _documents_problem(st: DependencyState, now: float) -> str | None:
+        """An index (a table, a view) that lost documents: fewer than ``min_documents``, or more than
+        ``max_drop`` below its largest count of the last day. A re-index that dropped a document set is
+        fresh by its heartbeat and empty where it matters."""
+        c = st.config
+        n, peak = st.document_counts(now)
+        if n is None:
+            return None
+        if c.min_documents is not None and n < c.min_documents:
+            return f"the newest heartbeat reports {n:,} documents, under its min_documents of {c.min_documents:,}"
+        if c.max_drop is not None and peak and n < peak * (1 - c.max_drop):
+            return (f"documents fell from {peak:,} to {n:,} ({100 * (n - peak) / peak:+.1f}%) within a day, more "
+                    f"than its max_drop of {100 * c.max_drop:g}%")
+        return None
 
     # -- heartbeats (the API) -------------------------------------------------------------------------
     def dependency(self, model: str, name: str) -> Dependency:
@@ -266,18 +300,25 @@ class Prober:
                                 + (", ".join(names) if names else "none (add them under dependencies: in its "
                                                                   "YAML)"))
 
-    def heartbeat(self, model: str, name: str, ts: float) -> dict[str, Any]:
+    def heartbeat(self, model: str, name: str, ts: float, documents: int | None = None) -> dict[str, Any]:
         """Record a freshness heartbeat (stored first: a restart keeps it) and judge the dependency at once,
         so a pipeline that recovers clears the alert on the next alert tick. Returns its state. A ValueError
-        for a dependency that is probed rather than fed heartbeats."""
+        for a dependency that is probed rather than fed heartbeats. ``documents``: how many documents (rows)
+        the pipeline's output holds now, kept as its size over time."""
         dep = self.dependency(model, name)
         if dep.kind != "freshness":
             raise ValueError(f"dependency {name!r} of model {model!r} is kind {dep.kind!r}: Argus probes it "
                              f"({dep.target}); heartbeats are for kind 'freshness'")
         now = self.clock()
         self.store.save_heartbeat(model, name, ts, now)
+        if documents is not None:
+            self.store.save_documents(model, name, ts, now, documents)
         with self.lock:
             self._heartbeats[(model, name)] = (ts, now)
+            if documents is not None:
+                history = self._documents.setdefault((model, name), [])
+                history.append((now, ts, documents))
+                del history[:sum(1 for at, _, _ in history if at < now - DOCUMENTS_KEPT)]
         for st in self.sync():
             if (st.model, st.name) == (model, name):
                 with self.lock:
@@ -303,9 +344,17 @@ class Prober:
                                      st.consecutive_failures, st.last_error, st.age(now))
                     for (m, _), st in self.states.items() if m == model]
 
-    def gauges(self, now: float | None = None) -> list[tuple[str, str, bool | None, float | None, float | None]]:
-        """(model, dependency, up, probe duration, heartbeat age) of each dependency: the /metrics gauges."""
+    def gauges(self, now: float | None = None
+               ) -> list[tuple[str, str, bool | None, float | None, float | None, int | None]]:
+        """(model, dependency, up, probe duration, heartbeat age, documents) of each dependency: the /metrics
+        gauges."""
         now = self.clock() if now is None else now
         with self.lock:
-            return [(st.model, st.name, st.up, st.probe_duration, st.age(now))
+            return [(st.model, st.name, st.up, st.probe_duration, st.age(now), st.document_counts(now)[0])
                     for _, st in sorted(self.states.items())]
+
+    def document_history(self, model: str, name: str, since: float) -> list[tuple[float, float, int]]:
+        """The document counts the dependency's heartbeats reported since ``since`` (kept a month)."""
+        self.dependency(model, name)
+        with self.lock:
+            return [h for h in self._documents.get((model, name), []) if h[0] >= since]

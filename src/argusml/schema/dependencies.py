@@ -49,6 +49,11 @@ class Dependency(BaseModel):
     every: float = Field(30.0, description="time between two probes (freshness: between two looks at the age)")
     timeout: float = Field(2.0, description="a probe slower than this failed")
     max_age: float | None = Field(None, description="freshness: how old the newest heartbeat may be")
+    min_documents: int | None = Field(None, ge=0, description="freshness: the fewest documents (rows) the "
+                                                              "heartbeats may report, e.g. a vector index's")
+    max_drop: float | None = Field(None, gt=0, lt=1, description="freshness: the share by which the reported "
+                                                                 "documents may fall below their peak of the "
+                                                                 "last day")
     failures: int = Field(2, ge=1, le=100, description="consecutive failed probes before it is down")
     latency_slo: float | None = Field(None, description="a probe that answers slower than this counts as failed")
     severity: Severity | None = Field(None, description="the dependency_down alert's severity (default: "
@@ -105,8 +110,10 @@ class Dependency(BaseModel):
 
     def _problem(self) -> str | None:
         """What is wrong with the combination of keys (``key: why``), or None."""
-        given = {k for k in ("url", "host", "port", "address", "max_age") if getattr(self, k) is not None}
-        allowed = {"http": {"url"}, "tcp": {"host", "port", "address"}, "freshness": {"max_age"}}[self.kind]
+        given = {k for k in ("url", "host", "port", "address", "max_age", "min_documents", "max_drop")
+                 if getattr(self, k) is not None}
+        allowed = {"http": {"url"}, "tcp": {"host", "port", "address"},
+                   "freshness": {"max_age", "min_documents", "max_drop"}}[self.kind]
         extra = sorted(given - allowed)
         if extra:
             return f"{extra[0]}: not used by kind {self.kind!r} (it takes {', '.join(sorted(allowed))})"

@@ -267,14 +267,18 @@ def _dependency_metrics(mon: Monitor) -> Iterator[Metric]:
                              "TCP probe took.", labels=["model", "dependency"])
     age = GaugeMetricFamily("argus_dependency_age_seconds", "Age of a freshness dependency's newest heartbeat.",
                             labels=["model", "dependency"])
-    for model, name, is_up, duration, seconds in mon.dependencies.gauges():
+    docs = GaugeMetricFamily("argus_dependency_documents", "Documents (rows) a freshness dependency's newest "
+                             "heartbeat reported: a vector index's size.", labels=["model", "dependency"])
+    for model, name, is_up, duration, seconds, documents in mon.dependencies.gauges():
         if is_up is not None:
             up.add_metric([model, name], 1.0 if is_up else 0.0)
         if duration is not None:
             took.add_metric([model, name], duration)
         if seconds is not None:
             age.add_metric([model, name], seconds)
-    yield from (up, took, age)
+        if documents is not None:
+            docs.add_metric([model, name], float(documents))
+    yield from (up, took, age, docs)
 
 
 def registry_for(monitor: Monitor) -> CollectorRegistry:

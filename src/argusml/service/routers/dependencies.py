@@ -7,9 +7,9 @@ it; the newest post wins even when its T is older than the one before (the pipel
 
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Any, Optional, Union
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,7 +17,7 @@ from argusml.monitor import Monitor
 from argusml.monitor.dependencies import UnknownDependency
 from argusml.monitor.events import parse_timestamp
 from argusml.service import schemas
-from argusml.service.deps import MonitorDep, rfc3339, state_of
+from argusml.service.deps import MonitorDep, parse_time, rfc3339, state_of
 from argusml.service.errors import ApiError, json_response
 
 router = APIRouter(tags=["dependencies"])
@@ -29,6 +29,8 @@ class HeartbeatIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     timestamp: Union[str, float] = Field(description="how fresh the pipeline's data is: RFC 3339 or epoch "
                                                      "seconds, UTC when no zone")
+    documents: Optional[int] = Field(None, ge=0, description="how many documents (rows) the pipeline's output "
+                                                             "holds now: a vector index's size, kept over time")
 
 
 def _shown(state: dict[str, Any]) -> dict[str, Any]:
@@ -66,9 +68,25 @@ def post_heartbeat(model: str, name: str, body: HeartbeatIn, monitor: MonitorDep
                                                  f"{skew:g}s ahead of the server's clock ({rfc3339(now)}): "
                                                  "send the time the pipeline's data is fresh as of"}])
     try:
-        shown = monitor.dependencies.heartbeat(model, name, ts)
+        shown = monitor.dependencies.heartbeat(model, name, ts, body.documents)
     except UnknownDependency as exc:  # the config was replaced between the check and the write
         raise ApiError(404, "unknown_dependency", str(exc)) from None
     except ValueError as exc:
         raise ApiError(422, "not_freshness", str(exc)) from None
     return json_response({"model": model, "dependency": _shown(shown)})
+
+
+@router.get("/v1/models/{model}/dependencies/{name}/documents",
+            summary="A freshness dependency's document counts over time (a vector index's size)",
+            responses={404: {"model": schemas.ErrorBody}})
+def document_history(model: str, name: str, monitor: MonitorDep,
+                     since: str | None = Query(None, description="RFC 3339 or epoch seconds (default: a day ago)")
+                     ) -> Response:
+    """What the pipeline's heartbeats reported, oldest first, for the month they are kept: how an index grew,
+    and when it lost documents."""
+    _dependency(monitor, model, name)
+    start = parse_time(since, "since")
+    rows = monitor.dependencies.document_history(model, name, monitor.clock() - 86400 if start is None else start)
+    return json_response({"model": model, "dependency": name,
+                          "documents": [{"received_at": rfc3339(at), "timestamp": rfc3339(ts), "documents": n}
+                                        for at, ts, n in rows]})
