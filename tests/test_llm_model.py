@@ -384,3 +384,17 @@ def test_every_page_answers_while_the_model_learns(tmp_path: Path) -> None:
         assert r.status_code == 409 and "50 of at least 100 events" in r.json()["detail"]
     finally:
         run.stop()
+
+
+def test_config_validate_says_an_llm_model_learns_and_names_a_judge_it_cannot_import(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from argusml.cli.main import app
+
+    (tmp_path / "bot.yaml").write_text("model: bot\nkind: llm\nllm:\n  baseline: {windows: 6, min_events: 50}\n")
+    r = CliRunner().invoke(app, ["config", "validate", str(tmp_path / "bot.yaml")])
+    assert r.exit_code == 0 and "an LLM model: its baseline is learned from its first 6 windows with events, at " \
+                                "least 50 events; 21 derived columns" in r.output, r.output
+    (tmp_path / "bot.yaml").write_text("model: bot\nkind: llm\nllm:\n  judge: {function: 'nosuch.mod:judge'}\n")
+    r = CliRunner().invoke(app, ["config", "validate", str(tmp_path / "bot.yaml")])
+    assert r.exit_code == 2 and "llm.judge.function 'nosuch.mod:judge': cannot import 'nosuch.mod'" in r.output

@@ -427,7 +427,7 @@ def config_validate(path: Annotated[Path, typer.Argument(
     if path.is_dir():
         models, auth = _run(lambda: load_config_dir(path))
         for cfg, ref in models:
-            typer.echo(f"{path}: model {cfg.model!r}: valid ({_baseline_line(ref)})")
+            typer.echo(f"{path}: model {cfg.model!r}: valid ({_baseline_line(ref, cfg)})")
             _print_alerting(cfg)
         tokens = f"{len(auth.tokens)} token(s), auth on" if auth is not None and auth.tokens else "no tokens, auth off"
         typer.echo(f"{path}: valid config folder: {len(models)} model(s), {tokens}")
@@ -443,7 +443,7 @@ def config_validate(path: Annotated[Path, typer.Argument(
     data = _run(lambda: read_mapping(path))
     if "model" in data:
         cfg, ref = _run(lambda: load_model_file(path))
-        typer.echo(f"{path}: valid model config: model {cfg.model!r} ({_baseline_line(ref)})")
+        typer.echo(f"{path}: valid model config: model {cfg.model!r} ({_baseline_line(ref, cfg)})")
         _print_alerting(cfg)
     else:
         _run(lambda: load_report_config(path))
@@ -576,7 +576,13 @@ def _is_tokens_file(path: Path) -> bool:
     return any(isinstance(d, list) or (isinstance(d, dict) and "tokens" in d) for d in docs)
 
 
-def _baseline_line(ref: Any) -> str:
+def _baseline_line(ref: Any, cfg: Any) -> str:
+    from argusml.monitor.llm import is_learning
+
+    if is_learning(ref):
+        base = cfg.llm_settings.baseline
+        return (f"an LLM model: its baseline is learned from its first {base.windows} windows with events, at least "
+                f"{base.min_events} events; {len(ref.specs)} derived columns")
     return f"baseline of {ref.n_rows} rows, {len(ref.specs)} columns"
 
 
