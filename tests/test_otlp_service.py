@@ -132,7 +132,7 @@ def test_the_opentelemetry_sdk_exporter_needs_nothing_but_the_url(tmp_path: Path
                                                           '"content": "Where is my parcel?"}]}]',
                                  "gen_ai.output.messages": '[{"role": "assistant", "parts": [{"type": "text", '
                                                            '"content": "It ships tomorrow."}]}]'})
-        with tracer.start_as_current_span("GET /health"):
+        with tracer.start_as_current_span("GET /health"):  # no gen_ai.* attribute: ignored, not an event
             pass
         provider.shutdown()
         assert run.monitor.wait_idle()

@@ -20,12 +20,13 @@ import difflib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 from argusml.llm.features import llm_features
 from argusml.llm.judge import Sampler
 from argusml.llm.sessions import feedback_score, query_signature
-from argusml.privacy.pii import DETECTORS, find_pii, redact_text
+from argusml.privacy.pii import DETECTORS, Span, find_pii, redact_text
 from argusml.schema import Kind
 
 MAX_TEXT_CHARS = 200_000
@@ -82,10 +83,14 @@ class LLMPlan:
     judge_rate: float = 0.0  # the share of events whose whole object is handed to the judge (by id hash)
     judge_salt: str = ""
 
+    @cached_property
+    def _sampler(self) -> Sampler:
+        return Sampler(self.judge_rate, None, self.judge_salt)
+
     def judged(self, event_id: str) -> bool:
         """Whether the judge samples this event: the keyed hash of its id under ``judge_rate``, as
         ``argusml.llm.judge.Sampler`` decides (the same events on every replica and replay)."""
-        return self.judge_rate > 0 and Sampler(self.judge_rate, None, self.judge_salt).selected(event_id)
+        return self.judge_rate > 0 and self._sampler.selected(event_id)
 
     @property
     def columns(self) -> dict[str, Kind]:
@@ -100,17 +105,19 @@ class LLMPlan:
             features = {}
         elif type(features) is not dict:
             raise LLMInputError("features", f"features must be an object, got {type(features).__name__}")
-        derived = self.derive(clean)
+        # the texts are scanned once: the spans say whether each held PII and, when masked, where
+        spans = {f: find_pii(clean[f], self.detectors) for f in ("prompt", "response") if f in clean}
+        derived = self.derive(clean, spans)
         clash = sorted(derived.keys() & features.keys())
         if clash:
             raise LLMInputError(f"features.{clash[0]}", f"{clash[0]!r} is a column derived from the llm object; "
                                 "give your own feature another name")
-        kept = self.stored(clean)
+        kept = self.stored(clean, spans)
         if "session" in clean and "prompt" in clean:  # what the next turn is compared with, without the text
             kept["query_sig"] = query_signature(clean["prompt"])
         return {**features, **derived}, kept, clean
 
-    def derive(self, clean: Mapping[str, Any]) -> dict[str, Any]:
+    def derive(self, clean: Mapping[str, Any], spans: Mapping[str, list[Span]] | None = None) -> dict[str, Any]:
         out = llm_features(clean)
         for name in ("refusal", "apology", "empty_retrieval", "cited"):
             if out[name] is not None:
@@ -120,14 +127,16 @@ class LLMPlan:
         out["rephrase"] = None  # decided when it is folded, by the session's previous turn (monitor/llm.py)
         for field in ("prompt", "response"):
             text = clean.get(field)
-            out[f"{field}_pii"] = bool(find_pii(text, self.detectors)) if text is not None else None
+            found = spans[field] if spans is not None and field in spans else (
+                find_pii(text, self.detectors) if text is not None else None)
+            out[f"{field}_pii"] = bool(found) if text is not None else None
         if self.no_answer_below is not None:
             top1 = out["top1_score"]
             out["no_answer"] = (top1 < self.no_answer_below) if top1 is not None else (
                 True if out["empty_retrieval"] else None)
         return out
 
-    def stored(self, clean: dict[str, Any]) -> dict[str, Any]:
+    def stored(self, clean: dict[str, Any], spans: Mapping[str, list[Span]] | None = None) -> dict[str, Any]:
         """What is kept of the object: everything but the texts (``stats``), the texts with PII masked
         (``masked``), or all of it (``raw``). A feedback comment is text too."""
         if self.text == "raw":
@@ -147,7 +156,7 @@ class LLMPlan:
             return out
         for f in TEXT_FIELDS:
             if f in out:
-                out[f] = self.mask(out[f])
+                out[f] = self.mask(out[f], (spans or {}).get(f))
         if "context" in out:
             out["context"] = [{**d, "text": self.mask(d["text"])} if "text" in d else d for d in out["context"]]
         fb = out.get("feedback")
@@ -157,8 +166,10 @@ class LLMPlan:
             out["feedback"] = {**fb, "comment": self.mask(fb["comment"])}
         return out
 
-    def mask(self, text: str) -> str:
-        spans = find_pii(text, self.detectors)
+    def mask(self, text: str, spans: list[Span] | None = None) -> str:
+        """``text`` with its PII replaced by the kinds (``spans``: what a scan of it found, when done)."""
+        if spans is None:
+            spans = find_pii(text, self.detectors)
         return redact_text(text, spans) if spans else text
 
 
@@ -224,13 +235,17 @@ def _count(v: Any, where: str) -> int:
     return v
 
 
+_NUMBERS = frozenset({int, float})
+
+
 def _vector(v: Any, where: str) -> list[float]:
     if type(v) is not list or not 1 <= len(v) <= MAX_EMBEDDING_DIM:
         raise LLMInputError(where, f"{where} must be a list of 1 to {MAX_EMBEDDING_DIM} numbers")
-    for j, x in enumerate(v):
-        if type(x) not in (int, float) or not math.isfinite(x):
-            raise LLMInputError(f"{where}[{j}]", f"an embedding holds finite numbers, got {x!r:.40}")
-    return [float(x) for x in v]
+    types = set(map(type, v))
+    if not (types <= _NUMBERS and all(map(math.isfinite, v))):  # the common case passes at C speed
+        j, x = next((j, x) for j, x in enumerate(v) if type(x) not in _NUMBERS or not math.isfinite(x))
+        raise LLMInputError(f"{where}[{j}]", f"an embedding holds finite numbers, got {x!r:.40}")
+    return v if types == {float} else [float(x) for x in v]
 
 
 def _context(v: Any) -> list[dict[str, Any]]:

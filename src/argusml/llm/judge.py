@@ -212,9 +212,7 @@ def _scaled(number: str, denominator: str | None, percent: bool, scale: int) -> 
         if d <= 0:
             raise JudgeError(f"score {number}/{denominator} has no positive scale")
         v /= d
-    elif "." in number and 0.0 <= v <= 1.0:
-        pass  # already a share: "0.8"
-    else:
+    elif not ("." in number and 0.0 <= v <= 1.0):  # a decimal in [0, 1] ("0.8") is already a share
         v /= scale  # a grade on the rubric's scale: "4" of 5
     if not 0.0 <= v <= 1.0:
         raise JudgeError(f"score {number}{'/' + denominator if denominator else ''} is outside the scale 0-{scale}")
